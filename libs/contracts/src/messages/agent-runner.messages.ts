@@ -1,0 +1,217 @@
+// class-transformer's @Type reads design metadata through the Reflect API.
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+  IsDefined,
+} from 'class-validator';
+import {
+  ArtifactRefDto,
+  FrSnapshotDto,
+  RepoTargetDto,
+  ReviewFindingDto,
+  StrategyDto,
+  TestCountsDto,
+  WorkspaceRefDto,
+} from '../common.dto.js';
+
+/** agency.cmd.agent-runner.plan.v1 */
+export class PlanCommand {
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => FrSnapshotDto)
+  fr!: FrSnapshotDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => RepoTargetDto)
+  repo!: RepoTargetDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => StrategyDto)
+  strategy!: StrategyDto;
+}
+
+/** agency.cmd.agent-runner.code.v1: the first round, or a fix round with the reviewer's findings. */
+export class CodeCommand {
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => FrSnapshotDto)
+  fr!: FrSnapshotDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => RepoTargetDto)
+  repo!: RepoTargetDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => StrategyDto)
+  strategy!: StrategyDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => ArtifactRefDto)
+  plan!: ArtifactRefDto;
+
+  @IsInt()
+  @Min(1)
+  round!: number;
+
+  /** Work of earlier rounds, so a fix round continues from it on any runner. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => WorkspaceRefDto)
+  workspace?: WorkspaceRefDto;
+
+  @IsArray()
+  @ArrayMaxSize(200)
+  @ValidateNested({ each: true })
+  @Type(() => ReviewFindingDto)
+  findings!: ReviewFindingDto[];
+
+  /** Failing test output from the previous round, trimmed. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(20_000)
+  testFailures?: string;
+}
+
+/** agency.cmd.agent-runner.test.v1 */
+export class TestCommand {
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => RepoTargetDto)
+  repo!: RepoTargetDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => WorkspaceRefDto)
+  workspace!: WorkspaceRefDto;
+
+  @IsInt()
+  @Min(1)
+  round!: number;
+}
+
+/** agency.cmd.agent-runner.cleanup.v1: remove the job's worktree (end of saga or compensation). */
+export class CleanupCommand {
+  @IsString()
+  @MinLength(1)
+  reason!: string;
+}
+
+/** agency.evt.agent-runner.planned.v1 */
+export class PlannedEvent {
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => ArtifactRefDto)
+  plan!: ArtifactRefDto;
+
+  @IsString()
+  @MaxLength(5000)
+  summary!: string;
+
+  @IsInt()
+  @Min(0)
+  stepCount!: number;
+}
+
+/** agency.evt.agent-runner.coded.v1 */
+export class CodedEvent {
+  @IsInt()
+  @Min(1)
+  round!: number;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => WorkspaceRefDto)
+  workspace!: WorkspaceRefDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => ArtifactRefDto)
+  diff!: ArtifactRefDto;
+
+  @IsArray()
+  @ArrayMaxSize(10_000)
+  @IsString({ each: true })
+  filesChanged!: string[];
+
+  @IsInt()
+  @Min(0)
+  commits!: number;
+
+  @IsString()
+  @MaxLength(5000)
+  summary!: string;
+}
+
+/** agency.evt.agent-runner.tested.v1 */
+export class TestedEvent {
+  @IsInt()
+  @Min(1)
+  round!: number;
+
+  @IsBoolean()
+  passed!: boolean;
+
+  @IsInt()
+  exitCode!: number;
+
+  @IsBoolean()
+  timedOut!: boolean;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => TestCountsDto)
+  counts!: TestCountsDto;
+
+  @IsInt()
+  @Min(0)
+  durationMs!: number;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => ArtifactRefDto)
+  report!: ArtifactRefDto;
+
+  @IsString()
+  @Matches(/^[a-f0-9]{40}$/, { message: 'headSha must be a 40-character git sha' })
+  headSha!: string;
+
+  /** Tail of the failing output, for the coder's next round. */
+  @IsString()
+  @MaxLength(20_000)
+  failureExcerpt!: string;
+}
+
+/** agency.evt.agent-runner.cleaned.v1 */
+export class CleanedEvent {
+  @IsBoolean()
+  removed!: boolean;
+}
+
+/** agency.evt.<service>.heartbeat.v1: a long step is alive; the sweeper uses the last one. */
+export class HeartbeatEvent {
+  @IsString()
+  @MaxLength(500)
+  message!: string;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  progress?: number;
+}

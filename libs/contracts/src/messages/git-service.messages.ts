@@ -1,0 +1,147 @@
+// class-transformer's @Type reads design metadata through the Reflect API.
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, MaxLength, Min, MinLength, ValidateNested, IsDefined } from 'class-validator';
+import { FrSnapshotDto, RepoTargetDto, WorkspaceRefDto } from '../common.dto.js';
+
+/** What the PR description is built from; git-service renders it. */
+export class PrContextDto {
+  @IsString()
+  @MaxLength(20_000)
+  planSummary!: string;
+
+  @IsString()
+  @MaxLength(20_000)
+  testSummary!: string;
+
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  reviewRounds!: string[];
+
+  @IsNumber()
+  @Min(0)
+  costUsd!: number;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  traceUrl?: string;
+
+  @IsString()
+  @Matches(/^[a-f0-9]{32}$/, { message: 'traceId must be 32 lowercase hex characters' })
+  traceId!: string;
+}
+
+/** agency.cmd.git-service.open-pr.v1: also updates the PR when it already exists. */
+export class OpenPrCommand {
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => FrSnapshotDto)
+  fr!: FrSnapshotDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => RepoTargetDto)
+  repo!: RepoTargetDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => WorkspaceRefDto)
+  workspace!: WorkspaceRefDto;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => PrContextDto)
+  context!: PrContextDto;
+
+  @IsBoolean()
+  draft!: boolean;
+
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  labels!: string[];
+}
+
+/** agency.cmd.git-service.merge.v1 */
+export class MergePrCommand {
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => RepoTargetDto)
+  repo!: RepoTargetDto;
+
+  @IsInt()
+  @Min(1)
+  number!: number;
+
+  @IsIn(['merge', 'squash', 'rebase'])
+  method!: 'merge' | 'squash' | 'rebase';
+}
+
+/** agency.evt.git-service.pr-opened.v1 */
+export class PrOpenedEvent {
+  @IsInt()
+  @Min(1)
+  number!: number;
+
+  @IsString()
+  @MinLength(1)
+  url!: string;
+
+  @IsString()
+  branch!: string;
+
+  @IsString()
+  @Matches(/^[a-f0-9]{40}$/, { message: 'headSha must be a 40-character git sha' })
+  headSha!: string;
+
+  @IsBoolean()
+  draft!: boolean;
+
+  /** False when an existing PR was found and updated (a redelivery or a fix round). */
+  @IsBoolean()
+  created!: boolean;
+}
+
+/** agency.evt.git-service.pr-merged.v1 */
+export class PrMergedEvent {
+  @IsInt()
+  @Min(1)
+  number!: number;
+
+  @IsString()
+  url!: string;
+
+  @IsString()
+  @Matches(/^[a-f0-9]{40}$/, { message: 'mergeSha must be a 40-character git sha' })
+  mergeSha!: string;
+}
+
+/** agency.evt.git-service.pr-closed.v1 (closed without merge) */
+export class PrClosedEvent {
+  @IsInt()
+  @Min(1)
+  number!: number;
+
+  @IsString()
+  url!: string;
+}
+
+/** agency.evt.git-service.pr-reviewed.v1: a human's review on the forge. */
+export class PrReviewedEvent {
+  @IsInt()
+  @Min(1)
+  number!: number;
+
+  @IsIn(['approved', 'changes_requested', 'commented'])
+  state!: 'approved' | 'changes_requested' | 'commented';
+
+  @IsString()
+  @MaxLength(200)
+  author!: string;
+
+  @IsString()
+  @MaxLength(65_536)
+  body!: string;
+}

@@ -1,0 +1,70 @@
+/**
+ * Subjects carry their version: agency.cmd.<service>.<action>.v<N> (work-queue stream, one durable
+ * pull consumer per service) and agency.evt.<service>.<event>.v<N> (limits stream: the audit log).
+ */
+export const SERVICE_NAMES = [
+  'orchestrator',
+  'router',
+  'registry',
+  'agent-runner',
+  'reviewer',
+  'git-service',
+  'llm-gateway',
+  'cli',
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const SUBJECT_ROOT = 'agency';
+export const COMMAND_PREFIX = `${SUBJECT_ROOT}.cmd`;
+export const EVENT_PREFIX = `${SUBJECT_ROOT}.evt`;
+export const DEAD_LETTER_PREFIX = `${SUBJECT_ROOT}.dlq`;
+
+export const STREAMS = {
+  /** Work queue: a command is removed once its service acks it. */
+  commands: { name: 'AGENCY_CMD', subjects: [`${COMMAND_PREFIX}.>`] },
+  /** Limits retention: every event is kept for replay and audit. */
+  events: { name: 'AGENCY_EVT', subjects: [`${EVENT_PREFIX}.>`] },
+  /** Poison and exhausted messages, with the reason in headers. */
+  deadLetters: { name: 'AGENCY_DLQ', subjects: [`${DEAD_LETTER_PREFIX}.>`] },
+} as const;
+
+export const BUCKETS = {
+  sagas: 'agency-sagas',
+  jobs: 'agency-jobs',
+  leases: 'agency-leases',
+  budgets: 'agency-budgets',
+  /** Create-once keys that guard side effects against redelivery. */
+  once: 'agency-once',
+  artifacts: 'agency-artifacts',
+} as const;
+
+/** Headers the transport sets on every message besides the W3C trace context. */
+export const HEADERS = {
+  msgId: 'Nats-Msg-Id',
+  frId: 'Agency-Fr-Id',
+  sagaId: 'Agency-Saga-Id',
+  jobId: 'Agency-Job-Id',
+  type: 'Agency-Type',
+  deadLetterReason: 'Agency-Dead-Letter-Reason',
+  deadLetterSubject: 'Agency-Original-Subject',
+  deadLetterService: 'Agency-Dead-Letter-Service',
+  deadLetterDeliveries: 'Agency-Deliveries',
+  deadLetterStreamSeq: 'Agency-Original-Stream-Seq',
+} as const;
+
+export function commandSubject(service: ServiceName, action: string, version = 1): string {
+  return `${COMMAND_PREFIX}.${service}.${action}.v${version}`;
+}
+
+export function eventSubject(service: ServiceName, event: string, version = 1): string {
+  return `${EVENT_PREFIX}.${service}.${event}.v${version}`;
+}
+
+export function deadLetterSubject(service: string, originalSubject: string): string {
+  return `${DEAD_LETTER_PREFIX}.${service}.${originalSubject.replaceAll('.', '_')}`;
+}
+
+/** The dedupe key JetStream uses to drop a republished message inside its window. */
+export function messageDedupeId(env: { sagaId: string; step: string; attempt: number; type: string }): string {
+  return `${env.sagaId}:${env.step}:${env.attempt}:${env.type}`;
+}

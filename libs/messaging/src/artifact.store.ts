@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import { BUCKETS, type ArtifactRefDto } from '@agency/contracts';
+import type { BusConnection } from './bus-connection.js';
+import { PermanentError } from './errors.js';
+
+/** Plans, diffs, bundles, reports and transcripts, in the JetStream object store. */
+export class ArtifactStore {
+  private store?: Promise<ObjectStore>;
+
+  constructor(private readonly bus: BusConnection) {}
+
+  private open(): Promise<ObjectStore> {
+    this.store ??= new Objm(this.bus.js).create(BUCKETS.artifacts, { description: 'agency artifacts' });
+    return this.store;
+  }
+
+  async put(key: string, data: Uint8Array | string, contentType: string): Promise<ArtifactRefDto> {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const store = await this.open();
+    await store.putBlob({ name: key, description: contentType }, bytes);
+    return { key, size: bytes.byteLength, sha256, contentType };
+  }
+
+  async putJson(key: string, value: unknown): Promise<ArtifactRefDto> {
+    return this.put(key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
+  }
+
+  /** Reads an artifact and checks it is the one the reference names. */
+  async get(ref: ArtifactRefDto): Promise<Uint8Array> {
+    const store = await this.open();
+    const data = await store.getBlob(ref.key);
+    if (!data) throw new PermanentError(`artifact ${ref.key} does not exist`, 'ARTIFACT_MISSING');
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    if (sha256 !== ref.sha256) throw new PermanentError(`artifact ${ref.key} has sha256 ${sha256}, expected ${ref.sha256}`, 'ARTIFACT_CORRUPT');
+    return data;
+  }
+
+  async getText(ref: ArtifactRefDto): Promise<string> {
+    return new TextDecoder().decode(await this.get(ref));
+  }
+
+  async getJson<T>(ref: ArtifactRefDto): Promise<T> {
+    return JSON.parse(await this.getText(ref)) as T;
+  }
+}

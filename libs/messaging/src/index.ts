@@ -1,0 +1,14 @@
+export * from './bus-connection.js';
+export * from './bus-publisher.js';
+export * from './clock.js';
+export * from './errors.js';
+export * from './topology.js';
+export * from './jetstream.server.js';
+export * from './jetstream.client.js';
+export * from './jetstream.context.js';
+export * from './passthrough-rpc.filter.js';
+export * from './kv.store.js';
+export * from './artifact.store.js';
+export * from './idempotency.store.js';
+export * from './messaging.module.js';
+export { headerValue } from './nats-headers.js';

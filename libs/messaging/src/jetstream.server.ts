@@ -1,0 +1,234 @@
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { COMMAND_PREFIX, EVENT_PREFIX, HEADERS, parseMessage, STREAMS, validateForSubject, type Envelope, type ServiceName } from '@agency/contracts';
+import { runWithMessageContext, SpanKind, SpanStatusCode, withSpan, type AgencyPinoLogger, type Span } from '@agency/telemetry';
+import type { BusConnection } from './bus-connection.js';
+import type { BusPublisher } from './bus-publisher.js';
+import { DeadLetters } from './dead-letters.js';
+import { ContractError, PermanentError } from './errors.js';
+import { JetStreamContext } from './jetstream.context.js';
+import { extractTrace, headerValue } from './nats-headers.js';
+import { Semaphore } from './semaphore.js';
+import { DEFAULT_TOPOLOGY, ensureConsumer, ensureStreams, type TopologyOptions } from './topology.js';
+
+export interface JetStreamServerOptions {
+  service: ServiceName;
+  bus: BusConnection;
+  publisher: BusPublisher;
+  logger: AgencyPinoLogger;
+  /** Messages handled at once per consumer. */
+  concurrency: number;
+  /** Deliveries before a failing message is dead-lettered. */
+  maxDeliver: number;
+  ackWaitMs: number;
+  /** Redelivery delay: base * 2^(n-1), capped, with jitter; a RetryableError may ask for its own. */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Subjects of the events consumer; a single filter, since nats-server 2.9 allows no more. */
+  eventFilter?: string;
+  topology?: TopologyOptions;
+  /** How long close() waits for running handlers before giving up on them. */
+  shutdownGraceMs?: number;
+}
+
+interface RunningConsumer {
+  kind: 'cmd' | 'evt';
+  durable: string;
+  messages?: ConsumerMessages;
+  loop: Promise<void>;
+}
+
+/**
+ * NestJS transport strategy over JetStream durable pull consumers. Handlers are ordinary
+ * `@EventPattern(subject)` methods receiving a validated envelope. Success acks; a thrown error
+ * naks with backoff until maxDeliver, then dead-letters; an invalid message, a PermanentError
+ * or a command nobody handles is dead-lettered at once. Events of one saga are handled in order.
+ */
+export class JetStreamServer extends Server implements CustomTransportStrategy {
+  private readonly consumers: RunningConsumer[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly sagaChains = new Map<string, Promise<void>>();
+  private readonly deadLetters: DeadLetters;
+  private closing = false;
+  private started = false;
+
+  constructor(private readonly options: JetStreamServerOptions) {
+    super();
+    this.deadLetters = new DeadLetters(options.bus, options.publisher, options.service);
+  }
+
+  get running(): boolean {
+    return this.started && !this.closing;
+  }
+
+  async listen(callback: (...optionalParams: unknown[]) => void): Promise<void> {
+    try {
+      const { bus, service } = this.options;
+      await ensureStreams(bus.jsm, this.options.topology ?? DEFAULT_TOPOLOGY);
+      const patterns = [...this.getHandlers().keys()];
+      const commandPrefix = `${COMMAND_PREFIX}.${service}.`;
+      const foreign = patterns.filter((p) => p.startsWith(COMMAND_PREFIX) && !p.startsWith(commandPrefix));
+      if (foreign.length > 0) throw new Error(`${service} handles commands of another service: ${foreign.join(', ')}`);
+      if (patterns.some((p) => p.startsWith(commandPrefix))) {
+        await this.startConsumer('cmd', STREAMS.commands.name, `${service}-cmd`, `${commandPrefix}>`);
+      }
+      if (patterns.some((p) => p.startsWith(EVENT_PREFIX))) {
+        await this.startConsumer('evt', STREAMS.events.name, `${service}-evt`, this.options.eventFilter ?? `${EVENT_PREFIX}.>`);
+      }
+      this.started = true;
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await Promise.all(this.consumers.map((c) => c.messages?.close().catch(() => undefined)));
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownGraceMs ?? 10_000).unref());
+    await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+    await Promise.allSettled(this.consumers.map((c) => c.loop));
+  }
+
+  on(): never {
+    throw new Error('JetStreamServer does not emit transport events');
+  }
+
+  unwrap<T>(): T {
+    return this.options.bus.nc as T;
+  }
+
+  private async startConsumer(kind: 'cmd' | 'evt', stream: string, durable: string, filterSubject: string): Promise<void> {
+    const { bus, concurrency, ackWaitMs } = this.options;
+    await ensureConsumer(bus.jsm, { stream, durable, filterSubject, ackWaitMs, maxAckPending: Math.max(1000, concurrency * 4) });
+    const consumer: RunningConsumer = { kind, durable, loop: Promise.resolve() };
+    consumer.loop = this.consumeLoop(consumer, stream);
+    this.consumers.push(consumer);
+  }
+
+  /** Pulls until closed; if the pull itself breaks (server restarted, consumer lost) it starts again. */
+  private async consumeLoop(consumer: RunningConsumer, stream: string): Promise<void> {
+    const slots = new Semaphore(this.options.concurrency);
+    while (!this.closing) {
+      try {
+        const c = await this.options.bus.js.consumers.get(stream, consumer.durable);
+        const messages = await c.consume({ max_messages: this.options.concurrency });
+        consumer.messages = messages;
+        for await (const m of messages) {
+          await slots.acquire();
+          const done = this.dispatch(m, consumer.kind).finally(() => slots.release());
+          this.track(done);
+        }
+      } catch (error) {
+        if (this.closing) break;
+        this.options.logger.warn({ err: error, consumer: consumer.durable }, 'consumer stopped; restarting');
+      }
+      if (!this.closing) await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** Events of one saga run one after another; everything else runs as slots allow. */
+  private dispatch(m: JsMsg, kind: 'cmd' | 'evt'): Promise<void> {
+    const sagaId = kind === 'evt' ? headerValue(m.headers, HEADERS.sagaId) : undefined;
+    if (!sagaId) return this.process(m, kind);
+    const previous = this.sagaChains.get(sagaId) ?? Promise.resolve();
+    const next = previous.then(() => this.process(m, kind));
+    this.sagaChains.set(sagaId, next);
+    void next.finally(() => {
+      if (this.sagaChains.get(sagaId) === next) this.sagaChains.delete(sagaId);
+    });
+    return next;
+  }
+
+  private async process(m: JsMsg, kind: 'cmd' | 'evt'): Promise<void> {
+    const heartbeat = setInterval(() => m.working(), Math.max(500, Math.floor(this.options.ackWaitMs / 3)));
+    try {
+      const parsed = parseMessage(m.subject, m.data);
+      if (!parsed.ok) return await this.giveUp(m, parsed.error.message, undefined);
+      const handler = this.getHandlerByPattern(m.subject);
+      if (!handler) {
+        if (kind === 'evt') return m.ack();
+        return await this.giveUp(m, `${this.options.service} has no handler for ${m.subject}`, parsed.value);
+      }
+      const checked = validateForSubject(m.subject, parsed.value);
+      if (!checked.ok) return await this.giveUp(m, checked.error.message, parsed.value);
+      await this.invoke(m, checked.value, handler);
+    } catch (error) {
+      // The bus itself failed (dead-letter publish, ack): leave the message for redelivery.
+      this.options.logger.error({ err: error, subject: m.subject, seq: m.seq }, 'message handling failed outside the handler');
+      m.nak(this.backoffMs(m.info.deliveryCount));
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private invoke(m: JsMsg, env: Envelope<object>, handler: NonNullable<ReturnType<Server['getHandlerByPattern']>>): Promise<void> {
+    const ids = { frId: env.frId, jobId: env.jobId, sagaId: env.sagaId, step: env.step, messageId: env.id, subject: m.subject };
+    return runWithMessageContext(ids, () =>
+      withSpan(
+        `${env.type} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: extractTrace(m.headers),
+          attributes: {
+            'messaging.system': 'nats',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': m.subject,
+            'messaging.message.id': env.id,
+            'messaging.consumer.group.name': `${this.options.service}`,
+            'messaging.nats.delivery_count': m.info.deliveryCount,
+            'agency.service': this.options.service,
+            'agency.fr_id': env.frId,
+            'agency.saga_id': env.sagaId,
+            'agency.step': env.step,
+            'agency.attempt': env.attempt,
+            ...(env.jobId ? { 'agency.job_id': env.jobId } : {}),
+          },
+        },
+        async (span) => {
+          try {
+            const result = await handler(env, new JetStreamContext([m, m.subject]));
+            await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+            m.ack();
+          } catch (error) {
+            await this.onHandlerError(m, env, error, span);
+          }
+        },
+      ),
+    );
+  }
+
+  private async onHandlerError(m: JsMsg, env: Envelope<object>, error: unknown, span: Span): Promise<void> {
+    const err = error instanceof Error ? error : new Error(typeof error === 'object' ? JSON.stringify(error) : String(error));
+    span.recordException(err);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+    const deliveries = m.info.deliveryCount;
+    if (err instanceof PermanentError || err instanceof ContractError) {
+      return this.giveUp(m, `${err.name}: ${err.message}`, env);
+    }
+    if (deliveries >= this.options.maxDeliver) {
+      return this.giveUp(m, `failed ${deliveries} times; last error: ${err.message}`, env);
+    }
+    const delay = (err as { delayMs?: number }).delayMs ?? this.backoffMs(deliveries);
+    this.options.logger.warn({ err, subject: m.subject, deliveries, retryInMs: delay }, `handler failed; retrying (${deliveries}/${this.options.maxDeliver})`);
+    m.nak(delay);
+  }
+
+  private async giveUp(m: JsMsg, reason: string, raw: unknown): Promise<void> {
+    const record = await this.deadLetters.send(m, reason, raw);
+    this.options.logger.error({ subject: m.subject, deliveries: record.deliveries, streamSeq: record.streamSeq, reason }, 'message dead-lettered');
+    m.term(reason.slice(0, 200));
+  }
+
+  private backoffMs(deliveries: number): number {
+    const { baseMs, maxMs } = this.options.backoff ?? { baseMs: 500, maxMs: 30_000 };
+    const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, deliveries - 1));
+    return Math.round(exp / 2 + Math.random() * (exp / 2));
+  }
+}

@@ -1,0 +1,103 @@
+import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
+import type { BusConnection } from './bus-connection.js';
+
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+/** The KV update lost a race: someone changed the key since it was read. */
+export class RevisionConflictError extends Error {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+  ) {
+    super(`${bucket}/${key} changed since it was read`);
+    this.name = 'RevisionConflictError';
+  }
+}
+
+function isWrongRevision(e: unknown): boolean {
+  return /wrong last sequence|key exists/i.test((e as Error).message ?? '');
+}
+
+/** A JSON-valued KV bucket with create-once and compare-and-set updates. */
+export class KvStore<T> {
+  private constructor(
+    readonly bucket: string,
+    private readonly kv: KV,
+  ) {}
+
+  static async open<T>(bus: BusConnection, bucket: string, options: Partial<KvOptions> = {}): Promise<KvStore<T>> {
+    const kv = await new Kvm(bus.js).create(bucket, { history: 5, ...options });
+    return new KvStore<T>(bucket, kv);
+  }
+
+  async get(key: string): Promise<Versioned<T> | undefined> {
+    const entry = await this.kv.get(key);
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    return { value: entry.json<T>(), revision: entry.revision };
+  }
+
+  /** Writes only if the key does not exist; returns undefined when it already did. */
+  async create(key: string, value: T): Promise<number | undefined> {
+    try {
+      return await this.kv.create(key, JSON.stringify(value));
+    } catch (e) {
+      if (isWrongRevision(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Compare-and-set: throws RevisionConflictError when the key moved past `revision`. */
+  async update(key: string, value: T, revision: number): Promise<number> {
+    try {
+      return await this.kv.update(key, JSON.stringify(value), revision);
+    } catch (e) {
+      if (isWrongRevision(e)) throw new RevisionConflictError(this.bucket, key);
+      throw e;
+    }
+  }
+
+  /**
+   * Reads, applies `change` and writes back with compare-and-set, retrying on conflict.
+   * `change` returns undefined to leave the value as it is.
+   */
+  async mutate(key: string, change: (current: T | undefined) => T | undefined, attempts = 10): Promise<Versioned<T> | undefined> {
+    for (let i = 0; i < attempts; i += 1) {
+      const current = await this.get(key);
+      const next = change(current?.value);
+      if (next === undefined) return current;
+      try {
+        const revision = current ? await this.update(key, next, current.revision) : await this.create(key, next);
+        if (revision !== undefined) return { value: next, revision };
+      } catch (e) {
+        if (!(e instanceof RevisionConflictError)) throw e;
+      }
+    }
+    throw new RevisionConflictError(this.bucket, key);
+  }
+
+  async put(key: string, value: T): Promise<number> {
+    return this.kv.put(key, JSON.stringify(value));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.kv.delete(key);
+  }
+
+  async keys(filter = '>'): Promise<string[]> {
+    const out: string[] = [];
+    for await (const k of await this.kv.keys(filter)) out.push(k);
+    return out;
+  }
+
+  async values(filter = '>'): Promise<Array<Versioned<T> & { key: string }>> {
+    const out: Array<Versioned<T> & { key: string }> = [];
+    for (const key of await this.keys(filter)) {
+      const v = await this.get(key);
+      if (v) out.push({ key, ...v });
+    }
+    return out;
+  }
+}

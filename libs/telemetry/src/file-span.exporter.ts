@@ -1,0 +1,57 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ExportResultCode, hrTimeToMilliseconds, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+/** One span as written by FileSpanExporter: a JSON line, easy to grep and to read back. */
+export interface SpanRecord {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  service: string;
+  kind: number;
+  startMs: number;
+  durationMs: number;
+  status: number;
+  attributes: Record<string, unknown>;
+}
+
+/**
+ * Appends finished spans to a JSON-lines file. The offline quick start has no Jaeger; this
+ * lets `agency trace FR-1` show an FR's trace from the spans all services wrote.
+ */
+export class FileSpanExporter implements SpanExporter {
+  constructor(private readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    try {
+      const lines = spans.map((s) => JSON.stringify(toRecord(s))).join('\n');
+      if (lines) appendFileSync(this.path, `${lines}\n`);
+      done({ code: ExportResultCode.SUCCESS });
+    } catch (error) {
+      done({ code: ExportResultCode.FAILED, error: error as Error });
+    }
+  }
+
+  async shutdown(): Promise<void> {}
+  async forceFlush(): Promise<void> {}
+}
+
+function toRecord(s: ReadableSpan): SpanRecord {
+  const sc = s.spanContext();
+  return {
+    traceId: sc.traceId,
+    spanId: sc.spanId,
+    parentSpanId: s.parentSpanContext?.spanId,
+    name: s.name,
+    service: String(s.resource.attributes['service.name'] ?? ''),
+    kind: s.kind,
+    startMs: hrTimeToMilliseconds(s.startTime),
+    durationMs: hrTimeToMilliseconds(s.duration),
+    status: s.status.code,
+    attributes: { ...s.attributes },
+  };
+}

@@ -1,0 +1,5 @@
+export * from './eventually.js';
+export * from './ports.js';
+export * from './temp-dir.js';
+export * from './nats-server.js';
+export * from './bus-inspector.js';
