@@ -11,7 +11,8 @@
 #                                    Node 24 binary from node_modules (+ npm if it can)
 #   sandbox  agency/sandbox:latest   deploy/images/sandbox.Dockerfile on agency/node
 #
-# Idempotent: an image that already exists is skipped unless --force.
+# Idempotent: an image that already exists is skipped unless --force (which
+# also disables the build cache).
 # --registry: for machines that can pull: build node from debian:bookworm-slim
 # and sandbox from node:24-bookworm-slim (the Dockerfiles' defaults).
 #
@@ -45,7 +46,7 @@ die() { echo "[build-images] ERROR: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 FORCE=0
 REGISTRY=0
@@ -278,7 +279,7 @@ build_node() {
 
   [ "$REGISTRY" -eq 1 ] || base_args=(--build-arg "BASE_IMAGE=$TAG_debian")
   # The build log stays out of the context dir (it would be sent to the daemon).
-  if ! docker build "${base_args[@]}" -t "$TAG_node" -f "$DOCKERFILES/node.Dockerfile" "$ctx" \
+  if ! docker build "${cache_args[@]}" "${base_args[@]}" -t "$TAG_node" -f "$DOCKERFILES/node.Dockerfile" "$ctx" \
       >"$ctx.log" 2>&1; then
     tail -n 40 "$ctx.log" >&2; rm -f "$ctx.log"
     die "docker build $TAG_node failed"
@@ -299,7 +300,7 @@ build_sandbox() {
   say "RUN steps use network: $net"
   ctx="$(mktemp -d /var/tmp/agency-sandbox-ctx.XXXXXX)"   # the Dockerfile copies nothing
   TMP_ROOTS+=("$ctx")
-  if ! docker build "${net_args[@]}" "${base_args[@]}" \
+  if ! docker build "${cache_args[@]}" "${net_args[@]}" "${base_args[@]}" \
       --build-arg "AGENT_UID=$AGENT_UID" --build-arg "AGENT_GID=$AGENT_GID" \
       -t "$TAG_sandbox" -f "$DOCKERFILES/sandbox.Dockerfile" "$ctx" >"$ctx.log" 2>&1; then
     tail -n 40 "$ctx.log" >&2; rm -f "$ctx.log"
@@ -312,6 +313,8 @@ build_sandbox() {
 
 # ------------------------------------------------------------------ main
 T0="$(now)"
+cache_args=()
+[ "$FORCE" -eq 1 ] && cache_args=(--no-cache)   # --force means really rebuilt (fresh apt packages)
 if ! docker info >/dev/null 2>&1; then
   step_begin "engine"
   "$ROOT/scripts/docker/ensure-engine.sh"
@@ -326,7 +329,9 @@ if [ "$REGISTRY" -eq 1 ]; then
   is_selected sandbox && order+=(sandbox)
 else
   need_node=0
-  { is_selected node || { is_selected sandbox && ! have_image "$TAG_node"; }; } && need_node=1
+  build_sandbox_now=0
+  if is_selected sandbox && { [ "$FORCE" -eq 1 ] || ! have_image "$TAG_sandbox"; }; then build_sandbox_now=1; fi
+  { is_selected node || { [ "$build_sandbox_now" -eq 1 ] && ! have_image "$TAG_node"; }; } && need_node=1
   { is_selected debian || { [ "$need_node" -eq 1 ] && ! have_image "$TAG_debian"; }; } && order+=(debian)
   [ "$need_node" -eq 1 ] && order+=(node)
   is_selected sandbox && order+=(sandbox)
@@ -339,8 +344,13 @@ for name in "${order[@]}"; do
     summary+=("$(printf '%-24s %-8s %8s' "$tag" skipped -)")
     continue
   fi
+  old_id="$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)"
   step_begin "build $tag"
   "build_$name"
+  # Drop the image this one replaced (fails harmlessly while something still uses it).
+  if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$tag")" ]; then
+    docker rmi "$old_id" >/dev/null 2>&1 || true
+  fi
   secs="$(elapsed "$STEP_T0")"
   step_end "build $tag"
   summary+=("$(printf '%-24s %-8s %7ss' "$tag" built "$secs")")

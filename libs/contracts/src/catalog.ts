@@ -1,4 +1,4 @@
-import type { MessageKind } from './envelope.js';
+import type { Envelope, MessageKind } from './envelope.js';
 import { CleanedEvent, CleanupCommand, CodeCommand, CodedEvent, HeartbeatEvent, PlanCommand, PlannedEvent, TestCommand, TestedEvent } from './messages/agent-runner.messages.js';
 import { DeadLetteredEvent, StepFailedEvent } from './messages/common.messages.js';
 import { MergePrCommand, OpenPrCommand, PrClosedEvent, PrMergedEvent, PrOpenedEvent, PrReviewedEvent } from './messages/git-service.messages.js';
@@ -21,12 +21,12 @@ export interface MessageDef<P extends object = object, T extends string = string
 
 export type PayloadOf<D> = D extends MessageDef<infer P> ? P : never;
 
-function cmd<P extends object, S extends ServiceName, N extends string>(service: S, name: N, payload: new () => P, version = 1) {
-  return { kind: 'cmd', service, type: `${service}.${name}`, version, subject: commandSubject(service, name, version), payload } as const satisfies MessageDef<P>;
+function cmd<P extends object, S extends ServiceName, N extends string>(service: S, name: N, payload: new () => P) {
+  return { kind: 'cmd', service, type: `${service}.${name}`, version: 1, subject: commandSubject(service, name, 1), payload } as const satisfies MessageDef<P>;
 }
 
-function evt<P extends object, S extends ServiceName, N extends string>(service: S, name: N, payload: new () => P, version = 1) {
-  return { kind: 'evt', service, type: `${service}.${name}`, version, subject: eventSubject(service, name, version), payload } as const satisfies MessageDef<P>;
+function evt<P extends object, S extends ServiceName, N extends string>(service: S, name: N, payload: new () => P) {
+  return { kind: 'evt', service, type: `${service}.${name}`, version: 1, subject: eventSubject(service, name, 1), payload } as const satisfies MessageDef<P>;
 }
 
 /** Every message of the pipeline, one entry each: the single list transports and tests iterate. */
@@ -83,6 +83,9 @@ export const Messages = {
 
 export type MessageName = keyof typeof Messages;
 export type AnyMessageDef = (typeof Messages)[MessageName];
+
+/** Subject -> envelope type, for NestJS 12's typed `@EventPattern<BusMessages>(subject)`. */
+export type BusMessages = { [K in MessageName as (typeof Messages)[K]['subject']]: Envelope<PayloadOf<(typeof Messages)[K]>> };
 
 const bySubject: ReadonlyMap<string, AnyMessageDef> = new Map(Object.values(Messages).map((d) => [d.subject, d]));
 

@@ -52,12 +52,15 @@ export const HEADERS = {
   deadLetterStreamSeq: 'Agency-Original-Stream-Seq',
 } as const;
 
-export function commandSubject(service: ServiceName, action: string, version = 1): string {
-  return `${COMMAND_PREFIX}.${service}.${action}.v${version}`;
+export type CommandSubject<S extends string, N extends string, V extends number> = `agency.cmd.${S}.${N}.v${V}`;
+export type EventSubject<S extends string, N extends string, V extends number> = `agency.evt.${S}.${N}.v${V}`;
+
+export function commandSubject<S extends ServiceName, N extends string, V extends number = 1>(service: S, action: N, version: V = 1 as V): CommandSubject<S, N, V> {
+  return `agency.cmd.${service}.${action}.v${version}`;
 }
 
-export function eventSubject(service: ServiceName, event: string, version = 1): string {
-  return `${EVENT_PREFIX}.${service}.${event}.v${version}`;
+export function eventSubject<S extends ServiceName, N extends string, V extends number = 1>(service: S, event: N, version: V = 1 as V): EventSubject<S, N, V> {
+  return `agency.evt.${service}.${event}.v${version}`;
 }
 
 export function deadLetterSubject(service: string, originalSubject: string): string {

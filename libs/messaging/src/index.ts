@@ -12,3 +12,4 @@ export * from './artifact.store.js';
 export * from './idempotency.store.js';
 export * from './messaging.module.js';
 export { headerValue } from './nats-headers.js';
+export * from './on-message.decorator.js';

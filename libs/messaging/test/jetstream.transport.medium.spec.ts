@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { HEADERS, Messages, STREAMS, type Envelope, type FrScoredEvent, type ScoreFrCommand } from '@agency/contracts';
 import { sampleEnvelope } from '@agency/contracts/testing';
@@ -13,6 +13,7 @@ import {
   Clock,
   JetStreamContext,
   JetStreamServer,
+  OnMessage,
   PassThroughRpcExceptionFilter,
   PermanentError,
 } from '../src/index.js';
@@ -29,7 +30,7 @@ const eventOrder: string[] = [];
 // Behaviour chosen by the FR title, so one controller covers every case.
 @Controller()
 class RouterTestController {
-  @EventPattern(Messages.ScoreFr.subject)
+  @OnMessage(Messages.ScoreFr.subject)
   async score(@Payload() env: Envelope<ScoreFrCommand>, @Ctx() ctx: JetStreamContext): Promise<void> {
     calls.push({ title: env.payload.fr.title, delivery: ctx.getDeliveryCount(), traceId: activeTraceId(), sagaId: env.sagaId });
     const title = env.payload.fr.title;
@@ -42,7 +43,7 @@ class RouterTestController {
 
 @Controller()
 class OrchestratorTestController {
-  @EventPattern(Messages.FrScored.subject)
+  @OnMessage(Messages.FrScored.subject)
   async scored(@Payload() env: Envelope<FrScoredEvent>): Promise<void> {
     // The first event of the saga is slow: order must still hold.
     if (env.payload.score === 1) await new Promise((r) => setTimeout(r, 300));

@@ -1,0 +1,9 @@
+import { IsString, MinLength } from 'class-validator';
+import { ServiceConfig } from '@agency/config';
+
+export class RouterConfig extends ServiceConfig {
+  /** The vault whose 40_config/agency.yaml defines the tiers. */
+  @IsString()
+  @MinLength(1)
+  VAULT_PATH!: string;
+}

@@ -1,0 +1,76 @@
+import { Injectable } from '@nestjs/common';
+import type { FrScoredEvent, FrSnapshotDto, RepoStatsDto, ScoreReasonDto, StrategyDto } from '@agency/contracts';
+import { PermanentError } from '@agency/messaging';
+import type { AgencyConfig, TierConfig } from '@agency/vault';
+import { TierConfigRepository } from '../vault/tier-config.repository.js';
+
+/** Points per feature and their caps; docs/architecture.md#routing explains the choice. */
+export const WEIGHTS = {
+  phase: { each: 6, cap: 30 },
+  criterion: { each: 3, cap: 15 },
+  specChars: { per: 400, cap: 15 },
+  dependency: { each: 5, cap: 10 },
+  file: { each: 3, cap: 15 },
+  repoFilesLog10: { each: 5, cap: 15 },
+} as const;
+
+const FILE_TOKEN = /(?:^|[\s`'"(])((?:[\w.-]+\/)+[\w.-]+\.[a-z0-9]{1,6})(?=$|[\s`'"),:;])/gim;
+
+/** Paths the FR names (src/farewell.js): a hint of how many files the change touches. */
+export function filesMentioned(text: string): string[] {
+  return [...new Set([...text.matchAll(FILE_TOKEN)].map((m) => m[1]!))];
+}
+
+export function scoreFr(fr: FrSnapshotDto, repoStats?: RepoStatsDto): { score: number; reasons: ScoreReasonDto[] } {
+  const reasons: ScoreReasonDto[] = [];
+  const add = (feature: string, raw: number, cap: number, detail: string) => {
+    const points = Math.min(cap, Math.round(raw * 10) / 10);
+    reasons.push({ feature, points, detail });
+  };
+  add('phases', fr.phases.length * WEIGHTS.phase.each, WEIGHTS.phase.cap, `${fr.phases.length} phase(s)`);
+  add('acceptance_criteria', fr.acceptanceCriteria.length * WEIGHTS.criterion.each, WEIGHTS.criterion.cap, `${fr.acceptanceCriteria.length} criterion/criteria`);
+  add('spec_length', fr.body.length / WEIGHTS.specChars.per, WEIGHTS.specChars.cap, `${fr.body.length} characters of spec`);
+  add('dependencies', fr.dependsOn.length * WEIGHTS.dependency.each, WEIGHTS.dependency.cap, `depends on ${fr.dependsOn.length} FR(s)`);
+  const files = filesMentioned(`${fr.body}\n${fr.phases.join('\n')}`);
+  add('files_touched', files.length * WEIGHTS.file.each, WEIGHTS.file.cap, `${files.length} file(s) named${files.length ? `: ${files.slice(0, 5).join(', ')}` : ''}`);
+  if (repoStats) {
+    add('repo_size', Math.log10(Math.max(1, repoStats.fileCount)) * WEIGHTS.repoFilesLog10.each, WEIGHTS.repoFilesLog10.cap, `${repoStats.fileCount} files in the repository`);
+  }
+  const score = Math.min(100, Math.round(reasons.reduce((s, r) => s + r.points, 0) * 10) / 10);
+  return { score, reasons };
+}
+
+export function strategyOf(tier: TierConfig): StrategyDto {
+  return {
+    tier: tier.name,
+    plannerModel: tier.models.planner,
+    coderModel: tier.models.coder,
+    reviewerModel: tier.models.reviewer,
+    reviewRounds: tier.review_rounds,
+    planApproval: tier.plan_approval,
+    autoMerge: tier.auto_merge,
+    budgetUsd: tier.budget_usd,
+  };
+}
+
+export function chooseTier(config: AgencyConfig, score: number, forced?: string): TierConfig {
+  if (forced) {
+    const tier = config.tiers.find((t) => t.name === forced);
+    if (!tier) throw new PermanentError(`tier "${forced}" is not defined; tiers are: ${config.tiers.map((t) => t.name).join(', ')}`, 'UNKNOWN_TIER');
+    return tier;
+  }
+  return config.tiers.find((t) => t.max_score >= score) ?? config.tiers[config.tiers.length - 1]!;
+}
+
+/** Scores an FR's complexity from documented features and picks the tier that runs it. */
+@Injectable()
+export class ScoringService {
+  constructor(private readonly tiers: TierConfigRepository) {}
+
+  score(fr: FrSnapshotDto, repoStats?: RepoStatsDto, forcedTier?: string): FrScoredEvent {
+    const { score, reasons } = scoreFr(fr, repoStats);
+    const tier = chooseTier(this.tiers.current(), score, forcedTier);
+    if (forcedTier) reasons.push({ feature: 'forced_tier', points: 0, detail: `tier ${forcedTier} chosen by the go command` });
+    return { score, tier: tier.name, strategy: strategyOf(tier), reasons };
+  }
+}

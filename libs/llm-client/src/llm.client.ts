@@ -1,0 +1,148 @@
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { currentMessageContext, injectTraceContext, SpanKind, withSpan } from '@agency/telemetry';
+
+/** Headers that tag a call with the FR and job it serves; the gateway accounts cost by them. */
+export const AGENCY_CALL_HEADERS = {
+  frId: 'x-agency-fr-id',
+  jobId: 'x-agency-job-id',
+  sagaId: 'x-agency-saga-id',
+  step: 'x-agency-step',
+} as const;
+
+export type ChatMessage = ChatCompletionMessageParam;
+
+export interface ChatRequest {
+  /** A model alias the gateway resolves (planner, coder, reviewer...). */
+  model: string;
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  /** Ask for a JSON object (response_format json_object). */
+  json?: boolean;
+}
+
+export interface ChatResult {
+  content: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface CallContext {
+  frId?: string;
+  jobId?: string;
+  sagaId?: string;
+  step?: string;
+}
+
+export interface LlmClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs?: number;
+  maxRetries?: number;
+}
+
+/** The model answered, but not with what was asked for (not JSON, or not the expected shape). */
+export class LlmAnswerError extends Error {
+  constructor(
+    message: string,
+    readonly answer: string,
+  ) {
+    super(message);
+    this.name = 'LlmAnswerError';
+  }
+}
+
+/**
+ * The agency's one way to call a model: the official `openai` package pointed at the LLM gateway,
+ * with FR, job and trace context on every request. Agents never talk to a vendor directly.
+ */
+export class LlmClient {
+  private readonly openai: OpenAI;
+
+  constructor(options: LlmClientOptions) {
+    this.openai = new OpenAI({
+      baseURL: options.baseUrl.replace(/\/$/, ''),
+      apiKey: options.apiKey,
+      timeout: options.timeoutMs ?? 120_000,
+      maxRetries: options.maxRetries ?? 2,
+    });
+  }
+
+  async chat(request: ChatRequest, ctx: CallContext = currentMessageContext()): Promise<ChatResult> {
+    return withSpan(`chat ${request.model}`, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': request.model } }, async (span) => {
+      const headers: Record<string, string> = {};
+      if (ctx.frId) headers[AGENCY_CALL_HEADERS.frId] = ctx.frId;
+      if (ctx.jobId) headers[AGENCY_CALL_HEADERS.jobId] = ctx.jobId;
+      if (ctx.sagaId) headers[AGENCY_CALL_HEADERS.sagaId] = ctx.sagaId;
+      if (ctx.step) headers[AGENCY_CALL_HEADERS.step] = ctx.step;
+      injectTraceContext((k, v) => (headers[k] = v));
+      const completion = await this.openai.chat.completions.create(
+        {
+          model: request.model,
+          messages: request.messages,
+          ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
+          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+          ...(request.json ? { response_format: { type: 'json_object' as const } } : {}),
+        },
+        { headers },
+      );
+      const content = completion.choices[0]?.message?.content ?? '';
+      const result: ChatResult = {
+        content,
+        model: completion.model,
+        inputTokens: completion.usage?.prompt_tokens ?? 0,
+        outputTokens: completion.usage?.completion_tokens ?? 0,
+      };
+      span.setAttributes({ 'gen_ai.response.model': result.model, 'gen_ai.usage.input_tokens': result.inputTokens, 'gen_ai.usage.output_tokens': result.outputTokens });
+      return result;
+    });
+  }
+
+  /**
+   * Asks for JSON and checks it with `parse` (which throws or returns the typed value). An answer
+   * that is not valid JSON, or not the right shape, gets one repair attempt that shows the model
+   * its answer and the error; a second failure throws LlmAnswerError naming both problems.
+   */
+  async chatJson<T>(request: ChatRequest, parse: (value: unknown) => T, ctx?: CallContext): Promise<{ value: T; result: ChatResult; repaired: boolean }> {
+    const first = await this.chat({ ...request, json: true }, ctx);
+    const firstError = tryParse(first.content, parse);
+    if (firstError.ok) return { value: firstError.value, result: first, repaired: false };
+    const repair = await this.chat(
+      {
+        ...request,
+        json: true,
+        messages: [
+          ...request.messages,
+          { role: 'assistant', content: first.content },
+          { role: 'user', content: `Your answer could not be used: ${firstError.error}. Answer again with only the corrected JSON object.` },
+        ],
+      },
+      ctx,
+    );
+    const second = tryParse(repair.content, parse);
+    if (second.ok) return { value: second.value, result: repair, repaired: true };
+    throw new LlmAnswerError(`model ${request.model} gave no usable JSON after one repair: first ${firstError.error}; then ${second.error}`, repair.content);
+  }
+}
+
+function tryParse<T>(text: string, parse: (value: unknown) => T): { ok: true; value: T } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(stripFence(text));
+  } catch (e) {
+    return { ok: false, error: `not valid JSON (${(e as Error).message})` };
+  }
+  try {
+    return { ok: true, value: parse(json) };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+/** Models often wrap JSON in a ```json fence even when told not to. */
+function stripFence(text: string): string {
+  const m = text.trim().match(/^```(?:json)?\s*\n([\s\S]*?)\n```$/);
+  return m ? m[1]! : text;
+}

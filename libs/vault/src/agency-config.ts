@@ -1,0 +1,247 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { plainToInstance, Type } from 'class-transformer';
+import {
+  ArrayMinSize, IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, Min, MinLength, ValidateNested, validateSync, type ValidationError,
+} from 'class-validator';
+import { parse } from 'yaml';
+import { CONFIG_FILE } from './layout.js';
+
+// The schema is the file format: property names are the YAML keys.
+/* eslint-disable @typescript-eslint/naming-convention */
+
+export class LocalForgeConfig {
+  /** Folder holding <owner>/<name>.git bare repositories and PR records; relative to the vault. */
+  @IsString()
+  @MinLength(1)
+  root!: string;
+}
+
+export class GithubForgeConfig {
+  @IsOptional()
+  @IsString()
+  api_url?: string;
+}
+
+export class ForgesConfig {
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LocalForgeConfig)
+  local?: LocalForgeConfig;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => GithubForgeConfig)
+  github?: GithubForgeConfig;
+}
+
+export class RepoConfig {
+  @IsIn(['local', 'github'])
+  forge!: 'local' | 'github';
+
+  /** Clone URL; for the local forge it defaults to <forges.local.root>/<name>.git. */
+  @IsOptional()
+  @IsString()
+  url?: string;
+
+  @IsString()
+  base: string = 'main';
+
+  @IsOptional()
+  @IsString()
+  setup?: string;
+
+  @IsString()
+  @MinLength(1)
+  test!: string;
+
+  @IsOptional()
+  @IsString()
+  lint?: string;
+
+  /** Sandbox image for this repository (the sandbox issue). */
+  @IsOptional()
+  @IsString()
+  image?: string;
+}
+
+export class TierModels {
+  @IsString()
+  planner!: string;
+  @IsString()
+  coder!: string;
+  @IsString()
+  reviewer!: string;
+}
+
+export class TierConfig {
+  @IsString()
+  @MinLength(1)
+  name!: string;
+
+  /** The highest complexity score (0-100) this tier takes. */
+  @IsNumber()
+  @Min(0)
+  @Max(100)
+  max_score!: number;
+
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => TierModels)
+  models!: TierModels;
+
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  review_rounds: number = 2;
+
+  @IsBoolean()
+  plan_approval: boolean = false;
+
+  @IsBoolean()
+  auto_merge: boolean = false;
+
+  @IsNumber()
+  @Min(0)
+  budget_usd: number = 5;
+}
+
+export class ApprovalConfig {
+  @IsIn(['human', 'auto'])
+  merge: 'human' | 'auto' = 'human';
+
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  auto_merge_min_confidence: number = 0.85;
+}
+
+export class ConcurrencyConfig {
+  @IsInt()
+  @Min(1)
+  global: number = 4;
+
+  @IsInt()
+  @Min(1)
+  per_repo: number = 2;
+}
+
+export class DefaultsConfig {
+  @IsOptional()
+  @IsString()
+  repo?: string;
+}
+
+export class AgencyConfig {
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ForgesConfig)
+  forges: ForgesConfig = new ForgesConfig();
+
+  @IsObject()
+  repos!: Record<string, RepoConfig>;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DefaultsConfig)
+  defaults: DefaultsConfig = new DefaultsConfig();
+
+  @IsArray()
+  @ArrayMinSize(1)
+  @ValidateNested({ each: true })
+  @Type(() => TierConfig)
+  tiers!: TierConfig[];
+
+  @ValidateNested()
+  @Type(() => ApprovalConfig)
+  approval: ApprovalConfig = new ApprovalConfig();
+
+  @ValidateNested()
+  @Type(() => ConcurrencyConfig)
+  concurrency: ConcurrencyConfig = new ConcurrencyConfig();
+
+  /** Providers, model aliases and prices; the LLM gateway validates this section itself. */
+  @IsOptional()
+  @IsObject()
+  llm?: Record<string, unknown>;
+}
+
+export class AgencyConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.join('; ')}`);
+    this.name = 'AgencyConfigError';
+  }
+}
+
+function flatten(errors: ValidationError[], prefix: string, out: string[]): string[] {
+  for (const e of errors) {
+    const path = prefix ? `${prefix}.${e.property}` : e.property;
+    for (const c of Object.values(e.constraints ?? {})) out.push(`${path}: ${c.replace(new RegExp(`^${e.property}\\s`), '')}`);
+    flatten(e.children ?? [], path, out);
+  }
+  return out;
+}
+
+/** Reads and validates 40_config/agency.yaml; every problem is named with its path in the file. */
+export function parseAgencyConfig(text: string, file = CONFIG_FILE): AgencyConfig {
+  let raw: unknown;
+  try {
+    raw = parse(text, { prettyErrors: true });
+  } catch (e) {
+    throw new AgencyConfigError(file, [`YAML error: ${(e as Error).message.split('\n')[0]}`]);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new AgencyConfigError(file, ['must be a YAML mapping']);
+  const config = plainToInstance(AgencyConfig, raw, { exposeDefaultValues: true });
+  const problems = flatten(validateSync(config, { forbidUnknownValues: true }), '', []);
+  const repos: Record<string, RepoConfig> = {};
+  for (const [name, value] of Object.entries(config.repos ?? {})) {
+    const repo = plainToInstance(RepoConfig, value ?? {}, { exposeDefaultValues: true });
+    problems.push(...flatten(validateSync(repo), `repos.${name}`, []));
+    repos[name] = repo;
+  }
+  config.repos = repos;
+  const names = new Set<string>();
+  for (const t of config.tiers ?? []) {
+    if (names.has(t.name)) problems.push(`tiers: "${t.name}" is defined twice`);
+    names.add(t.name);
+  }
+  if (config.defaults?.repo && !repos[config.defaults.repo]) problems.push(`defaults.repo: "${config.defaults.repo}" is not in repos`);
+  for (const [name, repo] of Object.entries(repos)) {
+    if (repo.forge === 'local' && !repo.url && !config.forges?.local) problems.push(`repos.${name}: a local-forge repository needs forges.local.root or its own url`);
+  }
+  if (problems.length > 0) throw new AgencyConfigError(file, problems);
+  config.tiers.sort((a, b) => a.max_score - b.max_score);
+  return config;
+}
+
+export function loadAgencyConfig(vaultRoot: string): AgencyConfig {
+  const file = join(vaultRoot, CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new AgencyConfigError(file, [`cannot read: ${(e as Error).message}`]);
+  }
+  return parseAgencyConfig(text, file);
+}
+
+/** Absolute root of the local forge, as the vault config names it. */
+export function localForgeRoot(config: AgencyConfig, vaultRoot: string): string | undefined {
+  const root = config.forges?.local?.root;
+  if (!root) return undefined;
+  return isAbsolute(root) ? root : resolve(vaultRoot, '40_config', root);
+}
+
+/** Where agents clone a repository from. */
+export function cloneUrlOf(config: AgencyConfig, vaultRoot: string, name: string): string {
+  const repo = config.repos[name];
+  if (!repo) throw new Error(`repository "${name}" is not configured in ${CONFIG_FILE}`);
+  if (repo.url) return repo.url;
+  const root = localForgeRoot(config, vaultRoot);
+  if (!root) throw new Error(`repository "${name}" has no url and there is no local forge`);
+  return join(root, `${name}.git`);
+}

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { isMap } from 'yaml';
+import { FR_ID_PATTERN, PRIORITIES, type FrSnapshotDto, type Priority } from '@agency/contracts';
+import { FrontMatterError, splitFrontMatter } from './front-matter.js';
+
+export interface ParsedFr extends FrSnapshotDto {
+  status: string;
+  /** Fields the agency wrote back earlier (pr, saga, trace), if any. */
+  extra: Record<string, unknown>;
+}
+
+/** An FR file the agency cannot take; `problems` name each field or line at fault. */
+export class FrParseError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problems: string[],
+  ) {
+    super(`${path}: ${problems.join('; ')}`);
+    this.name = 'FrParseError';
+  }
+}
+
+const KNOWN = new Set(['id', 'title', 'status', 'priority', 'repo', 'base', 'phases', 'depends_on', 'acceptance_criteria']);
+
+/** The items of a markdown list under a heading whose text matches `heading`. */
+export function sectionItems(body: string, heading: RegExp): string[] {
+  const lines = body.split(/\r?\n/);
+  const start = lines.findIndex((l) => /^#{1,6}\s/.test(l) && heading.test(l.replace(/^#+\s*/, '')));
+  if (start < 0) return [];
+  const level = lines[start]!.match(/^#+/)![0].length;
+  const items: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    const h = line.match(/^(#{1,6})\s/);
+    if (h && h[1]!.length <= level) break;
+    const item = line.match(/^\s{0,3}(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.+)$/);
+    if (item) items.push(item[1]!.trim());
+  }
+  return items;
+}
+
+function stringList(value: unknown, field: string, problems: string[]): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' && typeof v !== 'number')) {
+    problems.push(`${field}: must be a list of strings`);
+    return undefined;
+  }
+  return value.map(String);
+}
+
+/**
+ * Parses an FR file: YAML front matter (id, title required; priority, repo, base, phases,
+ * depends_on optional) and a markdown body whose "Phases" and "Acceptance criteria" lists are
+ * read when the front matter does not give them. `defaults` fill what the vault config decides.
+ */
+export function parseFr(text: string, path: string, defaults: { repo?: string; base?: string } = {}): ParsedFr {
+  let split;
+  try {
+    split = splitFrontMatter(text);
+  } catch (e) {
+    if (e instanceof FrontMatterError) throw new FrParseError(path, e.problems);
+    throw e;
+  }
+  const fm = isMap(split.doc.contents) ? (split.doc.toJS() as Record<string, unknown>) : {};
+  const problems: string[] = [];
+  const str = (k: string) => (typeof fm[k] === 'string' || typeof fm[k] === 'number' ? String(fm[k]).trim() : undefined);
+
+  const id = str('id');
+  if (!id) problems.push('id: required (e.g. id: FR-054)');
+  else if (!FR_ID_PATTERN.test(id)) problems.push(`id: "${id}" must look like FR-054`);
+  const title = str('title');
+  if (!title) problems.push('title: required');
+  const priority = (str('priority') ?? 'medium').toLowerCase();
+  if (!(PRIORITIES as readonly string[]).includes(priority)) problems.push(`priority: "${priority}" must be one of ${PRIORITIES.join(', ')}`);
+  const repo = str('repo') ?? defaults.repo;
+  if (!repo) problems.push('repo: required (a repository named in 40_config/agency.yaml)');
+  const base = str('base') ?? defaults.base ?? 'main';
+  const phases = stringList(fm.phases, 'phases', problems) ?? sectionItems(split.body, /^phases?\b/i);
+  const dependsOn = stringList(fm.depends_on, 'depends_on', problems) ?? [];
+  for (const d of dependsOn) if (!FR_ID_PATTERN.test(d)) problems.push(`depends_on: "${d}" is not an FR id`);
+  const acceptanceCriteria = stringList(fm.acceptance_criteria, 'acceptance_criteria', problems) ?? sectionItems(split.body, /^acceptance\s+criteria\b/i);
+  if (problems.length > 0) throw new FrParseError(path, problems);
+
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fm)) if (!KNOWN.has(k)) extra[k] = v;
+  return {
+    id: id!,
+    title: title!.slice(0, 300),
+    status: str('status') ?? 'planned',
+    priority: priority as Priority,
+    repo: repo!,
+    base,
+    phases,
+    dependsOn,
+    acceptanceCriteria,
+    body: split.body.trim(),
+    path,
+    contentHash: createHash('sha256').update(text).digest('hex'),
+    extra,
+  };
+}
+
+/** A best guess at the FR id of a file that did not parse, from its name (FR-054-foo.md). */
+export function frIdFromFileName(path: string): string | undefined {
+  return path.split('/').pop()?.match(/^([A-Z][A-Z0-9]*-\d+)/)?.[1];
+}

@@ -1,0 +1,6 @@
+export * from './layout.js';
+export * from './front-matter.js';
+export * from './fr.parser.js';
+export * from './fr.writer.js';
+export * from './agency-config.js';
+export * from './agents.js';
