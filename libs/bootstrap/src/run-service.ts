@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ServiceName } from '@agency/contracts';
 import { ConfigError, loadConfig, type ServiceConfig } from '@agency/config';
-import { BusConnection, BusPublisher, JetStreamServer, MessagingModule, PassThroughRpcExceptionFilter } from '@agency/messaging';
+import { BusConnection, BusPublisher, JetStreamServer, MessagingModule } from '@agency/messaging';
 import { AgencyLogger, createLogger, initTelemetry, type AgencyPinoLogger, type Telemetry } from '@agency/telemetry';
 import { HealthController } from './health.controller.js';
 import { Metrics } from './metrics.js';
@@ -61,9 +61,10 @@ export async function runService<C extends ServiceConfig>(spec: ServiceSpec<C>, 
   const state = new ServiceState();
   const metrics = new Metrics(spec.service);
 
-  @Module({
-    imports: [MessagingModule.forRoot({ service: spec.service, natsUrl: config.NATS_URL, instanceId }), spec.module(config)],
-    controllers: [HealthController],
+  // Global, so the app's own modules can inject its config class, state, metrics and logger.
+  const core: DynamicModule = {
+    module: class ServiceCoreModule {},
+    global: true,
     providers: [
       { provide: spec.schema, useValue: config },
       { provide: ServiceState, useValue: state },
@@ -72,6 +73,11 @@ export async function runService<C extends ServiceConfig>(spec: ServiceSpec<C>, 
       { provide: TelemetryCloser, useValue: new TelemetryCloser(telemetry) },
     ],
     exports: [spec.schema, ServiceState, Metrics, SERVICE_LOGGER],
+  };
+
+  @Module({
+    imports: [core, MessagingModule.forRoot({ service: spec.service, natsUrl: config.NATS_URL, instanceId }), spec.module(config)],
+    controllers: [HealthController],
   })
   class RootModule {}
 
@@ -98,8 +104,7 @@ export async function runService<C extends ServiceConfig>(spec: ServiceSpec<C>, 
     ackWaitMs: config.BUS_ACK_WAIT_SECONDS * 1000,
   });
   state.transport = transport;
-  const ms = app.connectMicroservice({ strategy: transport }, { inheritAppConfig: false });
-  ms.useGlobalFilters(new PassThroughRpcExceptionFilter());
+  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: false });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.startAllMicroservices();
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);

@@ -14,7 +14,6 @@ import {
   JetStreamContext,
   JetStreamServer,
   OnMessage,
-  PassThroughRpcExceptionFilter,
   PermanentError,
 } from '../src/index.js';
 
@@ -81,7 +80,6 @@ describe('JetStream transport against a real nats-server', () => {
       shutdownGraceMs: 5000,
     });
     const app = await NestFactory.createMicroservice(service === 'router' ? RouterTestModule : OrchestratorTestModule, { strategy, logger: false });
-    app.useGlobalFilters(new PassThroughRpcExceptionFilter());
     await app.listen();
     apps.push(app);
     const close = app.close.bind(app);

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { plainToInstance, Type } from 'class-transformer';
 import {
@@ -244,4 +244,23 @@ export function cloneUrlOf(config: AgencyConfig, vaultRoot: string, name: string
   const root = localForgeRoot(config, vaultRoot);
   if (!root) throw new Error(`repository "${name}" has no url and there is no local forge`);
   return join(root, `${name}.git`);
+}
+
+/** agency.yaml, re-read only when the file changes, so edits apply without a restart. */
+export class AgencyConfigCache {
+  private cached?: { mtimeMs: number; config: AgencyConfig };
+
+  constructor(readonly vaultRoot: string) {}
+
+  current(): AgencyConfig {
+    const file = join(this.vaultRoot, CONFIG_FILE);
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(file).mtimeMs;
+    } catch (e) {
+      throw new AgencyConfigError(file, [`cannot read: ${(e as Error).message}`]);
+    }
+    if (!this.cached || this.cached.mtimeMs !== mtimeMs) this.cached = { mtimeMs, config: loadAgencyConfig(this.vaultRoot) };
+    return this.cached.config;
+  }
 }

@@ -1,0 +1,13 @@
+import 'reflect-metadata';
+import { runService } from '@agency/bootstrap';
+import { VaultWatcherService } from './intake/vault-watcher.service.js';
+import { OrchestratorConfig } from './orchestrator.config.js';
+import { OrchestratorModule } from './orchestrator.module.js';
+
+await runService({
+  service: 'orchestrator',
+  schema: OrchestratorConfig,
+  module: (config) => OrchestratorModule.forRoot(config),
+  // Start taking FRs only once the events consumer runs, so no result is missed.
+  onReady: (app) => app.get(VaultWatcherService).start(),
+});

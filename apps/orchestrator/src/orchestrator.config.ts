@@ -1,0 +1,32 @@
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { ServiceConfig } from '@agency/config';
+
+export class OrchestratorConfig extends ServiceConfig {
+  override HTTP_PORT = 7100;
+
+  /** The vault: FRs, agents, review rules and 40_config/agency.yaml. */
+  @IsString()
+  @MinLength(1)
+  VAULT_PATH!: string;
+
+  /** Full rescan of the planned folder, besides file-system events (which some mounts lack). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(200)
+  @Max(600_000)
+  SCAN_INTERVAL_MS: number = 5000;
+
+  /** Link to an FR's trace, e.g. http://localhost:16686/trace/{traceId} for Jaeger. */
+  @IsOptional()
+  @IsString()
+  @Matches(/\{traceId\}/, { message: 'TRACE_URL_TEMPLATE must contain {traceId}' })
+  TRACE_URL_TEMPLATE?: string;
+
+  /** Times a retryable step failure is re-driven before the FR is blocked. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  STEP_MAX_ATTEMPTS: number = 3;
+}

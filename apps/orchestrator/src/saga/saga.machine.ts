@@ -1,0 +1,180 @@
+import type {
+  CodedEvent, DeadLetteredEvent, Envelope, FrScoredEvent, GateDecisionCommand, HeartbeatEvent, JobDispatchedEvent, JobQueuedEvent,
+  LlmUsageEvent, PlannedEvent, PrClosedEvent, PrMergedEvent, PrOpenedEvent, PrReviewedEvent, ReviewedEvent, ReviewFindingDto, SagaState,
+  StepFailedEvent, TestedEvent,
+} from '@agency/contracts';
+import { TERMINAL_SAGA_STATES } from '@agency/contracts';
+import type { SagaRecord } from './saga.model.js';
+
+/** Everything that can move a saga, as the handlers hand it over. */
+export type SagaEvent =
+  | { kind: 'scored'; env: Envelope<FrScoredEvent> }
+  | { kind: 'queued'; env: Envelope<JobQueuedEvent> }
+  | { kind: 'dispatched'; env: Envelope<JobDispatchedEvent> }
+  | { kind: 'planned'; env: Envelope<PlannedEvent> }
+  | { kind: 'coded'; env: Envelope<CodedEvent> }
+  | { kind: 'tested'; env: Envelope<TestedEvent> }
+  | { kind: 'reviewed'; env: Envelope<ReviewedEvent> }
+  | { kind: 'pr-opened'; env: Envelope<PrOpenedEvent> }
+  | { kind: 'pr-merged'; env: Envelope<PrMergedEvent> }
+  | { kind: 'pr-closed'; env: Envelope<PrClosedEvent> }
+  | { kind: 'pr-reviewed'; env: Envelope<PrReviewedEvent> }
+  | { kind: 'step-failed'; env: Envelope<StepFailedEvent> }
+  | { kind: 'dead-lettered'; env: Envelope<DeadLetteredEvent> }
+  | { kind: 'approve' | 'reject'; env: Envelope<GateDecisionCommand> }
+  | { kind: 'heartbeat'; env: Envelope<HeartbeatEvent> }
+  | { kind: 'usage'; env: Envelope<LlmUsageEvent> };
+
+export interface MachineSettings {
+  now: Date;
+  stepMaxAttempts: number;
+  autoMergeAllowed: boolean;
+  autoMergeMinConfidence: number;
+}
+
+export type Decision =
+  | { kind: 'transition'; next: SagaRecord; log?: string }
+  /** Same state, updated fields (heartbeat, cost): no command, no FR move. */
+  | { kind: 'update'; next: SagaRecord }
+  | { kind: 'ignore'; reason: string; duplicate: boolean };
+
+export const codeStep = (round: number) => `code-r${round}`;
+export const testStep = (round: number) => `test-r${round}`;
+export const reviewStep = (round: number) => `review-r${round}`;
+
+export function isTerminal(state: SagaState): boolean {
+  return TERMINAL_SAGA_STATES.includes(state);
+}
+
+function findingKey(f: ReviewFindingDto): string {
+  return `${f.file}:${f.line ?? ''}:${f.message.trim().toLowerCase()}`;
+}
+
+/** The saga as a pure function: an event and the current record in, the next record out. */
+export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings): Decision {
+  const env = event.env;
+  const at = s.now.toISOString();
+  const move = (to: SagaState, step: string, patch: Partial<SagaRecord> = {}, log?: string, reason?: string): Decision => ({
+    kind: 'transition',
+    next: {
+      ...record,
+      ...patch,
+      state: to,
+      step,
+      attempt: step === record.step && to === record.state ? record.attempt : 1,
+      stepStartedAt: at,
+      updatedAt: at,
+      history: [...record.history, { at, from: record.state, to, ...(reason ? { reason } : {}) }].slice(-100),
+    },
+    log,
+  });
+  const ignore = (reason: string, duplicate = false): Decision => ({ kind: 'ignore', reason, duplicate });
+
+  if (event.kind === 'usage') {
+    return { kind: 'update', next: { ...record, costUsd: Math.round((record.costUsd + event.env.payload.costUsd) * 1e6) / 1e6, updatedAt: at } };
+  }
+  if (isTerminal(record.state)) return ignore(`saga is ${record.state}`, true);
+  if (event.kind === 'heartbeat') {
+    if (env.step !== record.step) return ignore(`heartbeat for ${env.step}, saga waits for ${record.step}`);
+    return { kind: 'update', next: { ...record, lastHeartbeatAt: at, updatedAt: at } };
+  }
+  const stepMatches = env.step === record.step && env.attempt === record.attempt;
+  const stale = (expected: SagaState[]) => ignore(`${event.kind} (step ${env.step}#${env.attempt}) does not apply in ${record.state} (step ${record.step}#${record.attempt}); expected ${expected.join('/')}`, !expected.includes(record.state) || !stepMatches);
+
+  switch (event.kind) {
+    case 'scored': {
+      if (record.state !== 'discovered' || !stepMatches) return stale(['discovered']);
+      const p = event.env.payload;
+      return move('routed', 'queue', { score: p.score, strategy: p.strategy }, `routed: score ${p.score}, tier ${p.tier} (${p.reasons.map((r) => `${r.feature} ${r.points}`).join(', ')})`);
+    }
+    case 'queued':
+      if (record.state !== 'routed' || env.step !== 'queue') return stale(['routed']);
+      return move('queued', 'queue', { jobId: event.env.payload.jobId }, `queued as ${event.env.payload.jobId} (position ${event.env.payload.position})`);
+    case 'dispatched':
+      if ((record.state !== 'routed' && record.state !== 'queued') || record.step !== 'queue') return stale(['routed', 'queued']);
+      return move('planning', 'plan', { jobId: event.env.payload.jobId }, `dispatched after ${Math.round(event.env.payload.waitedMs / 1000)} s in the queue; planning`);
+    case 'planned': {
+      if (record.state !== 'planning' || !stepMatches) return stale(['planning']);
+      const patch = { plan: event.env.payload.plan, planSummary: event.env.payload.summary };
+      if (record.strategy?.planApproval) return move('awaiting-plan-approval', 'plan-approval', patch, `plan ready, waiting for approval: ${event.env.payload.summary}`);
+      return move('coding', codeStep(1), { ...patch, round: 1 }, `planned (${event.env.payload.stepCount} steps); coding`);
+    }
+    case 'approve':
+    case 'reject': {
+      const gate = event.env.payload.gate;
+      if (gate === 'plan' && record.state === 'awaiting-plan-approval') {
+        if (event.kind === 'reject') {
+          return move('blocked', record.step, { failure: { code: 'PLAN_REJECTED', reason: `plan rejected by ${event.env.payload.by}${event.env.payload.comment ? `: ${event.env.payload.comment}` : ''}` } }, `plan rejected by ${event.env.payload.by}`, 'plan rejected');
+        }
+        return move('coding', codeStep(1), { round: 1 }, `plan approved by ${event.env.payload.by}; coding`);
+      }
+      if (gate === 'pr' && record.state === 'awaiting-merge' && record.pr) {
+        if (event.kind === 'reject') return move('cancelled', record.step, {}, `PR rejected by ${event.env.payload.by}`, 'PR rejected');
+        return move('awaiting-merge', 'merge', { mergeRequested: true }, `merge approved by ${event.env.payload.by}`);
+      }
+      return ignore(`no ${gate} gate is open in ${record.state}`);
+    }
+    case 'coded': {
+      if ((record.state !== 'coding' && record.state !== 'fixing') || !stepMatches) return stale(['coding', 'fixing']);
+      const p = event.env.payload;
+      return move('testing', testStep(record.round), { workspace: p.workspace, diff: p.diff }, `round ${record.round}: ${p.commits} commit(s), ${p.filesChanged.length} file(s): ${p.summary}`);
+    }
+    case 'tested': {
+      if (record.state !== 'testing' || !stepMatches) return stale(['testing']);
+      const p = event.env.payload;
+      const tests = { round: p.round, passed: p.passed, counts: p.counts, report: p.report, failureExcerpt: p.failureExcerpt };
+      const verdict = p.timedOut ? 'timed out' : p.passed ? 'passed' : 'failed';
+      return move('reviewing', reviewStep(record.round), { tests }, `round ${record.round}: tests ${verdict} (${p.counts.passed}/${p.counts.total} passed)`);
+    }
+    case 'reviewed': {
+      if (record.state !== 'reviewing' || !stepMatches) return stale(['reviewing']);
+      const p = event.env.payload;
+      const blocking = p.findings.filter((f) => f.blocking).length;
+      const reviews = [...record.reviews, { round: p.round, verdict: p.verdict, confidence: p.confidence, summary: p.summary, findings: p.findings.length, blocking }];
+      const line = `round ${record.round}: review ${p.verdict} (confidence ${p.confidence.toFixed(2)}, ${p.findings.length} finding(s), ${blocking} blocking)`;
+      if (p.verdict === 'approve') return move('opening-pr', 'open-pr', { reviews }, `${line}; opening the PR`);
+      if (p.verdict === 'reject') {
+        return move('blocked', record.step, { reviews, failure: { code: 'REVIEW_REJECTED', reason: p.summary } }, `${line}: ${p.summary}`, 'review rejected the change');
+      }
+      const known = new Set(record.lastFindings.map(findingKey));
+      const fresh = p.findings.filter((f) => !known.has(findingKey(f)));
+      const limit = record.strategy?.reviewRounds ?? 1;
+      if (record.round < limit && fresh.length > 0) {
+        const round = record.round + 1;
+        return move('fixing', codeStep(round), { reviews, round, lastFindings: p.findings }, `${line}; fixing in round ${round}`);
+      }
+      const draftReason = fresh.length === 0 ? `round ${record.round} brought no new finding` : `review rounds exhausted (${limit})`;
+      return move('opening-pr', 'open-pr', { reviews, lastFindings: p.findings, draftReason }, `${line}; ${draftReason}: opening a draft PR for a human`);
+    }
+    case 'pr-opened': {
+      if (record.state !== 'opening-pr' || !stepMatches) return stale(['opening-pr']);
+      const p = event.env.payload;
+      const lastReview = record.reviews.at(-1);
+      const autoMerge =
+        s.autoMergeAllowed && !!record.strategy?.autoMerge && !p.draft && !!record.tests?.passed && lastReview?.verdict === 'approve' && lastReview.confidence >= s.autoMergeMinConfidence;
+      return move('awaiting-merge', 'merge', { pr: { number: p.number, url: p.url, draft: p.draft }, mergeRequested: autoMerge }, `PR ${p.created ? 'opened' : 'updated'}: ${p.url}${p.draft ? ' (draft)' : ''}${autoMerge ? '; auto-merging' : '; waiting for a human to merge'}`);
+    }
+    case 'pr-merged':
+      if (record.state !== 'awaiting-merge') return stale(['awaiting-merge']);
+      return move('done', record.step, {}, `PR merged (${event.env.payload.mergeSha.slice(0, 12)}): ${event.env.payload.url}`);
+    case 'pr-closed':
+      if (record.state !== 'awaiting-merge') return stale(['awaiting-merge']);
+      return move('cancelled', record.step, {}, `PR closed without merging: ${event.env.payload.url}`, 'PR closed');
+    case 'pr-reviewed':
+      return ignore('human PR reviews are recorded by git-service; sending them back to the coder is not wired yet');
+    case 'step-failed': {
+      if (!stepMatches) return ignore(`failure of ${env.step}#${env.attempt} is stale (saga at ${record.step}#${record.attempt})`, true);
+      const p = event.env.payload;
+      if (p.retryable && record.attempt < s.stepMaxAttempts) {
+        return { kind: 'transition', next: { ...record, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at }, log: `${record.step} failed (${p.code}: ${p.reason}); retry ${record.attempt + 1}/${s.stepMaxAttempts}` };
+      }
+      return move('failed', record.step, { failure: { code: p.code, reason: p.reason } }, `${record.step} failed: ${p.code}: ${p.reason}`, p.reason);
+    }
+    case 'dead-lettered': {
+      if (env.step !== record.step) return ignore(`dead letter of ${env.step} is stale (saga at ${record.step})`, true);
+      const p = event.env.payload;
+      const reason = `${p.originalSubject} was dead-lettered after ${p.deliveries} delivery(ies): ${p.reason}`;
+      return move('blocked', record.step, { failure: { code: 'DEAD_LETTER', reason } }, reason, 'dead letter');
+    }
+  }
+}

@@ -1,0 +1,186 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Messages, type SagaState } from '@agency/contracts';
+import { SERVICE_LOGGER } from '@agency/bootstrap';
+import { BusPublisher, Clock, RevisionConflictError } from '@agency/messaging';
+import { contextFromTraceparent, runWithMessageContext, withSpan, type AgencyPinoLogger } from '@agency/telemetry';
+import type { FrFolder } from '@agency/vault';
+import { OrchestratorConfig } from '../orchestrator.config.js';
+import { VaultRepository } from '../vault/vault.repository.js';
+import { decide, isTerminal, type SagaEvent } from './saga.machine.js';
+import type { SagaRecord } from './saga.model.js';
+import { SagaRepository } from './saga.repository.js';
+import { stepCommand } from './saga.steps.js';
+
+/** Where an FR file lives for each saga state. */
+export function folderFor(state: SagaState): FrFolder {
+  switch (state) {
+    case 'awaiting-merge':
+      return 'inReview';
+    case 'done':
+      return 'done';
+    case 'failed':
+    case 'blocked':
+    case 'cancelled':
+      return 'blocked';
+    default:
+      return 'inProgress';
+  }
+}
+
+/**
+ * Applies events to sagas: compare-and-set the new state, then act on it (FR file, next command,
+ * lifecycle event). Acting is derived from the saved state, so a crash between saving and acting
+ * is repaired by acting again (`drive`), which a duplicate event or the sweeper triggers.
+ */
+@Injectable()
+export class SagaService {
+  constructor(
+    private readonly sagas: SagaRepository,
+    private readonly vault: VaultRepository,
+    private readonly bus: BusPublisher,
+    private readonly clock: Clock,
+    private readonly config: OrchestratorConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+  ) {}
+
+  traceUrl(record: SagaRecord): string | undefined {
+    return this.config.TRACE_URL_TEMPLATE?.replace('{traceId}', record.traceId);
+  }
+
+  async handle(event: SagaEvent): Promise<void> {
+    const sagaId = event.env.sagaId;
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const current = await this.sagas.get(sagaId);
+      if (!current) {
+        this.logger.warn({ sagaId, event: event.kind }, 'event for an unknown saga ignored');
+        return;
+      }
+      const approval = this.vault.config().approval;
+      const decision = decide(current.value, event, {
+        now: this.clock.now(),
+        stepMaxAttempts: this.config.STEP_MAX_ATTEMPTS,
+        autoMergeAllowed: approval.merge === 'auto',
+        autoMergeMinConfidence: approval.auto_merge_min_confidence,
+      });
+      if (decision.kind === 'ignore') {
+        this.logger.debug({ event: event.kind, reason: decision.reason }, 'event ignored');
+        // A redelivered event whose effects may not have happened: act on the saved state again.
+        if (decision.duplicate && !isTerminal(current.value.state)) await this.drive(current.value);
+        return;
+      }
+      try {
+        await this.sagas.update(decision.next, current.revision);
+      } catch (e) {
+        if (e instanceof RevisionConflictError) continue;
+        throw e;
+      }
+      if (decision.kind === 'transition') await this.act(current.value, decision.next, decision.log);
+      return;
+    }
+    throw new RevisionConflictError('agency-sagas', sagaId);
+  }
+
+  /** Effects of a transition; each is idempotent. */
+  private async act(before: SagaRecord, after: SagaRecord, log?: string): Promise<void> {
+    await this.syncFr(after, log);
+    await this.drive(after);
+    if (before.state !== after.state) {
+      await this.inRoot(after, 'saga.transition', async () => {
+        await this.bus.publish(
+          Messages.FrStateChanged,
+          {
+            frId: after.frId,
+            sagaId: after.sagaId,
+            step: after.step,
+            attempt: after.attempt,
+            ...(after.jobId ? { jobId: after.jobId } : {}),
+            payload: {
+              from: before.state,
+              to: after.state,
+              costUsd: after.costUsd,
+              traceId: after.traceId,
+              ...(after.pr ? { prUrl: after.pr.url } : {}),
+              ...(after.failure ? { reason: after.failure.reason } : {}),
+            },
+          },
+          { msgId: `${after.sagaId}:${before.state}->${after.state}:${after.history.length}` },
+        );
+      });
+      await this.finish(before, after);
+    }
+  }
+
+  /** Sends the command the current step waits on (no-op for waiting and terminal states). */
+  async drive(record: SagaRecord): Promise<void> {
+    const cmd = stepCommand(record, this.traceUrl(record));
+    if (!cmd) return;
+    await this.inRoot(record, `step ${record.step}`, () =>
+      this.bus.publish(cmd.def, {
+        frId: record.frId,
+        sagaId: record.sagaId,
+        step: record.step,
+        attempt: record.attempt,
+        ...(record.jobId ? { jobId: record.jobId } : {}),
+        payload: cmd.payload,
+      }),
+    );
+  }
+
+  /** Frees the job's slot and the worktree once the agency's part is over. */
+  private async finish(before: SagaRecord, after: SagaRecord): Promise<void> {
+    const over = after.state === 'awaiting-merge' || isTerminal(after.state);
+    const wasOver = before.state === 'awaiting-merge' || isTerminal(before.state);
+    if (!over || wasOver) return;
+    const outcome = after.state === 'cancelled' ? 'cancelled' : after.state === 'failed' || after.state === 'blocked' ? 'failed' : 'succeeded';
+    const base = { frId: after.frId, sagaId: after.sagaId, attempt: 1, ...(after.jobId ? { jobId: after.jobId } : {}) };
+    await this.inRoot(after, 'saga.finish', async () => {
+      if (after.jobId) {
+        await this.bus.publish(Messages.CompleteJob, { ...base, step: 'complete', payload: { outcome, ...(after.failure ? { reason: after.failure.reason.slice(0, 2000) } : {}) } });
+      }
+      if (after.workspace || after.state === 'failed' || after.state === 'blocked' || after.state === 'cancelled') {
+        await this.bus.publish(Messages.Cleanup, { ...base, step: 'cleanup', payload: { reason: `saga ${after.state}` } });
+      }
+    });
+  }
+
+  /** Moves and annotates the FR file to match the saga; an FR file gone from the vault is logged. */
+  async syncFr(record: SagaRecord, log?: string): Promise<void> {
+    if (!this.vault.exists(record.frPath)) {
+      this.logger.warn({ frPath: record.frPath }, 'FR file is no longer where the saga left it; not moved');
+      return;
+    }
+    const fields: Record<string, string | number | null> = {
+      agency_state: record.state,
+      agency_saga: record.sagaId,
+      trace_id: record.traceId,
+      cost_usd: Math.round(record.costUsd * 10_000) / 10_000,
+    };
+    if (record.pr) fields.pr = record.pr.url;
+    const url = this.traceUrl(record);
+    if (url) fields.trace_url = url;
+    if (record.failure) fields.blocked_reason = `${record.failure.code}: ${record.failure.reason}`.slice(0, 500);
+    const line = log ? `${record.state}: ${log}${record.failure && isTerminal(record.state) ? ` (trace ${url ?? record.traceId})` : ''}` : undefined;
+    const path = this.vault.update(record.frPath, { folder: folderFor(record.state), fields, ...(line ? { log: line } : {}) }, this.clock.now());
+    if (path !== record.frPath) await this.rememberPath(record.sagaId, path);
+  }
+
+  private async rememberPath(sagaId: string, frPath: string): Promise<void> {
+    for (let i = 0; i < 10; i += 1) {
+      const current = await this.sagas.get(sagaId);
+      if (!current || current.value.frPath === frPath) return;
+      try {
+        await this.sagas.update({ ...current.value, frPath }, current.revision);
+        return;
+      } catch (e) {
+        if (!(e instanceof RevisionConflictError)) throw e;
+      }
+    }
+  }
+
+  /** Runs fn in a span under the FR's root span, with the FR's ids on every log line. */
+  inRoot<T>(record: SagaRecord, name: string, fn: () => Promise<T>): Promise<T> {
+    return runWithMessageContext({ frId: record.frId, sagaId: record.sagaId, ...(record.jobId ? { jobId: record.jobId } : {}), step: record.step }, () =>
+      withSpan(name, { parent: contextFromTraceparent(record.traceparent), attributes: { 'agency.fr_id': record.frId, 'agency.saga_id': record.sagaId, 'agency.state': record.state, 'agency.step': record.step } }, fn),
+    );
+  }
+}

@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { BUCKETS } from '@agency/contracts';
+import { BusConnection, KvStore, type Versioned } from '@agency/messaging';
+import type { Job } from './job.model.js';
+
+/** Jobs in the `agency-jobs` KV bucket, one key per job, updated with compare-and-set. */
+@Injectable()
+export class JobRepository {
+  private store?: Promise<KvStore<Job>>;
+
+  constructor(private readonly bus: BusConnection) {}
+
+  private open(): Promise<KvStore<Job>> {
+    this.store ??= KvStore.open<Job>(this.bus, BUCKETS.jobs, { history: 10 });
+    return this.store;
+  }
+
+  async get(jobId: string): Promise<Versioned<Job> | undefined> {
+    return (await this.open()).get(jobId);
+  }
+
+  /** Returns false when a job with this id already exists. */
+  async create(job: Job): Promise<boolean> {
+    return (await (await this.open()).create(job.jobId, job)) !== undefined;
+  }
+
+  async update(job: Job, revision: number): Promise<number> {
+    return (await this.open()).update(job.jobId, job, revision);
+  }
+
+  async mutate(jobId: string, change: (job: Job | undefined) => Job | undefined): Promise<Versioned<Job> | undefined> {
+    return (await this.open()).mutate(jobId, change);
+  }
+
+  async all(): Promise<Array<Versioned<Job>>> {
+    return (await this.open()).values();
+  }
+}

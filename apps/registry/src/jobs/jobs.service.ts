@@ -1,0 +1,131 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Messages, type CompleteJobCommand, type EnqueueJobCommand, type Envelope, type JobOutcome } from '@agency/contracts';
+import { SERVICE_LOGGER } from '@agency/bootstrap';
+import { BusPublisher, Clock } from '@agency/messaging';
+import { context, contextFromTraceparent, injectTraceContext, withSpan, type AgencyPinoLogger } from '@agency/telemetry';
+import { RegistryConfig } from '../registry.config.js';
+import { JobRepository } from './job.repository.js';
+import { jobIdFor, type Job } from './job.model.js';
+import { LimitsRepository } from './limits.repository.js';
+import { pickJobs, queuePosition } from './queue-policy.js';
+
+/** Jobs, their queue and their slots (FR-046). */
+@Injectable()
+export class JobsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private dispatching?: Promise<void>;
+  private again = false;
+
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly limits: LimitsRepository,
+    private readonly bus: BusPublisher,
+    private readonly clock: Clock,
+    private readonly config: RegistryConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.dispatch(), this.config.DISPATCH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Idempotent: the saga's job id is derived from its saga id. */
+  async enqueue(env: Envelope<EnqueueJobCommand>): Promise<Job> {
+    const jobId = jobIdFor(env.sagaId);
+    const job: Job = {
+      jobId,
+      frId: env.frId,
+      sagaId: env.sagaId,
+      repo: env.payload.repo,
+      priority: env.payload.priority,
+      tier: env.payload.tier,
+      state: 'queued',
+      enqueuedAt: this.clock.now().toISOString(),
+      dispatches: 0,
+    };
+    injectTraceContext((k, v) => {
+      if (k === 'traceparent') job.traceparent = v;
+    }, context.active());
+    const created = await this.jobs.create(job);
+    const current = created ? job : ((await this.jobs.get(jobId))?.value ?? job);
+    const all = (await this.jobs.all()).map((v) => v.value);
+    const position = queuePosition(all, jobId, this.clock.nowMs(), this.config.AGEING_STEP_MS);
+    await this.bus.reply(env, Messages.JobQueued, { jobId, position }, { jobId });
+    if (current.state === 'running') await this.publishDispatched(current);
+    void this.dispatch();
+    return current;
+  }
+
+  async complete(env: Envelope<CompleteJobCommand>): Promise<void> {
+    const jobId = env.jobId ?? jobIdFor(env.sagaId);
+    const done = await this.finish(jobId, env.payload.outcome, env.payload.reason);
+    if (done) await this.bus.reply(env, Messages.JobFinished, { jobId, outcome: done.state as JobOutcome, ...(done.reason ? { reason: done.reason } : {}) }, { jobId });
+    void this.dispatch();
+  }
+
+  async cancel(env: Envelope<{ reason: string }>): Promise<void> {
+    const jobId = env.jobId ?? jobIdFor(env.sagaId);
+    const done = await this.finish(jobId, 'cancelled', env.payload.reason);
+    if (done) await this.bus.reply(env, Messages.JobFinished, { jobId, outcome: done.state as JobOutcome, reason: env.payload.reason }, { jobId });
+    void this.dispatch();
+  }
+
+  private async finish(jobId: string, outcome: JobOutcome, reason?: string): Promise<Job | undefined> {
+    const result = await this.jobs.mutate(jobId, (job) => {
+      if (!job) return undefined;
+      if (job.state !== 'queued' && job.state !== 'running') return undefined; // already finished: keep the first outcome
+      return { ...job, state: outcome, finishedAt: this.clock.now().toISOString(), ...(reason ? { reason } : {}) };
+    });
+    if (!result) this.logger.warn({ jobId }, 'complete/cancel for an unknown job');
+    return result?.value;
+  }
+
+  async list(): Promise<Job[]> {
+    return (await this.jobs.all()).map((v) => v.value).sort((a, b) => a.enqueuedAt.localeCompare(b.enqueuedAt));
+  }
+
+  /** Starts what the limits allow. One pass at a time per process; a request during a pass runs another. */
+  dispatch(): Promise<void> {
+    if (this.dispatching) {
+      this.again = true;
+      return this.dispatching;
+    }
+    this.dispatching = (async () => {
+      do {
+        this.again = false;
+        await this.dispatchOnce().catch((e: Error) => this.logger.error({ err: e }, 'dispatch pass failed'));
+      } while (this.again);
+    })().finally(() => (this.dispatching = undefined));
+    return this.dispatching;
+  }
+
+  private async dispatchOnce(): Promise<void> {
+    const all = (await this.jobs.all()).map((v) => v.value);
+    for (const pick of pickJobs(all, this.limits.current(), this.clock.nowMs(), this.config.AGEING_STEP_MS)) {
+      const started = await this.jobs.mutate(pick.jobId, (job) =>
+        job?.state === 'queued' ? { ...job, state: 'running', dispatchedAt: this.clock.now().toISOString(), dispatches: job.dispatches + 1 } : undefined,
+      );
+      if (started?.value.state === 'running' && started.value.dispatchedAt) await this.publishDispatched(started.value);
+    }
+  }
+
+  private async publishDispatched(job: Job): Promise<void> {
+    const waitedMs = Math.max(0, Date.parse(job.dispatchedAt ?? job.enqueuedAt) - Date.parse(job.enqueuedAt));
+    await withSpan('job.dispatch', { parent: contextFromTraceparent(job.traceparent), attributes: { 'agency.job_id': job.jobId, 'agency.fr_id': job.frId, 'agency.waited_ms': waitedMs } }, () =>
+      this.bus.publish(Messages.JobDispatched, {
+        frId: job.frId,
+        sagaId: job.sagaId,
+        jobId: job.jobId,
+        step: 'dispatch',
+        attempt: Math.max(1, job.dispatches),
+        payload: { jobId: job.jobId, waitedMs },
+      }),
+    );
+    this.logger.info({ jobId: job.jobId, frId: job.frId, waitedMs }, 'job dispatched');
+  }
+}
