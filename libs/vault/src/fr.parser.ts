@@ -22,20 +22,28 @@ export class FrParseError extends Error {
 
 const KNOWN = new Set(['id', 'title', 'status', 'priority', 'repo', 'base', 'phases', 'depends_on', 'acceptance_criteria']);
 
-/** The items of a markdown list under a heading whose text matches `heading`. */
+/**
+ * The items of a markdown section: its top-level list items before any sub-heading, or, when it
+ * has no list of its own, the titles of its sub-headings ("### Phase 1: ...").
+ */
 export function sectionItems(body: string, heading: RegExp): string[] {
   const lines = body.split(/\r?\n/);
   const start = lines.findIndex((l) => /^#{1,6}\s/.test(l) && heading.test(l.replace(/^#+\s*/, '')));
   if (start < 0) return [];
   const level = lines[start]!.match(/^#+/)![0].length;
   const items: string[] = [];
+  const subheadings: string[] = [];
   for (const line of lines.slice(start + 1)) {
-    const h = line.match(/^(#{1,6})\s/);
+    const h = line.match(/^(#{1,6})\s+(.*)$/);
     if (h && h[1]!.length <= level) break;
-    const item = line.match(/^\s{0,3}(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.+)$/);
-    if (item) items.push(item[1]!.trim());
+    if (h) {
+      subheadings.push(h[2]!.trim());
+      continue;
+    }
+    const item = line.match(/^ {0,3}(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.+)$/);
+    if (item && subheadings.length === 0) items.push(item[1]!.trim());
   }
-  return items;
+  return items.length > 0 ? items : subheadings;
 }
 
 function stringList(value: unknown, field: string, problems: string[]): string[] | undefined {

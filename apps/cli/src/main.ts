@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { AgencyApi } from './api.client.js';
+import { up } from './commands/up.command.js';
+import { jobs, merge, status, traceOf } from './commands/inspect.commands.js';
+
+const program = new Command('agency').description('Agency: feature requests in a vault become pull requests.');
+const api = () => new AgencyApi();
+const run = (fn: () => Promise<number>) => async () => {
+  try {
+    process.exitCode = await fn();
+  } catch (e) {
+    console.error(`agency: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+};
+
+program
+  .command('up')
+  .description('start NATS (unless NATS_URL is set), the seven services and the example vault, and follow the FRs')
+  .option('--once', 'exit when the planned folder is drained and no FR is running')
+  .option('--run-dir <dir>', 'working state (default .agency/run)')
+  .option('--vault <dir>', 'use this vault instead of a copy of the example one')
+  .option('--fresh', 'start from a clean run directory')
+  .option('--timeout <seconds>', 'with --once, give up after this long', '600')
+  .action((opts) => run(() => up(opts))());
+
+program.command('status').description('FRs and where each one is').action(() => run(() => status(api()))());
+program.command('jobs').description('the job queue').action(() => run(() => jobs(api()))());
+program.command('merge <frId>').description("merge an FR's pull request on the local forge").action((frId: string) => run(() => merge(api(), frId))());
+program.command('trace <frId>').description("print an FR's trace from the local trace file").action((frId: string) => run(() => traceOf(api(), frId))());
+
+await program.parseAsync();

@@ -1,0 +1,3 @@
+export * from './local-stack.js';
+export * from './nats-process.js';
+export * from './seed.js';
