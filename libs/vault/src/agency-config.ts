@@ -8,8 +8,7 @@ import {
 import { parse } from 'yaml';
 import { CONFIG_FILE } from './layout.js';
 
-// The schema is the file format: property names are the YAML keys.
-/* eslint-disable @typescript-eslint/naming-convention */
+// The schema is the file format: property names are the YAML keys (snake_case on purpose).
 
 export class LocalForgeConfig {
   /** Folder holding <owner>/<name>.git bare repositories and PR records; relative to the vault. */

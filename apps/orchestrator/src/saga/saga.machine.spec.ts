@@ -1,0 +1,160 @@
+import type { Envelope, ReviewFindingDto, SagaState } from '@agency/contracts';
+import { sampleEnvelope, sampleFr, sampleRepo, sampleStrategy, sampleWorkspace, sampleArtifact, samplePayloads } from '@agency/contracts/testing';
+import { decide, type Decision, type MachineSettings, type SagaEvent } from './saga.machine.js';
+import type { SagaRecord } from './saga.model.js';
+
+const settings: MachineSettings = { now: new Date('2026-11-24T10:00:00Z'), stepMaxAttempts: 3, autoMergeAllowed: false, autoMergeMinConfidence: 0.85 };
+
+function record(state: SagaState, step: string, patch: Partial<SagaRecord> = {}): SagaRecord {
+  return {
+    sagaId: 'saga-1', frId: 'FR-1', run: 1, state, step, attempt: 1, stepStartedAt: '2026-11-24T09:00:00Z',
+    fr: sampleFr(), frPath: '10_features/04_in_progress/FR-1-greeting.md', repo: sampleRepo(),
+    traceparent: `00-${'d'.repeat(32)}-${'e'.repeat(16)}-01`, traceId: 'd'.repeat(32), round: 0, reviews: [], lastFindings: [],
+    costUsd: 0, history: [], createdAt: '2026-11-24T09:00:00Z', updatedAt: '2026-11-24T09:00:00Z', strategy: sampleStrategy(), ...patch,
+  };
+}
+
+// Builds the event a service would send for the step the record waits on.
+function ev<K extends SagaEvent['kind']>(kind: K, name: Parameters<typeof sampleEnvelope>[0], step: string, patch: Record<string, unknown> = {}, attempt = 1): SagaEvent {
+  const env = sampleEnvelope(name, { step, attempt }) as Envelope<Record<string, unknown>>;
+  env.payload = { ...env.payload, ...patch };
+  return { kind, env } as unknown as SagaEvent;
+}
+
+function next(d: Decision): SagaRecord {
+  if (d.kind === 'ignore') throw new Error(`ignored: ${d.reason}`);
+  return d.next;
+}
+
+const finding = (message: string, blocking = true): ReviewFindingDto => ({ file: 'src/a.js', line: 3, severity: 'major', message, blocking });
+
+describe('saga state machine: the happy path', () => {
+  it.each<[string, SagaRecord, SagaEvent, SagaState, string]>([
+    ['discovered -> routed on scored', record('discovered', 'route'), ev('scored', 'FrScored', 'route'), 'routed', 'queue'],
+    ['routed -> queued on queued', record('routed', 'queue'), ev('queued', 'JobQueued', 'queue'), 'queued', 'queue'],
+    ['queued -> planning on dispatched', record('queued', 'queue'), ev('dispatched', 'JobDispatched', 'dispatch'), 'planning', 'plan'],
+    ['routed -> planning when the queued event was lost', record('routed', 'queue'), ev('dispatched', 'JobDispatched', 'dispatch'), 'planning', 'plan'],
+    ['planning -> coding on planned', record('planning', 'plan'), ev('planned', 'Planned', 'plan'), 'coding', 'code-r1'],
+    ['coding -> testing on coded', record('coding', 'code-r1', { round: 1 }), ev('coded', 'Coded', 'code-r1'), 'testing', 'test-r1'],
+    ['testing -> reviewing on tested', record('testing', 'test-r1', { round: 1 }), ev('tested', 'Tested', 'test-r1'), 'reviewing', 'review-r1'],
+    ['reviewing -> opening-pr on approve', record('reviewing', 'review-r1', { round: 1 }), ev('reviewed', 'Reviewed', 'review-r1'), 'opening-pr', 'open-pr'],
+    ['opening-pr -> awaiting-merge on pr-opened', record('opening-pr', 'open-pr', { round: 1 }), ev('pr-opened', 'PrOpened', 'open-pr'), 'awaiting-merge', 'merge'],
+    ['awaiting-merge -> done on pr-merged', record('awaiting-merge', 'merge', { pr: { number: 1, url: 'u', draft: false } }), ev('pr-merged', 'PrMerged', 'x'), 'done', 'merge'],
+    ['awaiting-merge -> cancelled on pr-closed', record('awaiting-merge', 'merge', { pr: { number: 1, url: 'u', draft: false } }), ev('pr-closed', 'PrClosed', 'x'), 'cancelled', 'merge'],
+  ])('%s', (_name, rec, event, state, step) => {
+    const n = next(decide(rec, event, settings));
+    expect(n.state).toBe(state);
+    expect(n.step).toBe(step);
+    expect(n.attempt).toBe(1);
+    expect(n.history.at(-1)).toMatchObject({ from: rec.state, to: state, at: settings.now.toISOString() });
+  });
+
+  it('keeps what each step produced', () => {
+    let r = next(decide(record('discovered', 'route'), ev('scored', 'FrScored', 'route', { score: 42 }), settings));
+    expect(r.score).toBe(42);
+    r = next(decide({ ...r, state: 'planning', step: 'plan' }, ev('planned', 'Planned', 'plan'), settings));
+    expect(r.plan).toEqual(samplePayloads.Planned.plan);
+    expect(r.round).toBe(1);
+    r = next(decide(r, ev('coded', 'Coded', 'code-r1'), settings));
+    expect(r.workspace).toEqual(sampleWorkspace());
+    r = next(decide(r, ev('tested', 'Tested', 'test-r1', { passed: false, failureExcerpt: 'boom' }), settings));
+    expect(r.tests).toMatchObject({ passed: false, failureExcerpt: 'boom' });
+  });
+});
+
+describe('saga state machine: gates, loops and failures', () => {
+  it('waits for plan approval when the tier asks for it, then codes or blocks', () => {
+    const rec = record('planning', 'plan', { strategy: { ...sampleStrategy(), planApproval: true } });
+    const waiting = next(decide(rec, ev('planned', 'Planned', 'plan'), settings));
+    expect(waiting.state).toBe('awaiting-plan-approval');
+    expect(next(decide(waiting, ev('approve', 'GateApprove', 'any', { gate: 'plan' }), settings))).toMatchObject({ state: 'coding', step: 'code-r1', round: 1 });
+    expect(next(decide(waiting, ev('reject', 'GateReject', 'any', { gate: 'plan', by: 'ada', comment: 'too big' }), settings))).toMatchObject({
+      state: 'blocked',
+      failure: { code: 'PLAN_REJECTED', reason: 'plan rejected by ada: too big' },
+    });
+    expect(decide(waiting, ev('approve', 'GateApprove', 'any', { gate: 'pr' }), settings).kind).toBe('ignore');
+  });
+
+  it('sends request-changes back to the coder with the findings, up to the tier limit', () => {
+    const rec = record('reviewing', 'review-r1', { round: 1 });
+    const r2 = next(decide(rec, ev('reviewed', 'Reviewed', 'review-r1', { verdict: 'request-changes', findings: [finding('trim the name')] }), settings));
+    expect(r2).toMatchObject({ state: 'fixing', step: 'code-r2', round: 2 });
+    expect(r2.lastFindings.map((f) => f.message)).toEqual(['trim the name']);
+    // Round 2 of 2 requests changes again: stop, keep the work as a draft PR for a human.
+    const atLimit = next(decide({ ...r2, state: 'reviewing', step: 'review-r2' }, ev('reviewed', 'Reviewed', 'review-r2', { verdict: 'request-changes', findings: [finding('new problem')] }), settings));
+    expect(atLimit).toMatchObject({ state: 'opening-pr', step: 'open-pr', draftReason: 'review rounds exhausted (2)' });
+  });
+
+  it('stops early when a round brings no new finding instead of ping-ponging', () => {
+    const rec = record('reviewing', 'review-r1', { round: 1, strategy: { ...sampleStrategy(), reviewRounds: 5 }, lastFindings: [finding('trim the name')] });
+    const n = next(decide(rec, ev('reviewed', 'Reviewed', 'review-r1', { verdict: 'request-changes', findings: [finding('Trim the name ')] }), settings));
+    expect(n).toMatchObject({ state: 'opening-pr', draftReason: 'round 1 brought no new finding' });
+  });
+
+  it('blocks the FR when the reviewer rejects the change', () => {
+    const n = next(decide(record('reviewing', 'review-r1', { round: 1 }), ev('reviewed', 'Reviewed', 'review-r1', { verdict: 'reject', summary: 'wrong approach' }), settings));
+    expect(n).toMatchObject({ state: 'blocked', failure: { code: 'REVIEW_REJECTED', reason: 'wrong approach' } });
+  });
+
+  it('auto-merges only when policy, tier, tests and confidence all allow', () => {
+    const base = record('opening-pr', 'open-pr', {
+      round: 1,
+      strategy: { ...sampleStrategy(), autoMerge: true },
+      tests: { round: 1, passed: true, counts: { total: 1, passed: 1, failed: 0, skipped: 0 }, report: sampleArtifact(), failureExcerpt: '' },
+      reviews: [{ round: 1, verdict: 'approve', confidence: 0.9, summary: 'ok', findings: 0, blocking: 0 }],
+    });
+    const allowed = { ...settings, autoMergeAllowed: true };
+    expect(next(decide(base, ev('pr-opened', 'PrOpened', 'open-pr'), allowed)).mergeRequested).toBe(true);
+    expect(next(decide(base, ev('pr-opened', 'PrOpened', 'open-pr'), settings)).mergeRequested).toBe(false);
+    const lowConfidence = { ...base, reviews: [{ ...base.reviews[0]!, confidence: 0.5 }] };
+    expect(next(decide(lowConfidence, ev('pr-opened', 'PrOpened', 'open-pr'), allowed)).mergeRequested).toBe(false);
+    expect(next(decide(base, ev('pr-opened', 'PrOpened', 'open-pr', { draft: true }), allowed)).mergeRequested).toBe(false);
+  });
+
+  it('retries a retryable step failure, then fails the FR', () => {
+    const rec = record('planning', 'plan');
+    const retry = next(decide(rec, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: true, code: 'TIMEOUT', reason: 'slow' }), settings));
+    expect(retry).toMatchObject({ state: 'planning', step: 'plan', attempt: 2 });
+    const third = next(decide(retry, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: true, code: 'TIMEOUT', reason: 'slow' }, 2), settings));
+    expect(third.attempt).toBe(3);
+    const failed = next(decide(third, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: true, code: 'TIMEOUT', reason: 'slow' }, 3), settings));
+    expect(failed).toMatchObject({ state: 'failed', failure: { code: 'TIMEOUT', reason: 'slow' } });
+    const permanent = next(decide(rec, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: false, code: 'LLM_ANSWER_INVALID', reason: 'not JSON' }), settings));
+    expect(permanent.state).toBe('failed');
+  });
+
+  it('blocks the FR on a dead letter of its current step, with the reason', () => {
+    const n = next(decide(record('coding', 'code-r1', { round: 1 }), ev('dead-lettered', 'AgentDeadLettered', 'code-r1'), settings));
+    expect(n.state).toBe('blocked');
+    expect(n.failure?.reason).toMatch(/agency\.cmd\.router\.score\.v1 was dead-lettered after 5 delivery\(ies\): handler threw: boom/);
+  });
+});
+
+describe('saga state machine: what it refuses and ignores', () => {
+  it.each<[string, SagaRecord, SagaEvent]>([
+    ['a plan result while coding', record('coding', 'code-r1', { round: 1 }), ev('planned', 'Planned', 'plan')],
+    ['a test result before anything was coded', record('planning', 'plan'), ev('tested', 'Tested', 'plan')],
+    ['a merge before a PR exists', record('reviewing', 'review-r1', { round: 1 }), ev('pr-merged', 'PrMerged', 'review-r1')],
+    ['a PR for a saga still coding', record('coding', 'code-r1', { round: 1 }), ev('pr-opened', 'PrOpened', 'code-r1')],
+    ['a review of an older round', record('reviewing', 'review-r2', { round: 2 }), ev('reviewed', 'Reviewed', 'review-r1')],
+    ['a result of an older attempt', record('planning', 'plan', { attempt: 2 }), ev('planned', 'Planned', 'plan', {}, 1)],
+    ['a stale failure of a finished step', record('testing', 'test-r1', { round: 1 }), ev('step-failed', 'AgentStepFailed', 'code-r1', { retryable: false })],
+    ['anything once done', record('done', 'merge'), ev('pr-merged', 'PrMerged', 'merge')],
+    ['a heartbeat of another step', record('testing', 'test-r1', { round: 1 }), ev('heartbeat', 'AgentHeartbeat', 'code-r1')],
+  ])('ignores %s', (_name, rec, event) => {
+    expect(decide(rec, event, settings).kind).toBe('ignore');
+  });
+
+  it('marks a redelivered event of the step just finished as a duplicate, so effects are re-driven', () => {
+    const after = next(decide(record('planning', 'plan'), ev('planned', 'Planned', 'plan'), settings));
+    const again = decide(after, ev('planned', 'Planned', 'plan'), settings);
+    expect(again).toMatchObject({ kind: 'ignore', duplicate: true });
+  });
+
+  it('counts cost in any state and records heartbeats without moving', () => {
+    const cost = decide(record('done', 'merge', { costUsd: 0.5 }), ev('usage', 'LlmUsage', 'x', { costUsd: 0.25 }), settings);
+    expect(cost).toMatchObject({ kind: 'update', next: { costUsd: 0.75, state: 'done' } });
+    const beat = decide(record('testing', 'test-r1', { round: 1 }), ev('heartbeat', 'AgentHeartbeat', 'test-r1'), settings);
+    expect(beat).toMatchObject({ kind: 'update', next: { state: 'testing', lastHeartbeatAt: settings.now.toISOString() } });
+  });
+});

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Proves the Nx module boundaries bite: writes files that break each rule, lints them, and fails
+// unless ESLint reports every violation. A skipped rule (no project graph) fails this check too.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const probes = [
+  { file: 'libs/contracts/src/zz-probe-runtime.ts', code: "import { Injectable } from '@nestjs/common';\nexport const probe = Injectable;\n", expect: /imports of external packages are not allowed|is not allowed|@nestjs\/common/i, rule: 'contracts imports a runtime package' },
+  { file: 'libs/contracts/src/zz-probe-lib.ts', code: "import { Clock } from '@agency/messaging';\nexport const probe = Clock;\n", expect: /can only depend on libs tagged with "type:contracts"/, rule: 'contracts imports a runtime lib' },
+  { file: 'apps/router/src/zz-probe-app.ts', code: "import { RegistryModule } from '../../registry/src/registry.module.js';\nexport const probe = RegistryModule;\n", expect: /Projects cannot be imported by a relative or absolute path|app/i, rule: 'an app imports another app' },
+  { file: 'apps/router/src/zz-probe-testing.ts', code: "import { tempDir } from '@agency/testing';\nexport const probe = tempDir;\n", expect: /can only depend on libs tagged with/, rule: 'production code imports the testing lib' },
+];
+let failed = 0;
+try {
+  for (const p of probes) {
+    mkdirSync(dirname(join(root, p.file)), { recursive: true });
+    writeFileSync(join(root, p.file), p.code);
+  }
+  execFileSync('npx', ['nx', 'show', 'projects'], { cwd: root, stdio: 'ignore' });
+  let output = '';
+  try {
+    execFileSync('npx', ['eslint', '--no-warn-ignored', ...probes.map((p) => p.file)], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+  } catch (e) {
+    output = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+  if (/No cached ProjectGraph/.test(output)) {
+    console.error('boundaries: the project graph was missing, so @nx/enforce-module-boundaries was skipped');
+    failed += 1;
+  }
+  for (const p of probes) {
+    const section = output.split(/\n(?=\/)/).find((s) => s.includes(p.file)) ?? '';
+    if (!/enforce-module-boundaries/.test(section) || !p.expect.test(section)) {
+      console.error(`boundaries: not caught: ${p.rule} (${p.file})\n${section || output}`);
+      failed += 1;
+    } else console.log(`boundaries: caught: ${p.rule}`);
+  }
+} finally {
+  for (const p of probes) rmSync(join(root, p.file), { force: true });
+}
+process.exit(failed ? 1 : 0);
