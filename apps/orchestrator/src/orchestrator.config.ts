@@ -29,4 +29,22 @@ export class OrchestratorConfig extends ServiceConfig {
   @Min(1)
   @Max(20)
   STEP_MAX_ATTEMPTS: number = 3;
+
+  /** A step with neither a result nor a heartbeat for this long is re-driven. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  STEP_QUIET_SECONDS: number = 180;
+
+  /** A step attempt running longer than this, heartbeats or not, is re-driven. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  STEP_DEADLINE_SECONDS: number = 3600;
+
+  /** How often the sweeper looks for overdue steps (one orchestrator replica sweeps, by lease). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  SWEEP_INTERVAL_MS: number = 5000;
 }

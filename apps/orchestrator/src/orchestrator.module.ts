@@ -6,6 +6,7 @@ import { VaultWatcherService } from './intake/vault-watcher.service.js';
 import type { OrchestratorConfig } from './orchestrator.config.js';
 import { SagaRepository } from './saga/saga.repository.js';
 import { SagaService } from './saga/saga.service.js';
+import { SweeperService } from './saga/sweeper.service.js';
 import { VaultRepository } from './vault/vault.repository.js';
 
 @Module({})
@@ -14,7 +15,7 @@ export class OrchestratorModule {
     return {
       module: OrchestratorModule,
       controllers: [SagaEventsHandler, SagasController],
-      providers: [SagaRepository, SagaService, IntakeService, VaultWatcherService, VaultRepository],
+      providers: [SagaRepository, SagaService, SweeperService, IntakeService, VaultWatcherService, VaultRepository],
     };
   }
 }

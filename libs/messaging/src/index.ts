@@ -13,3 +13,4 @@ export * from './idempotency.store.js';
 export * from './messaging.module.js';
 export { headerValue } from './nats-headers.js';
 export * from './on-message.decorator.js';
+export * from './lease.js';

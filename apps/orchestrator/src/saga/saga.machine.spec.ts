@@ -16,7 +16,7 @@ function record(state: SagaState, step: string, patch: Partial<SagaRecord> = {})
 
 // Builds the event a service would send for the step the record waits on.
 function ev<K extends SagaEvent['kind']>(kind: K, name: Parameters<typeof sampleEnvelope>[0], step: string, patch: Record<string, unknown> = {}, attempt = 1): SagaEvent {
-  const env = sampleEnvelope(name, { step, attempt }) as Envelope<Record<string, unknown>>;
+  const env = sampleEnvelope(name, { step, attempt }) as unknown as Envelope<Record<string, unknown>>;
   env.payload = { ...env.payload, ...patch };
   return { kind, env } as unknown as SagaEvent;
 }
@@ -156,5 +156,24 @@ describe('saga state machine: what it refuses and ignores', () => {
     expect(cost).toMatchObject({ kind: 'update', next: { costUsd: 0.75, state: 'done' } });
     const beat = decide(record('testing', 'test-r1', { round: 1 }), ev('heartbeat', 'AgentHeartbeat', 'test-r1'), settings);
     expect(beat).toMatchObject({ kind: 'update', next: { state: 'testing', lastHeartbeatAt: settings.now.toISOString() } });
+  });
+});
+
+describe('saga state machine: timeouts from the sweeper', () => {
+  const timeout = (step: string, attempt: number): SagaEvent => ({ kind: 'timeout', env: { sagaId: 'saga-1', step, attempt }, reason: 'was quiet for 200 s' });
+
+  it('re-drives a quiet step with the next attempt, then fails the FR', () => {
+    const rec = record('testing', 'test-r1', { round: 1, lastHeartbeatAt: '2026-11-24T09:01:00Z' });
+    const second = next(decide(rec, timeout('test-r1', 1), settings));
+    expect(second).toMatchObject({ state: 'testing', step: 'test-r1', attempt: 2, stepStartedAt: settings.now.toISOString() });
+    expect(second.lastHeartbeatAt).toBeUndefined();
+    const third = next(decide(second, timeout('test-r1', 2), settings));
+    const failed = next(decide(third, timeout('test-r1', 3), settings));
+    expect(failed).toMatchObject({ state: 'failed', failure: { code: 'STEP_TIMEOUT', reason: 'test-r1 was quiet for 200 s 3 time(s)' } });
+  });
+
+  it('ignores a timeout that a result or another sweep overtook', () => {
+    expect(decide(record('testing', 'test-r1', { round: 1, attempt: 2 }), timeout('test-r1', 1), settings).kind).toBe('ignore');
+    expect(decide(record('reviewing', 'review-r1', { round: 1 }), timeout('test-r1', 1), settings).kind).toBe('ignore');
   });
 });

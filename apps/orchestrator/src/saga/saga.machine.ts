@@ -23,7 +23,9 @@ export type SagaEvent =
   | { kind: 'dead-lettered'; env: Envelope<DeadLetteredEvent> }
   | { kind: 'approve' | 'reject'; env: Envelope<GateDecisionCommand> }
   | { kind: 'heartbeat'; env: Envelope<HeartbeatEvent> }
-  | { kind: 'usage'; env: Envelope<LlmUsageEvent> };
+  | { kind: 'usage'; env: Envelope<LlmUsageEvent> }
+  /** From the sweeper: the step went quiet (no result, no heartbeat) or ran past its deadline. */
+  | { kind: 'timeout'; env: { sagaId: string; step: string; attempt: number }; reason: string };
 
 export interface MachineSettings {
   now: Date;
@@ -74,6 +76,14 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
     return { kind: 'update', next: { ...record, costUsd: Math.round((record.costUsd + event.env.payload.costUsd) * 1e6) / 1e6, updatedAt: at } };
   }
   if (isTerminal(record.state)) return ignore(`saga is ${record.state}`, true);
+  if (event.kind === 'timeout') {
+    if (env.step !== record.step || env.attempt !== record.attempt) return ignore(`timeout of ${env.step}#${env.attempt} is stale`);
+    if (record.attempt < s.stepMaxAttempts) {
+      const { lastHeartbeatAt: _beat, ...rest } = record;
+      return { kind: 'transition', next: { ...rest, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at }, log: `${record.step} ${event.reason}; re-driving (attempt ${record.attempt + 1}/${s.stepMaxAttempts})` };
+    }
+    return move('failed', record.step, { failure: { code: 'STEP_TIMEOUT', reason: `${record.step} ${event.reason} ${record.attempt} time(s)` } }, `${record.step} ${event.reason}; giving up after ${record.attempt} attempt(s)`, 'timeout');
+  }
   if (event.kind === 'heartbeat') {
     if (env.step !== record.step) return ignore(`heartbeat for ${env.step}, saga waits for ${record.step}`);
     return { kind: 'update', next: { ...record, lastHeartbeatAt: at, updatedAt: at } };

@@ -1,7 +1,8 @@
+import { hostname } from 'node:os';
 import { Inject, Injectable, type OnApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Messages, type CompleteJobCommand, type EnqueueJobCommand, type Envelope, type JobOutcome } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
-import { BusPublisher, Clock } from '@agency/messaging';
+import { BusConnection, BusPublisher, Clock, Lease } from '@agency/messaging';
 import { context, contextFromTraceparent, injectTraceContext, withSpan, type AgencyPinoLogger } from '@agency/telemetry';
 import { RegistryConfig } from '../registry.config.js';
 import { JobRepository } from './job.repository.js';
@@ -15,6 +16,8 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   private timer?: NodeJS.Timeout;
   private dispatching?: Promise<void>;
   private again = false;
+  /** Exactly one replica dispatches; another takes over when its lease lapses. */
+  private readonly lease: Lease;
 
   constructor(
     private readonly jobs: JobRepository,
@@ -22,16 +25,22 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly bus: BusPublisher,
     private readonly clock: Clock,
     private readonly config: RegistryConfig,
+    connection: BusConnection,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
-  ) {}
+  ) {
+    const holder = config.INSTANCE_ID ?? `${hostname()}-${process.pid}`;
+    this.lease = new Lease(connection, clock, 'registry-dispatcher', holder, Math.max(3 * config.DISPATCH_INTERVAL_MS, 5000));
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.dispatch(), this.config.DISPATCH_INTERVAL_MS);
     this.timer.unref();
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    await this.dispatching;
+    await this.lease.release().catch(() => undefined);
   }
 
   /** Idempotent: the saga's job id is derived from its saga id. */
@@ -105,6 +114,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async dispatchOnce(): Promise<void> {
+    if (!(await this.lease.acquire())) return;
     const all = (await this.jobs.all()).map((v) => v.value);
     for (const pick of pickJobs(all, this.limits.current(), this.clock.nowMs(), this.config.AGEING_STEP_MS)) {
       const started = await this.jobs.mutate(pick.jobId, (job) =>

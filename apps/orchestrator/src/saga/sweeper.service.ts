@@ -1,0 +1,75 @@
+import { hostname } from 'node:os';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { SERVICE_LOGGER } from '@agency/bootstrap';
+import { BusConnection, Clock, Lease } from '@agency/messaging';
+import type { AgencyPinoLogger } from '@agency/telemetry';
+import { OrchestratorConfig } from '../orchestrator.config.js';
+import { isTerminal } from './saga.machine.js';
+import type { SagaRecord } from './saga.model.js';
+import { SagaRepository } from './saga.repository.js';
+import { SagaService } from './saga.service.js';
+
+/** States where the saga waits on a person or on the queue: no step clock runs. */
+const UNTIMED = new Set(['queued', 'awaiting-plan-approval', 'awaiting-merge']);
+
+/** Why a step is overdue, or undefined if it is not. */
+export function overdue(record: SagaRecord, nowMs: number, quietMs: number, deadlineMs: number): string | undefined {
+  if (isTerminal(record.state) || UNTIMED.has(record.state)) return undefined;
+  const started = Date.parse(record.stepStartedAt);
+  const lastSign = Math.max(started, record.lastHeartbeatAt ? Date.parse(record.lastHeartbeatAt) : 0);
+  if (nowMs - started > deadlineMs) return `ran past its ${Math.round(deadlineMs / 1000)} s deadline`;
+  if (nowMs - lastSign > quietMs) return `was quiet for ${Math.round((nowMs - lastSign) / 1000)} s`;
+  return undefined;
+}
+
+/**
+ * Re-drives overdue steps from saved state, so a crashed service or a lost message delays an FR
+ * but never loses it. One orchestrator replica sweeps at a time (a KV lease); the saga's
+ * compare-and-set makes a sweep racing a late result harmless.
+ */
+@Injectable()
+export class SweeperService implements OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private readonly lease: Lease;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly sagas: SagaRepository,
+    private readonly saga: SagaService,
+    private readonly clock: Clock,
+    private readonly config: OrchestratorConfig,
+    bus: BusConnection,
+    @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+  ) {
+    const ttl = Math.max(3 * config.SWEEP_INTERVAL_MS, 5000);
+    this.lease = new Lease(bus, clock, 'orchestrator-sweeper', config.INSTANCE_ID ?? `${hostname()}-${process.pid}`, ttl);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.sweep(), this.config.SWEEP_INTERVAL_MS);
+  }
+
+  sweep(): Promise<void> {
+    this.running ??= this.sweepOnce()
+      .catch((e: Error) => this.logger.error({ err: e }, 'sweep failed'))
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async sweepOnce(): Promise<void> {
+    if (!(await this.lease.acquire())) return;
+    const now = this.clock.nowMs();
+    for (const record of await this.sagas.all()) {
+      const why = overdue(record, now, this.config.STEP_QUIET_SECONDS * 1000, this.config.STEP_DEADLINE_SECONDS * 1000);
+      if (!why) continue;
+      this.logger.warn({ frId: record.frId, sagaId: record.sagaId, step: record.step, attempt: record.attempt }, `${record.step} ${why}`);
+      await this.saga.handle({ kind: 'timeout', env: { sagaId: record.sagaId, step: record.step, attempt: record.attempt }, reason: why });
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    await this.lease.release().catch(() => undefined);
+  }
+}
