@@ -1,4 +1,4 @@
-import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 
 export interface StoredMessage {
   subject: string;
@@ -19,26 +19,20 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 }
 
 /**
- * Reads everything a stream holds without consuming it, optionally only one subject pattern
- * (filtered here: nats-server 2.9 ordered consumers take no filter_subjects).
+ * Reads what a stream holds without consuming it (message get by sequence, no consumer: a
+ * work-queue stream allows no second overlapping consumer), optionally for one subject pattern.
  */
 export async function readStream(js: JetStreamClient, stream: string, filterSubject?: string): Promise<StoredMessage[]> {
-  const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.All });
-  const info = await consumer.info(true);
+  const jsm = await js.jetstreamManager();
+  const info = await jsm.streams.info(stream);
   const out: StoredMessage[] = [];
-  let pending = info.num_pending;
-  while (pending > 0) {
-    const batch = await consumer.fetch({ max_messages: Math.min(pending, 256), expires: 2000 });
-    let got = 0;
-    for await (const m of batch) {
-      got += 1;
-      const headers: Record<string, string> = {};
-      for (const [k, v] of m.headers ?? []) headers[k] = v.join(',');
-      if (!filterSubject || subjectMatches(filterSubject, m.subject)) out.push({ subject: m.subject, seq: m.seq, headers, text: m.string() });
-    }
-    if (got === 0) break;
-    pending -= got;
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq += 1) {
+    const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    if (!m) continue;
+    if (filterSubject && !subjectMatches(filterSubject, m.subject)) continue;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of m.header ?? []) headers[k] = v.join(',');
+    out.push({ subject: m.subject, seq: m.seq, headers, text: m.string() });
   }
-  await consumer.delete().catch(() => undefined);
   return out;
 }

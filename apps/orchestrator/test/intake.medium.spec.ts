@@ -1,0 +1,108 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Messages, STREAMS } from '@agency/contracts';
+import { runService, type RunningService } from '@agency/bootstrap';
+import { BusConnection, BusPublisher, Clock } from '@agency/messaging';
+import { seedVault } from '@agency/stack';
+import { expectEventually, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+import { OrchestratorConfig } from '../src/orchestrator.config.js';
+import { OrchestratorModule } from '../src/orchestrator.module.js';
+import { VaultWatcherService } from '../src/intake/vault-watcher.service.js';
+import { SagaRepository } from '../src/saga/saga.repository.js';
+
+const exampleVault = join(import.meta.dirname, '..', '..', '..', 'examples', 'vault');
+
+describe('orchestrator intake and saga against a real nats-server and vault', () => {
+  let nats: NatsServerHandle;
+  let dir: TempDir;
+  let vault: string;
+  let service: RunningService;
+  let bus: BusConnection;
+  let publisher: BusPublisher;
+
+  const planned = (name: string, text: string) => writeFileSync(join(vault, '10_features', '03_planned', name), text);
+  const inFolder = (folder: string) => readdirSync(join(vault, '10_features', folder)).filter((f) => f.endsWith('.md'));
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    dir = tempDir('orchestrator-');
+    vault = join(dir.path, 'vault');
+    seedVault(exampleVault, vault);
+    bus = await BusConnection.connect({ servers: nats.url, name: 'test' });
+    publisher = new BusPublisher(bus, new Clock());
+    service = await runService(
+      { service: 'orchestrator', schema: OrchestratorConfig, module: (c) => OrchestratorModule.forRoot(c), onReady: (app) => app.get(VaultWatcherService).start() },
+      { NATS_URL: nats.url, VAULT_PATH: vault, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', SCAN_INTERVAL_MS: '300' },
+    );
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await bus?.close();
+    await nats?.dispose();
+    dir?.remove();
+  });
+
+  it('takes a planned FR once: saga in KV, FR moved and annotated, score command on the bus', async () => {
+    const commands = await expectEventually(async () => {
+      const msgs = (await readStream(bus.js, STREAMS.commands.name)).filter((m) => m.subject === Messages.ScoreFr.subject);
+      expect(msgs).toHaveLength(1);
+      return msgs;
+    });
+    const env = JSON.parse(commands[0]!.text);
+    expect(env).toMatchObject({ type: 'router.score', frId: 'FR-001', sagaId: 'FR-001-r1', step: 'route', attempt: 1 });
+    expect(env.payload.fr).toMatchObject({ id: 'FR-001', title: 'Add a farewell function', repo: 'example/greeter', acceptanceCriteria: ['`farewell("Ada")` returns `"Goodbye, Ada!"`.', '`npm test` passes.'] });
+    expect(commands[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+
+    expect(inFolder('03_planned')).toEqual([]);
+    const text = readFileSync(join(vault, '10_features', '04_in_progress', 'FR-001-farewell.md'), 'utf8');
+    expect(text).toMatch(/^agency_saga: FR-001-r1$/m);
+    expect(text).toMatch(/## Agency log\n\n- \S+ discovered: taken by the agency \(run 1/);
+
+    const saga = await service.app.get(SagaRepository).get('FR-001-r1');
+    expect(saga?.value).toMatchObject({ state: 'discovered', step: 'route', repo: { name: 'example/greeter', testCommand: 'npm test', forge: 'local' } });
+    expect(saga?.value.traceparent).toContain(saga?.value.traceId);
+  });
+
+  it('moves a broken FR to blocked with the reason in the file and the log, and keeps taking others', async () => {
+    planned('FR-010-broken.md', '---\nid: FR-010\npriority: soon\n---\nbody\n');
+    planned('FR-011-ok.md', '---\nid: FR-011\ntitle: Fine one\n---\n## Acceptance criteria\n- works\n');
+    await expectEventually(() => {
+      expect(inFolder('09_blocked')).toEqual(['FR-010-broken.md']);
+      expect(inFolder('04_in_progress')).toContain('FR-011-ok.md');
+    });
+    const text = readFileSync(join(vault, '10_features', '09_blocked', 'FR-010-broken.md'), 'utf8');
+    expect(text).toMatch(/^blocked_reason: .*title: required; priority: "soon" must be one of critical, high, medium, low/m);
+    expect(text).toMatch(/^status: blocked$/m);
+  });
+
+  it('blocks an FR naming a repository the vault does not configure', async () => {
+    planned('FR-012-elsewhere.md', '---\nid: FR-012\ntitle: Elsewhere\nrepo: acme/unknown\n---\n');
+    await expectEventually(() => expect(inFolder('09_blocked')).toContain('FR-012-elsewhere.md'));
+    expect(readFileSync(join(vault, '10_features', '09_blocked', 'FR-012-elsewhere.md'), 'utf8')).toMatch(/blocked_reason: .*repo: .*acme\/unknown.* is not configured in 40_config\/agency.yaml \(known: example\/greeter\)/);
+  });
+
+  it('keeps an FR whose dependency is not done in planned', async () => {
+    planned('FR-013-later.md', '---\nid: FR-013\ntitle: Later\ndepends_on: [FR-011]\n---\n');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(inFolder('03_planned')).toEqual(['FR-013-later.md']);
+  });
+
+  it('follows scored and queued events, ignores a duplicate, and re-sends the step command', async () => {
+    const scored = {
+      frId: 'FR-001', sagaId: 'FR-001-r1', step: 'route', attempt: 1,
+      payload: { score: 20, tier: 'small', reasons: [], strategy: { tier: 'small', plannerModel: 'planner', coderModel: 'coder', reviewerModel: 'reviewer', reviewRounds: 2, planApproval: false, autoMerge: false, budgetUsd: 2 } },
+    };
+    await publisher.publish(Messages.FrScored, scored);
+    const repo = service.app.get(SagaRepository);
+    await expectEventually(async () => expect((await repo.get('FR-001-r1'))?.value.state).toBe('routed'));
+    await expectEventually(async () => expect((await readStream(bus.js, STREAMS.commands.name)).filter((m) => m.subject === Messages.EnqueueJob.subject && m.text.includes('FR-001-r1'))).toHaveLength(1));
+    // The same result again (a new message id, as after a producer retry): state unchanged, no second enqueue.
+    await publisher.publish(Messages.FrScored, scored, { msgId: 'retry-of-scored' });
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await repo.get('FR-001-r1'))?.value.state).toBe('routed');
+    const enqueues = (await readStream(bus.js, STREAMS.commands.name)).filter((m) => m.subject === Messages.EnqueueJob.subject && m.text.includes('FR-001-r1'));
+    expect(enqueues).toHaveLength(1);
+    expect(existsSync(join(vault, '10_features', '04_in_progress', 'FR-001-farewell.md'))).toBe(true);
+  });
+});
