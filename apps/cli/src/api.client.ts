@@ -1,9 +1,24 @@
-/** Small HTTP client for the services' read APIs; errors say which service did not answer. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultRunDir } from './paths.js';
+
+interface StackState {
+  natsUrl: string;
+  services: Record<string, string>;
+}
+
+/** What `agency up` wrote about the stack it runs (URLs of NATS and the services), if any. */
+export function runningStack(): StackState | undefined {
+  const file = join(defaultRunDir(), 'stack.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StackState) : undefined;
+}
+
+/** Small HTTP client for the services' APIs; errors say which service did not answer. */
 export class AgencyApi {
   constructor(
-    readonly orchestratorUrl = process.env.AGENCY_ORCHESTRATOR_URL ?? 'http://127.0.0.1:7100',
-    readonly registryUrl = process.env.AGENCY_REGISTRY_URL ?? 'http://127.0.0.1:7102',
-    readonly gitServiceUrl = process.env.AGENCY_GIT_SERVICE_URL ?? 'http://127.0.0.1:7105',
+    readonly orchestratorUrl = process.env.AGENCY_ORCHESTRATOR_URL ?? runningStack()?.services.orchestrator ?? 'http://127.0.0.1:7100',
+    readonly registryUrl = process.env.AGENCY_REGISTRY_URL ?? runningStack()?.services.registry ?? 'http://127.0.0.1:7102',
+    readonly gitServiceUrl = process.env.AGENCY_GIT_SERVICE_URL ?? runningStack()?.services['git-service'] ?? 'http://127.0.0.1:7105',
   ) {}
 
   async get<T>(base: string, path: string): Promise<T> {

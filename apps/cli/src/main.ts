@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { AgencyApi } from './api.client.js';
 import { up } from './commands/up.command.js';
 import { jobs, merge, status, traceOf } from './commands/inspect.commands.js';
+import { go, logs, steer } from './commands/steer.commands.js';
 
 const program = new Command('agency').description('Agency: feature requests in a vault become pull requests.');
 const api = () => new AgencyApi();
@@ -28,5 +29,20 @@ program.command('status').description('FRs and where each one is').action(() => 
 program.command('jobs').description('the job queue').action(() => run(() => jobs(api()))());
 program.command('merge <frId>').description("merge an FR's pull request on the local forge").action((frId: string) => run(() => merge(api(), frId))());
 program.command('trace <frId>').description("print an FR's trace from the local trace file").action((frId: string) => run(() => traceOf(api(), frId))());
+
+program
+  .command('go <frId>')
+  .description('take an FR now (from ideas, specified, planned or blocked), at critical priority')
+  .option('--tier <tier>', 'run it on this tier instead of the scored one')
+  .action((frId: string, opts: { tier?: string }) => run(() => go(api(), frId, opts.tier))());
+program.command('approve <frId>').description('approve the open gate (the plan, or the PR: merges it)').option('--comment <text>').action((frId: string, o: { comment?: string }) => run(() => steer(api(), 'approve', frId, o))());
+program.command('reject <frId>').description('reject the open gate').option('--comment <text>').action((frId: string, o: { comment?: string }) => run(() => steer(api(), 'reject', frId, o))());
+program.command('cancel <frId>').description('stop an FR: its job, worktree and container go away').option('--reason <text>').action((frId: string, o: { reason?: string }) => run(() => steer(api(), 'cancel', frId, o))());
+program.command('retry <frId>').description('resume a failed, blocked or cancelled FR at the step that stopped it').action((frId: string) => run(() => steer(api(), 'retry', frId, {}))());
+program
+  .command('logs <frId>')
+  .description("an FR's events from the audit log")
+  .option('-f, --follow', 'keep printing new events')
+  .action((frId: string, o: { follow?: boolean }) => run(() => logs(api(), frId, !!o.follow))());
 
 await program.parseAsync();

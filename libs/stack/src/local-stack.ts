@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNats, type NatsProcess } from './nats-process.js';
 
@@ -91,6 +91,12 @@ export class LocalStack {
       this.natsUrl = this.nats.url;
     }
     for (const service of STACK_SERVICES) await this.startService(service);
+    // Lets other commands (agency status, logs...) find this stack without flags.
+    writeFileSync(this.stateFile, `${JSON.stringify({ natsUrl: this.natsUrl, services: Object.fromEntries(STACK_SERVICES.map((s) => [s, this.url(s)])), traceFile: this.traceFile, pid: process.pid }, null, 2)}\n`);
+  }
+
+  get stateFile(): string {
+    return join(this.options.runDir, 'stack.json');
   }
 
   envFor(service: StackService): Record<string, string> {
@@ -173,5 +179,6 @@ export class LocalStack {
   async stop(): Promise<void> {
     for (const service of [...STACK_SERVICES].reverse()) await this.stopService(service);
     await this.nats?.stop();
+    rmSync(this.stateFile, { force: true });
   }
 }

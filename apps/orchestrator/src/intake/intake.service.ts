@@ -12,6 +12,20 @@ import { VaultRepository } from '../vault/vault.repository.js';
 
 export type IntakeOutcome = 'started' | 'resumed' | 'waiting' | 'rejected' | 'busy';
 
+/** How `agency go` overrides the normal intake. */
+export interface GoOptions {
+  tier?: string;
+}
+
+export class GoError extends Error {
+  constructor(
+    message: string,
+    readonly status: 404 | 409,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * Takes planned FR files: a valid one becomes a saga (exactly once per run), a broken one is
  * annotated and moved to blocked with the reason, one whose dependencies are not done waits.
@@ -36,17 +50,35 @@ export class IntakeService {
     return out;
   }
 
-  async take(relPath: string): Promise<IntakeOutcome> {
+  async take(relPath: string, go?: GoOptions): Promise<IntakeOutcome> {
     if (this.inFlight.has(relPath)) return 'busy';
     this.inFlight.add(relPath);
     try {
-      return await this.takeOnce(relPath);
+      return await this.takeOnce(relPath, go);
     } finally {
       this.inFlight.delete(relPath);
     }
   }
 
-  private async takeOnce(relPath: string): Promise<IntakeOutcome> {
+  /**
+   * `agency go FR-x [--tier t]`: takes the FR now, from whichever waiting folder it is in, at
+   * critical priority, without waiting for its dependencies.
+   */
+  async go(frId: string, options: GoOptions): Promise<{ sagaId: string; outcome: IntakeOutcome }> {
+    const index = await this.sagas.currentRun(frId);
+    const current = index ? await this.sagas.get(index.value.sagaId) : undefined;
+    if (current && !isTerminal(current.value.state)) throw new GoError(`${frId} is already running (${current.value.state}, saga ${current.value.sagaId})`, 409);
+    const folders = ['planned', 'ideas', 'specified', 'blocked', 'done'] as const;
+    const path = folders.flatMap((f) => this.vault.list(f)).find((p) => p.split('/').pop()!.startsWith(`${frId}-`) || p.endsWith(`/${frId}.md`));
+    if (!path) throw new GoError(`no FR file for ${frId} in 01_ideas, 02_specified, 03_planned, 09_blocked or 06_done`, 404);
+    const planned = path.includes('/03_planned/') ? path : this.vault.update(path, { folder: 'planned', log: `go: taken now${options.tier ? ` on tier ${options.tier}` : ''}` }, this.clock.now());
+    const outcome = await this.take(planned, options);
+    const run = await this.sagas.currentRun(frId);
+    if (outcome === 'rejected') throw new GoError(`${frId} cannot be taken: see the blocked_reason in its file`, 409);
+    return { sagaId: run?.value.sagaId ?? '', outcome };
+  }
+
+  private async takeOnce(relPath: string, go?: GoOptions): Promise<IntakeOutcome> {
     if (!this.vault.exists(relPath)) return 'busy';
     let fr: ParsedFr;
     let config: AgencyConfig;
@@ -58,7 +90,7 @@ export class IntakeService {
     } catch (e) {
       return this.reject(relPath, e as Error);
     }
-    const waitingFor = await this.unfinishedDependencies(fr);
+    const waitingFor = go ? [] : await this.unfinishedDependencies(fr);
     if (waitingFor.length > 0) {
       const key = `${relPath}:${waitingFor.join(',')}`;
       if (!this.waitingLogged.has(key)) {
@@ -80,7 +112,8 @@ export class IntakeService {
     const run = (index?.value.run ?? 0) + 1;
     const sagaId = `${fr.id}-r${run}`;
     if (!(await this.sagas.claimRun({ frId: fr.id, sagaId, run }, index?.revision))) return 'busy';
-    const record = this.newRecord(fr, repo, sagaId, run);
+    const record = this.newRecord(go ? { ...fr, priority: 'critical' } : fr, repo, sagaId, run);
+    if (go?.tier) record.forcedTier = go.tier;
     await this.sagas.create(record);
     this.logger.info({ frId: fr.id, sagaId, traceId: record.traceId }, `${fr.id} taken: "${fr.title}"`);
     await this.saga.syncFr(record, `taken by the agency (run ${run}, trace ${this.saga.traceUrl(record) ?? record.traceId})`);

@@ -177,3 +177,31 @@ describe('saga state machine: timeouts from the sweeper', () => {
     expect(decide(record('reviewing', 'review-r1', { round: 1 }), timeout('test-r1', 1), settings).kind).toBe('ignore');
   });
 });
+
+describe('saga state machine: cancel and retry from a person', () => {
+  const ids = (r: SagaRecord) => ({ sagaId: r.sagaId, step: r.step, attempt: r.attempt });
+
+  it('cancels a running FR and refuses to cancel a finished one', () => {
+    const rec = record('coding', 'code-r1', { round: 1 });
+    expect(next(decide(rec, { kind: 'cancel', env: ids(rec), by: 'ada', reason: 'not needed' }, settings))).toMatchObject({
+      state: 'cancelled',
+      failure: { code: 'CANCELLED', reason: 'cancelled by ada: not needed' },
+    });
+    const done = record('done', 'merge');
+    expect(decide(done, { kind: 'cancel', env: ids(done), by: 'ada', reason: 'x' }, settings)).toMatchObject({ kind: 'ignore', reason: 'saga is done' });
+  });
+
+  it('retries a failed FR from the step that failed, with a new attempt', () => {
+    const testing = record('testing', 'test-r1', { round: 1, attempt: 3 });
+    const failed = next(decide(testing, { kind: 'timeout', env: ids(testing), reason: 'was quiet' }, settings));
+    expect(failed.state).toBe('failed');
+    const resumed = next(decide(failed, { kind: 'retry', env: ids(failed), by: 'ada' }, settings));
+    expect(resumed).toMatchObject({ state: 'testing', step: 'test-r1', attempt: 4 });
+    expect(resumed.failure).toBeUndefined();
+  });
+
+  it('refuses to retry an FR that is still running', () => {
+    const rec = record('planning', 'plan');
+    expect(decide(rec, { kind: 'retry', env: ids(rec), by: 'ada' }, settings)).toMatchObject({ kind: 'ignore', reason: 'FR-1 is planning; only a failed, blocked or cancelled FR can be retried' });
+  });
+});

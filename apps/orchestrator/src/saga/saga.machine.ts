@@ -24,6 +24,9 @@ export type SagaEvent =
   | { kind: 'approve' | 'reject'; env: Envelope<GateDecisionCommand> }
   | { kind: 'heartbeat'; env: Envelope<HeartbeatEvent> }
   | { kind: 'usage'; env: Envelope<LlmUsageEvent> }
+  /** A person, through the CLI or the dashboard. */
+  | { kind: 'cancel'; env: { sagaId: string; step: string; attempt: number }; by: string; reason: string }
+  | { kind: 'retry'; env: { sagaId: string; step: string; attempt: number }; by: string }
   /** From the sweeper: the step went quiet (no result, no heartbeat) or ran past its deadline. */
   | { kind: 'timeout'; env: { sagaId: string; step: string; attempt: number }; reason: string };
 
@@ -63,7 +66,8 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
       ...patch,
       state: to,
       step,
-      attempt: step === record.step && to === record.state ? record.attempt : 1,
+      // The attempt belongs to the step: a new step starts at 1, anything else keeps it (a retry adds one).
+      attempt: step === record.step ? record.attempt : 1,
       stepStartedAt: at,
       updatedAt: at,
       history: [...record.history, { at, from: record.state, to, ...(reason ? { reason } : {}) }].slice(-100),
@@ -75,7 +79,21 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
   if (event.kind === 'usage') {
     return { kind: 'update', next: { ...record, costUsd: Math.round((record.costUsd + event.env.payload.costUsd) * 1e6) / 1e6, updatedAt: at } };
   }
+  if (event.kind === 'retry') {
+    if (!['failed', 'blocked', 'cancelled'].includes(record.state)) return ignore(`${record.frId} is ${record.state}; only a failed, blocked or cancelled FR can be retried`);
+    const resume = [...record.history].reverse().find((h) => h.to === record.state)?.from;
+    if (!resume || isTerminal(resume)) return ignore(`${record.frId} has no step to resume; move its file back to 03_planned for a new run`);
+    const { failure: _failure, lastHeartbeatAt: _beat, ...rest } = record;
+    return {
+      kind: 'transition',
+      next: { ...rest, state: resume, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at, history: [...record.history, { at, from: record.state, to: resume, reason: `retried by ${event.by}` }].slice(-100) },
+      log: `retried by ${event.by}: resuming ${resume} at ${record.step} (attempt ${record.attempt + 1})`,
+    };
+  }
   if (isTerminal(record.state)) return ignore(`saga is ${record.state}`, true);
+  if (event.kind === 'cancel') {
+    return move('cancelled', record.step, { failure: { code: 'CANCELLED', reason: `cancelled by ${event.by}: ${event.reason}` } }, `cancelled by ${event.by}: ${event.reason}`, 'cancelled');
+  }
   if (event.kind === 'timeout') {
     if (env.step !== record.step || env.attempt !== record.attempt) return ignore(`timeout of ${env.step}#${env.attempt} is stale`);
     if (record.attempt < s.stepMaxAttempts) {

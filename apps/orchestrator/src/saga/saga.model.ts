@@ -37,6 +37,8 @@ export interface SagaRecord {
   traceparent: string;
   traceId: string;
   jobId?: string;
+  /** Set by `agency go --tier`: the router uses it instead of the score's tier. */
+  forcedTier?: string;
   score?: number;
   strategy?: StrategyDto;
   plan?: ArtifactRefDto;

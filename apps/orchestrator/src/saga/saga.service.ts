@@ -47,13 +47,14 @@ export class SagaService {
     return this.config.TRACE_URL_TEMPLATE?.replace('{traceId}', record.traceId);
   }
 
-  async handle(event: SagaEvent): Promise<void> {
+  /** Applies an event; returns the saga after it, or why it was ignored. */
+  async handle(event: SagaEvent): Promise<{ record?: SagaRecord; ignored?: string }> {
     const sagaId = event.env.sagaId;
     for (let attempt = 0; attempt < 10; attempt += 1) {
       const current = await this.sagas.get(sagaId);
       if (!current) {
         this.logger.warn({ sagaId, event: event.kind }, 'event for an unknown saga ignored');
-        return;
+        return { ignored: `no saga ${sagaId}` };
       }
       const approval = this.vault.config().approval;
       const decision = decide(current.value, event, {
@@ -66,7 +67,7 @@ export class SagaService {
         this.logger.debug({ event: event.kind, reason: decision.reason }, 'event ignored');
         // A redelivered event whose effects may not have happened: act on the saved state again.
         if (decision.duplicate && !isTerminal(current.value.state)) await this.drive(current.value);
-        return;
+        return { record: current.value, ignored: decision.reason };
       }
       try {
         await this.sagas.update(decision.next, current.revision);
@@ -75,7 +76,7 @@ export class SagaService {
         throw e;
       }
       if (decision.kind === 'transition') await this.act(current.value, decision.next, decision.log);
-      return;
+      return { record: decision.next };
     }
     throw new RevisionConflictError('agency-sagas', sagaId);
   }
@@ -131,6 +132,12 @@ export class SagaService {
     const over = after.state === 'awaiting-merge' || isTerminal(after.state);
     const wasOver = before.state === 'awaiting-merge' || isTerminal(before.state);
     if (!over || wasOver) return;
+    if (after.state === 'cancelled' && after.jobId) {
+      // Reaches a running job: the registry frees its slot, the runner stops work and removes the worktree.
+      await this.inRoot(after, 'saga.cancel', () =>
+        this.bus.publish(Messages.CancelJob, { frId: after.frId, sagaId: after.sagaId, jobId: after.jobId, step: 'cancel', attempt: 1, payload: { reason: after.failure?.reason ?? 'cancelled' } }),
+      );
+    }
     const outcome = after.state === 'cancelled' ? 'cancelled' : after.state === 'failed' || after.state === 'blocked' ? 'failed' : 'succeeded';
     const base = { frId: after.frId, sagaId: after.sagaId, attempt: 1, ...(after.jobId ? { jobId: after.jobId } : {}) };
     await this.inRoot(after, 'saga.finish', async () => {

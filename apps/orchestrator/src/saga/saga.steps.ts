@@ -29,7 +29,7 @@ export function stepCommand(record: SagaRecord, traceUrl: string | undefined): S
   const strategy = () => need(record.strategy, 'strategy', record);
   switch (record.state) {
     case 'discovered':
-      return command(Messages.ScoreFr, { fr: record.fr });
+      return command(Messages.ScoreFr, { fr: record.fr, ...(record.forcedTier ? { forcedTier: record.forcedTier } : {}) });
     case 'routed':
       return command(Messages.EnqueueJob, { repo: record.repo.name, priority: record.fr.priority, tier: strategy().tier });
     case 'planning':
