@@ -1,0 +1,56 @@
+import { parseReviewAnswer, ReviewAnswerError } from './review-answer.validator.js';
+
+const valid = () => ({
+  verdict: 'approve',
+  confidence: 0.9,
+  summary: 'Fine.',
+  findings: [{ file: 'src/a.js', line: 3, severity: 'minor', message: 'Trim the name.', suggestion: 'name.trim()' }],
+});
+
+describe('parseReviewAnswer', () => {
+  it('returns a valid answer typed', () => {
+    expect(parseReviewAnswer(valid())).toEqual(valid());
+  });
+
+  it('accepts null for optional finding fields, and a per-finding confidence', () => {
+    const answer = { ...valid(), findings: [{ file: '', line: null, severity: 'major', message: 'No test.', suggestion: null, confidence: 0.7 }] };
+    expect(parseReviewAnswer(answer).findings).toEqual([{ file: '', severity: 'major', message: 'No test.', confidence: 0.7 }]);
+  });
+
+  it.each([
+    ['not an object', [], '(answer): must be a JSON object (got [])'],
+    ['bad verdict', { ...valid(), verdict: 'lgtm' }, 'verdict: must be one of approve, request-changes, reject (got "lgtm")'],
+    ['confidence out of range', { ...valid(), confidence: 1.5 }, 'confidence: must be a number from 0 to 1 (got 1.5)'],
+    ['confidence as a string', { ...valid(), confidence: '0.9' }, 'confidence: must be a number from 0 to 1 (got "0.9")'],
+    ['missing summary', { ...valid(), summary: undefined }, 'summary: must be a string (got undefined)'],
+    ['empty summary', { ...valid(), summary: '  ' }, 'summary: must not be empty'],
+    ['findings not a list', { ...valid(), findings: {} }, 'findings: must be a list (got {})'],
+    ['unknown top-level field', { ...valid(), notes: 'x' }, 'notes: unknown field; allowed: verdict, confidence, summary, findings'],
+    ['finding not an object', { ...valid(), findings: ['x'] }, 'findings[0]: must be an object (got "x")'],
+    ['bad severity', { ...valid(), findings: [{ ...valid().findings[0], severity: 'high' }] }, 'findings[0].severity: must be one of info, minor, major, critical (got "high")'],
+    ['fractional line', { ...valid(), findings: [{ ...valid().findings[0], line: 2.5 }] }, 'findings[0].line: must be a line number (an integer from 1) or absent (got 2.5)'],
+    ['missing file', { ...valid(), findings: [{ severity: 'minor', message: 'x' }] }, 'findings[0].file: must be a string (got undefined)'],
+    ['empty message', { ...valid(), findings: [{ file: 'a', severity: 'minor', message: '' }] }, 'findings[0].message: must not be empty'],
+    ['unknown finding field', { ...valid(), findings: [{ ...valid().findings[0], category: 'style' }] }, 'findings[0].category: unknown field; allowed: file, line, severity, message, suggestion, confidence'],
+    ['finding confidence', { ...valid(), findings: [{ ...valid().findings[0], confidence: -1 }] }, 'findings[0].confidence: must be a number from 0 to 1 (got -1)'],
+  ])('%s', (_name, answer, message) => {
+    expect(() => parseReviewAnswer(answer)).toThrow(ReviewAnswerError);
+    expect(() => parseReviewAnswer(answer)).toThrow(message);
+  });
+
+  it('bounds sizes', () => {
+    expect(() => parseReviewAnswer({ ...valid(), summary: 'x'.repeat(10_001) })).toThrow('summary: must be at most 10000 characters (got 10001)');
+    const many = Array.from({ length: 201 }, () => valid().findings[0]);
+    expect(() => parseReviewAnswer({ ...valid(), findings: many })).toThrow('findings: must hold at most 200 findings (got 201)');
+  });
+
+  it('names the field in the error object', () => {
+    try {
+      parseReviewAnswer({ ...valid(), findings: [{ ...valid().findings[0], severity: 'high' }] });
+    } catch (e) {
+      expect((e as ReviewAnswerError).field).toBe('findings[0].severity');
+      return;
+    }
+    throw new Error('expected a ReviewAnswerError');
+  });
+});

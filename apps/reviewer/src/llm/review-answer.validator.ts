@@ -1,0 +1,76 @@
+import { SEVERITIES, VERDICTS, type Severity, type Verdict } from '@agency/contracts';
+import type { ModelFinding, ModelReview } from '../review/review.model.js';
+
+/** The model's answer is not the agreed shape; the message names the field, for the repair prompt. */
+export class ReviewAnswerError extends Error {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+    this.name = 'ReviewAnswerError';
+  }
+}
+
+export const MAX_MODEL_FINDINGS = 200;
+const TOP_KEYS = ['verdict', 'confidence', 'summary', 'findings'];
+const FINDING_KEYS = ['file', 'line', 'severity', 'message', 'suggestion', 'confidence'];
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function noUnknownKeys(obj: Record<string, unknown>, allowed: string[], at: string): void {
+  const extra = Object.keys(obj).find((k) => !allowed.includes(k));
+  if (extra !== undefined) throw new ReviewAnswerError(at ? `${at}.${extra}` : extra, `unknown field; allowed: ${allowed.join(', ')}`);
+}
+
+function text(value: unknown, field: string, opts: { min: number; max: number }): string {
+  if (typeof value !== 'string') throw new ReviewAnswerError(field, `must be a string (got ${shown(value)})`);
+  if (value.trim().length < opts.min) throw new ReviewAnswerError(field, 'must not be empty');
+  if (value.length > opts.max) throw new ReviewAnswerError(field, `must be at most ${opts.max} characters (got ${value.length})`);
+  return value;
+}
+
+function unit(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) throw new ReviewAnswerError(field, `must be a number from 0 to 1 (got ${shown(value)})`);
+  return value;
+}
+
+function finding(value: unknown, at: string): ModelFinding {
+  if (!isObject(value)) throw new ReviewAnswerError(at, `must be an object (got ${shown(value)})`);
+  noUnknownKeys(value, FINDING_KEYS, at);
+  // An empty file means the finding is about the change as a whole.
+  const file = text(value.file, `${at}.file`, { min: 0, max: 1000 });
+  if (!SEVERITIES.includes(value.severity as Severity)) throw new ReviewAnswerError(`${at}.severity`, `must be one of ${SEVERITIES.join(', ')} (got ${shown(value.severity)})`);
+  const out: ModelFinding = { file, severity: value.severity as Severity, message: text(value.message, `${at}.message`, { min: 1, max: 5000 }) };
+  // Models write null for "not applicable"; treat it as absent.
+  if (value.line !== undefined && value.line !== null) {
+    if (typeof value.line !== 'number' || !Number.isInteger(value.line) || value.line < 1) throw new ReviewAnswerError(`${at}.line`, `must be a line number (an integer from 1) or absent (got ${shown(value.line)})`);
+    out.line = value.line;
+  }
+  if (value.suggestion !== undefined && value.suggestion !== null) out.suggestion = text(value.suggestion, `${at}.suggestion`, { min: 0, max: 5000 });
+  if (value.confidence !== undefined && value.confidence !== null) out.confidence = unit(value.confidence, `${at}.confidence`);
+  return out;
+}
+
+/**
+ * Checks the reviewer model's answer strictly: every field typed and bounded, no unknown field,
+ * so a bad answer is caught here (and repaired once by the client) instead of deep in the review.
+ */
+export function parseReviewAnswer(value: unknown): ModelReview {
+  if (!isObject(value)) throw new ReviewAnswerError('(answer)', `must be a JSON object (got ${shown(value)})`);
+  noUnknownKeys(value, TOP_KEYS, '');
+  if (!VERDICTS.includes(value.verdict as Verdict)) throw new ReviewAnswerError('verdict', `must be one of ${VERDICTS.join(', ')} (got ${shown(value.verdict)})`);
+  const confidence = unit(value.confidence, 'confidence');
+  const summary = text(value.summary, 'summary', { min: 1, max: 10_000 });
+  if (!Array.isArray(value.findings)) throw new ReviewAnswerError('findings', `must be a list (got ${shown(value.findings)})`);
+  if (value.findings.length > MAX_MODEL_FINDINGS) throw new ReviewAnswerError('findings', `must hold at most ${MAX_MODEL_FINDINGS} findings (got ${value.findings.length})`);
+  const findings = value.findings.map((f, i) => finding(f, `findings[${i}]`));
+  return { verdict: value.verdict as Verdict, confidence, summary, findings };
+}

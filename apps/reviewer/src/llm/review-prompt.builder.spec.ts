@@ -1,0 +1,71 @@
+import { sampleFr } from '@agency/contracts/testing';
+import type { CheckResult } from '../review/review.model.js';
+import { buildReviewPrompt, fence, formatPlan, truncateDiff } from './review-prompt.builder.js';
+
+const section = (path: string, lines: number) => [`diff --git a/${path} b/${path}`, `--- a/${path}`, `+++ b/${path}`, `@@ -0,0 +1,${lines} @@`, ...Array.from({ length: lines }, (_, i) => `+line ${i}`)].join('\n') + '\n';
+
+describe('truncateDiff', () => {
+  it('leaves a small diff alone', () => {
+    const d = section('a.js', 2);
+    expect(truncateDiff(d, 10_000)).toMatchObject({ text: d, truncated: false, omittedFiles: [] });
+  });
+
+  it('keeps whole sections, cuts the next at a line and names the files left out', () => {
+    const d = section('a.js', 5) + section('b.js', 200) + section('c.js', 5);
+    const out = truncateDiff(d, Buffer.byteLength(section('a.js', 5)) + 200);
+    expect(out.truncated).toBe(true);
+    expect(out.text.startsWith(section('a.js', 5))).toBe(true);
+    expect(out.text.endsWith('\n')).toBe(true);
+    expect(out.shownBytes).toBeLessThanOrEqual(Buffer.byteLength(section('a.js', 5)) + 200);
+    expect(out.partialFile).toBe('b.js');
+    expect(out.omittedFiles).toEqual(['c.js']);
+  });
+
+  it('never splits a multi-byte character', () => {
+    const out = truncateDiff(`--- a/x\n+++ b/x\n@@ -0,0 +1 @@\n+${'é'.repeat(100)}\n`, 40);
+    expect(out.text).not.toContain('\uFFFD');
+  });
+});
+
+describe('fence', () => {
+  it('uses a fence longer than any backtick run in the content', () => {
+    expect(fence('a ``` b', 'diff')).toBe('````diff\na ``` b\n````');
+  });
+});
+
+describe('formatPlan', () => {
+  it('pretty-prints JSON and shows anything else as is', () => {
+    expect(formatPlan('{"summary":"x"}')).toEqual({ text: '{\n  "summary": "x"\n}', lang: 'json' });
+    expect(formatPlan('just text')).toEqual({ text: 'just text', lang: '' });
+  });
+});
+
+describe('buildReviewPrompt', () => {
+  const checks: CheckResult[] = [{ id: 'secrets', passed: false, detail: '1 added line(s) look like they hold secrets', findings: [{ file: 'src/a.js', line: 3, severity: 'critical', message: 'token', blocking: true, source: 'check' }] }];
+  const tests = { passed: true, counts: { total: 3, passed: 3, failed: 0, skipped: 0 }, report: { key: 'FR-1/s/t.json', size: 1, sha256: 'a'.repeat(64), contentType: 'application/json' } };
+  const rules = [{ id: 'no-secrets', title: 'No credentials in code', severity: 'critical' as const, appliesTo: [], text: 'No API keys.' }];
+
+  it('holds the FR, plan, tests, checks, rules, diff and the round', () => {
+    const fr = { ...sampleFr(), acceptanceCriteria: ['greet() returns Hello'] };
+    const { prompt } = buildReviewPrompt({ fr, plan: '{"steps":[]}', diff: section('src/a.js', 1), tests, checks, rules, round: 2 });
+    expect(prompt).toContain(`# Feature request ${fr.id}: ${fr.title}`);
+    expect(prompt).toContain('1. greet() returns Hello');
+    expect(prompt).toContain('"steps": []');
+    expect(prompt).toContain('Passed: yes (3/3 passed, 0 failed, 0 skipped)');
+    expect(prompt).toContain('- secrets: FAILED (1 added line(s) look like they hold secrets)');
+    expect(prompt).toContain('src/a.js:3 [critical, blocking] token');
+    expect(prompt).toContain('## no-secrets: No credentials in code\nSeverity: critical; applies to: every file\n\nNo API keys.');
+    expect(prompt).toContain('+line 0');
+    expect(prompt.endsWith('Round: 2')).toBe(true);
+  });
+
+  it('notes a truncated diff', () => {
+    const { prompt, diff } = buildReviewPrompt(
+      { fr: sampleFr(), plan: 'p', diff: section('a.js', 50) + section('b.js', 50), tests, checks: [], rules: [], round: 1 },
+      { diffBytes: 300, planChars: 100, bodyChars: 100 },
+    );
+    expect(diff.truncated).toBe(true);
+    expect(prompt).toMatch(/\[diff truncated: \d+ of \d+ bytes shown; a\.js cut part-way; files not shown: b\.js\. Do not report findings on parts you did not see\.\]/);
+    expect(prompt).toContain('No vault rule applies to the changed files.');
+  });
+});

@@ -1,0 +1,141 @@
+import type { FrSnapshotDto, TestResultDto } from '@agency/contracts';
+import type { ReviewRule } from '@agency/vault';
+import type { CheckResult } from '../review/review.model.js';
+
+export interface PromptLimits {
+  diffBytes: number;
+  planChars: number;
+  bodyChars: number;
+}
+
+export const DEFAULT_PROMPT_LIMITS: PromptLimits = { diffBytes: 60_000, planChars: 20_000, bodyChars: 30_000 };
+
+export interface ReviewPromptInput {
+  fr: FrSnapshotDto;
+  /** The plan artifact as stored (JSON is pretty-printed). */
+  plan: string;
+  diff: string;
+  tests: TestResultDto;
+  checks: CheckResult[];
+  rules: ReviewRule[];
+  round: number;
+}
+
+export interface TruncatedDiff {
+  text: string;
+  truncated: boolean;
+  shownBytes: number;
+  totalBytes: number;
+  /** Files whose section did not fit at all. */
+  omittedFiles: string[];
+  /** The file whose section was cut part-way. */
+  partialFile?: string;
+}
+
+/** A code fence longer than any backtick run inside, so content cannot close it early. */
+export function fence(content: string, lang = ''): string {
+  const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  return `${ticks}${lang}\n${content.replace(/\n$/, '')}\n${ticks}`;
+}
+
+function cutBytes(text: string, maxBytes: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.byteLength <= maxBytes) return text;
+  // Cut at the last whole line within the budget (and never inside a UTF-8 sequence).
+  const head = buf.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  const nl = head.lastIndexOf('\n');
+  return nl > 0 ? head.slice(0, nl + 1) : head;
+}
+
+function sectionPath(section: string): string {
+  const header = section.split('\n', 1)[0] ?? '';
+  if (!header.startsWith('diff --git ')) return '';
+  const m = /^diff --git (?:"?a\/)?(.*?)(?:"? "?b\/.*)?$/.exec(header);
+  return m?.[1] ?? header;
+}
+
+/**
+ * Bounds the diff the model reads: whole file sections while they fit, the next one cut at a
+ * line, and the names of the files left out, so the model knows what it did not see.
+ */
+export function truncateDiff(diff: string, maxBytes: number): TruncatedDiff {
+  const totalBytes = Buffer.byteLength(diff, 'utf8');
+  if (totalBytes <= maxBytes) return { text: diff, truncated: false, shownBytes: totalBytes, totalBytes, omittedFiles: [] };
+  const starts = [...diff.matchAll(/^diff --git /gm)].map((m) => m.index);
+  const sections = starts.length === 0 ? [diff] : [diff.slice(0, starts[0]), ...starts.map((s, i) => diff.slice(s, starts[i + 1]))].filter((s) => s.length > 0);
+  let text = '';
+  let full = false;
+  let partialFile: string | undefined;
+  const omittedFiles: string[] = [];
+  for (const section of sections) {
+    const left = maxBytes - Buffer.byteLength(text, 'utf8');
+    const part = full || left <= 0 ? '' : cutBytes(section, left);
+    if (part.length === 0) {
+      omittedFiles.push(sectionPath(section));
+      full = true;
+      continue;
+    }
+    text += part;
+    if (part.length < section.length) {
+      partialFile = sectionPath(section) || undefined;
+      full = true;
+    }
+  }
+  return { text, truncated: true, shownBytes: Buffer.byteLength(text, 'utf8'), totalBytes, omittedFiles: omittedFiles.filter((f) => f !== ''), ...(partialFile ? { partialFile } : {}) };
+}
+
+function bounded(text: string, max: number, what: string): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}\n[${what} truncated: ${max} of ${text.length} characters shown]`;
+}
+
+/** Pretty-prints a JSON plan; anything else is shown as stored. */
+export function formatPlan(raw: string): { text: string; lang: string } {
+  try {
+    return { text: JSON.stringify(JSON.parse(raw), null, 2), lang: 'json' };
+  } catch {
+    return { text: raw, lang: '' };
+  }
+}
+
+function checksSection(checks: CheckResult[]): string {
+  const lines = checks.map((c) => `- ${c.id}: ${c.passed ? 'passed' : 'FAILED'} (${c.detail})`);
+  for (const c of checks) {
+    for (const f of c.findings) lines.push(`  - ${f.file || '(whole change)'}${f.line ? `:${f.line}` : ''} [${f.severity}${f.blocking ? ', blocking' : ''}] ${f.message}`);
+  }
+  return lines.join('\n');
+}
+
+function rulesSection(rules: ReviewRule[]): string {
+  if (rules.length === 0) return 'No vault rule applies to the changed files.';
+  return rules
+    .map((r) => `## ${r.id}: ${r.title}\nSeverity: ${r.severity}; applies to: ${r.appliesTo.length ? r.appliesTo.join(', ') : 'every file'}\n\n${r.text}`)
+    .join('\n\n');
+}
+
+/** The user message of the review call: FR, plan, test result, checks, rules, diff, round. */
+export function buildReviewPrompt(input: ReviewPromptInput, limits: PromptLimits = DEFAULT_PROMPT_LIMITS): { prompt: string; diff: TruncatedDiff } {
+  const { fr, tests } = input;
+  const criteria = fr.acceptanceCriteria.length ? fr.acceptanceCriteria.map((c, i) => `${i + 1}. ${c}`).join('\n') : '(none listed)';
+  const plan = formatPlan(input.plan);
+  const diff = truncateDiff(input.diff, limits.diffBytes);
+  const c = tests.counts;
+  const diffNote = diff.truncated
+    ? `\n[diff truncated: ${diff.shownBytes} of ${diff.totalBytes} bytes shown${diff.partialFile ? `; ${diff.partialFile} cut part-way` : ''}${diff.omittedFiles.length ? `; files not shown: ${diff.omittedFiles.join(', ')}` : ''}. Do not report findings on parts you did not see.]`
+    : '';
+  const sections = [
+    `# Feature request ${fr.id}: ${fr.title}`,
+    `Priority: ${fr.priority}. Repository: ${fr.repo} (base ${fr.base}).`,
+    `## Description\n\n${bounded(fr.body.trim() || '(empty)', limits.bodyChars, 'description')}`,
+    `## Acceptance criteria\n\n${criteria}`,
+    `# Plan\n\n${fence(bounded(plan.text, limits.planChars, 'plan'), plan.lang)}`,
+    `# Test result\n\nPassed: ${tests.passed ? 'yes' : 'no'} (${c.passed}/${c.total} passed, ${c.failed} failed, ${c.skipped} skipped). Report artifact: ${tests.report.key}.`,
+    `# Deterministic checks\n\nThese already ran and their findings are already reported; do not repeat them.\n\n${checksSection(input.checks)}`,
+    `# Review rules\n\n${rulesSection(input.rules)}`,
+    `# Diff\n\n${fence(diff.text || '(empty diff)', 'diff')}${diffNote}`,
+    'Answer with the JSON object described in your instructions. Use line numbers of the new file version, and report findings only on lines this diff adds or changes.',
+    `Round: ${input.round}`,
+  ];
+  return { prompt: sections.join('\n\n'), diff };
+}

@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import { APIConnectionError, APIError } from 'openai';
+import type { ArtifactRefDto, Envelope, ReviewCommand } from '@agency/contracts';
+import { sampleEnvelope } from '@agency/contracts/testing';
+import { LlmClient, type ChatRequest, type ChatResult } from '@agency/llm-client';
+import { ArtifactStore, Clock, PermanentError, RetryableError, type BusConnection } from '@agency/messaging';
+import { createLogger } from '@agency/telemetry';
+import type { AgentDefinition, ReviewRule } from '@agency/vault';
+import { ReviewerConfig } from '../reviewer.config.js';
+import { ReviewerVaultRepository, type ReviewSettings } from '../vault/reviewer-vault.repository.js';
+import type { ReviewReport } from './review.report.js';
+import { ReviewService } from './review.service.js';
+
+class MemoryArtifacts extends ArtifactStore {
+  readonly objects = new Map<string, Uint8Array>();
+  constructor() {
+    // Never opens the object store: get and put are replaced below.
+    super(undefined as unknown as BusConnection);
+  }
+  override async put(key: string, data: Uint8Array | string, contentType: string): Promise<ArtifactRefDto> {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    this.objects.set(key, bytes);
+    return { key, size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex'), contentType };
+  }
+  override async get(ref: ArtifactRefDto): Promise<Uint8Array> {
+    const data = this.objects.get(ref.key);
+    if (!data) throw new PermanentError(`artifact ${ref.key} does not exist`, 'ARTIFACT_MISSING');
+    return data;
+  }
+  report(key: string): ReviewReport {
+    return JSON.parse(new TextDecoder().decode(this.objects.get(key))) as ReviewReport;
+  }
+}
+
+/** The real chatJson (with its repair attempt) over scripted replies. */
+class ScriptedLlm extends LlmClient {
+  readonly requests: ChatRequest[] = [];
+  constructor(private readonly replies: (string | Error)[]) {
+    super({ baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'unused' });
+  }
+  override async chat(request: ChatRequest): Promise<ChatResult> {
+    this.requests.push(request);
+    const next = this.replies.shift();
+    if (next === undefined) throw new Error('no scripted reply left');
+    if (next instanceof Error) throw next;
+    return { content: next, model: 'scripted/reviewer', inputTokens: 100, outputTokens: 20 };
+  }
+}
+
+class FixedVault extends ReviewerVaultRepository {
+  constructor(private readonly forbidden: string[] = []) {
+    super(new ReviewerConfig());
+  }
+  override agent(): AgentDefinition {
+    return { role: 'reviewer', model: 'reviewer', maxSteps: 1, maxTokens: 2048, temperature: 0, tools: [], systemPrompt: 'You review changes. Answer JSON.' };
+  }
+  override rules(): ReviewRule[] {
+    return [
+      { id: 'tests-required', title: 'New behaviour has tests', severity: 'major', appliesTo: ['src/**'], text: 'Every new function has a test.' },
+      { id: 'docs-only', title: 'Docs style', severity: 'minor', appliesTo: ['docs/**'], text: 'Docs are short.' },
+    ];
+  }
+  override settings(): ReviewSettings {
+    return { forbiddenPaths: this.forbidden, source: 'test' };
+  }
+}
+
+class FixedClock extends Clock {
+  override now(): Date {
+    return new Date('2026-01-02T03:04:05.000Z');
+  }
+}
+
+const TOKEN = `ghp_${'Z9y8X7w6V5'.repeat(3)}abcdef`;
+const CLEAN_DIFF = 'diff --git a/src/farewell.js b/src/farewell.js\nnew file mode 100644\n--- /dev/null\n+++ b/src/farewell.js\n@@ -0,0 +1,3 @@\n+export function farewell(name) {\n+  return `Goodbye, ${name}!`;\n+}\n';
+const TOKEN_DIFF = `diff --git a/src/config.js b/src/config.js\nnew file mode 100644\n--- /dev/null\n+++ b/src/config.js\n@@ -0,0 +1,2 @@\n+// Settings.\n+export const token = '${TOKEN}';\n`;
+const APPROVE = JSON.stringify({ verdict: 'approve', confidence: 0.92, summary: 'Matches the FR.', findings: [{ file: 'src/farewell.js', line: 2, severity: 'info', message: 'Consider trimming.' }] });
+
+describe('ReviewService', () => {
+  let artifacts: MemoryArtifacts;
+  const config = Object.assign(new ReviewerConfig(), { VAULT_PATH: '/vault', LLM_GATEWAY_URL: 'http://x/v1', LLM_GATEWAY_API_KEY: 'k' });
+  const logger = createLogger({ service: 'reviewer', level: 'silent' });
+
+  async function command(diff: string, over: Partial<ReviewCommand> = {}): Promise<Envelope<ReviewCommand>> {
+    const env = sampleEnvelope('Review', { frId: 'FR-7', sagaId: 'saga-7', step: 'review-r1' });
+    const diffRef = await artifacts.put('FR-7/saga-7/code-r1.diff', diff, 'text/x-diff');
+    const planRef = await artifacts.putJson('FR-7/saga-7/plan.json', { summary: 'Add farewell()', steps: [] });
+    env.payload = { ...env.payload, diff: diffRef, plan: planRef, ...over };
+    env.payload.strategy = { ...env.payload.strategy, reviewerModel: 'reviewer-strong' };
+    return env;
+  }
+
+  function service(llm: LlmClient, vault = new FixedVault()): ReviewService {
+    return new ReviewService(vault, artifacts, llm, new FixedClock(), config, logger);
+  }
+
+  beforeEach(() => {
+    artifacts = new MemoryArtifacts();
+  });
+
+  it('approves a clean change the model approves, and stores the full report', async () => {
+    const llm = new ScriptedLlm([APPROVE]);
+    const { outcome, report } = await service(llm).review(await command(CLEAN_DIFF));
+    expect(outcome.kind).toBe('reviewed');
+    if (outcome.kind !== 'reviewed') return;
+    expect(outcome.event).toMatchObject({ round: 1, verdict: 'approve', confidence: 0.92, summary: 'Matches the FR.', findings: [] });
+    expect(report.key).toBe('FR-7/saga-7/review-r1.json');
+    expect(outcome.event.report).toEqual(report);
+
+    const stored = artifacts.report(report.key);
+    expect(stored.checks.map((c) => [c.id, c.passed])).toEqual([['tests', true], ['diff', true], ['forbidden-paths', true], ['secrets', true]]);
+    expect(stored.rules).toEqual({ applied: ['tests-required'], skipped: [{ id: 'docs-only', reason: 'no changed file matches docs/**' }] });
+    expect(stored.model).toMatchObject({ alias: 'reviewer-strong', respondedModel: 'scripted/reviewer', repaired: false, rawAnswer: APPROVE });
+    expect(stored.findings.dropped.map((d) => d.reason)).toEqual(['severity info is below MIN_SEVERITY minor']);
+    expect(stored.reviewedAt).toBe('2026-01-02T03:04:05.000Z');
+
+    const [request] = llm.requests;
+    expect(request!.model).toBe('reviewer-strong');
+    expect(request!.messages[0]).toEqual({ role: 'system', content: 'You review changes. Answer JSON.' });
+    const user = String(request!.messages[1]!.content);
+    expect(user).toContain('## tests-required: New behaviour has tests');
+    expect(user).not.toContain('docs-only');
+    expect(user).toContain('"summary": "Add farewell()"');
+    expect(user.endsWith('Round: 1')).toBe(true);
+  });
+
+  it('requests changes for an added token even though the model approved', async () => {
+    const { outcome } = await service(new ScriptedLlm([APPROVE])).review(await command(TOKEN_DIFF));
+    if (outcome.kind !== 'reviewed') throw new Error('expected a review');
+    expect(outcome.event.verdict).toBe('request-changes');
+    expect(outcome.event.confidence).toBe(1);
+    expect(outcome.event.summary).toMatch(/^request-changes: 1 blocking check finding\(s\) \(secrets\)\. Matches the FR\.$/);
+    expect(outcome.event.findings).toEqual([expect.objectContaining({ file: 'src/config.js', line: 2, severity: 'critical', blocking: true })]);
+    expect(JSON.stringify(outcome.event)).not.toContain(TOKEN);
+  });
+
+  it('never sends a secret from the diff to the model', async () => {
+    const llm = new ScriptedLlm([APPROVE]);
+    const { report } = await service(llm).review(await command(TOKEN_DIFF));
+    const prompt = String(llm.requests[0]!.messages[1]!.content);
+    expect(prompt).not.toContain(TOKEN);
+    expect(prompt).toContain("+export const token = '[redacted github-token]';");
+    expect(artifacts.report(report.key).model.redactedSecrets).toBe(1);
+  });
+
+  it('blocks configured forbidden paths from the vault', async () => {
+    const diff = CLEAN_DIFF.replaceAll('src/farewell.js', 'infra/deploy.sh');
+    const { outcome } = await service(new ScriptedLlm([APPROVE]), new FixedVault(['infra/**'])).review(await command(diff));
+    if (outcome.kind !== 'reviewed') throw new Error('expected a review');
+    expect(outcome.event.verdict).toBe('request-changes');
+    expect(outcome.event.findings[0]).toMatchObject({ file: 'infra/deploy.sh', blocking: true });
+  });
+
+  it('reports a step failure when the answer stays invalid after the repair', async () => {
+    const llm = new ScriptedLlm(['not json', '{"verdict": "ok"}']);
+    const { outcome, report } = await service(llm).review(await command(CLEAN_DIFF));
+    expect(llm.requests).toHaveLength(2);
+    expect(outcome.kind).toBe('failed');
+    if (outcome.kind !== 'failed') return;
+    expect(outcome.failure.code).toBe('LLM_ANSWER_INVALID');
+    expect(outcome.failure.retryable).toBe(false);
+    expect(outcome.failure.reason).toContain('verdict: must be one of approve, request-changes, reject (got "ok")');
+    const stored = artifacts.report(report.key);
+    expect(stored.model.rawAnswer).toBe('{"verdict": "ok"}');
+    expect(stored.outcome).toEqual({ kind: 'failed', failure: outcome.failure });
+  });
+
+  it('still decides from the checks when the model fails but a check blocks', async () => {
+    const tests = { passed: false, counts: { total: 2, passed: 1, failed: 1, skipped: 0 }, report: (await command(CLEAN_DIFF)).payload.tests.report };
+    const { outcome } = await service(new ScriptedLlm(['nope', 'nope'])).review(await command(CLEAN_DIFF, { tests }));
+    if (outcome.kind !== 'reviewed') throw new Error('expected a review');
+    expect(outcome.event.verdict).toBe('request-changes');
+    expect(outcome.event.summary).toContain('The model review failed (LLM_ANSWER_INVALID)');
+    expect(outcome.event.findings[0]).toMatchObject({ severity: 'critical', blocking: true });
+  });
+
+  it('retries transient model failures through the transport', async () => {
+    const llm = new ScriptedLlm([new APIConnectionError({ message: 'Connection error.' })]);
+    await expect(service(llm).review(await command(CLEAN_DIFF))).rejects.toBeInstanceOf(RetryableError);
+  });
+
+  it('reports a request the gateway refuses as a step failure', async () => {
+    const llm = new ScriptedLlm([new APIError(401, { message: 'bad key' }, 'bad key', new Headers())]);
+    const { outcome } = await service(llm).review(await command(CLEAN_DIFF));
+    expect(outcome).toMatchObject({ kind: 'failed', failure: { code: 'LLM_REQUEST_REJECTED', retryable: false } });
+  });
+
+  it('answers a redelivery from the stored report', async () => {
+    const svc = service(new ScriptedLlm([APPROVE]));
+    const first = await svc.review(await command(TOKEN_DIFF));
+    expect(await svc.outcomeOf(first.report)).toEqual(first.outcome);
+  });
+});

@@ -1,0 +1,184 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ArtifactRefDto, Envelope, ReviewCommand, ReviewedEvent, StepFailedEvent } from '@agency/contracts';
+import { SERVICE_LOGGER } from '@agency/bootstrap';
+import { LlmClient, type ChatResult } from '@agency/llm-client';
+import { ArtifactStore, Clock, RetryableError } from '@agency/messaging';
+import type { AgencyPinoLogger } from '@agency/telemetry';
+import { checkDiff, checkTests } from '../checks/basic.checks.js';
+import { checkForbiddenPaths, forbiddenPatterns } from '../checks/forbidden-paths.check.js';
+import { checkSecrets, redactSecrets } from '../checks/secrets.check.js';
+import { changedPaths, DiffParseError, parseUnifiedDiff, type ParsedDiff } from '../diff/unified-diff.parser.js';
+import { classifyLlmFailure, type LlmFailure } from '../llm/llm-failure.js';
+import { parseReviewAnswer } from '../llm/review-answer.validator.js';
+import { buildReviewPrompt, DEFAULT_PROMPT_LIMITS } from '../llm/review-prompt.builder.js';
+import { ReviewerConfig } from '../reviewer.config.js';
+import { selectRules } from '../vault/rule.selector.js';
+import { ReviewerVaultRepository } from '../vault/reviewer-vault.repository.js';
+import { filterFindings, modelFindings } from './finding.filter.js';
+import { toDto, type ModelReview } from './review.model.js';
+import { diffFilesSummary, REPORT_VERSION, reportKey, type ReviewOutcome, type ReviewReport, type StoredOutcome } from './review.report.js';
+import { decideVerdict } from './verdict.policy.js';
+
+const MAX_SUMMARY = 10_000;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * The review step (FR-057): deterministic checks on the diff and the test result, then the
+ * reviewer model against the vault's rules, then the noise filter and the verdict policy.
+ * The full report goes to the artifact store; the outcome is returned for the handler to publish.
+ */
+@Injectable()
+export class ReviewService {
+  constructor(
+    private readonly vault: ReviewerVaultRepository,
+    private readonly artifacts: ArtifactStore,
+    private readonly llm: LlmClient,
+    private readonly clock: Clock,
+    private readonly config: ReviewerConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+  ) {}
+
+  async review(env: Envelope<ReviewCommand>): Promise<{ outcome: ReviewOutcome; report: ArtifactRefDto }> {
+    const cmd = env.payload;
+    // Vault problems throw: the transport retries, then dead-letters with the file and problem named.
+    const agent = this.vault.agent();
+    const rules = this.vault.rules();
+    const settings = this.vault.settings();
+
+    const diffText = await this.artifacts.getText(cmd.diff);
+    const planText = await this.artifacts.getText(cmd.plan);
+    const diffBytes = Buffer.byteLength(diffText, 'utf8');
+    let parsed: ParsedDiff | undefined;
+    let parseError: string | undefined;
+    try {
+      parsed = parseUnifiedDiff(diffText);
+    } catch (e) {
+      if (!(e instanceof DiffParseError)) throw e;
+      parseError = e.message;
+    }
+
+    const { patterns, lockFilesAllowed } = forbiddenPatterns(cmd.fr, settings.forbiddenPaths);
+    const checks = [
+      checkTests(cmd.tests),
+      checkDiff({ bytes: diffBytes, ...(parsed ? { parsed } : {}), ...(parseError !== undefined ? { parseError } : {}) }, this.config.MAX_DIFF_BYTES),
+      checkForbiddenPaths(parsed, patterns, lockFilesAllowed),
+      checkSecrets(parsed),
+    ];
+    const checkFindings = checks.flatMap((c) => c.findings);
+    const selection = selectRules(rules, parsed ? changedPaths(parsed) : []);
+
+    const redacted = redactSecrets(diffText);
+    const { prompt, diff: promptDiff } = buildReviewPrompt(
+      { fr: cmd.fr, plan: planText, diff: redacted.text, tests: cmd.tests, checks, rules: selection.applied, round: cmd.round },
+      { ...DEFAULT_PROMPT_LIMITS, diffBytes: this.config.MAX_PROMPT_DIFF_BYTES },
+    );
+    const alias = cmd.strategy.reviewerModel || agent.model;
+    let answer: { value: ModelReview; result: ChatResult; repaired: boolean } | undefined;
+    let failure: LlmFailure | undefined;
+    try {
+      answer = await this.llm.chatJson(
+        {
+          model: alias,
+          messages: [
+            { role: 'system', content: agent.systemPrompt },
+            { role: 'user', content: prompt },
+          ],
+          maxTokens: agent.maxTokens,
+          temperature: agent.temperature,
+        },
+        parseReviewAnswer,
+        { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}) },
+      );
+    } catch (e) {
+      failure = classifyLlmFailure(e);
+      if (!failure) throw new RetryableError(`reviewer model call failed: ${(e as Error).message}`);
+      this.logger.warn({ code: failure.code, alias }, `reviewer model failed: ${failure.message}`);
+    }
+
+    const { kept, dropped } = filterFindings(checkFindings, answer ? modelFindings(answer.value) : [], parsed, { minSeverity: this.config.MIN_SEVERITY, minConfidence: this.config.MIN_CONFIDENCE });
+    const blockedByChecks = kept.some((f) => f.source === 'check' && f.blocking);
+
+    const { sagaId, frId } = env;
+    const base: Omit<ReviewReport, 'outcome'> = {
+      version: REPORT_VERSION,
+      frId,
+      sagaId,
+      step: env.step,
+      attempt: env.attempt,
+      round: cmd.round,
+      reviewedAt: this.clock.now().toISOString(),
+      inputs: {
+        diff: { key: cmd.diff.key, bytes: diffBytes, ...(parseError !== undefined ? { parseError } : {}), files: diffFilesSummary(parsed) },
+        plan: { key: cmd.plan.key },
+        tests: { passed: cmd.tests.passed, counts: cmd.tests.counts, report: cmd.tests.report.key },
+      },
+      settings: {
+        minSeverity: this.config.MIN_SEVERITY,
+        minConfidence: this.config.MIN_CONFIDENCE,
+        maxDiffBytes: this.config.MAX_DIFF_BYTES,
+        maxPromptDiffBytes: this.config.MAX_PROMPT_DIFF_BYTES,
+        forbiddenPatterns: patterns,
+        lockFilesAllowed,
+        source: settings.source,
+      },
+      checks,
+      rules: { applied: selection.applied.map((r) => r.id), skipped: selection.skipped },
+      model: {
+        alias,
+        promptBytes: Buffer.byteLength(prompt, 'utf8'),
+        redactedSecrets: redacted.count,
+        promptDiff: { truncated: promptDiff.truncated, shownBytes: promptDiff.shownBytes, totalBytes: promptDiff.totalBytes, omittedFiles: promptDiff.omittedFiles, ...(promptDiff.partialFile ? { partialFile: promptDiff.partialFile } : {}) },
+        ...(answer
+          ? { respondedModel: answer.result.model, repaired: answer.repaired, inputTokens: answer.result.inputTokens, outputTokens: answer.result.outputTokens, rawAnswer: answer.result.content, parsed: answer.value }
+          : {}),
+        ...(failure ? { error: { code: failure.code, message: failure.message }, ...(failure.answer !== undefined ? { rawAnswer: failure.answer } : {}) } : {}),
+      },
+      findings: { kept, dropped },
+    };
+
+    // Without a usable model answer only the checks can decide, and only against the change.
+    if (failure && !blockedByChecks) {
+      const stepFailure: StepFailedEvent = { code: failure.code, reason: clip(failure.message, 10_000), retryable: false };
+      const ref = await this.store({ ...base, outcome: { kind: 'failed', failure: stepFailure } });
+      return { outcome: { kind: 'failed', failure: stepFailure }, report: ref };
+    }
+
+    const verdict = decideVerdict(answer?.value, kept);
+    const model = answer?.value;
+    const summaryParts = [
+      verdict.verdict !== model?.verdict ? `${verdict.verdict}: ${verdict.reason}.` : '',
+      model ? model.summary : `The model review failed (${failure?.code}): ${failure?.message}`,
+    ];
+    const event: Omit<ReviewedEvent, 'report'> = {
+      round: cmd.round,
+      verdict: verdict.verdict,
+      confidence: verdict.confidence,
+      summary: clip(summaryParts.filter(Boolean).join(' '), MAX_SUMMARY),
+      findings: kept.map(toDto),
+    };
+    const ref = await this.store({
+      ...base,
+      outcome: { kind: 'reviewed', event },
+      verdict: { final: verdict.verdict, confidence: verdict.confidence, reason: verdict.reason, ...(model ? { model: { verdict: model.verdict, confidence: model.confidence } } : {}) },
+    });
+    this.logger.info(
+      { round: cmd.round, verdict: verdict.verdict, confidence: verdict.confidence, kept: kept.length, dropped: dropped.length, blocking: kept.filter((f) => f.blocking).length },
+      `review round ${cmd.round}: ${verdict.verdict} (${verdict.reason})`,
+    );
+    return { outcome: { kind: 'reviewed', event: { ...event, report: ref } }, report: ref };
+  }
+
+  /** The outcome a stored report recorded: how a redelivered command answers without a second review. */
+  async outcomeOf(ref: ArtifactRefDto): Promise<ReviewOutcome> {
+    const report = await this.artifacts.getJson<ReviewReport>(ref);
+    const stored: StoredOutcome = report.outcome;
+    return stored.kind === 'reviewed' ? { kind: 'reviewed', event: { ...stored.event, report: ref } } : stored;
+  }
+
+  private store(report: ReviewReport): Promise<ArtifactRefDto> {
+    return this.artifacts.putJson(reportKey(report.frId, report.sagaId, report.round), report);
+  }
+}

@@ -1,0 +1,237 @@
+import 'reflect-metadata';
+import { appendFileSync, cpSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Messages, STREAMS, type Envelope, type ReviewCommand, type ReviewedEvent, type StepFailedEvent } from '@agency/contracts';
+import { samplePayloads } from '@agency/contracts/testing';
+import { runService, type RunningService } from '@agency/bootstrap';
+import { ArtifactStore, BusConnection, BusPublisher, Clock } from '@agency/messaging';
+import { expectEventually, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+import { loadAgencyConfig } from '@agency/vault';
+import { reviewerService } from '../src/reviewer.app.js';
+import type { ReviewReport } from '../src/review/review.report.js';
+
+interface ModelCall {
+  headers: IncomingHttpHeaders;
+  body: { model: string; messages: { role: string; content: string }[]; response_format?: { type: string } };
+}
+
+/**
+ * A stand-in for the LLM gateway that speaks OpenAI's /v1/chat/completions wire format, so the
+ * real `openai` client inside LlmClient talks to it. Replies are scripted per FR (x-agency-fr-id).
+ */
+class FakeModelServer {
+  readonly calls: ModelCall[] = [];
+  private server?: Server;
+  constructor(private readonly replies: Record<string, string[]>) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.url}` } }));
+          return;
+        }
+        const body = JSON.parse(raw) as ModelCall['body'];
+        this.calls.push({ headers: req.headers, body });
+        const frId = String(req.headers['x-agency-fr-id']);
+        const script = this.replies[frId] ?? [];
+        // The last reply repeats, so "invalid twice" needs one entry.
+        const content = (script.length > 1 ? script.shift() : script[0]) ?? '{}';
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            id: `chatcmpl-${this.calls.length}`,
+            object: 'chat.completion',
+            created: Math.floor(Date.now() / 1000),
+            model: `fake/${body.model}`,
+            choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
+            usage: { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150 },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+  }
+
+  callsFor(frId: string): ModelCall[] {
+    return this.calls.filter((c) => c.headers['x-agency-fr-id'] === frId);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+const TOKEN = `ghp_${'Q1w2E3r4T5'.repeat(3)}abcdef`;
+const CLEAN_DIFF = [
+  'diff --git a/src/farewell.js b/src/farewell.js',
+  'new file mode 100644',
+  '--- /dev/null',
+  '+++ b/src/farewell.js',
+  '@@ -0,0 +1,4 @@',
+  '+/** Returns a polite goodbye for `name`. */',
+  '+export function farewell(name) {',
+  '+  return `Goodbye, ${name}!`;',
+  '+}',
+  '',
+].join('\n');
+const TOKEN_DIFF = [
+  'diff --git a/src/greet.js b/src/greet.js',
+  '--- a/src/greet.js',
+  '+++ b/src/greet.js',
+  '@@ -1,3 +1,5 @@',
+  ' export function greet(name) {',
+  '   return `Hello, ${name}!`;',
+  ' }',
+  '+',
+  `+export const GITHUB_TOKEN = '${TOKEN}';`,
+  '',
+].join('\n');
+const APPROVE = JSON.stringify({
+  verdict: 'approve',
+  confidence: 0.92,
+  summary: 'farewell() matches the FR and is tested.',
+  findings: [{ file: 'src/farewell.js', line: 3, severity: 'info', message: 'Consider trimming the name.', suggestion: 'name.trim()' }],
+});
+
+describe('reviewer against a real nats-server and an OpenAI-compatible HTTP server', () => {
+  let nats: NatsServerHandle;
+  let vault: TempDir;
+  let model: FakeModelServer;
+  let reviewer: RunningService;
+  let bus: BusConnection;
+  let publisher: BusPublisher;
+  let artifacts: ArtifactStore;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    vault = tempDir('reviewer-vault-');
+    cpSync(resolve(import.meta.dirname, '../../../examples/vault'), vault.path, { recursive: true });
+    appendFileSync(join(vault.path, '40_config/agency.yaml'), '\nreview:\n  forbidden_paths: ["infra/**"]\n');
+    model = new FakeModelServer({
+      'FR-101': [APPROVE],
+      'FR-102': [APPROVE],
+      'FR-103': ['this is not JSON'],
+    });
+    const gatewayUrl = await model.start();
+    reviewer = await runService(reviewerService, {
+      NATS_URL: nats.url,
+      VAULT_PATH: vault.path,
+      LLM_GATEWAY_URL: gatewayUrl,
+      LLM_GATEWAY_API_KEY: 'agk_test',
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      INSTANCE_ID: 'reviewer-medium',
+      LOG_LEVEL: 'silent',
+    });
+    bus = await BusConnection.connect({ servers: nats.url, name: 'reviewer-medium-test' });
+    publisher = new BusPublisher(bus, new Clock());
+    artifacts = new ArtifactStore(bus);
+  });
+
+  afterAll(async () => {
+    await reviewer?.close();
+    await bus?.close();
+    await model?.stop();
+    await nats?.dispose();
+    vault?.remove();
+  });
+
+  async function sendReview(frId: string, diff: string): Promise<ReviewCommand> {
+    const sagaId = `saga-${frId}`;
+    const payload: ReviewCommand = structuredClone(samplePayloads.Review);
+    payload.fr = { ...payload.fr, id: frId, title: 'Add a farewell', body: 'Add farewell(name) in src/farewell.js.', acceptanceCriteria: ['farewell("Ada") returns "Goodbye, Ada!"'] };
+    payload.diff = await artifacts.put(`${frId}/${sagaId}/code-r1.diff`, diff, 'text/x-diff');
+    payload.plan = await artifacts.putJson(`${frId}/${sagaId}/plan.json`, { summary: 'Add farewell()', steps: [{ title: 'Add farewell()', files: ['src/farewell.js'] }] });
+    await publisher.publish(Messages.Review, { frId, sagaId, jobId: `job-${frId}`, step: 'review-r1', payload });
+    return payload;
+  }
+
+  async function reviewerEvent<P>(frId: string, type: string): Promise<Envelope<P>> {
+    return expectEventually(
+      async () => {
+        const events = await readStream(bus.js, STREAMS.events.name, 'agency.evt.reviewer.>');
+        const found = events.map((m) => JSON.parse(m.text) as Envelope<P>).filter((e) => e.frId === frId);
+        if (found.length === 0) throw new Error(`no reviewer event for ${frId} yet`);
+        if (found.length > 1) throw new Error(`${found.length} reviewer events for ${frId}`);
+        expect(found[0]!.type).toBe(type);
+        return found[0]!;
+      },
+      { timeoutMs: 20_000, message: `reviewer event for ${frId}` },
+    );
+  }
+
+  it('keeps agency.yaml valid for the other services with the review section added', () => {
+    expect(() => loadAgencyConfig(vault.path)).not.toThrow();
+  });
+
+  it('approves a clean diff the model approves, and sends the model the rules and the round', async () => {
+    await sendReview('FR-101', CLEAN_DIFF);
+    const env = await reviewerEvent<ReviewedEvent>('FR-101', Messages.Reviewed.type);
+    expect(env).toMatchObject({ sagaId: 'saga-FR-101', step: 'review-r1', jobId: 'job-FR-101' });
+    expect(env.payload).toMatchObject({ round: 1, verdict: 'approve', confidence: 0.92, summary: 'farewell() matches the FR and is tested.', findings: [] });
+    expect(env.payload.report.key).toBe('FR-101/saga-FR-101/review-r1.json');
+
+    const [call] = model.callsFor('FR-101');
+    expect(call!.headers.authorization).toBe('Bearer agk_test');
+    expect(call!.headers['x-agency-step']).toBe('review-r1');
+    expect(call!.body.model).toBe(samplePayloads.Review.strategy.reviewerModel);
+    expect(call!.body.response_format).toEqual({ type: 'json_object' });
+    expect(call!.body.messages[0]!.content).toContain('You are the reviewer of an autonomous coding agency');
+    const prompt = call!.body.messages[1]!.content;
+    expect(prompt).toContain('## tests-required: New behaviour has tests');
+    expect(prompt).toContain('## no-secrets: No credentials in code');
+    expect(prompt).toContain('+export function farewell(name) {');
+    expect(prompt).toContain('Round: 1');
+
+    const report = await artifacts.getJson<ReviewReport>(env.payload.report);
+    expect(report.rules.applied).toEqual(['tests-required', 'no-secrets']);
+    expect(report.settings.forbiddenPatterns.map((p) => p.glob)).toContain('infra/**');
+    expect(report.model.rawAnswer).toBe(APPROVE);
+    expect(report.findings.dropped).toEqual([expect.objectContaining({ reason: 'severity info is below MIN_SEVERITY minor' })]);
+  });
+
+  it('requests changes for an added GitHub token even though the model approved', async () => {
+    await sendReview('FR-102', TOKEN_DIFF);
+    const env = await reviewerEvent<ReviewedEvent>('FR-102', Messages.Reviewed.type);
+    expect(env.payload.verdict).toBe('request-changes');
+    expect(env.payload.findings).toContainEqual(expect.objectContaining({ file: 'src/greet.js', line: 5, severity: 'critical', blocking: true }));
+    expect(JSON.stringify(env.payload)).not.toContain(TOKEN);
+    expect(JSON.stringify(model.callsFor('FR-102'))).not.toContain(TOKEN);
+    const report = await artifacts.getJson<ReviewReport>(env.payload.report);
+    expect(report.checks.find((c) => c.id === 'secrets')).toMatchObject({ passed: false });
+    expect(report.verdict).toMatchObject({ final: 'request-changes', model: { verdict: 'approve', confidence: 0.92 } });
+  });
+
+  it('publishes step-failed when the answer is invalid twice', async () => {
+    await sendReview('FR-103', CLEAN_DIFF);
+    const env = await reviewerEvent<StepFailedEvent>('FR-103', Messages.ReviewerStepFailed.type);
+    expect(env.payload.code).toBe('LLM_ANSWER_INVALID');
+    expect(env.payload.retryable).toBe(false);
+    expect(env.payload.reason).toContain('not valid JSON');
+    // The first call and the client's one repair attempt, which shows the model its answer.
+    const calls = model.callsFor('FR-103');
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.body.messages.at(-1)!.content).toContain('Your answer could not be used');
+  });
+
+  it('answers a redelivered command from the stored report without calling the model again', async () => {
+    const callsBefore = model.callsFor('FR-101').length;
+    const deliveredBefore = (await bus.jsm.consumers.info(STREAMS.commands.name, 'reviewer-cmd')).delivered.consumer_seq;
+    const payload = await sendReview('FR-101', CLEAN_DIFF); // deduped by JetStream: same sagaId:step:attempt
+    // A redelivery carries the same envelope ids; a new Nats-Msg-Id gets this copy past the dedupe.
+    await publisher.publish(Messages.Review, { frId: 'FR-101', sagaId: 'saga-FR-101', jobId: 'job-FR-101', step: 'review-r1', payload }, { msgId: 'redelivery-FR-101' });
+    await expectEventually(async () => {
+      const info = await bus.jsm.consumers.info(STREAMS.commands.name, 'reviewer-cmd');
+      expect(info.delivered.consumer_seq).toBe(deliveredBefore + 1);
+      expect(info.num_pending + info.num_ack_pending).toBe(0);
+    });
+    expect(model.callsFor('FR-101')).toHaveLength(callsBefore);
+    // The reply repeats the first one's Nats-Msg-Id, so the saga still sees exactly one event.
+    await reviewerEvent<ReviewedEvent>('FR-101', Messages.Reviewed.type);
+  });
+});
