@@ -58,6 +58,9 @@ export interface LlmChatRequest {
   context: LlmCallContext;
 }
 
+/** What the caller asked, before the gateway picks the provider and model. */
+export type LlmChatBody = Omit<LlmChatRequest, 'alias' | 'model' | 'context'>;
+
 export type LlmFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
 /** Token counts normalised across vendors: inputTokens includes cachedInputTokens. */

@@ -1,0 +1,218 @@
+import { Writable } from 'node:stream';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { Metrics } from '@agency/bootstrap';
+import type { LlmUsageEvent } from '@agency/contracts';
+import type { Clock } from '@agency/messaging';
+import { createLogger, initTelemetry, type Telemetry } from '@agency/telemetry';
+import { ProviderError, type LlmCallContext, type LlmChatRequest, type LlmChatResponse, type LlmProvider, type LlmStreamEvent } from '../providers/llm-provider.js';
+import type { ProviderRegistry, ResolvedTarget } from '../providers/provider.registry.js';
+import { ChatService, UnknownModelError, type ChatCall, type CompletionMeta } from './chat.service.js';
+import { GatewayMetrics } from './gateway.metrics.js';
+import type { UsagePublisher } from './usage.publisher.js';
+
+const SECRET_PROMPT = 'the repository password is hunter2';
+const ANSWER = 'an answer nobody should log';
+
+/** Answers with ANSWER, or fails / breaks mid-stream as told. */
+class FakeProvider implements LlmProvider {
+  readonly name = 'scripted';
+  readonly type = 'scripted';
+  failure?: Error;
+  breakMidStream = false;
+  seen: LlmChatRequest[] = [];
+
+  async chat(request: LlmChatRequest): Promise<LlmChatResponse> {
+    this.seen.push(request);
+    if (this.failure) throw this.failure;
+    return { model: request.model, content: ANSWER, toolCalls: [], finishReason: 'stop', usage: { inputTokens: 1000, cachedInputTokens: 400, outputTokens: 200 } };
+  }
+
+  async *stream(request: LlmChatRequest): AsyncIterable<LlmStreamEvent> {
+    const response = await this.chat(request);
+    yield { kind: 'text', text: 'an answer ' };
+    if (this.breakMidStream) throw new ProviderError('connection reset by vendor', 502, 'upstream_reset', true);
+    yield { kind: 'text', text: 'nobody should log' };
+    yield { kind: 'end', response };
+  }
+}
+
+class FakeRegistry {
+  constructor(private readonly provider: LlmProvider) {}
+  aliases(): string[] {
+    return ['planner'];
+  }
+  targets(alias: string): ResolvedTarget[] | undefined {
+    if (alias !== 'planner') return undefined;
+    return [{ ref: 'scripted/planner-v1', provider: this.provider, model: 'planner-v1', price: { inputPerMtok: 3, outputPerMtok: 15, cachedInputPerMtok: 0.3 } }];
+  }
+}
+
+class FakeUsage {
+  published: { context: LlmCallContext & { frId: string }; payload: LlmUsageEvent }[] = [];
+  failure?: Error;
+  async publish(context: LlmCallContext & { frId: string }, payload: LlmUsageEvent): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.published.push({ context, payload });
+  }
+}
+
+class FakeClock {
+  private ms = 1_700_000_000_000;
+  private ids = 0;
+  nowMs(): number {
+    return (this.ms += 250);
+  }
+  uuid(): string {
+    this.ids += 1;
+    return `00000000-0000-4000-8000-${String(this.ids).padStart(12, '0')}`;
+  }
+}
+
+describe('ChatService', () => {
+  let telemetry: Telemetry;
+  const spans = new InMemorySpanExporter();
+  let provider: FakeProvider;
+  let usage: FakeUsage;
+  let metrics: Metrics;
+  let logs: string[];
+  let service: ChatService;
+
+  beforeAll(() => {
+    telemetry = initTelemetry({ serviceName: 'llm-gateway', env: {}, exporters: [spans] });
+  });
+  afterAll(() => telemetry.shutdown());
+
+  beforeEach(() => {
+    provider = new FakeProvider();
+    usage = new FakeUsage();
+    metrics = new Metrics('llm-gateway');
+    logs = [];
+    const sink = new Writable({ write: (chunk, _enc, cb) => (logs.push(String(chunk)), cb()) });
+    service = new ChatService(
+      new FakeRegistry(provider) as unknown as ProviderRegistry,
+      usage as unknown as UsagePublisher,
+      new GatewayMetrics(metrics),
+      new FakeClock() as unknown as Clock,
+      createLogger({ service: 'llm-gateway', level: 'info', destination: sink }),
+    );
+  });
+
+  const call = (overrides: Partial<ChatCall> = {}): ChatCall => ({
+    alias: 'planner',
+    body: { messages: [{ role: 'user', content: SECRET_PROMPT }], maxTokens: 500 },
+    context: { frId: 'FR-54', jobId: 'job-9', sagaId: 'saga-3', step: 'plan' },
+    apiKeyId: 'agents',
+    traceHeader: () => undefined,
+    ...overrides,
+  });
+
+  it('calls the alias first target and prices the answer', async () => {
+    const outcome = await service.complete(call());
+    expect(outcome).toMatchObject({ id: 'chatcmpl-00000000000040008000000000000001', created: 1_700_000_000, alias: 'planner', ref: 'scripted/planner-v1' });
+    // 600 input at $3, 400 cached at $0.3, 200 output at $15 per million.
+    expect(outcome.costUsd).toBe(0.00492);
+    expect(provider.seen[0]).toMatchObject({ alias: 'planner', model: 'planner-v1', maxTokens: 500, context: { frId: 'FR-54' } });
+  });
+
+  it('publishes the usage event with the call context', async () => {
+    await service.complete(call());
+    expect(usage.published).toEqual([
+      {
+        context: { frId: 'FR-54', jobId: 'job-9', sagaId: 'saga-3', step: 'plan' },
+        payload: { alias: 'planner', provider: 'scripted', model: 'planner-v1', inputTokens: 1000, cachedInputTokens: 400, outputTokens: 200, costUsd: 0.00492, latencyMs: 250, status: 'ok', apiKeyId: 'agents' },
+      },
+    ]);
+  });
+
+  it('publishes nothing for a call without an FR', async () => {
+    await service.complete(call({ context: {} }));
+    expect(usage.published).toEqual([]);
+  });
+
+  it('reports a failed call as error usage and passes the error on', async () => {
+    provider.failure = new ProviderError('no rule matches', 422, 'script_no_match', false);
+    await expect(service.complete(call())).rejects.toBe(provider.failure);
+    expect(usage.published.map((p) => [p.payload.status, p.payload.costUsd, p.payload.outputTokens])).toEqual([['error', 0, 0]]);
+    expect(await metrics.registry.getSingleMetricAsString('llm_gateway_requests_total')).toContain('llm_gateway_requests_total{alias="planner",model="scripted/planner-v1",status="422",service="llm-gateway"} 1');
+  });
+
+  it('still answers when the usage event cannot be published, and counts that', async () => {
+    usage.failure = new Error('nats: timeout');
+    await expect(service.complete(call())).resolves.toMatchObject({ costUsd: 0.00492 });
+    expect(await metrics.registry.getSingleMetricAsString('llm_gateway_usage_publish_failures_total')).toMatch(/ 1$/m);
+    expect(logs.some((l) => l.includes('usage event could not be published'))).toBe(true);
+  });
+
+  it('refuses an unknown alias, naming the known ones', async () => {
+    const error = await service.complete(call({ alias: 'gpt-5' })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnknownModelError);
+    expect((error as Error).message).toBe('The model `gpt-5` does not exist; the gateway serves the aliases `planner`.');
+    expect(await metrics.registry.getSingleMetricAsString('llm_gateway_requests_total')).toContain('alias="unknown",model="none",status="404"');
+  });
+
+  it('counts tokens and cost, and logs one line without the prompt or the answer', async () => {
+    await service.complete(call());
+    const tokens = await metrics.registry.getSingleMetricAsString('llm_gateway_tokens_total');
+    expect(tokens).toContain('kind="input",service="llm-gateway"} 1000');
+    expect(tokens).toContain('kind="cached_input",service="llm-gateway"} 400');
+    expect(tokens).toContain('kind="output",service="llm-gateway"} 200');
+    expect(await metrics.registry.getSingleMetricAsString('llm_gateway_cost_usd_total')).toContain('} 0.00492');
+    expect(logs).toHaveLength(1);
+    expect(JSON.parse(logs[0]!)).toMatchObject({ msg: 'llm call', alias: 'planner', model: 'scripted/planner-v1', status: 200, frId: 'FR-54', jobId: 'job-9' });
+    expect(logs.join('')).not.toContain('hunter2');
+    expect(logs.join('')).not.toContain(ANSWER);
+  });
+
+  it('streams pieces after opening once, and resolves with the whole answer', async () => {
+    const order: string[] = [];
+    const outcome = await service.stream(call(), {
+      open: (meta: CompletionMeta) => order.push(`open ${meta.ref}`),
+      piece: (e) => order.push(e.kind === 'text' ? e.text : e.kind),
+    });
+    expect(order).toEqual(['open scripted/planner-v1', 'an answer ', 'nobody should log']);
+    expect(outcome.response.content).toBe(ANSWER);
+    expect(usage.published).toHaveLength(1);
+  });
+
+  it('fails a stream before opening when the provider fails at once, and after opening when it breaks', async () => {
+    provider.failure = new ProviderError('no rule', 422, 'script_no_match', false);
+    const opened: string[] = [];
+    const sink = { open: () => opened.push('open'), piece: () => undefined };
+    await expect(service.stream(call(), sink)).rejects.toMatchObject({ status: 422 });
+    expect(opened).toEqual([]);
+
+    provider.failure = undefined;
+    provider.breakMidStream = true;
+    await expect(service.stream(call(), sink)).rejects.toMatchObject({ code: 'upstream_reset' });
+    expect(opened).toEqual(['open']);
+    expect(usage.published.map((p) => p.payload.status)).toEqual(['error', 'error']);
+  });
+
+  it('records a GenAI span as a child of the caller traceparent', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const parentSpan = 'b7ad6b7169203331';
+    await telemetry.flush();
+    spans.reset();
+    await service.complete(call({ traceHeader: (n) => (n === 'traceparent' ? `00-${traceId}-${parentSpan}-01` : undefined) }));
+    await telemetry.flush();
+    const server = spans.getFinishedSpans().find((s) => s.name === 'chat planner');
+    expect(server?.spanContext().traceId).toBe(traceId);
+    expect(server?.parentSpanContext?.spanId).toBe(parentSpan);
+    expect(server?.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'planner',
+      'gen_ai.response.model': 'scripted/planner-v1',
+      'gen_ai.system': 'scripted',
+      'gen_ai.usage.input_tokens': 1000,
+      'gen_ai.usage.output_tokens': 200,
+      'gen_ai.usage.cache_read.input_tokens': 400,
+      'gen_ai.request.max_tokens': 500,
+      'agency.llm.cost_usd': 0.00492,
+      'agency.fr_id': 'FR-54',
+    });
+    const attempt = spans.getFinishedSpans().find((s) => s.name === 'chat scripted/planner-v1');
+    expect(attempt?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId);
+    expect(attempt?.attributes['gen_ai.request.model']).toBe('planner-v1');
+    expect(JSON.stringify(spans.getFinishedSpans().map((s) => s.attributes))).not.toContain('hunter2');
+  });
+});

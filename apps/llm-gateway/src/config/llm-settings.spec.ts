@@ -1,0 +1,93 @@
+import { parse } from 'yaml';
+import { LlmSettingsError, parseLlmSettings } from './llm-settings.js';
+
+const DIR = '/vault/40_config';
+
+function problems(yamlText: string): string[] {
+  try {
+    parseLlmSettings(parse(yamlText), DIR);
+  } catch (e) {
+    if (e instanceof LlmSettingsError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected the llm section to be refused');
+}
+
+const VALID = `
+providers:
+  scripted: { type: scripted, script: llm-script.yaml }
+  oa: { type: openai }
+  local: { type: openai-compatible, base_url: "http://127.0.0.1:11434/v1" }
+models:
+  planner: [scripted/planner, oa/gpt-4.1]
+  coder: scripted/coder
+prices:
+  scripted/planner: { input_per_mtok: 3, output_per_mtok: 15 }
+  scripted/coder: { input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0.3 }
+  oa/gpt-4.1: { input_per_mtok: 2, output_per_mtok: 8 }
+`;
+
+describe('parseLlmSettings', () => {
+  it('reads providers, ordered alias lists and prices', () => {
+    const s = parseLlmSettings(parse(VALID), DIR);
+    expect(s.providers.get('scripted')).toEqual({ name: 'scripted', type: 'scripted', script: '/vault/40_config/llm-script.yaml' });
+    expect(s.providers.get('oa')).toEqual({ name: 'oa', type: 'openai', apiKeyEnv: 'OPENAI_API_KEY' });
+    expect(s.providers.get('local')).toEqual({ name: 'local', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:11434/v1' });
+    expect(s.models.get('planner')).toEqual([
+      { ref: 'scripted/planner', provider: 'scripted', model: 'planner' },
+      { ref: 'oa/gpt-4.1', provider: 'oa', model: 'gpt-4.1' },
+    ]);
+    expect(s.models.get('coder')).toEqual([{ ref: 'scripted/coder', provider: 'scripted', model: 'coder' }]);
+    expect(s.prices.get('scripted/coder')).toEqual({ inputPerMtok: 3, outputPerMtok: 15, cachedInputPerMtok: 0.3 });
+  });
+
+  it('keeps an absolute script path as it is', () => {
+    const s = parseLlmSettings(parse(VALID.replace('script: llm-script.yaml', 'script: /etc/agency/script.yaml')), DIR);
+    expect(s.providers.get('scripted')).toMatchObject({ script: '/etc/agency/script.yaml' });
+  });
+
+  it('names an alias that points at an unknown provider', () => {
+    expect(problems(VALID.replace('coder: scripted/coder', 'coder: x/coder'))).toEqual(['llm.models.coder: unknown provider "x" (providers: scripted, oa, local)']);
+    expect(problems(VALID.replace('[scripted/planner, oa/gpt-4.1]', '[scripted/planner, nope/gpt]'))).toEqual(['llm.models.planner[1]: unknown provider "nope" (providers: scripted, oa, local)']);
+  });
+
+  it('names an unknown provider type and a missing required field', () => {
+    expect(problems(VALID.replace('{ type: openai }', '{ type: x }'))).toContain('llm.providers.oa.type: must be one of scripted, openai, anthropic, openai-compatible, got "x"');
+    expect(problems(VALID.replace('{ type: scripted, script: llm-script.yaml }', '{ type: scripted }'))).toContain('llm.providers.scripted.script: is required for a scripted provider (the reply script, relative to 40_config)');
+    expect(problems(VALID.replace(', base_url: "http://127.0.0.1:11434/v1"', ''))).toContain('llm.providers.local.base_url: is required for an openai-compatible provider');
+  });
+
+  it('does not report every use of a provider whose own settings are bad', () => {
+    expect(problems(VALID.replace('{ type: openai }', '{ type: openai, base_url: "ftp://x" }'))).toEqual(['llm.providers.oa.base_url: must be an http(s) URL, got "ftp://x"']);
+  });
+
+  it('flags unknown keys, which are usually typos', () => {
+    expect(problems(VALID.replace('{ type: scripted, script: llm-script.yaml }', '{ type: scripted, script: a.yaml, scrpt: b.yaml }'))).toEqual([
+      'llm.providers.scripted: unknown key "scrpt" (allowed: type, script)',
+    ]);
+    expect(problems(`${VALID}fallbacks: {}\n`)).toEqual(['llm: unknown key "fallbacks" (allowed: providers, models, prices)']);
+  });
+
+  it('requires a price for every model an alias can reach', () => {
+    expect(problems(VALID.replace('  oa/gpt-4.1: { input_per_mtok: 2, output_per_mtok: 8 }\n', ''))).toEqual(['llm.models.planner[1]: "oa/gpt-4.1" has no entry in llm.prices']);
+  });
+
+  it('checks prices', () => {
+    expect(problems(VALID.replace('{ input_per_mtok: 2, output_per_mtok: 8 }', '{ input_per_mtok: -1 }'))).toEqual([
+      'llm.prices["oa/gpt-4.1"].input_per_mtok: must be a number >= 0 (USD per million tokens), got -1',
+      'llm.prices["oa/gpt-4.1"].output_per_mtok: is required (USD per million tokens)',
+    ]);
+    expect(problems(VALID.replace('oa/gpt-4.1: {', 'gpt-4.1: {'))).toContain('llm.prices["gpt-4.1"]: must look like "provider/model", got "gpt-4.1"');
+  });
+
+  it('refuses a missing or empty section with the path', () => {
+    expect(problems('')).toEqual(['llm: is required (providers, models and prices)']);
+    expect(problems('providers: {}\nmodels: {}\nprices: {}')).toEqual(['llm.providers: must declare at least one provider', 'llm.models: must declare at least one alias']);
+    expect(problems('models: {}\nprices: {}')).toContain('llm.providers: is required');
+    expect(problems(VALID.replace('coder: scripted/coder', 'coder: []'))).toEqual(['llm.models.coder: must be a non-empty list of "provider/model", got an array']);
+  });
+
+  it('refuses the same target twice in one alias', () => {
+    expect(problems(VALID.replace('[scripted/planner, oa/gpt-4.1]', '[scripted/planner, scripted/planner]'))).toEqual(['llm.models.planner[1]: "scripted/planner" is listed twice']);
+  });
+});

@@ -1,0 +1,30 @@
+import { callContextFromHeaders } from './call-headers.js';
+import { OpenAiError } from './openai-error.js';
+
+describe('callContextFromHeaders', () => {
+  it('reads FR, job, saga and step', () => {
+    expect(callContextFromHeaders({ 'x-agency-fr-id': 'FR-54', 'x-agency-job-id': 'job-1', 'x-agency-saga-id': 'saga.1', 'x-agency-step': 'code-r2', other: 'x' })).toEqual({
+      frId: 'FR-54',
+      jobId: 'job-1',
+      sagaId: 'saga.1',
+      step: 'code-r2',
+    });
+    expect(callContextFromHeaders({})).toEqual({});
+    expect(callContextFromHeaders({ 'x-agency-fr-id': '' })).toEqual({});
+  });
+
+  it('refuses a malformed header with a 400 naming it', () => {
+    const error = (() => {
+      try {
+        callContextFromHeaders({ 'x-agency-step': 'code r2' });
+      } catch (e) {
+        return e as OpenAiError;
+      }
+    })();
+    expect(error).toBeInstanceOf(OpenAiError);
+    expect(error!.body()).toEqual({ error: { message: 'header x-agency-step may only contain letters, digits, "_", "." and "-" (at most 64)', type: 'invalid_request_error', param: 'x-agency-step', code: 'invalid_header' } });
+    expect(() => callContextFromHeaders({ 'x-agency-fr-id': 'fr-1' })).toThrow('header x-agency-fr-id must look like FR-123');
+    expect(() => callContextFromHeaders({ 'x-agency-job-id': 'j'.repeat(129) })).toThrow('header x-agency-job-id');
+    expect(() => callContextFromHeaders({ 'x-agency-fr-id': ['FR-1', 'FR-2'] })).toThrow('header x-agency-fr-id is given 2 times');
+  });
+});

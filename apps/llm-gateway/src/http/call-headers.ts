@@ -1,0 +1,33 @@
+import { FR_ID_PATTERN, SAFE_ID_PATTERN } from '@agency/contracts';
+import { AGENCY_CALL_HEADERS } from '@agency/llm-client';
+import type { LlmCallContext } from '../providers/llm-provider.js';
+import { OpenAiError } from './openai-error.js';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** The limits of the envelope fields these headers end up in (libs/contracts envelope.ts). */
+const RULES: Record<keyof LlmCallContext, { pattern: RegExp; max: number; hint: string }> = {
+  frId: { pattern: FR_ID_PATTERN, max: 128, hint: 'must look like FR-123' },
+  jobId: { pattern: SAFE_ID_PATTERN, max: 128, hint: 'may only contain letters, digits, "_", "." and "-" (at most 128)' },
+  sagaId: { pattern: SAFE_ID_PATTERN, max: 128, hint: 'may only contain letters, digits, "_", "." and "-" (at most 128)' },
+  step: { pattern: SAFE_ID_PATTERN, max: 64, hint: 'may only contain letters, digits, "_", "." and "-" (at most 64)' },
+};
+
+/**
+ * Reads the x-agency-* headers that tag a call with its FR, job, saga and step. A malformed one
+ * is a 400 naming the header: it would otherwise make the usage event unpublishable.
+ */
+export function callContextFromHeaders(headers: Headers): LlmCallContext {
+  const ctx: LlmCallContext = {};
+  for (const key of Object.keys(RULES) as (keyof LlmCallContext)[]) {
+    const name = AGENCY_CALL_HEADERS[key];
+    const raw = headers[name];
+    if (raw === undefined || raw === '') continue;
+    const value = Array.isArray(raw) ? raw[0]! : raw;
+    const rule = RULES[key];
+    if (Array.isArray(raw) && raw.length > 1) throw OpenAiError.invalidRequest(`header ${name} is given ${raw.length} times`, name, 'invalid_header');
+    if (value.length > rule.max || !rule.pattern.test(value)) throw OpenAiError.invalidRequest(`header ${name} ${rule.hint}`, name, 'invalid_header');
+    ctx[key] = value;
+  }
+  return ctx;
+}

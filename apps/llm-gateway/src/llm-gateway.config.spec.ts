@@ -1,0 +1,43 @@
+import { ConfigError, loadConfig } from '@agency/config';
+import { ApiKeySet } from './auth/api-key-set.js';
+import { GATEWAY_SECRETS, LlmGatewayConfig } from './llm-gateway.config.js';
+
+const SECRET = 'agents-secret-0123456789';
+
+function load(env: Record<string, string>): LlmGatewayConfig {
+  return loadConfig('llm-gateway', LlmGatewayConfig, env, GATEWAY_SECRETS);
+}
+
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    load(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('LlmGatewayConfig', () => {
+  it('parses the keys into hashes and defaults the port to 7106', () => {
+    const config = load({ VAULT_PATH: '/vault', GATEWAY_API_KEYS: `agents:${SECRET}` });
+    expect(config.HTTP_PORT).toBe(7106);
+    expect(config.GATEWAY_API_KEYS).toBeInstanceOf(ApiKeySet);
+    expect(config.GATEWAY_API_KEYS.verify(SECRET)).toBe('agents');
+    expect(JSON.stringify(config)).not.toContain(SECRET);
+  });
+
+  it('names missing variables', () => {
+    const e = failure({});
+    expect(e.problems).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^VAULT_PATH: .*\(it is not set\)$/), expect.stringMatching(/^GATEWAY_API_KEYS: GATEWAY_API_KEYS must be comma-separated id:secret pairs.*\(it is not set\)$/)]),
+    );
+  });
+
+  it('explains a malformed key list without printing it', () => {
+    const e = failure({ VAULT_PATH: '/vault', GATEWAY_API_KEYS: `agents:${SECRET},broken${SECRET}` });
+    expect(e.message).toContain('entry 2 of 2 must look like id:secret');
+    expect(e.message).toContain('(value hidden)');
+    expect(e.message).not.toContain(SECRET);
+  });
+});
