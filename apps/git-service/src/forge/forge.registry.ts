@@ -1,0 +1,21 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { invalid } from './forge.errors.js';
+import type { Forge } from './forge.js';
+import { LocalForge } from './local-forge.service.js';
+import type { ForgeKind } from './repo-ref.js';
+
+/** Picks the forge a repository lives on; GitHub joins here when it is implemented. */
+@Injectable()
+export class ForgeRegistry {
+  private readonly forges: ReadonlyMap<ForgeKind, Forge>;
+
+  constructor(@Inject(LocalForge) local: Forge) {
+    this.forges = new Map([[local.kind, local]]);
+  }
+
+  for(kind: ForgeKind): Forge {
+    const forge = this.forges.get(kind);
+    if (!forge) throw invalid('FORGE_UNSUPPORTED', `the ${kind} forge is not supported by this git-service yet (supported: ${[...this.forges.keys()].join(', ')})`);
+    return forge;
+  }
+}

@@ -1,0 +1,93 @@
+import type { ForgeKind, ForgeRepoRef } from './repo-ref.js';
+
+export type PrState = 'open' | 'merged' | 'closed';
+
+/** One update of the PR's branch: the first push and every fix round after it. */
+export interface PrPush {
+  headSha: string;
+  at: string;
+}
+
+/** A pull request as git-service keeps it; the local forge stores exactly this as JSON. */
+export interface PullRequestRecord {
+  number: number;
+  /** `local://<owner>/<name>/pulls/<n>` on the local forge, the web URL on GitHub. */
+  url: string;
+  /** owner/name */
+  repo: string;
+  title: string;
+  body: string;
+  branch: string;
+  base: string;
+  headSha: string;
+  state: PrState;
+  draft: boolean;
+  labels: string[];
+  createdAt: string;
+  updatedAt: string;
+  mergedAt: string | null;
+  mergeSha: string | null;
+  closedAt: string | null;
+  pushes: PrPush[];
+  /** The FR run that opened it: a merge or close from HTTP publishes its event with these. */
+  frId: string;
+  sagaId: string;
+  jobId: string | null;
+}
+
+/** What an open-pr command sets on a new or existing PR. */
+export interface PrContent {
+  title: string;
+  body: string;
+  draft: boolean;
+  labels: string[];
+  headSha: string;
+}
+
+export interface NewPullRequest extends PrContent {
+  branch: string;
+  base: string;
+  frId: string;
+  sagaId: string;
+  jobId?: string;
+}
+
+export interface PrDiff {
+  /** What the patch is computed against (the base tip's merge base, or the merge's first parent). */
+  from: string;
+  to: string;
+  patch: string;
+  truncated: boolean;
+}
+
+export interface MergeOutcome {
+  pr: PullRequestRecord;
+  /** True when the PR was merged before this call: the caller only repeats the news. */
+  alreadyMerged: boolean;
+}
+
+export interface CloseOutcome {
+  pr: PullRequestRecord;
+  alreadyClosed: boolean;
+}
+
+export type MergeMethod = 'merge' | 'squash' | 'rebase';
+
+/**
+ * A place PRs live. Every write is find-or-create or otherwise idempotent, because commands
+ * are delivered at least once. The local forge is the first implementation; GitHub (Octokit)
+ * implements the same interface.
+ */
+export interface Forge {
+  readonly kind: ForgeKind;
+  /** Makes the forge's `branch` point at `headSha` (already in the repository's mirror) by a normal push; `pushed` is false when it already did. */
+  ensureBranchPushed(repo: ForgeRepoRef, branch: string, headSha: string): Promise<{ pushed: boolean }>;
+  findOpenPr(repo: ForgeRepoRef, branch: string): Promise<PullRequestRecord | undefined>;
+  openPr(repo: ForgeRepoRef, pr: NewPullRequest): Promise<PullRequestRecord>;
+  updatePr(repo: ForgeRepoRef, number: number, content: PrContent): Promise<PullRequestRecord>;
+  merge(repo: ForgeRepoRef, number: number, method: MergeMethod): Promise<MergeOutcome>;
+  close(repo: ForgeRepoRef, number: number): Promise<CloseOutcome>;
+  get(repo: ForgeRepoRef, number: number): Promise<PullRequestRecord | undefined>;
+  list(repo: ForgeRepoRef): Promise<PullRequestRecord[]>;
+  diff(repo: ForgeRepoRef, pr: PullRequestRecord): Promise<PrDiff>;
+}

@@ -1,0 +1,37 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ForgeFilesClient } from './forge/forge-files.client.js';
+import { ForgeRegistry } from './forge/forge.registry.js';
+import { LocalForge } from './forge/local-forge.service.js';
+import { PrRecordStore } from './forge/pr-record.store.js';
+import type { GitServiceConfig } from './git-service.config.js';
+import { GitClient } from './git/git.client.js';
+import { MirrorService } from './git/mirror.service.js';
+import { RepoLocks } from './git/repo-locks.js';
+import { MergePrHandler } from './handlers/merge-pr.handler.js';
+import { OpenPrHandler } from './handlers/open-pr.handler.js';
+import { LocalPullsController } from './http/local-pulls.controller.js';
+import { PrEventsPublisher } from './pr/pr-events.publisher.js';
+import { PullRequestService } from './pr/pull-request.service.js';
+import { ForgeConfigRepository } from './vault/forge-config.repository.js';
+
+@Module({})
+export class GitServiceModule {
+  static forRoot(_config: GitServiceConfig): DynamicModule {
+    return {
+      module: GitServiceModule,
+      controllers: [OpenPrHandler, MergePrHandler, LocalPullsController],
+      providers: [
+        PullRequestService,
+        PrEventsPublisher,
+        ForgeRegistry,
+        LocalForge,
+        PrRecordStore,
+        ForgeFilesClient,
+        MirrorService,
+        GitClient,
+        RepoLocks,
+        ForgeConfigRepository,
+      ],
+    };
+  }
+}

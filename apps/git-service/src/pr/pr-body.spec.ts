@@ -1,0 +1,67 @@
+import { samplePayloads } from '@agency/contracts/testing';
+import type { OpenPrCommand } from '@agency/contracts';
+import { formatUsd, MAX_BODY_CHARS, prTitle, renderPrBody } from './pr-body.js';
+
+function command(patch: Partial<OpenPrCommand['context']> = {}, fr: Partial<OpenPrCommand['fr']> = {}): OpenPrCommand {
+  const cmd = structuredClone(samplePayloads.OpenPr);
+  cmd.fr = { ...cmd.fr, id: 'FR-054', title: 'Add farewell', acceptanceCriteria: ['farewell("Ada") is "Goodbye, Ada!"', 'works for\nmulti-line names'], ...fr };
+  cmd.context = { ...cmd.context, planSummary: 'Add src/farewell.js', testSummary: 'passed: 3 passed', reviewRounds: ['round 1: changes requested', 'round 2: approve'], costUsd: 0.4213, traceId: 'a'.repeat(32), ...patch };
+  return cmd;
+}
+
+describe('renderPrBody', () => {
+  it('names the FR and lists its acceptance criteria as a checklist', () => {
+    const body = renderPrBody(command());
+    expect(body.startsWith('## FR-054: Add farewell\n')).toBe(true);
+    expect(body).toContain('### Acceptance criteria\n\n- [ ] farewell("Ada") is "Goodbye, Ada!"\n- [ ] works for\n      multi-line names\n');
+    expect(body).toContain(`\`${samplePayloads.OpenPr.fr.path}\``);
+  });
+
+  it('has the plan, the tests, every review round in order and the cost so far', () => {
+    const body = renderPrBody(command());
+    expect(body).toContain('### Plan\n\nAdd src/farewell.js\n');
+    expect(body).toContain('### Tests\n\npassed: 3 passed\n');
+    expect(body).toContain('### Review\n\n1. round 1: changes requested\n2. round 2: approve\n');
+    expect(body).toContain('### Cost\n\n$0.4213 so far');
+    expect(body.indexOf('### Plan')).toBeLessThan(body.indexOf('### Tests'));
+    expect(body.indexOf('### Tests')).toBeLessThan(body.indexOf('### Review'));
+  });
+
+  it('links the trace when a viewer URL is given, else shows the trace id', () => {
+    expect(renderPrBody(command({ traceUrl: 'http://jaeger/trace/x' }))).toContain(`[Open the trace](http://jaeger/trace/x) (trace id \`${'a'.repeat(32)}\`)`);
+    const body = renderPrBody(command({ traceUrl: undefined }));
+    expect(body).toContain(`Trace id \`${'a'.repeat(32)}\``);
+    expect(body).not.toContain('[Open the trace]');
+  });
+
+  it('says when there is nothing to show rather than leaving a section empty', () => {
+    const body = renderPrBody(command({ planSummary: '', testSummary: '', reviewRounds: [] }, { acceptanceCriteria: [] }));
+    expect(body).toContain('_The FR lists no acceptance criteria._');
+    expect(body).toContain('_No plan summary._');
+    expect(body).toContain('_No test summary._');
+    expect(body).toContain('_No review round recorded._');
+  });
+
+  it('marks drafts as needing a human', () => {
+    expect(renderPrBody({ ...command(), draft: true })).toContain('**Draft');
+    expect(renderPrBody({ ...command(), draft: false })).not.toContain('**Draft');
+  });
+
+  it('keeps the body under the forge limit', () => {
+    const body = renderPrBody(command({ planSummary: 'x'.repeat(20_000), testSummary: 'y'.repeat(20_000), reviewRounds: Array.from({ length: 50 }, () => 'z'.repeat(2000)) }));
+    expect(body.length).toBeLessThanOrEqual(MAX_BODY_CHARS);
+    expect(body).toContain('description cut at');
+  });
+});
+
+describe('prTitle and formatUsd', () => {
+  it('titles the PR with the FR id', () => {
+    expect(prTitle({ id: 'FR-7', title: 'Do it' })).toBe('FR-7: Do it');
+  });
+
+  it('shows small costs with four decimals and larger ones with two', () => {
+    expect(formatUsd(0)).toBe('$0.0000');
+    expect(formatUsd(0.00321)).toBe('$0.0032');
+    expect(formatUsd(12.345)).toBe('$12.35');
+  });
+});
