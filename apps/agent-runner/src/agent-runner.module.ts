@@ -1,0 +1,48 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { AgentRunnerConfig } from './agent-runner.config.js';
+import { AgentsRepository } from './agents/agents.repository.js';
+import { llmClientProvider } from './agents/llm.provider.js';
+import { CleanupHandler } from './cleanup/cleanup.handler.js';
+import { CodeHandler } from './coding/code.handler.js';
+import { CoderService } from './coding/coder.service.js';
+import { WorktreeFiles } from './files/worktree-files.js';
+import { GitClient } from './git/git.client.js';
+import { JobRecordRepository } from './git/job-record.repository.js';
+import { KeyedMutex } from './git/keyed-mutex.js';
+import { WorkspaceService } from './git/workspace.service.js';
+import { PlanHandler } from './planning/plan.handler.js';
+import { PlannerService } from './planning/planner.service.js';
+import { ProcessSandbox } from './sandbox/process.sandbox.js';
+import { Sandbox } from './sandbox/sandbox.js';
+import { HeartbeatService } from './steps/heartbeat.service.js';
+import { StepRunner } from './steps/step-runner.service.js';
+import { Timers } from './steps/timers.js';
+import { TestHandler } from './testing/test.handler.js';
+import { TesterService } from './testing/tester.service.js';
+
+@Module({})
+export class AgentRunnerModule {
+  static forRoot(_config: AgentRunnerConfig): DynamicModule {
+    return {
+      module: AgentRunnerModule,
+      controllers: [PlanHandler, CodeHandler, TestHandler, CleanupHandler],
+      providers: [
+        PlannerService,
+        CoderService,
+        TesterService,
+        StepRunner,
+        HeartbeatService,
+        Timers,
+        AgentsRepository,
+        llmClientProvider,
+        WorkspaceService,
+        GitClient,
+        KeyedMutex,
+        JobRecordRepository,
+        WorktreeFiles,
+        // The Docker sandbox replaces this binding later; nothing else changes.
+        { provide: Sandbox, useClass: ProcessSandbox },
+      ],
+    };
+  }
+}

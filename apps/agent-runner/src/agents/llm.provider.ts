@@ -1,0 +1,10 @@
+import type { Provider } from '@nestjs/common';
+import { LlmClient } from '@agency/llm-client';
+import { AgentRunnerConfig } from '../agent-runner.config.js';
+
+/** The one LlmClient of the process, pointed at the gateway. */
+export const llmClientProvider: Provider = {
+  provide: LlmClient,
+  useFactory: (config: AgentRunnerConfig) => new LlmClient({ baseUrl: config.LLM_GATEWAY_URL, apiKey: config.LLM_GATEWAY_API_KEY, timeoutMs: config.LLM_TIMEOUT_MS }),
+  inject: [AgentRunnerConfig],
+};

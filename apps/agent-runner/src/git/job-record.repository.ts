@@ -1,0 +1,57 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { AgentRunnerConfig } from '../agent-runner.config.js';
+
+/** What this runner knows about a job's worktree; the cleanup command carries nothing else. */
+export interface JobRecord {
+  jobId: string;
+  repo: string;
+  mirrorDir: string;
+  worktreeDir: string;
+  branch: string;
+  /** The commit the branch started from: a code round resets to it (round 1) before writing. */
+  baseSha: string;
+  createdAt: string;
+}
+
+/** One JSON file per job under WORK_DIR/jobs, written before the worktree exists and removed after it is gone. */
+@Injectable()
+export class JobRecordRepository {
+  private readonly dir: string;
+
+  constructor(config: AgentRunnerConfig) {
+    this.dir = join(resolve(config.WORK_DIR), 'jobs');
+  }
+
+  private file(jobId: string): string {
+    return join(this.dir, `${jobId}.json`);
+  }
+
+  get(jobId: string): JobRecord | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.file(jobId), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as JobRecord;
+    } catch {
+      // A record cut short by a crash is as good as none: the worktree is rebuilt.
+      return undefined;
+    }
+  }
+
+  save(record: JobRecord): void {
+    mkdirSync(this.dir, { recursive: true });
+    const tmp = `${this.file(record.jobId)}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
+    renameSync(tmp, this.file(record.jobId));
+  }
+
+  delete(jobId: string): void {
+    rmSync(this.file(jobId), { force: true });
+  }
+}

@@ -1,0 +1,296 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import type { RepoTargetDto, WorkspaceRefDto } from '@agency/contracts';
+import { SERVICE_LOGGER } from '@agency/bootstrap';
+import { ArtifactStore, PermanentError } from '@agency/messaging';
+import type { AgencyPinoLogger } from '@agency/telemetry';
+import { AgentRunnerConfig } from '../agent-runner.config.js';
+import { isSafeRefName, slugify } from './branch-name.js';
+import { GIT_IDENTITY, GitClient, redactCredentials } from './git.client.js';
+import { JobRecordRepository, type JobRecord } from './job-record.repository.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+/** A job's worktree, checked out on its branch. */
+export interface JobWorkspace {
+  jobId: string;
+  dir: string;
+  branch: string;
+  baseSha: string;
+  mirrorDir: string;
+}
+
+export interface TreeFile {
+  path: string;
+  size: number;
+}
+
+/** The job's work since its base, as it leaves the runner. */
+export interface ExportedWork {
+  headSha: string;
+  bundle: Uint8Array;
+  diff: string;
+  filesChanged: string[];
+  commits: number;
+}
+
+/**
+ * Mirrors and worktrees. One bare mirror per repository (cloned once, then fetched), one
+ * worktree per job on its own branch. Every git operation on a mirror or its worktrees runs under
+ * that mirror's lock, so jobs in parallel never race on refs, FETCH_HEAD or worktree metadata.
+ */
+@Injectable()
+export class WorkspaceService {
+  private readonly root: string;
+
+  constructor(
+    config: AgentRunnerConfig,
+    private readonly git: GitClient,
+    private readonly locks: KeyedMutex,
+    private readonly records: JobRecordRepository,
+    private readonly artifacts: ArtifactStore,
+    @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+  ) {
+    // Absolute: git runs commands from the mirror's directory, where a relative path would mean something else.
+    this.root = resolve(config.WORK_DIR);
+  }
+
+  mirrorDirOf(repo: RepoTargetDto): string {
+    const hash = createHash('sha256').update(repo.cloneUrl).digest('hex').slice(0, 12);
+    return join(this.root, 'mirrors', `${slugify(repo.name, 60) || 'repo'}-${hash}.git`);
+  }
+
+  worktreeDirOf(jobId: string): string {
+    // The envelope's id alphabet allows "." and "..": never let a job id name a parent directory.
+    if (!/^[A-Za-z0-9_.-]+$/.test(jobId) || /^\.+$/.test(jobId)) throw new PermanentError(`job id "${jobId}" cannot name a worktree directory`, 'BAD_JOB_ID');
+    return join(this.root, 'worktrees', jobId);
+  }
+
+  /** Fetches the mirror (cloning it the first time) and resolves the base branch to a commit. */
+  async baseOf(repo: RepoTargetDto): Promise<{ mirrorDir: string; baseSha: string }> {
+    const mirrorDir = this.mirrorDirOf(repo);
+    return this.locks.run(mirrorDir, async () => {
+      await this.syncMirror(repo, mirrorDir);
+      return { mirrorDir, baseSha: await this.resolveBase(mirrorDir, repo) };
+    });
+  }
+
+  /** Files of a commit with their sizes (blobs only; submodules are left out). */
+  async listFiles(dir: string, rev: string): Promise<TreeFile[]> {
+    const out = await this.git.run(dir, ['ls-tree', '-r', '-l', '-z', '--full-tree', rev]);
+    const files: TreeFile[] = [];
+    for (const entry of out.split('\0')) {
+      const m = entry.match(/^\d+ blob [0-9a-f]+\s+(\d+)\t(.+)$/s);
+      if (m) files.push({ path: m[2]!, size: Number(m[1]) });
+    }
+    return files;
+  }
+
+  /** The worktree of a first code round: created from the base on first use, otherwise reset to where the branch started. */
+  async openFresh(jobId: string, repo: RepoTargetDto, branch: string): Promise<JobWorkspace> {
+    this.checkBranch(branch);
+    const dir = this.worktreeDirOf(jobId);
+    const mirrorDir = this.mirrorDirOf(repo);
+    return this.locks.run(mirrorDir, async () => {
+      const known = this.records.get(jobId);
+      if (known && known.mirrorDir === mirrorDir && known.branch === branch && existsSync(dir)) {
+        await this.checkoutAt(dir, branch, known.baseSha);
+        return workspaceOf(known);
+      }
+      await this.discard(jobId, dir, known);
+      await this.syncMirror(repo, mirrorDir);
+      const baseSha = await this.resolveBase(mirrorDir, repo);
+      const record: JobRecord = { jobId, repo: repo.name, mirrorDir, worktreeDir: dir, branch, baseSha, createdAt: new Date().toISOString() };
+      this.records.save(record);
+      await this.addWorktree(mirrorDir, dir, branch, baseSha);
+      this.logger.info({ jobId, branch, baseSha, dir }, 'worktree created');
+      return workspaceOf(record);
+    });
+  }
+
+  /**
+   * The worktree at an earlier round's head. When this runner does not have it (another runner
+   * did that round, or the disk was wiped) it is rebuilt from the round's bundle artifact.
+   */
+  async openAt(jobId: string, repo: RepoTargetDto, ws: WorkspaceRefDto): Promise<JobWorkspace> {
+    this.checkBranch(ws.branch);
+    const dir = this.worktreeDirOf(jobId);
+    const mirrorDir = this.mirrorDirOf(repo);
+    return this.locks.run(mirrorDir, async () => {
+      if (!existsSync(mirrorDir)) await this.syncMirror(repo, mirrorDir);
+      let imported = false;
+      if (!(await this.hasCommit(mirrorDir, ws.headSha))) {
+        await this.syncMirror(repo, mirrorDir);
+        await this.importBundle(mirrorDir, jobId, ws);
+        imported = true;
+      }
+      const known = this.records.get(jobId);
+      const record: JobRecord = { jobId, repo: repo.name, mirrorDir, worktreeDir: dir, branch: ws.branch, baseSha: ws.baseSha, createdAt: known?.createdAt ?? new Date().toISOString() };
+      if (known && known.mirrorDir === mirrorDir && known.branch === ws.branch && existsSync(dir)) {
+        this.records.save(record);
+        await this.checkoutAt(dir, ws.branch, ws.headSha);
+      } else {
+        await this.discard(jobId, dir, known);
+        this.records.save(record);
+        await this.addWorktree(mirrorDir, dir, ws.branch, ws.headSha);
+        this.logger.info({ jobId, branch: ws.branch, headSha: ws.headSha, fromBundle: imported ? ws.bundle.key : undefined }, 'worktree recreated');
+      }
+      if (imported) await this.git.attempt(mirrorDir, ['update-ref', '-d', incomingRef(jobId)]);
+      return workspaceOf(record);
+    });
+  }
+
+  /** Stages everything and commits it; undefined when nothing changed. */
+  async commit(job: JobWorkspace, subject: string, body: string): Promise<string | undefined> {
+    return this.locks.run(job.mirrorDir, async () => {
+      await this.git.run(job.dir, ['add', '-A']);
+      const staged = await this.git.attempt(job.dir, ['diff', '--cached', '--quiet']);
+      if (staged.ok) return undefined;
+      if (staged.error.exitCode !== 1) throw staged.error;
+      const author = `${GIT_IDENTITY.name} <${GIT_IDENTITY.email}>`;
+      await this.git.run(job.dir, ['commit', '--no-verify', '--no-gpg-sign', `--author=${author}`, '-m', subject, '-m', body]);
+      return (await this.git.run(job.dir, ['rev-parse', 'HEAD'])).trim();
+    });
+  }
+
+  /** Bundle (base..branch), diff, changed files and commit count of the job's work so far. */
+  async exportWork(job: JobWorkspace): Promise<ExportedWork> {
+    return this.locks.run(job.mirrorDir, async () => {
+      const headSha = (await this.git.run(job.dir, ['rev-parse', 'HEAD'])).trim();
+      const tmpDir = join(this.root, 'tmp');
+      mkdirSync(tmpDir, { recursive: true });
+      const file = join(tmpDir, `${randomUUID()}.bundle`);
+      try {
+        // The bundle names refs/heads/<branch>, which git-service looks for.
+        await this.git.run(job.dir, ['bundle', 'create', file, `^${job.baseSha}`, `refs/heads/${job.branch}`]);
+        const bundle = new Uint8Array(await readFile(file));
+        const diff = await this.git.run(job.dir, ['diff', '--no-ext-diff', '--no-textconv', '--no-color', job.baseSha, headSha]);
+        const names = await this.git.run(job.dir, ['diff', '--no-ext-diff', '--name-only', '-z', job.baseSha, headSha]);
+        const commits = Number((await this.git.run(job.dir, ['rev-list', '--count', `${job.baseSha}..${headSha}`])).trim());
+        return { headSha, bundle, diff, filesChanged: names.split('\0').filter(Boolean), commits };
+      } finally {
+        await rm(file, { force: true });
+      }
+    });
+  }
+
+  /** Removes the job's worktree and its local branch; false when there was no worktree. */
+  async remove(jobId: string): Promise<boolean> {
+    const dir = this.worktreeDirOf(jobId);
+    const known = this.records.get(jobId);
+    if (!known) {
+      const existed = existsSync(dir);
+      if (existed) rmSync(dir, { recursive: true, force: true });
+      return existed;
+    }
+    return this.locks.run(known.mirrorDir, async () => {
+      const existed = existsSync(dir);
+      await this.discard(jobId, dir, known);
+      if (existsSync(known.mirrorDir)) {
+        const deleted = await this.git.attempt(known.mirrorDir, ['branch', '-D', known.branch]);
+        if (!deleted.ok && !/not found/i.test(deleted.error.message)) this.logger.warn({ jobId, branch: known.branch, err: deleted.error }, 'branch not deleted');
+      }
+      this.records.delete(jobId);
+      return existed;
+    });
+  }
+
+  private checkBranch(branch: string): void {
+    if (!isSafeRefName(branch)) throw new PermanentError(`branch "${branch}" is not a usable branch name`, 'BAD_BRANCH');
+  }
+
+  /** Clones the mirror the first time (into a temporary name, so a crash never leaves half a mirror), fetches otherwise. */
+  private async syncMirror(repo: RepoTargetDto, mirrorDir: string): Promise<void> {
+    if (!existsSync(mirrorDir)) {
+      const parent = dirname(mirrorDir);
+      mkdirSync(parent, { recursive: true });
+      const tmp = `${mirrorDir}.tmp-${randomUUID()}`;
+      try {
+        await this.git.run(parent, ['clone', '--mirror', '--', repo.cloneUrl, tmp]);
+        // A mirror's fetch (+refs/*:refs/*, prune) would overwrite or delete the job branches we
+        // create in it; keep the forge's branches apart, as origin/<name>.
+        await this.git.run(tmp, ['config', 'remote.origin.mirror', 'false']);
+        await this.git.run(tmp, ['config', '--replace-all', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*']);
+        renameSync(tmp, mirrorDir);
+      } catch (e) {
+        rmSync(tmp, { recursive: true, force: true });
+        throw e;
+      }
+      this.logger.info({ repo: repo.name, cloneUrl: redactCredentials(repo.cloneUrl), mirrorDir }, 'mirror cloned');
+    }
+    await this.git.run(mirrorDir, ['fetch', '--prune', '--force', '--tags', 'origin']);
+  }
+
+  private async resolveBase(mirrorDir: string, repo: RepoTargetDto): Promise<string> {
+    const base = repo.base;
+    if (!isSafeRefName(base)) throw new PermanentError(`base "${base}" of ${repo.name} is not a usable branch name`, 'BAD_BASE');
+    const candidates = [`refs/remotes/origin/${base}`, `refs/heads/${base}`, `refs/tags/${base}`, ...(/^[0-9a-f]{40}$/.test(base) ? [base] : [])];
+    for (const ref of candidates) {
+      const found = await this.git.attempt(mirrorDir, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+      if (found.ok) return found.stdout.trim();
+    }
+    throw new PermanentError(`base "${base}" does not exist in ${repo.name} (${redactCredentials(repo.cloneUrl)})`, 'BASE_NOT_FOUND');
+  }
+
+  private async hasCommit(dir: string, sha: string): Promise<boolean> {
+    return (await this.git.attempt(dir, ['cat-file', '-e', `${sha}^{commit}`])).ok;
+  }
+
+  /** Brings an earlier round's commits into the mirror from its bundle artifact. */
+  private async importBundle(mirrorDir: string, jobId: string, ws: WorkspaceRefDto): Promise<void> {
+    const bytes = await this.artifacts.get(ws.bundle);
+    const tmpDir = join(this.root, 'tmp');
+    mkdirSync(tmpDir, { recursive: true });
+    const file = join(tmpDir, `${randomUUID()}.bundle`);
+    await writeFile(file, bytes);
+    try {
+      const listed = await this.git.attempt(mirrorDir, ['bundle', 'list-heads', file]);
+      if (!listed.ok) throw new PermanentError(`artifact ${ws.bundle.key} is not a git bundle: ${listed.error.message}`, 'BUNDLE_INVALID');
+      const heads = listed.stdout.split('\n').flatMap((line) => {
+        const [sha, ref] = line.trim().split(/\s+/);
+        return sha && ref ? [{ sha, ref }] : [];
+      });
+      const head = heads.find((h) => h.sha === ws.headSha);
+      if (!head) throw new PermanentError(`bundle ${ws.bundle.key} does not contain ${ws.headSha} (its heads: ${heads.map((h) => `${h.ref}=${h.sha}`).join(', ') || 'none'})`, 'BUNDLE_HEAD_MISMATCH');
+      // Prerequisites missing means the base was rewritten or not fetched yet: an error worth retrying.
+      await this.git.run(mirrorDir, ['bundle', 'verify', file]);
+      await this.git.run(mirrorDir, ['fetch', '--no-tags', '--no-write-fetch-head', file, `+${head.ref}:${incomingRef(jobId)}`]);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  private async addWorktree(mirrorDir: string, dir: string, branch: string, sha: string): Promise<void> {
+    mkdirSync(dirname(dir), { recursive: true });
+    await this.git.run(mirrorDir, ['worktree', 'prune']);
+    await this.git.run(mirrorDir, ['worktree', 'add', '--force', '-B', branch, dir, sha]);
+  }
+
+  /** Puts an existing worktree on `branch` at `sha`, dropping any uncommitted leftovers of an interrupted step. */
+  private async checkoutAt(dir: string, branch: string, sha: string): Promise<void> {
+    await this.git.run(dir, ['checkout', '--force', '-B', branch, sha]);
+    await this.git.run(dir, ['clean', '-ffdq']);
+  }
+
+  /** Removes a worktree directory this runner cannot reuse, and git's record of it. */
+  private async discard(jobId: string, dir: string, known: JobRecord | undefined): Promise<void> {
+    const mirrorDir = known?.mirrorDir;
+    if (existsSync(dir) && mirrorDir && existsSync(mirrorDir)) {
+      const removed = await this.git.attempt(mirrorDir, ['worktree', 'remove', '--force', '--force', dir]);
+      if (!removed.ok) this.logger.warn({ jobId, dir, err: removed.error }, 'git could not remove the worktree; deleting the directory');
+    }
+    rmSync(dir, { recursive: true, force: true });
+    if (mirrorDir && existsSync(mirrorDir)) await this.git.run(mirrorDir, ['worktree', 'prune']);
+  }
+}
+
+function workspaceOf(r: JobRecord): JobWorkspace {
+  return { jobId: r.jobId, dir: r.worktreeDir, branch: r.branch, baseSha: r.baseSha, mirrorDir: r.mirrorDir };
+}
+
+/** Where an imported bundle's head waits until the worktree holds it. */
+function incomingRef(jobId: string): string {
+  return `refs/agency/incoming/${jobId}`;
+}

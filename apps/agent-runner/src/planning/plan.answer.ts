@@ -1,0 +1,41 @@
+import { asArray, asObject, asString, asStringArray } from '../prompts/shape.js';
+
+export interface PlanStep {
+  title: string;
+  files: string[];
+  detail: string;
+}
+
+/** What the planner answers, and what plan.json holds (besides `meta`). */
+export interface Plan {
+  summary: string;
+  steps: PlanStep[];
+  risks: string[];
+}
+
+export const PLAN_LIMITS = { summary: 5000, steps: 50, title: 300, detail: 10_000, files: 100, risks: 50 } as const;
+
+/**
+ * Checks the planner's answer: `{summary, steps: [{title, files[], detail}], risks[]}`, at least
+ * one step. A missing `risks` (or a step's missing `files`) reads as an empty list; everything
+ * else missing or of the wrong type is an error naming the field.
+ */
+export function parsePlan(value: unknown): Plan {
+  const o = asObject(value, 'the answer');
+  const summary = asString(o.summary, 'summary', { min: 1, max: PLAN_LIMITS.summary }).trim();
+  const steps = asArray(o.steps, 'steps', { min: 1, max: PLAN_LIMITS.steps }).map((raw, i) => {
+    const s = asObject(raw, `steps[${i}]`);
+    return {
+      title: asString(s.title, `steps[${i}].title`, { min: 1, max: PLAN_LIMITS.title }).trim(),
+      files: s.files === undefined ? [] : asStringArray(s.files, `steps[${i}].files`, { max: PLAN_LIMITS.files, itemMax: 1000 }),
+      detail: s.detail === undefined ? '' : asString(s.detail, `steps[${i}].detail`, { max: PLAN_LIMITS.detail }),
+    };
+  });
+  const risks = o.risks === undefined || o.risks === null ? [] : asStringArray(o.risks, 'risks', { max: PLAN_LIMITS.risks, itemMax: 2000 });
+  return { summary, steps, risks };
+}
+
+/** Every file the plan names, once, in order. */
+export function plannedFiles(plan: Plan): string[] {
+  return [...new Set(plan.steps.flatMap((s) => s.files))];
+}

@@ -1,0 +1,38 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Envelope, PlanCommand, PlannedEvent } from '@agency/contracts';
+import { LlmClient } from '@agency/llm-client';
+import { ArtifactStore, Clock } from '@agency/messaging';
+import { AgentsRepository } from '../agents/agents.repository.js';
+import { WorkspaceService } from '../git/workspace.service.js';
+import { ArtifactKeys } from '../steps/artifact-keys.js';
+import { callContextOf } from '../steps/step-ids.js';
+import { parsePlan } from './plan.answer.js';
+import { buildPlanMessages } from './plan.prompt.js';
+
+/** The planner: FR and repository map in, a validated plan artifact out. */
+@Injectable()
+export class PlannerService {
+  constructor(
+    @Inject(AgentsRepository) private readonly agents: Pick<AgentsRepository, 'get'>,
+    @Inject(LlmClient) private readonly llm: Pick<LlmClient, 'chatJson'>,
+    @Inject(WorkspaceService) private readonly workspaces: Pick<WorkspaceService, 'baseOf' | 'listFiles'>,
+    @Inject(ArtifactStore) private readonly artifacts: Pick<ArtifactStore, 'putJson'>,
+    private readonly clock: Clock,
+  ) {}
+
+  async plan(env: Envelope<PlanCommand>): Promise<PlannedEvent> {
+    const { fr, repo, strategy } = env.payload;
+    const agent = this.agents.get('planner');
+    // The map comes from the mirror at the base commit: planning needs no worktree.
+    const { mirrorDir, baseSha } = await this.workspaces.baseOf(repo);
+    const files = await this.workspaces.listFiles(mirrorDir, baseSha);
+    const { value: plan, result } = await this.llm.chatJson(
+      { model: strategy.plannerModel, messages: buildPlanMessages(agent, fr, repo, files), maxTokens: agent.maxTokens, temperature: agent.temperature },
+      parsePlan,
+      callContextOf(env),
+    );
+    const meta = { frId: fr.id, sagaId: env.sagaId, repo: repo.name, base: repo.base, baseSha, model: result.model, createdAt: this.clock.now().toISOString() };
+    const ref = await this.artifacts.putJson(ArtifactKeys.plan(env), { ...plan, meta });
+    return { plan: ref, summary: plan.summary, stepCount: plan.steps.length };
+  }
+}

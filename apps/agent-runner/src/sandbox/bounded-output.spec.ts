@@ -1,0 +1,33 @@
+import { BoundedOutput } from './bounded-output.js';
+
+describe('BoundedOutput', () => {
+  it('keeps everything under the bound', () => {
+    const out = new BoundedOutput(100);
+    out.append(Buffer.from('hello '));
+    out.append(Buffer.from('world'));
+    expect(out.toString()).toBe('hello world');
+    expect(out.truncated).toBe(false);
+    expect(out.totalBytes).toBe(11);
+  });
+
+  it('keeps the start and the end and says how much was dropped', () => {
+    const out = new BoundedOutput(40);
+    for (let i = 0; i < 100; i += 1) out.append(Buffer.from(`line ${String(i).padStart(3, '0')}\n`));
+    const text = out.toString();
+    expect(out.truncated).toBe(true);
+    expect(out.totalBytes).toBe(900);
+    expect(text.startsWith('line 000\nl')).toBe(true);
+    expect(text.endsWith('line 098\nline 099\n')).toBe(true);
+    expect(text).toContain('[... 860 bytes of output omitted ...]');
+  });
+
+  it('handles one chunk larger than the whole bound', () => {
+    const out = new BoundedOutput(20);
+    out.append(Buffer.from('a'.repeat(5) + 'b'.repeat(100) + 'c'.repeat(15)));
+    expect(out.toString()).toBe(`aaaaa\n[... 100 bytes of output omitted ...]\n${'c'.repeat(15)}`);
+  });
+
+  it('refuses a silly bound', () => {
+    expect(() => new BoundedOutput(3)).toThrow('maxBytes');
+  });
+});

@@ -1,0 +1,12 @@
+import type { Envelope } from '@agency/contracts';
+import type { CallContext } from '@agency/llm-client';
+
+/** The job a command belongs to; its worktree is named by it. The saga's id stands in before the registry assigns one. */
+export function jobIdOf(env: Pick<Envelope<unknown>, 'jobId' | 'sagaId'>): string {
+  return env.jobId ?? env.sagaId;
+}
+
+/** Headers that let the gateway account a model call to its FR, job, saga and step. */
+export function callContextOf(env: Envelope<unknown>): CallContext {
+  return { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}) };
+}

@@ -1,0 +1,50 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Messages, type AnyMessageDef, type Envelope, type PayloadOf, type StepFailedEvent } from '@agency/contracts';
+import { SERVICE_LOGGER } from '@agency/bootstrap';
+import { BusPublisher, IdempotencyStore } from '@agency/messaging';
+import type { AgencyPinoLogger } from '@agency/telemetry';
+import { HeartbeatService } from './heartbeat.service.js';
+import { stepFailureOf } from './step-failure.js';
+
+/** What a step ended with, as recorded for redeliveries. */
+export type StepOutcome<P> = { ok: true; payload: P } | { ok: false; failure: StepFailedEvent };
+
+/**
+ * Runs one step of a command: heartbeats while it works, its outcome recorded once per
+ * saga/step/attempt (a redelivered command re-emits the recorded answer instead of committing
+ * again), then the answer published. Handled failures (unusable model answer, empty change)
+ * become agent-runner.step-failed; anything else is thrown so the transport retries it.
+ */
+@Injectable()
+export class StepRunner {
+  constructor(
+    private readonly bus: BusPublisher,
+    private readonly once: IdempotencyStore,
+    private readonly heartbeats: HeartbeatService,
+    @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+  ) {}
+
+  async run<D extends AnyMessageDef>(env: Envelope<unknown>, def: D, activity: string, work: () => Promise<PayloadOf<D>>): Promise<StepOutcome<PayloadOf<D>>> {
+    const key = `agent-runner:${env.sagaId}:${env.step}:${env.attempt}`;
+    const { result, replayed } = await this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {
+      const heartbeat = this.heartbeats.start(env, activity);
+      try {
+        return { ok: true, payload: await work() };
+      } catch (error) {
+        const failure = stepFailureOf(error);
+        if (!failure) throw error;
+        return { ok: false, failure };
+      } finally {
+        await heartbeat.stop();
+      }
+    });
+    if (replayed) this.logger.info({ step: env.step, attempt: env.attempt, ok: result.ok }, 'step already done; re-sending its recorded result');
+    if (result.ok) {
+      await this.bus.reply(env, def, result.payload);
+    } else {
+      this.logger.warn({ step: env.step, code: result.failure.code, reason: result.failure.reason }, 'step failed');
+      await this.bus.reply(env, Messages.AgentStepFailed, result.failure);
+    }
+    return result;
+  }
+}
