@@ -4,6 +4,7 @@ import Table from 'cli-table3';
 import type { SpanRecord } from '@agency/telemetry';
 import { AgencyApi, type SagaSummary } from '../api.client.js';
 import { defaultRunDir } from '../paths.js';
+import { findFrFile } from './up.command.js';
 
 export async function status(api: AgencyApi): Promise<number> {
   const { sagas } = await api.get<{ sagas: SagaSummary[] }>(api.orchestratorUrl, '/sagas');
@@ -45,9 +46,21 @@ export async function merge(api: AgencyApi, frId: string): Promise<number> {
   return 0;
 }
 
+/** The FR's trace id: from the running orchestrator, or from the FR file's front matter. */
+async function traceIdOf(api: AgencyApi, frId: string): Promise<string> {
+  try {
+    return (await api.get<{ traceId: string }>(api.orchestratorUrl, `/sagas/${encodeURIComponent(frId)}`)).traceId;
+  } catch (e) {
+    const file = findFrFile(process.env.AGENCY_VAULT ?? join(defaultRunDir(), 'vault'), frId);
+    const id = file ? readFileSync(file, 'utf8').match(/^trace_id: ([0-9a-f]{32})$/m)?.[1] : undefined;
+    if (!id) throw e;
+    return id;
+  }
+}
+
 /** Prints an FR's trace as a tree, from the spans the services wrote to the local trace file. */
 export async function traceOf(api: AgencyApi, frId: string, file = join(defaultRunDir(), 'traces.jsonl')): Promise<number> {
-  const saga = await api.get<{ traceId: string }>(api.orchestratorUrl, `/sagas/${encodeURIComponent(frId)}`);
+  const saga = { traceId: await traceIdOf(api, frId) };
   if (!existsSync(file)) throw new Error(`no trace file at ${file} (with OTEL_EXPORTER_OTLP_ENDPOINT set, look up trace ${saga.traceId} in Jaeger)`);
   const spans = readFileSync(file, 'utf8')
     .split('\n')

@@ -138,8 +138,10 @@ function report(s: SagaSummary, stack: LocalStack, vaultPath: string, runDir: st
     const m = s.prUrl.match(/^local:\/\/(.+)\/pulls\/(\d+)$/);
     lines.push(`   pull request   ${s.prUrl}`);
     if (m) {
-      lines.push(`   PR record      ${stack.url('git-service')}/forge/local/repos/${m[1]}/pulls/${m[2]}`);
-      lines.push(`   merge it       npm run agency -- merge ${s.frId}`);
+      const forgeRoot = localForgeRoot(loadAgencyConfig(vaultPath), vaultPath);
+      if (forgeRoot) lines.push(`   PR record      ${join(forgeRoot, `${m[1]}.prs`, `${m[2]}.json`)}`);
+      lines.push(`   branch         git -C ${forgeRoot ? join(forgeRoot, `${m[1]}.git`) : '<forge>'} log --stat main..agency/${s.frId}-…`);
+      lines.push(`   merge it       npm run agency -- merge ${s.frId}   (while the agency runs: npm start)`);
     }
   }
   lines.push(`   trace          ${s.traceId}  (npm run agency -- trace ${s.frId}${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? '; or open it in Jaeger/Grafana' : `; spans in ${stack.traceFile}`})`);
