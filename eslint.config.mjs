@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 // Module boundaries that bite: apps never import apps; contracts imports no runtime package;
@@ -48,8 +49,13 @@ export default tseslint.config(
     },
   },
   {
+    // Build and CI scripts are plain Node modules.
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
     // Command-line entry points and scripts talk to a terminal on purpose.
-    files: ['apps/cli/**/*.ts', 'tools/**/*', 'bench/**/*', 'e2e/**/*.ts'],
+    files: ['apps/cli/**/*.ts', 'tools/**/*', 'bench/**/*', 'e2e/**/*.ts', 'scripts/**/*'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { appendFileSync, cpSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -111,7 +111,9 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
     nats = await startNatsServer();
     vault = tempDir('reviewer-vault-');
     cpSync(resolve(import.meta.dirname, '../../../examples/vault'), vault.path, { recursive: true });
-    appendFileSync(join(vault.path, '40_config/agency.yaml'), '\nreview:\n  forbidden_paths: ["infra/**"]\n');
+    const configFile = join(vault.path, '40_config/agency.yaml');
+    // The example config has a review section already; this test's own forbidden paths replace it.
+    writeFileSync(configFile, readFileSync(configFile, 'utf8').replace(/^review:\n(?:[ #].*\n|\n)*/m, '') + '\nreview:\n  forbidden_paths: ["infra/**"]\n');
     model = new FakeModelServer({
       'FR-101': [APPROVE],
       'FR-102': [APPROVE],
