@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { KeyedMutex } from '@agency/git';
 
 /**
  * One writer at a time per repository in this process: the mirror's refs and worktrees, the
@@ -6,21 +7,4 @@ import { Injectable } from '@nestjs/common';
  * command (redelivery during a slow push) must not both see "no PR yet".
  */
 @Injectable()
-export class RepoLocks {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
-}
+export class RepoLocks extends KeyedMutex {}

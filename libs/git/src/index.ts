@@ -1,0 +1,2 @@
+export * from './safe-git.js';
+export * from './keyed-mutex.js';
