@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Messages, STREAMS } from '@agency/contracts';
 import { runService, type RunningService } from '@agency/bootstrap';
@@ -9,6 +9,7 @@ import { OrchestratorConfig } from '../src/orchestrator.config.js';
 import { OrchestratorModule } from '../src/orchestrator.module.js';
 import { VaultWatcherService } from '../src/intake/vault-watcher.service.js';
 import { SagaRepository } from '../src/saga/saga.repository.js';
+import { SweeperService } from '../src/saga/sweeper.service.js';
 
 const exampleVault = join(import.meta.dirname, '..', '..', '..', 'examples', 'vault');
 
@@ -31,8 +32,12 @@ describe('orchestrator intake and saga against a real nats-server and vault', ()
     bus = await BusConnection.connect({ servers: nats.url, name: 'test' });
     publisher = new BusPublisher(bus, new Clock());
     service = await runService(
-      { service: 'orchestrator', schema: OrchestratorConfig, module: (c) => OrchestratorModule.forRoot(c), onReady: (app) => app.get(VaultWatcherService).start() },
-      { NATS_URL: nats.url, VAULT_PATH: vault, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', SCAN_INTERVAL_MS: '300' },
+      { service: 'orchestrator', schema: OrchestratorConfig, module: (c) => OrchestratorModule.forRoot(c), onReady: async (app) => {
+          app.get(SweeperService).start();
+          await app.get(VaultWatcherService).start();
+        },
+      },
+      { NATS_URL: nats.url, VAULT_PATH: vault, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', SCAN_INTERVAL_MS: '300', SWEEP_INTERVAL_MS: '300' },
     );
   });
 
@@ -104,5 +109,23 @@ describe('orchestrator intake and saga against a real nats-server and vault', ()
     const enqueues = (await readStream(bus.js, STREAMS.commands.name)).filter((m) => m.subject === Messages.EnqueueJob.subject && m.text.includes('FR-001-r1'));
     expect(enqueues).toHaveLength(1);
     expect(existsSync(join(vault, '10_features', '04_in_progress', 'FR-001-farewell.md'))).toBe(true);
+  });
+
+  it('starts a new run when a person moves a running FR back to planned, cancelling the old one', async () => {
+    const repo = service.app.get(SagaRepository);
+    await expectEventually(async () => expect((await repo.get('FR-011-r1'))?.value.state).toBe('discovered'));
+    renameSync(join(vault, '10_features', '04_in_progress', 'FR-011-ok.md'), join(vault, '10_features', '03_planned', 'FR-011-ok.md'));
+    await expectEventually(async () => {
+      expect((await repo.get('FR-011-r1'))?.value).toMatchObject({ state: 'cancelled', failure: { code: 'CANCELLED', reason: 'cancelled by vault: the FR file was moved back to 03_planned' } });
+      expect((await repo.get('FR-011-r2'))?.value.state).toBe('discovered');
+      expect((await repo.currentRun('FR-011'))?.value.sagaId).toBe('FR-011-r2');
+    });
+    await expectEventually(() => expect(inFolder('04_in_progress')).toContain('FR-011-ok.md'));
+  });
+
+  it('cancels the run of an FR whose file a person deleted', async () => {
+    const repo = service.app.get(SagaRepository);
+    rmSync(join(vault, '10_features', '04_in_progress', 'FR-011-ok.md'));
+    await expectEventually(async () => expect((await repo.get('FR-011-r2'))?.value).toMatchObject({ state: 'cancelled', failure: { reason: expect.stringMatching(/was deleted$/) } }));
   });
 });

@@ -103,10 +103,15 @@ export class IntakeService {
     if (index) {
       const existing = await this.sagas.get(index.value.sagaId);
       if (existing && !isTerminal(existing.value.state)) {
-        // A run is already going: the file was left behind by a crash before it was moved.
-        await this.saga.syncFr({ ...existing.value, frPath: relPath });
-        await this.saga.drive(existing.value);
-        return 'resumed';
+        if (existing.value.frPath === relPath) {
+          // The saga never moved its file: a crash between claiming and moving. Carry on.
+          await this.saga.syncFr(existing.value);
+          await this.saga.drive(existing.value);
+          return 'resumed';
+        }
+        // A person moved a running FR back to planned: that run stops, a new one starts with the file as it is now.
+        const r = existing.value;
+        await this.saga.handle({ kind: 'cancel', env: { sagaId: r.sagaId, step: r.step, attempt: r.attempt }, by: 'vault', reason: 'the FR file was moved back to 03_planned' });
       }
     }
     const run = (index?.value.run ?? 0) + 1;

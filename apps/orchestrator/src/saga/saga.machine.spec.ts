@@ -205,3 +205,32 @@ describe('saga state machine: cancel and retry from a person', () => {
     expect(decide(rec, { kind: 'retry', env: ids(rec), by: 'ada' }, settings)).toMatchObject({ kind: 'ignore', reason: 'FR-1 is planning; only a failed, blocked or cancelled FR can be retried' });
   });
 });
+
+describe('saga state machine: budget, draft PRs and human reviews', () => {
+  it('stops cleanly at the budget: a draft PR when there is work, a failure when there is none', () => {
+    const coding = record('testing', 'test-r1', { round: 1, costUsd: 4.9, workspace: sampleWorkspace() });
+    const over = next(decide(coding, ev('usage', 'LlmUsage', 'llm', { costUsd: 0.2 }), settings));
+    expect(over).toMatchObject({ state: 'opening-pr', step: 'open-pr', costUsd: 5.1, draftReason: 'budget of $5.00 exceeded ($5.1000 spent)' });
+    const planning = record('planning', 'plan', { costUsd: 5 });
+    expect(next(decide(planning, ev('usage', 'LlmUsage', 'llm', { costUsd: 1 }), settings))).toMatchObject({ state: 'failed', failure: { code: 'BUDGET_EXCEEDED' } });
+    // Waiting for a merge, spending is over: cost is only counted.
+    const waiting = record('awaiting-merge', 'merge', { costUsd: 9 });
+    expect(decide(waiting, ev('usage', 'LlmUsage', 'llm', { costUsd: 1 }), settings)).toMatchObject({ kind: 'update', next: { costUsd: 10, state: 'awaiting-merge' } });
+  });
+
+  it('remembers the draft PR a round pushed without moving', () => {
+    const d = decide(record('reviewing', 'review-r1', { round: 1 }), ev('pr-opened', 'PrOpened', 'pr-r1', { number: 7, draft: true }), settings);
+    expect(d).toMatchObject({ kind: 'update', next: { state: 'reviewing', pr: { number: 7, draft: true } } });
+  });
+
+  it('sends a human "changes requested" back to the coder, a bounded number of times', () => {
+    const waiting = record('awaiting-merge', 'merge', { round: 2, pr: { number: 1, url: 'u', draft: false }, draftReason: 'x' });
+    const fixing = next(decide(waiting, ev('pr-reviewed', 'PrReviewed', 'merge', { state: 'changes_requested', author: 'ada', body: 'Use trim()' }), settings));
+    expect(fixing).toMatchObject({ state: 'fixing', step: 'code-r3', round: 3, humanRounds: 1 });
+    expect(fixing.lastFindings[0]).toMatchObject({ blocking: true, message: 'ada requested changes on the PR: Use trim()' });
+    expect(fixing.draftReason).toBeUndefined();
+    const tired = { ...waiting, humanRounds: 3 };
+    expect(decide(tired, ev('pr-reviewed', 'PrReviewed', 'merge', { state: 'changes_requested' }), settings).kind).toBe('ignore');
+    expect(decide(waiting, ev('pr-reviewed', 'PrReviewed', 'merge', { state: 'approved' }), settings).kind).toBe('update');
+  });
+});

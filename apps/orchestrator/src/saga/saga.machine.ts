@@ -43,7 +43,13 @@ export type Decision =
   | { kind: 'update'; next: SagaRecord }
   | { kind: 'ignore'; reason: string; duplicate: boolean };
 
+/** States in which spending more is still possible, so the budget is enforced. */
+const BUDGETED = new Set<SagaState>(['discovered', 'routed', 'queued', 'planning', 'awaiting-plan-approval', 'coding', 'fixing', 'testing', 'reviewing']);
+/** Human review rounds ("changes requested" on the PR) the agency answers before it stops and waits. */
+export const HUMAN_REVIEW_ROUNDS = 3;
+
 export const codeStep = (round: number) => `code-r${round}`;
+export const draftPrStep = (round: number) => `pr-r${round}`;
 export const testStep = (round: number) => `test-r${round}`;
 export const reviewStep = (round: number) => `review-r${round}`;
 
@@ -77,7 +83,15 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
   const ignore = (reason: string, duplicate = false): Decision => ({ kind: 'ignore', reason, duplicate });
 
   if (event.kind === 'usage') {
-    return { kind: 'update', next: { ...record, costUsd: Math.round((record.costUsd + event.env.payload.costUsd) * 1e6) / 1e6, updatedAt: at } };
+    const costUsd = Math.round((record.costUsd + event.env.payload.costUsd) * 1e6) / 1e6;
+    const budget = record.strategy?.budgetUsd;
+    if (budget !== undefined && costUsd > budget && BUDGETED.has(record.state)) {
+      // Stop cleanly: keep what was done as a draft PR, or fail when nothing was coded yet.
+      const why = `budget of $${budget.toFixed(2)} exceeded ($${costUsd.toFixed(4)} spent)`;
+      if (record.workspace) return move('opening-pr', 'open-pr', { costUsd, draftReason: why }, `${why}: opening a draft PR with the work so far`, why);
+      return move('failed', record.step, { costUsd, failure: { code: 'BUDGET_EXCEEDED', reason: why } }, why, why);
+    }
+    return { kind: 'update', next: { ...record, costUsd, updatedAt: at } };
   }
   if (event.kind === 'retry') {
     if (!['failed', 'blocked', 'cancelled'].includes(record.state)) return ignore(`${record.frId} is ${record.state}; only a failed, blocked or cancelled FR can be retried`);
@@ -175,8 +189,12 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
       return move('opening-pr', 'open-pr', { reviews, lastFindings: p.findings, draftReason }, `${line}; ${draftReason}: opening a draft PR for a human`);
     }
     case 'pr-opened': {
-      if (record.state !== 'opening-pr' || !stepMatches) return stale(['opening-pr']);
       const p = event.env.payload;
+      if (env.step.startsWith('pr-r')) {
+        // The draft PR a round pushed: remembered, not a transition.
+        return { kind: 'update', next: { ...record, pr: { number: p.number, url: p.url, draft: p.draft }, updatedAt: at } };
+      }
+      if (record.state !== 'opening-pr' || !stepMatches) return stale(['opening-pr']);
       const lastReview = record.reviews.at(-1);
       const autoMerge =
         s.autoMergeAllowed && !!record.strategy?.autoMerge && !p.draft && !!record.tests?.passed && lastReview?.verdict === 'approve' && lastReview.confidence >= s.autoMergeMinConfidence;
@@ -188,8 +206,16 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
     case 'pr-closed':
       if (record.state !== 'awaiting-merge') return stale(['awaiting-merge']);
       return move('cancelled', record.step, {}, `PR closed without merging: ${event.env.payload.url}`, 'PR closed');
-    case 'pr-reviewed':
-      return ignore('human PR reviews are recorded by git-service; sending them back to the coder is not wired yet');
+    case 'pr-reviewed': {
+      const p = event.env.payload;
+      if (record.state !== 'awaiting-merge') return ignore(`a PR review by ${p.author} while ${record.state} is only logged`);
+      if (p.state !== 'changes_requested') return { kind: 'update', next: { ...record, updatedAt: at } };
+      const humanRounds = (record.humanRounds ?? 0) + 1;
+      if (humanRounds > HUMAN_REVIEW_ROUNDS) return ignore(`${p.author} requested changes again; after ${HUMAN_REVIEW_ROUNDS} human rounds the agency leaves it to people`);
+      const round = record.round + 1;
+      const finding = { file: '', severity: 'major' as const, message: `${p.author} requested changes on the PR: ${p.body}`.slice(0, 5000), blocking: true };
+      return move('fixing', codeStep(round), { round, humanRounds, lastFindings: [finding], mergeRequested: false, draftReason: undefined }, `${p.author} requested changes on the PR; fixing in round ${round}`, 'changes requested on the PR');
+    }
     case 'step-failed': {
       if (!stepMatches) return ignore(`failure of ${env.step}#${env.attempt} is stale (saga at ${record.step}#${record.attempt})`, true);
       const p = event.env.payload;

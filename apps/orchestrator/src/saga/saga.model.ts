@@ -53,6 +53,8 @@ export interface SagaRecord {
   draftReason?: string;
   pr?: { number: number; url: string; draft: boolean };
   mergeRequested?: boolean;
+  /** "Changes requested" rounds from people on the PR, answered so far. */
+  humanRounds?: number;
   costUsd: number;
   failure?: { code: string; reason: string };
   history: TransitionRecord[];

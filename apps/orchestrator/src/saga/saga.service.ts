@@ -6,10 +6,10 @@ import { contextFromTraceparent, runWithMessageContext, withSpan, type AgencyPin
 import type { FrFolder } from '@agency/vault';
 import { OrchestratorConfig } from '../orchestrator.config.js';
 import { VaultRepository } from '../vault/vault.repository.js';
-import { decide, isTerminal, type SagaEvent } from './saga.machine.js';
+import { decide, draftPrStep, isTerminal, type SagaEvent } from './saga.machine.js';
 import type { SagaRecord } from './saga.model.js';
 import { SagaRepository } from './saga.repository.js';
-import { stepCommand } from './saga.steps.js';
+import { draftPrCommand, stepCommand } from './saga.steps.js';
 
 /** Where an FR file lives for each saga state. */
 export function folderFor(state: SagaState): FrFolder {
@@ -85,6 +85,7 @@ export class SagaService {
   private async act(before: SagaRecord, after: SagaRecord, log?: string): Promise<void> {
     await this.syncFr(after, log);
     await this.drive(after);
+    if (after.state === 'reviewing' && before.state === 'testing') await this.pushDraftPr(after);
     if (before.state !== after.state) {
       await this.inRoot(after, 'saga.transition', async () => {
         await this.bus.publish(
@@ -124,6 +125,14 @@ export class SagaService {
         ...(record.jobId ? { jobId: record.jobId } : {}),
         payload: cmd.payload,
       }),
+    );
+  }
+
+  private async pushDraftPr(record: SagaRecord): Promise<void> {
+    const cmd = draftPrCommand(record, this.traceUrl(record));
+    if (!cmd) return;
+    await this.inRoot(record, 'draft pr', () =>
+      this.bus.publish(cmd.def, { frId: record.frId, sagaId: record.sagaId, step: draftPrStep(record.round), attempt: 1, ...(record.jobId ? { jobId: record.jobId } : {}), payload: cmd.payload }),
     );
   }
 

@@ -21,6 +21,36 @@ export function testSummary(record: SagaRecord): string {
   return `${t.passed ? 'passed' : 'failed'}: ${t.counts.passed} passed, ${t.counts.failed} failed, ${t.counts.skipped} skipped of ${t.counts.total} (round ${t.round})`;
 }
 
+/** The PR as the saga would have it now; `draft` until review passes. */
+function openPrPayload(record: SagaRecord, traceUrl: string | undefined, draft: boolean): PayloadOf<typeof Messages.OpenPr> {
+  const tier = need(record.strategy, 'strategy', record).tier;
+  const inProgress = record.state !== 'opening-pr';
+  return {
+    fr: record.fr,
+    repo: record.repo,
+    workspace: need(record.workspace, 'workspace', record),
+    draft,
+    labels: ['agency', `tier:${tier}`, ...(inProgress ? ['agency:in-progress'] : draft ? ['agency:needs-human'] : [])],
+    context: {
+      planSummary: record.planSummary ?? '',
+      testSummary: testSummary(record),
+      reviewRounds: record.reviews.map((r) => `round ${r.round}: ${r.verdict} (confidence ${r.confidence.toFixed(2)}, ${r.findings} finding(s), ${r.blocking} blocking): ${r.summary}`),
+      costUsd: record.costUsd,
+      traceId: record.traceId,
+      ...(traceUrl ? { traceUrl } : {}),
+    },
+  };
+}
+
+/**
+ * The draft PR pushed after each tested round, so people can watch the work as it happens;
+ * the saga does not wait for it (its result only records the PR number).
+ */
+export function draftPrCommand(record: SagaRecord, traceUrl: string | undefined): StepCommand | undefined {
+  if (!record.workspace || !record.strategy) return undefined;
+  return command(Messages.OpenPr, openPrPayload(record, traceUrl, true));
+}
+
 /**
  * The command the saga's current step waits on, derived from saved state alone: re-driving a
  * step after a crash sends the same command again, and its Nats-Msg-Id makes the copy a no-op.
@@ -61,24 +91,8 @@ export function stepCommand(record: SagaRecord, traceUrl: string | undefined): S
         tests: { passed: tests.passed, counts: tests.counts, report: tests.report },
       });
     }
-    case 'opening-pr': {
-      const draft = record.draftReason !== undefined;
-      return command(Messages.OpenPr, {
-        fr: record.fr,
-        repo: record.repo,
-        workspace: need(record.workspace, 'workspace', record),
-        draft,
-        labels: ['agency', `tier:${strategy().tier}`, ...(draft ? ['agency:needs-human'] : [])],
-        context: {
-          planSummary: record.planSummary ?? '',
-          testSummary: testSummary(record),
-          reviewRounds: record.reviews.map((r) => `round ${r.round}: ${r.verdict} (confidence ${r.confidence.toFixed(2)}, ${r.findings} finding(s), ${r.blocking} blocking): ${r.summary}`),
-          costUsd: record.costUsd,
-          traceId: record.traceId,
-          ...(traceUrl ? { traceUrl } : {}),
-        },
-      });
-    }
+    case 'opening-pr':
+      return command(Messages.OpenPr, openPrPayload(record, traceUrl, record.draftReason !== undefined));
     case 'awaiting-merge':
       if (!record.mergeRequested || !record.pr) return undefined;
       return command(Messages.MergePr, { repo: record.repo, number: record.pr.number, method: 'merge' });

@@ -7,7 +7,8 @@ import { OrchestratorConfig } from '../orchestrator.config.js';
 import { isTerminal } from './saga.machine.js';
 import type { SagaRecord } from './saga.model.js';
 import { SagaRepository } from './saga.repository.js';
-import { SagaService } from './saga.service.js';
+import { folderFor, SagaService } from './saga.service.js';
+import { VaultRepository } from '../vault/vault.repository.js';
 
 /** States where the saga waits on a person or on the queue: no step clock runs. */
 const UNTIMED = new Set(['queued', 'awaiting-plan-approval', 'awaiting-merge']);
@@ -38,6 +39,7 @@ export class SweeperService implements OnApplicationShutdown {
     private readonly saga: SagaService,
     private readonly clock: Clock,
     private readonly config: OrchestratorConfig,
+    private readonly vault: VaultRepository,
     bus: BusConnection,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {
@@ -60,11 +62,28 @@ export class SweeperService implements OnApplicationShutdown {
     if (!(await this.lease.acquire())) return;
     const now = this.clock.nowMs();
     for (const record of await this.sagas.all()) {
+      if (isTerminal(record.state)) continue;
+      if (await this.followFile(record)) continue;
       const why = overdue(record, now, this.config.STEP_QUIET_SECONDS * 1000, this.config.STEP_DEADLINE_SECONDS * 1000);
       if (!why) continue;
       this.logger.warn({ frId: record.frId, sagaId: record.sagaId, step: record.step, attempt: record.attempt }, `${record.step} ${why}`);
       await this.saga.handle({ kind: 'timeout', env: { sagaId: record.sagaId, step: record.step, attempt: record.attempt }, reason: why });
     }
+  }
+
+  /**
+   * A running FR's file must stay where the saga put it. Moved elsewhere by a person (or deleted),
+   * the run is cancelled and says why; moved back to planned, the intake starts a new run.
+   */
+  private async followFile(record: SagaRecord): Promise<boolean> {
+    if (this.vault.exists(record.frPath)) return false;
+    const found = this.vault.locate(record.frId);
+    if (found?.folder === 'planned') return true;
+    if (found && found.folder === folderFor(record.state)) return false; // our own move, not yet recorded
+    const reason = found ? `the FR file was moved to ${found.path} by a person` : `the FR file ${record.frPath} was deleted`;
+    this.logger.warn({ frId: record.frId, sagaId: record.sagaId }, reason);
+    await this.saga.handle({ kind: 'cancel', env: { sagaId: record.sagaId, step: record.step, attempt: record.attempt }, by: 'vault', reason });
+    return true;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -31,6 +31,18 @@ export class VaultRepository {
       .map((f) => `${FR_FOLDERS[folder]}/${f}`);
   }
 
+  /** Where an FR's file is now, by id (file name FR-1-... or FR-1.md), in any FR folder. */
+  locate(frId: string): { folder: FrFolder; path: string } | undefined {
+    for (const folder of Object.keys(FR_FOLDERS) as FrFolder[]) {
+      const path = this.list(folder).find((p) => {
+        const name = p.split('/').pop()!;
+        return name === `${frId}.md` || name.startsWith(`${frId}-`);
+      });
+      if (path) return { folder, path };
+    }
+    return undefined;
+  }
+
   exists(relPath: string): boolean {
     return existsSync(join(this.root, relPath));
   }
