@@ -100,7 +100,7 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
     const { failure: _failure, lastHeartbeatAt: _beat, ...rest } = record;
     return {
       kind: 'transition',
-      next: { ...rest, state: resume, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at, history: [...record.history, { at, from: record.state, to: resume, reason: `retried by ${event.by}` }].slice(-100) },
+      next: { ...rest, finished: false, state: resume, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at, history: [...record.history, { at, from: record.state, to: resume, reason: `retried by ${event.by}` }].slice(-100) },
       log: `retried by ${event.by}: resuming ${resume} at ${record.step} (attempt ${record.attempt + 1})`,
     };
   }
@@ -214,7 +214,7 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
       if (humanRounds > HUMAN_REVIEW_ROUNDS) return ignore(`${p.author} requested changes again; after ${HUMAN_REVIEW_ROUNDS} human rounds the agency leaves it to people`);
       const round = record.round + 1;
       const finding = { file: '', severity: 'major' as const, message: `${p.author} requested changes on the PR: ${p.body}`.slice(0, 5000), blocking: true };
-      return move('fixing', codeStep(round), { round, humanRounds, lastFindings: [finding], mergeRequested: false, draftReason: undefined }, `${p.author} requested changes on the PR; fixing in round ${round}`, 'changes requested on the PR');
+      return move('fixing', codeStep(round), { round, humanRounds, lastFindings: [finding], mergeRequested: false, draftReason: undefined, finished: false }, `${p.author} requested changes on the PR; fixing in round ${round}`, 'changes requested on the PR');
     }
     case 'step-failed': {
       if (!stepMatches) return ignore(`failure of ${env.step}#${env.attempt} is stale (saga at ${record.step}#${record.attempt})`, true);

@@ -53,6 +53,8 @@ export interface SagaRecord {
   draftReason?: string;
   pr?: { number: number; url: string; draft: boolean };
   mergeRequested?: boolean;
+  /** The job's slot and worktree were released after the agency's part ended. */
+  finished?: boolean;
   /** "Changes requested" rounds from people on the PR, answered so far. */
   humanRounds?: number;
   costUsd: number;

@@ -66,7 +66,10 @@ export class SagaService {
       if (decision.kind === 'ignore') {
         this.logger.debug({ event: event.kind, reason: decision.reason }, 'event ignored');
         // A redelivered event whose effects may not have happened: act on the saved state again.
-        if (decision.duplicate && !isTerminal(current.value.state)) await this.drive(current.value);
+        if (decision.duplicate) {
+          await this.drive(current.value);
+          await this.finish(current.value);
+        }
         return { record: current.value, ignored: decision.reason };
       }
       try {
@@ -108,7 +111,7 @@ export class SagaService {
           { msgId: `${after.sagaId}:${before.state}->${after.state}:${after.history.length}` },
         );
       });
-      await this.finish(before, after);
+      if (!SagaService.isOver(before)) await this.finish(after);
     }
   }
 
@@ -136,27 +139,31 @@ export class SagaService {
     );
   }
 
-  /** Frees the job's slot and the worktree once the agency's part is over. */
-  private async finish(before: SagaRecord, after: SagaRecord): Promise<void> {
-    const over = after.state === 'awaiting-merge' || isTerminal(after.state);
-    const wasOver = before.state === 'awaiting-merge' || isTerminal(before.state);
-    if (!over || wasOver) return;
-    if (after.state === 'cancelled' && after.jobId) {
-      // Reaches a running job: the registry frees its slot, the runner stops work and removes the worktree.
-      await this.inRoot(after, 'saga.cancel', () =>
-        this.bus.publish(Messages.CancelJob, { frId: after.frId, sagaId: after.sagaId, jobId: after.jobId, step: 'cancel', attempt: 1, payload: { reason: after.failure?.reason ?? 'cancelled' } }),
-      );
-    }
-    const outcome = after.state === 'cancelled' ? 'cancelled' : after.state === 'failed' || after.state === 'blocked' ? 'failed' : 'succeeded';
-    const base = { frId: after.frId, sagaId: after.sagaId, attempt: 1, ...(after.jobId ? { jobId: after.jobId } : {}) };
-    await this.inRoot(after, 'saga.finish', async () => {
-      if (after.jobId) {
-        await this.bus.publish(Messages.CompleteJob, { ...base, step: 'complete', payload: { outcome, ...(after.failure ? { reason: after.failure.reason.slice(0, 2000) } : {}) } });
+  /** Whether the agency's part of this saga is over (a person or nobody acts next). */
+  static isOver(record: SagaRecord): boolean {
+    return record.state === 'awaiting-merge' || isTerminal(record.state);
+  }
+
+  /**
+   * Frees the job's slot and the worktree once the agency's part is over. Idempotent (the
+   * registry keeps a job's first outcome; cleanup of a missing worktree is a no-op), and marked
+   * done in the saga so the sweeper can repeat it after a crash until it has happened once.
+   */
+  async finish(record: SagaRecord): Promise<void> {
+    if (!SagaService.isOver(record) || record.finished) return;
+    const base = { frId: record.frId, sagaId: record.sagaId, attempt: 1, ...(record.jobId ? { jobId: record.jobId } : {}) };
+    const outcome = record.state === 'cancelled' ? 'cancelled' : record.state === 'failed' || record.state === 'blocked' ? 'failed' : 'succeeded';
+    await this.inRoot(record, 'saga.finish', async () => {
+      if (record.state === 'cancelled' && record.jobId) {
+        // Reaches a running job: the registry frees its slot, the runner stops work and removes the worktree.
+        await this.bus.publish(Messages.CancelJob, { ...base, step: 'cancel', payload: { reason: record.failure?.reason ?? 'cancelled' } });
       }
-      if (after.workspace || after.state === 'failed' || after.state === 'blocked' || after.state === 'cancelled') {
-        await this.bus.publish(Messages.Cleanup, { ...base, step: 'cleanup', payload: { reason: `saga ${after.state}` } });
+      if (record.jobId) {
+        await this.bus.publish(Messages.CompleteJob, { ...base, step: 'complete', payload: { outcome, ...(record.failure ? { reason: record.failure.reason.slice(0, 2000) } : {}) } });
       }
+      await this.bus.publish(Messages.Cleanup, { ...base, step: 'cleanup', payload: { reason: `saga ${record.state}` } });
     });
+    await this.patch(record.sagaId, (r) => (SagaService.isOver(r) && !r.finished ? { ...r, finished: true } : undefined));
   }
 
   /** Moves and annotates the FR file to match the saga; an FR file gone from the vault is logged. */
@@ -181,11 +188,17 @@ export class SagaService {
   }
 
   private async rememberPath(sagaId: string, frPath: string): Promise<void> {
+    await this.patch(sagaId, (r) => (r.frPath === frPath ? undefined : { ...r, frPath }));
+  }
+
+  /** A small compare-and-set change outside the state machine (bookkeeping, not a transition). */
+  private async patch(sagaId: string, change: (r: SagaRecord) => SagaRecord | undefined): Promise<void> {
     for (let i = 0; i < 10; i += 1) {
       const current = await this.sagas.get(sagaId);
-      if (!current || current.value.frPath === frPath) return;
+      const next = current && change(current.value);
+      if (!current || !next) return;
       try {
-        await this.sagas.update({ ...current.value, frPath }, current.revision);
+        await this.sagas.update(next, current.revision);
         return;
       } catch (e) {
         if (!(e instanceof RevisionConflictError)) throw e;

@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { BusConnection, Clock, Lease } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
+import { FR_FOLDERS } from '@agency/vault';
 import { OrchestratorConfig } from '../orchestrator.config.js';
 import { isTerminal } from './saga.machine.js';
 import type { SagaRecord } from './saga.model.js';
@@ -62,6 +63,7 @@ export class SweeperService implements OnApplicationShutdown {
     if (!(await this.lease.acquire())) return;
     const now = this.clock.nowMs();
     for (const record of await this.sagas.all()) {
+      await this.repair(record);
       if (isTerminal(record.state)) continue;
       if (await this.followFile(record)) continue;
       const why = overdue(record, now, this.config.STEP_QUIET_SECONDS * 1000, this.config.STEP_DEADLINE_SECONDS * 1000);
@@ -69,6 +71,13 @@ export class SweeperService implements OnApplicationShutdown {
       this.logger.warn({ frId: record.frId, sagaId: record.sagaId, step: record.step, attempt: record.attempt }, `${record.step} ${why}`);
       await this.saga.handle({ kind: 'timeout', env: { sagaId: record.sagaId, step: record.step, attempt: record.attempt }, reason: why });
     }
+  }
+
+  /** Effects a crash may have cut short: the FR file's folder, and the job's release. */
+  private async repair(record: SagaRecord): Promise<void> {
+    const inPlace = this.vault.exists(record.frPath);
+    if (inPlace && !record.frPath.startsWith(`${FR_FOLDERS[folderFor(record.state)]}/`)) await this.saga.syncFr(record);
+    if (SagaService.isOver(record) && !record.finished) await this.saga.finish(record);
   }
 
   /**
