@@ -44,7 +44,7 @@ describe('chaos: 22 FRs while every service and nats-server are killed and resta
     // Every FR in flight at once, merged automatically, so each ends in a terminal state by itself.
     const config = readFileSync(join(vault, '40_config', 'agency.yaml'), 'utf8')
       .replace('root: ../../forge', `root: ${forge}`)
-      .replace(/global: 4\n  per_repo: 2/, 'global: 20\n  per_repo: 20')
+      .replace(/global: 4\n {2}per_repo: 2/, 'global: 20\n  per_repo: 20')
       .replace('merge: human', 'merge: auto')
       .replace(/auto_merge_min_confidence: [\d.]+/, 'auto_merge_min_confidence: 0.8')
       .replace(/(name: small\n(?:.*\n)*?\s+)auto_merge: false/, '$1auto_merge: true');

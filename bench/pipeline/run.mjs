@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// Pipeline overhead benchmark (issue 6): N FRs through the full pipeline (seven processes, real
+// NATS, git, the scripted model with zero latency, the greeter repository), all dropped at once.
+// Reports FRs per minute, time per FR with the test run and queue wait subtracted (median, p99)
+// and bus hop latency (publish span start -> consumer span start), from the services' spans.
+//
+//   npm run build && node bench/pipeline/run.mjs [--frs 50] [--concurrency 20]
+//
+// Not part of the test suite: numbers go to bench/results/pipeline.md by hand, with the machine.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { LocalStack, seedBareRepo, seedVault, startNats } = await import(join(root, 'dist/libs/stack/src/index.js'));
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const N = arg('frs', 50);
+const CONCURRENCY = arg('concurrency', 20);
+
+const pct = (values, p) => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+const fmt = (ms) => `${ms.toFixed(1)} ms`;
+
+const dir = mkdtempSync(join(tmpdir(), 'agency-bench-pipeline-'));
+const vault = join(dir, 'vault');
+const forge = join(dir, 'forge');
+seedVault(join(root, 'examples', 'vault'), vault);
+const configFile = join(vault, '40_config', 'agency.yaml');
+writeFileSync(
+  configFile,
+  readFileSync(configFile, 'utf8')
+    .replace('root: ../../forge', `root: ${forge}`)
+    .replace(/global: 4\n {2}per_repo: 2/, `global: ${CONCURRENCY}\n  per_repo: ${CONCURRENCY}`),
+);
+for (const f of readdirSync(join(vault, '10_features', '03_planned'))) if (f.endsWith('.md')) rmSync(join(vault, '10_features', '03_planned', f));
+seedBareRepo(forge, 'example/greeter', join(root, 'examples', 'repos', 'greeter'));
+
+const nats = await startNats(join(dir, 'nats'));
+const stack = new LocalStack({ runDir: join(dir, 'run'), vaultPath: vault, rootDir: root, natsUrl: nats.url, env: { LOG_LEVEL: 'warn', SCAN_INTERVAL_MS: '500', DISPATCH_INTERVAL_MS: '250', BUS_CONCURRENCY: '16' } });
+try {
+  await stack.start();
+  const ids = Array.from({ length: N }, (_, i) => `FR-${1000 + i}`);
+  const dropped = Date.now();
+  for (const id of ids) writeFileSync(join(vault, '10_features', '03_planned', `${id}-bench.md`), `---\nid: ${id}\ntitle: Bench ${id}\n---\n\n## Acceptance criteria\n\n- docs/${id}.md exists\n`);
+
+  let sagas = [];
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    sagas = (await (await fetch(`${stack.url('orchestrator')}/sagas`)).json()).sagas;
+    const done = sagas.filter((s) => ['awaiting-merge', 'done', 'failed', 'blocked'].includes(s.state));
+    if (sagas.length === N && done.length === N) break;
+    if (Date.now() > deadline) throw new Error(`timed out: ${done.length}/${N} finished`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const finishedAt = Date.now();
+  const lost = N - sagas.filter((s) => s.state === 'awaiting-merge').length;
+
+  // Per FR, from its saga's history: intake -> PR opened, minus the wait for a slot and the test step.
+  const perFr = [];
+  const queueWait = [];
+  for (const s of sagas) {
+    const r = await (await fetch(`${stack.url('orchestrator')}/sagas/${s.frId}`)).json();
+    const at = (to) => Date.parse(r.history.find((h) => h.to === to)?.at ?? r.updatedAt);
+    const total = at('awaiting-merge') - Date.parse(r.createdAt);
+    const waited = at('planning') - at('routed');
+    const testing = at('reviewing') - at('testing');
+    perFr.push(total - waited - testing);
+    queueWait.push(waited);
+  }
+  await stack.stop();
+
+  // Bus hops from the spans every service wrote: "<type> send" -> its child "<type> process".
+  const spans = readFileSync(stack.traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const hops = spans
+    .filter((s) => s.name.endsWith(' process') && byId.get(s.parentSpanId)?.name.endsWith(' send'))
+    .map((s) => s.startMs - byId.get(s.parentSpanId).startMs);
+
+  const elapsedMin = (finishedAt - dropped) / 60_000;
+  const lines = [
+    `date: ${new Date().toISOString().slice(0, 10)}; machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, nats-server ${execFileSync('nats-server', ['--version'], { encoding: 'utf8' }).trim()}`,
+    `FRs: ${N} dropped at once, ${CONCURRENCY} concurrent slots; reached a PR: ${N - lost}; lost or failed: ${lost}`,
+    `throughput: ${(N / elapsedMin).toFixed(1)} FRs/minute (${((finishedAt - dropped) / 1000).toFixed(1)} s for all)`,
+    `orchestration time per FR (intake -> PR opened, minus queue wait and the test step): median ${fmt(pct(perFr, 50))}, p99 ${fmt(pct(perFr, 99))}`,
+    `queue wait per FR: median ${fmt(pct(queueWait, 50))}, p99 ${fmt(pct(queueWait, 99))}`,
+    `bus hop (publish -> consumer start), ${hops.length} hops: median ${fmt(pct(hops, 50))}, p99 ${fmt(pct(hops, 99))}`,
+  ];
+  console.log(lines.join('\n'));
+} finally {
+  await stack.stop().catch(() => undefined);
+  await nats.stop().catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+}
