@@ -63,35 +63,49 @@ try {
   const finishedAt = Date.now();
   const lost = N - sagas.filter((s) => s.state === 'awaiting-merge').length;
 
-  // Per FR, from its saga's history: intake -> PR opened, minus the wait for a slot and the test step.
-  const perFr = [];
-  const queueWait = [];
-  for (const s of sagas) {
-    const r = await (await fetch(`${stack.url('orchestrator')}/sagas/${s.frId}`)).json();
-    const at = (to) => Date.parse(r.history.find((h) => h.to === to)?.at ?? r.updatedAt);
-    const total = at('awaiting-merge') - Date.parse(r.createdAt);
-    const waited = at('planning') - at('routed');
-    const testing = at('reviewing') - at('testing');
-    perFr.push(total - waited - testing);
-    queueWait.push(waited);
-  }
   await stack.stop();
 
-  // Bus hops from the spans every service wrote: "<type> send" -> its child "<type> process".
+  // Per FR, from the spans all seven services wrote for its trace.
   const spans = readFileSync(stack.traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const byTrace = new Map();
+  for (const sp of spans) byTrace.set(sp.traceId, [...(byTrace.get(sp.traceId) ?? []), sp]);
+  const byId = new Map(spans.map((sp) => [sp.spanId, sp]));
+  const WORK = /^(agent-runner\.(plan|code|test)|reviewer\.review|git-service\.open-pr|router\.score|registry\.enqueue) process$/;
+  const total = [];
+  const work = [];
+  const overhead = [];
+  const queueWait = [];
+  for (const trace of byTrace.values()) {
+    const rootSpan = trace.find((sp) => sp.name.startsWith('FR ') && !sp.parentSpanId);
+    const opened = trace.filter((sp) => sp.name === 'git-service.pr-opened process' && sp.service === 'orchestrator');
+    if (!rootSpan || opened.length === 0) continue;
+    const end = Math.max(...opened.map((sp) => sp.startMs + sp.durationMs));
+    const t = end - rootSpan.startMs;
+    // Only the final open-pr counts as work here: the draft PR of round 1 runs beside the review.
+    const w = trace.filter((sp) => WORK.test(sp.name) && (sp.name !== 'git-service.open-pr process' || sp.attributes['agency.step'] === 'open-pr')).reduce((a, sp) => a + sp.durationMs, 0);
+    const enqueued = trace.find((sp) => sp.name === 'registry.enqueue process');
+    const dispatch = trace.find((sp) => sp.name === 'job.dispatch');
+    const q = enqueued && dispatch ? Math.max(0, dispatch.startMs - (enqueued.startMs + enqueued.durationMs)) : 0;
+    total.push(t);
+    work.push(w);
+    queueWait.push(q);
+    overhead.push(t - w - q);
+  }
   const hops = spans
-    .filter((s) => s.name.endsWith(' process') && byId.get(s.parentSpanId)?.name.endsWith(' send'))
-    .map((s) => s.startMs - byId.get(s.parentSpanId).startMs);
+    .filter((sp) => sp.name.endsWith(' process') && byId.get(sp.parentSpanId)?.name.endsWith(' send'))
+    .map((sp) => sp.startMs - byId.get(sp.parentSpanId).startMs);
 
   const elapsedMin = (finishedAt - dropped) / 60_000;
+  const stat = (v) => `median ${fmt(pct(v, 50))}, p99 ${fmt(pct(v, 99))}`;
   const lines = [
     `date: ${new Date().toISOString().slice(0, 10)}; machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, nats-server ${execFileSync('nats-server', ['--version'], { encoding: 'utf8' }).trim()}`,
     `FRs: ${N} dropped at once, ${CONCURRENCY} concurrent slots; reached a PR: ${N - lost}; lost or failed: ${lost}`,
     `throughput: ${(N / elapsedMin).toFixed(1)} FRs/minute (${((finishedAt - dropped) / 1000).toFixed(1)} s for all)`,
-    `orchestration time per FR (intake -> PR opened, minus queue wait and the test step): median ${fmt(pct(perFr, 50))}, p99 ${fmt(pct(perFr, 99))}`,
-    `queue wait per FR: median ${fmt(pct(queueWait, 50))}, p99 ${fmt(pct(queueWait, 99))}`,
-    `bus hop (publish -> consumer start), ${hops.length} hops: median ${fmt(pct(hops, 50))}, p99 ${fmt(pct(hops, 99))}`,
+    `per FR, intake -> PR opened: ${stat(total)}`,
+    `  work in the services (router, registry, planner, coder, tests, reviewer, PR): ${stat(work)}`,
+    `  waiting for a job slot: ${stat(queueWait)}`,
+    `  orchestration overhead (the rest: bus hops, saga transitions, FR file writes, waiting for a busy service): ${stat(overhead)}`,
+    `bus hop (publish -> consumer start), ${hops.length} hops: ${stat(hops)}`,
   ];
   console.log(lines.join('\n'));
 } finally {
