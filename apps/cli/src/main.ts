@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { AgencyApi } from './api.client.js';
 import { up } from './commands/up.command.js';
 import { jobs, merge, status, traceOf } from './commands/inspect.commands.js';
-import { go, logs, steer } from './commands/steer.commands.js';
+import { dispatch, go, logs, steer } from './commands/steer.commands.js';
 
 const program = new Command('agency').description('Agency: feature requests in a vault become pull requests.');
 const api = () => new AgencyApi();
@@ -27,6 +27,8 @@ program
 
 program.command('status').description('FRs and where each one is').action(() => run(() => status(api()))());
 program.command('jobs').description('the job queue').action(() => run(() => jobs(api()))());
+program.command('pause').description('stop dispatching queued jobs (running ones go on)').action(() => run(() => dispatch(api(), true))());
+program.command('resume').description('dispatch queued jobs again').action(() => run(() => dispatch(api(), false))());
 program.command('merge <frId>').description("merge an FR's pull request on the local forge").action((frId: string) => run(() => merge(api(), frId))());
 program.command('trace <frId>').description("print an FR's trace from the local trace file").action((frId: string) => run(() => traceOf(api(), frId))());
 

@@ -22,6 +22,12 @@ export async function steer(api: AgencyApi, action: 'approve' | 'reject' | 'canc
   return 0;
 }
 
+export async function dispatch(api: AgencyApi, pause: boolean): Promise<number> {
+  const r = await api.post<{ paused: boolean; by: string; at: string }>(api.registryUrl, `/jobs/dispatch/${pause ? 'pause' : 'resume'}`, { by: who() });
+  console.log(`dispatching ${r.paused ? 'paused' : 'resumed'} by ${r.by} at ${r.at}`);
+  return 0;
+}
+
 /**
  * An FR's timeline from the event stream (the audit log): every event of its current run, then,
  * with --follow, new ones as they happen. Needs NATS_URL (default the local one).

@@ -1,9 +1,9 @@
-import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post } from '@nestjs/common';
 import type { Job } from '../jobs/job.model.js';
 import { JobRepository } from '../jobs/job.repository.js';
 import { JobsService } from '../jobs/jobs.service.js';
 
-/** Read-only HTTP view of the queue, for the CLI and the dashboard. */
+/** The queue over HTTP, for the CLI and the dashboard: list, inspect, pause and resume dispatching. */
 @Controller('jobs')
 export class JobsController {
   constructor(
@@ -14,6 +14,21 @@ export class JobsController {
   @Get()
   async list(): Promise<{ jobs: Job[] }> {
     return { jobs: await this.jobs.list() };
+  }
+
+  @Get('dispatch')
+  dispatchState(): Promise<{ paused: boolean; by?: string; at?: string }> {
+    return this.jobs.control();
+  }
+
+  @Post('dispatch/pause')
+  pause(@Body() body: { by?: string } = {}) {
+    return this.jobs.setPaused(true, body.by ?? 'api');
+  }
+
+  @Post('dispatch/resume')
+  resume(@Body() body: { by?: string } = {}) {
+    return this.jobs.setPaused(false, body.by ?? 'api');
   }
 
   @Get(':jobId')

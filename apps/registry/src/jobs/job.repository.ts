@@ -3,6 +3,14 @@ import { BUCKETS } from '@agency/contracts';
 import { BusConnection, KvStore, type Versioned } from '@agency/messaging';
 import type { Job } from './job.model.js';
 
+export interface DispatchControl {
+  paused: boolean;
+  by: string;
+  at: string;
+}
+
+const CONTROL_KEY = 'control.dispatch';
+
 /** Jobs in the `agency-jobs` KV bucket, one key per job, updated with compare-and-set. */
 @Injectable()
 export class JobRepository {
@@ -33,6 +41,15 @@ export class JobRepository {
   }
 
   async all(): Promise<Array<Versioned<Job>>> {
-    return (await this.open()).values();
+    return (await (await this.open()).values()).filter((v) => v.key !== CONTROL_KEY);
+  }
+
+  /** Registry-wide switches (pause), beside the jobs under a key no job id can take. */
+  async getControl(): Promise<DispatchControl | undefined> {
+    return ((await (await this.open()).get(CONTROL_KEY)) as Versioned<DispatchControl> | undefined)?.value;
+  }
+
+  async putControl(control: DispatchControl): Promise<void> {
+    await (await this.open()).put(CONTROL_KEY, control as unknown as Job);
   }
 }

@@ -113,8 +113,22 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     return this.dispatching;
   }
 
+  /** Dispatching stops (running jobs go on; enqueueing still works) until resumed; kept in KV for every replica. */
+  async setPaused(paused: boolean, by: string): Promise<{ paused: boolean; by: string; at: string }> {
+    const state = { paused, by, at: this.clock.now().toISOString() };
+    await this.jobs.putControl(state);
+    this.logger.info(state, paused ? 'dispatching paused' : 'dispatching resumed');
+    if (!paused) void this.dispatch();
+    return state;
+  }
+
+  async control(): Promise<{ paused: boolean; by?: string; at?: string }> {
+    return (await this.jobs.getControl()) ?? { paused: false };
+  }
+
   private async dispatchOnce(): Promise<void> {
     if (!(await this.lease.acquire())) return;
+    if ((await this.control()).paused) return;
     const all = (await this.jobs.all()).map((v) => v.value);
     for (const pick of pickJobs(all, this.limits.current(), this.clock.nowMs(), this.config.AGEING_STEP_MS)) {
       const started = await this.jobs.mutate(pick.jobId, (job) =>
