@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { ServiceConfig } from '@agency/config';
 
 export class GitServiceConfig extends ServiceConfig {
@@ -28,4 +28,39 @@ export class GitServiceConfig extends ServiceConfig {
   @Min(1024)
   @Max(50_000_000)
   DIFF_MAX_BYTES: number = 1_000_000;
+
+  /** Token for GitHub's REST/GraphQL API and git over HTTPS (secret: never logged). Needed only for `forge: github` repositories. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  GITHUB_TOKEN?: string;
+
+  /** GitHub's API base URL; overrides forges.github.api_url of agency.yaml (GitHub Enterprise: https://<host>/api/v3). */
+  @IsOptional()
+  @IsString()
+  @Matches(/^https?:\/\/[^\s/]+(\/\S*)?$/, { message: 'GITHUB_API_URL must be an http(s) URL such as https://api.github.com' })
+  GITHUB_API_URL?: string;
+
+  /** Secret of the repository's webhook; without it POST /forge/github/webhooks refuses every delivery (secret: never logged). */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  GITHUB_WEBHOOK_SECRET?: string;
+
+  /** A rate-limited GitHub call waits up to this long for the limit to reset; a longer wait hands the command back for redelivery. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  GITHUB_RATE_LIMIT_MAX_WAIT_MS: number = 60_000;
+
+  /** One GitHub API request is abandoned after this long. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  GITHUB_REQUEST_TIMEOUT_MS: number = 30_000;
 }
+
+/** Variables whose values never appear in logs or configuration errors. */
+export const GIT_SERVICE_SECRETS = ['GITHUB_TOKEN', 'GITHUB_WEBHOOK_SECRET'] as const;

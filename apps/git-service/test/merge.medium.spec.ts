@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Messages, type PrClosedEvent, type PrMergedEvent, type PrOpenedEvent, type StepFailedEvent } from '@agency/contracts';
+import { Messages, type PrClosedEvent, type PrMergedEvent, type PrOpenedEvent, type PrReviewedEvent, type StepFailedEvent } from '@agency/contracts';
 import type { PrDiff, PullRequestRecord } from '../src/forge/forge.js';
 import { AgentClone, git } from './support/forge-fixture.js';
 import { ServiceHarness } from './support/service-harness.js';
@@ -149,5 +149,42 @@ describe('git-service merge and close: HTTP API and bus, against real git, files
     expect(h.record(pr.number).state).toBe('open');
     // The temporary worktree is gone again.
     expect(git(join(h.fixture.workDir, 'mirrors', 'example', 'greeter.git'), 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '))).toHaveLength(1);
+  });
+
+  it('takes a person’s review over HTTP and tells the saga, each review once', async () => {
+    const pr = await openPr('FR-005', 'reviewed', { 'src/five.js': 'export const five = 5;\n' });
+    const post = (body: unknown) => h.http('POST', `${PULLS}/${pr.number}/reviews`, body);
+    expect((await post({ state: 'changes_requested', author: 'ada', body: 'Handle an empty name.' })).status).toBe(202);
+    expect((await post({ state: 'changes_requested', author: 'ada', body: 'Handle an empty name.' })).status).toBe(202);
+    expect((await post({ state: 'approved', author: 'grace' })).status).toBe(202);
+    const reviewed = await h.events<PrReviewedEvent>(Messages.PrReviewed.type, pr.sagaId);
+    expect(reviewed.map((e) => e.payload)).toEqual([
+      { number: pr.number, state: 'changes_requested', author: 'ada', body: 'Handle an empty name.' },
+      { number: pr.number, state: 'changes_requested', author: 'ada', body: 'Handle an empty name.' },
+      { number: pr.number, state: 'approved', author: 'grace', body: '' },
+    ]);
+    expect(reviewed[0]).toMatchObject({ frId: 'FR-005', step: 'merge', attempt: 1 });
+
+    const bad = await post({ state: 'lgtm', author: '' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toBe('state must be one of approved, changes_requested, commented, got "lgtm"; author must be a name of 1 to 200 characters');
+    expect((await h.http('POST', `${PULLS}/99/reviews`, { state: 'approved', author: 'ada' })).status).toBe(404);
+  });
+
+  it('refuses the saga’s merge of a draft PR, but lets a person merge it over HTTP', async () => {
+    const branch = 'agency/FR-006-draft';
+    const clone = new AgentClone(h.fixture, 'agent-FR-006', branch);
+    const head = clone.commit({ 'src/six.js': 'export const six = 6;\n' }, 'Six');
+    const bundle = await h.putBundle('FR-006/saga-fr-006/code-r1.bundle', clone.bundle(h.fixture.baseSha));
+    await h.deliver(Messages.OpenPr, h.openPrCommand({ frId: 'FR-006', title: 'Draft', sagaId: 'saga-fr-006', branch, headSha: head, bundle, draft: true }));
+    const [opened] = await h.events<PrOpenedEvent>(Messages.PrOpened.type, 'saga-fr-006');
+    const number = opened!.payload.number;
+    await h.deliver(Messages.MergePr, h.mergeCommand({ frId: 'FR-006', sagaId: 'saga-fr-006', number }));
+    const [failed] = await h.events<StepFailedEvent>(Messages.GitStepFailed.type, 'saga-fr-006');
+    expect(failed!.payload).toMatchObject({ code: 'PR_DRAFT', retryable: false });
+    expect(h.record(number).state).toBe('open');
+    const res = await h.http('POST', `${PULLS}/${number}/merge`, {});
+    expect(res.status).toBe(200);
+    expect(h.record(number).state).toBe('merged');
   });
 });

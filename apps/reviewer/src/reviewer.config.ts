@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNumber, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { SEVERITIES, type Severity } from '@agency/contracts';
@@ -50,6 +52,32 @@ export class ReviewerConfig extends ServiceConfig {
   @Min(0)
   @Max(1)
   MIN_CONFIDENCE: number = 0.5;
+
+  /** Where the lint check clones the repository and applies the change (a folder per review, removed after). */
+  @IsString()
+  @MinLength(1)
+  WORK_DIR: string = join(tmpdir(), 'agency-reviewer');
+
+  /** The repository's setup and lint commands together may run this long before they are killed. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  LINT_TIMEOUT_MS: number = 300_000;
+
+  /** Lint output kept for the finding and the report (its start and its end). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(256)
+  @Max(1_000_000)
+  LINT_OUTPUT_MAX_BYTES: number = 16_000;
+
+  /** A git command of the lint check (clone, fetch of the bundle) still silent after this long is killed. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  GIT_TIMEOUT_MS: number = 120_000;
 }
 
 /** Variables whose values never appear in logs or configuration errors. */

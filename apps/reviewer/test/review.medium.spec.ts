@@ -11,6 +11,7 @@ import { expectEventually, readStream, startNatsServer, tempDir, type NatsServer
 import { loadAgencyConfig } from '@agency/vault';
 import { reviewerService } from '../src/reviewer.app.js';
 import type { ReviewReport } from '../src/review/review.report.js';
+import { createLintRepo, type LintRepo } from './support/lint-repo.js';
 
 interface ModelCall {
   headers: IncomingHttpHeaders;
@@ -79,6 +80,16 @@ const CLEAN_DIFF = [
   '+}',
   '',
 ].join('\n');
+const WORKFLOW_DIFF = [
+  'diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml',
+  '--- a/.github/workflows/ci.yml',
+  '+++ b/.github/workflows/ci.yml',
+  '@@ -1,2 +1,3 @@',
+  ' on: push',
+  ' jobs: {}',
+  '+# run on every branch',
+  '',
+].join('\n');
 const TOKEN_DIFF = [
   'diff --git a/src/greet.js b/src/greet.js',
   '--- a/src/greet.js',
@@ -106,6 +117,7 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
   let bus: BusConnection;
   let publisher: BusPublisher;
   let artifacts: ArtifactStore;
+  let lintRepo: LintRepo;
 
   beforeAll(async () => {
     nats = await startNatsServer();
@@ -118,7 +130,10 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
       'FR-101': [APPROVE],
       'FR-102': [APPROVE],
       'FR-103': ['this is not JSON'],
+      'FR-107': [APPROVE],
+      'FR-108': [APPROVE],
     });
+    lintRepo = createLintRepo(vault.path);
     const gatewayUrl = await model.start();
     reviewer = await runService(reviewerService, {
       NATS_URL: nats.url,
@@ -128,6 +143,8 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
       HTTP_PORT: '0',
       HTTP_HOST: '127.0.0.1',
       INSTANCE_ID: 'reviewer-medium',
+      WORK_DIR: join(vault.path, 'reviewer-work'),
+      LINT_TIMEOUT_MS: '30000',
       LOG_LEVEL: 'silent',
     });
     bus = await BusConnection.connect({ servers: nats.url, name: 'reviewer-medium-test' });
@@ -143,9 +160,9 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
     vault?.remove();
   });
 
-  async function sendReview(frId: string, diff: string): Promise<ReviewCommand> {
+  async function sendReview(frId: string, diff: string, over: Partial<Pick<ReviewCommand, 'tests' | 'repo' | 'workspace'>> = {}): Promise<ReviewCommand> {
     const sagaId = `saga-${frId}`;
-    const payload: ReviewCommand = structuredClone(samplePayloads.Review);
+    const payload: ReviewCommand = { ...structuredClone(samplePayloads.Review), ...over };
     payload.fr = { ...payload.fr, id: frId, title: 'Add a farewell', body: 'Add farewell(name) in src/farewell.js.', acceptanceCriteria: ['farewell("Ada") returns "Goodbye, Ada!"'] };
     payload.diff = await artifacts.put(`${frId}/${sagaId}/code-r1.diff`, diff, 'text/x-diff');
     payload.plan = await artifacts.putJson(`${frId}/${sagaId}/plan.json`, { summary: 'Add farewell()', steps: [{ title: 'Add farewell()', files: ['src/farewell.js'] }] });
@@ -197,16 +214,42 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
     expect(report.findings.dropped).toEqual([expect.objectContaining({ reason: 'severity info is below MIN_SEVERITY minor' })]);
   });
 
-  it('requests changes for an added GitHub token even though the model approved', async () => {
-    await sendReview('FR-102', TOKEN_DIFF);
-    const env = await reviewerEvent<ReviewedEvent>('FR-102', Messages.Reviewed.type);
-    expect(env.payload.verdict).toBe('request-changes');
-    expect(env.payload.findings).toContainEqual(expect.objectContaining({ file: 'src/greet.js', line: 5, severity: 'critical', blocking: true }));
+  it.each([
+    ['FR-102', 'a planted GitHub token', TOKEN_DIFF, {}, 'secrets', { file: 'src/greet.js', line: 5, severity: 'critical' }],
+    ['FR-104', 'a change to a CI workflow', WORKFLOW_DIFF, {}, 'forbidden-paths', { file: '.github/workflows/ci.yml', severity: 'critical' }],
+    ['FR-105', 'a failing test report', CLEAN_DIFF, { tests: { ...samplePayloads.Review.tests, passed: false, counts: { total: 3, passed: 2, failed: 1, skipped: 0 } } }, 'tests', { file: '', severity: 'critical' }],
+    ['FR-106', 'an empty diff', '', {}, 'diff', { file: '', severity: 'major', message: 'The change is empty: the diff touches no file.' }],
+  ] as const)('%s: flags %s without asking the model', async (frId, _what, diff, over, check, finding) => {
+    await sendReview(frId, diff, over);
+    const env = await reviewerEvent<ReviewedEvent>(frId, Messages.Reviewed.type);
+    expect(env.payload).toMatchObject({ verdict: 'request-changes', confidence: 1 });
+    expect(env.payload.findings[0]).toMatchObject({ ...finding, blocking: true });
+    expect(model.callsFor(frId)).toEqual([]);
     expect(JSON.stringify(env.payload)).not.toContain(TOKEN);
-    expect(JSON.stringify(model.callsFor('FR-102'))).not.toContain(TOKEN);
     const report = await artifacts.getJson<ReviewReport>(env.payload.report);
-    expect(report.checks.find((c) => c.id === 'secrets')).toMatchObject({ passed: false });
-    expect(report.verdict).toMatchObject({ final: 'request-changes', model: { verdict: 'approve', confidence: 0.92 } });
+    expect(report.checks.find((c) => c.id === check)).toMatchObject({ passed: false });
+    expect(report.model).toEqual({ alias: samplePayloads.Review.strategy.reviewerModel, skipped: expect.stringContaining(`the ${check} check(s) already block the change`) });
+  });
+
+  it('runs the repository’s lint on the change: a rejected change is flagged without the model, a clean one is reviewed', async () => {
+    const lintOf = async (frId: string, files: Record<string, string>, diff: string) => {
+      const branch = `agency/${frId}-lint`;
+      const { headSha, bundle } = lintRepo.change(branch, files);
+      const bundleRef = await artifacts.put(`${frId}/saga-${frId}/code-r1.bundle`, bundle, 'application/x-git-bundle');
+      const repo = { ...samplePayloads.Review.repo, name: 'example/lint', cloneUrl: lintRepo.bare, lintCommand: 'node lint.mjs' };
+      await sendReview(frId, diff, { repo, workspace: { branch, baseSha: lintRepo.baseSha, headSha, bundle: bundleRef } });
+      return reviewerEvent<ReviewedEvent>(frId, Messages.Reviewed.type);
+    };
+    const rejected = await lintOf('FR-107', { 'src/farewell.js': 'var farewell = 1;\n' }, CLEAN_DIFF);
+    expect(rejected.payload).toMatchObject({ verdict: 'request-changes', confidence: 1 });
+    expect(rejected.payload.findings).toEqual([expect.objectContaining({ blocking: true, message: expect.stringContaining('src/farewell.js:1  error  Unexpected var') })]);
+    expect(model.callsFor('FR-107')).toEqual([]);
+
+    const clean = await lintOf('FR-108', { 'src/farewell.js': 'export const farewell = 1;\n' }, CLEAN_DIFF);
+    expect(clean.payload.verdict).toBe('approve');
+    expect(model.callsFor('FR-108')).toHaveLength(1);
+    const report = await artifacts.getJson<ReviewReport>(clean.payload.report);
+    expect(report.checks.find((c) => c.id === 'lint')).toMatchObject({ passed: true, detail: expect.stringMatching(/^`node lint.mjs` passed/) });
   });
 
   it('publishes step-failed when the answer is invalid twice', async () => {

@@ -36,6 +36,8 @@ export const BUCKETS = {
   /** Create-once keys that guard side effects against redelivery. */
   once: 'agency-once',
   artifacts: 'agency-artifacts',
+  /** git-service: which FR run a PR belongs to, for webhooks. */
+  prs: 'agency-prs',
 } as const;
 
 /** Headers the transport sets on every message besides the W3C trace context. */

@@ -18,9 +18,15 @@ export class LocalForgeConfig {
 }
 
 export class GithubForgeConfig {
+  /** REST API base, for GitHub Enterprise (default https://api.github.com). */
   @IsOptional()
   @IsString()
   api_url?: string;
+
+  /** Where repositories are cloned from (default https://github.com). */
+  @IsOptional()
+  @IsString()
+  web_url?: string;
 }
 
 export class ForgesConfig {
@@ -240,6 +246,7 @@ export function cloneUrlOf(config: AgencyConfig, vaultRoot: string, name: string
   const repo = config.repos[name];
   if (!repo) throw new Error(`repository "${name}" is not configured in ${CONFIG_FILE}`);
   if (repo.url) return repo.url;
+  if (repo.forge === 'github') return `${(config.forges?.github?.web_url ?? 'https://github.com').replace(/\/$/, '')}/${name}.git`;
   const root = localForgeRoot(config, vaultRoot);
   if (!root) throw new Error(`repository "${name}" has no url and there is no local forge`);
   return join(root, `${name}.git`);

@@ -82,3 +82,12 @@ describe('agents and review rules', () => {
     dir.remove();
   });
 });
+
+describe('clone URLs', () => {
+  it('defaults a GitHub repository to github.com, or the configured web URL', () => {
+    const base = 'repos:\n  acme/app: { forge: github, test: npm test }\ntiers: [{ name: s, max_score: 100, models: { planner: p, coder: c, reviewer: r } }]\n';
+    expect(cloneUrlOf(parseAgencyConfig(base), '/v', 'acme/app')).toBe('https://github.com/acme/app.git');
+    const ghe = parseAgencyConfig(`${base}forges:\n  github: { web_url: "https://git.example.com/" }\n`);
+    expect(cloneUrlOf(ghe, '/v', 'acme/app')).toBe('https://git.example.com/acme/app.git');
+  });
+});

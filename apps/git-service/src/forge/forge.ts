@@ -8,6 +8,11 @@ export interface PrPush {
   at: string;
 }
 
+export interface PrComment {
+  body: string;
+  at: string;
+}
+
 /** A pull request as git-service keeps it; the local forge stores exactly this as JSON. */
 export interface PullRequestRecord {
   number: number;
@@ -29,10 +34,19 @@ export interface PullRequestRecord {
   mergeSha: string | null;
   closedAt: string | null;
   pushes: PrPush[];
+  /** Comments git-service wrote on the PR (the local forge keeps them; GitHub shows them on the PR). */
+  comments?: PrComment[];
   /** The FR run that opened it: a merge or close from HTTP publishes its event with these. */
   frId: string;
   sagaId: string;
   jobId: string | null;
+}
+
+/** The FR run a PR belongs to: events a human's action on the PR causes are sent to this saga. */
+export interface PrOrigin {
+  frId: string;
+  sagaId: string;
+  jobId?: string;
 }
 
 /** What an open-pr command sets on a new or existing PR. */
@@ -42,6 +56,8 @@ export interface PrContent {
   draft: boolean;
   labels: string[];
   headSha: string;
+  /** On an update: the run now working on the PR (a new run of the FR takes over its open PR). */
+  origin?: PrOrigin;
 }
 
 export interface NewPullRequest extends PrContent {
@@ -73,20 +89,32 @@ export interface CloseOutcome {
 
 export type MergeMethod = 'merge' | 'squash' | 'rebase';
 
+/** What a merge must check first. The saga's own merges refuse drafts; a person's merge on the local forge is that person's call. */
+export interface MergeGuard {
+  allowDraft: boolean;
+}
+
 /**
  * A place PRs live. Every write is find-or-create or otherwise idempotent, because commands
- * are delivered at least once. The local forge is the first implementation; GitHub (Octokit)
- * implements the same interface.
+ * are delivered at least once: LocalForge (bare repositories and PR records on disk) and
+ * GitHubForge (Octokit) behave the same behind it.
  */
 export interface Forge {
   readonly kind: ForgeKind;
   /** Makes the forge's `branch` point at `headSha` (already in the repository's mirror) by a normal push; `pushed` is false when it already did. */
-  ensureBranchPushed(repo: ForgeRepoRef, branch: string, headSha: string): Promise<{ pushed: boolean }>;
+  /** `behind`: the branch is already past `headSha` (an older round delivered late); nothing pushed. */
+  ensureBranchPushed(repo: ForgeRepoRef, branch: string, headSha: string): Promise<{ pushed: boolean; behind?: boolean }>;
   findOpenPr(repo: ForgeRepoRef, branch: string): Promise<PullRequestRecord | undefined>;
   openPr(repo: ForgeRepoRef, pr: NewPullRequest): Promise<PullRequestRecord>;
   updatePr(repo: ForgeRepoRef, number: number, content: PrContent): Promise<PullRequestRecord>;
-  merge(repo: ForgeRepoRef, number: number, method: MergeMethod): Promise<MergeOutcome>;
+  /**
+   * Merges an open PR; one already merged is reported, not refused. Refuses (conflict) a closed
+   * PR, a draft unless the guard allows it, and on GitHub a head whose checks fail.
+   */
+  merge(repo: ForgeRepoRef, number: number, method: MergeMethod, guard: MergeGuard): Promise<MergeOutcome>;
   close(repo: ForgeRepoRef, number: number): Promise<CloseOutcome>;
+  /** Adds a comment to the PR's conversation. */
+  comment(repo: ForgeRepoRef, number: number, body: string): Promise<void>;
   get(repo: ForgeRepoRef, number: number): Promise<PullRequestRecord | undefined>;
   list(repo: ForgeRepoRef): Promise<PullRequestRecord[]>;
   diff(repo: ForgeRepoRef, pr: PullRequestRecord): Promise<PrDiff>;

@@ -1,6 +1,6 @@
 import { FakeMirrors, FixedClock, MemoryFiles } from '../../test/support/fakes.js';
 import type { GitServiceConfig } from '../git-service.config.js';
-import type { NewPullRequest } from './forge.js';
+import type { MergeGuard, NewPullRequest } from './forge.js';
 import { LocalForge } from './local-forge.service.js';
 import { PrRecordStore } from './pr-record.store.js';
 import { repoRef } from './repo-ref.js';
@@ -10,6 +10,8 @@ const BARE = '/forge/example/greeter.git';
 const repo = repoRef({ name: 'example/greeter', cloneUrl: BARE, base: 'main', forge: 'local' });
 const H1 = '1'.repeat(40);
 const H2 = '2'.repeat(40);
+/** The saga's merge command: drafts refused. */
+const AUTO: MergeGuard = { allowDraft: false };
 
 const newPr = (patch: Partial<NewPullRequest> = {}): NewPullRequest => ({
   title: 'FR-1: Greeting', body: 'body', draft: false, labels: ['agency'], headSha: H1, branch: 'agency/FR-1-greeting', base: 'main', frId: 'FR-1', sagaId: 'saga-1', jobId: 'job-1', ...patch,
@@ -71,7 +73,7 @@ describe('LocalForge', () => {
   it('merges with a merge commit named after the PR, and records it', async () => {
     await forge.openPr(repo, newPr());
     clock.advance(5000);
-    const { pr, alreadyMerged } = await forge.merge(repo, 1, 'merge');
+    const { pr, alreadyMerged } = await forge.merge(repo, 1, 'merge', AUTO);
     expect(alreadyMerged).toBe(false);
     expect(mirrors.calls).toEqual([`merge ${BARE} #1 ${H1} into main: Merge PR #1: FR-1: Greeting`]);
     expect(pr).toMatchObject({ state: 'merged', mergeSha: 'a'.repeat(40), mergedAt: clock.at.toISOString() });
@@ -80,9 +82,9 @@ describe('LocalForge', () => {
 
   it('answers a second merge with the recorded one, without touching git', async () => {
     await forge.openPr(repo, newPr());
-    await forge.merge(repo, 1, 'merge');
+    await forge.merge(repo, 1, 'merge', AUTO);
     mirrors.calls.length = 0;
-    const again = await forge.merge(repo, 1, 'merge');
+    const again = await forge.merge(repo, 1, 'merge', AUTO);
     expect(again.alreadyMerged).toBe(true);
     expect(again.pr.mergeSha).toBe('a'.repeat(40));
     expect(mirrors.calls).toEqual([]);
@@ -90,17 +92,17 @@ describe('LocalForge', () => {
 
   it('refuses to merge a closed PR, an unknown one, or with another method', async () => {
     await forge.openPr(repo, newPr());
-    await expect(forge.merge(repo, 1, 'squash')).rejects.toMatchObject({ code: 'MERGE_METHOD_UNSUPPORTED', kind: 'invalid' });
+    await expect(forge.merge(repo, 1, 'squash', AUTO)).rejects.toMatchObject({ code: 'MERGE_METHOD_UNSUPPORTED', kind: 'invalid' });
     await forge.close(repo, 1);
-    await expect(forge.merge(repo, 1, 'merge')).rejects.toMatchObject({ code: 'PR_CLOSED', kind: 'conflict' });
-    await expect(forge.merge(repo, 5, 'merge')).rejects.toMatchObject({ code: 'PR_NOT_FOUND', kind: 'not-found' });
+    await expect(forge.merge(repo, 1, 'merge', AUTO)).rejects.toMatchObject({ code: 'PR_CLOSED', kind: 'conflict' });
+    await expect(forge.merge(repo, 5, 'merge', AUTO)).rejects.toMatchObject({ code: 'PR_NOT_FOUND', kind: 'not-found' });
     expect(mirrors.calls).toEqual([]);
   });
 
   it('keeps the record open when git fails to merge', async () => {
     await forge.openPr(repo, newPr());
     mirrors.failWith = new Error('conflict');
-    await expect(forge.merge(repo, 1, 'merge')).rejects.toThrow('conflict');
+    await expect(forge.merge(repo, 1, 'merge', AUTO)).rejects.toThrow('conflict');
     expect((await forge.get(repo, 1))!.state).toBe('open');
   });
 
@@ -111,7 +113,21 @@ describe('LocalForge', () => {
     expect((await forge.close(repo, 1)).alreadyClosed).toBe(true);
     await expect(forge.updatePr(repo, 1, { title: 't', body: 'b', draft: false, labels: [], headSha: H2 })).rejects.toMatchObject({ code: 'PR_NOT_OPEN' });
     await forge.openPr(repo, newPr({ branch: 'agency/FR-1-second' }));
-    await forge.merge(repo, 2, 'merge');
+    await forge.merge(repo, 2, 'merge', AUTO);
     await expect(forge.close(repo, 2)).rejects.toMatchObject({ code: 'PR_MERGED', kind: 'conflict' });
+  });
+
+  it('refuses the saga a draft PR but lets a person merge it', async () => {
+    await forge.openPr(repo, newPr({ draft: true }));
+    await expect(forge.merge(repo, 1, 'merge', AUTO)).rejects.toMatchObject({ code: 'PR_DRAFT', kind: 'conflict', message: expect.stringContaining('draft') });
+    expect(mirrors.calls).toEqual([]);
+    expect((await forge.merge(repo, 1, 'merge', { allowDraft: true })).pr.state).toBe('merged');
+  });
+
+  it('keeps comments, and hands an open PR to the run that updates it', async () => {
+    await forge.openPr(repo, newPr());
+    await forge.comment(repo, 1, 'Round 2 pushed');
+    const updated = await forge.updatePr(repo, 1, { title: 't', body: 'b', draft: false, labels: [], headSha: H1, origin: { frId: 'FR-1', sagaId: 'saga-2' } });
+    expect(updated).toMatchObject({ sagaId: 'saga-2', jobId: null, comments: [{ body: 'Round 2 pushed', at: clock.at.toISOString() }] });
   });
 });

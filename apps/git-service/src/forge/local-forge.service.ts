@@ -6,7 +6,7 @@ import { MirrorService } from '../git/mirror.service.js';
 import { ForgeConfigRepository } from '../vault/forge-config.repository.js';
 import { ForgeFilesClient } from './forge-files.client.js';
 import { conflict, invalid, notFound } from './forge.errors.js';
-import type { CloseOutcome, Forge, MergeMethod, MergeOutcome, NewPullRequest, PrContent, PrDiff, PullRequestRecord } from './forge.js';
+import type { CloseOutcome, Forge, MergeGuard, MergeMethod, MergeOutcome, NewPullRequest, PrContent, PrDiff, PullRequestRecord } from './forge.js';
 import { PrRecordStore } from './pr-record.store.js';
 import type { ForgeRepoRef } from './repo-ref.js';
 
@@ -48,7 +48,7 @@ export class LocalForge implements Forge {
     return this.clock.now().toISOString();
   }
 
-  async ensureBranchPushed(repo: ForgeRepoRef, branch: string, headSha: string): Promise<{ pushed: boolean }> {
+  async ensureBranchPushed(repo: ForgeRepoRef, branch: string, headSha: string): Promise<{ pushed: boolean; behind?: boolean }> {
     return this.mirrors.pushBranch(repo, await this.remoteUrl(repo), branch, headSha);
   }
 
@@ -99,16 +99,18 @@ export class LocalForge implements Forge {
         headSha: content.headSha,
         updatedAt: at,
         pushes: moved ? [...current.pushes, { headSha: content.headSha, at }] : current.pushes,
+        ...(content.origin ? { frId: content.origin.frId, sagaId: content.origin.sagaId, jobId: content.origin.jobId ?? null } : {}),
       };
     });
   }
 
-  async merge(repo: ForgeRepoRef, number: number, method: MergeMethod): Promise<MergeOutcome> {
+  async merge(repo: ForgeRepoRef, number: number, method: MergeMethod, guard: MergeGuard): Promise<MergeOutcome> {
     const dir = this.recordsDir(repo);
     const pr = await this.get(repo, number);
     if (!pr) throw notFound('PR_NOT_FOUND', `PR #${number} does not exist in ${repo.name}`);
     if (pr.state === 'merged') return { pr, alreadyMerged: true };
     if (pr.state === 'closed') throw conflict('PR_CLOSED', `PR #${number} of ${repo.name} is closed; reopen it or open a new one to merge`);
+    if (pr.draft && !guard.allowDraft) throw conflict('PR_DRAFT', `PR #${number} of ${repo.name} is a draft (review has not passed); refusing to merge it automatically`);
     if (method !== 'merge') throw invalid('MERGE_METHOD_UNSUPPORTED', `the local forge merges with a merge commit only; "${method}" is not supported`);
     const { mergeSha } = await this.mirrors.merge(repo, await this.remoteUrl(repo), {
       number,
@@ -130,6 +132,11 @@ export class LocalForge implements Forge {
     const at = this.now();
     const closed = await this.records.update(this.recordsDir(repo), number, (current) => ({ ...current, state: 'closed', closedAt: at, updatedAt: at }));
     return { pr: closed, alreadyClosed: false };
+  }
+
+  async comment(repo: ForgeRepoRef, number: number, body: string): Promise<void> {
+    const at = this.now();
+    await this.records.update(this.recordsDir(repo), number, (current) => ({ ...current, comments: [...(current.comments ?? []), { body, at }] }));
   }
 
   async get(repo: ForgeRepoRef, number: number): Promise<PullRequestRecord | undefined> {

@@ -8,6 +8,7 @@ import { conflict, invalid, notFound, unavailable } from '../forge/forge.errors.
 import type { ForgeRepoRef } from '../forge/repo-ref.js';
 import { GitServiceConfig } from '../git-service.config.js';
 import { GitClient, redactCredentials } from './git.client.js';
+import { TokenGitClient, type GitRunner } from './token-git.client.js';
 
 export interface MergeRequest {
   number: number;
@@ -43,10 +44,20 @@ export class MirrorService {
 
   constructor(
     private readonly git: GitClient,
+    private readonly tokenGit: TokenGitClient,
     config: GitServiceConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {
     this.root = resolve(config.WORK_DIR);
+  }
+
+  /**
+   * The runner for commands that talk to the repository's forge (clone, fetch, ls-remote, push):
+   * on GitHub it carries the token as a header scoped to the clone URL's host; everything
+   * local to the mirror runs without it.
+   */
+  private net(repo: ForgeRepoRef): GitRunner {
+    return repo.forge === 'github' ? this.tokenGit.forRemote(repo.cloneUrl) : this.git;
   }
 
   dirOf(repo: ForgeRepoRef): string {
@@ -60,7 +71,7 @@ export class MirrorService {
       await mkdir(dirname(dir), { recursive: true });
       const temp = `${dir}.${randomUUID()}.tmp`;
       try {
-        await this.git.run(dirname(dir), ['clone', '--bare', '--no-tags', '--', repo.cloneUrl, temp]);
+        await this.net(repo).run(dirname(dir), ['clone', '--bare', '--no-tags', '--', repo.cloneUrl, temp]);
         await rename(temp, dir);
       } catch (e) {
         await rm(temp, { recursive: true, force: true });
@@ -71,7 +82,7 @@ export class MirrorService {
       const url = await this.git.attempt(dir, ['remote', 'get-url', 'origin']);
       if (!url.ok || url.stdout.trim() !== repo.cloneUrl) await this.git.run(dir, url.ok ? ['remote', 'set-url', 'origin', repo.cloneUrl] : ['remote', 'add', 'origin', repo.cloneUrl]);
     }
-    const fetched = await this.git.attempt(dir, ['fetch', '--prune', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+    const fetched = await this.net(repo).attempt(dir, ['fetch', '--prune', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
     if (!fetched.ok) throw unavailable('MIRROR_FETCH_FAILED', `cannot fetch ${repo.name} from ${redactCredentials(repo.cloneUrl)}: ${fetched.error.message}`);
     return dir;
   }
@@ -111,7 +122,7 @@ export class MirrorService {
 
   /** The sha `ref` has on a remote, or undefined when the remote has no such ref. */
   async remoteSha(repo: ForgeRepoRef, remoteUrl: string, ref: string): Promise<string | undefined> {
-    const out = await this.git.attempt(this.dirOf(repo), ['ls-remote', '--', remoteUrl, ref]);
+    const out = await this.net(repo).attempt(this.dirOf(repo), ['ls-remote', '--', remoteUrl, ref]);
     if (!out.ok) throw unavailable('FORGE_UNREACHABLE', `cannot read ${ref} of ${repo.name}: ${out.error.message}`);
     // ls-remote matches patterns by their tail (refs/heads/x also matches refs/heads/y/refs/heads/x): keep the exact one.
     for (const line of out.stdout.split('\n')) {
@@ -125,18 +136,20 @@ export class MirrorService {
    * Points the remote's branch at `headSha` with a normal push. A branch already there must be
    * an ancestor of the new head (fix rounds add commits); anything else is refused, never forced.
    */
-  async pushBranch(repo: ForgeRepoRef, remoteUrl: string, branch: string, headSha: string): Promise<{ pushed: boolean }> {
+  async pushBranch(repo: ForgeRepoRef, remoteUrl: string, branch: string, headSha: string): Promise<{ pushed: boolean; behind?: boolean }> {
     const dir = this.dirOf(repo);
     const ref = `refs/heads/${branch}`;
     const current = await this.remoteSha(repo, remoteUrl, ref);
     if (current === headSha) return { pushed: false };
     if (current) {
       await this.fetchRefs(repo, remoteUrl, [branch]);
+      // An older round's command delivered late: the branch is already past it. Nothing to push.
+      if (await this.isAncestor(dir, headSha, current)) return { pushed: false, behind: true };
       if (!(await this.isAncestor(dir, current, headSha))) {
         throw conflict('BRANCH_DIVERGED', `${branch} on the forge is at ${current}, which is not an ancestor of ${headSha}; refusing to force-push (someone else changed the branch?)`);
       }
     }
-    const pushed = await this.git.attempt(dir, ['push', '--porcelain', '--', remoteUrl, `${headSha}:${ref}`]);
+    const pushed = await this.net(repo).attempt(dir, ['push', '--porcelain', '--', remoteUrl, `${headSha}:${ref}`]);
     if (!pushed.ok) throw unavailable('PUSH_REJECTED', `push of ${headSha} to ${branch} of ${repo.name} failed: ${pushed.error.message}`);
     this.logger.info({ repo: repo.name, branch, headSha, previous: current ?? null }, 'branch pushed');
     return { pushed: true };
@@ -199,7 +212,7 @@ export class MirrorService {
 
   private async fetchRefs(repo: ForgeRepoRef, remoteUrl: string, branches: string[]): Promise<void> {
     const specs = branches.map((b) => `+refs/heads/${b}:refs/forge/heads/${b}`);
-    const out = await this.git.attempt(this.dirOf(repo), ['fetch', '--no-tags', '--', remoteUrl, ...specs]);
+    const out = await this.net(repo).attempt(this.dirOf(repo), ['fetch', '--no-tags', '--', remoteUrl, ...specs]);
     if (!out.ok) throw unavailable('FORGE_FETCH_FAILED', `cannot fetch ${branches.join(', ')} of ${repo.name}: ${out.error.message}`);
   }
 

@@ -16,14 +16,18 @@ export class MergePrHandler {
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {}
 
-  /** Merge the PR; one already merged is announced again rather than refused. */
+  /**
+   * Merge the PR; one already merged is announced again rather than refused. The saga decides
+   * when to merge (approval policy, tier, confidence); this refuses what is unsafe whatever it
+   * decided: a draft, a closed PR, failing checks.
+   */
   @OnMessage(Messages.MergePr.subject)
   async merge(@Payload() env: Envelope<MergePrCommand>): Promise<void> {
     let merged: PrMergedEvent;
     try {
       const { number, method } = env.payload;
       ({ result: merged } = await this.once.once(`git-service.merge:${env.sagaId}:${env.step}:${env.attempt}`, async () => {
-        const { pr } = await this.prs.merge(repoOfTarget(env.payload.repo), number, method);
+        const { pr } = await this.prs.merge(repoOfTarget(env.payload.repo), number, method, { allowDraft: false });
         if (!pr.mergeSha) throw new Error(`PR #${pr.number} is recorded as merged without a merge sha`);
         return { number: pr.number, url: pr.url, mergeSha: pr.mergeSha };
       }));

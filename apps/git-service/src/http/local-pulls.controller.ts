@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
+import type { PrReviewedEvent } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import type { CloseOutcome, MergeMethod, MergeOutcome, PrDiff, PrState, PullRequestRecord } from '../forge/forge.js';
@@ -9,6 +11,18 @@ import { announceFailed, asHttp } from './http-errors.js';
 
 const STATES: readonly PrState[] = ['open', 'merged', 'closed'];
 const METHODS: readonly MergeMethod[] = ['merge', 'squash', 'rebase'];
+const REVIEW_STATES: readonly PrReviewedEvent['state'][] = ['approved', 'changes_requested', 'commented'];
+
+/** A review as a person posts it; checked here because the local forge has no webhook schema in front of it. */
+function reviewOf(body: unknown): Omit<PrReviewedEvent, 'number'> {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const problems: string[] = [];
+  if (!REVIEW_STATES.includes(b.state as PrReviewedEvent['state'])) problems.push(`state must be one of ${REVIEW_STATES.join(', ')}, got ${JSON.stringify(b.state)}`);
+  if (typeof b.author !== 'string' || !b.author.trim() || b.author.length > 200) problems.push('author must be a name of 1 to 200 characters');
+  if (b.body !== undefined && (typeof b.body !== 'string' || b.body.length > 65_536)) problems.push('body must be text of at most 65536 characters');
+  if (problems.length) throw new BadRequestException(problems.join('; '));
+  return { state: b.state as PrReviewedEvent['state'], author: (b.author as string).trim(), body: (b.body as string | undefined) ?? '' };
+}
 
 function prNumber(n: number): number {
   if (n < 1) throw new BadRequestException(`PR number must be 1 or more, got ${n}`);
@@ -39,7 +53,10 @@ export class LocalPullsController {
     return asHttp(() => this.prs.getWithDiff(this.forgeConfig.localRepo(owner, name), prNumber(number)));
   }
 
-  /** Merges like the saga's merge command does, then tells the saga (again, if it was merged already). */
+  /**
+   * A person's merge, then the saga is told (again, if it was merged already). Unlike the saga's
+   * merge command it may merge a draft: the person pressing merge is the approval.
+   */
   @Post(':number/merge')
   @HttpCode(200)
   async merge(
@@ -50,7 +67,7 @@ export class LocalPullsController {
   ): Promise<{ pull: PullRequestRecord; alreadyMerged: boolean }> {
     const method = body?.method ?? 'merge';
     if (!METHODS.includes(method as MergeMethod)) throw new BadRequestException(`method must be one of ${METHODS.join(', ')}, got "${method}"`);
-    const outcome: MergeOutcome = await asHttp(() => this.prs.merge(this.forgeConfig.localRepo(owner, name), prNumber(number), method as MergeMethod));
+    const outcome: MergeOutcome = await asHttp(() => this.prs.merge(this.forgeConfig.localRepo(owner, name), prNumber(number), method as MergeMethod, { allowDraft: true }));
     try {
       await this.events.merged(outcome.pr);
     } catch (e) {
@@ -58,6 +75,25 @@ export class LocalPullsController {
       throw announceFailed(`PR #${number} is merged`, e);
     }
     return { pull: outcome.pr, alreadyMerged: outcome.alreadyMerged };
+  }
+
+  /**
+   * A person's review of the PR, as GitHub's review webhook would bring it: "changes_requested"
+   * sends the FR back to the coder with the body as the finding (the saga decides).
+   */
+  @Post(':number/reviews')
+  @HttpCode(202)
+  async review(@Param('owner') owner: string, @Param('name') name: string, @Param('number', ParseIntPipe) number: number, @Body() body?: unknown): Promise<{ published: true; number: number }> {
+    const review = reviewOf(body);
+    const pr = await asHttp(() => this.prs.get(this.forgeConfig.localRepo(owner, name), prNumber(number)));
+    if (pr.state !== 'open') throw new BadRequestException(`PR #${number} is ${pr.state}; only an open PR can be reviewed`);
+    try {
+      await this.events.reviewed(pr, review, randomUUID());
+    } catch (e) {
+      this.logger.error({ err: e, number, url: pr.url }, 'the pr-reviewed event was not published');
+      throw announceFailed(`the review of PR #${number} was received`, e);
+    }
+    return { published: true, number };
   }
 
   @Post(':number/close')

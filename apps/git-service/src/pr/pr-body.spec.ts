@@ -1,6 +1,6 @@
 import { samplePayloads } from '@agency/contracts/testing';
 import type { OpenPrCommand } from '@agency/contracts';
-import { formatUsd, MAX_BODY_CHARS, prTitle, renderPrBody } from './pr-body.js';
+import { agencyMarker, formatUsd, MAX_BODY_CHARS, parseAgencyMarker, prTitle, renderPrBody } from './pr-body.js';
 
 function command(patch: Partial<OpenPrCommand['context']> = {}, fr: Partial<OpenPrCommand['fr']> = {}): OpenPrCommand {
   const cmd = structuredClone(samplePayloads.OpenPr);
@@ -63,5 +63,25 @@ describe('prTitle and formatUsd', () => {
     expect(formatUsd(0)).toBe('$0.0000');
     expect(formatUsd(0.00321)).toBe('$0.0032');
     expect(formatUsd(12.345)).toBe('$12.35');
+  });
+});
+
+describe('the hidden marker', () => {
+  const origin = { frId: 'FR-054', sagaId: 'saga-1', jobId: 'job-1' };
+
+  it('names the FR run, and reads back the last marker of a body', () => {
+    const body = renderPrBody(command(), origin);
+    expect(body.trimEnd().split('\n').at(-1)).toMatch(/^<!-- agency: fr=FR-054 saga=saga-1 job=job-1 content=[a-f0-9]{12} -->$/);
+    expect(parseAgencyMarker(body)).toEqual(origin);
+    expect(parseAgencyMarker(`${agencyMarker('FR-1', 'ab')}\nquoted\n${agencyMarker('FR-2', 'cd', { frId: 'FR-2', sagaId: 's2' })}`)).toEqual({ frId: 'FR-2', sagaId: 's2' });
+    expect(parseAgencyMarker('no marker')).toBeUndefined();
+    expect(parseAgencyMarker(null)).toBeUndefined();
+  });
+
+  it('cannot be broken out of by an id, and survives a cut description', () => {
+    expect(agencyMarker('FR-1', 'ab', { frId: 'FR-1', sagaId: 'x --> <script>' })).toBe('<!-- agency: fr=FR-1 saga=x_--___script_ content=ab -->');
+    const long = renderPrBody(command({ planSummary: 'x'.repeat(20_000), testSummary: 'y'.repeat(20_000), reviewRounds: Array.from({ length: 50 }, () => 'z'.repeat(2000)) }), origin);
+    expect(long.length).toBeLessThanOrEqual(MAX_BODY_CHARS);
+    expect(parseAgencyMarker(long)).toEqual(origin);
   });
 });

@@ -1,4 +1,5 @@
 import type { FrSnapshotDto, OpenPrCommand } from '@agency/contracts';
+import type { PrOrigin } from '../forge/forge.js';
 
 /** GitHub refuses bodies over 65,536 characters; the local forge keeps the same limit. */
 export const MAX_BODY_CHARS = 60_000;
@@ -30,7 +31,7 @@ function traceLine(traceId: string, traceUrl?: string): string {
  * The PR description: what was asked (FR and its acceptance criteria), what was done (plan,
  * tests, every review round), what it cost, and where the whole run can be inspected.
  */
-export function renderPrBody(cmd: Pick<OpenPrCommand, 'fr' | 'context' | 'draft'>): string {
+export function renderPrBody(cmd: Pick<OpenPrCommand, 'fr' | 'context' | 'draft'>, origin?: PrOrigin): string {
   const { fr, context } = cmd;
   const criteria = fr.acceptanceCriteria.length ? fr.acceptanceCriteria.map((c) => item('- [ ] ', c)).join('\n') : '_The FR lists no acceptance criteria._';
   const reviews = context.reviewRounds.length ? context.reviewRounds.map((r, i) => item(`${i + 1}. `, r)).join('\n') : '_No review round recorded._';
@@ -43,10 +44,28 @@ export function renderPrBody(cmd: Pick<OpenPrCommand, 'fr' | 'context' | 'draft'
     section('Review', reviews),
     section('Cost', `${formatUsd(context.costUsd)} so far (model usage for ${fr.id}).`),
     section('Trace', traceLine(context.traceId, context.traceUrl)),
-    `<!-- agency: fr=${fr.id} content=${fr.contentHash.slice(0, 12)} -->\n`,
   ];
+  const marker = `\n${agencyMarker(fr.id, fr.contentHash, origin)}\n`;
   const body = parts.join('\n');
-  if (body.length <= MAX_BODY_CHARS) return body;
+  if (body.length + marker.length <= MAX_BODY_CHARS) return body + marker;
   const note = `\n\n_(description cut at ${MAX_BODY_CHARS} characters; the full plan, test and review reports are in the trace)_\n`;
-  return body.slice(0, MAX_BODY_CHARS - note.length) + note;
+  // The marker stays whole at the end: webhooks find the FR run from it.
+  return body.slice(0, MAX_BODY_CHARS - note.length - marker.length) + note + marker;
+}
+
+/** The hidden line naming the FR run; ids are [A-Za-z0-9_.-] (the envelope's alphabet) so the comment cannot be broken out of. */
+export function agencyMarker(frId: string, contentHash: string, origin?: PrOrigin): string {
+  const safe = (v: string) => v.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const ids = origin ? ` saga=${safe(origin.sagaId)}${origin.jobId ? ` job=${safe(origin.jobId)}` : ''}` : '';
+  return `<!-- agency: fr=${safe(frId)}${ids} content=${contentHash.slice(0, 12)} -->`;
+}
+
+const MARKER = /<!-- agency: fr=([A-Za-z0-9_.-]+)(?: saga=([A-Za-z0-9_.-]+))?(?: job=([A-Za-z0-9_.-]+))? content=[a-f0-9]* -->/;
+
+/** The FR run a PR body names, when it has the marker (the last one wins: a human may quote an old body). */
+export function parseAgencyMarker(body: string | null | undefined): (Partial<PrOrigin> & { frId: string }) | undefined {
+  const all = [...(body ?? '').matchAll(new RegExp(MARKER, 'g'))];
+  const m = all.at(-1);
+  if (!m) return undefined;
+  return { frId: m[1]!, ...(m[2] ? { sagaId: m[2] } : {}), ...(m[3] ? { jobId: m[3] } : {}) };
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Messages } from '@agency/contracts';
+import { Messages, type PrReviewedEvent } from '@agency/contracts';
 import { BusPublisher } from '@agency/messaging';
 import type { PullRequestRecord } from '../forge/forge.js';
 
@@ -26,5 +26,10 @@ export class PrEventsPublisher {
 
   async closed(pr: PullRequestRecord): Promise<void> {
     await this.bus.publish(Messages.PrClosed, { ...this.origin(pr), payload: { number: pr.number, url: pr.url } });
+  }
+
+  /** A person's review; every review is news, so `reviewId` (not the saga step) dedupes it. */
+  async reviewed(pr: PullRequestRecord, review: Omit<PrReviewedEvent, 'number'>, reviewId: string): Promise<void> {
+    await this.bus.publish(Messages.PrReviewed, { ...this.origin(pr), payload: { number: pr.number, ...review } }, { msgId: `local-review:${reviewId}` });
   }
 }

@@ -1,6 +1,8 @@
 import type { ArtifactRefDto, OpenPrCommand } from '@agency/contracts';
 import { samplePayloads } from '@agency/contracts/testing';
 import { FakeMirrors, FixedClock, MemoryFiles, silentLogger } from '../../test/support/fakes.js';
+import { invalid } from '../forge/forge.errors.js';
+import type { Forge } from '../forge/forge.js';
 import { ForgeRegistry } from '../forge/forge.registry.js';
 import { LocalForge } from '../forge/local-forge.service.js';
 import { PrRecordStore } from '../forge/pr-record.store.js';
@@ -33,7 +35,11 @@ describe('PullRequestService', () => {
     fetched = [];
     const forge = new LocalForge({ localRoot: () => '/forge' }, mirrors, new PrRecordStore(files), files, new FixedClock(), { DIFF_MAX_BYTES: 1000 } as GitServiceConfig);
     const artifacts = { get: async (ref: ArtifactRefDto) => (fetched.push(ref), new Uint8Array([1, 2, 3])) };
-    service = new PullRequestService(new ForgeRegistry(forge), mirrors, artifacts, new RepoLocks(), silentLogger());
+    // GitHub is covered against a fake GitHub server (test/github-*.medium.spec.ts); here it only has to be chosen.
+    const github = new Proxy({ kind: 'github' } as Forge, {
+      get: (target, key) => (key === 'kind' ? target.kind : async () => Promise.reject(invalid('GITHUB_TOKEN_MISSING', `github forge: ${String(key)}`))),
+    });
+    service = new PullRequestService(new ForgeRegistry(forge, github), mirrors, artifacts, new RepoLocks(), silentLogger());
   });
 
   it('imports the bundle, pushes the head and opens a PR with the rendered description', async () => {
@@ -59,6 +65,42 @@ describe('PullRequestService', () => {
     expect([...files.files.keys()].filter((k) => k.endsWith('.json'))).toHaveLength(1);
   });
 
+  it('comments on the PR when a later round pushes new commits, and only then', async () => {
+    await service.openOrUpdate(command(), origin);
+    const round2 = command(H2);
+    round2.context.reviewRounds = ['round 1: request-changes (confidence 0.80, 1 finding(s), 1 blocking): trim the name'];
+    await service.openOrUpdate(round2, origin);
+    mirrors.pushResult = { pushed: false };
+    await service.openOrUpdate(round2, origin);
+    const record = JSON.parse(files.files.get('/forge/example/greeter.prs/1.json')!);
+    expect(record.comments).toHaveLength(1);
+    expect(record.comments[0].body).toContain(`the branch is now at \`${H2}\``);
+    expect(record.comments[0].body).toContain('Latest review: round 1: request-changes');
+    expect(record.body).toContain('<!-- agency: fr=FR-1 saga=saga-1 job=job-1 content=');
+  });
+
+  it('changes nothing for a command that arrives after newer work', async () => {
+    await service.openOrUpdate(command(H2), origin);
+    // An older round's head, delivered late: the branch is past it.
+    mirrors.pushResult = { pushed: false, behind: true };
+    expect(await service.openOrUpdate(command(H1, { draft: true }), origin)).toMatchObject({ number: 1, headSha: H2, draft: false, created: false });
+    // The round's draft update for the head the PR already shows as ready.
+    mirrors.pushResult = { pushed: false };
+    expect(await service.openOrUpdate(command(H2, { draft: true }), origin)).toMatchObject({ number: 1, draft: false, created: false });
+    const record = JSON.parse(files.files.get('/forge/example/greeter.prs/1.json')!);
+    expect(record.draft).toBe(false);
+    expect(record.pushes).toHaveLength(1);
+  });
+
+  it('never opens a second PR for a branch whose PR was merged', async () => {
+    await service.openOrUpdate(command(), origin);
+    const record = JSON.parse(files.files.get('/forge/example/greeter.prs/1.json')!);
+    files.files.set('/forge/example/greeter.prs/1.json', JSON.stringify({ ...record, state: 'merged', mergeSha: H2 }));
+    mirrors.pushResult = { pushed: false };
+    expect(await service.openOrUpdate(command(H1, { draft: true }), origin)).toMatchObject({ number: 1, created: false });
+    expect([...files.files.keys()].filter((k) => k.endsWith('.json'))).toHaveLength(1);
+  });
+
   it('opens one PR when the same command runs concurrently', async () => {
     const results = await Promise.all([1, 2, 3].map(() => service.openOrUpdate(command(), origin)));
     expect(results.map((r) => [r.number, r.created])).toEqual([[1, true], [1, false], [1, false]]);
@@ -72,8 +114,9 @@ describe('PullRequestService', () => {
     expect(mirrors.calls).toEqual([]);
   });
 
-  it('refuses a forge it does not support yet, and a repository name that is no owner/name', async () => {
-    await expect(service.openOrUpdate(command(H1, { repo: { ...command().repo, forge: 'github' } }), origin)).rejects.toMatchObject({ code: 'FORGE_UNSUPPORTED' });
+  it('hands a github repository to the GitHub forge, and refuses a repository name that is no owner/name', async () => {
+    await expect(service.openOrUpdate(command(H1, { repo: { ...command().repo, forge: 'github' } }), origin)).rejects.toMatchObject({ code: 'GITHUB_TOKEN_MISSING', message: 'github forge: ensureBranchPushed' });
+    mirrors.calls.length = 0;
     await expect(service.openOrUpdate(command(H1, { repo: { ...command().repo, name: '../etc' } }), origin)).rejects.toMatchObject({ code: 'REPO_NAME_INVALID' });
     expect(mirrors.calls).toEqual([]);
   });

@@ -5,13 +5,35 @@ import { invalid } from '../forge/forge.errors.js';
 import { repoRef, type ForgeRepoRef } from '../forge/repo-ref.js';
 import { GitServiceConfig } from '../git-service.config.js';
 
+export const GITHUB_API_URL = 'https://api.github.com';
+
+/** Where a GitHub repository is cloned from when agency.yaml gives no url: github.com, or the Enterprise host of the API URL. */
+export function defaultGithubCloneUrl(apiUrl: string, name: string): string {
+  const url = new URL(apiUrl);
+  const web = url.hostname === 'api.github.com' ? 'https://github.com' : `${url.protocol}//${url.host}`;
+  return `${web}/${name}.git`;
+}
+
 /** The forges and repositories of the vault's agency.yaml, re-read when the file changes. */
 @Injectable()
 export class ForgeConfigRepository {
   private readonly cache: AgencyConfigCache;
 
-  constructor(config: GitServiceConfig) {
+  constructor(private readonly config: GitServiceConfig) {
     this.cache = new AgencyConfigCache(config.VAULT_PATH);
+  }
+
+  /** GitHub's API base URL: GITHUB_API_URL, else forges.github.api_url, else api.github.com. */
+  githubApiUrl(): string {
+    return this.config.GITHUB_API_URL ?? this.current().forges?.github?.api_url ?? GITHUB_API_URL;
+  }
+
+  /** A repository configured with `forge: github`, by its owner/name; undefined for any other. */
+  githubRepo(fullName: string): ForgeRepoRef | undefined {
+    const entry = Object.entries(this.current().repos).find(([name, r]) => r.forge === 'github' && name.toLowerCase() === fullName.toLowerCase());
+    if (!entry) return undefined;
+    const [name, repo] = entry;
+    return repoRef({ name, cloneUrl: repo.url ?? defaultGithubCloneUrl(this.githubApiUrl(), name), base: repo.base, forge: 'github' });
   }
 
   current(): AgencyConfig {

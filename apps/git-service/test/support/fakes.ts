@@ -57,7 +57,7 @@ export class MemoryFiles implements Pick<ForgeFilesClient, 'exists' | 'list' | '
 /** The mirror's git side effects, recorded; results set by the test. */
 export class FakeMirrors {
   readonly calls: string[] = [];
-  pushResult = { pushed: true };
+  pushResult: { pushed: boolean; behind?: boolean } = { pushed: true };
   mergeResult = { mergeSha: 'a'.repeat(40), alreadyMerged: false };
   failWith?: Error;
 

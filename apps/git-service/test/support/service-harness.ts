@@ -7,8 +7,7 @@ import { runService, type RunningService } from '@agency/bootstrap';
 import { ArtifactStore, BusConnection, BusPublisher, Clock } from '@agency/messaging';
 import { expectEventually, freePort, readStream, startNatsServer, type NatsServerHandle } from '@agency/testing';
 import type { PullRequestRecord } from '../../src/forge/forge.js';
-import { GitServiceConfig } from '../../src/git-service.config.js';
-import { GitServiceModule } from '../../src/git-service.module.js';
+import { gitServiceSpec } from '../../src/git-service.app.js';
 import { createForgeFixture, type ForgeFixture } from './forge-fixture.js';
 
 export const REPO = 'example/greeter';
@@ -28,7 +27,8 @@ export class ServiceHarness {
     readonly artifacts: ArtifactStore,
   ) {}
 
-  static async start(): Promise<ServiceHarness> {
+  /** `overrides` replace the service's environment (another vault, GitHub settings). */
+  static async start(overrides: Record<string, string> = {}): Promise<ServiceHarness> {
     const fixture = createForgeFixture();
     let nats: NatsServerHandle | undefined;
     try {
@@ -41,8 +41,9 @@ export class ServiceHarness {
         VAULT_PATH: fixture.vaultPath,
         WORK_DIR: fixture.workDir,
         BUS_MAX_DELIVER: '3',
+        ...overrides,
       };
-      const service = await runService({ service: 'git-service', schema: GitServiceConfig, module: (c) => GitServiceModule.forRoot(c) }, env);
+      const service = await runService(gitServiceSpec, env);
       const bus = await BusConnection.connect({ servers: nats.url, name: 'git-service-test' });
       const publisher = new BusPublisher(bus, new Clock());
       return new ServiceHarness(fixture, nats, service, bus, publisher, new ArtifactStore(bus));

@@ -103,6 +103,15 @@ describe('filterFindings', () => {
     expect(dropped).toHaveLength(2);
   });
 
+  it('never makes a finding on an untouched line blocking, even merged with a duplicate on a changed line', () => {
+    // The critical one sits off the change; its duplicate on a changed line (line 2) is the one that may block.
+    const { kept } = filterFindings([], [model({ line: 4, severity: 'critical', message: 'Null name crashes here.' }), model({ line: 2, severity: 'major', message: 'Null name crashes.' })], diff, options);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatchObject({ line: 2, blocking: true, severity: 'major', confidence: 0.8 });
+    expect(kept[0]!.message).not.toContain('non-blocking');
+    for (const f of kept) if (f.blocking && f.source === 'model') expect(onChangedLine(diff, f)).toBe(true);
+  });
+
   it('never merges two check findings, never drops a blocking one, and drops low non-blocking ones', () => {
     const tests = check({ file: '', line: undefined, check: 'tests', message: 'The tests failed.' });
     const size = check({ file: '', line: undefined, check: 'diff', severity: 'major', message: 'The diff is too big.' });

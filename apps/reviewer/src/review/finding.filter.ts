@@ -62,13 +62,24 @@ function isDuplicate(a: Finding, b: Finding): boolean {
   return (a.line !== undefined && a.line === b.line) || messagesOverlap(a.message, b.message);
 }
 
-/** Folds `extra` into `base`: the stronger severity, confidence and blocking win, nothing said is lost. */
+const OFF_LINE_NOTE = ' (Not on a changed line; non-blocking.)';
+
+/** Which of two duplicates leads: a check; else a blocking one (so a blocking result is always on a changed line); else the more severe. */
+function leader(base: Finding, extra: Finding): [Finding, Finding] {
+  if (base.source === 'check') return [base, extra];
+  if (extra.source === 'check') return [extra, base];
+  if (base.blocking !== extra.blocking) return base.blocking ? [base, extra] : [extra, base];
+  return SEVERITY_RANK[base.severity] >= SEVERITY_RANK[extra.severity] ? [base, extra] : [extra, base];
+}
+
+/** Folds `extra` into `base`: the leader's place and blocking, the stronger confidence, nothing said is lost. */
 function merge(base: Finding, extra: Finding): Finding {
-  const [strong, weak] = base.source === 'check' || SEVERITY_RANK[base.severity] >= SEVERITY_RANK[extra.severity] ? [base, extra] : [extra, base];
-  const out: Finding = { ...strong, blocking: base.blocking || extra.blocking };
+  const [strong, weak] = leader(base, extra);
+  const out: Finding = { ...strong };
   const conf = Math.max(base.confidence ?? 0, extra.confidence ?? 0);
   if (conf > 0) out.confidence = conf;
-  if (strong.source === 'model' && !messagesOverlap(strong.message, weak.message)) out.message = `${strong.message} Also: ${weak.message}`.slice(0, 5000);
+  const weakMessage = weak.message.replace(OFF_LINE_NOTE, '');
+  if (strong.source === 'model' && !messagesOverlap(strong.message, weakMessage)) out.message = `${strong.message} Also: ${weakMessage}`.slice(0, 5000);
   out.suggestion ??= weak.suggestion;
   if (out.suggestion === undefined) delete out.suggestion;
   return out;
@@ -102,7 +113,7 @@ export function filterFindings(checks: readonly Finding[], model: readonly Findi
     else {
       f.blocking = false;
       f.note = `${f.file}${f.line !== undefined ? `:${f.line}` : ''} is not a line this change touched: kept as a non-blocking note`;
-      f.message = `${f.message} (Not on a changed line; non-blocking.)`.slice(0, 5000);
+      f.message = `${f.message}${OFF_LINE_NOTE}`.slice(0, 5000);
     }
     const twin = kept.findIndex((k) => isDuplicate(k, f));
     if (twin >= 0) {

@@ -9,18 +9,20 @@ export function atLeast(severity: Severity, min: Severity): boolean {
 /** A finding as the reviewer works with it: the wire fields plus where it came from. */
 export interface Finding extends ReviewFindingDto {
   source: 'check' | 'model';
-  /** The deterministic check that produced it (tests, diff, forbidden-paths, secrets). */
+  /** The deterministic check that produced it (tests, diff, forbidden-paths, secrets, lint). */
   check?: string;
   /** Why the noise filter changed it (e.g. kept as non-blocking: outside the diff). */
   note?: string;
 }
 
 export interface CheckResult {
-  id: 'tests' | 'diff' | 'forbidden-paths' | 'secrets';
+  id: 'tests' | 'diff' | 'forbidden-paths' | 'secrets' | 'lint';
   passed: boolean;
   /** One line saying what was checked and what came out. */
   detail: string;
   findings: Finding[];
+  /** What a command printed (lint), bounded and with secrets redacted: kept in the report. */
+  output?: string;
 }
 
 export interface DroppedFinding {

@@ -41,10 +41,12 @@ export interface ReviewReport {
   rules: { applied: string[]; skipped: { id: string; reason: string }[] };
   model: {
     alias: string;
-    promptBytes: number;
+    /** Why the model was not asked: a deterministic check already blocks the change. */
+    skipped?: string;
+    promptBytes?: number;
     /** Secret-looking values replaced in the diff before it went to the model. */
-    redactedSecrets: number;
-    promptDiff: Omit<TruncatedDiff, 'text'>;
+    redactedSecrets?: number;
+    promptDiff?: Omit<TruncatedDiff, 'text'>;
     respondedModel?: string;
     repaired?: boolean;
     inputTokens?: number;

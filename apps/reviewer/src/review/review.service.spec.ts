@@ -8,6 +8,7 @@ import { createLogger } from '@agency/telemetry';
 import type { AgentDefinition, ReviewRule } from '@agency/vault';
 import { ReviewerConfig } from '../reviewer.config.js';
 import { ReviewerVaultRepository, type ReviewSettings } from '../vault/reviewer-vault.repository.js';
+import type { CheckResult } from './review.model.js';
 import type { ReviewReport } from './review.report.js';
 import { ReviewService } from './review.service.js';
 
@@ -71,6 +72,16 @@ class FixedClock extends Clock {
   }
 }
 
+/** The lint check's answer, set per test; records what it was asked to lint. */
+class FakeLint {
+  result: CheckResult = { id: 'lint', passed: true, detail: 'no lint command configured (repos.example/greeter.lint)', findings: [] };
+  readonly calls: string[] = [];
+  async run(cmd: Pick<ReviewCommand, 'repo' | 'workspace'>): Promise<CheckResult> {
+    this.calls.push(cmd.workspace.headSha);
+    return this.result;
+  }
+}
+
 const TOKEN = `ghp_${'Z9y8X7w6V5'.repeat(3)}abcdef`;
 const CLEAN_DIFF = 'diff --git a/src/farewell.js b/src/farewell.js\nnew file mode 100644\n--- /dev/null\n+++ b/src/farewell.js\n@@ -0,0 +1,3 @@\n+export function farewell(name) {\n+  return `Goodbye, ${name}!`;\n+}\n';
 const TOKEN_DIFF = `diff --git a/src/config.js b/src/config.js\nnew file mode 100644\n--- /dev/null\n+++ b/src/config.js\n@@ -0,0 +1,2 @@\n+// Settings.\n+export const token = '${TOKEN}';\n`;
@@ -78,6 +89,7 @@ const APPROVE = JSON.stringify({ verdict: 'approve', confidence: 0.92, summary: 
 
 describe('ReviewService', () => {
   let artifacts: MemoryArtifacts;
+  let lint: FakeLint;
   const config = Object.assign(new ReviewerConfig(), { VAULT_PATH: '/vault', LLM_GATEWAY_URL: 'http://x/v1', LLM_GATEWAY_API_KEY: 'k' });
   const logger = createLogger({ service: 'reviewer', level: 'silent' });
 
@@ -91,11 +103,12 @@ describe('ReviewService', () => {
   }
 
   function service(llm: LlmClient, vault = new FixedVault()): ReviewService {
-    return new ReviewService(vault, artifacts, llm, new FixedClock(), config, logger);
+    return new ReviewService(vault, artifacts, llm, new FixedClock(), config, logger, lint);
   }
 
   beforeEach(() => {
     artifacts = new MemoryArtifacts();
+    lint = new FakeLint();
   });
 
   it('approves a clean change the model approves, and stores the full report', async () => {
@@ -108,7 +121,7 @@ describe('ReviewService', () => {
     expect(outcome.event.report).toEqual(report);
 
     const stored = artifacts.report(report.key);
-    expect(stored.checks.map((c) => [c.id, c.passed])).toEqual([['tests', true], ['diff', true], ['forbidden-paths', true], ['secrets', true]]);
+    expect(stored.checks.map((c) => [c.id, c.passed])).toEqual([['tests', true], ['diff', true], ['forbidden-paths', true], ['secrets', true], ['lint', true]]);
     expect(stored.rules).toEqual({ applied: ['tests-required'], skipped: [{ id: 'docs-only', reason: 'no changed file matches docs/**' }] });
     expect(stored.model).toMatchObject({ alias: 'reviewer-strong', respondedModel: 'scripted/reviewer', repaired: false, rawAnswer: APPROVE });
     expect(stored.findings.dropped.map((d) => d.reason)).toEqual(['severity info is below MIN_SEVERITY minor']);
@@ -124,31 +137,70 @@ describe('ReviewService', () => {
     expect(user.endsWith('Round: 1')).toBe(true);
   });
 
-  it('requests changes for an added token even though the model approved', async () => {
-    const { outcome } = await service(new ScriptedLlm([APPROVE])).review(await command(TOKEN_DIFF));
+  it('requests changes for an added token without asking the model', async () => {
+    const llm = new ScriptedLlm([APPROVE]);
+    const { outcome, report } = await service(llm).review(await command(TOKEN_DIFF));
     if (outcome.kind !== 'reviewed') throw new Error('expected a review');
+    expect(llm.requests).toEqual([]);
     expect(outcome.event.verdict).toBe('request-changes');
     expect(outcome.event.confidence).toBe(1);
-    expect(outcome.event.summary).toMatch(/^request-changes: 1 blocking check finding\(s\) \(secrets\)\. Matches the FR\.$/);
+    expect(outcome.event.summary).toBe('request-changes: 1 blocking check finding(s) (secrets). The model was not asked: deterministic checks already block the change.');
     expect(outcome.event.findings).toEqual([expect.objectContaining({ file: 'src/config.js', line: 2, severity: 'critical', blocking: true })]);
     expect(JSON.stringify(outcome.event)).not.toContain(TOKEN);
+    expect(artifacts.report(report.key).model).toEqual({ alias: 'reviewer-strong', skipped: 'not asked: the secrets check(s) already block the change' });
   });
 
-  it('never sends a secret from the diff to the model', async () => {
+  it('never sends a secret from the diff to the model, even one the change removes', async () => {
+    const removal = `diff --git a/src/config.js b/src/config.js\n--- a/src/config.js\n+++ b/src/config.js\n@@ -1,2 +1,2 @@\n // Settings.\n-export const token = '${TOKEN}';\n+export const token = process.env.TOKEN;\n`;
     const llm = new ScriptedLlm([APPROVE]);
-    const { report } = await service(llm).review(await command(TOKEN_DIFF));
+    const { report } = await service(llm).review(await command(removal));
     const prompt = String(llm.requests[0]!.messages[1]!.content);
     expect(prompt).not.toContain(TOKEN);
-    expect(prompt).toContain("+export const token = '[redacted github-token]';");
+    expect(prompt).toContain("-export const token = '[redacted github-token]';");
     expect(artifacts.report(report.key).model.redactedSecrets).toBe(1);
   });
 
-  it('blocks configured forbidden paths from the vault', async () => {
-    const diff = CLEAN_DIFF.replaceAll('src/farewell.js', 'infra/deploy.sh');
-    const { outcome } = await service(new ScriptedLlm([APPROVE]), new FixedVault(['infra/**'])).review(await command(diff));
+  it.each([
+    ['a change to a CI workflow', CLEAN_DIFF.replaceAll('src/farewell.js', '.github/workflows/ci.yml'), 'forbidden-paths', { file: '.github/workflows/ci.yml', severity: 'critical' }],
+    ['an empty diff', '', 'diff', { file: '', severity: 'major', message: 'The change is empty: the diff touches no file.' }],
+    ['a configured forbidden path', CLEAN_DIFF.replaceAll('src/farewell.js', 'infra/deploy.sh'), 'forbidden-paths', { file: 'infra/deploy.sh' }],
+  ])('flags %s without asking the model', async (_what, diff, check, expected) => {
+    const llm = new ScriptedLlm([APPROVE]);
+    const { outcome, report } = await service(llm, new FixedVault(['infra/**'])).review(await command(diff));
     if (outcome.kind !== 'reviewed') throw new Error('expected a review');
+    expect(llm.requests).toEqual([]);
+    expect(outcome.event).toMatchObject({ verdict: 'request-changes', confidence: 1 });
+    expect(outcome.event.findings[0]).toMatchObject({ ...expected, blocking: true });
+    expect(artifacts.report(report.key).checks.find((c) => c.id === check)).toMatchObject({ passed: false });
+  });
+
+  it('flags a failing test report without asking the model', async () => {
+    const tests = { passed: false, counts: { total: 2, passed: 1, failed: 1, skipped: 0 }, report: (await command(CLEAN_DIFF)).payload.tests.report };
+    const llm = new ScriptedLlm([APPROVE]);
+    const { outcome } = await service(llm).review(await command(CLEAN_DIFF, { tests }));
+    if (outcome.kind !== 'reviewed') throw new Error('expected a review');
+    expect(llm.requests).toEqual([]);
     expect(outcome.event.verdict).toBe('request-changes');
-    expect(outcome.event.findings[0]).toMatchObject({ file: 'infra/deploy.sh', blocking: true });
+    expect(outcome.event.findings[0]).toMatchObject({ severity: 'critical', blocking: true, message: expect.stringContaining('1/2 passed, 1 failed') });
+  });
+
+  it('runs lint on a usable change: a failing lint blocks without the model, a passing one lets the model review', async () => {
+    lint.result = { id: 'lint', passed: false, detail: '`npm run lint` failed (exit 1, 0.4 s)', findings: [{ file: '', severity: 'major', message: 'The lint command `npm run lint` failed (exit 1):\n\nsrc/farewell.js:2 no-var', blocking: true, confidence: 1, source: 'check', check: 'lint' }] };
+    const llm = new ScriptedLlm([APPROVE]);
+    const failed = await service(llm).review(await command(CLEAN_DIFF));
+    if (failed.outcome.kind !== 'reviewed') throw new Error('expected a review');
+    expect(llm.requests).toEqual([]);
+    expect(failed.outcome.event.summary).toMatch(/^request-changes: 1 blocking check finding\(s\) \(lint\)\./);
+    expect(lint.calls).toHaveLength(1);
+
+    lint.result = { id: 'lint', passed: true, detail: '`npm run lint` passed (0.3 s)', findings: [] };
+    const passed = await service(llm).review(await command(CLEAN_DIFF));
+    expect(passed.outcome).toMatchObject({ kind: 'reviewed', event: { verdict: 'approve' } });
+    expect(String(llm.requests[0]!.messages[1]!.content)).toContain('- lint: passed (`npm run lint` passed (0.3 s))');
+
+    // No change to lint: the diff check blocks and lint is not run.
+    await service(llm).review(await command(''));
+    expect(lint.calls).toHaveLength(2);
   });
 
   it('reports a step failure when the answer stays invalid after the repair', async () => {
@@ -163,15 +215,6 @@ describe('ReviewService', () => {
     const stored = artifacts.report(report.key);
     expect(stored.model.rawAnswer).toBe('{"verdict": "ok"}');
     expect(stored.outcome).toEqual({ kind: 'failed', failure: outcome.failure });
-  });
-
-  it('still decides from the checks when the model fails but a check blocks', async () => {
-    const tests = { passed: false, counts: { total: 2, passed: 1, failed: 1, skipped: 0 }, report: (await command(CLEAN_DIFF)).payload.tests.report };
-    const { outcome } = await service(new ScriptedLlm(['nope', 'nope'])).review(await command(CLEAN_DIFF, { tests }));
-    if (outcome.kind !== 'reviewed') throw new Error('expected a review');
-    expect(outcome.event.verdict).toBe('request-changes');
-    expect(outcome.event.summary).toContain('The model review failed (LLM_ANSWER_INVALID)');
-    expect(outcome.event.findings[0]).toMatchObject({ severity: 'critical', blocking: true });
   });
 
   it('retries transient model failures through the transport', async () => {

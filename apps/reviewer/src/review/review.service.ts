@@ -8,6 +8,7 @@ import { checkDiff, checkTests } from '../checks/basic.checks.js';
 import { checkForbiddenPaths, forbiddenPatterns } from '../checks/forbidden-paths.check.js';
 import { checkSecrets, redactSecrets } from '../checks/secrets.check.js';
 import { changedPaths, DiffParseError, parseUnifiedDiff, type ParsedDiff } from '../diff/unified-diff.parser.js';
+import { LintCheck } from '../lint/lint.check.js';
 import { classifyLlmFailure, type LlmFailure } from '../llm/llm-failure.js';
 import { parseReviewAnswer } from '../llm/review-answer.validator.js';
 import { buildReviewPrompt, DEFAULT_PROMPT_LIMITS } from '../llm/review-prompt.builder.js';
@@ -15,7 +16,7 @@ import { ReviewerConfig } from '../reviewer.config.js';
 import { selectRules } from '../vault/rule.selector.js';
 import { ReviewerVaultRepository } from '../vault/reviewer-vault.repository.js';
 import { filterFindings, modelFindings } from './finding.filter.js';
-import { toDto, type ModelReview } from './review.model.js';
+import { toDto, type CheckResult, type ModelReview } from './review.model.js';
 import { diffFilesSummary, REPORT_VERSION, reportKey, type ReviewOutcome, type ReviewReport, type StoredOutcome } from './review.report.js';
 import { decideVerdict } from './verdict.policy.js';
 
@@ -26,9 +27,11 @@ function clip(text: string, max: number): string {
 }
 
 /**
- * The review step (FR-057): deterministic checks on the diff and the test result, then the
- * reviewer model against the vault's rules, then the noise filter and the verdict policy.
- * The full report goes to the artifact store; the outcome is returned for the handler to publish.
+ * The review step (FR-057): deterministic checks first (tests, diff, forbidden paths, secrets,
+ * the repository's lint). When one of them blocks, the verdict is request-changes and the model
+ * is not asked at all. Otherwise the reviewer model reviews against the vault's rules, then the
+ * noise filter and the verdict policy decide. The full report goes to the artifact store; the
+ * outcome is returned for the handler to publish.
  */
 @Injectable()
 export class ReviewService {
@@ -39,6 +42,7 @@ export class ReviewService {
     private readonly clock: Clock,
     private readonly config: ReviewerConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+    @Inject(LintCheck) private readonly lint: Pick<LintCheck, 'run'>,
   ) {}
 
   async review(env: Envelope<ReviewCommand>): Promise<{ outcome: ReviewOutcome; report: ArtifactRefDto }> {
@@ -61,45 +65,59 @@ export class ReviewService {
     }
 
     const { patterns, lockFilesAllowed } = forbiddenPatterns(cmd.fr, settings.forbiddenPaths);
-    const checks = [
-      checkTests(cmd.tests),
-      checkDiff({ bytes: diffBytes, ...(parsed ? { parsed } : {}), ...(parseError !== undefined ? { parseError } : {}) }, this.config.MAX_DIFF_BYTES),
-      checkForbiddenPaths(parsed, patterns, lockFilesAllowed),
-      checkSecrets(parsed),
-    ];
+    const diffCheck = checkDiff({ bytes: diffBytes, ...(parsed ? { parsed } : {}), ...(parseError !== undefined ? { parseError } : {}) }, this.config.MAX_DIFF_BYTES);
+    const checks: CheckResult[] = [checkTests(cmd.tests), diffCheck, checkForbiddenPaths(parsed, patterns, lockFilesAllowed), checkSecrets(parsed)];
+    // Lint needs a change to lint: an empty, unreadable or oversized diff already blocks.
+    checks.push(diffCheck.passed ? await this.lint.run(cmd) : { id: 'lint', passed: true, detail: 'not run: the diff check already blocks the change', findings: [] });
     const checkFindings = checks.flatMap((c) => c.findings);
     const selection = selectRules(rules, parsed ? changedPaths(parsed) : []);
+    const blockingChecks = [...new Set(checkFindings.filter((f) => f.blocking).map((f) => f.check ?? 'check'))];
 
-    const redacted = redactSecrets(diffText);
-    const { prompt, diff: promptDiff } = buildReviewPrompt(
-      { fr: cmd.fr, plan: planText, diff: redacted.text, tests: cmd.tests, checks, rules: selection.applied, round: cmd.round },
-      { ...DEFAULT_PROMPT_LIMITS, diffBytes: this.config.MAX_PROMPT_DIFF_BYTES },
-    );
     const alias = cmd.strategy.reviewerModel || agent.model;
     let answer: { value: ModelReview; result: ChatResult; repaired: boolean } | undefined;
     let failure: LlmFailure | undefined;
-    try {
-      answer = await this.llm.chatJson(
-        {
-          model: alias,
-          messages: [
-            { role: 'system', content: agent.systemPrompt },
-            { role: 'user', content: prompt },
-          ],
-          maxTokens: agent.maxTokens,
-          temperature: agent.temperature,
-        },
-        parseReviewAnswer,
-        { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}) },
+    let modelReport: ReviewReport['model'];
+    if (blockingChecks.length > 0) {
+      // Deterministic findings decide; the model would only cost money and add noise.
+      modelReport = { alias, skipped: `not asked: the ${blockingChecks.join(', ')} check(s) already block the change` };
+    } else {
+      const redacted = redactSecrets(diffText);
+      const { prompt, diff: promptDiff } = buildReviewPrompt(
+        { fr: cmd.fr, plan: planText, diff: redacted.text, tests: cmd.tests, checks, rules: selection.applied, round: cmd.round },
+        { ...DEFAULT_PROMPT_LIMITS, diffBytes: this.config.MAX_PROMPT_DIFF_BYTES },
       );
-    } catch (e) {
-      failure = classifyLlmFailure(e);
-      if (!failure) throw new RetryableError(`reviewer model call failed: ${(e as Error).message}`);
-      this.logger.warn({ code: failure.code, alias }, `reviewer model failed: ${failure.message}`);
+      try {
+        answer = await this.llm.chatJson(
+          {
+            model: alias,
+            messages: [
+              { role: 'system', content: agent.systemPrompt },
+              { role: 'user', content: prompt },
+            ],
+            maxTokens: agent.maxTokens,
+            temperature: agent.temperature,
+          },
+          parseReviewAnswer,
+          { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}) },
+        );
+      } catch (e) {
+        failure = classifyLlmFailure(e);
+        if (!failure) throw new RetryableError(`reviewer model call failed: ${(e as Error).message}`);
+        this.logger.warn({ code: failure.code, alias }, `reviewer model failed: ${failure.message}`);
+      }
+      modelReport = {
+        alias,
+        promptBytes: Buffer.byteLength(prompt, 'utf8'),
+        redactedSecrets: redacted.count,
+        promptDiff: { truncated: promptDiff.truncated, shownBytes: promptDiff.shownBytes, totalBytes: promptDiff.totalBytes, omittedFiles: promptDiff.omittedFiles, ...(promptDiff.partialFile ? { partialFile: promptDiff.partialFile } : {}) },
+        ...(answer
+          ? { respondedModel: answer.result.model, repaired: answer.repaired, inputTokens: answer.result.inputTokens, outputTokens: answer.result.outputTokens, rawAnswer: answer.result.content, parsed: answer.value }
+          : {}),
+        ...(failure ? { error: { code: failure.code, message: failure.message }, ...(failure.answer !== undefined ? { rawAnswer: failure.answer } : {}) } : {}),
+      };
     }
 
     const { kept, dropped } = filterFindings(checkFindings, answer ? modelFindings(answer.value) : [], parsed, { minSeverity: this.config.MIN_SEVERITY, minConfidence: this.config.MIN_CONFIDENCE });
-    const blockedByChecks = kept.some((f) => f.source === 'check' && f.blocking);
 
     const { sagaId, frId } = env;
     const base: Omit<ReviewReport, 'outcome'> = {
@@ -126,21 +144,12 @@ export class ReviewService {
       },
       checks,
       rules: { applied: selection.applied.map((r) => r.id), skipped: selection.skipped },
-      model: {
-        alias,
-        promptBytes: Buffer.byteLength(prompt, 'utf8'),
-        redactedSecrets: redacted.count,
-        promptDiff: { truncated: promptDiff.truncated, shownBytes: promptDiff.shownBytes, totalBytes: promptDiff.totalBytes, omittedFiles: promptDiff.omittedFiles, ...(promptDiff.partialFile ? { partialFile: promptDiff.partialFile } : {}) },
-        ...(answer
-          ? { respondedModel: answer.result.model, repaired: answer.repaired, inputTokens: answer.result.inputTokens, outputTokens: answer.result.outputTokens, rawAnswer: answer.result.content, parsed: answer.value }
-          : {}),
-        ...(failure ? { error: { code: failure.code, message: failure.message }, ...(failure.answer !== undefined ? { rawAnswer: failure.answer } : {}) } : {}),
-      },
+      model: modelReport,
       findings: { kept, dropped },
     };
 
-    // Without a usable model answer only the checks can decide, and only against the change.
-    if (failure && !blockedByChecks) {
+    // The model was asked (no check blocks) and gave nothing usable: the saga decides what next.
+    if (failure) {
       const stepFailure: StepFailedEvent = { code: failure.code, reason: clip(failure.message, 10_000), retryable: false };
       const ref = await this.store({ ...base, outcome: { kind: 'failed', failure: stepFailure } });
       return { outcome: { kind: 'failed', failure: stepFailure }, report: ref };
@@ -150,7 +159,7 @@ export class ReviewService {
     const model = answer?.value;
     const summaryParts = [
       verdict.verdict !== model?.verdict ? `${verdict.verdict}: ${verdict.reason}.` : '',
-      model ? model.summary : `The model review failed (${failure?.code}): ${failure?.message}`,
+      model ? model.summary : 'The model was not asked: deterministic checks already block the change.',
     ];
     const event: Omit<ReviewedEvent, 'report'> = {
       round: cmd.round,

@@ -1,0 +1,54 @@
+import { BUCKETS } from '@agency/contracts';
+import { Injectable } from '@nestjs/common';
+import { BusConnection, KvStore } from '@agency/messaging';
+import type { PrOrigin, PrPush } from '../forge/forge.js';
+import type { ForgeRepoRef } from '../forge/repo-ref.js';
+
+/** KV bucket of the PRs git-service opened on remote forges (GitHub keeps no FR ids of its own). */
+export const PR_ORIGINS_BUCKET = BUCKETS.prs;
+
+/** What git-service remembers of a PR it opened: whose it is, and the heads it pushed. */
+export interface PrOriginRecord extends PrOrigin {
+  branch: string;
+  pushes: PrPush[];
+}
+
+export function prOriginKey(repo: Pick<ForgeRepoRef, 'forge' | 'owner' | 'repo'>, number: number): string {
+  // Owner and name are [A-Za-z0-9_.-] (repoRef checks), all valid in a KV key.
+  return `${repo.forge}/${repo.owner}/${repo.repo}/${number}`;
+}
+
+/**
+ * The origin of each PR, so a webhook about PR #n (merged, closed, reviewed) reaches the saga
+ * that opened it. The hidden marker in the PR body is the fallback when a record is missing.
+ */
+@Injectable()
+export class PrOriginStore {
+  private store?: Promise<KvStore<PrOriginRecord>>;
+
+  constructor(private readonly bus: BusConnection) {}
+
+  private open(): Promise<KvStore<PrOriginRecord>> {
+    this.store ??= KvStore.open<PrOriginRecord>(this.bus, PR_ORIGINS_BUCKET, { history: 1 });
+    return this.store;
+  }
+
+  async get(repo: ForgeRepoRef, number: number): Promise<PrOriginRecord | undefined> {
+    return (await (await this.open()).get(prOriginKey(repo, number)))?.value;
+  }
+
+  /**
+   * Records the run working on the PR and the head it now has (a push is added when the head
+   * moved); compare-and-set, so concurrent writers do not lose pushes.
+   */
+  async record(repo: ForgeRepoRef, number: number, origin: PrOrigin, branch: string, push: PrPush): Promise<PrOriginRecord> {
+    const kv = await this.open();
+    const saved = await kv.mutate(prOriginKey(repo, number), (current) => {
+      const pushes = current?.pushes ?? [];
+      const moved = pushes.at(-1)?.headSha !== push.headSha;
+      const next: PrOriginRecord = { frId: origin.frId, sagaId: origin.sagaId, ...(origin.jobId ? { jobId: origin.jobId } : {}), branch, pushes: moved ? [...pushes, push] : pushes };
+      return JSON.stringify(next) === JSON.stringify(current) ? undefined : next;
+    });
+    return saved!.value;
+  }
+}
