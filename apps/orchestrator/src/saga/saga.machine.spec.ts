@@ -234,3 +234,13 @@ describe('saga state machine: budget, draft PRs and human reviews', () => {
     expect(decide(waiting, ev('pr-reviewed', 'PrReviewed', 'merge', { state: 'approved' }), settings).kind).toBe('update');
   });
 });
+
+describe('saga state machine: an automatic merge that fails', () => {
+  it('leaves the PR to a person instead of blocking the FR', () => {
+    const rec = record('awaiting-merge', 'merge', { pr: { number: 3, url: 'u', draft: false }, mergeRequested: true });
+    const n = next(decide(rec, ev('step-failed', 'GitStepFailed', 'merge', { code: 'CHECKS_FAILING', reason: 'ci is red', retryable: false }), settings));
+    expect(n).toMatchObject({ state: 'awaiting-merge', mergeRequested: false });
+    const dl = next(decide(rec, ev('dead-lettered', 'GitDeadLettered', 'merge'), settings));
+    expect(dl).toMatchObject({ state: 'awaiting-merge', mergeRequested: false });
+  });
+});

@@ -121,6 +121,9 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
     return { kind: 'update', next: { ...record, lastHeartbeatAt: at, updatedAt: at } };
   }
   const stepMatches = env.step === record.step && env.attempt === record.attempt;
+  // An automatic merge that did not happen (checks pending, conflict, rate limit) leaves the open PR to a person.
+  const mergeNotDone = (why: string): Decision =>
+    record.mergeRequested ? move('awaiting-merge', record.step, { mergeRequested: false }, `automatic merge did not happen (${why}); the PR waits for a person`) : ignore(`merge failure without a merge request: ${why}`);
   const stale = (expected: SagaState[]) => ignore(`${event.kind} (step ${env.step}#${env.attempt}) does not apply in ${record.state} (step ${record.step}#${record.attempt}); expected ${expected.join('/')}`, !expected.includes(record.state) || !stepMatches);
 
   switch (event.kind) {
@@ -219,6 +222,7 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
     case 'step-failed': {
       if (!stepMatches) return ignore(`failure of ${env.step}#${env.attempt} is stale (saga at ${record.step}#${record.attempt})`, true);
       const p = event.env.payload;
+      if (record.state === 'awaiting-merge') return mergeNotDone(`${p.code}: ${p.reason}`);
       if (p.retryable && record.attempt < s.stepMaxAttempts) {
         return { kind: 'transition', next: { ...record, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at }, log: `${record.step} failed (${p.code}: ${p.reason}); retry ${record.attempt + 1}/${s.stepMaxAttempts}` };
       }
@@ -228,6 +232,7 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
       if (env.step !== record.step) return ignore(`dead letter of ${env.step} is stale (saga at ${record.step})`, true);
       const p = event.env.payload;
       const reason = `${p.originalSubject} was dead-lettered after ${p.deliveries} delivery(ies): ${p.reason}`;
+      if (record.state === 'awaiting-merge') return mergeNotDone(reason);
       return move('blocked', record.step, { failure: { code: 'DEAD_LETTER', reason } }, reason, 'dead letter');
     }
   }
