@@ -111,6 +111,20 @@ describe('orchestrator intake and saga against a real nats-server and vault', ()
     expect(existsSync(join(vault, '10_features', '04_in_progress', 'FR-001-farewell.md'))).toBe(true);
   });
 
+  it('blocks only the FR a poison event names, with the reason in its file', async () => {
+    const poison = { id: '00000000-0000-4000-8000-00000000beef', type: 'registry.queued', version: 1, frId: 'FR-001', sagaId: 'FR-001-r1', step: 'queue', attempt: 1, occurredAt: new Date().toISOString(), payload: { jobId: 42, position: -1 } };
+    await bus.js.publish(Messages.JobQueued.subject, JSON.stringify(poison), { msgID: 'poison-1' });
+    const repo = service.app.get(SagaRepository);
+    await expectEventually(async () => expect((await repo.get('FR-001-r1'))?.value).toMatchObject({ state: 'blocked', failure: { code: 'DEAD_LETTER' } }));
+    expect((await repo.get('FR-001-r1'))?.value.failure?.reason).toMatch(/agency\.evt\.registry\.queued\.v1 was dead-lettered after 1 delivery\(ies\): invalid registry\.queued message: payload\.jobId: .*payload\.position: /);
+    await expectEventually(() => expect(inFolder('09_blocked')).toContain('FR-001-farewell.md'));
+    const text = readFileSync(join(vault, '10_features', '09_blocked', 'FR-001-farewell.md'), 'utf8');
+    expect(text).toMatch(/^blocked_reason: "?DEAD_LETTER: agency\.evt\.registry\.queued\.v1 was dead-lettered/m);
+    expect(text).toMatch(/- \S+ blocked: agency\.evt\.registry\.queued\.v1 was dead-lettered .* \(trace [0-9a-f]{32}\)/);
+    // Other FRs are untouched.
+    expect((await repo.get('FR-011-r1'))?.value.state).toBe('discovered');
+  });
+
   it('starts a new run when a person moves a running FR back to planned, cancelling the old one', async () => {
     const repo = service.app.get(SagaRepository);
     await expectEventually(async () => expect((await repo.get('FR-011-r1'))?.value.state).toBe('discovered'));

@@ -168,6 +168,9 @@ export class SagaService {
 
   /** Moves and annotates the FR file to match the saga; an FR file gone from the vault is logged. */
   async syncFr(record: SagaRecord, log?: string): Promise<void> {
+    // The file belongs to the FR's current run: an older run (cancelled when a person moved the
+    // file back to planned) must never move it again.
+    if ((await this.sagas.currentRun(record.frId))?.value.sagaId !== record.sagaId) return;
     if (!this.vault.exists(record.frPath)) {
       this.logger.warn({ frPath: record.frPath }, 'FR file is no longer where the saga left it; not moved');
       return;
