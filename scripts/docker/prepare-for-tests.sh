@@ -6,6 +6,8 @@ cd "$(dirname "$0")/../.."
 if [ "$(id -u)" = "0" ]; then
   bash scripts/docker/ensure-engine.sh
   bash scripts/docker/build-images.sh
+  # The app images for the containers e2e test (cached: seconds when nothing changed).
+  bash scripts/images/build-apps.sh --skip-compile
 elif docker info >/dev/null 2>&1; then
   IMAGES="${IMAGES:-}" bash scripts/docker/build-images.sh
 else

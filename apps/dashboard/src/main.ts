@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+import { runDashboard } from './bootstrap/run-dashboard.js';
+
+await runDashboard();

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '@agency/messaging';
+import { DashboardConfig } from '../dashboard.config.js';
+import { EventFeedService, type FeedEvent } from '../events/event-feed.service.js';
+import { buildTimeline, type SagaView, type Timeline } from './timeline.js';
+
+/** The orchestrator's list entry (GET /sagas). */
+export interface SagaSummary {
+  frId: string;
+  sagaId: string;
+  title: string;
+  state: string;
+  step: string;
+  attempt: number;
+  round: number;
+  tier?: string;
+  prUrl?: string;
+  costUsd: number;
+  traceId: string;
+  failure?: string;
+  updatedAt: string;
+}
+
+export interface Links {
+  /** Where the browser can open the PR: the forge's page, or the local forge's record through this dashboard. */
+  pr?: string;
+  /** The FR's trace in Jaeger/Grafana, when TRACE_URL_TEMPLATE is set. */
+  trace?: string;
+}
+
+export interface FrDetail {
+  saga: SagaView;
+  links: Links;
+  timeline: Timeline;
+  events: readonly FeedEvent[];
+}
+
+const LOCAL_PR = /^local:\/\/([^/\s]+)\/([^/\s]+)\/pulls\/(\d+)$/;
+
+/** Turns saga records into what the page shows: links, the per-step timeline, the FR's events. */
+@Injectable()
+export class FrViewService {
+  constructor(
+    private readonly config: DashboardConfig,
+    private readonly feed: EventFeedService,
+    private readonly clock: Clock,
+  ) {}
+
+  prLink(prUrl: string | undefined): string | undefined {
+    if (!prUrl) return undefined;
+    const local = LOCAL_PR.exec(prUrl);
+    if (local) return `/forge/local/repos/${local[1]}/${local[2]}/pulls/${local[3]}`;
+    return /^https?:\/\//.test(prUrl) ? prUrl : undefined;
+  }
+
+  traceLink(traceId: string | undefined): string | undefined {
+    if (!traceId || !this.config.TRACE_URL_TEMPLATE) return undefined;
+    return this.config.TRACE_URL_TEMPLATE.replaceAll('{traceId}', encodeURIComponent(traceId));
+  }
+
+  links(prUrl: string | undefined, traceId: string | undefined): Links {
+    const pr = this.prLink(prUrl);
+    const trace = this.traceLink(traceId);
+    return { ...(pr ? { pr } : {}), ...(trace ? { trace } : {}) };
+  }
+
+  summaryWithLinks(s: SagaSummary): SagaSummary & { links: Links } {
+    return { ...s, links: this.links(s.prUrl, s.traceId) };
+  }
+
+  detail(saga: SagaView): FrDetail {
+    return {
+      saga,
+      links: this.links(saga.pr?.url, saga.traceId),
+      timeline: buildTimeline(saga, this.feed.stepCosts(saga.sagaId), this.clock.now()),
+      events: this.feed.eventsOf(saga.sagaId),
+    };
+  }
+}

@@ -1,0 +1,307 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderKustomization, schemaProblems, unknownFieldProblems, type K8sObject } from './support/k8s-schema.js';
+import { allowed, type Endpoint } from './support/network-policy.js';
+
+// deploy/k8s rendered with the real kubectl (kustomize v5), every object checked against the
+// Kubernetes schema, and the properties the deployment promises checked on what is rendered.
+const root = join(import.meta.dirname, '..', '..', '..');
+const k8s = join(root, 'deploy', 'k8s');
+const SERVICES = ['orchestrator', 'router', 'registry', 'agent-runner', 'reviewer', 'git-service', 'llm-gateway', 'dashboard'] as const;
+
+type Obj = Record<string, unknown>;
+interface Container {
+  name: string;
+  image: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  ports?: { name?: string; containerPort: number }[];
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; privileged?: boolean; capabilities?: { drop?: string[] } };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  restartPolicy?: string;
+}
+interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  volumes?: ({ name: string } & Obj)[];
+  automountServiceAccountToken?: boolean;
+}
+
+const workloads = (objs: K8sObject[]) => objs.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind));
+const podOf = (o: K8sObject) => (o.spec as { template: { spec: PodSpec } }).template.spec;
+const podLabels = (o: K8sObject) => (o.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+const allContainers = (p: PodSpec) => [...(p.initContainers ?? []), ...p.containers];
+const find = (objs: K8sObject[], kind: string, name: string) => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind} ${name} in the rendered manifests`);
+  return o;
+};
+/** A generated ConfigMap by its name before kustomize's content-hash suffix. */
+const configMap = (objs: K8sObject[], name: string) => {
+  const cm = objs.find((o) => o.kind === 'ConfigMap' && (o.metadata.name === name || new RegExp(`^${name}-[a-z0-9]{10}$`).test(o.metadata.name)));
+  if (!cm) throw new Error(`no ConfigMap ${name}`);
+  return cm as K8sObject & { data?: Record<string, string> };
+};
+
+const overlays = ['base', 'overlays/k3s', 'overlays/k3s-ha'];
+const rendered = new Map<string, K8sObject[]>();
+const get = (overlay: string) => {
+  let objs = rendered.get(overlay);
+  if (!objs) rendered.set(overlay, (objs = renderKustomization(join(k8s, overlay))));
+  return objs;
+};
+
+describe('deploy/k8s renders and every object is a valid Kubernetes object', () => {
+  it.each(overlays)('kubectl kustomize %s: schema-valid, no unknown fields, all in namespace agency', async (overlay) => {
+    const objs = get(overlay);
+    expect(objs.length).toBeGreaterThan(50);
+    const problems: string[] = [];
+    for (const o of objs) problems.push(...(await schemaProblems(o)), ...unknownFieldProblems(o));
+    expect(problems).toEqual([]);
+    const outside = objs.filter((o) => !['Namespace', 'PersistentVolume'].includes(o.kind) && o.metadata.namespace !== 'agency');
+    expect(outside.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  });
+
+  it('catches a misspelt field and an invalid value (the checks are not blind)', async () => {
+    const d = structuredClone(find(get('base'), 'Deployment', 'router'));
+    const c = podOf(d).containers[0] as Container & Obj;
+    c.livenesProbe = c.livenessProbe;
+    expect(unknownFieldProblems(d)).toEqual([expect.stringContaining('livenesProbe: not a field of CoreV1Container')]);
+    c.resources = { limits: { memory: 'lots' } };
+    expect((await schemaProblems(d)).join()).toMatch(/memory must match format "quantity"/);
+  });
+});
+
+describe('the services', () => {
+  const objs = () => get('overlays/k3s');
+
+  it('run the locally built image of their app, with probes on /health/live and /health/ready, requests and limits, as non-root with a read-only root', () => {
+    const dockerfile = readFileSync(join(root, 'deploy', 'images', 'apps.Dockerfile'), 'utf8');
+    for (const svc of SERVICES) {
+      const w = workloads(objs()).find((o) => o.metadata.name === svc)!;
+      expect(w, svc).toBeDefined();
+      const pod = podOf(w);
+      const c = pod.containers.find((x) => x.name === svc)!;
+      expect(c.image, svc).toBe(`agency/${svc}:0.1.0`);
+      expect(dockerfile, `apps.Dockerfile has a ${svc} stage`).toMatch(new RegExp(`^FROM runtime(-git)? AS ${svc}$`, 'm'));
+      const port = c.ports?.find((p) => p.name === 'http')?.containerPort;
+      expect(port, svc).toBe(7100 + SERVICES.indexOf(svc));
+      expect(c.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(c.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+      expect(Object.keys(c.resources?.requests ?? {}).sort(), svc).toEqual(['cpu', 'memory']);
+      expect(Object.keys(c.resources?.limits ?? {}).sort(), svc).toEqual(['cpu', 'memory']);
+      expect(c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot, svc).toBe(true);
+      expect(c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser, svc).toBe(1000);
+      expect(c.securityContext, svc).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+      expect(pod.automountServiceAccountToken, svc).toBe(false);
+      expect((w.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port) });
+    }
+  });
+
+  it('give every container of every workload resource requests and limits', () => {
+    for (const w of workloads(get('overlays/k3s-ha')))
+      for (const c of allContainers(podOf(w))) {
+        expect(c.resources?.requests?.cpu && c.resources.requests.memory, `${w.metadata.name}/${c.name} requests`).toBeTruthy();
+        expect(c.resources?.limits?.cpu && c.resources.limits.memory, `${w.metadata.name}/${c.name} limits`).toBeTruthy();
+      }
+  });
+
+  it('set only variables their configuration declares (a misspelt name would be silently ignored)', () => {
+    const declared = (file: string) => new Set([...readFileSync(file, 'utf8').matchAll(/^\s+(?:override\s+)?([A-Z][A-Z0-9_]+)[!?]?\s*[:=]/gm)].map((m) => m[1]!));
+    const common = declared(join(root, 'libs', 'config', 'src', 'base.config.ts'));
+    // Read by libraries, not by an app's config class: OpenTelemetry's SDK, dockerode.
+    const external = /^(OTEL_[A-Z_]+|DOCKER_HOST|HOME)$/;
+    for (const key of Object.keys(configMap(objs(), 'agency-common').data ?? {})) expect(common.has(key) || external.test(key) || key === 'VAULT_PATH', `agency-common ${key}`).toBe(true);
+    for (const svc of SERVICES) {
+      const dir = join(root, 'apps', svc, 'src');
+      const own = declared(join(dir, readdirSync(dir).find((f) => f.endsWith('.config.ts'))!));
+      const w = workloads(objs()).find((o) => o.metadata.name === svc)!;
+      const c = podOf(w).containers.find((x) => x.name === svc)!;
+      const keys = [...Object.keys(configMap(objs(), `${svc}-config`).data ?? {}), ...(c.env ?? []).map((e) => e.name)];
+      for (const key of keys) expect(own.has(key) || common.has(key) || external.test(key) || /^(OPENAI|ANTHROPIC)_API_KEY$|^GITHUB_(TOKEN|WEBHOOK_SECRET)$/.test(key), `${svc} sets ${key}`).toBe(true);
+    }
+  });
+
+  it('keep secrets where they belong: model keys only in the gateway, the GitHub token only in git-service', () => {
+    expect(get('overlays/k3s').filter((o) => o.kind === 'Secret')).toEqual([]);
+    const owners = new Map<string, Set<string>>();
+    for (const w of workloads(get('overlays/k3s-ha')))
+      for (const c of allContainers(podOf(w))) {
+        expect(c.envFrom?.some((e) => e.secretRef), `${w.metadata.name} takes a whole secret`).toBeFalsy();
+        for (const e of c.env ?? []) {
+          const ref = e.valueFrom?.secretKeyRef;
+          if (!ref) continue;
+          const key = `${ref.name}/${ref.key}`;
+          owners.set(key, (owners.get(key) ?? new Set()).add(w.metadata.name));
+          expect(e.name).toBe(ref.key === 'admin-password' ? 'GF_SECURITY_ADMIN_PASSWORD' : ref.key);
+        }
+      }
+    const who = (k: string) => [...(owners.get(k) ?? [])].sort();
+    expect(who('agency-github/GITHUB_TOKEN')).toEqual(['git-service']);
+    expect(who('agency-github/GITHUB_WEBHOOK_SECRET')).toEqual(['git-service']);
+    for (const k of ['GATEWAY_API_KEYS', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) expect(who(`agency-llm-gateway/${k}`)).toEqual(['llm-gateway']);
+    expect(who('agency-gateway-client/LLM_GATEWAY_API_KEY')).toEqual(['agent-runner', 'reviewer']);
+    expect([...owners.keys()].sort()).toEqual(['agency-gateway-client/LLM_GATEWAY_API_KEY', 'agency-github/GITHUB_TOKEN', 'agency-github/GITHUB_WEBHOOK_SECRET', 'agency-grafana/admin-password', 'agency-llm-gateway/ANTHROPIC_API_KEY', 'agency-llm-gateway/GATEWAY_API_KEYS', 'agency-llm-gateway/OPENAI_API_KEY']);
+  });
+
+  it('mount the vault at /vault, writable only for the orchestrator', () => {
+    for (const svc of SERVICES.filter((s) => s !== 'dashboard')) {
+      const c = podOf(workloads(get('overlays/k3s')).find((o) => o.metadata.name === svc)!).containers.find((x) => x.name === svc)!;
+      const m = c.volumeMounts?.find((v) => v.mountPath === '/vault');
+      expect(m, svc).toBeDefined();
+      expect(Boolean(m!.readOnly), svc).toBe(svc !== 'orchestrator');
+    }
+    const pv = find(get('overlays/k3s'), 'PersistentVolume', 'agency-vault');
+    expect((pv.spec as { hostPath: { path: string } }).hostPath.path).toBe('/srv/agency/vault');
+    expect((find(get('overlays/k3s'), 'PersistentVolumeClaim', 'agency-vault').spec as { volumeName: string }).volumeName).toBe('agency-vault');
+  });
+});
+
+describe('the sandbox under k3s', () => {
+  it('gives agent-runner its own Docker engine as a native sidecar over a unix socket, with the work volume at the same path', () => {
+    const runner = find(get('overlays/k3s'), 'StatefulSet', 'agent-runner');
+    const pod = podOf(runner);
+    const dind = pod.initContainers!.find((c) => c.name === 'dind')!;
+    const app = pod.containers.find((c) => c.name === 'agent-runner')!;
+    expect(dind.restartPolicy).toBe('Always');
+    expect(dind.securityContext?.privileged).toBe(true);
+    // No TCP listener: only the socket on a pod-private emptyDir.
+    expect(dind.args).toEqual(['dockerd', '--host=unix:///var/run/dind/docker.sock', '--group=1000']);
+    expect(dind.args!.join(' ')).not.toMatch(/tcp:\/\//);
+    expect(pod.volumes?.find((v) => v.name === 'dind-socket')).toMatchObject({ emptyDir: { medium: 'Memory' } });
+    const cfg = configMap(get('overlays/k3s'), 'agent-runner-config').data!;
+    expect(cfg).toMatchObject({ SANDBOX: 'docker', DOCKER_HOST: 'unix:///var/run/dind/docker.sock', SANDBOX_NETWORK: 'none', WORK_DIR: '/work' });
+    const mountOf = (c: Container, name: string) => c.volumeMounts?.find((m) => m.name === name)?.mountPath;
+    expect(mountOf(dind, 'work')).toBe('/work');
+    expect(mountOf(app, 'work')).toBe('/work');
+    expect(mountOf(dind, 'dind-socket')).toBe('/var/run/dind');
+    expect(mountOf(app, 'dind-socket')).toBe('/var/run/dind');
+    expect(app.securityContext?.privileged).toBeFalsy();
+    const claims = (runner.spec as { volumeClaimTemplates: { metadata: { name: string } }[] }).volumeClaimTemplates.map((t) => t.metadata.name);
+    expect(claims.sort()).toEqual(['docker', 'work']);
+  });
+});
+
+describe('NATS', () => {
+  it('runs JetStream on a persistent volume with fsync on every write', () => {
+    const objs = get('overlays/k3s');
+    const conf = configMap(objs, 'nats-config').data!['nats.conf']!;
+    expect(conf).toMatch(/^\s*sync_interval: always$/m);
+    expect(conf).toMatch(/store_dir: \/data\/jetstream/);
+    expect(conf).not.toMatch(/cluster \{/);
+    const sts = find(objs, 'StatefulSet', 'nats');
+    expect((sts.spec as { replicas: number }).replicas).toBe(1);
+    expect((sts.spec as { volumeClaimTemplates: { metadata: { name: string } }[] }).volumeClaimTemplates[0]!.metadata.name).toBe('data');
+    const image = podOf(sts).containers.find((c) => c.name === 'nats')!.image;
+    const [major, minor, patch] = image.replace(/^nats:/, '').split(/[.-]/).map(Number);
+    // sync_interval: always is what production needs from nats-server >= 2.12.3.
+    expect(major! * 1e6 + minor! * 1e3 + patch!).toBeGreaterThanOrEqual(2_012_003);
+  });
+
+  it('runs three clustered servers in the HA overlay and raises the agency streams to three replicas', () => {
+    const objs = get('overlays/k3s-ha');
+    expect((find(objs, 'StatefulSet', 'nats').spec as { replicas: number }).replicas).toBe(3);
+    const conf = configMap(objs, 'nats-config').data!['nats.conf']!;
+    expect(conf).toMatch(/sync_interval: always/);
+    for (const i of [0, 1, 2]) expect(conf).toContain(`nats://nats-${i}.nats-headless:6222`);
+    const job = find(objs, 'Job', 'nats-stream-replicas');
+    const script = JSON.stringify(podOf(job).containers[0]);
+    for (const s of ['AGENCY_CMD', 'AGENCY_EVT', 'AGENCY_DLQ', 'KV_agency-sagas', 'KV_agency-jobs', 'OBJ_agency-artifacts']) expect(script).toContain(s);
+  });
+});
+
+describe('network policies', () => {
+  let objs: K8sObject[] = [];
+  let policies: K8sObject[] = [];
+  beforeAll(() => {
+    objs = get('overlays/k3s-ha');
+    policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+  });
+  const pod = (name: string): Endpoint => {
+    const w = workloads(objs).find((o) => o.metadata.name === name);
+    if (!w) throw new Error(`no workload ${name}`);
+    return { namespace: 'agency', labels: podLabels(w) };
+  };
+  const traefik: Endpoint = { namespace: 'kube-system', labels: { 'app.kubernetes.io/name': 'traefik' } };
+  const dns: Endpoint = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+  const internet: Endpoint = { ip: '203.0.113.10' };
+  const metadataService: Endpoint = { ip: '169.254.169.254' };
+
+  it('deny everything by default', () => {
+    expect(policies.find((p) => p.metadata.name === 'default-deny')?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    const stranger: Endpoint = { namespace: 'agency', labels: { app: 'debug-shell' } };
+    expect(allowed(policies, stranger, pod('nats'), 4222)).toBe(false);
+    expect(allowed(policies, stranger, internet, 443)).toBe(false);
+    expect(allowed(policies, pod('router'), stranger, 80)).toBe(false);
+  });
+
+  it.each([
+    ['every service reaches NATS and DNS', () => SERVICES.every((s) => allowed(policies, pod(s), pod('nats'), 4222) && allowed(policies, pod(s), dns, 53)), true],
+    ['every service sends spans to Jaeger', () => SERVICES.every((s) => allowed(policies, pod(s), pod('jaeger'), 4318)), true],
+    ['agents and reviewer call the gateway', () => allowed(policies, pod('agent-runner'), pod('llm-gateway'), 7106) && allowed(policies, pod('reviewer'), pod('llm-gateway'), 7106), true],
+    ['Traefik reaches the gateway (the Ingress)', () => allowed(policies, traefik, pod('llm-gateway'), 7106), true],
+    ['the gateway calls model providers over HTTPS', () => allowed(policies, pod('llm-gateway'), internet, 443), true],
+    ['git-service reaches GitHub over HTTPS', () => allowed(policies, pod('git-service'), internet, 443), true],
+    ['the dashboard reads and steers the orchestrator, reads the registry and PR records', () => allowed(policies, pod('dashboard'), pod('orchestrator'), 7100) && allowed(policies, pod('dashboard'), pod('registry'), 7102) && allowed(policies, pod('dashboard'), pod('git-service'), 7105), true],
+    ['Prometheus scrapes the services and NATS metrics', () => SERVICES.every((s, i) => allowed(policies, pod('prometheus'), pod(s), 7100 + i)) && allowed(policies, pod('prometheus'), pod('nats'), 7777), true],
+    ['Grafana reads Prometheus and Jaeger', () => allowed(policies, pod('grafana'), pod('prometheus'), 9090) && allowed(policies, pod('grafana'), pod('jaeger'), 16686), true],
+    ['NATS servers route to each other', () => allowed(policies, pod('nats'), pod('nats'), 6222), true],
+    ['the HA job reaches NATS', () => allowed(policies, pod('nats-stream-replicas'), pod('nats'), 4222), true],
+    ['an operator nats-admin pod reaches NATS (backups)', () => allowed(policies, { namespace: 'agency', labels: { 'app.kubernetes.io/name': 'nats-admin' } }, pod('nats'), 4222), true],
+    ['router cannot call the gateway', () => allowed(policies, pod('router'), pod('llm-gateway'), 7106), false],
+    ['the orchestrator cannot reach the internet', () => allowed(policies, pod('orchestrator'), internet, 443), false],
+    ['the reviewer cannot reach the internet', () => allowed(policies, pod('reviewer'), internet, 443), false],
+    ['agent-runner cannot steer the orchestrator', () => allowed(policies, pod('agent-runner'), pod('orchestrator'), 7100), false],
+    ['nothing reaches the cloud metadata service', () => SERVICES.some((s) => allowed(policies, pod(s), metadataService, 80) || allowed(policies, pod(s), metadataService, 443)), false],
+    ['Traefik cannot reach the dashboard, the orchestrator or NATS', () => allowed(policies, traefik, pod('dashboard'), 7107) || allowed(policies, traefik, pod('orchestrator'), 7100) || allowed(policies, traefik, pod('nats'), 4222), false],
+    ['the gateway cannot reach NATS monitoring or other services', () => allowed(policies, pod('llm-gateway'), pod('nats'), 8222) || allowed(policies, pod('llm-gateway'), pod('orchestrator'), 7100), false],
+  ] as const)('%s', (_name, check, expected) => {
+    expect(check()).toBe(expected);
+  });
+});
+
+describe('exposure and observability', () => {
+  it('exposes only the gateway’s OpenAI API, through Traefik with TLS', () => {
+    const ingresses = get('overlays/k3s').filter((o) => o.kind === 'Ingress');
+    expect(ingresses.map((i) => i.metadata.name)).toEqual(['llm-gateway']);
+    const spec = ingresses[0]!.spec as { ingressClassName: string; tls: { secretName: string }[]; rules: { http: { paths: { path: string; backend: { service: { name: string } } }[] } }[] };
+    expect(spec.ingressClassName).toBe('traefik');
+    expect(spec.tls[0]!.secretName).toBe('llm-gateway-tls');
+    expect(spec.rules.flatMap((r) => r.http.paths.map((p) => `${p.path} -> ${p.backend.service.name}`))).toEqual(['/v1 -> llm-gateway']);
+    expect(get('overlays/k3s').filter((o) => o.kind === 'Service' && (o.spec as { type?: string }).type && (o.spec as { type?: string }).type !== 'ClusterIP')).toEqual([]);
+  });
+
+  it('sends spans to Jaeger over OTLP and links traces from FR files and the dashboard', () => {
+    const objs = get('overlays/k3s');
+    expect(configMap(objs, 'agency-common').data).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' });
+    expect(configMap(objs, 'orchestrator-config').data!.TRACE_URL_TEMPLATE).toContain('{traceId}');
+    expect(configMap(objs, 'dashboard-config').data!.TRACE_URL_TEMPLATE).toContain('{traceId}');
+    const jaegerConf = configMap(objs, 'jaeger-config').data!['config.yaml']!;
+    expect(jaegerConf).toMatch(/otlp:[\s\S]*http:\s*\n\s*endpoint: 0\.0\.0\.0:4318/);
+    expect(jaegerConf).toMatch(/ephemeral: false/);
+  });
+
+  it('provisions Grafana with Prometheus and Jaeger and a dashboard whose agency metrics exist in the code', () => {
+    const objs = get('overlays/k3s');
+    const sources = configMap(objs, 'grafana-datasources').data!['datasources.yaml']!;
+    const uids = [...sources.matchAll(/uid: (\S+)/g)].map((m) => m[1]);
+    expect(uids.sort()).toEqual(['jaeger', 'prometheus']);
+    const dashboard = JSON.parse(configMap(objs, 'grafana-dashboards').data!['agency.json']!) as { panels: { title: string; datasource?: { uid: string }; targets?: { expr?: string }[] }[] };
+    expect(dashboard.panels.length).toBeGreaterThan(10);
+    for (const p of dashboard.panels.filter((x) => x.datasource)) expect(uids, p.title).toContain(p.datasource!.uid);
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? '')).join('\n') + readFileSync(join(k8s, 'base', 'observability', 'alerts.yml'), 'utf8');
+    const ours = new Set([...exprs.matchAll(/\b((?:llm_gateway|agency)_[a-z_]+?)(?:_bucket)?\b/g)].map((m) => m[1]!));
+    expect(ours.size).toBeGreaterThan(5);
+    const sources_ = [...SERVICES].map((s) => join(root, 'apps', s, 'src')).flatMap((d) => walk(d)).map((f) => readFileSync(f, 'utf8')).join('\n');
+    for (const metric of ours) expect(sources_, `metric ${metric} is defined in apps/*/src`).toContain(`'${metric}'`);
+  });
+});
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') ? [join(dir, e.name)] : []));
+}
