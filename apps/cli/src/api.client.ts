@@ -55,18 +55,4 @@ export class AgencyApi {
   }
 }
 
-export interface SagaSummary {
-  frId: string;
-  sagaId: string;
-  title: string;
-  state: string;
-  step: string;
-  attempt: number;
-  round: number;
-  tier?: string;
-  prUrl?: string;
-  costUsd: number;
-  traceId: string;
-  failure?: string;
-  updatedAt: string;
-}
+export type { SagaSummary } from '@agency/contracts';

@@ -11,3 +11,4 @@ export * from './messages/git-service.messages.js';
 export * from './messages/llm-gateway.messages.js';
 export * from './messages/orchestrator.messages.js';
 export * from './messages/common.messages.js';
+export * from './api.js';

@@ -1,25 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import type { SagaSummary } from '@agency/contracts';
 import { Clock } from '@agency/messaging';
 import { DashboardConfig } from '../dashboard.config.js';
 import { EventFeedService, type FeedEvent } from '../events/event-feed.service.js';
 import { buildTimeline, type SagaView, type Timeline } from './timeline.js';
 
-/** The orchestrator's list entry (GET /sagas). */
-export interface SagaSummary {
-  frId: string;
-  sagaId: string;
-  title: string;
-  state: string;
-  step: string;
-  attempt: number;
-  round: number;
-  tier?: string;
-  prUrl?: string;
-  costUsd: number;
-  traceId: string;
-  failure?: string;
-  updatedAt: string;
-}
+export type { SagaSummary };
 
 export interface Links {
   /** Where the browser can open the PR: the forge's page, or the local forge's record through this dashboard. */

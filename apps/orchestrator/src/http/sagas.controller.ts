@@ -1,25 +1,10 @@
 import { Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
+import type { SagaSummary } from '@agency/contracts';
 import { GoError, IntakeService } from '../intake/intake.service.js';
 import type { SagaEvent } from '../saga/saga.machine.js';
 import { SagaService } from '../saga/saga.service.js';
 import type { SagaRecord } from '../saga/saga.model.js';
 import { SagaRepository } from '../saga/saga.repository.js';
-
-export interface SagaSummary {
-  frId: string;
-  sagaId: string;
-  title: string;
-  state: string;
-  step: string;
-  attempt: number;
-  round: number;
-  tier?: string;
-  prUrl?: string;
-  costUsd: number;
-  traceId: string;
-  failure?: string;
-  updatedAt: string;
-}
 
 function summary(r: SagaRecord): SagaSummary {
   return {
