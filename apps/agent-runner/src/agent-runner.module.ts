@@ -10,10 +10,10 @@ import { GitClient } from './git/git.client.js';
 import { JobRecordRepository } from './git/job-record.repository.js';
 import { KeyedMutex } from './git/keyed-mutex.js';
 import { WorkspaceService } from './git/workspace.service.js';
+import { WorktreeGit } from './git/worktree-git.js';
 import { PlanHandler } from './planning/plan.handler.js';
 import { PlannerService } from './planning/planner.service.js';
-import { ProcessSandbox } from './sandbox/process.sandbox.js';
-import { Sandbox } from './sandbox/sandbox.js';
+import { SANDBOX_PROVIDERS, sandboxProvider } from './sandbox/sandbox.provider.js';
 import { HeartbeatService } from './steps/heartbeat.service.js';
 import { StepRunner } from './steps/step-runner.service.js';
 import { Timers } from './steps/timers.js';
@@ -40,8 +40,10 @@ export class AgentRunnerModule {
         KeyedMutex,
         JobRecordRepository,
         WorktreeFiles,
-        // The Docker sandbox replaces this binding later; nothing else changes.
-        { provide: Sandbox, useClass: ProcessSandbox },
+        WorktreeGit,
+        ...SANDBOX_PROVIDERS,
+        // SANDBOX=docker|process; unset: Docker when an engine answers.
+        sandboxProvider,
       ],
     };
   }

@@ -95,10 +95,34 @@ describe('WorkspaceService with real git', () => {
     await service.commit(ws, 'FR-9: crashed attempt', 'body');
     writeFileSync(join(ws.dir, 'untracked.tmp'), 'junk');
 
+    const crashed = git(ws.dir, 'rev-parse', 'HEAD');
     const again = await service.openFresh('job-r', repo, 'agency/FR-9-retry');
     expect(git(again.dir, 'rev-parse', 'HEAD')).toBe(again.baseSha);
+    // The attempt's commit is not lost: it is kept under refs/agency/kept/ until the job is removed.
+    expect(git(again.mirrorDir, 'for-each-ref', '--format=%(objectname)', 'refs/agency/kept/job-r/')).toBe(crashed);
     expect(git(again.dir, 'status', '--porcelain')).toBe('');
     expect(readFileSync(join(again.dir, 'src/greet.js'), 'utf8')).toContain('Hello');
+    await service.remove('job-r');
+    expect(git(again.mirrorDir, 'for-each-ref', 'refs/agency/kept/')).toBe('');
+  });
+
+  it('never lets a worktree\'s own .git file point host git at a repository (and config) a sandbox made', async () => {
+    const ws = await service.openFresh('job-evil', repo, 'agency/FR-6-evil');
+    // What a command in the sandbox could do: a repository of its own whose config runs a program on `git add`.
+    const evil = join(ws.dir, 'evil-repo');
+    git(ws.dir, 'init', '-q', evil);
+    const marker = join(work.path, 'pwned');
+    git(evil, 'config', 'filter.pwn.clean', `touch ${marker}; cat`);
+    writeFileSync(join(ws.dir, '.gitattributes'), '* filter=pwn\n');
+    writeFileSync(join(ws.dir, '.git'), `gitdir: ${join(evil, '.git')}\n`);
+    writeFileSync(join(ws.dir, 'change.txt'), 'change\n');
+
+    const head = await service.commit(ws, 'FR-6: change', 'body', ['change.txt']);
+    expect(head).toMatch(/^[0-9a-f]{40}$/);
+    expect(existsSync(marker)).toBe(false);
+    // The commit landed on the job's branch in the mirror, not in the sandbox's repository.
+    expect(git(ws.mirrorDir, 'rev-parse', 'refs/heads/agency/FR-6-evil')).toBe(head);
+    expect(git(ws.mirrorDir, 'show', '--name-only', '--format=', head!)).toBe('change.txt');
   });
 
   it('commit answers undefined when nothing changed', async () => {

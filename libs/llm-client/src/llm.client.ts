@@ -29,6 +29,35 @@ export interface ChatResult {
   outputTokens: number;
 }
 
+/** A function the model may call (OpenAI function calling). */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+/** One function call the model asked for; `arguments` is the JSON text the model wrote. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+export interface ChatToolsRequest extends Omit<ChatRequest, 'json'> {
+  tools: ToolDefinition[];
+  /** `auto` (default): the model may answer in text; `required`: it must call a tool. */
+  toolChoice?: 'auto' | 'required' | 'none';
+}
+
+export interface ChatToolsResult extends ChatResult {
+  toolCalls: ToolCall[];
+  /** `tool_calls`, `stop`, `length`... as the provider said. */
+  finishReason: string;
+  /** The assistant turn as it goes back into the conversation (content and tool calls). */
+  message: ChatMessage;
+}
+
 export interface CallContext {
   frId?: string;
   jobId?: string;
@@ -72,12 +101,7 @@ export class LlmClient {
 
   async chat(request: ChatRequest, ctx: CallContext = currentMessageContext()): Promise<ChatResult> {
     return withSpan(`chat ${request.model}`, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': request.model } }, async (span) => {
-      const headers: Record<string, string> = {};
-      if (ctx.frId) headers[AGENCY_CALL_HEADERS.frId] = ctx.frId;
-      if (ctx.jobId) headers[AGENCY_CALL_HEADERS.jobId] = ctx.jobId;
-      if (ctx.sagaId) headers[AGENCY_CALL_HEADERS.sagaId] = ctx.sagaId;
-      if (ctx.step) headers[AGENCY_CALL_HEADERS.step] = ctx.step;
-      injectTraceContext((k, v) => (headers[k] = v));
+      const headers = callHeaders(ctx);
       const completion = await this.openai.chat.completions.create(
         {
           model: request.model,
@@ -96,6 +120,51 @@ export class LlmClient {
         outputTokens: completion.usage?.completion_tokens ?? 0,
       };
       span.setAttributes({ 'gen_ai.response.model': result.model, 'gen_ai.usage.input_tokens': result.inputTokens, 'gen_ai.usage.output_tokens': result.outputTokens });
+      return result;
+    });
+  }
+
+  /**
+   * One turn of a tool loop: the conversation and the tools in, the model's text and function
+   * calls out (OpenAI's `tools` / `tool_calls` wire format, through the gateway). The caller runs
+   * the calls and sends their results back as `tool` messages in the next turn.
+   */
+  async chatTools(request: ChatToolsRequest, ctx: CallContext = currentMessageContext()): Promise<ChatToolsResult> {
+    return withSpan(`chat ${request.model}`, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': request.model } }, async (span) => {
+      const completion = await this.openai.chat.completions.create(
+        {
+          model: request.model,
+          messages: request.messages,
+          tools: request.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })),
+          ...(request.toolChoice ? { tool_choice: request.toolChoice } : {}),
+          ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
+          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+        },
+        { headers: callHeaders(ctx) },
+      );
+      const choice = completion.choices[0];
+      const content = choice?.message?.content ?? '';
+      const toolCalls: ToolCall[] = (choice?.message?.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : []));
+      const message: ChatMessage = {
+        role: 'assistant',
+        content: content || null,
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) } : {}),
+      };
+      const result: ChatToolsResult = {
+        content,
+        model: completion.model,
+        inputTokens: completion.usage?.prompt_tokens ?? 0,
+        outputTokens: completion.usage?.completion_tokens ?? 0,
+        toolCalls,
+        finishReason: choice?.finish_reason ?? 'stop',
+        message,
+      };
+      span.setAttributes({
+        'gen_ai.response.model': result.model,
+        'gen_ai.usage.input_tokens': result.inputTokens,
+        'gen_ai.usage.output_tokens': result.outputTokens,
+        'gen_ai.response.finish_reasons': [result.finishReason],
+      });
       return result;
     });
   }
@@ -125,6 +194,17 @@ export class LlmClient {
     if (second.ok) return { value: second.value, result: repair, repaired: true };
     throw new LlmAnswerError(`model ${request.model} gave no usable JSON after one repair: first ${firstError.error}; then ${second.error}`, repair.content);
   }
+}
+
+/** FR, job, saga and step headers plus the W3C trace context of the current span. */
+function callHeaders(ctx: CallContext): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (ctx.frId) headers[AGENCY_CALL_HEADERS.frId] = ctx.frId;
+  if (ctx.jobId) headers[AGENCY_CALL_HEADERS.jobId] = ctx.jobId;
+  if (ctx.sagaId) headers[AGENCY_CALL_HEADERS.sagaId] = ctx.sagaId;
+  if (ctx.step) headers[AGENCY_CALL_HEADERS.step] = ctx.step;
+  injectTraceContext((k, v) => (headers[k] = v));
+  return headers;
 }
 
 function tryParse<T>(text: string, parse: (value: unknown) => T): { ok: true; value: T } | { ok: false; error: string } {

@@ -57,6 +57,14 @@ describe('buildCodeMessages', () => {
     expect(text).toContain("Round 2. The files above already hold the earlier rounds' work");
   });
 
+  it('explains the tools instead of the JSON format when the agent has tools, keeping JSON as a fallback', () => {
+    const text = String(buildCodeMessages(coder, { ...base, round: 1, tools: { workdir: '/workspace/repo' } })[1]!.content);
+    expect(text).toContain('Work in the repository with the tools');
+    expect(text).toContain('run_command to run commands such as the tests (`npm test`)');
+    expect(text).toContain('call finish with a short summary');
+    expect(text).toContain('If you cannot call tools, answer instead with one JSON object');
+  });
+
   it('lists files left out when the contents are too long', () => {
     const huge = [{ path: 'a.js', content: 'x'.repeat(149_000) }, { path: 'b.js', content: 'y'.repeat(5000) }];
     const text = String(buildCodeMessages(coder, { ...base, round: 1, contents: huge })[1]!.content);

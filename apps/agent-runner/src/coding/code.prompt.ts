@@ -9,6 +9,19 @@ export const CODE_ANSWER_FORMAT =
   'Answer with one JSON object and nothing else: {"summary": "<what you changed>", "files": [{"path": "relative/path", "content": "<the whole new content of the file>"}]}. ' +
   'List only files you create or change, each once, with its complete content; paths are relative to the repository root.';
 
+/** How the tool loop is explained; a whole-files JSON answer stays acceptable for models that cannot call tools. */
+export function toolTaskText(testCommand: string, workdir: string): string {
+  return (
+    'Work in the repository with the tools: list_files, read_file and search to look around; write_file, edit_file and apply_patch to change files ' +
+    '(each change is committed at once); run_command to run commands such as the tests (`' +
+    testCommand +
+    '`) in a sandbox without network, whose working directory ' +
+    workdir +
+    ' is the repository. Paths are relative to the repository root. When the work is done, call finish with a short summary. ' +
+    'If you cannot call tools, answer instead with one JSON object: {"summary": "...", "files": [{"path": "relative/path", "content": "<the whole new content>"}]}.'
+  );
+}
+
 export const CONTEXT_LIMITS = { files: 24, fileBytes: 60_000, totalChars: 150_000, testFailureChars: 12_000 } as const;
 
 export interface CodePromptInput {
@@ -22,6 +35,8 @@ export interface CodePromptInput {
   contents: ReadonlyArray<{ path: string; content: string }>;
   findings: readonly ReviewFindingDto[];
   testFailures?: string;
+  /** With tools the task says how to use them; without, the one-shot JSON answer is asked for. */
+  tools?: { workdir: string };
 }
 
 /**
@@ -94,7 +109,7 @@ export function buildCodeMessages(agent: AgentDefinition, input: CodePromptInput
     filesSection(input.contents, CONTEXT_LIMITS.totalChars),
     findingsSection(input.findings),
     input.testFailures ? `# Failing tests of the previous round\n\n${fence(bounded(input.testFailures.slice(-CONTEXT_LIMITS.testFailureChars), CONTEXT_LIMITS.testFailureChars, 'test output'))}` : '',
-    `# Your task\n\nRound ${input.round}. ${fixing ? 'The files above already hold the earlier rounds\' work; fix what the findings and failing tests show, and keep the rest.' : 'Implement the plan.'}\n\n${CODE_ANSWER_FORMAT}`,
+    `# Your task\n\nRound ${input.round}. ${fixing ? 'The files above already hold the earlier rounds\' work; fix what the findings and failing tests show, and keep the rest.' : 'Implement the plan.'}\n\n${input.tools ? toolTaskText(input.repo.testCommand, input.tools.workdir) : CODE_ANSWER_FORMAT}`,
   ];
   return [
     { role: 'system', content: agent.systemPrompt },

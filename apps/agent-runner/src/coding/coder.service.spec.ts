@@ -1,31 +1,50 @@
 import type { ArtifactRefDto, CodeCommand, Envelope, RepoTargetDto, WorkspaceRefDto } from '@agency/contracts';
 import { sampleArtifact, sampleEnvelope, sampleWorkspace } from '@agency/contracts/testing';
-import type { CallContext, ChatRequest, ChatResult } from '@agency/llm-client';
+import type { CallContext, ChatRequest, ChatResult, ChatToolsRequest, ChatToolsResult } from '@agency/llm-client';
 import { PermanentError } from '@agency/messaging';
 import type { AgentDefinition } from '@agency/vault';
+import type { AgentRunnerConfig } from '../agent-runner.config.js';
 import { UnsafePathError } from '../files/path-guard.js';
 import type { ExportedWork, JobWorkspace } from '../git/workspace.service.js';
+import type { SandboxExecOptions, SandboxOpenOptions, SandboxResult } from '../sandbox/sandbox.js';
 import { stepFailureOf } from '../steps/step-failure.js';
-import { CoderService, commitSubject } from './coder.service.js';
+import { checkpointSubject, CoderService, commitSubject } from './coder.service.js';
 
-const coder: AgentDefinition = { role: 'coder', model: 'coder', maxSteps: 30, maxTokens: 8192, temperature: 0.2, tools: [], systemPrompt: 'You are the coder.' };
+const ALL_TOOLS = ['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command'];
+const coderAgent = (tools: string[] = []): AgentDefinition => ({ role: 'coder', model: 'coder', maxSteps: 5, maxTokens: 8192, temperature: 0.2, tools, systemPrompt: 'You are the coder.' });
 const storedPlan = { summary: 'Add greet()', steps: [{ title: 'Add it', files: ['src/greet.js'], detail: 'Hello' }], risks: [], meta: { frId: 'FR-1' } };
 const answer = { summary: 'Added greet()', files: [{ path: 'src/greet.js', content: 'export const greet = (n) => `Hello, ${n}!`;\n' }] };
 
+function toolTurn(calls: Array<[string, unknown]>, content = ''): ChatToolsResult {
+  const toolCalls = calls.map(([name, args], i) => ({ id: `call_${i}`, name, arguments: JSON.stringify(args) }));
+  return { content, model: 'fake/coder', inputTokens: 10, outputTokens: 5, toolCalls, finishReason: toolCalls.length ? 'tool_calls' : 'stop', message: { role: 'assistant', content: content || null } };
+}
+
 class FakeLlm {
-  calls: Array<{ request: ChatRequest; ctx?: CallContext }> = [];
-  constructor(private readonly reply: unknown) {}
+  calls: Array<{ request: ChatRequest | ChatToolsRequest; ctx?: CallContext }> = [];
+  constructor(
+    private readonly reply: unknown,
+    private readonly turns: ChatToolsResult[] = [],
+  ) {}
   async chatJson<T>(request: ChatRequest, parse: (v: unknown) => T, ctx?: CallContext) {
     this.calls.push({ request, ...(ctx ? { ctx } : {}) });
     const result: ChatResult = { content: JSON.stringify(this.reply), model: 'm', inputTokens: 1, outputTokens: 1 };
     return { value: parse(this.reply), result, repaired: false };
   }
+  async chatTools(request: ChatToolsRequest, ctx?: CallContext) {
+    this.calls.push({ request, ...(ctx ? { ctx } : {}) });
+    const next = this.turns.shift();
+    if (!next) throw new Error('no scripted turn left');
+    return next;
+  }
 }
 
 class FakeWorkspaces {
   log: string[] = [];
-  headSha: string | undefined = 'd'.repeat(40);
-  readonly ws: JobWorkspace = { jobId: 'job-1', dir: '/work/worktrees/job-1', branch: 'agency/FR-1-add-a-greeting', baseSha: 'b'.repeat(40), mirrorDir: '/work/mirrors/m.git' };
+  head = 'b'.repeat(40);
+  changes = true;
+  private n = 0;
+  readonly ws: JobWorkspace = { jobId: 'job-1', dir: '/work/worktrees/job-1', branch: 'agency/FR-1-add-a-greeting', baseSha: 'b'.repeat(40), mirrorDir: '/work/mirrors/m.git', gitDir: '/work/mirrors/m.git/worktrees/job-1' };
   async openFresh(jobId: string, _repo: RepoTargetDto, branch: string) {
     this.log.push(`openFresh ${jobId} ${branch}`);
     return this.ws;
@@ -34,15 +53,22 @@ class FakeWorkspaces {
     this.log.push(`openAt ${jobId} ${ref.headSha}`);
     return this.ws;
   }
-  async listFiles() {
+  async headOf() {
+    return this.head;
+  }
+  async listFiles(dir: string, rev: string) {
+    this.log.push(`listFiles ${dir} ${rev.slice(0, 4)}`);
     return [{ path: 'src/greet.js', size: 40 }, { path: 'package.json', size: 20 }];
   }
-  async commit(_ws: JobWorkspace, subject: string, body: string) {
-    this.log.push(`commit ${subject} | ${body.split('\n')[0]}`);
-    return this.headSha;
+  async commit(_ws: JobWorkspace, subject: string, body: string, paths?: readonly string[]) {
+    this.log.push(`commit ${subject} | ${body.split('\n')[0]} | ${paths?.join(',')}`);
+    if (!this.changes) return undefined;
+    this.n += 1;
+    this.head = String(this.n).repeat(40).slice(0, 40);
+    return this.head;
   }
   async exportWork(): Promise<ExportedWork> {
-    return { headSha: 'd'.repeat(40), bundle: new Uint8Array([1, 2, 3]), diff: 'diff --git a/src/greet.js b/src/greet.js\n', filesChanged: ['src/greet.js'], commits: 1 };
+    return { headSha: this.head, bundle: new Uint8Array([1, 2, 3]), diff: 'diff --git a/src/greet.js b/src/greet.js\n', filesChanged: ['src/greet.js'], commits: this.n };
   }
 }
 
@@ -52,21 +78,36 @@ class FakeFiles {
   check(_root: string, paths: readonly string[]) {
     for (const p of paths) if (p === this.refuse) throw new UnsafePathError(p, 'is a symlink pointing outside the repository');
   }
-  async write(_root: string, files: ReadonlyArray<{ path: string; content: string }>) {
+  async write(root: string, files: ReadonlyArray<{ path: string; content: string }>) {
+    this.check(root, files.map((f) => f.path));
     this.written.push(...files);
   }
   async readText(_root: string, path: string) {
     return path === 'src/greet.js' ? 'old greet\n' : undefined;
   }
+  async readForModel(_root: string, path: string) {
+    return `content of ${path}`;
+  }
+  async edit() {
+    return { replacements: 1 };
+  }
+  async list() {
+    return { files: [{ path: 'src/greet.js', size: 40 }], more: 0 };
+  }
 }
 
 class FakeArtifacts {
   puts: Array<{ key: string; contentType: string; size: number }> = [];
+  json = new Map<string, Record<string, unknown>>();
   plan: unknown = storedPlan;
   async put(key: string, data: Uint8Array | string, contentType: string): Promise<ArtifactRefDto> {
     const size = typeof data === 'string' ? data.length : data.byteLength;
     this.puts.push({ key, contentType, size });
     return { key, size, sha256: 'e'.repeat(64), contentType };
+  }
+  async putJson(key: string, value: unknown): Promise<ArtifactRefDto> {
+    this.json.set(key, value as Record<string, unknown>);
+    return { key, size: 1, sha256: 'e'.repeat(64), contentType: 'application/json' };
   }
   async getJson<T>(ref: ArtifactRefDto): Promise<T> {
     if (ref.key !== 'FR-1/saga-1/plan.json') throw new Error(`unexpected ${ref.key}`);
@@ -74,13 +115,33 @@ class FakeArtifacts {
   }
 }
 
-function setup(reply: unknown = answer) {
-  const llm = new FakeLlm(reply);
+class FakeSandbox {
+  opened: SandboxOpenOptions[] = [];
+  commands: string[] = [];
+  closed = 0;
+  async open(options: SandboxOpenOptions) {
+    this.opened.push(options);
+    return {
+      jobId: options.jobId,
+      workdir: '/workspace/repo',
+      exec: async (o: SandboxExecOptions): Promise<SandboxResult> => {
+        this.commands.push(o.command);
+        return { exitCode: 0, timedOut: false, durationMs: 5, output: 'ℹ tests 1\nℹ pass 1\n', outputBytes: 18, truncated: false };
+      },
+      close: async () => void (this.closed += 1),
+    };
+  }
+}
+
+function setup(options: { tools?: string[]; reply?: unknown; turns?: ChatToolsResult[] } = {}) {
+  const llm = new FakeLlm(options.reply ?? answer, options.turns);
   const workspaces = new FakeWorkspaces();
   const files = new FakeFiles();
   const artifacts = new FakeArtifacts();
-  const service = new CoderService({ get: () => coder }, llm, workspaces, files, artifacts);
-  return { llm, workspaces, files, artifacts, service };
+  const sandbox = new FakeSandbox();
+  const git = { grep: async () => ({ lines: [], more: false }), applyPatch: async () => undefined };
+  const service = new CoderService({ get: () => coderAgent(options.tools) }, llm, workspaces, files, artifacts, git, sandbox, { COMMAND_TIMEOUT_SECONDS: 60 } as AgentRunnerConfig);
+  return { llm, workspaces, files, artifacts, sandbox, service };
 }
 
 function codeEnv(patch: Partial<CodeCommand> = {}): Envelope<CodeCommand> {
@@ -89,27 +150,30 @@ function codeEnv(patch: Partial<CodeCommand> = {}): Envelope<CodeCommand> {
   return env;
 }
 
-describe('CoderService', () => {
-  it('codes a first round on a fresh worktree and hands the work over as bundle and diff', async () => {
+describe('CoderService, one-shot (an agent without tools)', () => {
+  it('codes a first round on a fresh worktree and hands the work over as bundle, diff and transcript', async () => {
     const { service, llm, workspaces, files, artifacts } = setup();
     const coded = await service.code(codeEnv());
 
     expect(workspaces.log[0]).toBe('openFresh job-1 agency/FR-1-add-a-greeting');
+    expect(workspaces.log[1]).toBe('listFiles /work/mirrors/m.git bbbb');
     expect(llm.calls).toHaveLength(1);
     expect(llm.calls[0]!.request).toMatchObject({ model: 'coder', maxTokens: 8192, temperature: 0.2 });
     expect(llm.calls[0]!.ctx).toEqual({ frId: 'FR-1', sagaId: 'saga-1', step: 'code-r1', jobId: 'job-1' });
     const prompt = String(llm.calls[0]!.request.messages[1]!.content);
     expect(prompt).toContain('# Plan\n\nAdd greet()');
     expect(prompt).toContain('## src/greet.js\n\n```\nold greet\n```');
+    expect(prompt).toContain('Answer with one JSON object');
     expect(files.written).toEqual(answer.files);
-    expect(workspaces.log[1]).toBe('commit FR-1: Added greet() (round 1) | Added greet()');
+    expect(workspaces.log[2]).toBe('commit FR-1: Added greet() (round 1) | Added greet() | src/greet.js');
     expect(artifacts.puts).toEqual([
       { key: 'FR-1/saga-1/code-r1.bundle', contentType: 'application/x-git-bundle', size: 3 },
       { key: 'FR-1/saga-1/code-r1.diff', contentType: 'text/x-diff', size: 41 },
     ]);
+    expect(artifacts.json.get('FR-1/saga-1/code-r1-a1.transcript.json')).toMatchObject({ outcome: { ok: true, mode: 'answer' }, totals: { modelCalls: 1, toolCalls: 0 } });
     expect(coded).toEqual({
       round: 1,
-      workspace: { branch: 'agency/FR-1-add-a-greeting', baseSha: 'b'.repeat(40), headSha: 'd'.repeat(40), bundle: { key: 'FR-1/saga-1/code-r1.bundle', size: 3, sha256: 'e'.repeat(64), contentType: 'application/x-git-bundle' } },
+      workspace: { branch: 'agency/FR-1-add-a-greeting', baseSha: 'b'.repeat(40), headSha: '1'.repeat(40), bundle: { key: 'FR-1/saga-1/code-r1.bundle', size: 3, sha256: 'e'.repeat(64), contentType: 'application/x-git-bundle' } },
       diff: { key: 'FR-1/saga-1/code-r1.diff', size: 41, sha256: 'e'.repeat(64), contentType: 'text/x-diff' },
       filesChanged: ['src/greet.js'],
       commits: 1,
@@ -129,14 +193,16 @@ describe('CoderService', () => {
 
   it('fails the step with EMPTY_CHANGE when the answer changes nothing', async () => {
     const { service, workspaces, artifacts } = setup();
-    workspaces.headSha = undefined;
+    workspaces.changes = false;
     const error = await service.code(codeEnv()).catch((e: unknown) => e);
     expect(stepFailureOf(error)).toEqual({ code: 'EMPTY_CHANGE', reason: "round 1: the coder's answer changed nothing; its 1 file(s) (src/greet.js) already had that content", retryable: false });
     expect(artifacts.puts).toEqual([]);
+    // The transcript is kept even for a failed step.
+    expect(artifacts.json.get('FR-1/saga-1/code-r1-a1.transcript.json')).toMatchObject({ outcome: { ok: false } });
   });
 
   it('refuses an answer writing through a symlink out of the worktree, before writing anything', async () => {
-    const { service, files } = setup({ summary: 'x', files: [{ path: 'ok.js', content: '' }, { path: 'link/evil.js', content: '' }] });
+    const { service, files } = setup({ reply: { summary: 'x', files: [{ path: 'ok.js', content: '' }, { path: 'link/evil.js', content: '' }] } });
     files.refuse = 'link/evil.js';
     await expect(service.code(codeEnv())).rejects.toThrow('files[1].path: path "link/evil.js" is a symlink pointing outside the repository');
     expect(files.written).toEqual([]);
@@ -151,9 +217,73 @@ describe('CoderService', () => {
   });
 });
 
+describe('CoderService, tool loop (an agent with tools)', () => {
+  it('commits after every change, runs commands in one sandbox session, and reports the finish summary', async () => {
+    const turns = [
+      toolTurn([['read_file', { path: 'src/greet.js' }]]),
+      toolTurn([['write_file', { path: 'src/greet.js', content: 'new\n' }]]),
+      toolTurn([['run_command', { command: 'node --test' }], ['write_file', { path: 'test/greet.test.js', content: 't\n' }]]),
+      toolTurn([['run_command', { command: 'node --test' }]]),
+      toolTurn([['finish', { summary: 'Greets politely now.' }]]),
+    ];
+    const { service, llm, workspaces, sandbox, artifacts } = setup({ tools: ALL_TOOLS, turns });
+    const coded = await service.code(codeEnv());
+
+    const request = llm.calls[0]!.request as ChatToolsRequest;
+    expect(request.tools.map((t) => t.name)).toEqual([...ALL_TOOLS, 'finish']);
+    expect(String(request.messages[1]!.content)).toContain('call finish with a short summary');
+    expect(workspaces.log.filter((l) => l.startsWith('commit'))).toEqual([
+      `commit ${checkpointSubject('FR-1', 'write_file src/greet.js', 1, 2)} | Checkpoint of the coder's tool loop. | src/greet.js`,
+      `commit ${checkpointSubject('FR-1', 'write_file test/greet.test.js', 1, 3)} | Checkpoint of the coder's tool loop. | test/greet.test.js`,
+    ]);
+    expect(sandbox.opened).toEqual([{ workspace: '/work/worktrees/job-1', jobId: 'job-1', repo: 'example/greeter' }]);
+    expect(sandbox.commands).toEqual(['node --test', 'node --test']);
+    expect(sandbox.closed).toBe(1);
+    expect(coded).toMatchObject({ commits: 2, summary: 'Greets politely now.' });
+    // The model saw each tool's result, tied to its call (the fake keeps the conversation by reference: finish's result is in it too).
+    const last = (llm.calls[4]!.request as ChatToolsRequest).messages;
+    expect(last.filter((m) => m.role === 'tool').map((m) => String(m.content).split('\n')[0])).toEqual([
+      'content of src/greet.js',
+      'wrote src/greet.js (4 bytes)',
+      'exit code 0, 0.0 s',
+      'wrote test/greet.test.js (2 bytes)',
+      'exit code 0, 0.0 s',
+      'finished',
+    ]);
+    const transcript = artifacts.json.get('FR-1/saga-1/code-r1-a1.transcript.json')!;
+    expect(transcript).toMatchObject({ outcome: { ok: true, mode: 'tools', steps: 5, commits: 2 }, totals: { modelCalls: 5, toolCalls: 6 } });
+  });
+
+  it('accepts the one-shot JSON answer as a first turn', async () => {
+    const { service, workspaces, files } = setup({ tools: ALL_TOOLS, turns: [toolTurn([], JSON.stringify(answer))] });
+    const coded = await service.code(codeEnv());
+    expect(files.written).toEqual(answer.files);
+    expect(workspaces.log.filter((l) => l.startsWith('commit'))).toEqual([`commit ${commitSubject('FR-1', 'Added greet()', 1)} | Added greet() | src/greet.js`]);
+    expect(coded).toMatchObject({ commits: 1, summary: 'Added greet()' });
+  });
+
+  it('fails with EMPTY_CHANGE when the model finishes without changing anything', async () => {
+    const { service } = setup({ tools: ALL_TOOLS, turns: [toolTurn([['finish', { summary: 'Nothing to do.' }]])] });
+    const failure = stepFailureOf(await service.code(codeEnv()).catch((e: unknown) => e));
+    expect(failure).toMatchObject({ code: 'EMPTY_CHANGE' });
+    expect(failure!.reason).toContain('without changing any file ("Nothing to do.")');
+  });
+
+  it('stops a model repeating itself, keeps the transcript and closes the sandbox', async () => {
+    const again = () => toolTurn([['run_command', { command: 'ls' }]]);
+    const { service, sandbox, artifacts } = setup({ tools: ALL_TOOLS, turns: [again(), again(), again(), again()] });
+    const failure = stepFailureOf(await service.code(codeEnv()).catch((e: unknown) => e));
+    expect(failure).toMatchObject({ code: 'REPEATED_ACTION', retryable: false });
+    expect(failure!.reason).toContain('repeated the same action 3 times without changing anything (run_command {"command":"ls"})');
+    expect(sandbox.closed).toBe(1);
+    expect(artifacts.json.get('FR-1/saga-1/code-r1-a1.transcript.json')).toMatchObject({ outcome: { ok: false } });
+  });
+});
+
 describe('commitSubject', () => {
   it('uses the first line of the summary, capped, with the round', () => {
     expect(commitSubject('FR-9', '\nFixed it.\nMore detail', 3)).toBe('FR-9: Fixed it. (round 3)');
     expect(commitSubject('FR-9', 'x'.repeat(150), 1)).toBe(`FR-9: ${'x'.repeat(97)}... (round 1)`);
+    expect(checkpointSubject('FR-9', 'write_file src/a.js', 2, 7)).toBe('FR-9: write_file src/a.js (round 2, step 7)');
   });
 });

@@ -12,6 +12,8 @@ export interface JobRecord {
   branch: string;
   /** The commit the branch started from: a code round resets to it (round 1) before writing. */
   baseSha: string;
+  /** The worktree's git directory inside the mirror, recorded when git made it (see WorkspaceService). */
+  gitDir?: string;
   createdAt: string;
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import type { RepoTargetDto, WorkspaceRefDto } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
@@ -20,6 +20,8 @@ export interface JobWorkspace {
   branch: string;
   baseSha: string;
   mirrorDir: string;
+  /** git's own directory for the worktree (inside the mirror); git is always pointed at it explicitly. */
+  gitDir: string;
 }
 
 export interface TreeFile {
@@ -40,6 +42,11 @@ export interface ExportedWork {
  * Mirrors and worktrees. One bare mirror per repository (cloned once, then fetched), one
  * worktree per job on its own branch. Every git operation on a mirror or its worktrees runs under
  * that mirror's lock, so jobs in parallel never race on refs, FETCH_HEAD or worktree metadata.
+ *
+ * Sandboxed commands can write anything into a worktree, its `.git` file included; so host git
+ * never discovers the repository from the worktree: it gets `--git-dir` (the worktree's directory
+ * inside the mirror, recorded when the worktree was made) and `--work-tree` explicitly. Worktrees
+ * are locked, so `worktree prune` keeps one whose directory is away in a sandbox slot.
  */
 @Injectable()
 export class WorkspaceService {
@@ -96,17 +103,19 @@ export class WorkspaceService {
     return this.locks.run(mirrorDir, async () => {
       const known = this.records.get(jobId);
       if (known && known.mirrorDir === mirrorDir && known.branch === branch && existsSync(dir)) {
-        await this.checkoutAt(dir, branch, known.baseSha);
-        return workspaceOf(known);
+        const ws = this.workspaceOf(known);
+        await this.checkoutAt(ws, branch, known.baseSha);
+        return ws;
       }
       await this.discard(jobId, dir, known);
       await this.syncMirror(repo, mirrorDir);
       const baseSha = await this.resolveBase(mirrorDir, repo);
       const record: JobRecord = { jobId, repo: repo.name, mirrorDir, worktreeDir: dir, branch, baseSha, createdAt: new Date().toISOString() };
       this.records.save(record);
-      await this.addWorktree(mirrorDir, dir, branch, baseSha);
+      record.gitDir = await this.addWorktree(mirrorDir, dir, branch, baseSha);
+      this.records.save(record);
       this.logger.info({ jobId, branch, baseSha, dir }, 'worktree created');
-      return workspaceOf(record);
+      return this.workspaceOf(record);
     });
   }
 
@@ -129,46 +138,63 @@ export class WorkspaceService {
       const known = this.records.get(jobId);
       const record: JobRecord = { jobId, repo: repo.name, mirrorDir, worktreeDir: dir, branch: ws.branch, baseSha: ws.baseSha, createdAt: known?.createdAt ?? new Date().toISOString() };
       if (known && known.mirrorDir === mirrorDir && known.branch === ws.branch && existsSync(dir)) {
+        if (known.gitDir) record.gitDir = known.gitDir;
         this.records.save(record);
-        await this.checkoutAt(dir, ws.branch, ws.headSha);
+        await this.checkoutAt(this.workspaceOf(record), ws.branch, ws.headSha);
       } else {
         await this.discard(jobId, dir, known);
         this.records.save(record);
-        await this.addWorktree(mirrorDir, dir, ws.branch, ws.headSha);
+        record.gitDir = await this.addWorktree(mirrorDir, dir, ws.branch, ws.headSha);
+        this.records.save(record);
         this.logger.info({ jobId, branch: ws.branch, headSha: ws.headSha, fromBundle: imported ? ws.bundle.key : undefined }, 'worktree recreated');
       }
       if (imported) await this.git.attempt(mirrorDir, ['update-ref', '-d', incomingRef(jobId)]);
-      return workspaceOf(record);
+      return this.workspaceOf(record);
     });
   }
 
-  /** Stages everything and commits it; undefined when nothing changed. */
-  async commit(job: JobWorkspace, subject: string, body: string): Promise<string | undefined> {
+  /** The worktree's current commit. */
+  async headOf(job: JobWorkspace): Promise<string> {
+    return (await this.git.runInTree(job, ['rev-parse', 'HEAD'])).trim();
+  }
+
+  /**
+   * Stages `paths` (every change in the worktree when omitted) and commits; undefined when
+   * nothing changed. Only named paths keep what a sandboxed command left lying around
+   * (a node_modules, a build output) out of the commit.
+   */
+  async commit(job: JobWorkspace, subject: string, body: string, paths?: readonly string[]): Promise<string | undefined> {
     return this.locks.run(job.mirrorDir, async () => {
-      await this.git.run(job.dir, ['add', '-A']);
-      const staged = await this.git.attempt(job.dir, ['diff', '--cached', '--quiet']);
+      if (paths) {
+        if (paths.length === 0) return undefined;
+        // Literal pathspecs: a file named "*.js" is that file, not a glob.
+        await this.git.runInTree(job, ['add', '-A', '--', ...paths.map((p) => `:(literal)${p}`)]);
+      } else {
+        await this.git.runInTree(job, ['add', '-A']);
+      }
+      const staged = await this.git.attemptInTree(job, ['diff', '--cached', '--quiet']);
       if (staged.ok) return undefined;
       if (staged.error.exitCode !== 1) throw staged.error;
       const author = `${GIT_IDENTITY.name} <${GIT_IDENTITY.email}>`;
-      await this.git.run(job.dir, ['commit', '--no-verify', '--no-gpg-sign', `--author=${author}`, '-m', subject, '-m', body]);
-      return (await this.git.run(job.dir, ['rev-parse', 'HEAD'])).trim();
+      await this.git.runInTree(job, ['commit', '--no-verify', '--no-gpg-sign', `--author=${author}`, '-m', subject, '-m', body]);
+      return (await this.git.runInTree(job, ['rev-parse', 'HEAD'])).trim();
     });
   }
 
   /** Bundle (base..branch), diff, changed files and commit count of the job's work so far. */
   async exportWork(job: JobWorkspace): Promise<ExportedWork> {
     return this.locks.run(job.mirrorDir, async () => {
-      const headSha = (await this.git.run(job.dir, ['rev-parse', 'HEAD'])).trim();
+      const headSha = (await this.git.runInTree(job, ['rev-parse', 'HEAD'])).trim();
       const tmpDir = join(this.root, 'tmp');
       mkdirSync(tmpDir, { recursive: true });
       const file = join(tmpDir, `${randomUUID()}.bundle`);
       try {
         // The bundle names refs/heads/<branch>, which git-service looks for.
-        await this.git.run(job.dir, ['bundle', 'create', file, `^${job.baseSha}`, `refs/heads/${job.branch}`]);
+        await this.git.run(job.mirrorDir, ['bundle', 'create', file, `^${job.baseSha}`, `refs/heads/${job.branch}`]);
         const bundle = new Uint8Array(await readFile(file));
-        const diff = await this.git.run(job.dir, ['diff', '--no-ext-diff', '--no-textconv', '--no-color', job.baseSha, headSha]);
-        const names = await this.git.run(job.dir, ['diff', '--no-ext-diff', '--name-only', '-z', job.baseSha, headSha]);
-        const commits = Number((await this.git.run(job.dir, ['rev-list', '--count', `${job.baseSha}..${headSha}`])).trim());
+        const diff = await this.git.run(job.mirrorDir, ['diff', '--no-ext-diff', '--no-textconv', '--no-color', job.baseSha, headSha]);
+        const names = await this.git.run(job.mirrorDir, ['diff', '--no-ext-diff', '--name-only', '-z', job.baseSha, headSha]);
+        const commits = Number((await this.git.run(job.mirrorDir, ['rev-list', '--count', `${job.baseSha}..${headSha}`])).trim());
         return { headSha, bundle, diff, filesChanged: names.split('\0').filter(Boolean), commits };
       } finally {
         await rm(file, { force: true });
@@ -191,6 +217,8 @@ export class WorkspaceService {
       if (existsSync(known.mirrorDir)) {
         const deleted = await this.git.attempt(known.mirrorDir, ['branch', '-D', known.branch]);
         if (!deleted.ok && !/not found/i.test(deleted.error.message)) this.logger.warn({ jobId, branch: known.branch, err: deleted.error }, 'branch not deleted');
+        const kept = await this.git.run(known.mirrorDir, ['for-each-ref', '--format=%(refname)', keptRefs(jobId)]);
+        for (const ref of kept.split('\n').filter(Boolean)) await this.git.run(known.mirrorDir, ['update-ref', '-d', ref]);
       }
       this.records.delete(jobId);
       return existed;
@@ -262,16 +290,41 @@ export class WorkspaceService {
     }
   }
 
-  private async addWorktree(mirrorDir: string, dir: string, branch: string, sha: string): Promise<void> {
+  /** Adds a locked worktree and returns its git directory inside the mirror. */
+  private async addWorktree(mirrorDir: string, dir: string, branch: string, sha: string): Promise<string> {
     mkdirSync(dirname(dir), { recursive: true });
     await this.git.run(mirrorDir, ['worktree', 'prune']);
-    await this.git.run(mirrorDir, ['worktree', 'add', '--force', '-B', branch, dir, sha]);
+    await this.git.run(mirrorDir, ['worktree', 'add', '--lock', '--force', '-B', branch, dir, sha]);
+    // Read once, right after git wrote it and before any sandbox ran in the worktree.
+    return this.checkedGitDir(mirrorDir, dir);
   }
 
-  /** Puts an existing worktree on `branch` at `sha`, dropping any uncommitted leftovers of an interrupted step. */
-  private async checkoutAt(dir: string, branch: string, sha: string): Promise<void> {
-    await this.git.run(dir, ['checkout', '--force', '-B', branch, sha]);
-    await this.git.run(dir, ['clean', '-ffdq']);
+  /** The worktree's git directory named by its `.git` file, accepted only inside the mirror's worktrees/. */
+  private checkedGitDir(mirrorDir: string, dir: string): string {
+    const text = readFileSync(join(dir, '.git'), 'utf8');
+    const m = /^gitdir: (.+)$/m.exec(text);
+    const gitDir = m ? resolve(dir, m[1]!.trim()) : '';
+    const rel = relative(join(mirrorDir, 'worktrees'), gitDir);
+    if (!m || !rel || rel.startsWith('..') || isAbsolute(rel) || rel.includes('/')) throw new Error(`worktree ${dir} does not point into ${mirrorDir}/worktrees (its .git says "${text.trim().slice(0, 200)}")`);
+    return gitDir;
+  }
+
+  /**
+   * Puts an existing worktree on `branch` at `sha`, dropping any uncommitted leftovers of an
+   * interrupted step. Commits the branch had beyond `sha` (an interrupted attempt's checkpoints)
+   * stay reachable under refs/agency/kept/<job>/ until the job is removed: nothing is lost.
+   */
+  private async checkoutAt(job: JobWorkspace, branch: string, sha: string): Promise<void> {
+    const before = await this.git.attemptInTree(job, ['rev-parse', '--verify', '--quiet', 'HEAD']);
+    if (before.ok && before.stdout.trim() !== sha) await this.git.run(job.mirrorDir, ['update-ref', `${keptRefs(job.jobId)}${Date.now()}`, before.stdout.trim()]);
+    await this.git.runInTree(job, ['checkout', '--force', '-B', branch, sha]);
+    await this.git.runInTree(job, ['clean', '-ffdq']);
+  }
+
+  private workspaceOf(r: JobRecord): JobWorkspace {
+    // Records from before git dirs were recorded: the .git file, checked, stands in once.
+    const gitDir = r.gitDir ?? this.checkedGitDir(r.mirrorDir, r.worktreeDir);
+    return { jobId: r.jobId, dir: r.worktreeDir, branch: r.branch, baseSha: r.baseSha, mirrorDir: r.mirrorDir, gitDir };
   }
 
   /** Removes a worktree directory this runner cannot reuse, and git's record of it. */
@@ -286,8 +339,10 @@ export class WorkspaceService {
   }
 }
 
-function workspaceOf(r: JobRecord): JobWorkspace {
-  return { jobId: r.jobId, dir: r.worktreeDir, branch: r.branch, baseSha: r.baseSha, mirrorDir: r.mirrorDir };
+
+/** Where a job's commits that a reset moved its branch away from are kept. */
+export function keptRefs(jobId: string): string {
+  return `refs/agency/kept/${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}/`;
 }
 
 /** Where an imported bundle's head waits until the worktree holds it. */

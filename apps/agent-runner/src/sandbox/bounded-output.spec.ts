@@ -27,6 +27,15 @@ describe('BoundedOutput', () => {
     expect(out.toString()).toBe(`aaaaa\n[... 100 bytes of output omitted ...]\n${'c'.repeat(15)}`);
   });
 
+  it('takes its end from elsewhere when the sandbox kept the tail itself', () => {
+    const out = new BoundedOutput(40);
+    out.append(Buffer.from('0123456789abcdefghij0123456789abcdefghij'));
+    out.finishWith(1000, Buffer.from(`${'x'.repeat(100)}THE END`));
+    expect(out.totalBytes).toBe(1000);
+    expect(out.truncated).toBe(true);
+    expect(out.toString()).toBe(`0123456789\n[... 960 bytes of output omitted ...]\n${'x'.repeat(23)}THE END`);
+  });
+
   it('refuses a silly bound', () => {
     expect(() => new BoundedOutput(3)).toThrow('maxBytes');
   });

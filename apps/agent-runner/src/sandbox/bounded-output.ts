@@ -41,6 +41,17 @@ export class BoundedOutput {
     }
   }
 
+  /**
+   * Replaces the end with one kept elsewhere: the sandbox's server forwards the first bytes and
+   * keeps the last ones itself, so a flood of output never crosses the wire whole.
+   */
+  finishWith(totalBytes: number, tail: Buffer): void {
+    const kept = tail.subarray(-this.tailLimit);
+    this.tail = [kept];
+    this.tailBytes = kept.length;
+    this.total = Math.max(totalBytes, this.head.length + kept.length);
+  }
+
   get totalBytes(): number {
     return this.total;
   }

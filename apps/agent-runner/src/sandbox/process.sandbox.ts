@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AgentRunnerConfig } from '../agent-runner.config.js';
 import { BoundedOutput } from './bounded-output.js';
-import { Sandbox, type SandboxResult, type SandboxRunOptions } from './sandbox.js';
+import { Sandbox, type SandboxExecOptions, type SandboxOpenOptions, type SandboxResult, type SandboxSession } from './sandbox.js';
 
 /** Variables a command may see from the service's environment; everything else (keys, NATS, OTEL) stays out. */
 const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'TERM'] as const;
@@ -31,10 +31,11 @@ function signalExitCode(signal: NodeJS.Signals): number {
 /**
  * Runs commands as host child processes: `sh -c` in the workspace, in their own process group,
  * so a timeout (and the end of the command) kills everything it started, grandchildren included.
- * Not an isolation boundary: a later container backend replaces it behind the Sandbox contract.
+ * Not an isolation boundary: it is the fallback where no container engine answers (SANDBOX=process).
  */
 @Injectable()
 export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
+  readonly kind = 'process' as const;
   private readonly running = new Set<ChildProcess>();
   private readonly defaultMaxOutput: number;
 
@@ -43,14 +44,18 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
     this.defaultMaxOutput = config.TEST_OUTPUT_MAX_BYTES;
   }
 
-  run(options: SandboxRunOptions): Promise<SandboxResult> {
+  async open(options: SandboxOpenOptions): Promise<SandboxSession> {
     const info = statSync(options.workspace, { throwIfNoEntry: false });
-    if (!info?.isDirectory()) return Promise.reject(new Error(`sandbox workspace ${options.workspace} is not a directory`));
+    if (!info?.isDirectory()) throw new Error(`sandbox workspace ${options.workspace} is not a directory`);
+    return { jobId: options.jobId, workdir: options.workspace, exec: (exec) => this.exec(options.workspace, exec), close: async () => undefined };
+  }
+
+  private exec(workspace: string, options: SandboxExecOptions): Promise<SandboxResult> {
     if (!(options.timeoutMs > 0)) return Promise.reject(new Error(`sandbox timeout must be positive, got ${options.timeoutMs} ms`));
     const started = Date.now();
     const output = new BoundedOutput(options.maxOutputBytes ?? this.defaultMaxOutput);
     const child = spawn('sh', ['-c', options.command], {
-      cwd: options.workspace,
+      cwd: workspace,
       env: sandboxEnv(options.env),
       // Its own process group: process.kill(-pid) reaches everything the command starts.
       detached: true,
@@ -83,7 +88,7 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
         if (result instanceof Error) reject(result);
         else resolve(result);
       };
-      child.once('error', (e) => settle(new Error(`cannot run "${options.command}" in ${options.workspace}: ${e.message}`)));
+      child.once('error', (e) => settle(new Error(`cannot run "${options.command}" in ${workspace}: ${e.message}`)));
       let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
       const finish = () => {
         if (!exit) return;

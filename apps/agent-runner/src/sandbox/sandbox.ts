@@ -1,8 +1,6 @@
-export interface SandboxRunOptions {
-  /** A shell command line, run with `sh -c`. */
+export interface SandboxExecOptions {
+  /** A shell command line, run with `sh -c` in the workspace. */
   command: string;
-  /** The workspace (job worktree) the command runs in, as an absolute host path. */
-  workspace: string;
   /** Wall-clock limit; everything the command started is killed when it passes. */
   timeoutMs: number;
   /** Variables added to the sandbox's minimal environment (never the service's own secrets). */
@@ -13,12 +11,27 @@ export interface SandboxRunOptions {
   maxOutputBytes?: number;
 }
 
+export interface SandboxOpenOptions {
+  /** The job's worktree, as an absolute host path. */
+  workspace: string;
+  /** The job the sandbox serves: containers are named after it. */
+  jobId: string;
+  /** The repository's name in the vault (`repos.<name>`): it may name its own image. */
+  repo?: string;
+}
+
+export interface SandboxRunOptions extends SandboxExecOptions, Omit<SandboxOpenOptions, 'jobId'> {
+  jobId?: string;
+}
+
 export interface SandboxResult {
   /** The command's exit code; 128 + signal number when a signal ended it. */
   exitCode: number;
   /** The signal that ended the command, if one did. */
   signal?: string;
   timedOut: boolean;
+  /** The kernel killed the command because the sandbox ran out of its memory limit. */
+  oomKilled?: boolean;
   durationMs: number;
   /** stdout and stderr interleaved, cut in the middle when longer than the bound. */
   output: string;
@@ -28,10 +41,49 @@ export interface SandboxResult {
 }
 
 /**
- * Where agent commands run. This round it is a plain child process on the host
- * (ProcessSandbox); a container backend implements the same contract later.
+ * One job's sandbox for the length of a step: commands run one after the other, in the job's
+ * worktree, and nothing another job runs can see it. close() ends everything still running and
+ * gives the worktree back.
+ */
+export interface SandboxSession {
+  readonly jobId: string;
+  /** Where the command's working directory is, as the command sees it (for the model's benefit). */
+  readonly workdir: string;
+  exec(options: SandboxExecOptions): Promise<SandboxResult>;
+  close(): Promise<void>;
+}
+
+/** The sandbox could not be provided (engine, image); `code` names the cause for step-failed events. */
+export class SandboxError extends Error {
+  constructor(
+    readonly code: 'SANDBOX_IMAGE_MISSING' | 'SANDBOX_UNAVAILABLE' | 'SANDBOX_BROKEN' | 'SANDBOX_BUSY',
+    message: string,
+    /** Worth trying again later (the engine hiccuped), as opposed to a configuration problem. */
+    readonly retryable = true,
+  ) {
+    super(message);
+    this.name = 'SandboxError';
+  }
+}
+
+/**
+ * Where agent commands run: a hardened container per job (DockerSandbox) or, where no engine
+ * exists, a plain child process on the host (ProcessSandbox, not an isolation boundary).
  * An abstract class, so NestJS can inject it by type.
  */
 export abstract class Sandbox {
-  abstract run(options: SandboxRunOptions): Promise<SandboxResult>;
+  /** Which backend this is, for logs and health. */
+  abstract readonly kind: 'docker' | 'process';
+
+  abstract open(options: SandboxOpenOptions): Promise<SandboxSession>;
+
+  /** One command in a session of its own. */
+  async run(options: SandboxRunOptions): Promise<SandboxResult> {
+    const session = await this.open({ workspace: options.workspace, jobId: options.jobId ?? 'adhoc', ...(options.repo ? { repo: options.repo } : {}) });
+    try {
+      return await session.exec(options);
+    } finally {
+      await session.close();
+    }
+  }
 }

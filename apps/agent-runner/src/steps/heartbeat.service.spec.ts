@@ -45,6 +45,18 @@ describe('HeartbeatService', () => {
     expect(sent).toEqual([0, 1, 2].map((n) => ({ type: Messages.AgentHeartbeat.type, payload: { message: 'running tests' }, msgId: `s-9:test-r2:3:hb:abcdef12:${n}` })));
   });
 
+  it('carries the latest progress in later beats', async () => {
+    const sent: string[] = [];
+    const bus = { reply: async (_e: Envelope<unknown>, _d: AnyMessageDef, payload: { message: string }) => void sent.push(payload.message) };
+    const timers = new ManualTimers();
+    const service = new HeartbeatService(bus as unknown as BusPublisher, timers as unknown as Timers, new Clock(), { HEARTBEAT_SECONDS: 1 } as AgentRunnerConfig, createLogger({ service: 'test', level: 'silent' }));
+    const beat = service.start(sampleEnvelope('Code'), 'coding FR-1');
+    beat.update('step 3/30: run_command');
+    timers.fire();
+    await beat.stop();
+    expect(sent).toEqual(['coding FR-1', 'coding FR-1: step 3/30: run_command']);
+  });
+
   it('logs a failed beat instead of failing the step', async () => {
     const bus = { reply: () => Promise.reject(new Error('nats down')) };
     const timers = new ManualTimers();

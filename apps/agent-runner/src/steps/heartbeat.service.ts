@@ -7,6 +7,8 @@ import { AgentRunnerConfig } from '../agent-runner.config.js';
 import { Timers } from './timers.js';
 
 export interface Heartbeat {
+  /** What the next beats say (e.g. "step 4/30: run_command"); the step's activity stays in front. */
+  update(message: string): void;
   /** Stops beating; resolves once the last beat is published, so none arrives after the step's result. */
   stop(): Promise<void>;
 }
@@ -32,14 +34,15 @@ export class HeartbeatService {
 
   start(env: Envelope<unknown>, message: string): Heartbeat {
     const run = this.clock.uuid().slice(0, 8);
-    const text = message.slice(0, 500);
+    let text = message.slice(0, 500);
     let n = 0;
     let last: Promise<void> = Promise.resolve();
     const beat = () => {
       const msgId = `${env.sagaId}:${env.step}:${env.attempt}:hb:${run}:${n}`;
       n += 1;
+      const said = text;
       last = last
-        .then(() => this.bus.reply(env, Messages.AgentHeartbeat, { message: text }, {}, { msgId }))
+        .then(() => this.bus.reply(env, Messages.AgentHeartbeat, { message: said }, {}, { msgId }))
         .then(
           () => undefined,
           (err: unknown) => this.logger.warn({ err, step: env.step }, 'heartbeat not published'),
@@ -48,6 +51,9 @@ export class HeartbeatService {
     beat();
     const cancel = this.timers.every(this.intervalMs, beat);
     return {
+      update: (detail: string) => {
+        text = `${message}: ${detail}`.slice(0, 500);
+      },
       stop: async () => {
         cancel();
         await last;

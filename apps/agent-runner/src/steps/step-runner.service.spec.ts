@@ -36,7 +36,7 @@ class FakeHeartbeats {
   log: string[] = [];
   start(env: Envelope<unknown>, message: string) {
     this.log.push(`start ${env.step}: ${message}`);
-    return { stop: async () => void this.log.push('stop') };
+    return { update: (m: string) => void this.log.push(`update: ${m}`), stop: async () => void this.log.push('stop') };
   }
 }
 
@@ -64,6 +64,14 @@ describe('StepRunner', () => {
     expect(heartbeats.log).toEqual(['start code-r1: coding', 'work', 'stop']);
     expect([...once.recorded.keys()]).toEqual(['agent-runner:saga-1:code-r1:2']);
     expect(bus.sent).toEqual([{ type: 'agent-runner.coded', payload: coded }]);
+  });
+
+  it('passes progress to the heartbeat', async () => {
+    await runner.run(env, Messages.Coded, 'coding', async (progress) => {
+      progress('step 2/30: read_file');
+      return coded;
+    });
+    expect(heartbeats.log).toEqual(['start code-r1: coding', 'update: step 2/30: read_file', 'stop']);
   });
 
   it('re-sends the recorded result of a redelivered command without working again', async () => {

@@ -24,12 +24,13 @@ export class StepRunner {
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {}
 
-  async run<D extends AnyMessageDef>(env: Envelope<unknown>, def: D, activity: string, work: () => Promise<PayloadOf<D>>): Promise<StepOutcome<PayloadOf<D>>> {
+  /** `work` may report progress; the heartbeats carry it. */
+  async run<D extends AnyMessageDef>(env: Envelope<unknown>, def: D, activity: string, work: (progress: (message: string) => void) => Promise<PayloadOf<D>>): Promise<StepOutcome<PayloadOf<D>>> {
     const key = `agent-runner:${env.sagaId}:${env.step}:${env.attempt}`;
     const { result, replayed } = await this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {
       const heartbeat = this.heartbeats.start(env, activity);
       try {
-        return { ok: true, payload: await work() };
+        return { ok: true, payload: await work((message) => heartbeat.update(message)) };
       } catch (error) {
         const failure = stepFailureOf(error);
         if (!failure) throw error;

@@ -68,11 +68,11 @@ const VITEST_PASSED = `\u001b[2m Test Files \u001b[22m \u001b[1m\u001b[32m2 pass
 
 describe('parseTestOutput', () => {
   it('reads node:test TAP summaries', () => {
-    expect(parseTestOutput(NODE_TAP)).toEqual({ format: 'node', counts: { total: 4, passed: 1, failed: 1, skipped: 2 } });
+    expect(parseTestOutput(NODE_TAP)).toMatchObject({ format: 'node', counts: { total: 4, passed: 1, failed: 1, skipped: 2 } });
   });
 
   it('reads node:test spec summaries, colours and all; cancelled counts as failed', () => {
-    expect(parseTestOutput(NODE_SPEC)).toEqual({ format: 'node', counts: { total: 3, passed: 1, failed: 2, skipped: 0 } });
+    expect(parseTestOutput(NODE_SPEC)).toMatchObject({ format: 'node', counts: { total: 3, passed: 1, failed: 2, skipped: 0 } });
   });
 
   it('takes the last node summary when there are several', () => {
@@ -81,18 +81,18 @@ describe('parseTestOutput', () => {
   });
 
   it('reads Jest summaries', () => {
-    expect(parseTestOutput(JEST)).toEqual({ format: 'jest', counts: { total: 6, passed: 3, failed: 1, skipped: 2 } });
-    expect(parseTestOutput(JEST_ALL_PASSED)).toEqual({ format: 'jest', counts: { total: 12, passed: 12, failed: 0, skipped: 0 } });
+    expect(parseTestOutput(JEST)).toMatchObject({ format: 'jest', counts: { total: 6, passed: 3, failed: 1, skipped: 2 } });
+    expect(parseTestOutput(JEST_ALL_PASSED)).toMatchObject({ format: 'jest', counts: { total: 12, passed: 12, failed: 0, skipped: 0 } });
   });
 
   it('reads Vitest summaries, not the test-file line', () => {
-    expect(parseTestOutput(VITEST)).toEqual({ format: 'vitest', counts: { total: 4, passed: 1, failed: 1, skipped: 2 } });
-    expect(parseTestOutput(VITEST_PASSED)).toEqual({ format: 'vitest', counts: { total: 17, passed: 17, failed: 0, skipped: 0 } });
+    expect(parseTestOutput(VITEST)).toMatchObject({ format: 'vitest', counts: { total: 4, passed: 1, failed: 1, skipped: 2 } });
+    expect(parseTestOutput(VITEST_PASSED)).toMatchObject({ format: 'vitest', counts: { total: 17, passed: 17, failed: 0, skipped: 0 } });
   });
 
   it('gives zero counts for output it does not know', () => {
-    expect(parseTestOutput('Ran 3 tests in 0.01s\n\nOK\n')).toEqual({ format: 'unknown', counts: { total: 0, passed: 0, failed: 0, skipped: 0 } });
-    expect(parseTestOutput('')).toEqual({ format: 'unknown', counts: { total: 0, passed: 0, failed: 0, skipped: 0 } });
+    expect(parseTestOutput('Ran 3 tests in 0.01s\n\nOK\n')).toEqual({ format: 'unknown', counts: { total: 0, passed: 0, failed: 0, skipped: 0 }, tests: [] });
+    expect(parseTestOutput('')).toEqual({ format: 'unknown', counts: { total: 0, passed: 0, failed: 0, skipped: 0 }, tests: [] });
   });
 
   it('does not mistake prose for a summary', () => {

@@ -14,6 +14,6 @@ export class TestHandler {
 
   @OnMessage(Messages.Test.subject)
   async test(@Payload() env: Envelope<TestCommand>): Promise<void> {
-    await this.steps.run(env, Messages.Tested, `running tests of ${env.frId}, round ${env.payload.round}`, () => this.tester.test(env));
+    await this.steps.run(env, Messages.Tested, `running tests of ${env.frId}, round ${env.payload.round}`, (progress) => this.tester.test(env, progress));
   }
 }

@@ -3,7 +3,7 @@ import { sampleEnvelope } from '@agency/contracts/testing';
 import { Clock } from '@agency/messaging';
 import type { AgentRunnerConfig } from '../agent-runner.config.js';
 import type { JobWorkspace } from '../git/workspace.service.js';
-import type { Sandbox, SandboxResult, SandboxRunOptions } from '../sandbox/sandbox.js';
+import type { Sandbox, SandboxExecOptions, SandboxOpenOptions, SandboxResult } from '../sandbox/sandbox.js';
 import { tail, TesterService } from './tester.service.js';
 
 const NODE_PASS = '✔ greet says hello (0.4ms)\nℹ tests 2\nℹ suites 0\nℹ pass 2\nℹ fail 0\nℹ cancelled 0\nℹ skipped 0\nℹ todo 0\n';
@@ -17,16 +17,27 @@ class FakeClock extends Clock {
 }
 
 class FakeSandbox {
-  runs: SandboxRunOptions[] = [];
+  readonly kind = 'docker' as const;
+  runs: Array<SandboxExecOptions & { workspace: string }> = [];
+  opened: SandboxOpenOptions[] = [];
+  closed = 0;
   constructor(
     private readonly clock: FakeClock,
     private readonly results: Array<Partial<SandboxResult> & { takesMs?: number }>,
   ) {}
-  async run(options: SandboxRunOptions): Promise<SandboxResult> {
-    this.runs.push(options);
-    const r = this.results.shift()!;
-    this.clock.ms += r.takesMs ?? 100;
-    return { exitCode: 0, timedOut: false, durationMs: r.takesMs ?? 100, output: '', outputBytes: (r.output ?? '').length, truncated: false, ...r };
+  async open(options: SandboxOpenOptions) {
+    this.opened.push(options);
+    return {
+      jobId: options.jobId,
+      workdir: '/workspace/repo',
+      exec: async (exec: SandboxExecOptions): Promise<SandboxResult> => {
+        this.runs.push({ ...exec, workspace: options.workspace });
+        const r = this.results.shift()!;
+        this.clock.ms += r.takesMs ?? 100;
+        return { exitCode: 0, timedOut: false, durationMs: r.takesMs ?? 100, output: '', outputBytes: (r.output ?? '').length, truncated: false, ...r };
+      },
+      close: async () => void (this.closed += 1),
+    };
   }
 }
 
@@ -34,7 +45,7 @@ function setup(results: Array<Partial<SandboxResult> & { takesMs?: number }>) {
   const clock = new FakeClock();
   const sandbox = new FakeSandbox(clock, results);
   const opened: string[] = [];
-  const ws: JobWorkspace = { jobId: 'job-1', dir: '/w/job-1', branch: 'agency/FR-1-x', baseSha: 'b'.repeat(40), mirrorDir: '/m.git' };
+  const ws: JobWorkspace = { jobId: 'job-1', dir: '/w/job-1', branch: 'agency/FR-1-x', baseSha: 'b'.repeat(40), mirrorDir: '/m.git', gitDir: '/m.git/worktrees/job-1' };
   const workspaces = {
     async openAt(jobId: string) {
       opened.push(jobId);
@@ -64,6 +75,9 @@ describe('TesterService', () => {
     const tested = await tester.test(testEnv({ setupCommand: 'npm ci' }));
 
     expect(opened).toEqual(['job-1']);
+    // One sandbox session for both commands, with the repository's name for its image.
+    expect(sandbox.opened).toEqual([{ workspace: '/w/job-1', jobId: 'job-1', repo: 'example/greeter' }]);
+    expect(sandbox.closed).toBe(1);
     expect(sandbox.runs.map((r) => [r.command, r.workspace, r.timeoutMs])).toEqual([
       ['npm ci', '/w/job-1', 60_000],
       // The test command gets what the setup left of the limit.
@@ -81,14 +95,15 @@ describe('TesterService', () => {
       failureExcerpt: '',
     });
     expect(reports[0]!.key).toBe('FR-1/saga-1/test-r1.json');
-    expect(reports[0]!.value).toMatchObject({ command: 'npm test', setupCommand: 'npm ci', exitCode: 0, timedOut: false, durationMs: 17_000, format: 'node', outputTail: NODE_PASS });
+    expect(reports[0]!.value).toMatchObject({ command: 'npm test', setupCommand: 'npm ci', exitCode: 0, timedOut: false, durationMs: 17_000, format: 'node', outputTail: NODE_PASS, sandbox: 'docker' });
+    expect(reports[0]!.value.tests).toEqual([{ name: 'greet says hello', status: 'passed', durationMs: 0.4 }]);
   });
 
   it('reports failing tests with the output tail as the excerpt', async () => {
     const { tester } = setup([{ exitCode: 1, output: NODE_FAIL }]);
     const tested = await tester.test(testEnv());
     expect(tested).toMatchObject({ passed: false, exitCode: 1, timedOut: false, counts: { total: 2, passed: 1, failed: 1, skipped: 0 } });
-    expect(tested.failureExcerpt).toBe(`[test command "npm test" exited with code 1]\n${NODE_FAIL}`);
+    expect(tested.failureExcerpt).toBe(`[test command "npm test" exited with code 1]\n[failing: farewell]\n${NODE_FAIL}`);
   });
 
   it('stops at a failing setup: tests not run, the setup output is the excerpt', async () => {
@@ -105,6 +120,14 @@ describe('TesterService', () => {
     const tested = await tester.test(testEnv());
     expect(tested).toMatchObject({ passed: false, timedOut: true });
     expect(tested.failureExcerpt).toBe('[test command "npm test" timed out after 60 s and was killed]\nstill waiting...\n');
+  });
+
+  it('reports a command killed by the memory limit as such', async () => {
+    const { tester, reports } = setup([{ exitCode: 137, signal: 'SIGKILL', oomKilled: true, output: 'allocating...\n' }]);
+    const tested = await tester.test(testEnv());
+    expect(tested).toMatchObject({ passed: false, exitCode: 137, timedOut: false });
+    expect(tested.failureExcerpt).toBe('[test command "npm test" was killed: the sandbox ran out of memory]\nallocating...\n');
+    expect(reports[0]!.value).toMatchObject({ oomKilled: true });
   });
 
   it('keeps the excerpt within the contract limit', async () => {

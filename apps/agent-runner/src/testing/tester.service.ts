@@ -28,6 +28,7 @@ interface CommandRun {
 function describeRun(run: CommandRun, timeoutSeconds: number): string {
   const r = run.result;
   if (r.timedOut) return `[${run.phase} command "${run.command}" timed out after ${timeoutSeconds} s and was killed]`;
+  if (r.oomKilled) return `[${run.phase} command "${run.command}" was killed: the sandbox ran out of memory]`;
   return `[${run.phase} command "${run.command}" exited with code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}]`;
 }
 
@@ -42,27 +43,36 @@ export class TesterService {
   constructor(
     config: AgentRunnerConfig,
     @Inject(WorkspaceService) private readonly workspaces: Pick<WorkspaceService, 'openAt'>,
-    private readonly sandbox: Sandbox,
+    @Inject(Sandbox) private readonly sandbox: Pick<Sandbox, 'open' | 'kind'>,
     @Inject(ArtifactStore) private readonly artifacts: Pick<ArtifactStore, 'putJson'>,
     private readonly clock: Clock,
   ) {
     this.timeoutMs = config.TEST_TIMEOUT_SECONDS * 1000;
   }
 
-  async test(env: Envelope<TestCommand>): Promise<TestedEvent> {
+  async test(env: Envelope<TestCommand>, progress: (message: string) => void = () => undefined): Promise<TestedEvent> {
     const { repo, workspace, round } = env.payload;
-    const ws = await this.workspaces.openAt(jobIdOf(env), repo, workspace);
+    const jobId = jobIdOf(env);
+    const ws = await this.workspaces.openAt(jobId, repo, workspace);
     const started = this.clock.nowMs();
     const runs: CommandRun[] = [];
-    if (repo.setupCommand) {
-      runs.push({ phase: 'setup', command: repo.setupCommand, result: await this.sandbox.run({ command: repo.setupCommand, workspace: ws.dir, timeoutMs: this.timeoutMs }) });
-    }
-    const setup = runs[0];
-    const setupOk = !setup || (setup.result.exitCode === 0 && !setup.result.timedOut);
-    if (setupOk) {
-      // Setup and tests share one limit, so the step's length is bounded whatever the split.
-      const left = Math.max(1000, this.timeoutMs - (this.clock.nowMs() - started));
-      runs.push({ phase: 'test', command: repo.testCommand, result: await this.sandbox.run({ command: repo.testCommand, workspace: ws.dir, timeoutMs: left }) });
+    // One sandbox for setup and tests: what the setup installs is there for the tests.
+    const session = await this.sandbox.open({ workspace: ws.dir, jobId, repo: repo.name });
+    try {
+      if (repo.setupCommand) {
+        progress(`setup: ${repo.setupCommand}`);
+        runs.push({ phase: 'setup', command: repo.setupCommand, result: await session.exec({ command: repo.setupCommand, timeoutMs: this.timeoutMs }) });
+      }
+      const setup = runs[0];
+      const setupOk = !setup || (setup.result.exitCode === 0 && !setup.result.timedOut);
+      if (setupOk) {
+        // Setup and tests share one limit, so the step's length is bounded whatever the split.
+        const left = Math.max(1000, this.timeoutMs - (this.clock.nowMs() - started));
+        progress(`tests: ${repo.testCommand}`);
+        runs.push({ phase: 'test', command: repo.testCommand, result: await session.exec({ command: repo.testCommand, timeoutMs: left }) });
+      }
+    } finally {
+      await session.close();
     }
     const last = runs[runs.length - 1]!;
     const durationMs = Math.max(0, this.clock.nowMs() - started);
@@ -80,14 +90,19 @@ export class TesterService {
       failedPhase: passed ? undefined : last.phase,
       exitCode: last.result.exitCode,
       timedOut,
+      ...(last.result.oomKilled ? { oomKilled: true } : {}),
       durationMs,
+      sandbox: this.sandbox.kind,
       counts: parsed.counts,
       format: parsed.format,
-      runs: runs.map((r) => ({ phase: r.phase, command: r.command, exitCode: r.result.exitCode, timedOut: r.result.timedOut, durationMs: r.result.durationMs, outputBytes: r.result.outputBytes, truncated: r.result.truncated })),
+      tests: parsed.tests,
+      runs: runs.map((r) => ({ phase: r.phase, command: r.command, exitCode: r.result.exitCode, timedOut: r.result.timedOut, ...(r.result.oomKilled ? { oomKilled: true } : {}), durationMs: r.result.durationMs, outputBytes: r.result.outputBytes, truncated: r.result.truncated })),
       outputTail,
     };
     const ref = await this.artifacts.putJson(ArtifactKeys.testReport(env, round), report);
-    const failureExcerpt = passed ? '' : tail(`${describeRun(last, timeoutSeconds)}\n${outputTail}`, EXCERPT_CHARS);
+    const failing = parsed.tests.filter((t) => t.status === 'failed').map((t) => t.name);
+    const named = failing.length > 0 ? `\n[failing: ${failing.slice(0, 20).join('; ')}${failing.length > 20 ? `; and ${failing.length - 20} more` : ''}]` : '';
+    const failureExcerpt = passed ? '' : tail(`${describeRun(last, timeoutSeconds)}${named}\n${outputTail}`, EXCERPT_CHARS);
     return { round, passed, exitCode: last.result.exitCode, timedOut, counts: parsed.counts, durationMs, report: ref, headSha: workspace.headSha, failureExcerpt };
   }
 }

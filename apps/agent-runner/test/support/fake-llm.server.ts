@@ -1,14 +1,23 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 
+export interface FakeLlmMessage {
+  role: string;
+  content: string;
+  tool_call_id?: string;
+  tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+}
+
 export interface FakeLlmCall {
   model: string;
-  messages: Array<{ role: string; content: string }>;
+  messages: FakeLlmMessage[];
   json: boolean;
+  /** Names of the tools the request offered. */
+  tools: string[];
   headers: IncomingHttpHeaders;
 }
 
-/** What the fake answers: assistant content, or an HTTP error. */
-export type FakeLlmReply = string | { status: number; message: string };
+/** What the fake answers: assistant content, function calls (OpenAI's tool_calls), or an HTTP error. */
+export type FakeLlmReply = string | { toolCalls: Array<{ name: string; arguments: unknown }>; content?: string } | { status: number; message: string };
 
 export interface FakeLlm {
   /** Base URL for LLM_GATEWAY_URL (ends in /v1). */
@@ -37,17 +46,32 @@ export async function startFakeLlm(apiKey: string): Promise<FakeLlm> {
       const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } });
       if (req.headers.authorization !== `Bearer ${apiKey}`) return send(401, { error: { message: 'invalid api key', type: 'authentication_error' } });
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { model: string; messages: FakeLlmCall['messages']; response_format?: { type: string } };
-      const call: FakeLlmCall = { model: body.model, messages: body.messages, json: body.response_format?.type === 'json_object', headers: req.headers };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        model: string;
+        messages: Array<Omit<FakeLlmMessage, 'content'> & { content: string | null }>;
+        response_format?: { type: string };
+        tools?: Array<{ type: string; function: { name: string } }>;
+      };
+      const messages = body.messages.map((m) => ({ ...m, content: m.content ?? '' }));
+      const call: FakeLlmCall = { model: body.model, messages, json: body.response_format?.type === 'json_object', tools: (body.tools ?? []).map((t) => t.function.name), headers: req.headers };
       fake.calls.push(call);
       const reply = fake.respond(call);
-      if (typeof reply !== 'string') return send(reply.status, { error: { message: reply.message, type: 'server_error' } });
+      if (typeof reply !== 'string' && 'status' in reply) return send(reply.status, { error: { message: reply.message, type: 'server_error' } });
+      const message =
+        typeof reply === 'string'
+          ? { role: 'assistant', content: reply, refusal: null }
+          : {
+              role: 'assistant',
+              content: reply.content ?? null,
+              refusal: null,
+              tool_calls: reply.toolCalls.map((c, i) => ({ id: `call_${fake.calls.length}_${i}`, type: 'function', function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments) } })),
+            };
       send(200, {
         id: `chatcmpl-${fake.calls.length}`,
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: `fake/${body.model}`,
-        choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, finish_reason: 'stop', logprobs: null }],
+        choices: [{ index: 0, message, finish_reason: typeof reply === 'string' ? 'stop' : 'tool_calls', logprobs: null }],
         usage: { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150 },
       });
     });

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { runService, type RunningService } from '@agency/bootstrap';
-import { Messages, STREAMS, type AnyMessageDef, type Envelope, type PayloadOf, type RepoTargetDto, type StrategyDto } from '@agency/contracts';
+import { Objm } from '@nats-io/obj';
+import { BUCKETS, Messages, STREAMS, type AnyMessageDef, type Envelope, type PayloadOf, type RepoTargetDto, type StrategyDto } from '@agency/contracts';
 import { sampleFr, sampleStrategy } from '@agency/contracts/testing';
 import { ArtifactStore, BusConnection, BusPublisher, Clock, type EnvelopeInit, type PublishOptions } from '@agency/messaging';
 import { expectEventually, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
@@ -21,6 +23,8 @@ export class RunnerHarness {
   artifacts!: ArtifactStore;
   runner?: RunningService;
   workDir!: TempDir;
+  /** The runner's SANDBOX_OWNER: its sandbox containers carry it. */
+  readonly sandboxOwner = `test-runner-${randomUUID().slice(0, 8)}`;
   private readonly workDirs: TempDir[] = [];
 
   async start(env: Record<string, string> = {}): Promise<void> {
@@ -51,6 +55,8 @@ export class RunnerHarness {
         LLM_GATEWAY_URL: this.llm.url,
         LLM_GATEWAY_API_KEY: API_KEY,
         HEARTBEAT_SECONDS: '1',
+        SANDBOX_OWNER: this.sandboxOwner,
+        SANDBOX_POOL_SIZE: '1',
         BUS_ACK_WAIT_SECONDS: '10',
         BUS_MAX_DELIVER: '3',
         ...env,
@@ -101,6 +107,14 @@ export class RunnerHarness {
   async events<D extends AnyMessageDef>(def: D, sagaId: string): Promise<Array<Envelope<PayloadOf<D>>>> {
     const stored = await readStream(this.bus.js, STREAMS.events.name, def.subject);
     return stored.map((m) => JSON.parse(m.text) as Envelope<PayloadOf<D>>).filter((e) => e.sagaId === sagaId);
+  }
+
+  /** An artifact by its key alone (transcripts travel in no event), as JSON. */
+  async artifactJson<T>(key: string): Promise<T> {
+    const store = await new Objm(this.bus.js).open(BUCKETS.artifacts);
+    const data = await store.getBlob(key);
+    if (!data) throw new Error(`no artifact ${key}`);
+    return JSON.parse(new TextDecoder().decode(data)) as T;
   }
 
   /** Waits for the step's answer (its result or a step-failed event) and returns it. */

@@ -47,3 +47,13 @@ export class LlmScript {
     return rule ? rule(call) : { status: 500, message: `no scripted answer for ${String(call.headers['x-agency-saga-id'])} ${call.model}` };
   };
 }
+
+/** The n-th reply for the n-th turn of a conversation (turns counted by the assistant messages already in it); the last repeats. */
+export function turns(replies: FakeLlmReply[]): (call: FakeLlmCall) => FakeLlmReply {
+  return (call) => replies[Math.min(call.messages.filter((m) => m.role === 'assistant').length, replies.length - 1)]!;
+}
+
+/** A turn calling tools: `[name, arguments]` pairs. */
+export function tools(...calls: Array<[string, unknown]>): FakeLlmReply {
+  return { toolCalls: calls.map(([name, args]) => ({ name, arguments: args })) };
+}

@@ -1,0 +1,122 @@
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir, type TempDir } from '@agency/testing';
+import { WorktreeFiles } from '../../files/worktree-files.js';
+import type { JobWorkspace } from '../../git/workspace.service.js';
+import type { SandboxExecOptions, SandboxResult } from '../../sandbox/sandbox.js';
+import { CoderTools } from './coder-tools.js';
+
+const ALL = ['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command'];
+
+describe('CoderTools on a real directory', () => {
+  let base: TempDir;
+  let root: string;
+  let patches: string[];
+  let commands: SandboxExecOptions[];
+  let result: Partial<SandboxResult>;
+
+  const tools = (allowed = ALL) =>
+    new CoderTools({
+      ws: { dir: root } as JobWorkspace,
+      files: new WorktreeFiles(),
+      git: {
+        grep: async (_ws, pattern, o) => ({ lines: [`src/a.js:1:${pattern}${o.path ? ` in ${o.path}` : ''}`], more: false }),
+        applyPatch: async (_ws, patch) => void patches.push(patch),
+      },
+      sandbox: async () => ({
+        jobId: 'j',
+        workdir: '/workspace/repo',
+        exec: async (o) => (commands.push(o), { exitCode: 0, timedOut: false, durationMs: 1500, output: 'ok\n', outputBytes: 3, truncated: false, ...result }),
+        close: async () => undefined,
+      }),
+      commandTimeoutMs: 60_000,
+      allowed: new Set(allowed),
+    });
+  const run = (name: string, args: unknown, allowed?: string[]) => tools(allowed).run(name, typeof args === 'string' ? args : JSON.stringify(args));
+
+  beforeEach(() => {
+    base = tempDir('coder-tools-');
+    root = join(base.path, 'repo');
+    mkdirSync(join(root, 'src'), { recursive: true });
+    mkdirSync(join(root, 'node_modules', 'x'), { recursive: true });
+    writeFileSync(join(root, 'src', 'a.js'), 'line 1\nline 2\nline 3\n');
+    writeFileSync(join(root, 'node_modules', 'x', 'i.js'), '');
+    writeFileSync(join(base.path, 'secret.txt'), 'secret');
+    patches = [];
+    commands = [];
+    result = {};
+  });
+
+  afterEach(() => base.remove());
+
+  it('lists files without node_modules, reads whole files and line ranges', async () => {
+    expect(await run('list_files', {})).toEqual({ ok: true, content: 'src/a.js (21 B)' });
+    expect((await run('read_file', { path: 'src/a.js' })).content).toBe('line 1\nline 2\nline 3\n');
+    expect((await run('read_file', { path: 'src/a.js', start_line: 2, end_line: 3 })).content).toBe('(lines 2-3 of 4)\nline 2\nline 3');
+    expect(await run('read_file', { path: 'src/a.js', start_line: 3, end_line: 2 })).toMatchObject({ ok: false, content: expect.stringContaining('start_line 3 is after end_line 2') });
+    expect(await run('read_file', { path: 'src/missing.js' })).toEqual({ ok: false, content: 'error: path "src/missing.js" does not exist' });
+  });
+
+  it('writes and edits, reporting what changed', async () => {
+    expect(await run('write_file', { path: 'src/deep/new.js', content: 'x = 1\n' })).toEqual({ ok: true, content: 'wrote src/deep/new.js (6 bytes)', changed: ['src/deep/new.js'] });
+    expect(await run('edit_file', { path: 'src/a.js', old_text: 'line 2', new_text: 'LINE TWO' })).toEqual({ ok: true, content: 'edited src/a.js: 1 replacement(s)', changed: ['src/a.js'] });
+    expect(readFileSync(join(root, 'src/a.js'), 'utf8')).toBe('line 1\nLINE TWO\nline 3\n');
+    expect((await run('edit_file', { path: 'src/a.js', old_text: 'line', new_text: 'l' })).content).toBe('error: old_text occurs 2 times in src/a.js; give more surrounding text so it is unique, or set replace_all');
+    expect((await run('edit_file', { path: 'src/a.js', old_text: 'line', new_text: 'l', replace_all: true })).content).toBe('edited src/a.js: 2 replacement(s)');
+    expect((await run('edit_file', { path: 'src/a.js', old_text: 'nope', new_text: 'x' })).content).toContain('old_text was not found in src/a.js');
+    expect((await run('edit_file', { path: 'src/b.js', old_text: 'a', new_text: 'b' })).content).toBe('error: path "src/b.js" is not an existing file; create it with write_file');
+  });
+
+  it('refuses "..", absolute paths, .git and symlinks out of the worktree, in every file tool', async () => {
+    symlinkSync(base.path, join(root, 'out'));
+    symlinkSync(join(base.path, 'secret.txt'), join(root, 'secret-link.txt'));
+    const refusals = await Promise.all([
+      run('read_file', { path: '../secret.txt' }),
+      run('read_file', { path: join(base.path, 'secret.txt') }),
+      run('read_file', { path: 'out/secret.txt' }),
+      run('read_file', { path: 'secret-link.txt' }),
+      run('write_file', { path: 'out/evil.txt', content: 'x' }),
+      run('write_file', { path: '.git/hooks/pre-commit', content: 'x' }),
+      run('edit_file', { path: 'secret-link.txt', old_text: 'secret', new_text: 'x' }),
+      run('list_files', { path: 'out' }),
+      run('list_files', { path: '..' }),
+      run('search', { pattern: 'secret', path: 'out' }),
+      run('apply_patch', { patch: '--- a/out/secret.txt\n+++ b/out/secret.txt\n@@ -1 +1 @@\n-secret\n+x\n' }),
+      run('apply_patch', { patch: '--- /dev/null\n+++ /etc/cron.d/evil\n@@ -0,0 +1 @@\n+x\n' }),
+    ]);
+    for (const r of refusals) {
+      expect(r.ok).toBe(false);
+      expect(r.content).toMatch(/^error: path ".*" (contains "\.\." and would leave the repository|is absolute|is a symlink pointing outside|goes through a symlink pointing outside|is inside \.git)/);
+    }
+    expect(readFileSync(join(base.path, 'secret.txt'), 'utf8')).toBe('secret');
+    expect(patches).toEqual([]);
+  });
+
+  it('applies a patch whose paths are inside, and searches', async () => {
+    const patch = '--- a/src/a.js\n+++ b/src/a.js\n@@ -1 +1 @@\n-line 1\n+line one\n';
+    expect(await run('apply_patch', { patch })).toEqual({ ok: true, content: 'applied the patch to src/a.js', changed: ['src/a.js'] });
+    expect(patches).toEqual([patch]);
+    expect(await run('search', { pattern: 'line', path: 'src' })).toEqual({ ok: true, content: 'src/a.js:1:line in src' });
+    expect((await run('apply_patch', { patch: 'change line 1' })).content).toContain('the patch has no file headers');
+  });
+
+  it('runs commands in the sandbox within the agency\'s limit and says how they ended', async () => {
+    expect(await run('run_command', { command: 'npm test', timeout_seconds: 5 })).toEqual({ ok: true, content: 'exit code 0, 1.5 s\nok\n' });
+    expect(commands[0]).toMatchObject({ command: 'npm test', timeoutMs: 5000, maxOutputBytes: 16_000 });
+    await run('run_command', { command: 'npm test', timeout_seconds: 100_000 });
+    expect(commands[1]!.timeoutMs).toBe(60_000);
+    result = { exitCode: 137, timedOut: true, output: '' };
+    expect((await run('run_command', { command: 'sleep 1000' })).content).toBe('killed at the time limit of 60 s, 1.5 s\n(no output)');
+    result = { exitCode: 137, oomKilled: true };
+    expect((await run('run_command', { command: 'node hog.js' })).content).toMatch(/^killed: the sandbox ran out of memory/);
+  });
+
+  it('answers mistakes in calling a tool instead of failing', async () => {
+    expect(await run('write_file', '{not json')).toMatchObject({ ok: false, content: expect.stringContaining('the arguments of write_file are not a JSON object') });
+    expect(await run('write_file', { path: 'a.js' })).toEqual({ ok: false, content: 'error: argument "content" must be a string' });
+    expect(await run('delete_everything', {})).toMatchObject({ ok: false, content: expect.stringContaining('there is no tool "delete_everything"') });
+    expect(await run('run_command', { command: 'ls' }, ['read_file'])).toEqual({ ok: false, content: 'error: there is no tool "run_command"; use one of: read_file, finish' });
+    expect(await run('finish', { summary: '  ' })).toEqual({ ok: false, content: 'error: argument "summary" is empty; say what you changed' });
+    expect(await run('finish', { summary: 'Done.' })).toEqual({ ok: true, content: 'finished', finished: { summary: 'Done.' } });
+  });
+});

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { AgentRunnerConfig } from '../agent-runner.config.js';
+import { GitClient } from './git.client.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import type { JobWorkspace } from './workspace.service.js';
+
+export interface GrepResult {
+  /** `path:line:text`, at most the requested number. */
+  lines: string[];
+  more: boolean;
+}
+
+/** The coder's git-backed tools in a job's worktree: search with git grep, apply a patch with git apply. */
+@Injectable()
+export class WorktreeGit {
+  private readonly tmpDir: string;
+
+  constructor(
+    config: AgentRunnerConfig,
+    private readonly git: GitClient,
+    private readonly locks: KeyedMutex,
+  ) {
+    this.tmpDir = join(resolve(config.WORK_DIR), 'tmp');
+  }
+
+  /**
+   * Lines matching `pattern` (fixed text, or a POSIX extended regex) in tracked and untracked,
+   * not ignored, text files; `path` narrows to a file or directory. git runs it, with its own
+   * timeout, so a pathological pattern cannot stall the runner.
+   */
+  async grep(job: JobWorkspace, pattern: string, options: { regex: boolean; path?: string; max: number }): Promise<GrepResult> {
+    const args = ['grep', '--untracked', '-n', '-I', '--no-color', '--full-name', '--max-count=50', options.regex ? '-E' : '-F', '-e', pattern, '--', ...(options.path ? [`:(literal)${options.path}`] : [])];
+    const found = await this.git.attemptInTree(job, args);
+    if (!found.ok) {
+      if (found.error.exitCode === 1) return { lines: [], more: false };
+      throw found.error;
+    }
+    const lines = found.stdout.split('\n').filter(Boolean).map((l) => (l.length > 400 ? `${l.slice(0, 400)}...` : l));
+    return { lines: lines.slice(0, options.max), more: lines.length > options.max };
+  }
+
+  /** Applies a unified diff to the worktree's files (not the index); git refuses paths outside the tree and through symlinks. */
+  async applyPatch(job: JobWorkspace, patch: string, strip: 0 | 1): Promise<void> {
+    mkdirSync(this.tmpDir, { recursive: true });
+    const file = join(this.tmpDir, `${randomUUID()}.patch`);
+    await writeFile(file, patch.endsWith('\n') ? patch : `${patch}\n`, 'utf8');
+    try {
+      await this.locks.run(job.mirrorDir, () => this.git.runInTree(job, ['apply', '--recount', '--whitespace=nowarn', `-p${strip}`, file]));
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+}

@@ -1,0 +1,208 @@
+import type * as ChildProcessModule from 'node:child_process';
+import type * as FsModule from 'node:fs';
+
+/**
+ * The command server: the main process of every sandbox container. A `docker exec` costs about
+ * 90 ms here; a line of JSON to a process that is already running costs a few. It reads requests
+ * from stdin and answers on stdout, one JSON object per line:
+ *
+ *   -> {"t":"run","id":1,"cmd":"npm test","cwd":"/workspace/repo","env":{},"timeoutMs":60000,"maxBytes":2000000}
+ *   <- {"t":"out","id":1,"d":"<base64>"}          output as it comes, up to maxBytes
+ *   <- {"t":"exit","id":1,"code":0,"signal":null,"timedOut":false,"oom":false,"total":123,"tail":null,"ms":42}
+ *   -> {"t":"bye"}                                  kill everything and exit
+ *
+ * After a command ends (or times out), every other process in the container is killed, so
+ * nothing a command started (a daemon, a fork bomb, a `setsid` escapee) outlives it. The kernel's
+ * OOM-kill counter of the container's cgroup tells a memory kill from any other SIGKILL.
+ *
+ * The function is sent as source text (`node -e "(<source>)()"`), so it must not use anything
+ * from this module's scope: only globals, and Node's built-in modules loaded at run time.
+ */
+export function commandServerMain(): void {
+  type Request = { t: 'run'; id: number; cmd: string; cwd: string; env?: Record<string, string>; timeoutMs: number; maxBytes: number } | { t: 'bye' };
+  const g = globalThis as unknown as { require?: (id: string) => unknown };
+  const load = <T>(id: string): T => (typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : g.require!(id)) as T;
+  const cp = load<typeof ChildProcessModule>('node:child_process');
+  const fs = load<typeof FsModule>('node:fs');
+  const KILL_GRACE_MS = 2000;
+  const DRAIN_MS = 500;
+
+  const send = (msg: Record<string, unknown>) => {
+    process.stdout.write(`${JSON.stringify(msg)}\n`);
+  };
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+  /** Every process of the container but init (pid 1) and this server; zombies are init's to reap. */
+  const others = (): number[] => {
+    const pids: number[] = [];
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const pid = Number(name);
+      if (pid === 1 || pid === process.pid) continue;
+      let stat = '';
+      try {
+        stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      const state = stat.charAt(stat.lastIndexOf(')') + 2);
+      if (state !== 'Z' && state !== 'X') pids.push(pid);
+    }
+    return pids;
+  };
+  const signalAll = (signal: NodeJS.Signals) => {
+    for (const pid of others()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Gone already, or not ours to signal.
+      }
+    }
+  };
+  /**
+   * Kills until nothing is left. A fork bomb keeps forking between two signals, so each round
+   * first stops every process (a stopped process cannot fork), then kills them all.
+   */
+  const killAll = async () => {
+    const deadline = Date.now() + 15_000;
+    for (let round = 0; Date.now() < deadline; round += 1) {
+      if (others().length === 0) return;
+      signalAll('SIGSTOP');
+      signalAll('SIGKILL');
+      await sleep(round < 10 ? 2 : 20);
+    }
+  };
+  const oomKills = (): number => {
+    for (const [file, re] of [
+      ['/sys/fs/cgroup/memory/memory.oom_control', /^oom_kill (\d+)$/m],
+      ['/sys/fs/cgroup/memory.events', /^oom_kill (\d+)$/m],
+    ] as const) {
+      try {
+        const m = re.exec(fs.readFileSync(file, 'utf8'));
+        if (m) return Number(m[1]);
+      } catch {
+        // Not this cgroup version.
+      }
+    }
+    return -1;
+  };
+
+  let busy = false;
+  const run = async (req: Extract<Request, { t: 'run' }>) => {
+    if (busy) return send({ t: 'exit', id: req.id, error: 'another command is still running' });
+    busy = true;
+    const started = Date.now();
+    const oomBefore = oomKills();
+    const tailLimit = Math.max(1, Math.floor((req.maxBytes * 3) / 4));
+    let forwarded = 0;
+    let total = 0;
+    let tail: Buffer[] = [];
+    let tailBytes = 0;
+    let timedOut = false;
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (forwarded < req.maxBytes) {
+        const part = chunk.subarray(0, req.maxBytes - forwarded);
+        forwarded += part.length;
+        send({ t: 'out', id: req.id, d: part.toString('base64') });
+      }
+      tail.push(chunk);
+      tailBytes += chunk.length;
+      if (tailBytes > tailLimit * 2) {
+        const joined = Buffer.concat(tail).subarray(-tailLimit);
+        tail = [joined];
+        tailBytes = joined.length;
+      }
+    };
+    let child: ChildProcessModule.ChildProcess;
+    try {
+      // The command goes first in line for the OOM killer, so a memory hog dies and the server lives.
+      child = cp.spawn('/bin/sh', ['-c', 'echo 1000 > /proc/self/oom_score_adj 2>/dev/null; exec /bin/sh -c "$1"', 'sh', req.cmd], {
+        cwd: req.cwd,
+        env: { ...process.env, ...(req.env ?? {}) },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      busy = false;
+      return send({ t: 'exit', id: req.id, error: `cannot start the command: ${(e as Error).message}` });
+    }
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    let graceTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // The group is gone.
+      }
+      signalAll('SIGTERM');
+      graceTimer = setTimeout(() => void killAll(), KILL_GRACE_MS);
+    }, req.timeoutMs);
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', (e) => resolve({ code: 127, signal: null, error: e.message }));
+    });
+    const exit = await exited;
+    clearTimeout(timer);
+    clearTimeout(graceTimer);
+    // Whatever the command left behind goes with it; then its pipes close.
+    await killAll();
+    await Promise.race([closed, sleep(DRAIN_MS)]);
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    const oomAfter = oomKills();
+    // A shell reports its killed child as exit code 137, so the counter, not the signal, tells.
+    const oom = oomBefore >= 0 && oomAfter > oomBefore;
+    const tailBuf = total > forwarded ? Buffer.concat(tail).subarray(-tailLimit) : undefined;
+    busy = false;
+    send({
+      t: 'exit',
+      id: req.id,
+      code: exit.code,
+      signal: exit.signal,
+      timedOut,
+      oom,
+      total,
+      tail: tailBuf ? tailBuf.toString('base64') : null,
+      ms: Date.now() - started,
+      ...(exit.error ? { error: `cannot start the command: ${exit.error}` } : {}),
+    });
+  };
+
+  const bye = async () => {
+    signalAll('SIGKILL');
+    await killAll();
+    process.exit(0);
+  };
+
+  let pending = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (text: string) => {
+    pending += text;
+    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (!line) continue;
+      let req: Request;
+      try {
+        req = JSON.parse(line) as Request;
+      } catch {
+        send({ t: 'error', error: `not JSON: ${line.slice(0, 100)}` });
+        continue;
+      }
+      if (req.t === 'run') void run(req);
+      else if (req.t === 'bye') void bye();
+    }
+  });
+  // The runner went away (its attach connection closed stdin): nothing may outlive it.
+  process.stdin.on('end', () => void bye());
+  send({ t: 'ready', pid: process.pid, uid: process.getuid?.() ?? -1, node: process.version });
+}
+
+/** The `node` arguments that start the server: its source as one `-e` script. */
+export function commandServerArgs(): string[] {
+  return ['-e', `(${commandServerMain.toString()})()`, 'agency-command-server'];
+}

@@ -1,0 +1,43 @@
+import type { Provider } from '@nestjs/common';
+import { SERVICE_LOGGER } from '@agency/bootstrap';
+import type { AgencyPinoLogger } from '@agency/telemetry';
+import { AgentRunnerConfig } from '../agent-runner.config.js';
+import { ContainerReaper } from './docker/container-reaper.js';
+import { DockerEngine } from './docker/docker.engine.js';
+import { DockerSandbox } from './docker/docker.sandbox.js';
+import { SlotDirectories } from './docker/slot-directories.js';
+import { WorktreeOwner } from './worktree-owner.js';
+import { ProcessSandbox } from './process.sandbox.js';
+import { Sandbox } from './sandbox.js';
+import { SandboxImages } from './sandbox-images.js';
+
+/** What the sandbox needs besides the config and logger; provided next to `sandboxProvider`. */
+export const SANDBOX_PROVIDERS = [DockerEngine, SlotDirectories, SandboxImages, WorktreeOwner, ContainerReaper];
+
+/**
+ * SANDBOX=docker or process picks the backend; unset, Docker is used when an engine answers and
+ * the host-process fallback (no isolation) otherwise, with a warning. SANDBOX=docker with no
+ * engine stops the service at boot rather than running untrusted code on the host.
+ */
+export const sandboxProvider: Provider = {
+  provide: Sandbox,
+  inject: [AgentRunnerConfig, DockerEngine, SlotDirectories, SandboxImages, WorktreeOwner, ContainerReaper, SERVICE_LOGGER],
+  useFactory: async (
+    config: AgentRunnerConfig,
+    engine: DockerEngine,
+    slots: SlotDirectories,
+    images: SandboxImages,
+    owners: WorktreeOwner,
+    reaper: ContainerReaper,
+    logger: AgencyPinoLogger,
+  ): Promise<Sandbox> => {
+    if (config.SANDBOX === 'process') return new ProcessSandbox(config);
+    const answers = await engine.ping();
+    if (!answers) {
+      if (config.SANDBOX === 'docker') throw new Error('SANDBOX=docker but no Docker engine answers (DOCKER_HOST or /var/run/docker.sock); start one (scripts/docker/ensure-engine.sh) or set SANDBOX=process');
+      logger.warn('no Docker engine answers: commands run as plain host processes (SANDBOX=process), without isolation');
+      return new ProcessSandbox(config);
+    }
+    return new DockerSandbox(config, engine, slots, images, owners, reaper, logger);
+  },
+};

@@ -1,0 +1,162 @@
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Messages, type Envelope, type PlannedEvent } from '@agency/contracts';
+import { tempDir, type TempDir } from '@agency/testing';
+import { git, VAULT_PATH } from './support/greeter-forge.js';
+import { RunnerHarness } from './support/runner-harness.js';
+import { FAREWELL_JS, FAREWELL_TEST_JS, LlmScript, PLAN_ANSWER, tools, turns } from './support/scripts.js';
+
+const MAX_STEPS = 6;
+const h = new RunnerHarness();
+const script = new LlmScript();
+let vault: TempDir;
+
+interface Transcript {
+  outcome: { ok: boolean; mode?: string; steps?: number; error?: string };
+  totals: { modelCalls: number; toolCalls: number };
+  entries: Array<{ kind: string; name?: string; result?: string; commit?: string }>;
+}
+
+/** The tool results the model was sent in its last call of a saga. */
+function toolResults(sagaId: string): string[] {
+  const calls = h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === sagaId && c.model === 'coder');
+  return calls.at(-1)!.messages.filter((m) => m.role === 'tool').map((m) => m.content);
+}
+
+describe('the coder tool loop over the OpenAI wire format, with real git and a Docker sandbox', () => {
+  let planned: Envelope<PlannedEvent>;
+
+  beforeAll(async () => {
+    // The example vault, with a coder that may take only a few steps.
+    vault = tempDir('coder-vault-');
+    cpSync(VAULT_PATH, vault.path, { recursive: true });
+    const coder = join(vault.path, '20_agents', 'coder.md');
+    writeFileSync(coder, readFileSync(coder, 'utf8').replace(/^max_steps: \d+$/m, `max_steps: ${MAX_STEPS}`));
+    await h.start({ VAULT_PATH: vault.path, COMMAND_TIMEOUT_SECONDS: '60' });
+    h.llm.respond = script.respond;
+    script.on('plan', 'planner', PLAN_ANSWER);
+    await h.send(Messages.Plan, { frId: 'FR-001', sagaId: 'plan', jobId: 'job-plan', step: 'plan', attempt: 1, payload: { fr: h.fr(), repo: h.repo(), strategy: h.strategy() } });
+    planned = await h.answer(Messages.Planned, 'plan', 'plan');
+  });
+
+  afterAll(async () => {
+    await h.dispose();
+    vault?.remove();
+  });
+
+  // Each job its own FR, so each has its own branch (one branch is checked out in one worktree at a time).
+  const frOf: Record<string, string> = { multi: 'FR-011', loop: 'FR-012', runaway: 'FR-013', escape: 'FR-014' };
+  const code = (sagaId: string) => {
+    const fr = h.fr(frOf[sagaId], `Farewell ${sagaId}`);
+    return h.send(Messages.Code, { frId: fr.id, sagaId, jobId: `job-${sagaId}`, step: 'code-r1', attempt: 1, payload: { fr, repo: h.repo(), strategy: h.strategy(), plan: planned.payload.plan, round: 1, findings: [] } });
+  };
+
+  it('lands a multi-step change as checkpoint commits, running the tests in the sandbox on the way', async () => {
+    script.on(
+      'multi',
+      'coder',
+      turns([
+        tools(['list_files', { path: 'src' }]),
+        tools(['write_file', { path: 'src/farewell.js', content: FAREWELL_JS }]),
+        tools(['write_file', { path: 'test/farewell.test.js', content: FAREWELL_TEST_JS }], ['run_command', { command: 'node --test' }]),
+        tools(['edit_file', { path: 'src/farewell.js', old_text: '${name}!', new_text: '${name.trim()}!' }]),
+        tools(['search', { pattern: 'name.trim()' }], ['run_command', { command: 'node --test' }]),
+        tools(['finish', { summary: 'Added farewell() with a trimmed name, and its test.' }]),
+      ]),
+    );
+    await code('multi');
+    const coded = (await h.answer(Messages.Coded, 'multi', 'code-r1', 1, 40_000)).payload;
+
+    expect(coded).toMatchObject({ commits: 3, summary: 'Added farewell() with a trimmed name, and its test.' });
+    expect([...coded.filesChanged].sort()).toEqual(['src/farewell.js', 'test/farewell.test.js']);
+    const worktree = join(h.workDir.path, 'worktrees', 'job-multi');
+    expect(git(worktree, 'log', '--format=%s', `${h.forge.baseSha}..HEAD`).split('\n')).toEqual([
+      'FR-011: edit_file src/farewell.js (round 1, step 4)',
+      'FR-011: write_file test/farewell.test.js (round 1, step 3)',
+      'FR-011: write_file src/farewell.js (round 1, step 2)',
+    ]);
+    expect(readFileSync(join(worktree, 'src/farewell.js'), 'utf8')).toContain('${name.trim()}!');
+
+    // The model offered every tool of the vault's coder and saw real results: the listing, the tests passing in the sandbox, the search hit.
+    const last = h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'multi').at(-1)!;
+    expect(last.tools).toEqual(['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command', 'finish']);
+    const results = toolResults('multi');
+    expect(results[0]).toContain('src/greet.js');
+    expect(results[2]).toBe(`wrote test/farewell.test.js (${Buffer.byteLength(FAREWELL_TEST_JS)} bytes)`);
+    expect(results[3]).toMatch(/^exit code 0, [\d.]+ s\n/);
+    expect(results[3]).toContain('ℹ pass 2');
+    expect(results[5]).toContain('src/farewell.js:3:');
+
+    const transcript = await h.artifactJson<Transcript>('FR-011/multi/code-r1-a1.transcript.json');
+    expect(transcript.outcome).toMatchObject({ ok: true, mode: 'tools', steps: 6 });
+    expect(transcript.totals).toEqual({ modelCalls: 6, toolCalls: 8, inputTokens: 600, outputTokens: 300 });
+    expect(transcript.entries.filter((e) => e.commit).length).toBe(3);
+  });
+
+  it('stops a model that repeats the same action, with a clear reason', async () => {
+    script.on('loop', 'coder', turns([tools(['write_file', { path: 'NOTES.md', content: 'notes\n' }]), tools(['read_file', { path: 'README.md' }])]));
+    await code('loop');
+    const failed = (await h.answer(Messages.AgentStepFailed, 'loop', 'code-r1', 1, 40_000)).payload;
+    expect(failed.code).toBe('REPEATED_ACTION');
+    expect(failed.reason).toContain('repeated the same action 3 times without changing anything (read_file {"path":"README.md"})');
+    // The change made before it went round in circles is kept as a commit.
+    const mirror = JSON.parse(readFileSync(join(h.workDir.path, 'jobs', 'job-loop.json'), 'utf8')) as { mirrorDir: string; branch: string };
+    expect(git(mirror.mirrorDir, 'log', '-1', '--format=%s', mirror.branch)).toBe('FR-012: write_file NOTES.md (round 1, step 1)');
+    expect(h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'loop')).toHaveLength(4);
+  });
+
+  it('stops a runaway at the step limit, keeping every checkpoint', async () => {
+    let n = 0;
+    script.on('runaway', 'coder', () => tools(['write_file', { path: 'counter.txt', content: `${(n += 1)}\n` }]));
+    await code('runaway');
+    const failed = (await h.answer(Messages.AgentStepFailed, 'runaway', 'code-r1', 1, 40_000)).payload;
+    expect(failed.code).toBe('STEP_LIMIT');
+    expect(failed.reason).toBe(`the coder used all ${MAX_STEPS} steps (max_steps of the coder agent) without calling finish; ${MAX_STEPS} checkpoint commit(s) of this step are kept on the branch`);
+    const worktree = join(h.workDir.path, 'worktrees', 'job-runaway');
+    expect(git(worktree, 'rev-list', '--count', `${h.forge.baseSha}..HEAD`)).toBe(String(MAX_STEPS));
+    expect(h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'runaway')).toHaveLength(MAX_STEPS);
+  });
+
+  it('refuses escapes through the file tools: "..", absolute paths, symlinks out, and patches naming them', async () => {
+    const outside = join(h.workDir.path, 'outside.txt');
+    script.on(
+      'escape',
+      'coder',
+      turns([
+        tools(
+          ['write_file', { path: '../outside.txt', content: 'x' }],
+          ['write_file', { path: outside, content: 'x' }],
+          ['read_file', { path: '/etc/passwd' }],
+          ['run_command', { command: 'ln -s /etc etc-link && ln -s / root-link && echo linked' }],
+        ),
+        tools(
+          ['read_file', { path: 'etc-link/passwd' }],
+          ['write_file', { path: 'root-link/tmp/evil.txt', content: 'x' }],
+          ['list_files', { path: 'etc-link' }],
+          ['edit_file', { path: 'etc-link/hostname', old_text: 'a', new_text: 'b' }],
+          ['search', { pattern: 'root', path: 'etc-link' }],
+          ['apply_patch', { patch: '--- a/../outside.txt\n+++ b/../outside.txt\n@@ -0,0 +1 @@\n+x\n' }],
+          ['apply_patch', { patch: '--- /dev/null\n+++ b/etc-link/evil\n@@ -0,0 +1 @@\n+x\n' }],
+          ['write_file', { path: '.git/config', content: 'x' }],
+        ),
+        tools(['write_file', { path: 'docs/ok.md', content: 'fine\n' }]),
+        tools(['finish', { summary: 'Only the allowed file.' }]),
+      ]),
+    );
+    await code('escape');
+    const coded = (await h.answer(Messages.Coded, 'escape', 'code-r1', 1, 40_000)).payload;
+    expect(coded.filesChanged).toEqual(['docs/ok.md']);
+    const results = toolResults('escape');
+    expect(results.slice(0, 3)).toEqual([
+      'error: path "../outside.txt" contains ".." and would leave the repository',
+      `error: path "${outside}" is absolute; paths must be relative to the repository root`,
+      'error: path "/etc/passwd" is absolute; paths must be relative to the repository root',
+    ]);
+    expect(results[3]).toContain('linked');
+    for (const r of results.slice(4, 9)) expect(r).toMatch(/^error: path "(etc|root)-link[^"]*" (is a symlink|goes through a symlink) pointing outside the repository/);
+    expect(results[9]).toBe('error: path "../outside.txt" contains ".." and would leave the repository');
+    expect(results[10]).toMatch(/^error: path "etc-link\/evil" goes through a symlink pointing outside the repository/);
+    expect(results[11]).toBe('error: path ".git/config" is inside .git; git\'s own files are off limits');
+    expect(existsSync(outside)).toBe(false);
+  });
+});
