@@ -16,6 +16,7 @@ import { PlannerService } from './planning/planner.service.js';
 import { SANDBOX_PROVIDERS, sandboxProvider } from './sandbox/sandbox.provider.js';
 import { HeartbeatService } from './steps/heartbeat.service.js';
 import { StepRunner } from './steps/step-runner.service.js';
+import { JobCancellations } from './steps/job-cancellations.js';
 import { Timers } from './steps/timers.js';
 import { TestHandler } from './testing/test.handler.js';
 import { TesterService } from './testing/tester.service.js';
@@ -31,6 +32,7 @@ export class AgentRunnerModule {
         CoderService,
         TesterService,
         StepRunner,
+        JobCancellations,
         HeartbeatService,
         Timers,
         AgentsRepository,

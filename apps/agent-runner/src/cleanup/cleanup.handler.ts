@@ -5,13 +5,21 @@ import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { BusPublisher, OnMessage } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { WorkspaceService } from '../git/workspace.service.js';
+import { Sandbox } from '../sandbox/sandbox.js';
+import { JobCancellations } from '../steps/job-cancellations.js';
 import { jobIdOf } from '../steps/step-ids.js';
 
-/** Removes a job's worktree and local branch; idempotent, so a redelivery just answers removed: false. */
+/**
+ * Removes a job's worktree and local branch; idempotent, so a redelivery just answers removed:
+ * false. For a stopped job (`cancel`) it first marks the job cancelled, so no later step of it
+ * runs, and ends its running sandbox sessions (commands killed, container removed).
+ */
 @Controller()
 export class CleanupHandler {
   constructor(
     private readonly workspaces: WorkspaceService,
+    private readonly sandbox: Sandbox,
+    private readonly cancellations: JobCancellations,
     private readonly bus: BusPublisher,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {}
@@ -19,6 +27,11 @@ export class CleanupHandler {
   @OnMessage(Messages.Cleanup.subject)
   async cleanup(@Payload() env: Envelope<CleanupCommand>): Promise<void> {
     const jobId = jobIdOf(env);
+    if (env.payload.cancel) {
+      await this.cancellations.cancel(jobId, env.payload.reason);
+      const ended = await this.sandbox.closeJob(jobId);
+      if (ended > 0) this.logger.info({ jobId, ended }, 'running sandbox sessions of the cancelled job ended');
+    }
     const removed = await this.workspaces.remove(jobId);
     this.logger.info({ jobId, removed, reason: env.payload.reason }, removed ? 'worktree removed' : 'no worktree to remove');
     await this.bus.reply(env, Messages.Cleaned, { removed });

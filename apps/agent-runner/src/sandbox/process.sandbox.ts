@@ -37,6 +37,7 @@ function signalExitCode(signal: NodeJS.Signals): number {
 export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
   readonly kind = 'process' as const;
   private readonly running = new Set<ChildProcess>();
+  private readonly byJob = new Map<string, Set<ChildProcess>>();
   private readonly defaultMaxOutput: number;
 
   constructor(config: AgentRunnerConfig) {
@@ -47,10 +48,16 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
   async open(options: SandboxOpenOptions): Promise<SandboxSession> {
     const info = statSync(options.workspace, { throwIfNoEntry: false });
     if (!info?.isDirectory()) throw new Error(`sandbox workspace ${options.workspace} is not a directory`);
-    return { jobId: options.jobId, workdir: options.workspace, exec: (exec) => this.exec(options.workspace, exec), close: async () => undefined };
+    return { jobId: options.jobId, workdir: options.workspace, exec: (exec) => this.exec(options.workspace, exec, options.jobId), close: async () => undefined };
   }
 
-  private exec(workspace: string, options: SandboxExecOptions): Promise<SandboxResult> {
+  async closeJob(jobId: string): Promise<number> {
+    const children = [...(this.byJob.get(jobId) ?? [])];
+    for (const child of children) killGroup(child, 'SIGKILL');
+    return children.length;
+  }
+
+  private exec(workspace: string, options: SandboxExecOptions, jobId?: string): Promise<SandboxResult> {
     if (!(options.timeoutMs > 0)) return Promise.reject(new Error(`sandbox timeout must be positive, got ${options.timeoutMs} ms`));
     const started = Date.now();
     const output = new BoundedOutput(options.maxOutputBytes ?? this.defaultMaxOutput);
@@ -62,6 +69,7 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.running.add(child);
+    if (jobId) this.byJob.set(jobId, (this.byJob.get(jobId) ?? new Set()).add(child));
     const onData = (chunk: Buffer) => {
       output.append(chunk);
       options.onOutput?.(chunk.toString('utf8'));
@@ -85,6 +93,11 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
         clearTimeout(timer);
         clearTimeout(killTimer);
         this.running.delete(child);
+        if (jobId) {
+          const set = this.byJob.get(jobId);
+          set?.delete(child);
+          if (set?.size === 0) this.byJob.delete(jobId);
+        }
         if (result instanceof Error) reject(result);
         else resolve(result);
       };

@@ -77,6 +77,9 @@ export abstract class Sandbox {
 
   abstract open(options: SandboxOpenOptions): Promise<SandboxSession>;
 
+  /** Ends everything running for a job (a cancelled job): its commands die, its container goes. Returns how many sessions ended. */
+  abstract closeJob(jobId: string): Promise<number>;
+
   /** One command in a session of its own. */
   async run(options: SandboxRunOptions): Promise<SandboxResult> {
     const session = await this.open({ workspace: options.workspace, jobId: options.jobId ?? 'adhoc', ...(options.repo ? { repo: options.repo } : {}) });

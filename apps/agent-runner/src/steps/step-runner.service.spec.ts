@@ -7,6 +7,7 @@ import { createLogger } from '@agency/telemetry';
 import type { HeartbeatService } from './heartbeat.service.js';
 import { StepFailure } from './step-failure.js';
 import { StepRunner } from './step-runner.service.js';
+import type { JobCancellations } from './job-cancellations.js';
 
 interface Sent {
   type: string;
@@ -45,6 +46,7 @@ describe('StepRunner', () => {
   let once: FakeOnce;
   let heartbeats: FakeHeartbeats;
   let runner: StepRunner;
+  let cancelled: Set<string>;
   const env = sampleEnvelope('Code', { step: 'code-r1', attempt: 2 });
   const coded = samplePayloads.Coded;
 
@@ -52,7 +54,21 @@ describe('StepRunner', () => {
     bus = new FakeBus();
     once = new FakeOnce();
     heartbeats = new FakeHeartbeats();
-    runner = new StepRunner(bus as unknown as BusPublisher, once as unknown as IdempotencyStore, heartbeats as unknown as HeartbeatService, createLogger({ service: 'test', level: 'silent' }));
+    cancelled = new Set<string>();
+    const cancellations = { isCancelled: async (jobId: string) => cancelled.has(jobId) } as unknown as JobCancellations;
+    runner = new StepRunner(bus as unknown as BusPublisher, once as unknown as IdempotencyStore, heartbeats as unknown as HeartbeatService, cancellations, createLogger({ service: 'test', level: 'silent' }));
+  });
+
+  it('skips a step of a cancelled job without working, and says so', async () => {
+    cancelled.add(env.jobId!);
+    let worked = false;
+    const outcome = await runner.run(env, Messages.Coded, 'coding', async () => {
+      worked = true;
+      return coded;
+    });
+    expect(outcome).toEqual({ ok: false, failure: { code: 'JOB_CANCELLED', reason: 'the job was cancelled', retryable: false } });
+    expect(worked).toBe(false);
+    expect(bus.sent.map((m) => m.type)).toEqual(['agent-runner.step-failed']);
   });
 
   it('beats while working, records the result under saga:step:attempt and replies with it', async () => {

@@ -4,6 +4,8 @@ import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { BusPublisher, IdempotencyStore } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { HeartbeatService } from './heartbeat.service.js';
+import { JobCancellations } from './job-cancellations.js';
+import { jobIdOf } from './step-ids.js';
 import { stepFailureOf } from './step-failure.js';
 
 /** What a step ended with, as recorded for redeliveries. */
@@ -21,11 +23,19 @@ export class StepRunner {
     private readonly bus: BusPublisher,
     private readonly once: IdempotencyStore,
     private readonly heartbeats: HeartbeatService,
+    private readonly cancellations: JobCancellations,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {}
 
   /** `work` may report progress; the heartbeats carry it. */
   async run<D extends AnyMessageDef>(env: Envelope<unknown>, def: D, activity: string, work: (progress: (message: string) => void) => Promise<PayloadOf<D>>): Promise<StepOutcome<PayloadOf<D>>> {
+    if (await this.cancellations.isCancelled(jobIdOf(env))) {
+      // A step of a stopped job (redelivered, or queued behind the cancel): no worktree, no container.
+      const failure: StepFailedEvent = { code: 'JOB_CANCELLED', reason: 'the job was cancelled', retryable: false };
+      this.logger.info({ step: env.step, attempt: env.attempt }, 'job was cancelled; step skipped');
+      await this.bus.reply(env, Messages.AgentStepFailed, failure);
+      return { ok: false, failure };
+    }
     const key = `agent-runner:${env.sagaId}:${env.step}:${env.attempt}`;
     const { result, replayed } = await this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {
       const heartbeat = this.heartbeats.start(env, activity);

@@ -161,7 +161,9 @@ export class SagaService {
       if (record.jobId) {
         await this.bus.publish(Messages.CompleteJob, { ...base, step: 'complete', payload: { outcome, ...(record.failure ? { reason: record.failure.reason.slice(0, 2000) } : {}) } });
       }
-      await this.bus.publish(Messages.Cleanup, { ...base, step: 'cleanup', payload: { reason: `saga ${record.state}` } });
+      // A stopped FR may still have a step running: the runner kills it and refuses later ones.
+      const stopped = record.state === 'cancelled' || record.state === 'failed' || record.state === 'blocked';
+      await this.bus.publish(Messages.Cleanup, { ...base, step: 'cleanup', payload: { reason: `saga ${record.state}`, ...(stopped ? { cancel: true } : {}) } });
     });
     await this.patch(record.sagaId, (r) => (SagaService.isOver(r) && !r.finished ? { ...r, finished: true } : undefined));
   }

@@ -111,6 +111,11 @@ export class CleanupCommand {
   @IsString()
   @MinLength(1)
   reason!: string;
+
+  /** The job was stopped (cancelled, failed, blocked): kill what still runs for it and refuse later steps. */
+  @IsOptional()
+  @IsBoolean()
+  cancel?: boolean;
 }
 
 /** agency.evt.agent-runner.planned.v1 */

@@ -99,6 +99,14 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
     return pool;
   }
 
+  async closeJob(jobId: string): Promise<number> {
+    const mine = [...this.sessions].filter((s) => s.jobId === jobId);
+    // Killed first: close() waits for the running command, which the kill ends at once.
+    await Promise.all(mine.map((s) => s.abort()));
+    await Promise.all(mine.map((s) => s.close().catch((err: unknown) => this.logger.warn({ err, jobId }, 'sandbox session of a cancelled job not closed cleanly'))));
+    return mine.length;
+  }
+
   async open(options: SandboxOpenOptions): Promise<SandboxSession> {
     if (this.closing) throw new SandboxError('SANDBOX_UNAVAILABLE', 'the runner is shutting down');
     const image = this.images.imageFor(options.repo);
@@ -160,6 +168,7 @@ class DockerSession implements SandboxSession {
   readonly workdir = SANDBOX_WORKDIR;
   private closedPromise?: Promise<void>;
   private queue: Promise<unknown> = Promise.resolve();
+  private aborted = false;
 
   constructor(
     readonly jobId: string,
@@ -175,7 +184,7 @@ class DockerSession implements SandboxSession {
   }
 
   private async execNow(options: SandboxExecOptions): Promise<SandboxResult> {
-    if (this.closedPromise) throw new SandboxError('SANDBOX_BROKEN', `the sandbox session of job ${this.jobId} is closed`, false);
+    if (this.closedPromise || this.aborted) throw new SandboxError('SANDBOX_BROKEN', `the sandbox session of job ${this.jobId} is closed`, false);
     if (this.held.isGone) await this.replaceContainer();
     return this.held.container.exec(options, this.deps.defaultMaxOutput);
   }
@@ -188,6 +197,12 @@ class DockerSession implements SandboxSession {
     this.deps.slots.discard(old.slot);
     this.deps.slots.moveIn(next.slot, this.workspace);
     this.held = next;
+  }
+
+  /** Ends the running command now and refuses the next ones (a cancelled job). */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    await this.held.container.kill();
   }
 
   close(): Promise<void> {

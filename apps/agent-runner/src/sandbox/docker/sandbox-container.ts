@@ -127,6 +127,11 @@ export class SandboxContainer {
   }
 
   /** Ends everything in the container and removes it. */
+  /** Kills the container at once, whatever runs in it (a cancelled job); shutdown() still removes it. */
+  async kill(): Promise<void> {
+    await this.engine.kill(this.id).catch(() => undefined);
+  }
+
   async shutdown(): Promise<void> {
     if (!this.channel.isGone) {
       this.channel.bye();

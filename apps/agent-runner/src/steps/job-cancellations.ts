@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { BUCKETS } from '@agency/contracts';
+import { BusConnection, KvStore } from '@agency/messaging';
+
+interface Cancelled {
+  reason: string;
+  at: string;
+}
+
+/**
+ * Jobs that were stopped. Kept in KV (`agency-once`, with its TTL) so every runner replica, and
+ * this one after a restart, refuses a step of a cancelled job that is redelivered later.
+ */
+@Injectable()
+export class JobCancellations {
+  private store?: Promise<KvStore<Cancelled>>;
+  private readonly known = new Set<string>();
+
+  constructor(private readonly bus: BusConnection) {}
+
+  private open(): Promise<KvStore<Cancelled>> {
+    this.store ??= KvStore.open<Cancelled>(this.bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 });
+    return this.store;
+  }
+
+  private key(jobId: string): string {
+    return `agent-runner.cancelled.${jobId.replace(/[^A-Za-z0-9_=-]/g, '_')}`;
+  }
+
+  async cancel(jobId: string, reason: string): Promise<void> {
+    this.known.add(jobId);
+    await (await this.open()).put(this.key(jobId), { reason, at: new Date().toISOString() });
+  }
+
+  async isCancelled(jobId: string): Promise<boolean> {
+    if (this.known.has(jobId)) return true;
+    const found = (await (await this.open()).get(this.key(jobId))) !== undefined;
+    if (found) this.known.add(jobId);
+    return found;
+  }
+}

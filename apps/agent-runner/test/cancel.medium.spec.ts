@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Messages } from '@agency/contracts';
+import { expectEventually } from '@agency/testing';
+import { LABELS } from '../src/sandbox/docker/container-spec.js';
+import type { DockerEngine } from '../src/sandbox/docker/docker.engine.js';
+import { requireDocker } from './support/docker-sandbox.js';
+import { RunnerHarness } from './support/runner-harness.js';
+import { tools, turns } from './support/scripts.js';
+
+/** A cancelled FR's job: the runner kills what runs in its sandbox and never starts another step of it. */
+describe('cancelling a running job', () => {
+  const h = new RunnerHarness();
+  let engine: DockerEngine;
+
+  beforeAll(async () => {
+    engine = await requireDocker();
+    await h.start({ SANDBOX: 'docker' });
+  });
+
+  afterAll(async () => {
+    for (const c of await engine.list([`${LABELS.owner}=${h.sandboxOwner}`]).catch(() => [])) await engine.remove(c.id).catch(() => undefined);
+    await h.dispose();
+  });
+
+  it('leaves no container and no worktree, and refuses a later step of the job', async () => {
+    h.llm.respond = turns([tools(['write_file', { path: 'a.txt', content: 'a\n' }]), tools(['run_command', { command: 'echo started; sleep 600' }])]);
+    const plan = await h.artifacts.putJson('FR-031/cancel/plan.json', { summary: 'Write a', steps: [{ title: 'a', files: ['a.txt'], detail: '' }], risks: [] });
+    const code = (attempt: number) =>
+      h.send(Messages.Code, {
+        frId: 'FR-031',
+        sagaId: 'cancel',
+        jobId: 'job-cancel',
+        step: 'code-r1',
+        attempt,
+        payload: { fr: { ...h.fr('FR-031', 'Cancel me'), body: 'Write a.' }, repo: h.repo(), strategy: h.strategy(), plan, round: 1, findings: [] },
+      });
+    await code(1);
+    const jobContainers = async () => (await engine.list([`${LABELS.owner}=${h.sandboxOwner}`])).filter((c) => c.names.some((n) => n.includes('job-cancel')));
+    await expectEventually(async () => expect((await jobContainers()).map((c) => c.state)).toContain('running'), { timeoutMs: 60_000, message: 'the job running a command in its container' });
+    const worktree = join(h.workDir.path, 'worktrees', 'job-cancel');
+    expect(existsSync(worktree)).toBe(true);
+
+    await h.send(Messages.Cleanup, { frId: 'FR-031', sagaId: 'cancel', jobId: 'job-cancel', step: 'cleanup', attempt: 1, payload: { reason: 'saga cancelled', cancel: true } });
+    const cleaned = await h.answer(Messages.Cleaned, 'cancel', 'cleanup');
+    expect(cleaned.payload.removed).toBe(true);
+    await expectEventually(async () => expect(await jobContainers()).toEqual([]), { timeoutMs: 30_000, message: 'the job container gone' });
+    expect(existsSync(worktree)).toBe(false);
+
+    // The saga would never re-drive a cancelled job, but a redelivery or a late copy must not bring it back.
+    await code(2);
+    const refused = await h.answer(Messages.AgentStepFailed, 'cancel', 'code-r1', 2);
+    expect(refused.payload).toMatchObject({ code: 'JOB_CANCELLED', retryable: false });
+    expect(await jobContainers()).toEqual([]);
+    expect(existsSync(worktree)).toBe(false);
+    expect(await h.events(Messages.Coded, 'cancel')).toEqual([]);
+  });
+});
