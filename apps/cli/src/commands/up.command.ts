@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LocalStack, seedBareRepo, seedVault, STACK_SERVICES } from '@agency/stack';
@@ -33,7 +34,16 @@ export async function up(options: UpOptions): Promise<number> {
   seedLocalForge(root, vaultPath);
   if (!existsSync(join(root, 'dist', 'apps', 'orchestrator', 'src', 'main.js'))) throw new Error('the services are not built: run `npm run build` first');
 
-  const stack = new LocalStack({ runDir, vaultPath, rootDir: root, natsUrl: process.env.NATS_URL, env: process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {} });
+  const sandbox = process.env.SANDBOX ?? chooseSandbox();
+  console.log(`sandbox    ${sandbox === 'docker' ? 'Docker containers (agency/sandbox:latest)' : 'host processes (no isolation: build the sandbox image with scripts/docker/build-images.sh for containers)'}`);
+  const stack = new LocalStack({
+    runDir,
+    vaultPath,
+    rootDir: root,
+    natsUrl: process.env.NATS_URL,
+    env: process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {},
+    serviceEnv: { 'agent-runner': { SANDBOX: sandbox } },
+  });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -59,6 +69,16 @@ export async function up(options: UpOptions): Promise<number> {
   const code = await follow(stack, vaultPath, runDir, options);
   if (options.once) await stop();
   return code;
+}
+
+/** Containers when an engine answers and the sandbox image is built; host processes otherwise. */
+function chooseSandbox(): 'docker' | 'process' {
+  try {
+    execFileSync('docker', ['image', 'inspect', process.env.SANDBOX_IMAGE ?? 'agency/sandbox:latest'], { stdio: 'ignore', timeout: 10_000 });
+    return 'docker';
+  } catch {
+    return 'process';
+  }
 }
 
 /** Creates the local forge's bare repositories from examples/repos/<name> when they are missing. */
