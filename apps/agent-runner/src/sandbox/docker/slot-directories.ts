@@ -100,7 +100,8 @@ export class SlotDirectories {
         }
       }
     }
-    rmSync(this.root, { recursive: true, force: true });
+    // Retried: a container being removed at the same moment may still be writing into its slot.
+    rmSync(this.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     mkdirSync(this.root, { recursive: true });
     return moved;
   }
