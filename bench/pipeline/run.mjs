@@ -75,6 +75,7 @@ try {
   const work = [];
   const overhead = [];
   const queueWait = [];
+  const orchestratorOwn = [];
   for (const trace of byTrace.values()) {
     const rootSpan = trace.find((sp) => sp.name.startsWith('FR ') && !sp.parentSpanId);
     const opened = trace.filter((sp) => sp.name === 'git-service.pr-opened process' && sp.service === 'orchestrator');
@@ -88,6 +89,8 @@ try {
     const q = enqueued && dispatch ? Math.max(0, dispatch.startMs - (enqueued.startMs + enqueued.durationMs)) : 0;
     total.push(t);
     work.push(w);
+    // The orchestrator's own time on this FR: its event handling and step spans (top level only).
+    orchestratorOwn.push(trace.filter((sp) => sp.service === 'orchestrator' && sp.name.endsWith(' process') && byId.get(sp.parentSpanId)?.service !== 'orchestrator').reduce((a, sp) => a + sp.durationMs, 0));
     queueWait.push(q);
     overhead.push(t - w - q);
   }
@@ -105,6 +108,7 @@ try {
     `  work in the services (router, registry, planner, coder, tests, reviewer, PR): ${stat(work)}`,
     `  waiting for a job slot: ${stat(queueWait)}`,
     `  orchestration overhead (the rest: bus hops, saga transitions, FR file writes, waiting for a busy service): ${stat(overhead)}`,
+    `  of which the orchestrator's own handling of the FR's events (saga, KV, FR file, publishes): ${stat(orchestratorOwn)}`,
     `bus hop (publish -> consumer start), ${hops.length} hops: ${stat(hops)}`,
   ];
   console.log(lines.join('\n'));
