@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsString, MinLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import { IsIn, IsString, MinLength, registerDecorator, type ValidationOptions } from 'class-validator';
 import { ServiceConfig } from '@agency/config';
 import { ApiKeySet } from './auth/api-key-set.js';
 
@@ -38,6 +38,13 @@ export class LlmGatewayConfig extends ServiceConfig {
   @Transform(({ value }) => (typeof value === 'string' ? ApiKeySet.parse(value) : value))
   @IsApiKeySet()
   GATEWAY_API_KEYS!: ApiKeySet;
+
+  /**
+   * "true" adds the prompt and the answer to each call's log line (and logs every call at info).
+   * Off by default: prompts carry the repositories' code, and sometimes their secrets.
+   */
+  @IsIn(['true', 'false'], { message: 'LLM_LOG_PROMPTS must be "true" or "false"' })
+  LLM_LOG_PROMPTS: 'true' | 'false' = 'false';
 }
 
 /** Variables whose values must never be printed, even when invalid. */

@@ -1,9 +1,9 @@
 import type { ServiceSpec } from '@agency/bootstrap';
 import { GATEWAY_SECRETS, LlmGatewayConfig } from './llm-gateway.config.js';
+import { GATEWAY_BODY_LIMIT_BYTES } from './http/limits.js';
 import { LlmGatewayModule } from './llm-gateway.module.js';
 
-/** Prompts carry whole files; past this a request is refused with 413 before it is parsed. */
-export const GATEWAY_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+export { GATEWAY_BODY_LIMIT_BYTES } from './http/limits.js';
 
 /** How runService boots the gateway; main.ts and the medium tests share it. */
 export const LLM_GATEWAY_SERVICE: ServiceSpec<LlmGatewayConfig> = {

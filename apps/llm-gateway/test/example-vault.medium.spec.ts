@@ -1,10 +1,15 @@
 import 'reflect-metadata';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Clock } from '@agency/messaging';
 import { createLogger } from '@agency/telemetry';
 import { tempDir, type TempDir } from '@agency/testing';
 import { AgencyConfigSource } from '../src/config/agency-config.source.js';
+import { ApiKeySet } from '../src/auth/api-key-set.js';
+import { Environment } from '../src/common/environment.js';
 import type { LlmGatewayConfig } from '../src/llm-gateway.config.js';
+import { CassetteFileRepository } from '../src/providers/cassette/cassette-file.repository.js';
+import { HttpTransport } from '../src/providers/http/http.transport.js';
 import type { LlmChatRequest } from '../src/providers/llm-provider.js';
 import { ProviderFactory } from '../src/providers/provider.factory.js';
 import { ProviderRegistry } from '../src/providers/provider.registry.js';
@@ -13,8 +18,11 @@ import { ScriptFileRepository } from '../src/providers/scripted/script-file.repo
 const EXAMPLE_VAULT = resolve(import.meta.dirname, '../../../examples/vault');
 
 function registryFor(vault: string): ProviderRegistry {
-  const source = new AgencyConfigSource({ VAULT_PATH: vault } as LlmGatewayConfig);
-  const registry = new ProviderRegistry(source, new ProviderFactory(new ScriptFileRepository()), createLogger({ service: 'llm-gateway', level: 'silent' }));
+  const config = { VAULT_PATH: vault, GATEWAY_API_KEYS: ApiKeySet.parse('agents:agents-secret-0123456789') } as LlmGatewayConfig;
+  const clock = new Clock();
+  const logger = createLogger({ service: 'llm-gateway', level: 'silent' });
+  const factory = new ProviderFactory(new ScriptFileRepository(), new HttpTransport(), new CassetteFileRepository(), new Environment({}), clock, logger);
+  const registry = new ProviderRegistry(new AgencyConfigSource(config, clock), factory, config, clock, logger);
   registry.onModuleInit();
   return registry;
 }

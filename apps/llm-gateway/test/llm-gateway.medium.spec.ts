@@ -8,7 +8,7 @@ import { LlmClient } from '@agency/llm-client';
 import { BusConnection } from '@agency/messaging';
 import { withSpan, type SpanRecord } from '@agency/telemetry';
 import { expectEventually, freePort, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
-import type { OpenAiErrorBody } from '../src/http/openai-error.js';
+import type { OpenAiErrorBody } from '../src/http/api-error.js';
 import { LLM_GATEWAY_SERVICE } from '../src/llm-gateway.service.js';
 import { agencyYaml, TEST_LLM, writeVault } from './gateway-fixture.js';
 
@@ -290,7 +290,7 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
 
   it('counts calls, tokens and cost in /metrics', async () => {
     const text = await (await fetch(baseUrl.replace('/v1', '/metrics'))).text();
-    expect(text).toMatch(/llm_gateway_requests_total\{alias="planner",model="scripted\/planner",status="200",service="llm-gateway"\} \d+/);
+    expect(text).toMatch(/llm_gateway_requests_total\{alias="planner",model="scripted\/planner",status="200",key="agents",service="llm-gateway"\} \d+/);
     expect(text).toMatch(/llm_gateway_requests_total\{alias="unknown",model="none",status="404"/);
     expect(text).toMatch(/llm_gateway_tokens_total\{alias="planner",model="scripted\/planner",kind="output"/);
     expect(text).toMatch(/llm_gateway_cost_usd_total\{alias="planner"/);

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 
 /** Secrets shorter than this are refused: gateway keys guard paid vendor accounts. */
 export const MIN_SECRET_LENGTH = 16;
@@ -6,6 +6,11 @@ const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** The hex sha256 of a secret, as llm.keys.<id>.sha256 stores it (one-shot hash: a third of createHash's cost, on every request). */
+export function sha256Hex(text: string): string {
+  return hash('sha256', text, 'hex');
 }
 
 /**
@@ -47,6 +52,11 @@ export class ApiKeySet {
     let found: string | undefined;
     for (const e of this.entries) if (timingSafeEqual(e.hash, hash) && found === undefined) found = e.id;
     return found;
+  }
+
+  /** id -> hex sha256 of the secret, for the key ring (never printed). */
+  hashes(): Array<{ id: string; sha256: string }> {
+    return this.entries.map((e) => ({ id: e.id, sha256: e.hash.toString('hex') }));
   }
 
   /** Never print hashes either (they would allow offline guessing of weak secrets). */

@@ -1,13 +1,9 @@
-import { isAbsolute, resolve } from 'node:path';
 import { childPath, isRecord, kindOf, Problems } from '../common/shape.js';
+import { parseBudgets, parseKeys, type BudgetSettings, type KeySettings } from './access-settings.js';
+import { checkRecordTargets, parseProvider, type ProviderSettings } from './provider-settings.js';
+import { parseRouting, type RoutingSettings } from './routing-settings.js';
 
-export const PROVIDER_TYPES = ['scripted', 'openai', 'anthropic', 'openai-compatible'] as const;
-export type ProviderType = (typeof PROVIDER_TYPES)[number];
-
-export type ProviderSettings =
-  | { name: string; type: 'scripted'; /** Absolute path of the script file. */ script: string }
-  | { name: string; type: 'openai' | 'anthropic'; /** Variable holding the vendor key (never the key itself). */ apiKeyEnv: string; baseUrl?: string }
-  | { name: string; type: 'openai-compatible'; baseUrl: string; apiKeyEnv?: string };
+export { PROVIDER_TYPES, type ProviderSettings, type ProviderType } from './provider-settings.js';
 
 /** One entry of an alias's ordered list: `provider/model`. */
 export interface ModelTarget {
@@ -30,6 +26,10 @@ export interface LlmSettings {
   models: ReadonlyMap<string, readonly ModelTarget[]>;
   /** `provider/model` -> price. */
   prices: ReadonlyMap<string, ModelPrice>;
+  routing: RoutingSettings;
+  /** Gateway API keys: permissions and budgets (llm.keys). */
+  keys: ReadonlyMap<string, KeySettings>;
+  budgets: BudgetSettings;
 }
 
 export class LlmSettingsError extends Error {
@@ -39,63 +39,7 @@ export class LlmSettingsError extends Error {
   }
 }
 
-const DEFAULT_KEY_ENV: Record<'openai' | 'anthropic', string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
-const NAME = /^[A-Za-z0-9_.-]+$/;
 const ALIAS = /^[A-Za-z0-9_.:-]+$/;
-const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
-
-function optionalString(p: Problems, path: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') {
-    p.add(path, `must be a non-empty string, got ${kindOf(value)}`);
-    return undefined;
-  }
-  return value;
-}
-
-function checkUrl(p: Problems, path: string, value: string | undefined): void {
-  if (value !== undefined && !/^https?:\/\/[^\s]+$/.test(value)) p.add(path, `must be an http(s) URL, got "${value}"`);
-}
-
-function checkEnvName(p: Problems, path: string, value: string | undefined): void {
-  if (value !== undefined && !ENV_NAME.test(value)) p.add(path, `must name an environment variable (like OPENAI_API_KEY), got "${value}"`);
-}
-
-function parseProvider(p: Problems, path: string, name: string, raw: unknown, configDir: string): ProviderSettings | undefined {
-  if (!NAME.test(name)) p.add(path, 'provider names may only contain letters, digits, "_", "." and "-"');
-  if (!isRecord(raw)) {
-    p.add(path, `must be a mapping with a type, got ${kindOf(raw)}`);
-    return undefined;
-  }
-  const type = raw.type;
-  if (typeof type !== 'string' || !(PROVIDER_TYPES as readonly string[]).includes(type)) {
-    p.add(childPath(path, 'type'), `must be one of ${PROVIDER_TYPES.join(', ')}, got ${typeof type === 'string' ? `"${type}"` : kindOf(type)}`);
-    return undefined;
-  }
-  const t = type as ProviderType;
-  if (t === 'scripted') {
-    p.unknownKeys(path, raw, ['type', 'script']);
-    const script = optionalString(p, childPath(path, 'script'), raw.script);
-    if (script === undefined) {
-      if (raw.script === undefined) p.add(childPath(path, 'script'), 'is required for a scripted provider (the reply script, relative to 40_config)');
-      return undefined;
-    }
-    return { name, type: t, script: isAbsolute(script) ? script : resolve(configDir, script) };
-  }
-  p.unknownKeys(path, raw, ['type', 'base_url', 'api_key_env']);
-  const baseUrl = optionalString(p, childPath(path, 'base_url'), raw.base_url);
-  const apiKeyEnv = optionalString(p, childPath(path, 'api_key_env'), raw.api_key_env);
-  checkUrl(p, childPath(path, 'base_url'), baseUrl);
-  checkEnvName(p, childPath(path, 'api_key_env'), apiKeyEnv);
-  if (t === 'openai-compatible') {
-    if (baseUrl === undefined) {
-      if (raw.base_url === undefined) p.add(childPath(path, 'base_url'), 'is required for an openai-compatible provider');
-      return undefined;
-    }
-    return { name, type: t, baseUrl, ...(apiKeyEnv ? { apiKeyEnv } : {}) };
-  }
-  return { name, type: t, apiKeyEnv: apiKeyEnv ?? DEFAULT_KEY_ENV[t], ...(baseUrl ? { baseUrl } : {}) };
-}
 
 function parseTarget(p: Problems, path: string, raw: unknown, providers: ReadonlySet<string>): ModelTarget | undefined {
   if (typeof raw !== 'string') {
@@ -157,7 +101,7 @@ function section(p: Problems, raw: Record<string, unknown>, key: string): Record
 export function parseLlmSettings(raw: unknown, configDir: string): LlmSettings {
   const p = new Problems();
   if (!isRecord(raw)) throw new LlmSettingsError([raw === undefined || raw === null ? 'llm: is required (providers, models and prices)' : `llm: must be a mapping, got ${kindOf(raw)}`]);
-  p.unknownKeys('llm', raw, ['providers', 'models', 'prices']);
+  p.unknownKeys('llm', raw, ['providers', 'models', 'prices', 'routing', 'keys', 'budgets']);
 
   const providers = new Map<string, ProviderSettings>();
   const declaredProviders = section(p, raw, 'providers');
@@ -167,6 +111,7 @@ export function parseLlmSettings(raw: unknown, configDir: string): LlmSettings {
   }
   // A provider with a bad body is still a known name: do not also report its every use as unknown.
   const known = new Set(Object.keys(declaredProviders));
+  checkRecordTargets(p, providers);
   if (Object.keys(declaredProviders).length === 0 && isRecord(raw.providers)) p.add('llm.providers', 'must declare at least one provider');
 
   const prices = new Map<string, ModelPrice>();
@@ -203,6 +148,9 @@ export function parseLlmSettings(raw: unknown, configDir: string): LlmSettings {
   }
   if (Object.keys(declaredModels).length === 0 && isRecord(raw.models)) p.add('llm.models', 'must declare at least one alias');
 
+  const routing = parseRouting(p, raw.routing);
+  const keys = parseKeys(p, raw.keys, new Set(models.keys()));
+  const budgets = parseBudgets(p, raw.budgets);
   if (!p.empty) throw new LlmSettingsError(p.list);
-  return { providers, models, prices };
+  return { providers, models, prices, routing, keys, budgets };
 }

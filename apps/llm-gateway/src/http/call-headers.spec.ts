@@ -1,5 +1,5 @@
-import { callContextFromHeaders } from './call-headers.js';
-import { OpenAiError } from './openai-error.js';
+import { callContextFromHeaders, frBudgetFromHeaders } from './call-headers.js';
+import { ApiError } from './api-error.js';
 
 describe('callContextFromHeaders', () => {
   it('reads FR, job, saga and step', () => {
@@ -18,13 +18,20 @@ describe('callContextFromHeaders', () => {
       try {
         callContextFromHeaders({ 'x-agency-step': 'code r2' });
       } catch (e) {
-        return e as OpenAiError;
+        return e as ApiError;
       }
     })();
-    expect(error).toBeInstanceOf(OpenAiError);
-    expect(error!.body()).toEqual({ error: { message: 'header x-agency-step may only contain letters, digits, "_", "." and "-" (at most 64)', type: 'invalid_request_error', param: 'x-agency-step', code: 'invalid_header' } });
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error!.openAiBody()).toEqual({ error: { message: 'header x-agency-step may only contain letters, digits, "_", "." and "-" (at most 64)', type: 'invalid_request_error', param: 'x-agency-step', code: 'invalid_header' } });
     expect(() => callContextFromHeaders({ 'x-agency-fr-id': 'fr-1' })).toThrow('header x-agency-fr-id must look like FR-123');
     expect(() => callContextFromHeaders({ 'x-agency-job-id': 'j'.repeat(129) })).toThrow('header x-agency-job-id');
     expect(() => callContextFromHeaders({ 'x-agency-fr-id': ['FR-1', 'FR-2'] })).toThrow('header x-agency-fr-id is given 2 times');
+  });
+
+  it('reads the FR budget header as USD, refusing anything else', () => {
+    expect(frBudgetFromHeaders({})).toBeUndefined();
+    expect(frBudgetFromHeaders({ 'x-agency-fr-budget-usd': '12.5' })).toBe(12.5);
+    expect(() => frBudgetFromHeaders({ 'x-agency-fr-budget-usd': '-1' })).toThrow('header x-agency-fr-budget-usd must be a number of USD like 12.50, got "-1"');
+    expect(() => frBudgetFromHeaders({ 'x-agency-fr-budget-usd': 'lots' })).toThrow('got "lots"');
   });
 });

@@ -1,9 +1,15 @@
 import { FR_ID_PATTERN, SAFE_ID_PATTERN } from '@agency/contracts';
 import { AGENCY_CALL_HEADERS } from '@agency/llm-client';
 import type { LlmCallContext } from '../providers/llm-provider.js';
-import { OpenAiError } from './openai-error.js';
+import { ApiError } from './api-error.js';
 
 type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * The FR's budget in USD, sent by the orchestrator (from the FR's tier) with its calls. Not in
+ * @agency/llm-client's AGENCY_CALL_HEADERS yet: callers set it themselves.
+ */
+export const FR_BUDGET_HEADER = 'x-agency-fr-budget-usd';
 
 /** The limits of the envelope fields these headers end up in (libs/contracts envelope.ts). */
 const RULES: Record<keyof LlmCallContext, { pattern: RegExp; max: number; hint: string }> = {
@@ -25,9 +31,21 @@ export function callContextFromHeaders(headers: Headers): LlmCallContext {
     if (raw === undefined || raw === '') continue;
     const value = Array.isArray(raw) ? raw[0]! : raw;
     const rule = RULES[key];
-    if (Array.isArray(raw) && raw.length > 1) throw OpenAiError.invalidRequest(`header ${name} is given ${raw.length} times`, name, 'invalid_header');
-    if (value.length > rule.max || !rule.pattern.test(value)) throw OpenAiError.invalidRequest(`header ${name} ${rule.hint}`, name, 'invalid_header');
+    if (Array.isArray(raw) && raw.length > 1) throw ApiError.invalidRequest(`header ${name} is given ${raw.length} times`, name, 'invalid_header');
+    if (value.length > rule.max || !rule.pattern.test(value)) throw ApiError.invalidRequest(`header ${name} ${rule.hint}`, name, 'invalid_header');
     ctx[key] = value;
   }
   return ctx;
+}
+
+/** The x-agency-fr-budget-usd header as a number of USD; a malformed one is a 400 naming it. */
+export function frBudgetFromHeaders(headers: Headers): number | undefined {
+  const raw = headers[FR_BUDGET_HEADER];
+  if (raw === undefined || raw === '') return undefined;
+  if (Array.isArray(raw) && raw.length > 1) throw ApiError.invalidRequest(`header ${FR_BUDGET_HEADER} is given ${raw.length} times`, FR_BUDGET_HEADER, 'invalid_header');
+  const value = (Array.isArray(raw) ? raw[0]! : raw).trim();
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(Number(value))) {
+    throw ApiError.invalidRequest(`header ${FR_BUDGET_HEADER} must be a number of USD like 12.50, got "${value.slice(0, 32)}"`, FR_BUDGET_HEADER, 'invalid_header');
+  }
+  return Number(value);
 }

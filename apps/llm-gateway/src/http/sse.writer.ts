@@ -1,26 +1,33 @@
-import type { FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
 
 /**
- * Server-sent events in OpenAI's streaming format: `data: <json>` lines, ending with
- * `data: [DONE]`. Takes the response over from Fastify once opened.
+ * Server-sent events on a response: OpenAI's `data: <json>` lines (ending with `data: [DONE]`)
+ * and Anthropic's `event: <name>` + `data: <json>` pairs. Writes after the client went away are
+ * dropped. Events written in the
+ * same tick (a vendor's burst) leave in one socket write, at the end of the tick, which delays
+ * nothing. (Corking the response instead loses data when it ends inside the tick.)
  */
 export class SseWriter {
   private opened = false;
+  private pending: string[] = [];
 
-  constructor(private readonly reply: FastifyReply) {}
+  constructor(private readonly res: ServerResponse) {}
 
   get isOpen(): boolean {
     return this.opened;
   }
 
   open(): void {
-    this.reply.hijack();
-    this.reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     this.opened = true;
   }
 
   data(value: object): void {
     this.write(`data: ${JSON.stringify(value)}\n\n`);
+  }
+
+  event(name: string, value: object): void {
+    this.write(`event: ${name}\ndata: ${JSON.stringify(value)}\n\n`);
   }
 
   done(): void {
@@ -29,10 +36,27 @@ export class SseWriter {
   }
 
   end(): void {
-    if (!this.reply.raw.destroyed && !this.reply.raw.writableEnded) this.reply.raw.end();
+    const raw = this.res;
+    if (raw.destroyed || raw.writableEnded) return;
+    const rest = this.take();
+    if (rest) raw.end(rest);
+    else raw.end();
   }
 
   private write(text: string): void {
-    if (!this.reply.raw.destroyed && !this.reply.raw.writableEnded) this.reply.raw.write(text);
+    if (this.pending.push(text) === 1) process.nextTick(() => this.flush());
+  }
+
+  private flush(): void {
+    const text = this.take();
+    const raw = this.res;
+    if (text && !raw.destroyed && !raw.writableEnded) raw.write(text);
+  }
+
+  private take(): string {
+    if (this.pending.length === 0) return '';
+    const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    this.pending = [];
+    return text;
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The gateway's neutral chat format: what the HTTP layer turns an OpenAI request into, and what
- * every provider (scripted, OpenAI, Anthropic, OpenAI-compatible) takes and returns. Vendor
- * formats stay inside their provider.
+ * The gateway's neutral chat format: what the HTTP layer turns an OpenAI or Anthropic request
+ * into, and what every provider (scripted, OpenAI, Anthropic, OpenAI-compatible, replay) takes
+ * and returns. Vendor formats stay inside their wire mappers.
  */
 
 export type LlmRole = 'system' | 'user' | 'assistant' | 'tool';
@@ -17,7 +17,7 @@ export type LlmMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string }
   | { role: 'assistant'; content: string | null; toolCalls?: LlmToolCall[] }
-  | { role: 'tool'; toolCallId: string; content: string };
+  | { role: 'tool'; toolCallId: string; content: string; /** Anthropic's tool_result is_error. */ isError?: boolean };
 
 export interface LlmTool {
   name: string;
@@ -55,6 +55,8 @@ export interface LlmChatRequest {
   responseFormat?: LlmResponseFormat;
   tools?: LlmTool[];
   toolChoice?: LlmToolChoice;
+  /** false: at most one tool call per answer (OpenAI parallel_tool_calls, Anthropic disable_parallel_tool_use). */
+  parallelToolCalls?: boolean;
   context: LlmCallContext;
 }
 
@@ -63,14 +65,24 @@ export type LlmChatBody = Omit<LlmChatRequest, 'alias' | 'model' | 'context'>;
 
 export type LlmFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
-/** Token counts normalised across vendors: inputTokens includes cachedInputTokens. */
+/**
+ * Token counts normalised across vendors. inputTokens counts every input token, including the
+ * ones read from the prompt cache (cachedInputTokens: OpenAI prompt_tokens_details.cached_tokens,
+ * Anthropic cache_read_input_tokens) and the ones written to it (cacheWriteInputTokens: Anthropic
+ * cache_creation_input_tokens), as OpenAI's prompt_tokens does.
+ */
 export interface LlmUsage {
   inputTokens: number;
   cachedInputTokens: number;
+  cacheWriteInputTokens?: number;
   outputTokens: number;
 }
 
 export interface LlmChatResponse {
+  /** The vendor's id of the answer (chatcmpl-..., msg_...), when it gave one. */
+  id?: string;
+  /** Unix seconds, when the vendor said (OpenAI's `created`). */
+  created?: number;
   /** The model that answered, as the provider names it. */
   model: string;
   content: string | null;
@@ -79,19 +91,42 @@ export interface LlmChatResponse {
   usage: LlmUsage;
 }
 
-/** Pieces of an answer as it is produced; `end` always comes last and carries the whole answer. */
+/**
+ * Pieces of an answer as it is produced; `end` always comes last and carries the whole answer.
+ * A tool call starts with `tool-call-start` (id and name) and its arguments follow in
+ * `tool-call-args` pieces. `start` (optional, before any piece) tells what is known before the
+ * first token: the vendor's id and the input usage.
+ */
 export type LlmStreamEvent =
+  | { kind: 'start'; id?: string; created?: number; usage?: LlmUsage }
   | { kind: 'text'; text: string }
-  | { kind: 'tool-call'; index: number; call: LlmToolCall }
+  | { kind: 'tool-call-start'; index: number; id: string; name: string }
+  | { kind: 'tool-call-args'; index: number; arguments: string }
   | { kind: 'end'; response: LlmChatResponse };
+
+/** The events a client sees: everything but start and end. */
+export type LlmStreamPiece = Extract<LlmStreamEvent, { kind: 'text' | 'tool-call-start' | 'tool-call-args' }>;
 
 export interface LlmProvider {
   /** The provider's name in agency.yaml (llm.providers.<name>). */
   readonly name: string;
-  /** Its type, also reported as gen_ai.provider.name. */
+  /** Its wire type, also reported as gen_ai.provider.name (openai, anthropic, scripted...). */
   readonly type: string;
   chat(request: LlmChatRequest, signal?: AbortSignal): Promise<LlmChatResponse>;
   stream(request: LlmChatRequest, signal?: AbortSignal): AsyncIterable<LlmStreamEvent>;
+}
+
+/**
+ * What the gateway may do after a failure: `retry` the same target (after a backoff), try the
+ * next target of the alias (`fallback`), or give up (`final`: the request itself is at fault).
+ */
+export type FailureDisposition = 'retry' | 'fallback' | 'final';
+
+export interface ProviderErrorOptions {
+  /** The vendor's (or the local limiter's) retry-after, in ms. */
+  retryAfterMs?: number;
+  /** Overrides the disposition implied by `retryable` (true: retry, false: final). */
+  disposition?: FailureDisposition;
 }
 
 /**
@@ -99,13 +134,19 @@ export interface LlmProvider {
  * tells whether another attempt (or the next model of the alias's fallback list) may succeed.
  */
 export class ProviderError extends Error {
+  readonly retryAfterMs?: number;
+  readonly disposition: FailureDisposition;
+
   constructor(
     message: string,
     readonly status: number,
     readonly code: string,
     readonly retryable: boolean,
+    options: ProviderErrorOptions = {},
   ) {
     super(message);
     this.name = 'ProviderError';
+    this.retryAfterMs = options.retryAfterMs;
+    this.disposition = options.disposition ?? (retryable ? 'retry' : 'final');
   }
 }

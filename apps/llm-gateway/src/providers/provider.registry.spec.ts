@@ -1,6 +1,12 @@
 import { Writable } from 'node:stream';
 import { parse } from 'yaml';
+import { Clock } from '@agency/messaging';
 import { createLogger } from '@agency/telemetry';
+import { ApiKeySet } from '../auth/api-key-set.js';
+import { Environment } from '../common/environment.js';
+import type { LlmGatewayConfig } from '../llm-gateway.config.js';
+import { CassetteFileRepository } from './cassette/cassette-file.repository.js';
+import { HttpTransport } from './http/http.transport.js';
 import type { AgencyConfig } from '@agency/vault';
 import type { AgencyConfigSource } from '../config/agency-config.source.js';
 import { ProviderFactory } from './provider.factory.js';
@@ -54,9 +60,15 @@ describe('ProviderRegistry', () => {
   let scripts: FakeScripts;
   let logs: string[];
 
+  let env: Record<string, string>;
+
   function registry(): ProviderRegistry {
     const sink = new Writable({ write: (chunk, _enc, cb) => (logs.push(String(chunk)), cb()) });
-    const r = new ProviderRegistry(source as unknown as AgencyConfigSource, new ProviderFactory(scripts as unknown as ScriptFileRepository), createLogger({ service: 'llm-gateway', destination: sink }));
+    const logger = createLogger({ service: 'llm-gateway', destination: sink });
+    const clock = new Clock();
+    const factory = new ProviderFactory(scripts as unknown as ScriptFileRepository, new HttpTransport(), new CassetteFileRepository(), new Environment(env), clock, logger);
+    const config = { GATEWAY_API_KEYS: ApiKeySet.parse('agents:agents-secret-0123456789') } as LlmGatewayConfig;
+    const r = new ProviderRegistry(source as unknown as AgencyConfigSource, factory, config, clock, logger);
     r.onModuleInit();
     return r;
   }
@@ -65,6 +77,7 @@ describe('ProviderRegistry', () => {
     source = new FakeSource(LLM);
     scripts = new FakeScripts();
     logs = [];
+    env = {};
   });
 
   it('resolves an alias to its provider, model and price', () => {
@@ -73,6 +86,7 @@ describe('ProviderRegistry', () => {
     const [target] = r.targets('planner')!;
     expect(target).toMatchObject({ ref: 'scripted/planner', model: 'planner', price: { inputPerMtok: 3, outputPerMtok: 15 } });
     expect(target!.provider).toMatchObject({ name: 'scripted', type: 'scripted' });
+    expect(r.settings().routing.retries).toBe(2);
     expect(r.targets('nope')).toBeUndefined();
     // The script is checked at boot, from 40_config.
     expect(scripts.files).toEqual(['/vault/40_config/llm-script.yaml']);
@@ -84,9 +98,11 @@ describe('ProviderRegistry', () => {
     expect(() => registry()).toThrow('llm.models.coder[0]: unknown provider "x" (providers: scripted)');
   });
 
-  it('refuses to boot on a provider type this build cannot run, or a broken script', () => {
+  it('refuses to boot when a vendor key variable is unset (naming the variable, never a value), or on a broken script', () => {
     source = new FakeSource(LLM.replace('  scripted: {', '  oa: { type: openai }\n  scripted: {'));
-    expect(() => registry()).toThrow('llm.providers.oa: provider type "openai" is not available in this gateway yet (available: scripted)');
+    expect(() => registry()).toThrow('llm.providers.oa: environment variable OPENAI_API_KEY (api_key_env) is not set');
+    env = { OPENAI_API_KEY: 'sk-test' };
+    expect(registry().aliases()).toEqual(['planner', 'coder']);
     source = new FakeSource(LLM);
     scripts.script = new ScriptError('/vault/40_config/llm-script.yaml', ['rules[0].match.model: is required']);
     expect(() => registry()).toThrow('llm.providers.scripted: scripted provider "scripted": /vault/40_config/llm-script.yaml: rules[0].match.model: is required');
@@ -117,5 +133,23 @@ describe('ProviderRegistry', () => {
     expect(errors.map((e) => e.problem)).toEqual(['invalid llm section: llm.models.coder[0]: unknown provider "x" (providers: scripted)', 'agency.yaml: tiers: must be an array']);
     source.edit(LLM.replace('  coder: [scripted/coder]\n', ''));
     expect(r.aliases()).toEqual(['planner']);
+  });
+
+  it('keeps a provider\'s limiter across edits that do not touch it, and builds HTTP providers of each type', () => {
+    env = { ANTHROPIC_API_KEY: 'sk-ant' };
+    source = new FakeSource(LLM.replace('  scripted: {', '  claude: { type: anthropic, max_concurrency: 2 }\n  local: { type: openai-compatible, base_url: "http://127.0.0.1:9/v1" }\n  rec: { type: record, provider: local, cassette: /tmp/x.jsonl }\n  scripted: {').replace('  coder: [scripted/coder]', '  coder: [scripted/coder, claude/claude-x, rec/m]').replace('prices:', 'prices:\n  claude/claude-x: { input_per_mtok: 3, output_per_mtok: 15 }\n  rec/m: { input_per_mtok: 0, output_per_mtok: 0 }'));
+    const r = registry();
+    const [, claude, rec] = r.targets('coder')!;
+    expect(claude!.provider).toMatchObject({ name: 'claude', type: 'anthropic' });
+    expect(rec!.provider).toMatchObject({ name: 'rec', type: 'openai' });
+    const limiter = claude!.limiter;
+    source.edit(JSON.stringify({ ...(source.current().llm as object), routing: { retries: 1 } }));
+    expect(r.targets('coder')![1]!.limiter).toBe(limiter);
+    expect(r.settings().routing.retries).toBe(1);
+  });
+
+  it('refuses a key entry that neither has a hash nor names a GATEWAY_API_KEYS key', () => {
+    source = new FakeSource(`${LLM}keys:\n  agents: { models: [planner] }\n  ghost: { budget_usd: 3 }\n`);
+    expect(() => registry()).toThrow('llm.keys.ghost: has no sha256, and GATEWAY_API_KEYS has no key "ghost" for it to apply to');
   });
 });

@@ -1,9 +1,13 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
+import { Clock } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import type { AgencyConfig } from '@agency/vault';
 import { AgencyConfigSource } from '../config/agency-config.source.js';
 import { LlmSettingsError, parseLlmSettings, type LlmSettings, type ModelPrice } from '../config/llm-settings.js';
+import type { ProviderSettings } from '../config/provider-settings.js';
+import { LlmGatewayConfig } from '../llm-gateway.config.js';
+import { ProviderLimiter, type LimiterSettings } from '../routing/provider-limiter.js';
 import type { LlmProvider } from './llm-provider.js';
 import { ProviderFactory } from './provider.factory.js';
 
@@ -15,12 +19,22 @@ export interface ResolvedTarget {
   /** The provider's own model name. */
   model: string;
   price: ModelPrice;
+  /** The provider's concurrency and rate limits (shared by every alias that uses it). */
+  limiter: ProviderLimiter;
+}
+
+interface ProviderEntry {
+  settingsJson: string;
+  provider: LlmProvider;
+  limiter: ProviderLimiter;
 }
 
 interface Snapshot {
   source: AgencyConfig;
   settings: LlmSettings;
-  providers: ReadonlyMap<string, { settingsJson: string; provider: LlmProvider }>;
+  providers: ReadonlyMap<string, ProviderEntry>;
+  targets: ReadonlyMap<string, ResolvedTarget[]>;
+  aliases: string[];
 }
 
 export class ConfigurationError extends Error {
@@ -30,12 +44,23 @@ export class ConfigurationError extends Error {
   }
 }
 
+/** The settings that decide a provider's behaviour: a record provider's include the provider it wraps. */
+function effectiveSettings(s: ProviderSettings, all: ReadonlyMap<string, ProviderSettings>): ProviderSettings[] {
+  return s.type === 'record' && all.get(s.provider) ? [s, all.get(s.provider)!] : [s];
+}
+
+function limitsOf(s: ProviderSettings, all: ReadonlyMap<string, ProviderSettings>): LimiterSettings {
+  const own = s.type === 'record' ? all.get(s.provider) : s;
+  if (!own || own.type === 'scripted' || own.type === 'replay' || own.type === 'record') return {};
+  return { maxConcurrency: own.maxConcurrency, requestsPerMinute: own.requestsPerMinute, tokensPerMinute: own.tokensPerMinute };
+}
+
 /**
  * Model aliases and the providers behind them, from the llm section of agency.yaml. The file is
- * re-read when it changes; a provider whose settings did not change keeps its instance (and a
- * scripted provider its reply counters). At boot a bad section stops the gateway; later, a bad
- * edit is logged and the last good configuration keeps serving, because agency.yaml is shared
- * with the other services and a typo elsewhere in it must not take model calls down.
+ * re-read when it changes; a provider whose settings did not change keeps its instance (and its
+ * limiter, and a scripted provider its reply counters). At boot a bad section stops the gateway;
+ * later, a bad edit is logged and the last good configuration keeps serving, because agency.yaml
+ * is shared with the other services and a typo elsewhere in it must not take model calls down.
  */
 @Injectable()
 export class ProviderRegistry implements OnModuleInit {
@@ -45,6 +70,8 @@ export class ProviderRegistry implements OnModuleInit {
   constructor(
     private readonly source: AgencyConfigSource,
     private readonly factory: ProviderFactory,
+    private readonly config: LlmGatewayConfig,
+    private readonly clock: Clock,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {}
 
@@ -53,18 +80,21 @@ export class ProviderRegistry implements OnModuleInit {
   }
 
   aliases(): string[] {
-    return [...this.refresh().settings.models.keys()];
+    return this.refresh().aliases;
   }
 
   /** The alias's ordered targets (first answers, the rest are fallbacks); undefined if unknown. */
   targets(alias: string): ResolvedTarget[] | undefined {
-    const snap = this.refresh();
-    const list = snap.settings.models.get(alias);
-    return list?.map((t) => ({ ref: t.ref, provider: snap.providers.get(t.provider)!.provider, model: t.model, price: snap.settings.prices.get(t.ref)! }));
+    return this.refresh().targets.get(alias);
+  }
+
+  /** The whole validated llm section (routing, keys, budgets). */
+  settings(): LlmSettings {
+    return this.refresh().settings;
   }
 
   private refresh(): Snapshot {
-    let source: AgencyConfig;
+    let source: AgencyConfig | undefined;
     try {
       source = this.source.current();
       if (this.snapshot?.source === source) return this.snapshot;
@@ -78,28 +108,45 @@ export class ProviderRegistry implements OnModuleInit {
         this.logger.error({ problem: message }, 'agency.yaml changed but its llm section cannot be used; the last good configuration keeps serving');
         this.lastProblem = message;
       }
+      // Do not parse the same broken section again on every call.
+      if (source) this.snapshot = { ...this.snapshot, source };
       return this.snapshot;
     }
   }
 
   private build(source: AgencyConfig): Snapshot {
     const settings = parseLlmSettings(source.llm, this.source.configDir);
-    const providers = new Map<string, { settingsJson: string; provider: LlmProvider }>();
     const problems: string[] = [];
+    const envKeys = new Set(this.config.GATEWAY_API_KEYS.ids);
+    for (const key of settings.keys.values()) {
+      if (!key.sha256 && !envKeys.has(key.id)) problems.push(`llm.keys.${key.id}: has no sha256, and GATEWAY_API_KEYS has no key "${key.id}" for it to apply to`);
+    }
+    const providers = new Map<string, ProviderEntry>();
     for (const [name, ps] of settings.providers) {
-      const settingsJson = JSON.stringify(ps);
+      const settingsJson = JSON.stringify(effectiveSettings(ps, settings.providers));
       const previous = this.snapshot?.providers.get(name);
       if (previous?.settingsJson === settingsJson) {
         providers.set(name, previous);
         continue;
       }
       try {
-        providers.set(name, { settingsJson, provider: this.factory.create(ps) });
+        const provider = this.factory.create(ps, settings.providers);
+        providers.set(name, { settingsJson, provider, limiter: new ProviderLimiter(limitsOf(ps, settings.providers), () => this.clock.nowMs()) });
       } catch (e) {
         problems.push(`llm.providers.${name}: ${(e as Error).message}`);
       }
     }
     if (problems.length > 0) throw new LlmSettingsError(problems);
-    return { source, settings, providers };
+    const targets = new Map<string, ResolvedTarget[]>();
+    for (const [alias, list] of settings.models) {
+      targets.set(
+        alias,
+        list.map((t) => {
+          const entry = providers.get(t.provider)!;
+          return { ref: t.ref, provider: entry.provider, model: t.model, price: settings.prices.get(t.ref)!, limiter: entry.limiter };
+        }),
+      );
+    }
+    return { source, settings, providers, targets, aliases: [...settings.models.keys()] };
   }
 }

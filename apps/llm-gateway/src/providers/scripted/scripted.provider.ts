@@ -69,7 +69,10 @@ export class ScriptedProvider implements LlmProvider {
     const response = await this.chat(request, signal);
     const text = response.content ?? '';
     for (let i = 0; i < text.length; i += STREAM_CHUNK_CHARS) yield { kind: 'text', text: text.slice(i, i + STREAM_CHUNK_CHARS) };
-    for (const [index, call] of response.toolCalls.entries()) yield { kind: 'tool-call', index, call };
+    for (const [index, call] of response.toolCalls.entries()) {
+      yield { kind: 'tool-call-start', index, id: call.id, name: call.name };
+      yield { kind: 'tool-call-args', index, arguments: call.arguments };
+    }
     yield { kind: 'end', response };
   }
 

@@ -1,6 +1,6 @@
-import { childPath, isRecord, kindOf } from '../common/shape.js';
-import type { LlmChatBody, LlmMessage, LlmResponseFormat, LlmTool, LlmToolCall, LlmToolChoice } from '../providers/llm-provider.js';
-import { OpenAiError } from './openai-error.js';
+import { childPath, isRecord, kindOf } from '../../common/shape.js';
+import type { LlmChatBody, LlmMessage, LlmResponseFormat, LlmTool, LlmToolCall, LlmToolChoice } from '../../providers/llm-provider.js';
+import { ApiError } from '../api-error.js';
 
 /** An OpenAI chat request, checked and turned into the gateway's neutral format. */
 export interface ParsedChatRequest {
@@ -12,7 +12,7 @@ export interface ParsedChatRequest {
 }
 
 function fail(param: string, message: string): never {
-  throw OpenAiError.invalidRequest(`'${param}': ${message}`, param);
+  throw ApiError.invalidRequest(`'${param}': ${message}`, param);
 }
 
 function str(value: unknown, param: string, options: { allowEmpty?: boolean } = {}): string {
@@ -110,7 +110,7 @@ function responseFormat(value: unknown): LlmResponseFormat {
  * (user, seed, metadata...) are ignored, as OpenAI-compatible servers commonly do.
  */
 export function parseChatRequest(body: unknown): ParsedChatRequest {
-  if (!isRecord(body)) throw OpenAiError.invalidRequest(`the request body must be a JSON object, got ${kindOf(body)}`);
+  if (!isRecord(body)) throw ApiError.invalidRequest(`the request body must be a JSON object, got ${kindOf(body)}`);
   const alias = str(body.model, 'model');
   if (!Array.isArray(body.messages)) fail('messages', body.messages === undefined ? 'is required' : `must be a list, got ${kindOf(body.messages)}`);
   if (body.messages.length === 0) fail('messages', 'must contain at least one message');
@@ -129,6 +129,10 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
   if (body.response_format != null) out.responseFormat = responseFormat(body.response_format);
   if (body.tools != null) out.tools = tools(body.tools);
   if (body.tool_choice != null) out.toolChoice = toolChoice(body.tool_choice);
+  if (body.parallel_tool_calls != null) {
+    if (typeof body.parallel_tool_calls !== 'boolean') fail('parallel_tool_calls', `must be a boolean, got ${kindOf(body.parallel_tool_calls)}`);
+    out.parallelToolCalls = body.parallel_tool_calls;
+  }
   if (body.stream != null && typeof body.stream !== 'boolean') fail('stream', `must be a boolean, got ${kindOf(body.stream)}`);
   const options = body.stream_options;
   if (options != null && (!isRecord(options) || (options.include_usage != null && typeof options.include_usage !== 'boolean'))) {

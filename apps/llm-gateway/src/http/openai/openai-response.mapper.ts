@@ -1,7 +1,7 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
-import type { ChatOutcome, CompletionMeta } from '../chat/chat.service.js';
-import type { LlmStreamEvent, LlmToolCall, LlmUsage } from '../providers/llm-provider.js';
+import type { ChatOutcome, CompletionMeta } from '../../chat/chat.service.js';
+import type { LlmStreamPiece, LlmToolCall, LlmUsage } from '../../providers/llm-provider.js';
 
 // The openai package's own types: the gateway's answers are exactly what its clients parse.
 
@@ -15,6 +15,11 @@ function usageOf(u: LlmUsage): CompletionUsage {
   };
 }
 
+/** The vendor's id when it gave one (passed through, as other gateways do), else the gateway's. */
+export function openAiId(meta: CompletionMeta): string {
+  return meta.upstreamId ?? `chatcmpl-${meta.localId}`;
+}
+
 function toolCallOf(c: LlmToolCall) {
   return { id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } };
 }
@@ -22,7 +27,7 @@ function toolCallOf(c: LlmToolCall) {
 export function toCompletion(o: ChatOutcome): ChatCompletion {
   const r = o.response;
   return {
-    id: o.id,
+    id: openAiId(o),
     object: 'chat.completion',
     created: o.created,
     model: o.ref,
@@ -41,7 +46,7 @@ export function toCompletion(o: ChatOutcome): ChatCompletion {
 type Delta = ChatCompletionChunk.Choice.Delta;
 
 function chunk(meta: CompletionMeta, delta: Delta, finish: ChatCompletionChunk.Choice['finish_reason'] = null): ChatCompletionChunk {
-  return { id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.ref, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+  return { id: openAiId(meta), object: 'chat.completion.chunk', created: meta.created, model: meta.ref, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
 }
 
 /** The first chunk announces the role, as OpenAI's does. */
@@ -49,10 +54,11 @@ export function roleChunk(meta: CompletionMeta): ChatCompletionChunk {
   return chunk(meta, { role: 'assistant', content: '', refusal: null });
 }
 
-export function pieceChunk(meta: CompletionMeta, event: Exclude<LlmStreamEvent, { kind: 'end' }>): ChatCompletionChunk {
+export function pieceChunk(meta: CompletionMeta, event: LlmStreamPiece): ChatCompletionChunk {
   if (event.kind === 'text') return chunk(meta, { content: event.text });
-  const c = event.call;
-  return chunk(meta, { tool_calls: [{ index: event.index, id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }] });
+  // As OpenAI streams them: id, type and name (with empty arguments) first, then argument pieces.
+  if (event.kind === 'tool-call-start') return chunk(meta, { tool_calls: [{ index: event.index, id: event.id, type: 'function', function: { name: event.name, arguments: '' } }] });
+  return chunk(meta, { tool_calls: [{ index: event.index, function: { arguments: event.arguments } }] });
 }
 
 export function finishChunk(o: ChatOutcome): ChatCompletionChunk {
@@ -61,5 +67,5 @@ export function finishChunk(o: ChatOutcome): ChatCompletionChunk {
 
 /** Sent after the finish chunk when stream_options.include_usage is true: no choices, only usage. */
 export function usageChunk(o: ChatOutcome): ChatCompletionChunk {
-  return { id: o.id, object: 'chat.completion.chunk', created: o.created, model: o.ref, choices: [], usage: usageOf(o.response.usage) };
+  return { id: openAiId(o), object: 'chat.completion.chunk', created: o.created, model: o.ref, choices: [], usage: usageOf(o.response.usage) };
 }

@@ -1,4 +1,4 @@
-import { OpenAiError } from './openai-error.js';
+import { ApiError } from '../api-error.js';
 import { parseChatRequest } from './openai-request.parser.js';
 
 const user = { role: 'user', content: 'hi' };
@@ -7,7 +7,7 @@ function rejection(body: unknown): { param: string | null; message: string; stat
   try {
     parseChatRequest(body);
   } catch (e) {
-    if (e instanceof OpenAiError) return { param: e.param, message: e.message, status: e.getStatus() };
+    if (e instanceof ApiError) return { param: e.param, message: e.message, status: e.getStatus() };
     throw e;
   }
   throw new Error('expected a 400');

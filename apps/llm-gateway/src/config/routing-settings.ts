@@ -1,0 +1,41 @@
+import { childPath, isRecord, kindOf, type Problems } from '../common/shape.js';
+
+/** How a call walks its alias's targets when one fails (llm.routing). */
+export interface RoutingSettings {
+  /** Extra attempts on the same target after a retryable failure (429, 5xx, connect error, timeout). */
+  retries: number;
+  /** Backoff before retry n (0-based): a random wait in [0, min(max, initial * 2^n)] ("full jitter"). */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** A retry-after longer than this moves on to the next target instead of waiting. */
+  maxRetryWaitMs: number;
+}
+
+export const DEFAULT_ROUTING: RoutingSettings = { retries: 2, backoffInitialMs: 250, backoffMaxMs: 8_000, maxRetryWaitMs: 30_000 };
+
+const KEYS: Record<string, { field: keyof RoutingSettings; min: number; max: number }> = {
+  retries: { field: 'retries', min: 0, max: 10 },
+  backoff_initial_ms: { field: 'backoffInitialMs', min: 0, max: 600_000 },
+  backoff_max_ms: { field: 'backoffMaxMs', min: 0, max: 600_000 },
+  max_retry_wait_ms: { field: 'maxRetryWaitMs', min: 0, max: 3_600_000 },
+};
+
+export function parseRouting(p: Problems, raw: unknown): RoutingSettings {
+  const path = 'llm.routing';
+  if (raw === undefined) return DEFAULT_ROUTING;
+  if (!isRecord(raw)) {
+    p.add(path, `must be a mapping, got ${kindOf(raw)}`);
+    return DEFAULT_ROUTING;
+  }
+  p.unknownKeys(path, raw, Object.keys(KEYS));
+  const out = { ...DEFAULT_ROUTING };
+  for (const [key, rule] of Object.entries(KEYS)) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < rule.min || v > rule.max) {
+      p.add(childPath(path, key), `must be a whole number from ${rule.min} to ${rule.max}, got ${typeof v === 'number' ? v : kindOf(v)}`);
+    } else out[rule.field] = v;
+  }
+  if (out.backoffMaxMs < out.backoffInitialMs) p.add(childPath(path, 'backoff_max_ms'), `must be at least backoff_initial_ms (${out.backoffInitialMs})`);
+  return out;
+}

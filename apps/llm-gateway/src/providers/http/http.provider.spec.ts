@@ -1,0 +1,87 @@
+import type { LlmChatRequest, LlmStreamEvent } from '../llm-provider.js';
+import { OpenAiWire } from '../wire/openai.wire.js';
+import { DEFAULT_TIMEOUTS, HttpProvider } from './http.provider.js';
+import { TransportError, type UpstreamRequest, type UpstreamResponse } from './http.transport.js';
+
+/** Plays the network: answers each send with the next scripted response (bytes in chunks) or failure. */
+class FakeTransport {
+  sent: UpstreamRequest[] = [];
+  next: Array<{ status?: number; headers?: Record<string, string>; chunks?: string[]; failAfter?: TransportError } | TransportError> = [];
+
+  async send(request: UpstreamRequest): Promise<UpstreamResponse> {
+    this.sent.push(request);
+    const n = this.next.shift()!;
+    if (n instanceof TransportError) throw n;
+    const chunks = (n.chunks ?? []).map((c) => Buffer.from(c));
+    const failAfter = n.failAfter;
+    return {
+      status: n.status ?? 200,
+      headers: n.headers ?? { 'content-type': 'application/json' },
+      body: (async function* () {
+        for (const c of chunks) yield c;
+        if (failAfter) throw failAfter;
+      })(),
+    };
+  }
+}
+
+const call: LlmChatRequest = { alias: 'coder', model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], context: {} };
+const completion = JSON.stringify({ id: 'chatcmpl-1', choices: [{ message: { content: 'hello' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1 } });
+const sse = (...chunks: object[]) => chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`);
+
+async function collect(events: AsyncIterable<LlmStreamEvent>): Promise<LlmStreamEvent[]> {
+  const out: LlmStreamEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+}
+
+describe('HttpProvider', () => {
+  let transport: FakeTransport;
+  let provider: HttpProvider;
+
+  beforeEach(() => {
+    transport = new FakeTransport();
+    provider = new HttpProvider('oa', new OpenAiWire('oa', 'https://api.example.com/v1/', { authorization: 'Bearer sk-x' }, 'max_completion_tokens'), transport, { ...DEFAULT_TIMEOUTS, timeoutMs: 1234 });
+  });
+
+  it('posts the wire request with its timeouts and reads the answer split across chunks', async () => {
+    transport.next.push({ chunks: [completion.slice(0, 10), completion.slice(10)] });
+    expect(await provider.chat(call)).toMatchObject({ id: 'chatcmpl-1', content: 'hello', usage: { inputTokens: 3, outputTokens: 1 } });
+    expect(transport.sent[0]).toMatchObject({ url: 'https://api.example.com/v1/chat/completions', method: 'POST', headers: { authorization: 'Bearer sk-x' }, timeoutMs: 1234 });
+    expect(JSON.parse(transport.sent[0]!.body!)).toEqual({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] });
+    expect(provider.type).toBe('openai');
+  });
+
+  it('turns statuses, bad JSON and connection failures into ProviderErrors', async () => {
+    transport.next.push({ status: 429, headers: { 'retry-after': '1' }, chunks: ['{"error":{"message":"slow down"}}'] });
+    await expect(provider.chat(call)).rejects.toMatchObject({ status: 429, code: 'upstream_rate_limited', retryAfterMs: 1000, message: 'provider "oa" answered 429 (rate limited): slow down' });
+    transport.next.push({ chunks: ['{"choices": ['] });
+    await expect(provider.chat(call)).rejects.toMatchObject({ status: 502, code: 'upstream_malformed' });
+    transport.next.push(new TransportError('connect', 'cannot connect to https://api.example.com (ECONNREFUSED)'));
+    await expect(provider.chat(call)).rejects.toMatchObject({ code: 'upstream_unreachable', message: 'provider "oa": cannot connect to https://api.example.com (ECONNREFUSED)' });
+    transport.next.push({ chunks: ['{"id":'], failAfter: new TransportError('reset', 'closed the connection') });
+    await expect(provider.chat(call)).rejects.toMatchObject({ code: 'upstream_connection_lost' });
+  });
+
+  it('streams SSE into neutral events ending with the whole answer', async () => {
+    const base = { id: 'chatcmpl-2', created: 1 };
+    const text = sse({ ...base, choices: [{ delta: { content: 'he' } }] }, { ...base, choices: [{ delta: { content: 'llo' }, finish_reason: 'stop' }] }).join('') + 'data: [DONE]\n\n';
+    transport.next.push({ headers: { 'content-type': 'text/event-stream' }, chunks: [text.slice(0, 17), text.slice(17, 60), text.slice(60)] });
+    const events = await collect(provider.stream(call));
+    expect(events.map((e) => e.kind)).toEqual(['start', 'text', 'text', 'end']);
+    expect(events.at(-1)).toMatchObject({ response: { content: 'hello', finishReason: 'stop' } });
+    expect(JSON.parse(transport.sent[0]!.body!)).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+
+  it('accepts a server that answers a stream request in one JSON piece', async () => {
+    transport.next.push({ chunks: [completion] });
+    expect((await collect(provider.stream(call))).map((e) => e.kind)).toEqual(['start', 'text', 'end']);
+  });
+
+  it('fails a stream that breaks off, whether the connection resets or ends early', async () => {
+    transport.next.push({ headers: { 'content-type': 'text/event-stream' }, chunks: sse({ choices: [{ delta: { content: 'he' } }] }), failAfter: new TransportError('reset', 'closed') });
+    await expect(collect(provider.stream(call))).rejects.toMatchObject({ code: 'upstream_connection_lost' });
+    transport.next.push({ headers: { 'content-type': 'text/event-stream' }, chunks: sse({ choices: [{ delta: { content: 'he' } }] }) });
+    await expect(collect(provider.stream(call))).rejects.toMatchObject({ code: 'upstream_stream_truncated' });
+  });
+});

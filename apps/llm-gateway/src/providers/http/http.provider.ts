@@ -1,0 +1,126 @@
+import type { LlmChatRequest, LlmChatResponse, LlmProvider, LlmStreamEvent } from '../llm-provider.js';
+import { WireError, type WireFormat } from '../wire/wire-format.js';
+import { readBody, TransportError, type HttpTransport, type UpstreamResponse } from './http.transport.js';
+import { SseDecoder } from './sse.decoder.js';
+import { malformedError, statusError, transportError } from './upstream-errors.js';
+
+export interface HttpProviderTimeouts {
+  timeoutMs: number;
+  idleTimeoutMs: number;
+  /** The largest answer read whole (non-streaming, and error bodies). */
+  maxBodyBytes: number;
+}
+
+export const DEFAULT_TIMEOUTS: HttpProviderTimeouts = { timeoutMs: 60_000, idleTimeoutMs: 120_000, maxBodyBytes: 32 * 1024 * 1024 };
+/** An error body is only quoted: no need to read much of it. */
+const ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * A vendor reached over HTTP: the wire format (OpenAI's or Anthropic's) builds the request and
+ * reads the answer, the transport moves the bytes (straight, or through a cassette recorder or
+ * player). Every failure leaves as a ProviderError that says whether to retry or fall back.
+ */
+export class HttpProvider implements LlmProvider {
+  readonly type: string;
+
+  constructor(
+    readonly name: string,
+    private readonly wire: WireFormat,
+    private readonly transport: Pick<HttpTransport, 'send'>,
+    private readonly timeouts: HttpProviderTimeouts,
+    private readonly nowMs: () => number = Date.now,
+  ) {
+    this.type = wire.type;
+  }
+
+  async chat(request: LlmChatRequest, signal?: AbortSignal): Promise<LlmChatResponse> {
+    const response = await this.send(request, false, signal);
+    let body: Buffer;
+    try {
+      body = await readBody(response.body, this.timeouts.maxBodyBytes);
+    } catch (e) {
+      throw this.mapped(e);
+    }
+    return this.read(() => this.wire.response(body, request));
+  }
+
+  async *stream(request: LlmChatRequest, signal?: AbortSignal): AsyncIterable<LlmStreamEvent> {
+    const response = await this.send(request, true, signal);
+    const contentType = response.headers['content-type'] ?? '';
+    if (!contentType.includes('text/event-stream')) {
+      // Some compatible servers ignore stream: true and answer in one piece: accept that.
+      let body: Buffer;
+      try {
+        body = await readBody(response.body, this.timeouts.maxBodyBytes);
+      } catch (e) {
+        throw this.mapped(e);
+      }
+      let whole: LlmChatResponse;
+      try {
+        whole = this.wire.response(body, request);
+      } catch (e) {
+        if (e instanceof WireError) throw malformedError(this.name, `asked for a stream, got ${contentType || 'no content type'}: ${e.message}`);
+        throw e;
+      }
+      yield* piecesOf(whole);
+      return;
+    }
+    const reader = this.wire.streamReader(request);
+    const decoder = new SseDecoder();
+    const iterator = response.body[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await iterator.next();
+        } catch (e) {
+          throw this.mapped(e);
+        }
+        const events = next.done ? decoder.end() : decoder.push(next.value);
+        for (const event of events) yield* this.read(() => reader.read(event));
+        if (next.done) break;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+    yield { kind: 'end', response: this.read(() => reader.finish()) };
+  }
+
+  private async send(request: LlmChatRequest, stream: boolean, signal?: AbortSignal): Promise<UpstreamResponse> {
+    const wire = this.wire.request(request, stream);
+    let response: UpstreamResponse;
+    try {
+      response = await this.transport.send({ url: wire.url, method: 'POST', headers: wire.headers, body: wire.body, timeoutMs: this.timeouts.timeoutMs, idleTimeoutMs: this.timeouts.idleTimeoutMs }, signal);
+    } catch (e) {
+      throw this.mapped(e);
+    }
+    if (response.status >= 200 && response.status < 300) return response;
+    const body = await readBody(response.body, ERROR_BODY_BYTES).catch(() => Buffer.from(''));
+    throw statusError(this.name, response.status, body, response.headers, this.nowMs());
+  }
+
+  /** A transport failure as a ProviderError; anything else as it is. */
+  private mapped(e: unknown): unknown {
+    return e instanceof TransportError ? transportError(this.name, e) : e;
+  }
+
+  private read<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (e) {
+      if (e instanceof WireError) throw malformedError(this.name, e.message);
+      throw e;
+    }
+  }
+}
+
+/** A whole answer as stream events, for servers that answered a stream request in one piece. */
+export function* piecesOf(response: LlmChatResponse): Iterable<LlmStreamEvent> {
+  yield { kind: 'start', ...(response.id ? { id: response.id } : {}), ...(response.created !== undefined ? { created: response.created } : {}) };
+  if (response.content) yield { kind: 'text', text: response.content };
+  for (const [index, call] of response.toolCalls.entries()) {
+    yield { kind: 'tool-call-start', index, id: call.id, name: call.name };
+    yield { kind: 'tool-call-args', index, arguments: call.arguments };
+  }
+  yield { kind: 'end', response };
+}

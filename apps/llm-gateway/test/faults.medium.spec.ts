@@ -1,0 +1,159 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { freePort } from '@agency/testing';
+import { startGateway, type Gateway } from './gateway-harness.js';
+import { startAnthropicUpstream } from './upstreams/anthropic.upstream.js';
+import { startOpenAiUpstream } from './upstreams/openai.upstream.js';
+import type { Behaviour, Script, Upstream } from './upstreams/upstream-server.js';
+
+const OK: Behaviour = { kind: 'answer', content: 'a whole answer from the vendor' };
+
+function llm(flaky: string, backup: string, deadPort: number): string {
+  return `llm:
+  providers:
+    flaky: { type: openai, base_url: "${flaky}/v1", api_key_env: TEST_OPENAI_UPSTREAM_KEY, timeout_ms: 300 }
+    backup: { type: anthropic, base_url: "${backup}", api_key_env: TEST_ANTHROPIC_UPSTREAM_KEY }
+    dead: { type: openai-compatible, base_url: "http://127.0.0.1:${deadPort}/v1" }
+  models:
+    main: [flaky/gpt-4.1, backup/claude-x]
+    deadfirst: [dead/llama, backup/claude-x]
+    solo: [flaky/gpt-4.1]
+  prices:
+    flaky/gpt-4.1: { input_per_mtok: 2, output_per_mtok: 8 }
+    backup/claude-x: { input_per_mtok: 3, output_per_mtok: 15 }
+    dead/llama: { input_per_mtok: 0, output_per_mtok: 0 }
+  routing: { retries: 1, backoff_initial_ms: 10, backoff_max_ms: 50, max_retry_wait_ms: 5000 }
+`;
+}
+
+describe('upstream faults: retries, fallbacks and clear errors in the client format', () => {
+  let flaky: Upstream;
+  let backup: Upstream;
+  let gw: Gateway;
+  let openai: OpenAI;
+  let anthropic: Anthropic;
+
+  beforeAll(async () => {
+    flaky = await startOpenAiUpstream(() => OK);
+    backup = await startAnthropicUpstream(() => ({ kind: 'answer', content: 'the backup answered' }));
+    gw = await startGateway(llm(flaky.url, backup.url, await freePort()));
+    openai = gw.openai();
+    anthropic = gw.anthropic();
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+    await flaky?.close();
+    await backup?.close();
+  });
+
+  const use = (script: Script) => {
+    flaky.script = script;
+    flaky.requests.length = 0;
+    backup.requests.length = 0;
+  };
+  const ask = (model: string) => openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }] });
+  const askAnthropic = (model: string) => anthropic.messages.create({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] });
+  const failure = async (p: Promise<unknown>) => p.then(() => expect.fail('expected the call to fail'), (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+
+  it('honours a 429 retry-after, then answers from the same target', async () => {
+    use((_r, n) => (n === 0 ? { kind: 'status', status: 429, message: 'Rate limit reached for gpt-4.1', headers: { 'retry-after': '1' } } : OK));
+    const answer = await ask('main');
+    expect(answer.choices[0]!.message.content).toBe('a whole answer from the vendor');
+    expect(answer.model).toBe('flaky/gpt-4.1');
+    expect(flaky.requests).toHaveLength(2);
+    // The vendor asked for one second; the gateway waited for it (a correctness bound, not a benchmark).
+    expect(flaky.requests[1]!.at - flaky.requests[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(backup.requests).toHaveLength(0);
+  });
+
+  it('answers a 429 that outlasts its retries with 429 and retry-after, in each client format', async () => {
+    use(() => ({ kind: 'status', status: 429, message: 'Rate limit reached for gpt-4.1', headers: { 'retry-after-ms': '20' } }));
+    const e = await failure(ask('solo'));
+    expect(e).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(e.code).toBe('upstream_rate_limited');
+    expect(e.message).toContain('all 2 attempts failed: flaky/gpt-4.1: provider "flaky" answered 429 (rate limited): Rate limit reached for gpt-4.1');
+    expect(e.headers?.get('retry-after')).toBe('1');
+    const a = await failure(askAnthropic('solo'));
+    expect(a).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringContaining('answered 429') } });
+  });
+
+  it('falls back in order after retrying a 500', async () => {
+    use(() => ({ kind: 'status', status: 500, message: 'The server had an error while processing your request.' }));
+    const answer = await ask('main');
+    expect(answer.model).toBe('backup/claude-x');
+    expect(answer.choices[0]!.message.content).toBe('the backup answered');
+    expect(flaky.requests).toHaveLength(2);
+    expect(backup.requests).toHaveLength(1);
+    expect(backup.requests[0]!.at).toBeGreaterThanOrEqual(flaky.requests[1]!.at);
+  });
+
+  it('falls back when the first target refuses connections', async () => {
+    use(() => OK);
+    const answer = await askAnthropic('deadfirst');
+    expect(answer.model).toBe('backup/claude-x');
+    expect(answer.content).toEqual([{ type: 'text', text: 'the backup answered', citations: null }]);
+  });
+
+  it('falls back when the first target times out before its first byte', async () => {
+    use(() => ({ kind: 'hang' }));
+    const answer = await ask('main');
+    expect(answer.model).toBe('backup/claude-x');
+    expect(flaky.requests).toHaveLength(2);
+    const e = await failure(ask('solo'));
+    expect(e.status).toBe(504);
+    expect(e.code).toBe('upstream_timeout');
+    expect(e.message).toContain('sent no answer within 300 ms');
+  });
+
+  it('retries malformed JSON, then reports it as 502 in each client format', async () => {
+    use(() => ({ kind: 'malformed' }));
+    const e = await failure(ask('solo'));
+    expect(e.status).toBe(502);
+    expect(e.code).toBe('upstream_malformed');
+    expect(e.message).toMatch(/provider "flaky" sent a malformed answer: the chat completion is not JSON/);
+    expect(flaky.requests).toHaveLength(2);
+    const a = await failure(anthropic.messages.create({ model: 'solo', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }));
+    expect(a.status).toBe(502);
+    expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ error: { type: 'api_error', message: expect.stringContaining('malformed answer') } });
+    // A malformed first target still falls back.
+    expect((await ask('main')).model).toBe('backup/claude-x');
+  });
+
+  it('turns a stream cut after the first piece into an error, never a clean short answer', async () => {
+    use(() => ({ kind: 'cut', afterEvents: 4, content: 'a long answer that will not arrive whole' }));
+    let text = '';
+    const streamed = async () => {
+      for await (const chunk of await openai.chat.completions.create({ model: 'main', stream: true, messages: [{ role: 'user', content: 'x' }] })) text += chunk.choices[0]?.delta.content ?? '';
+    };
+    const e = await failure(streamed());
+    expect(e).toBeInstanceOf(OpenAI.APIError);
+    expect(e.message).toMatch(/provider "flaky": .* closed the connection in the middle of its answer/);
+    expect(text).toBe('a long answer t');
+    // Committed to the client: no retry, no fallback.
+    expect(flaky.requests).toHaveLength(1);
+    expect(backup.requests).toHaveLength(0);
+
+    use(() => ({ kind: 'truncate', afterEvents: 4, content: 'a long answer that will not arrive whole' }));
+    const stream = anthropic.messages.stream({ model: 'solo', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
+    const a = await failure(stream.finalMessage());
+    expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('ended its stream early: no finish_reason arrived') } });
+  });
+
+  it('falls back when a stream breaks before its first piece', async () => {
+    use(() => ({ kind: 'cut', afterEvents: 1, content: 'never seen' }));
+    const final = await anthropic.messages.stream({ model: 'main', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] }).finalMessage();
+    expect(final.model).toBe('backup/claude-x');
+    expect(final.content).toEqual([{ type: 'text', text: 'the backup answered' }]);
+    expect(flaky.requests).toHaveLength(2);
+  });
+
+  it('passes a request the vendor rejects on as 400 without falling back', async () => {
+    use(() => ({ kind: 'status', status: 400, message: "This model's maximum context length is 8192 tokens." }));
+    const e = await failure(ask('main'));
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(e.message).toContain("provider \"flaky\" answered 400: This model's maximum context length is 8192 tokens.");
+    expect(backup.requests).toHaveLength(0);
+  });
+});

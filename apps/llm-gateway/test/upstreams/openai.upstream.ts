@@ -1,0 +1,86 @@
+import { pieces, startUpstream, type Answer, type ReceivedRequest, type Script, type Upstream, type WireWriter } from './upstream-server.js';
+
+export const OPENAI_UPSTREAM_KEY = 'sk-upstream-openai-0123456789';
+
+const ID = 'chatcmpl-upstream0001';
+const CREATED = 1_764_000_000;
+
+function usage(a: Answer) {
+  return {
+    prompt_tokens: a.inputTokens ?? 11,
+    completion_tokens: a.outputTokens ?? 7,
+    total_tokens: (a.inputTokens ?? 11) + (a.outputTokens ?? 7),
+    prompt_tokens_details: { cached_tokens: a.cachedTokens ?? 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
+function finish(a: Answer): string {
+  return a.finish ?? (a.toolCalls?.length ? 'tool_calls' : 'stop');
+}
+
+/** OpenAI's chat completions wire format, as api.openai.com writes it. */
+export const openAiWire: WireWriter = {
+  body(a, req) {
+    const message = {
+      role: 'assistant',
+      content: a.content ?? null,
+      refusal: null,
+      annotations: [],
+      ...(a.toolCalls?.length ? { tool_calls: a.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) } : {}),
+    };
+    return JSON.stringify({
+      id: ID,
+      object: 'chat.completion',
+      created: CREATED,
+      model: String(req.body.model),
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finish(a) }],
+      usage: usage(a),
+      service_tier: 'default',
+      system_fingerprint: 'fp_test',
+    });
+  },
+
+  events(a, req) {
+    const base = { id: ID, object: 'chat.completion.chunk', created: CREATED, model: String(req.body.model), service_tier: 'default', system_fingerprint: 'fp_test' };
+    const chunk = (delta: object, finishReason: string | null = null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] })}\n\n`;
+    const out = [chunk({ role: 'assistant', content: '', refusal: null })];
+    for (const p of pieces(a.content ?? '')) out.push(chunk({ content: p }));
+    (a.toolCalls ?? []).forEach((c, index) => {
+      out.push(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }));
+      for (const p of pieces(c.arguments, 8)) out.push(chunk({ tool_calls: [{ index, function: { arguments: p } }] }));
+    });
+    out.push(chunk({}, finish(a)));
+    const options = req.body.stream_options as { include_usage?: boolean } | undefined;
+    if (options?.include_usage) out.push(`data: ${JSON.stringify({ ...base, choices: [], usage: usage(a) })}\n\n`);
+    out.push('data: [DONE]\n\n');
+    return out;
+  },
+
+  error(status, message) {
+    const type = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error';
+    return JSON.stringify({ error: { message, type, param: null, code: status === 429 ? 'rate_limit_exceeded' : null } });
+  },
+
+  validate(req) {
+    if (req.path !== '/v1/chat/completions') return `Invalid URL (POST ${req.path})`;
+    if (req.headers.authorization !== `Bearer ${OPENAI_UPSTREAM_KEY}`) return 'Incorrect API key provided';
+    if (typeof req.body.model !== 'string') return "Missing required parameter: 'model'.";
+    if (!Array.isArray(req.body.messages) || req.body.messages.length === 0) return "Missing required parameter: 'messages'.";
+    // Every tool message answers a tool call of an earlier assistant message.
+    const callIds = new Set<string>();
+    for (const [i, m] of (req.body.messages as Array<Record<string, unknown>>).entries()) {
+      if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(String(m.role))) return `Invalid value for 'messages[${i}].role'`;
+      for (const c of (m.tool_calls as Array<{ id: string }> | undefined) ?? []) callIds.add(c.id);
+      if (m.role === 'tool' && !callIds.has(String(m.tool_call_id))) return `Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.`;
+    }
+    if (req.body.max_tokens !== undefined && req.body.max_completion_tokens !== undefined) return 'max_tokens and max_completion_tokens cannot both be set';
+    return undefined;
+  },
+};
+
+export function startOpenAiUpstream(script: Script, port?: number): Promise<Upstream> {
+  return startUpstream(openAiWire, script, port);
+}
+
+export type { ReceivedRequest };
