@@ -17,6 +17,7 @@ import { SANDBOX_PROVIDERS, sandboxProvider } from './sandbox/sandbox.provider.j
 import { HeartbeatService } from './steps/heartbeat.service.js';
 import { StepRunner } from './steps/step-runner.service.js';
 import { JobCancellations } from './steps/job-cancellations.js';
+import { JobLocks } from './steps/job-locks.js';
 import { Timers } from './steps/timers.js';
 import { TestHandler } from './testing/test.handler.js';
 import { TesterService } from './testing/tester.service.js';
@@ -33,6 +34,7 @@ export class AgentRunnerModule {
         TesterService,
         StepRunner,
         JobCancellations,
+        JobLocks,
         HeartbeatService,
         Timers,
         AgentsRepository,

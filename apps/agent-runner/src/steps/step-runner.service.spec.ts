@@ -8,6 +8,7 @@ import type { HeartbeatService } from './heartbeat.service.js';
 import { StepFailure } from './step-failure.js';
 import { StepRunner } from './step-runner.service.js';
 import type { JobCancellations } from './job-cancellations.js';
+import { JobLocks } from './job-locks.js';
 
 interface Sent {
   type: string;
@@ -56,7 +57,19 @@ describe('StepRunner', () => {
     heartbeats = new FakeHeartbeats();
     cancelled = new Set<string>();
     const cancellations = { isCancelled: async (jobId: string) => cancelled.has(jobId) } as unknown as JobCancellations;
-    runner = new StepRunner(bus as unknown as BusPublisher, once as unknown as IdempotencyStore, heartbeats as unknown as HeartbeatService, cancellations, createLogger({ service: 'test', level: 'silent' }));
+    runner = new StepRunner(bus as unknown as BusPublisher, once as unknown as IdempotencyStore, heartbeats as unknown as HeartbeatService, cancellations, new JobLocks(), createLogger({ service: 'test', level: 'silent' }));
+  });
+
+  it('runs two attempts of one job one after the other, never at once', async () => {
+    const log: string[] = [];
+    const step = (name: string, ms: number) => async () => {
+      log.push(`${name} start`);
+      await new Promise((r) => setTimeout(r, ms));
+      log.push(`${name} end`);
+      return coded;
+    };
+    await Promise.all([runner.run(env, Messages.Coded, 'coding', step('a1', 50)), runner.run({ ...env, attempt: 3 }, Messages.Coded, 'coding', step('a3', 5))]);
+    expect(log).toEqual(['a1 start', 'a1 end', 'a3 start', 'a3 end']);
   });
 
   it('skips a step of a cancelled job without working, and says so', async () => {

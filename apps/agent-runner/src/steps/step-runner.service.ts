@@ -5,6 +5,7 @@ import { BusPublisher, IdempotencyStore } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { HeartbeatService } from './heartbeat.service.js';
 import { JobCancellations } from './job-cancellations.js';
+import { JobLocks } from './job-locks.js';
 import { jobIdOf } from './step-ids.js';
 import { stepFailureOf } from './step-failure.js';
 
@@ -24,6 +25,7 @@ export class StepRunner {
     private readonly once: IdempotencyStore,
     private readonly heartbeats: HeartbeatService,
     private readonly cancellations: JobCancellations,
+    private readonly jobLocks: JobLocks,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {}
 
@@ -37,7 +39,8 @@ export class StepRunner {
       return { ok: false, failure };
     }
     const key = `agent-runner:${env.sagaId}:${env.step}:${env.attempt}`;
-    const { result, replayed } = await this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {
+    // One step of a job at a time: a re-driven attempt must not reset the worktree under the one still running.
+    const { result, replayed } = await this.jobLocks.run(jobIdOf(env), () => this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {
       const heartbeat = this.heartbeats.start(env, activity);
       try {
         return { ok: true, payload: await work((message) => heartbeat.update(message)) };
@@ -48,7 +51,7 @@ export class StepRunner {
       } finally {
         await heartbeat.stop();
       }
-    });
+    }));
     if (replayed) this.logger.info({ step: env.step, attempt: env.attempt, ok: result.ok }, 'step already done; re-sending its recorded result');
     if (result.ok) {
       await this.bus.reply(env, def, result.payload);

@@ -137,12 +137,19 @@ describe('saga state machine: what it refuses and ignores', () => {
     ['a merge before a PR exists', record('reviewing', 'review-r1', { round: 1 }), ev('pr-merged', 'PrMerged', 'review-r1')],
     ['a PR for a saga still coding', record('coding', 'code-r1', { round: 1 }), ev('pr-opened', 'PrOpened', 'code-r1')],
     ['a review of an older round', record('reviewing', 'review-r2', { round: 2 }), ev('reviewed', 'Reviewed', 'review-r1')],
-    ['a result of an older attempt', record('planning', 'plan', { attempt: 2 }), ev('planned', 'Planned', 'plan', {}, 1)],
+    ['a result of an attempt the saga never sent', record('planning', 'plan', { attempt: 2 }), ev('planned', 'Planned', 'plan', {}, 3)],
     ['a stale failure of a finished step', record('testing', 'test-r1', { round: 1 }), ev('step-failed', 'AgentStepFailed', 'code-r1', { retryable: false })],
     ['anything once done', record('done', 'merge'), ev('pr-merged', 'PrMerged', 'merge')],
     ['a heartbeat of another step', record('testing', 'test-r1', { round: 1 }), ev('heartbeat', 'AgentHeartbeat', 'code-r1')],
   ])('ignores %s', (_name, rec, event) => {
     expect(decide(rec, event, settings).kind).toBe('ignore');
+  });
+
+  it('takes the result of an older attempt of the current step (the first to finish wins)', () => {
+    const n = next(decide(record('planning', 'plan', { attempt: 2 }), ev('planned', 'Planned', 'plan', {}, 1), settings));
+    expect(n.state).toBe('coding');
+    // But an older attempt's failure says nothing about the one still running.
+    expect(decide(record('planning', 'plan', { attempt: 2 }), ev('step-failed', 'AgentStepFailed', 'plan', { retryable: false }, 1), settings).kind).toBe('ignore');
   });
 
   it('marks a redelivered event of the step just finished as a duplicate, so effects are re-driven', () => {

@@ -120,7 +120,11 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
     if (env.step !== record.step) return ignore(`heartbeat for ${env.step}, saga waits for ${record.step}`);
     return { kind: 'update', next: { ...record, lastHeartbeatAt: at, updatedAt: at } };
   }
-  const stepMatches = env.step === record.step && env.attempt === record.attempt;
+  // A result of the step the saga waits on counts from any attempt up to the current one: after a
+  // re-drive, the first attempt to finish wins and the later one is stale. Failures must match the
+  // current attempt exactly (an old attempt failing says nothing about the new one).
+  const stepMatches = env.step === record.step && env.attempt <= record.attempt;
+  const exactAttempt = env.step === record.step && env.attempt === record.attempt;
   // An automatic merge that did not happen (checks pending, conflict, rate limit) leaves the open PR to a person.
   const mergeNotDone = (why: string): Decision =>
     record.mergeRequested ? move('awaiting-merge', record.step, { mergeRequested: false }, `automatic merge did not happen (${why}); the PR waits for a person`) : ignore(`merge failure without a merge request: ${why}`);
@@ -220,7 +224,7 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
       return move('fixing', codeStep(round), { round, humanRounds, lastFindings: [finding], mergeRequested: false, draftReason: undefined, finished: false }, `${p.author} requested changes on the PR; fixing in round ${round}`, 'changes requested on the PR');
     }
     case 'step-failed': {
-      if (!stepMatches) return ignore(`failure of ${env.step}#${env.attempt} is stale (saga at ${record.step}#${record.attempt})`, true);
+      if (!exactAttempt) return ignore(`failure of ${env.step}#${env.attempt} is stale (saga at ${record.step}#${record.attempt})`, true);
       const p = event.env.payload;
       if (record.state === 'awaiting-merge') return mergeNotDone(`${p.code}: ${p.reason}`);
       if (p.retryable && record.attempt < s.stepMaxAttempts) {
