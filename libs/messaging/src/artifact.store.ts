@@ -1,3 +1,4 @@
+import { RetryingLazy } from './retrying-lazy.js';
 import { createHash } from 'node:crypto';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { BUCKETS, type ArtifactRefDto } from '@agency/contracts';
@@ -6,13 +7,13 @@ import { PermanentError } from './errors.js';
 
 /** Plans, diffs, bundles, reports and transcripts, in the JetStream object store. */
 export class ArtifactStore {
-  private store?: Promise<ObjectStore>;
+  private store?: RetryingLazy<ObjectStore>;
 
   constructor(private readonly bus: BusConnection) {}
 
   private open(): Promise<ObjectStore> {
-    this.store ??= new Objm(this.bus.js).create(BUCKETS.artifacts, { description: 'agency artifacts' });
-    return this.store;
+    this.store ??= new RetryingLazy(() => new Objm(this.bus.js).create(BUCKETS.artifacts, { description: 'agency artifacts' }));
+    return this.store.get();
   }
 
   async put(key: string, data: Uint8Array | string, contentType: string): Promise<ArtifactRefDto> {

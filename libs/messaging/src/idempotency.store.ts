@@ -1,3 +1,4 @@
+import { RetryingLazy } from './retrying-lazy.js';
 import { BUCKETS } from '@agency/contracts';
 import type { BusConnection } from './bus-connection.js';
 import { KvStore } from './kv.store.js';
@@ -13,14 +14,14 @@ interface Recorded<T> {
  * started twice (find-or-create), because a crash between acting and recording repeats it.
  */
 export class IdempotencyStore {
-  private store?: Promise<KvStore<Recorded<unknown>>>;
+  private store?: RetryingLazy<KvStore<Recorded<unknown>>>;
 
   constructor(private readonly bus: BusConnection) {}
 
   private open(): Promise<KvStore<Recorded<unknown>>> {
     // Kept a week: long past JetStream's dedupe window and any redelivery.
-    this.store ??= KvStore.open<Recorded<unknown>>(this.bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 });
-    return this.store;
+    this.store ??= new RetryingLazy(() => KvStore.open<Recorded<unknown>>(this.bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 }));
+    return this.store.get();
   }
 
   async once<T>(key: string, action: () => Promise<T>): Promise<{ result: T; replayed: boolean }> {

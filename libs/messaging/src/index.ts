@@ -14,3 +14,4 @@ export * from './messaging.module.js';
 export { headerValue } from './nats-headers.js';
 export * from './on-message.decorator.js';
 export * from './lease.js';
+export * from './retrying-lazy.js';

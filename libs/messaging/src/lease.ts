@@ -1,3 +1,4 @@
+import { RetryingLazy } from './retrying-lazy.js';
 import { BUCKETS } from '@agency/contracts';
 import type { BusConnection } from './bus-connection.js';
 import type { Clock } from './clock.js';
@@ -13,7 +14,7 @@ interface LeaseRecord {
  * holder stops renewing. Used where exactly one replica must act (dispatcher, sweeper).
  */
 export class Lease {
-  private store?: Promise<KvStore<LeaseRecord>>;
+  private store?: RetryingLazy<KvStore<LeaseRecord>>;
 
   constructor(
     private readonly bus: BusConnection,
@@ -24,8 +25,8 @@ export class Lease {
   ) {}
 
   private open(): Promise<KvStore<LeaseRecord>> {
-    this.store ??= KvStore.open<LeaseRecord>(this.bus, BUCKETS.leases, { history: 1 });
-    return this.store;
+    this.store ??= new RetryingLazy(() => KvStore.open<LeaseRecord>(this.bus, BUCKETS.leases, { history: 1 }));
+    return this.store.get();
   }
 
   /** Takes or renews the lease; true while this holder has it. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BUCKETS } from '@agency/contracts';
-import { BusConnection, KvStore } from '@agency/messaging';
+import { BusConnection, KvStore, RetryingLazy } from '@agency/messaging';
 
 interface Cancelled {
   reason: string;
@@ -13,14 +13,14 @@ interface Cancelled {
  */
 @Injectable()
 export class JobCancellations {
-  private store?: Promise<KvStore<Cancelled>>;
+  private store?: RetryingLazy<KvStore<Cancelled>>;
   private readonly known = new Set<string>();
 
   constructor(private readonly bus: BusConnection) {}
 
   private open(): Promise<KvStore<Cancelled>> {
-    this.store ??= KvStore.open<Cancelled>(this.bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 });
-    return this.store;
+    this.store ??= new RetryingLazy(() => KvStore.open<Cancelled>(this.bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 }));
+    return this.store.get();
   }
 
   private key(jobId: string): string {

@@ -1,6 +1,6 @@
 import { BUCKETS } from '@agency/contracts';
 import { Injectable } from '@nestjs/common';
-import { BusConnection, KvStore } from '@agency/messaging';
+import { BusConnection, KvStore, RetryingLazy } from '@agency/messaging';
 import type { PrOrigin, PrPush } from '../forge/forge.js';
 import type { ForgeRepoRef } from '../forge/repo-ref.js';
 
@@ -24,13 +24,13 @@ export function prOriginKey(repo: Pick<ForgeRepoRef, 'forge' | 'owner' | 'repo'>
  */
 @Injectable()
 export class PrOriginStore {
-  private store?: Promise<KvStore<PrOriginRecord>>;
+  private store?: RetryingLazy<KvStore<PrOriginRecord>>;
 
   constructor(private readonly bus: BusConnection) {}
 
   private open(): Promise<KvStore<PrOriginRecord>> {
-    this.store ??= KvStore.open<PrOriginRecord>(this.bus, PR_ORIGINS_BUCKET, { history: 1 });
-    return this.store;
+    this.store ??= new RetryingLazy(() => KvStore.open<PrOriginRecord>(this.bus, PR_ORIGINS_BUCKET, { history: 1 }));
+    return this.store.get();
   }
 
   async get(repo: ForgeRepoRef, number: number): Promise<PrOriginRecord | undefined> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BusConnection, KvStore } from '@agency/messaging';
+import { BusConnection, KvStore, RetryingLazy } from '@agency/messaging';
 
 /** The KV bucket of spend: shared by gateway replicas, kept across restarts. */
 export const BUDGET_BUCKET = 'agency-budgets';
@@ -13,16 +13,13 @@ export interface SpendRecord {
 /** Spend per budget key (`fr.FR-054`, `key.tools.2026-11`) in the agency-budgets KV bucket. */
 @Injectable()
 export class SpendStore {
-  private kv?: Promise<KvStore<SpendRecord>>;
+  private kv?: RetryingLazy<KvStore<SpendRecord>>;
 
   constructor(private readonly bus: BusConnection) {}
 
   private store(): Promise<KvStore<SpendRecord>> {
-    this.kv ??= KvStore.open<SpendRecord>(this.bus, BUDGET_BUCKET, { history: 1 }).catch((e: unknown) => {
-      this.kv = undefined;
-      throw e;
-    });
-    return this.kv;
+    this.kv ??= new RetryingLazy(() => KvStore.open<SpendRecord>(this.bus, BUDGET_BUCKET, { history: 1 }));
+    return this.kv.get();
   }
 
   async spent(key: string): Promise<number> {

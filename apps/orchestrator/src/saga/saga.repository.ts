@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BUCKETS } from '@agency/contracts';
-import { BusConnection, KvStore, type Versioned } from '@agency/messaging';
+import { BusConnection, KvStore, type Versioned, RetryingLazy } from '@agency/messaging';
 import type { FrIndexEntry, SagaRecord } from './saga.model.js';
 
 type Stored = SagaRecord | FrIndexEntry;
@@ -11,13 +11,13 @@ type Stored = SagaRecord | FrIndexEntry;
  */
 @Injectable()
 export class SagaRepository {
-  private store?: Promise<KvStore<Stored>>;
+  private store?: RetryingLazy<KvStore<Stored>>;
 
   constructor(private readonly bus: BusConnection) {}
 
   private open(): Promise<KvStore<Stored>> {
-    this.store ??= KvStore.open<Stored>(this.bus, BUCKETS.sagas, { history: 10 });
-    return this.store;
+    this.store ??= new RetryingLazy(() => KvStore.open<Stored>(this.bus, BUCKETS.sagas, { history: 10 }));
+    return this.store.get();
   }
 
   async get(sagaId: string): Promise<Versioned<SagaRecord> | undefined> {

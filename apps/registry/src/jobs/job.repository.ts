@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BUCKETS } from '@agency/contracts';
-import { BusConnection, KvStore, type Versioned } from '@agency/messaging';
+import { BusConnection, KvStore, type Versioned, RetryingLazy } from '@agency/messaging';
 import type { Job } from './job.model.js';
 
 export interface DispatchControl {
@@ -14,13 +14,13 @@ const CONTROL_KEY = 'control.dispatch';
 /** Jobs in the `agency-jobs` KV bucket, one key per job, updated with compare-and-set. */
 @Injectable()
 export class JobRepository {
-  private store?: Promise<KvStore<Job>>;
+  private store?: RetryingLazy<KvStore<Job>>;
 
   constructor(private readonly bus: BusConnection) {}
 
   private open(): Promise<KvStore<Job>> {
-    this.store ??= KvStore.open<Job>(this.bus, BUCKETS.jobs, { history: 10 });
-    return this.store;
+    this.store ??= new RetryingLazy(() => KvStore.open<Job>(this.bus, BUCKETS.jobs, { history: 10 }));
+    return this.store.get();
   }
 
   async get(jobId: string): Promise<Versioned<Job> | undefined> {
