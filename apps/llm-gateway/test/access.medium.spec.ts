@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { isBudgetExhausted, LlmClient } from '@agency/llm-client';
 import { KvStore } from '@agency/messaging';
 import { expectEventually } from '@agency/testing';
 import { BUDGET_BUCKET, type SpendRecord } from '../src/budget/spend.store.js';
@@ -105,6 +106,17 @@ describe('keys, budgets and request errors, in each client format', () => {
     const big = await failure<ApiErr>(ask(openai, 'gpt', { 'x-agency-fr-id': 'FR-404', 'x-agency-fr-budget-usd': '5' }));
     expect(big).toBeInstanceOf(OpenAI.BadRequestError);
     expect(big.message).toContain('header x-agency-fr-budget-usd asks for $5, more than llm.budgets.max_per_fr_usd ($1)');
+  });
+
+  it("stops the agents' LlmClient at the FR budget it sends, with an error it recognises", async () => {
+    const client = new LlmClient({ baseUrl: `${gw.origin}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
+    const ctx = { frId: 'FR-405', sagaId: 's-405', step: 'code-r1', frBudgetUsd: 0.00005 };
+    expect((await client.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] }, ctx)).content).toBe('ok');
+    const e = await failure<ApiErr>(client.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] }, ctx));
+    expect(isBudgetExhausted(e)).toBe(true);
+    expect(e.message).toContain('the budget of FR-405 is used up');
+    expect(e.message).toContain('from the x-agency-fr-budget-usd header');
+    expect(isBudgetExhausted(await failure(ask(openai, 'gpt-17')))).toBe(false);
   });
 
   it('answers an unknown model with 404 in each format', async () => {

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { type APIError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { currentMessageContext, injectTraceContext, SpanKind, withSpan } from '@agency/telemetry';
 
@@ -8,6 +8,7 @@ export const AGENCY_CALL_HEADERS = {
   jobId: 'x-agency-job-id',
   sagaId: 'x-agency-saga-id',
   step: 'x-agency-step',
+  frBudgetUsd: 'x-agency-fr-budget-usd',
 } as const;
 
 export type ChatMessage = ChatCompletionMessageParam;
@@ -63,6 +64,8 @@ export interface CallContext {
   jobId?: string;
   sagaId?: string;
   step?: string;
+  /** The FR's budget in USD (its tier's); the gateway refuses calls once the FR has spent it. */
+  frBudgetUsd?: number;
 }
 
 export interface LlmClientOptions {
@@ -81,6 +84,13 @@ export class LlmAnswerError extends Error {
     super(message);
     this.name = 'LlmAnswerError';
   }
+}
+
+/** The gateway refused the call because a budget (the FR's or the key's) is used up. */
+export function isBudgetExhausted(error: unknown): boolean {
+  // By shape, not instanceof: the SDK may be loaded twice (ESM and CJS builds) in one process.
+  const e = error as Partial<APIError> | null;
+  return typeof e === 'object' && e !== null && e.status === 429 && e.code === 'budget_exceeded';
 }
 
 /**
@@ -203,6 +213,7 @@ function callHeaders(ctx: CallContext): Record<string, string> {
   if (ctx.jobId) headers[AGENCY_CALL_HEADERS.jobId] = ctx.jobId;
   if (ctx.sagaId) headers[AGENCY_CALL_HEADERS.sagaId] = ctx.sagaId;
   if (ctx.step) headers[AGENCY_CALL_HEADERS.step] = ctx.step;
+  if (ctx.frBudgetUsd !== undefined) headers[AGENCY_CALL_HEADERS.frBudgetUsd] = String(ctx.frBudgetUsd);
   injectTraceContext((k, v) => (headers[k] = v));
   return headers;
 }

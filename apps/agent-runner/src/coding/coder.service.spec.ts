@@ -159,7 +159,7 @@ describe('CoderService, one-shot (an agent without tools)', () => {
     expect(workspaces.log[1]).toBe('listFiles /work/mirrors/m.git bbbb');
     expect(llm.calls).toHaveLength(1);
     expect(llm.calls[0]!.request).toMatchObject({ model: 'coder', maxTokens: 8192, temperature: 0.2 });
-    expect(llm.calls[0]!.ctx).toEqual({ frId: 'FR-1', sagaId: 'saga-1', step: 'code-r1', jobId: 'job-1' });
+    expect(llm.calls[0]!.ctx).toEqual({ frId: 'FR-1', sagaId: 'saga-1', step: 'code-r1', jobId: 'job-1', frBudgetUsd: 5 });
     const prompt = String(llm.calls[0]!.request.messages[1]!.content);
     expect(prompt).toContain('# Plan\n\nAdd greet()');
     expect(prompt).toContain('## src/greet.js\n\n```\nold greet\n```');

@@ -96,7 +96,7 @@ export class CoderService {
         const { value: answer, result } = await this.llm.chatJson(
           { model: cmd.strategy.coderModel, messages, maxTokens: agent.maxTokens, temperature: agent.temperature },
           (value) => parseCodeAnswer(value, (path) => this.files.check(ws.dir, [path])),
-          callContextOf(env),
+          callContextOf(env, cmd.strategy.budgetUsd),
         );
         transcript.prompt(messages, []);
         transcript.model(1, { model: result.model, durationMs: 0, inputTokens: result.inputTokens, outputTokens: result.outputTokens, content: result.content, toolCalls: [] });
@@ -107,7 +107,7 @@ export class CoderService {
           ws,
           files: this.files,
           git: this.worktreeGit,
-          sandbox: () => (session ??= this.sandbox.open({ workspace: ws.dir, jobId, repo: cmd.repo.name })),
+          sandbox: () => (session ??= this.sandbox.open({ workspace: ws.dir, jobId, repo: cmd.repo.name, ...(cmd.strategy.sandbox ? { limits: cmd.strategy.sandbox } : {}) })),
           commandTimeoutMs: this.commandTimeoutMs,
           allowed: new Set(agent.tools),
           adopt: (paths) => this.owner?.adopt(ws.dir, paths.map((p) => `${ws.dir}/${p}`)),
@@ -121,7 +121,7 @@ export class CoderService {
           transcript,
           progress,
         });
-        outcome = await loop.run({ model: cmd.strategy.coderModel, messages, tools, maxSteps: agent.maxSteps, maxTokens: agent.maxTokens, temperature: agent.temperature, ctx: callContextOf(env) });
+        outcome = await loop.run({ model: cmd.strategy.coderModel, messages, tools, maxSteps: agent.maxSteps, maxTokens: agent.maxTokens, temperature: agent.temperature, ctx: callContextOf(env, cmd.strategy.budgetUsd) });
       }
     } catch (e) {
       failure = e;

@@ -44,7 +44,7 @@ describe('PlannerService', () => {
 
     expect(seen).toEqual(['baseOf example/greeter', `listFiles /m.git ${'b'.repeat(40)}`]);
     expect(calls[0]!.request).toMatchObject({ model: 'big-planner', maxTokens: 2048, temperature: 0 });
-    expect(calls[0]!.ctx).toEqual({ frId: 'FR-1', sagaId: 'saga-1', step: 'plan', jobId: 'job-1' });
+    expect(calls[0]!.ctx).toEqual({ frId: 'FR-1', sagaId: 'saga-1', step: 'plan', jobId: 'job-1', frBudgetUsd: 5 });
     expect(String(calls[0]!.request.messages[1]!.content)).toContain('src/greet.js (98 B)');
     expect(stored).toEqual([
       {

@@ -29,7 +29,7 @@ export class PlannerService {
     const { value: plan, result } = await this.llm.chatJson(
       { model: strategy.plannerModel, messages: buildPlanMessages(agent, fr, repo, files), maxTokens: agent.maxTokens, temperature: agent.temperature },
       parsePlan,
-      callContextOf(env),
+      callContextOf(env, strategy.budgetUsd),
     );
     const meta = { frId: fr.id, sagaId: env.sagaId, repo: repo.name, base: repo.base, baseSha, model: result.model, createdAt: this.clock.now().toISOString() };
     const ref = await this.artifacts.putJson(ArtifactKeys.plan(env), { ...plan, meta });

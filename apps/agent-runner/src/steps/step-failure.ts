@@ -1,6 +1,6 @@
 import { APIError } from 'openai';
 import type { StepFailedEvent } from '@agency/contracts';
-import { LlmAnswerError } from '@agency/llm-client';
+import { isBudgetExhausted, LlmAnswerError } from '@agency/llm-client';
 import { UnsafePathError } from '../files/path-guard.js';
 
 /** A handled failure of a step that the saga decides about (published as step-failed, never thrown to the transport). */
@@ -34,6 +34,7 @@ export function stepFailureOf(error: unknown): StepFailedEvent | undefined {
     return failed('LLM_ANSWER_INVALID', `${error.message}${answer ? `. The last answer began: ${answer.slice(0, 500)}` : ''}`);
   }
   if (error instanceof UnsafePathError) return failed('UNSAFE_PATH', error.message);
+  if (isBudgetExhausted(error)) return failed('BUDGET_EXCEEDED', `the LLM gateway refused the call: ${(error as Error).message}`);
   if (error instanceof APIError && isRefusal(error.status)) return failed('LLM_REQUEST_REJECTED', `the LLM gateway refused the call (HTTP ${error.status}): ${error.message}`);
   return undefined;
 }

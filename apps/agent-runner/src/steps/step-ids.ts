@@ -6,7 +6,7 @@ export function jobIdOf(env: Pick<Envelope<unknown>, 'jobId' | 'sagaId'>): strin
   return env.jobId ?? env.sagaId;
 }
 
-/** Headers that let the gateway account a model call to its FR, job, saga and step. */
-export function callContextOf(env: Envelope<unknown>): CallContext {
-  return { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}) };
+/** Headers that let the gateway account a model call to its FR, job, saga and step, and cap it at the FR's budget. */
+export function callContextOf(env: Envelope<unknown>, frBudgetUsd?: number): CallContext {
+  return { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}), ...(frBudgetUsd !== undefined ? { frBudgetUsd } : {}) };
 }

@@ -26,6 +26,7 @@ function next(d: Decision): SagaRecord {
   return d.next;
 }
 
+const ids = (r: SagaRecord) => ({ sagaId: r.sagaId, step: r.step, attempt: r.attempt });
 const finding = (message: string, blocking = true): ReviewFindingDto => ({ file: 'src/a.js', line: 3, severity: 'major', message, blocking });
 
 describe('saga state machine: the happy path', () => {
@@ -186,7 +187,6 @@ describe('saga state machine: timeouts from the sweeper', () => {
 });
 
 describe('saga state machine: cancel and retry from a person', () => {
-  const ids = (r: SagaRecord) => ({ sagaId: r.sagaId, step: r.step, attempt: r.attempt });
 
   it('cancels a running FR and refuses to cancel a finished one', () => {
     const rec = record('coding', 'code-r1', { round: 1 });
@@ -223,6 +223,21 @@ describe('saga state machine: budget, draft PRs and human reviews', () => {
     // Waiting for a merge, spending is over: cost is only counted.
     const waiting = record('awaiting-merge', 'merge', { costUsd: 9 });
     expect(decide(waiting, ev('usage', 'LlmUsage', 'llm', { costUsd: 1 }), settings)).toMatchObject({ kind: 'update', next: { costUsd: 10, state: 'awaiting-merge' } });
+  });
+
+  it('lets a round-1 coder over the budget hand in its checkpoints as a draft PR, and fails the FR when it hands in nothing', () => {
+    const coding = record('coding', 'code-r1', { round: 1, costUsd: 4.9 });
+    const stopping = decide(coding, ev('usage', 'LlmUsage', 'llm', { costUsd: 0.2 }), settings);
+    expect(stopping).toMatchObject({ kind: 'update', next: { state: 'coding', costUsd: 5.1, budgetStop: 'budget of $5.00 exceeded ($5.1000 spent)' } });
+    // More usage keeps the first reason.
+    const still = next(decide(next(stopping), ev('usage', 'LlmUsage', 'llm', { costUsd: 0.1 }), settings));
+    expect(still).toMatchObject({ state: 'coding', costUsd: 5.2, budgetStop: 'budget of $5.00 exceeded ($5.1000 spent)' });
+    const handedIn = next(decide(still, ev('coded', 'Coded', 'code-r1'), settings));
+    expect(handedIn).toMatchObject({ state: 'opening-pr', step: 'open-pr', draftReason: 'budget of $5.00 exceeded ($5.1000 spent)', workspace: expect.any(Object) });
+    const nothing = next(decide(still, ev('step-failed', 'AgentStepFailed', 'code-r1', { code: 'BUDGET_EXCEEDED', reason: 'the gateway refused', retryable: false }), settings));
+    expect(nothing).toMatchObject({ state: 'failed', failure: { code: 'BUDGET_EXCEEDED', reason: expect.stringContaining('the coder handed in no work (BUDGET_EXCEEDED: the gateway refused)') } });
+    // A retry starts without the stop.
+    expect(next(decide(nothing, { kind: 'retry', env: ids(nothing), by: 'ada' }, settings)).budgetStop).toBeUndefined();
   });
 
   it('remembers the draft PR a round pushed without moving', () => {

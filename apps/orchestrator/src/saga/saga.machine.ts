@@ -89,6 +89,8 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
       // Stop cleanly: keep what was done as a draft PR, or fail when nothing was coded yet.
       const why = `budget of $${budget.toFixed(2)} exceeded ($${costUsd.toFixed(4)} spent)`;
       if (record.workspace) return move('opening-pr', 'open-pr', { costUsd, draftReason: why }, `${why}: opening a draft PR with the work so far`, why);
+      // Round 1 has handed in nothing yet: the coder stops at the gateway's cap and hands in its checkpoints.
+      if (record.state === 'coding') return { kind: 'update', next: { ...record, costUsd, budgetStop: record.budgetStop ?? why, updatedAt: at } };
       return move('failed', record.step, { costUsd, failure: { code: 'BUDGET_EXCEEDED', reason: why } }, why, why);
     }
     return { kind: 'update', next: { ...record, costUsd, updatedAt: at } };
@@ -97,7 +99,7 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
     if (!['failed', 'blocked', 'cancelled'].includes(record.state)) return ignore(`${record.frId} is ${record.state}; only a failed, blocked or cancelled FR can be retried`);
     const resume = [...record.history].reverse().find((h) => h.to === record.state)?.from;
     if (!resume || isTerminal(resume)) return ignore(`${record.frId} has no step to resume; move its file back to 03_planned for a new run`);
-    const { failure: _failure, lastHeartbeatAt: _beat, ...rest } = record;
+    const { failure: _failure, lastHeartbeatAt: _beat, budgetStop: _stop, ...rest } = record;
     return {
       kind: 'transition',
       next: { ...rest, finished: false, state: resume, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at, history: [...record.history, { at, from: record.state, to: resume, reason: `retried by ${event.by}` }].slice(-100) },
@@ -166,6 +168,9 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
     case 'coded': {
       if ((record.state !== 'coding' && record.state !== 'fixing') || !stepMatches) return stale(['coding', 'fixing']);
       const p = event.env.payload;
+      if (record.budgetStop) {
+        return move('opening-pr', 'open-pr', { workspace: p.workspace, diff: p.diff, draftReason: record.budgetStop }, `${record.budgetStop}: opening a draft PR with the ${p.commits} commit(s) handed in`, record.budgetStop);
+      }
       return move('testing', testStep(record.round), { workspace: p.workspace, diff: p.diff }, `round ${record.round}: ${p.commits} commit(s), ${p.filesChanged.length} file(s): ${p.summary}`);
     }
     case 'tested': {
@@ -227,6 +232,10 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
       if (!exactAttempt) return ignore(`failure of ${env.step}#${env.attempt} is stale (saga at ${record.step}#${record.attempt})`, true);
       const p = event.env.payload;
       if (record.state === 'awaiting-merge') return mergeNotDone(`${p.code}: ${p.reason}`);
+      if (record.budgetStop) {
+        const reason = `${record.budgetStop}; the coder handed in no work (${p.code}: ${p.reason})`;
+        return move('failed', record.step, { failure: { code: 'BUDGET_EXCEEDED', reason } }, reason, record.budgetStop);
+      }
       if (p.retryable && record.attempt < s.stepMaxAttempts) {
         return { kind: 'transition', next: { ...record, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at }, log: `${record.step} failed (${p.code}: ${p.reason}); retry ${record.attempt + 1}/${s.stepMaxAttempts}` };
       }

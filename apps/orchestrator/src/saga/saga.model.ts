@@ -51,6 +51,12 @@ export interface SagaRecord {
   lastFindings: ReviewFindingDto[];
   /** Why the PR is opened as a draft (review rounds exhausted, budget), if it is. */
   draftReason?: string;
+  /**
+   * Set when the budget ran out during round 1's coding, before any work was handed in: the
+   * coder stops at the gateway's FR cap and hands in its checkpoint commits, which become a
+   * draft PR; a coder that hands in nothing fails the FR with this reason.
+   */
+  budgetStop?: string;
   pr?: { number: number; url: string; draft: boolean };
   mergeRequested?: boolean;
   /** The job's slot and worktree were released after the agency's part ended. */

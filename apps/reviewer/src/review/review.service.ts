@@ -98,7 +98,7 @@ export class ReviewService {
             temperature: agent.temperature,
           },
           parseReviewAnswer,
-          { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}) },
+          { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}), frBudgetUsd: cmd.strategy.budgetUsd },
         );
       } catch (e) {
         failure = classifyLlmFailure(e);

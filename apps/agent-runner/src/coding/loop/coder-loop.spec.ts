@@ -1,3 +1,4 @@
+import { APIError } from 'openai';
 import type { ChatToolsRequest, ChatToolsResult } from '@agency/llm-client';
 import { ShapeError } from '../../prompts/shape.js';
 import { stepFailureOf } from '../../steps/step-failure.js';
@@ -11,7 +12,7 @@ function turn(calls: Array<[string, unknown]>, content = ''): ChatToolsResult {
   return { content, model: 'fake', inputTokens: 1, outputTokens: 1, toolCalls, finishReason: 'stop', message: { role: 'assistant', content: content || null } };
 }
 
-function rig(turns: ChatToolsResult[], run: (name: string, args: string) => ToolOutcome = (name) => (name === 'finish' ? { ok: true, content: 'finished', finished: { summary: 'done' } } : { ok: true, content: `${name} ok` })) {
+function rig(turns: Array<ChatToolsResult | Error>, run: (name: string, args: string) => ToolOutcome = (name) => (name === 'finish' ? { ok: true, content: 'finished', finished: { summary: 'done' } } : { ok: true, content: `${name} ok` })) {
   const requests: ChatToolsRequest[] = [];
   const ran: string[] = [];
   const checkpoints: string[] = [];
@@ -23,6 +24,7 @@ function rig(turns: ChatToolsResult[], run: (name: string, args: string) => Tool
         requests.push({ ...r, messages: [...r.messages] });
         const next = turns.shift();
         if (!next) throw new Error('out of turns');
+        if (next instanceof Error) throw next;
         return next;
       },
     },
@@ -83,6 +85,17 @@ describe('CoderLoop', () => {
     const failure = stepFailureOf(await loop.run(input).catch((e: unknown) => e));
     expect(failure).toMatchObject({ code: 'STEP_LIMIT', retryable: false });
     expect(failure!.reason).toContain('used all 4 steps');
+  });
+
+  it('hands in its checkpoints when the FR budget is spent, and fails with BUDGET_EXCEEDED when there are none', async () => {
+    const spent = () => APIError.generate(429, { error: { code: 'budget_exceeded', message: 'Budget exceeded: the budget of FR-1 is used up' } }, 'Budget exceeded: the budget of FR-1 is used up', new Headers());
+    const working = rig([turn([['write_file', { path: 'a.js' }]]), spent()], (name) => ({ ok: true, content: `${name} ok`, changed: ['a.js'] }));
+    const result = await working.loop.run(working.input);
+    expect(result).toMatchObject({ stoppedBy: 'budget', commits: 1, steps: 1, mode: 'tools' });
+    expect(result.summary).toContain("Stopped before step 2 because the FR's budget is spent");
+
+    const idle = rig([spent()]);
+    expect(stepFailureOf(await idle.loop.run(idle.input).catch((e: unknown) => e))).toMatchObject({ code: 'BUDGET_EXCEEDED', retryable: false });
   });
 
   it('stops repeated identical text answers too', async () => {

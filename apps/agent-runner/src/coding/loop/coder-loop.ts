@@ -1,4 +1,4 @@
-import type { CallContext, ChatMessage, ChatToolsRequest, ChatToolsResult, ToolDefinition } from '@agency/llm-client';
+import { isBudgetExhausted, type CallContext, type ChatMessage, type ChatToolsRequest, type ChatToolsResult, type ToolDefinition } from '@agency/llm-client';
 import { ShapeError } from '../../prompts/shape.js';
 import { StepFailure } from '../../steps/step-failure.js';
 import type { CodeAnswer } from '../code.answer.js';
@@ -38,6 +38,8 @@ export interface CoderLoopResult {
   /** Checkpoint commits made. */
   commits: number;
   mode: 'tools' | 'answer';
+  /** Set when the loop stopped early and handed in its checkpoints as the work. */
+  stoppedBy?: 'budget';
 }
 
 const NUDGE = 'Use the tools to make the change; every change is committed as you go. When the work is done, call finish with a summary.';
@@ -46,7 +48,8 @@ const NUDGE = 'Use the tools to make the change; every change is committed as yo
  * The coder's tool loop: the model calls tools, each change is committed at once (a checkpoint:
  * nothing is lost if the step stops), the results go back, until it calls finish. It stops with
  * a step failure at the step limit (STEP_LIMIT) or when the model repeats the same action without
- * changing anything (REPEATED_ACTION). A first answer that is the one-shot JSON format is
+ * changing anything (REPEATED_ACTION), and hands in its checkpoints when the gateway says the FR's
+ * budget is spent (with none, that refusal is the step's failure). A first answer that is the one-shot JSON format is
  * accepted as the whole change, so scripted and tool-less models still work.
  */
 export class CoderLoop {
@@ -62,7 +65,15 @@ export class CoderLoop {
     for (let step = 1; step <= input.maxSteps; step += 1) {
       deps.progress(`step ${step}/${input.maxSteps}: asking ${input.model}`);
       const started = now();
-      const reply = await deps.llm.chatTools({ model: input.model, messages, tools: input.tools, maxTokens: input.maxTokens, temperature: input.temperature }, input.ctx);
+      let reply: ChatToolsResult;
+      try {
+        reply = await deps.llm.chatTools({ model: input.model, messages, tools: input.tools, maxTokens: input.maxTokens, temperature: input.temperature }, input.ctx);
+      } catch (e) {
+        // The FR's budget is spent: what was committed so far is handed in (the saga makes it a draft PR).
+        if (!isBudgetExhausted(e) || commits === 0) throw e;
+        deps.progress(`step ${step}: the FR's budget is spent; handing in ${commits} checkpoint commit(s)`);
+        return { summary: `Stopped before step ${step} because the FR's budget is spent; the ${commits} checkpoint commit(s) so far are the work. (${(e as Error).message})`, steps: step - 1, commits, mode: 'tools', stoppedBy: 'budget' };
+      }
       deps.transcript.model(step, { model: reply.model, durationMs: now() - started, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, finishReason: reply.finishReason, content: reply.content, toolCalls: reply.toolCalls });
       messages.push(reply.message);
 
