@@ -138,6 +138,27 @@ export class RepoTargetDto {
   lintCommand?: string;
 }
 
+/** A tier's sandbox limits; each one absent keeps the runner's own default (SANDBOX_* settings). */
+export class SandboxLimitsDto {
+  @IsOptional()
+  @IsInt()
+  @Min(64)
+  @Max(262_144)
+  memoryMb?: number;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0.1)
+  @Max(128)
+  cpus?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(16)
+  @Max(1_000_000)
+  pids?: number;
+}
+
 /** How a tier runs an FR; chosen by the router, carried by the saga. */
 export class StrategyDto {
   @IsString()
@@ -169,6 +190,12 @@ export class StrategyDto {
   @IsNumber()
   @Min(0)
   budgetUsd!: number;
+
+  /** Container limits for the FR's sandboxes (coder and tester). */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SandboxLimitsDto)
+  sandbox?: SandboxLimitsDto;
 }
 
 export const SEVERITIES = ['info', 'minor', 'major', 'critical'] as const;

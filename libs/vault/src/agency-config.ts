@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { plainToInstance, Type } from 'class-transformer';
 import {
-  ArrayMinSize, IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, Min, MinLength, ValidateNested, validateSync, type ValidationError,
+  ArrayMinSize, IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateNested, validateSync, type ValidationError,
 } from 'class-validator';
 import { parse } from 'yaml';
 import { CONFIG_FILE } from './layout.js';
@@ -69,6 +69,15 @@ export class RepoConfig {
   @IsOptional()
   @IsString()
   image?: string;
+
+  /**
+   * The sandbox's network for this repository: `none` (no network at all), or the name of a
+   * Docker network for a repository whose setup must download. Absent: the runner's SANDBOX_NETWORK.
+   */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'network must be "none" or a Docker network name' })
+  network?: string;
 }
 
 export class TierModels {
@@ -78,6 +87,27 @@ export class TierModels {
   coder!: string;
   @IsString()
   reviewer!: string;
+}
+
+/** Container limits of a tier's sandboxes; each one absent keeps the runner's default. */
+export class TierSandboxConfig {
+  @IsOptional()
+  @IsInt()
+  @Min(64)
+  @Max(262_144)
+  memory_mb?: number;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0.1)
+  @Max(128)
+  cpus?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(16)
+  @Max(1_000_000)
+  pids?: number;
 }
 
 export class TierConfig {
@@ -110,6 +140,11 @@ export class TierConfig {
   @IsNumber()
   @Min(0)
   budget_usd: number = 5;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TierSandboxConfig)
+  sandbox?: TierSandboxConfig;
 }
 
 export class ApprovalConfig {

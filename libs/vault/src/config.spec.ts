@@ -21,9 +21,9 @@ describe('agency.yaml', () => {
   it('names each problem with its path', () => {
     const text = `
 repos:
-  acme/app: { forge: gitlab }
+  acme/app: { forge: gitlab, network: "my net" }
 tiers:
-  - { name: small, max_score: 150, models: { planner: p, coder: c } }
+  - { name: small, max_score: 150, models: { planner: p, coder: c }, sandbox: { memory_mb: 8, pids: 2.5 } }
   - { name: small, max_score: 10, models: { planner: p, coder: c, reviewer: r }, review_rounds: -1 }
 approval: { merge: sometimes }
 defaults: { repo: nope/none }
@@ -38,6 +38,9 @@ defaults: { repo: nope/none }
       expect(p).toMatch(/repos\.acme\/app\.test: /);
       expect(p).toMatch(/tiers\.0\.max_score: must not be greater than 100/);
       expect(p).toMatch(/tiers\.0\.models\.reviewer: /);
+      expect(p).toMatch(/repos\.acme\/app\.network: must be "none" or a Docker network name/);
+      expect(p).toMatch(/tiers\.0\.sandbox\.memory_mb: must not be less than 64/);
+      expect(p).toMatch(/tiers\.0\.sandbox\.pids: must be an integer number/);
       expect(p).toMatch(/tiers\.1\.review_rounds: must not be less than 0/);
       expect(p).toMatch(/tiers: "small" is defined twice/);
       expect(p).toMatch(/approval\.merge: /);

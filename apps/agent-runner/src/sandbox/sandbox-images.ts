@@ -2,15 +2,25 @@ import { Injectable } from '@nestjs/common';
 import { AgencyConfigCache } from '@agency/vault';
 import { AgentRunnerConfig } from '../agent-runner.config.js';
 
-/** The sandbox image of a repository: `repos.<name>.image` in the vault's agency.yaml, else SANDBOX_IMAGE. */
+/**
+ * A repository's sandbox settings from the vault's agency.yaml: its image (`repos.<name>.image`,
+ * else SANDBOX_IMAGE) and its network (`repos.<name>.network`, else SANDBOX_NETWORK).
+ */
 @Injectable()
 export class SandboxImages {
   private readonly vault: AgencyConfigCache;
   readonly defaultImage: string;
+  readonly defaultNetwork: string;
 
   constructor(config: AgentRunnerConfig) {
     this.vault = new AgencyConfigCache(config.VAULT_PATH);
     this.defaultImage = config.SANDBOX_IMAGE;
+    this.defaultNetwork = config.SANDBOX_NETWORK;
+  }
+
+  networkFor(repo?: string): string {
+    if (!repo) return this.defaultNetwork;
+    return this.vault.current().repos[repo]?.network ?? this.defaultNetwork;
   }
 
   imageFor(repo?: string): string {

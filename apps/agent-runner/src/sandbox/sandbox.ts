@@ -16,8 +16,17 @@ export interface SandboxOpenOptions {
   workspace: string;
   /** The job the sandbox serves: containers are named after it. */
   jobId: string;
-  /** The repository's name in the vault (`repos.<name>`): it may name its own image. */
+  /** The repository's name in the vault (`repos.<name>`): it may name its own image and network. */
   repo?: string;
+  /** The FR tier's container limits; each one absent keeps the runner's default. The process backend has no limits to set. */
+  limits?: SandboxLimitOverrides;
+}
+
+/** Limits a tier may set for its sandboxes (StrategyDto.sandbox). */
+export interface SandboxLimitOverrides {
+  memoryMb?: number;
+  cpus?: number;
+  pids?: number;
 }
 
 export interface SandboxRunOptions extends SandboxExecOptions, Omit<SandboxOpenOptions, 'jobId'> {
@@ -82,7 +91,7 @@ export abstract class Sandbox {
 
   /** One command in a session of its own. */
   async run(options: SandboxRunOptions): Promise<SandboxResult> {
-    const session = await this.open({ workspace: options.workspace, jobId: options.jobId ?? 'adhoc', ...(options.repo ? { repo: options.repo } : {}) });
+    const session = await this.open({ workspace: options.workspace, jobId: options.jobId ?? 'adhoc', ...(options.repo ? { repo: options.repo } : {}), ...(options.limits ? { limits: options.limits } : {}) });
     try {
       return await session.exec(options);
     } finally {

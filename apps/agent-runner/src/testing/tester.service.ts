@@ -51,13 +51,13 @@ export class TesterService {
   }
 
   async test(env: Envelope<TestCommand>, progress: (message: string) => void = () => undefined): Promise<TestedEvent> {
-    const { repo, workspace, round } = env.payload;
+    const { repo, workspace, round, sandbox } = env.payload;
     const jobId = jobIdOf(env);
     const ws = await this.workspaces.openAt(jobId, repo, workspace);
     const started = this.clock.nowMs();
     const runs: CommandRun[] = [];
     // One sandbox for setup and tests: what the setup installs is there for the tests.
-    const session = await this.sandbox.open({ workspace: ws.dir, jobId, repo: repo.name });
+    const session = await this.sandbox.open({ workspace: ws.dir, jobId, repo: repo.name, ...(sandbox ? { limits: sandbox } : {}) });
     try {
       if (repo.setupCommand) {
         progress(`setup: ${repo.setupCommand}`);

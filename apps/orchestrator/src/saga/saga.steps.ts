@@ -77,7 +77,7 @@ export function stepCommand(record: SagaRecord, traceUrl: string | undefined): S
         ...(record.state === 'fixing' && record.tests && !record.tests.passed ? { testFailures: record.tests.failureExcerpt.slice(-20_000) } : {}),
       });
     case 'testing':
-      return command(Messages.Test, { repo: record.repo, workspace: need(record.workspace, 'workspace', record), round: record.round });
+      return command(Messages.Test, { repo: record.repo, workspace: need(record.workspace, 'workspace', record), round: record.round, ...(record.strategy?.sandbox ? { sandbox: record.strategy.sandbox } : {}) });
     case 'reviewing': {
       const tests = need(record.tests, 'test result', record);
       return command(Messages.Review, {

@@ -6,7 +6,7 @@ import type { TierConfigRepository } from '../vault/tier-config.repository.js';
 const config = parseAgencyConfig(`
 repos: { a/b: { forge: github, url: https://example.com/a/b.git, test: npm test } }
 tiers:
-  - { name: large, max_score: 100, models: { planner: p2, coder: c2, reviewer: r2 }, plan_approval: true, budget_usd: 20 }
+  - { name: large, max_score: 100, models: { planner: p2, coder: c2, reviewer: r2 }, plan_approval: true, budget_usd: 20, sandbox: { memory_mb: 2048, cpus: 2 } }
   - { name: small, max_score: 30, models: { planner: p, coder: c, reviewer: r }, review_rounds: 1 }
 `);
 
@@ -43,7 +43,9 @@ describe('tier choice', () => {
   });
 
   it('turns a tier into the strategy the saga carries', () => {
-    expect(strategyOf(config.tiers[1]!)).toEqual({ tier: 'large', plannerModel: 'p2', coderModel: 'c2', reviewerModel: 'r2', reviewRounds: 2, planApproval: true, autoMerge: false, budgetUsd: 20 });
+    expect(strategyOf(config.tiers[1]!)).toEqual({ tier: 'large', plannerModel: 'p2', coderModel: 'c2', reviewerModel: 'r2', reviewRounds: 2, planApproval: true, autoMerge: false, budgetUsd: 20, sandbox: { memoryMb: 2048, cpus: 2 } });
+    // A tier without sandbox settings leaves the runner's defaults.
+    expect(strategyOf(config.tiers[0]!).sandbox).toBeUndefined();
   });
 
   it('reports score, tier, strategy and reasons together', () => {

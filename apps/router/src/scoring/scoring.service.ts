@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { FrScoredEvent, FrSnapshotDto, RepoStatsDto, ScoreReasonDto, StrategyDto } from '@agency/contracts';
+import type { FrScoredEvent, FrSnapshotDto, RepoStatsDto, SandboxLimitsDto, ScoreReasonDto, StrategyDto } from '@agency/contracts';
 import { PermanentError } from '@agency/messaging';
-import type { AgencyConfig, TierConfig } from '@agency/vault';
+import type { AgencyConfig, TierConfig, TierSandboxConfig } from '@agency/vault';
 import { TierConfigRepository } from '../vault/tier-config.repository.js';
 
 /** Points per feature and their caps; docs/architecture.md#routing explains the choice. */
@@ -40,6 +40,10 @@ export function scoreFr(fr: FrSnapshotDto, repoStats?: RepoStatsDto): { score: n
   return { score, reasons };
 }
 
+function sandboxLimitsOf(s: TierSandboxConfig): SandboxLimitsDto {
+  return { ...(s.memory_mb !== undefined ? { memoryMb: s.memory_mb } : {}), ...(s.cpus !== undefined ? { cpus: s.cpus } : {}), ...(s.pids !== undefined ? { pids: s.pids } : {}) };
+}
+
 export function strategyOf(tier: TierConfig): StrategyDto {
   return {
     tier: tier.name,
@@ -50,6 +54,7 @@ export function strategyOf(tier: TierConfig): StrategyDto {
     planApproval: tier.plan_approval,
     autoMerge: tier.auto_merge,
     budgetUsd: tier.budget_usd,
+    ...(tier.sandbox ? { sandbox: sandboxLimitsOf(tier.sandbox) } : {}),
   };
 }
 

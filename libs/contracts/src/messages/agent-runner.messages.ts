@@ -21,6 +21,7 @@ import {
   FrSnapshotDto,
   RepoTargetDto,
   ReviewFindingDto,
+  SandboxLimitsDto,
   StrategyDto,
   TestCountsDto,
   WorkspaceRefDto,
@@ -104,6 +105,12 @@ export class TestCommand {
   @IsInt()
   @Min(1)
   round!: number;
+
+  /** The tier's sandbox limits (StrategyDto.sandbox); absent: the runner's defaults. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SandboxLimitsDto)
+  sandbox?: SandboxLimitsDto;
 }
 
 /** agency.cmd.agent-runner.cleanup.v1: remove the job's worktree (end of saga or compensation). */

@@ -111,8 +111,11 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
     if (this.closing) throw new SandboxError('SANDBOX_UNAVAILABLE', 'the runner is shutting down');
     const image = this.images.imageFor(options.repo);
     const user = this.owners.prepare(options.workspace);
-    const warm = this.config.SANDBOX_POOL_SIZE > 0 ? this.poolFor(image, user).take() : undefined;
-    const held = warm ?? (await this.startContainer(image, user, options.jobId));
+    const limits = this.limitsFor(options);
+    // Warm containers have the default limits: a tier or repository that sets others starts its own.
+    const poolable = this.config.SANDBOX_POOL_SIZE > 0 && sameLimits(limits, this.limits);
+    const warm = poolable ? this.poolFor(image, user).take() : undefined;
+    const held = warm ?? (await this.startContainer(image, user, options.jobId, limits));
     try {
       this.slots.moveIn(held.slot, options.workspace);
     } catch (e) {
@@ -121,7 +124,7 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
     }
     if (warm) void warm.container.rename(this.nameFor(options.jobId));
     const session = new DockerSession(options.jobId, options.workspace, held, {
-      replace: () => this.startContainer(image, user, options.jobId),
+      replace: () => this.startContainer(image, user, options.jobId, limits),
       slots: this.slots,
       defaultMaxOutput: this.config.TEST_OUTPUT_MAX_BYTES,
       closed: (s) => this.sessions.delete(s),
@@ -136,7 +139,19 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
     return containerName('agency-sbx', this.owner, purpose, this.incarnation, String(this.seq));
   }
 
-  private async startContainer(image: string, user: SandboxUser, purpose: string): Promise<SlottedContainer> {
+  /** The runner's limits, with the repository's network and the tier's overrides. */
+  private limitsFor(options: SandboxOpenOptions): SandboxLimits {
+    const o = options.limits ?? {};
+    return {
+      ...this.limits,
+      network: this.images.networkFor(options.repo),
+      ...(o.memoryMb !== undefined ? { memoryMb: o.memoryMb } : {}),
+      ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+      ...(o.pids !== undefined ? { pids: o.pids } : {}),
+    };
+  }
+
+  private async startContainer(image: string, user: SandboxUser, purpose: string, limits: SandboxLimits = this.limits): Promise<SlottedContainer> {
     const slot = this.slots.create();
     try {
       const container = await SandboxContainer.start(this.engine, {
@@ -145,7 +160,7 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
         slotDir: slot.dir,
         slotHostDir: slot.hostDir,
         user,
-        limits: this.limits,
+        limits,
         labels: { [LABELS.sandbox]: 'true', [LABELS.owner]: this.owner, [LABELS.incarnation]: this.incarnation, [LABELS.slot]: slot.id },
       });
       return new SlottedContainer(container, slot, this.slots);
@@ -154,6 +169,10 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
       throw e;
     }
   }
+}
+
+function sameLimits(a: SandboxLimits, b: SandboxLimits): boolean {
+  return a.memoryMb === b.memoryMb && a.cpus === b.cpus && a.pids === b.pids && a.tmpMb === b.tmpMb && a.network === b.network;
 }
 
 interface SessionDeps {
