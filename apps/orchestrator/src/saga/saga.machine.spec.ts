@@ -198,6 +198,14 @@ describe('saga state machine: cancel and retry from a person', () => {
     expect(decide(done, { kind: 'cancel', env: ids(done), by: 'ada', reason: 'x' }, settings)).toMatchObject({ kind: 'ignore', reason: 'saga is done' });
   });
 
+  it('ignores a cancel decided from the vault once the saga has moved on', () => {
+    const rec = record('awaiting-merge', 'merge', { frPath: '10_features/05_in_review/FR-1-greeting.md' });
+    const stale = { kind: 'cancel' as const, env: ids(rec), by: 'vault', reason: 'moved', ifUnchanged: { state: 'opening-pr' as const, frPath: '10_features/04_in_progress/FR-1-greeting.md' } };
+    expect(decide(rec, stale, settings)).toMatchObject({ kind: 'ignore', reason: expect.stringContaining('cancel by vault is stale') });
+    const fresh = { ...stale, ifUnchanged: { state: rec.state, frPath: rec.frPath } };
+    expect(next(decide(rec, fresh, settings)).state).toBe('cancelled');
+  });
+
   it('retries a failed FR from the step that failed, with a new attempt', () => {
     const testing = record('testing', 'test-r1', { round: 1, attempt: 3 });
     const failed = next(decide(testing, { kind: 'timeout', env: ids(testing), reason: 'was quiet' }, settings));

@@ -25,7 +25,14 @@ export type SagaEvent =
   | { kind: 'heartbeat'; env: Envelope<HeartbeatEvent> }
   | { kind: 'usage'; env: Envelope<LlmUsageEvent> }
   /** A person, through the CLI or the dashboard. */
-  | { kind: 'cancel'; env: { sagaId: string; step: string; attempt: number }; by: string; reason: string }
+  | {
+      kind: 'cancel';
+      env: { sagaId: string; step: string; attempt: number };
+      by: string;
+      reason: string;
+      /** Cancel only if the saga is still in this state with its file here (a cancel decided from what the vault showed). */
+      ifUnchanged?: { state: SagaState; frPath: string };
+    }
   | { kind: 'retry'; env: { sagaId: string; step: string; attempt: number }; by: string }
   /** From the sweeper: the step went quiet (no result, no heartbeat) or ran past its deadline. */
   | { kind: 'timeout'; env: { sagaId: string; step: string; attempt: number }; reason: string };
@@ -108,6 +115,8 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
   }
   if (isTerminal(record.state)) return ignore(`saga is ${record.state}`, true);
   if (event.kind === 'cancel') {
+    const seen = event.ifUnchanged;
+    if (seen && (seen.state !== record.state || seen.frPath !== record.frPath)) return ignore(`cancel by ${event.by} is stale: it was decided in ${seen.state} with the file at ${seen.frPath}`);
     return move('cancelled', record.step, { failure: { code: 'CANCELLED', reason: `cancelled by ${event.by}: ${event.reason}` } }, `cancelled by ${event.by}: ${event.reason}`, 'cancelled');
   }
   if (event.kind === 'timeout') {

@@ -74,24 +74,40 @@ export class SweeperService implements OnApplicationShutdown {
   }
 
   /** Effects a crash may have cut short: the FR file's folder, and the job's release. */
-  private async repair(record: SagaRecord): Promise<void> {
-    const inPlace = this.vault.exists(record.frPath);
-    if (inPlace && !record.frPath.startsWith(`${FR_FOLDERS[folderFor(record.state)]}/`)) await this.saga.syncFr(record);
-    if (SagaService.isOver(record) && !record.finished) await this.saga.finish(record);
+  private async repair(listed: SagaRecord): Promise<void> {
+    if (this.misplaced(listed)) {
+      // The list is as old as the sweep: act only on the saga as it is now, or a live run's file moves back.
+      const record = await this.current(listed);
+      if (record && this.misplaced(record)) await this.saga.syncFr(record);
+    }
+    if (SagaService.isOver(listed) && !listed.finished) await this.saga.finish(listed);
+  }
+
+  private misplaced(record: SagaRecord): boolean {
+    return this.vault.exists(record.frPath) && !record.frPath.startsWith(`${FR_FOLDERS[folderFor(record.state)]}/`);
+  }
+
+  private async current(record: SagaRecord): Promise<SagaRecord | undefined> {
+    return (await this.sagas.get(record.sagaId))?.value;
   }
 
   /**
    * A running FR's file must stay where the saga put it. Moved elsewhere by a person (or deleted),
    * the run is cancelled and says why; moved back to planned, the intake starts a new run.
+   * Judged on the saga as it is now, and the cancel holds only if it has not moved on since: the
+   * saga moves the file itself a moment before it records the new path.
    */
-  private async followFile(record: SagaRecord): Promise<boolean> {
+  private async followFile(listed: SagaRecord): Promise<boolean> {
+    if (this.vault.exists(listed.frPath)) return false;
+    const record = await this.current(listed);
+    if (!record || isTerminal(record.state)) return true;
     if (this.vault.exists(record.frPath)) return false;
     const found = this.vault.locate(record.frId);
     if (found?.folder === 'planned') return true;
     if (found && found.folder === folderFor(record.state)) return false; // our own move, not yet recorded
     const reason = found ? `the FR file was moved to ${found.path} by a person` : `the FR file ${record.frPath} was deleted`;
     this.logger.warn({ frId: record.frId, sagaId: record.sagaId }, reason);
-    await this.saga.handle({ kind: 'cancel', env: { sagaId: record.sagaId, step: record.step, attempt: record.attempt }, by: 'vault', reason });
+    await this.saga.handle({ kind: 'cancel', env: { sagaId: record.sagaId, step: record.step, attempt: record.attempt }, by: 'vault', reason, ifUnchanged: { state: record.state, frPath: record.frPath } });
     return true;
   }
 
