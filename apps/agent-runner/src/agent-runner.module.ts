@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { AgentRunnerConfig } from './agent-runner.config.js';
 import { AgentsRepository } from './agents/agents.repository.js';
 import { llmClientProvider } from './agents/llm.provider.js';
+import { CancellationFollower } from './cleanup/cancellation-follower.service.js';
 import { CleanupHandler } from './cleanup/cleanup.handler.js';
 import { CodeHandler } from './coding/code.handler.js';
 import { CoderService } from './coding/coder.service.js';
@@ -34,6 +35,7 @@ export class AgentRunnerModule {
         TesterService,
         StepRunner,
         JobCancellations,
+        CancellationFollower,
         JobLocks,
         HeartbeatService,
         Timers,

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { Messages } from '@agency/contracts';
 import { expectEventually } from '@agency/testing';
 import { LABELS } from '../src/sandbox/docker/container-spec.js';
+import { JobCancellations } from '../src/steps/job-cancellations.js';
 import type { DockerEngine } from '../src/sandbox/docker/docker.engine.js';
 import { requireDocker } from './support/docker-sandbox.js';
 import { RunnerHarness } from './support/runner-harness.js';
 import { tools, turns } from './support/scripts.js';
 
-/** A cancelled FR's job: the runner kills what runs in its sandbox and never starts another step of it. */
+/** A cancelled FR's job: the runner kills what runs in its sandbox and never starts another step of it, whichever replica got the cleanup. */
 describe('cancelling a running job', () => {
   const h = new RunnerHarness();
   let engine: DockerEngine;
@@ -54,5 +55,34 @@ describe('cancelling a running job', () => {
     expect(await jobContainers()).toEqual([]);
     expect(existsSync(worktree)).toBe(false);
     expect(await h.events(Messages.Coded, 'cancel')).toEqual([]);
+  });
+
+  it('ends a job that another replica cancelled: its container and worktree go, and its later steps are refused', async () => {
+    h.llm.respond = turns([tools(['write_file', { path: 'b.txt', content: 'b\n' }]), tools(['run_command', { command: 'echo started; sleep 600' }])]);
+    const plan = await h.artifacts.putJson('FR-032/cancel/plan.json', { summary: 'Write b', steps: [{ title: 'b', files: ['b.txt'], detail: '' }], risks: [] });
+    const code = (attempt: number) =>
+      h.send(Messages.Code, {
+        frId: 'FR-032',
+        sagaId: 'cancel-2',
+        jobId: 'job-cancel-2',
+        step: 'code-r1',
+        attempt,
+        payload: { fr: { ...h.fr('FR-032', 'Cancel me elsewhere'), body: 'Write b.' }, repo: h.repo(), strategy: h.strategy(), plan, round: 1, findings: [] },
+      });
+    await code(1);
+    const jobContainers = async () => (await engine.list([`${LABELS.owner}=${h.sandboxOwner}`])).filter((c) => c.names.some((n) => n.includes('job-cancel-2')));
+    await expectEventually(async () => expect((await jobContainers()).map((c) => c.state)).toContain('running'), { timeoutMs: 60_000, message: 'the job running a command in its container' });
+    const worktree = join(h.workDir.path, 'worktrees', 'job-cancel-2');
+    expect(existsSync(worktree)).toBe(true);
+
+    // The cleanup command went to another replica: all this runner sees is that replica's mark in KV.
+    await new JobCancellations(h.bus).cancel('job-cancel-2', 'saga cancelled');
+    await expectEventually(async () => expect(await jobContainers()).toEqual([]), { timeoutMs: 30_000, message: 'the job container gone' });
+    await expectEventually(() => expect(existsSync(worktree)).toBe(false), { message: 'the worktree removed' });
+
+    await code(2);
+    const refused = await h.answer(Messages.AgentStepFailed, 'cancel-2', 'code-r1', 2);
+    expect(refused.payload).toMatchObject({ code: 'JOB_CANCELLED', retryable: false });
+    expect(await h.events(Messages.Coded, 'cancel-2')).toEqual([]);
   });
 });

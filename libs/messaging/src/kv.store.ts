@@ -1,4 +1,4 @@
-import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
+import { Kvm, KvWatchInclude, type KV, type KvOptions } from '@nats-io/kv';
 import type { BusConnection } from './bus-connection.js';
 
 export interface Versioned<T> {
@@ -84,6 +84,26 @@ export class KvStore<T> {
 
   async delete(key: string): Promise<void> {
     await this.kv.delete(key);
+  }
+
+  /**
+   * Calls `onPut` for every value written under `filter` from now on (no history, no deletes),
+   * until the returned function is called. The watch survives reconnects (an ordered consumer);
+   * an error thrown by `onPut` is passed to `onError` and the watch goes on.
+   */
+  async watchPuts(filter: string, onPut: (key: string, value: T) => void, onError: (error: unknown) => void): Promise<() => void> {
+    const updates = await this.kv.watch({ key: filter, include: KvWatchInclude.UpdatesOnly, ignoreDeletes: true });
+    void (async () => {
+      for await (const entry of updates) {
+        if (entry.operation !== 'PUT') continue;
+        try {
+          onPut(entry.key, entry.json<T>());
+        } catch (e) {
+          onError(e);
+        }
+      }
+    })().catch(onError);
+    return () => updates.stop();
   }
 
   async keys(filter = '>'): Promise<string[]> {

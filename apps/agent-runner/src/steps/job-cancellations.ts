@@ -5,7 +5,11 @@ import { BusConnection, KvStore, RetryingLazy } from '@agency/messaging';
 interface Cancelled {
   reason: string;
   at: string;
+  /** Absent in records written before replicas followed each other's cancels. */
+  jobId?: string;
 }
+
+const PREFIX = 'agent-runner.cancelled.';
 
 /**
  * Jobs that were stopped. Kept in KV (`agency-once`, with its TTL) so every runner replica, and
@@ -24,12 +28,30 @@ export class JobCancellations {
   }
 
   private key(jobId: string): string {
-    return `agent-runner.cancelled.${jobId.replace(/[^A-Za-z0-9_=-]/g, '_')}`;
+    return `${PREFIX}${jobId.replace(/[^A-Za-z0-9_=-]/g, '_')}`;
   }
 
   async cancel(jobId: string, reason: string): Promise<void> {
     this.known.add(jobId);
-    await (await this.open()).put(this.key(jobId), { reason, at: new Date().toISOString() });
+    await (await this.open()).put(this.key(jobId), { reason, at: new Date().toISOString(), jobId });
+  }
+
+  /**
+   * Calls `onCancel` for each job another replica cancels from now on (the cleanup command
+   * reaches one replica of the shared consumer; the job may be running on another). Jobs this
+   * replica cancelled itself are skipped: it has already ended them.
+   */
+  async follow(onCancel: (jobId: string, reason: string) => void, onError: (error: unknown) => void): Promise<() => void> {
+    return (await this.open()).watchPuts(
+      `${PREFIX}>`,
+      (key, value) => {
+        const jobId = value.jobId ?? key.slice(PREFIX.length);
+        if (this.known.has(jobId)) return;
+        this.known.add(jobId);
+        onCancel(jobId, value.reason);
+      },
+      onError,
+    );
   }
 
   async isCancelled(jobId: string): Promise<boolean> {
