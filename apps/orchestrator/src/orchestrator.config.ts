@@ -30,6 +30,13 @@ export class OrchestratorConfig extends ServiceConfig {
   @Max(20)
   STEP_MAX_ATTEMPTS: number = 3;
 
+  /** Wait before re-driving a step that failed in a retryable way; doubles per attempt, at most 5 minutes. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(300_000)
+  STEP_RETRY_BACKOFF_MS: number = 5000;
+
   /** A step with neither a result nor a heartbeat for this long is re-driven. */
   @Type(() => Number)
   @IsInt()

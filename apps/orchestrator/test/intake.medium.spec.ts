@@ -37,7 +37,7 @@ describe('orchestrator intake and saga against a real nats-server and vault', ()
           await app.get(VaultWatcherService).start();
         },
       },
-      { NATS_URL: nats.url, VAULT_PATH: vault, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', SCAN_INTERVAL_MS: '300', SWEEP_INTERVAL_MS: '300' },
+      { NATS_URL: nats.url, VAULT_PATH: vault, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', SCAN_INTERVAL_MS: '300', SWEEP_INTERVAL_MS: '300', STEP_RETRY_BACKOFF_MS: '1500' },
     );
   });
 
@@ -141,5 +141,26 @@ describe('orchestrator intake and saga against a real nats-server and vault', ()
     const repo = service.app.get(SagaRepository);
     rmSync(join(vault, '10_features', '04_in_progress', 'FR-011-ok.md'));
     await expectEventually(async () => expect((await repo.get('FR-011-r2'))?.value).toMatchObject({ state: 'cancelled', failure: { reason: expect.stringMatching(/was deleted$/) } }));
+  });
+
+  it('re-drives a step that failed in a retryable way only after its backoff', async () => {
+    planned('FR-020-retry.md', '---\nid: FR-020\ntitle: Retry me\n---\n## Acceptance criteria\n- works\n');
+    const repo = service.app.get(SagaRepository);
+    await expectEventually(async () => expect((await repo.get('FR-020-r1'))?.value.state).toBe('discovered'));
+    const ids = { frId: 'FR-020', sagaId: 'FR-020-r1', jobId: 'job-FR-020-r1' };
+    const strategy = { tier: 'small', plannerModel: 'planner', coderModel: 'coder', reviewerModel: 'reviewer', reviewRounds: 2, planApproval: false, autoMerge: false, budgetUsd: 2 };
+    await publisher.publish(Messages.FrScored, { ...ids, step: 'route', attempt: 1, payload: { score: 20, tier: 'small', reasons: [], strategy } });
+    await expectEventually(async () => expect((await repo.get('FR-020-r1'))?.value.state).toBe('routed'));
+    await publisher.publish(Messages.JobDispatched, { ...ids, step: 'queue', attempt: 1, payload: { jobId: ids.jobId, waitedMs: 1 } });
+    const plans = async () => (await readStream(bus.js, STREAMS.commands.name)).filter((m) => m.subject === Messages.Plan.subject && m.text.includes('FR-020-r1')).map((m) => JSON.parse(m.text).attempt as number);
+    await expectEventually(async () => expect(await plans()).toEqual([1]));
+
+    await publisher.publish(Messages.AgentStepFailed, { ...ids, step: 'plan', attempt: 1, payload: { code: 'SANDBOX_BUSY', reason: 'engine busy', retryable: true } });
+    await expectEventually(async () => expect((await repo.get('FR-020-r1'))?.value).toMatchObject({ state: 'planning', attempt: 2, notBefore: expect.any(String) }));
+    const failedAt = Date.now();
+    expect(await plans()).toEqual([1]);
+    await expectEventually(async () => expect(await plans()).toEqual([1, 2]), { timeoutMs: 10_000 });
+    expect(Date.now() - failedAt).toBeGreaterThanOrEqual(1000);
+    expect((await repo.get('FR-020-r1'))?.value.notBefore).toBeUndefined();
   });
 });

@@ -114,10 +114,15 @@ describe('saga state machine: gates, loops and failures', () => {
 
   it('retries a retryable step failure, then fails the FR', () => {
     const rec = record('planning', 'plan');
-    const retry = next(decide(rec, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: true, code: 'TIMEOUT', reason: 'slow' }), settings));
-    expect(retry).toMatchObject({ state: 'planning', step: 'plan', attempt: 2 });
-    const third = next(decide(retry, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: true, code: 'TIMEOUT', reason: 'slow' }, 2), settings));
-    expect(third.attempt).toBe(3);
+    const backoff = { ...settings, retryBackoffMs: 5000 };
+    const retry = next(decide(rec, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: true, code: 'TIMEOUT', reason: 'slow' }), backoff));
+    // Backed off: the command waits until notBefore, and the step's clock starts then.
+    expect(retry).toMatchObject({ state: 'planning', step: 'plan', attempt: 2, notBefore: '2026-11-24T10:00:05.000Z', stepStartedAt: '2026-11-24T10:00:05.000Z' });
+    const third = next(decide(retry, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: true, code: 'TIMEOUT', reason: 'slow' }, 2), backoff));
+    expect(third).toMatchObject({ attempt: 3, notBefore: '2026-11-24T10:00:10.000Z' });
+    // Any move ends a pending retry; without a backoff the retry goes at once.
+    expect(next(decide(third, { kind: 'cancel', env: ids(third), by: 'ada', reason: 'x' }, settings))).not.toHaveProperty('notBefore');
+    expect(next(decide(rec, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: true, code: 'TIMEOUT', reason: 'slow' }), settings))).not.toHaveProperty('notBefore');
     const failed = next(decide(third, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: true, code: 'TIMEOUT', reason: 'slow' }, 3), settings));
     expect(failed).toMatchObject({ state: 'failed', failure: { code: 'TIMEOUT', reason: 'slow' } });
     const permanent = next(decide(rec, ev('step-failed', 'AgentStepFailed', 'plan', { retryable: false, code: 'LLM_ANSWER_INVALID', reason: 'not JSON' }), settings));

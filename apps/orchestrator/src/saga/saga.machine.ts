@@ -40,6 +40,8 @@ export type SagaEvent =
 export interface MachineSettings {
   now: Date;
   stepMaxAttempts: number;
+  /** First wait before a retryable failure's next attempt; doubles per attempt (at most 5 minutes). 0: at once. */
+  retryBackoffMs?: number;
   autoMergeAllowed: boolean;
   autoMergeMinConfidence: number;
 }
@@ -72,10 +74,12 @@ function findingKey(f: ReviewFindingDto): string {
 export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings): Decision {
   const env = event.env;
   const at = s.now.toISOString();
+  // A pending backed-off retry belongs to the step it was for: any move ends it.
+  const { notBefore: _due, ...settled } = record;
   const move = (to: SagaState, step: string, patch: Partial<SagaRecord> = {}, log?: string, reason?: string): Decision => ({
     kind: 'transition',
     next: {
-      ...record,
+      ...settled,
       ...patch,
       state: to,
       step,
@@ -106,7 +110,7 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
     if (!['failed', 'blocked', 'cancelled'].includes(record.state)) return ignore(`${record.frId} is ${record.state}; only a failed, blocked or cancelled FR can be retried`);
     const resume = [...record.history].reverse().find((h) => h.to === record.state)?.from;
     if (!resume || isTerminal(resume)) return ignore(`${record.frId} has no step to resume; move its file back to 03_planned for a new run`);
-    const { failure: _failure, lastHeartbeatAt: _beat, budgetStop: _stop, ...rest } = record;
+    const { failure: _failure, lastHeartbeatAt: _beat, budgetStop: _stop, notBefore: _due, ...rest } = record;
     return {
       kind: 'transition',
       next: { ...rest, finished: false, state: resume, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at, history: [...record.history, { at, from: record.state, to: resume, reason: `retried by ${event.by}` }].slice(-100) },
@@ -122,7 +126,7 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
   if (event.kind === 'timeout') {
     if (env.step !== record.step || env.attempt !== record.attempt) return ignore(`timeout of ${env.step}#${env.attempt} is stale`);
     if (record.attempt < s.stepMaxAttempts) {
-      const { lastHeartbeatAt: _beat, ...rest } = record;
+      const { lastHeartbeatAt: _beat, ...rest } = settled;
       return { kind: 'transition', next: { ...rest, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at }, log: `${record.step} ${event.reason}; re-driving (attempt ${record.attempt + 1}/${s.stepMaxAttempts})` };
     }
     return move('failed', record.step, { failure: { code: 'STEP_TIMEOUT', reason: `${record.step} ${event.reason} ${record.attempt} time(s)` } }, `${record.step} ${event.reason}; giving up after ${record.attempt} attempt(s)`, 'timeout');
@@ -246,7 +250,15 @@ export function decide(record: SagaRecord, event: SagaEvent, s: MachineSettings)
         return move('failed', record.step, { failure: { code: 'BUDGET_EXCEEDED', reason } }, reason, record.budgetStop);
       }
       if (p.retryable && record.attempt < s.stepMaxAttempts) {
-        return { kind: 'transition', next: { ...record, attempt: record.attempt + 1, stepStartedAt: at, updatedAt: at }, log: `${record.step} failed (${p.code}: ${p.reason}); retry ${record.attempt + 1}/${s.stepMaxAttempts}` };
+        // Backed off: what failed (a busy sandbox engine, a flaky upstream) gets time to recover. The sweeper sends it when due.
+        const waitMs = Math.min(300_000, (s.retryBackoffMs ?? 0) * 2 ** (record.attempt - 1));
+        const due = new Date(s.now.getTime() + waitMs).toISOString();
+        const { lastHeartbeatAt: _beat, ...rest } = record;
+        return {
+          kind: 'transition',
+          next: { ...rest, attempt: record.attempt + 1, stepStartedAt: due, ...(waitMs > 0 ? { notBefore: due } : {}), updatedAt: at },
+          log: `${record.step} failed (${p.code}: ${p.reason}); retry ${record.attempt + 1}/${s.stepMaxAttempts}${waitMs > 0 ? ` in ${Math.round(waitMs / 1000)} s` : ''}`,
+        };
       }
       return move('failed', record.step, { failure: { code: p.code, reason: p.reason } }, `${record.step} failed: ${p.code}: ${p.reason}`, p.reason);
     }

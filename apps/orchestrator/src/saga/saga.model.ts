@@ -28,6 +28,8 @@ export interface SagaRecord {
   step: string;
   attempt: number;
   stepStartedAt: string;
+  /** A backed-off retry: the step's command is sent (by the sweeper) once this time has come. */
+  notBefore?: string;
   lastHeartbeatAt?: string;
   fr: FrSnapshotDto;
   /** Where the FR file is now (vault-relative). */

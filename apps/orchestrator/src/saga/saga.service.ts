@@ -60,6 +60,7 @@ export class SagaService {
       const decision = decide(current.value, event, {
         now: this.clock.now(),
         stepMaxAttempts: this.config.STEP_MAX_ATTEMPTS,
+        retryBackoffMs: this.config.STEP_RETRY_BACKOFF_MS,
         autoMergeAllowed: approval.merge === 'auto',
         autoMergeMinConfidence: approval.auto_merge_min_confidence,
       });
@@ -115,8 +116,9 @@ export class SagaService {
     }
   }
 
-  /** Sends the command the current step waits on (no-op for waiting and terminal states). */
+  /** Sends the command the current step waits on (no-op for waiting and terminal states, and for a retry not yet due). */
   async drive(record: SagaRecord): Promise<void> {
+    if (record.notBefore && Date.parse(record.notBefore) > this.clock.nowMs()) return;
     const cmd = stepCommand(record, this.traceUrl(record));
     if (!cmd) return;
     await this.inRoot(record, `step ${record.step}`, () =>
@@ -137,6 +139,20 @@ export class SagaService {
     await this.inRoot(record, 'draft pr', () =>
       this.bus.publish(cmd.def, { frId: record.frId, sagaId: record.sagaId, step: draftPrStep(record.round), attempt: 1, ...(record.jobId ? { jobId: record.jobId } : {}), payload: cmd.payload }),
     );
+  }
+
+  /** Sends a backed-off retry once it is due (the sweeper calls this); the first caller to clear it sends. */
+  async releaseRetry(record: SagaRecord): Promise<void> {
+    if (!record.notBefore || Date.parse(record.notBefore) > this.clock.nowMs()) return;
+    let released: SagaRecord | undefined;
+    await this.patch(record.sagaId, (r) => {
+      released = undefined;
+      if (r.notBefore !== record.notBefore || r.step !== record.step || r.attempt !== record.attempt) return undefined;
+      const { notBefore: _due, ...rest } = r;
+      released = rest;
+      return rest;
+    });
+    if (released) await this.drive(released);
   }
 
   /** Whether the agency's part of this saga is over (a person or nobody acts next). */

@@ -66,6 +66,10 @@ export class SweeperService implements OnApplicationShutdown {
       await this.repair(record);
       if (isTerminal(record.state)) continue;
       if (await this.followFile(record)) continue;
+      if (record.notBefore) {
+        await this.saga.releaseRetry(record);
+        continue;
+      }
       const why = overdue(record, now, this.config.STEP_QUIET_SECONDS * 1000, this.config.STEP_DEADLINE_SECONDS * 1000);
       if (!why) continue;
       this.logger.warn({ frId: record.frId, sagaId: record.sagaId, step: record.step, attempt: record.attempt }, `${record.step} ${why}`);
