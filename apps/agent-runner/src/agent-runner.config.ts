@@ -70,10 +70,13 @@ export class AgentRunnerConfig extends ServiceConfig {
   @Max(86_400)
   COMMAND_TIMEOUT_SECONDS: number = 300;
 
-  /** Where commands run: `docker` (a hardened container per job) or `process` (host child processes, no isolation). Unset: docker when an engine answers. */
-  @IsOptional()
+  /**
+   * Where commands run: `docker` (the default: a hardened container per job; the runner will not
+   * boot without an engine) or `process` (host child processes, no isolation: chosen explicitly,
+   * e.g. by `agency up` on a machine without Docker).
+   */
   @IsIn(['docker', 'process'])
-  SANDBOX?: 'docker' | 'process';
+  SANDBOX: 'docker' | 'process' = 'docker';
 
   /** The sandbox image of repositories whose vault entry names none (`repos.<name>.image`). */
   @IsString()

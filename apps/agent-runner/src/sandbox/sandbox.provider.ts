@@ -15,9 +15,9 @@ import { SandboxImages } from './sandbox-images.js';
 export const SANDBOX_PROVIDERS = [DockerEngine, SlotDirectories, SandboxImages, WorktreeOwner, ContainerReaper];
 
 /**
- * SANDBOX=docker or process picks the backend; unset, Docker is used when an engine answers and
- * the host-process fallback (no isolation) otherwise, with a warning. SANDBOX=docker with no
- * engine stops the service at boot rather than running untrusted code on the host.
+ * SANDBOX picks the backend. Docker (the default) with no engine stops the service at boot rather
+ * than running untrusted code on the host: the host-process backend (no isolation) is only ever
+ * used when SANDBOX=process asks for it, and says so.
  */
 export const sandboxProvider: Provider = {
   provide: Sandbox,
@@ -31,12 +31,12 @@ export const sandboxProvider: Provider = {
     reaper: ContainerReaper,
     logger: AgencyPinoLogger,
   ): Promise<Sandbox> => {
-    if (config.SANDBOX === 'process') return new ProcessSandbox(config);
-    const answers = await engine.ping();
-    if (!answers) {
-      if (config.SANDBOX === 'docker') throw new Error('SANDBOX=docker but no Docker engine answers (DOCKER_HOST or /var/run/docker.sock); start one (scripts/docker/ensure-engine.sh) or set SANDBOX=process');
-      logger.warn('no Docker engine answers: commands run as plain host processes (SANDBOX=process), without isolation');
+    if (config.SANDBOX === 'process') {
+      logger.warn('SANDBOX=process: agent commands run as plain host processes, without isolation');
       return new ProcessSandbox(config);
+    }
+    if (!(await engine.ping())) {
+      throw new Error('SANDBOX=docker (the default) but no Docker engine answers (DOCKER_HOST or /var/run/docker.sock); start one (scripts/docker/ensure-engine.sh), or set SANDBOX=process to run commands on the host without isolation');
     }
     return new DockerSandbox(config, engine, slots, images, owners, reaper, logger);
   },
