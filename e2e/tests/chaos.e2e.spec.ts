@@ -14,6 +14,7 @@ interface SagaSummary {
   frId: string;
   sagaId: string;
   state: string;
+  traceId: string;
   prUrl?: string;
   failure?: string;
 }
@@ -158,6 +159,19 @@ describe('chaos: 22 FRs while every service and nats-server are killed and resta
 
     // The registry finished each job once.
     expect(new Set(finished).size).toBe(finished.length);
+
+    // One trace per FR, through every kill and the nats restart: each event of an FR carries the
+    // trace its saga started with (from the saga's saved root context or the command's headers).
+    const tracesOf = new Map<string, Set<string>>();
+    for (const m of events) {
+      const frId = m.headers['Agency-Fr-Id'];
+      const traceId = m.headers.traceparent?.split('-')[1];
+      if (!frId || !traceId) continue;
+      tracesOf.set(frId, (tracesOf.get(frId) ?? new Set()).add(traceId));
+    }
+    for (const s of final) expect([...(tracesOf.get(s.frId) ?? [])], `${s.frId} traces`).toEqual([s.traceId]);
+    const untraced = events.filter((m) => m.headers['Agency-Fr-Id'] && !m.headers.traceparent).map((m) => m.subject);
+    expect(untraced, 'FR events without trace context').toEqual([]);
 
     expect(byState.done).toBe(FRS.length);
   });
