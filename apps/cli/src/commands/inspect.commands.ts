@@ -6,16 +6,42 @@ import { AgencyApi, type SagaSummary } from '../api.client.js';
 import { defaultRunDir } from '../paths.js';
 import { findFrFile } from './up.command.js';
 
-export async function status(api: AgencyApi): Promise<number> {
-  const { sagas } = await api.get<{ sagas: SagaSummary[] }>(api.orchestratorUrl, '/sagas');
-  if (sagas.length === 0) {
-    console.log('no FRs yet: move an FR file into 10_features/03_planned/');
+/** A saga's step, with the attempt when it is a retry: `code #2`. */
+export function stepOf(s: SagaSummary): string {
+  return `${s.step}${s.attempt > 1 ? ` #${s.attempt}` : ''}`;
+}
+
+/** The FR table (or what to do when there are no FRs). */
+export function renderStatus(sagas: SagaSummary[]): string {
+  if (sagas.length === 0) return 'no FRs yet: move an FR file into 10_features/03_planned/';
+  const table = new Table({ head: ['FR', 'title', 'state', 'step', 'round', 'tier', 'cost $', 'PR'] });
+  for (const s of sagas) table.push([s.frId, s.title.slice(0, 40), s.state, stepOf(s), s.round, s.tier ?? '', s.costUsd.toFixed(4), s.prUrl ?? s.failure ?? '']);
+  return table.toString();
+}
+
+/** The line above each redraw of `status --watch`. */
+export function watchTitle(seconds: number, at: Date): string {
+  return `every ${seconds} s, ${at.toISOString().slice(11, 19)} UTC (Ctrl-C stops)`;
+}
+
+/**
+ * The FR table once; with `watchSeconds`, redrawn that often until Ctrl-C, the screen cleared
+ * between draws on a terminal (successive tables otherwise). While watching, an orchestrator that
+ * does not answer is shown in place of the table, and the watch goes on.
+ */
+export async function status(api: AgencyApi, watchSeconds?: number): Promise<number> {
+  const sagas = async () => (await api.get<{ sagas: SagaSummary[] }>(api.orchestratorUrl, '/sagas')).sagas;
+  if (watchSeconds === undefined) {
+    console.log(renderStatus(await sagas()));
     return 0;
   }
-  const table = new Table({ head: ['FR', 'title', 'state', 'step', 'round', 'tier', 'cost $', 'PR'] });
-  for (const s of sagas) table.push([s.frId, s.title.slice(0, 40), s.state, `${s.step}${s.attempt > 1 ? ` #${s.attempt}` : ''}`, s.round, s.tier ?? '', s.costUsd.toFixed(4), s.prUrl ?? s.failure ?? '']);
-  console.log(table.toString());
-  return 0;
+  for (;;) {
+    const body = await sagas().then(renderStatus, (e: Error) => `agency: ${e.message}`);
+    // console.clear() does nothing when stdout is not a terminal.
+    console.clear();
+    console.log(`${watchTitle(watchSeconds, new Date())}\n${body}\n`);
+    await new Promise((r) => setTimeout(r, watchSeconds * 1000));
+  }
 }
 
 interface Job {

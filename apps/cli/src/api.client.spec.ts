@@ -1,0 +1,40 @@
+import { AgencyApi } from './api.client.js';
+
+describe('AgencyApi errors', () => {
+  const api = new AgencyApi('http://orchestrator.test', 'http://registry.test', 'http://git.test');
+  const respond = (status: number, body: string) => vi.stubGlobal('fetch', vi.fn(async () => new Response(body, { status })));
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("names the service that did not answer and how to start it", async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => { throw new TypeError('fetch failed'); }));
+    await expect(api.get(api.orchestratorUrl, '/sagas')).rejects.toThrow('cannot reach http://orchestrator.test (fetch failed); is the agency running? (npm start)');
+  });
+
+  it("carries the service's own reason from a JSON error body, with the method, path and status", async () => {
+    respond(404, JSON.stringify({ statusCode: 404, message: 'no saga for FR-404: the agency has not taken it', error: 'Not Found' }));
+    await expect(api.post(api.orchestratorUrl, '/sagas/FR-404/approve', { by: 'me' })).rejects.toThrow('POST /sagas/FR-404/approve: 404 no saga for FR-404: the agency has not taken it');
+  });
+
+  it('passes a plain-text error body through', async () => {
+    respond(502, 'Bad Gateway');
+    await expect(api.get(api.registryUrl, '/jobs')).rejects.toThrow('GET /jobs: 502 Bad Gateway');
+  });
+
+  it('uses the whole JSON body when it has no message', async () => {
+    respond(409, '{"reason":"busy"}');
+    await expect(api.post(api.orchestratorUrl, '/sagas/FR-1/retry')).rejects.toThrow('POST /sagas/FR-1/retry: 409 {"reason":"busy"}');
+  });
+
+  it('sends JSON bodies and reads JSON (or nothing) back', async () => {
+    const fetch = vi.fn(async (_url: string, _init: RequestInit) => new Response('{"ok":true}', { status: 200 }));
+    vi.stubGlobal('fetch', fetch);
+    expect(await api.post(api.registryUrl, '/jobs/dispatch/pause', { by: 'me' })).toEqual({ ok: true });
+    expect(fetch.mock.calls[0]![0]).toBe('http://registry.test/jobs/dispatch/pause');
+    expect(fetch.mock.calls[0]![1]).toMatchObject({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":"me"}' });
+    fetch.mockResolvedValueOnce(new Response('', { status: 200 }));
+    expect(await api.get(api.orchestratorUrl, '/x')).toBeUndefined();
+  });
+});

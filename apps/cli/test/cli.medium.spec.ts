@@ -1,0 +1,132 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import type { SagaSummary } from '@agency/contracts';
+import { LocalStack, seedVault } from '@agency/stack';
+import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const CLI = join(ROOT, 'dist/apps/cli/src/main.js');
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The `agency` command as a person runs it (its own process, from dist/) against a real
+ * orchestrator (its own process too) on a nats-server of the test's own, with the example vault.
+ * No router runs, so the example FR stays where intake puts it: discovered, with no gate open.
+ */
+describe('agency CLI against a real orchestrator', () => {
+  let nats: NatsServerHandle;
+  let dir: TempDir;
+  let stack: LocalStack;
+  let env: NodeJS.ProcessEnv;
+  const children: ChildProcess[] = [];
+
+  const start = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    const child = spawn(process.execPath, ['--enable-source-maps', CLI, ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const run: Run = { code: null, signal: null, stdout: '', stderr: '' };
+    child.stdout!.on('data', (d: Buffer) => (run.stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (run.stderr += d.toString()));
+    const done = new Promise<Run>((res) => child.once('close', (code, signal) => res(Object.assign(run, { code, signal }))));
+    return { child, run, done };
+  };
+  const agency = (...args: string[]) => start(args).done;
+
+  beforeAll(async () => {
+    // The CLI's and the orchestrator's compiled code (tools/build.mjs only compiles what changed).
+    const libs = readdirSync(join(ROOT, 'libs')).map((l) => `libs/${l}`);
+    execFileSync(process.execPath, [join(ROOT, 'tools/build.mjs'), '--quiet', 'apps/cli', 'apps/orchestrator', ...libs], { cwd: ROOT, stdio: 'inherit' });
+    nats = await startNatsServer();
+    dir = tempDir('cli-');
+    const vault = join(dir.path, 'vault');
+    seedVault(join(ROOT, 'examples', 'vault'), vault);
+    stack = new LocalStack({
+      runDir: join(dir.path, 'run'),
+      vaultPath: vault,
+      rootDir: ROOT,
+      natsUrl: nats.url,
+      ports: { orchestrator: await freePort() },
+      env: { LOG_LEVEL: 'info', SCAN_INTERVAL_MS: '300' },
+    });
+    // Only the orchestrator, on the test's nats-server (start() would bring up all seven).
+    stack.natsUrl = nats.url;
+    mkdirSync(join(dir.path, 'run', 'logs'), { recursive: true });
+    await stack.startService('orchestrator');
+    env = {
+      PATH: process.env.PATH,
+      AGENCY_ORCHESTRATOR_URL: stack.url('orchestrator'),
+      // Nothing listens there: these commands must not need them.
+      AGENCY_REGISTRY_URL: 'http://127.0.0.1:9',
+      AGENCY_GIT_SERVICE_URL: 'http://127.0.0.1:9',
+      // Keeps the CLI from finding a stack.json of a real `agency up` on this machine.
+      AGENCY_RUN_DIR: join(dir.path, 'cli-run'),
+      AGENCY_USER: 'cli-test',
+    };
+    await expectEventually(async () => {
+      const { sagas } = (await (await fetch(`${stack.url('orchestrator')}/sagas`)).json()) as { sagas: SagaSummary[] };
+      expect(sagas.map((s) => [s.frId, s.state])).toEqual([['FR-001', 'discovered']]);
+    }, { timeoutMs: 20_000, message: 'the orchestrator takes FR-001 from the planned folder' });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await stack?.stop();
+    await nats?.dispose();
+    dir?.remove();
+  });
+
+  it('status lists the FR with its title, state and step', async () => {
+    const r = await agency('status');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const row = stripVTControlCharacters(r.stdout).split('\n').find((l) => l.includes('FR-001'));
+    expect(row?.split('│').map((c) => c.trim())).toEqual(['', 'FR-001', 'Add a farewell function', 'discovered', 'route', '0', '', '0.0000', '', '']);
+  });
+
+  it('status --watch 1 redraws the table until it is stopped, without clearing a screen that is not a terminal', async () => {
+    const watch = start(['status', '--watch', '1']);
+    const draws = () => watch.run.stdout.match(/^every 1 s, \d\d:\d\d:\d\d UTC \(Ctrl-C stops\)$/gm)?.length ?? 0;
+    await expectEventually(() => expect(draws()).toBeGreaterThanOrEqual(2), { timeoutMs: 15_000, message: 'two draws of the table' });
+    watch.child.kill('SIGINT');
+    const r = await watch.done;
+    expect(r.signal).toBe('SIGINT');
+    expect(r.stderr).toBe('');
+    const tables = r.stdout.split(/^every 1 s, .*$/m).slice(1);
+    expect(tables.length).toBeGreaterThanOrEqual(2);
+    for (const t of tables) expect(t).toContain('FR-001');
+    // No cursor movement or screen clearing on a pipe.
+    for (const control of ['\x1b[1;1H', '\x1b[0J', '\x1b[2J']) expect(r.stdout).not.toContain(control);
+  });
+
+  it.each(['approve', 'cancel', 'retry'])('%s of an FR the agency has not taken names the id and exits non-zero', async (command) => {
+    const r = await agency(command, 'FR-404');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe(`agency: POST /sagas/FR-404/${command}: 404 no saga for FR-404: the agency has not taken it (is its file in 10_features/03_planned?)`);
+  });
+
+  it("prints the orchestrator's reason for a step the FR's state does not allow, and leaves the FR as it was", async () => {
+    const approve = await agency('approve', 'FR-001', '--comment', 'ship it');
+    expect(approve.code).toBe(1);
+    expect(approve.stderr.trim()).toBe('agency: POST /sagas/FR-001/approve: 409 no pr gate is open in discovered');
+    const retry = await agency('retry', 'FR-001');
+    expect(retry.code).toBe(1);
+    expect(retry.stderr.trim()).toBe('agency: POST /sagas/FR-001/retry: 409 FR-001 is discovered; only a failed, blocked or cancelled FR can be retried');
+    const { sagas } = (await (await fetch(`${stack.url('orchestrator')}/sagas`)).json()) as { sagas: SagaSummary[] };
+    expect(sagas).toMatchObject([{ frId: 'FR-001', state: 'discovered', step: 'route', attempt: 1 }]);
+  });
+
+  it('says which service it cannot reach when the orchestrator is not there', async () => {
+    const port = await freePort();
+    const r = await start(['status'], { AGENCY_ORCHESTRATOR_URL: `http://127.0.0.1:${port}` }).done;
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^agency: cannot reach http://127\\.0\\.0\\.1:${port} \\(.+\\); is the agency running\\? \\(npm start\\)$`));
+  });
+});
