@@ -14,6 +14,7 @@ import { WorkspaceService } from './git/workspace.service.js';
 import { WorktreeGit } from './git/worktree-git.js';
 import { PlanHandler } from './planning/plan.handler.js';
 import { PlannerService } from './planning/planner.service.js';
+import { RepoStatsStore } from './repo-stats.store.js';
 import { SANDBOX_PROVIDERS, sandboxProvider } from './sandbox/sandbox.provider.js';
 import { HeartbeatService } from './steps/heartbeat.service.js';
 import { StepRunner } from './steps/step-runner.service.js';
@@ -31,6 +32,7 @@ export class AgentRunnerModule {
       controllers: [PlanHandler, CodeHandler, TestHandler, CleanupHandler],
       providers: [
         PlannerService,
+        RepoStatsStore,
         CoderService,
         TesterService,
         StepRunner,

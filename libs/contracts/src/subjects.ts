@@ -38,7 +38,27 @@ export const BUCKETS = {
   artifacts: 'agency-artifacts',
   /** git-service: which FR run a PR belongs to, for webhooks. */
   prs: 'agency-prs',
+  /** Repository facts the agent-runner saw at a base commit, under `repoStatsKey(repo)`; the router scores repo_size from them. */
+  repos: 'agency-repos',
 } as const;
+
+/**
+ * The value under `repoStatsKey(repo)` in BUCKETS.repos: written by the agent-runner each time a
+ * plan lists the repository's files at its base commit, read by the router when it scores an FR.
+ */
+export interface RepoStatsRecord {
+  fileCount: number;
+  sizeBytes: number;
+  /** The commit the files were listed at. */
+  baseSha: string;
+  /** ISO time of the listing. */
+  at: string;
+}
+
+/** KV key of a repository's stats: `repo.<name>` with every character outside [A-Za-z0-9_=-] made `_`. */
+export function repoStatsKey(repo: string): string {
+  return `repo.${repo.replace(/[^A-Za-z0-9_=-]/g, '_')}`;
+}
 
 /** Headers the transport sets on every message besides the W3C trace context. */
 export const HEADERS = {

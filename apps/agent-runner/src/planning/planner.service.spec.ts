@@ -1,12 +1,53 @@
-import type { RepoTargetDto } from '@agency/contracts';
+import type { RepoStatsRecord, RepoTargetDto } from '@agency/contracts';
 import { sampleEnvelope } from '@agency/contracts/testing';
 import type { CallContext, ChatRequest } from '@agency/llm-client';
 import { Clock } from '@agency/messaging';
+import { createLogger } from '@agency/telemetry';
 import type { AgentDefinition } from '@agency/vault';
 import { PlannerService } from './planner.service.js';
 
 const planner: AgentDefinition = { role: 'planner', model: 'planner', maxSteps: 1, maxTokens: 2048, temperature: 0, tools: [], systemPrompt: 'Plan it.' };
 const plan = { summary: 'Add farewell()', steps: [{ title: 'Add', files: ['src/farewell.js'], detail: 'd' }, { title: 'Test', files: ['test/farewell.test.js'], detail: '' }], risks: [] };
+
+class FakeRepoStats {
+  readonly recorded: Array<{ repo: string; stats: RepoStatsRecord }> = [];
+  failWith?: Error;
+  async record(repo: string, stats: RepoStatsRecord): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.recorded.push({ repo, stats });
+  }
+}
+
+/** A silent logger whose warnings the test reads. */
+function fakeLogger() {
+  const warnings: Array<{ fields: unknown; message: string }> = [];
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  logger.warn = ((fields: unknown, message: string) => void warnings.push({ fields, message })) as typeof logger.warn;
+  return Object.assign(logger, { warnings });
+}
+
+function fixtures() {
+  const llm = {
+    async chatJson<T>(_request: ChatRequest, parse: (v: unknown) => T) {
+      return { value: parse(plan), result: { content: '', model: 'scripted/planner', inputTokens: 1, outputTokens: 1 }, repaired: false };
+    },
+  };
+  const workspaces = {
+    baseOf: async () => ({ mirrorDir: '/m.git', baseSha: 'c'.repeat(40) }),
+    listFiles: async () => [
+      { path: 'src/greet.js', size: 98 },
+      { path: 'README.md', size: 1000 },
+      { path: 'package.json', size: 2 },
+    ],
+  };
+  const artifacts = { putJson: async (key: string) => ({ key, size: 10, sha256: 'a'.repeat(64), contentType: 'application/json' }) };
+  const clock = new Clock();
+  clock.now = () => new Date('2026-01-02T03:04:05.000Z');
+  const repoStats = new FakeRepoStats();
+  const logger = fakeLogger();
+  const service = new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, repoStats, logger);
+  return { service, repoStats, logger };
+}
 
 describe('PlannerService', () => {
   it('plans from the repository at the base and stores plan.json with its provenance', async () => {
@@ -40,7 +81,7 @@ describe('PlannerService', () => {
     const env = sampleEnvelope('Plan');
     env.payload.strategy.plannerModel = 'big-planner';
 
-    const planned = await new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock).plan(env);
+    const planned = await new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, new FakeRepoStats(), fakeLogger()).plan(env);
 
     expect(seen).toEqual(['baseOf example/greeter', `listFiles /m.git ${'b'.repeat(40)}`]);
     expect(calls[0]!.request).toMatchObject({ model: 'big-planner', maxTokens: 2048, temperature: 0 });
@@ -53,5 +94,24 @@ describe('PlannerService', () => {
       },
     ]);
     expect(planned).toEqual({ plan: { key: 'FR-1/saga-1/plan.json', size: 10, sha256: 'a'.repeat(64), contentType: 'application/json' }, summary: 'Add farewell()', stepCount: 2 });
+  });
+
+  it('records the repository size it listed at the base commit, for the router', async () => {
+    const { service, repoStats, logger } = fixtures();
+
+    await service.plan(sampleEnvelope('Plan'));
+
+    expect(repoStats.recorded).toEqual([{ repo: 'example/greeter', stats: { fileCount: 3, sizeBytes: 1100, baseSha: 'c'.repeat(40), at: '2026-01-02T03:04:05.000Z' } }]);
+    expect(logger.warnings).toEqual([]);
+  });
+
+  it('plans all the same when the stats cannot be recorded, and says so in the log', async () => {
+    const { service, repoStats, logger } = fixtures();
+    repoStats.failWith = new Error('TIMEOUT');
+
+    const planned = await service.plan(sampleEnvelope('Plan'));
+
+    expect(planned).toMatchObject({ summary: 'Add farewell()', stepCount: 2 });
+    expect(logger.warnings).toEqual([{ fields: { err: repoStats.failWith, repo: 'example/greeter' }, message: 'repository stats not recorded; the router scores without repo_size' }]);
   });
 });

@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Envelope, PlanCommand, PlannedEvent } from '@agency/contracts';
+import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { LlmClient } from '@agency/llm-client';
 import { ArtifactStore, Clock } from '@agency/messaging';
+import type { AgencyPinoLogger } from '@agency/telemetry';
 import { AgentsRepository } from '../agents/agents.repository.js';
 import { WorkspaceService } from '../git/workspace.service.js';
+import { RepoStatsStore } from '../repo-stats.store.js';
 import { ArtifactKeys } from '../steps/artifact-keys.js';
 import { callContextOf } from '../steps/step-ids.js';
 import { parsePlan } from './plan.answer.js';
@@ -18,6 +21,8 @@ export class PlannerService {
     @Inject(WorkspaceService) private readonly workspaces: Pick<WorkspaceService, 'baseOf' | 'listFiles'>,
     @Inject(ArtifactStore) private readonly artifacts: Pick<ArtifactStore, 'putJson'>,
     private readonly clock: Clock,
+    @Inject(RepoStatsStore) private readonly repoStats: Pick<RepoStatsStore, 'record'>,
+    @Inject(SERVICE_LOGGER) private readonly logger: Pick<AgencyPinoLogger, 'warn'>,
   ) {}
 
   async plan(env: Envelope<PlanCommand>): Promise<PlannedEvent> {
@@ -26,6 +31,8 @@ export class PlannerService {
     // The map comes from the mirror at the base commit: planning needs no worktree.
     const { mirrorDir, baseSha } = await this.workspaces.baseOf(repo);
     const files = await this.workspaces.listFiles(mirrorDir, baseSha);
+    // For the router's repo_size feature; written while the model plans, and never fails the plan.
+    const recorded = this.recordRepoStats(repo.name, files, baseSha);
     const { value: plan, result } = await this.llm.chatJson(
       { model: strategy.plannerModel, messages: buildPlanMessages(agent, fr, repo, files), maxTokens: agent.maxTokens, temperature: agent.temperature },
       parsePlan,
@@ -33,6 +40,16 @@ export class PlannerService {
     );
     const meta = { frId: fr.id, sagaId: env.sagaId, repo: repo.name, base: repo.base, baseSha, model: result.model, createdAt: this.clock.now().toISOString() };
     const ref = await this.artifacts.putJson(ArtifactKeys.plan(env), { ...plan, meta });
+    await recorded;
     return { plan: ref, summary: plan.summary, stepCount: plan.steps.length };
+  }
+
+  private async recordRepoStats(repo: string, files: ReadonlyArray<{ size: number }>, baseSha: string): Promise<void> {
+    try {
+      const sizeBytes = files.reduce((sum, f) => sum + f.size, 0);
+      await this.repoStats.record(repo, { fileCount: files.length, sizeBytes, baseSha, at: this.clock.now().toISOString() });
+    } catch (err) {
+      this.logger.warn({ err, repo }, 'repository stats not recorded; the router scores without repo_size');
+    }
   }
 }

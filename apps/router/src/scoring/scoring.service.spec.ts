@@ -13,9 +13,18 @@ tiers:
 describe('scoreFr', () => {
   it('scores a small FR low, with a reason per feature', () => {
     const { score, reasons } = scoreFr(sampleFr());
-    expect(reasons.map((r) => r.feature)).toEqual(['phases', 'acceptance_criteria', 'spec_length', 'dependencies', 'files_touched']);
+    expect(reasons.map((r) => r.feature)).toEqual(['phases', 'acceptance_criteria', 'spec_length', 'dependencies', 'files_touched', 'repo_size']);
     expect(score).toBe(reasons.reduce((s, r) => s + r.points, 0));
     expect(score).toBeLessThan(30);
+  });
+
+  it('scores repository size from its file count, and says when it is not known yet', () => {
+    const unknown = scoreFr(sampleFr());
+    expect(unknown.reasons.at(-1)).toEqual({ feature: 'repo_size', points: 0, detail: 'repository size not known yet (recorded when a plan of this repository lists its files)' });
+    const known = scoreFr(sampleFr(), { fileCount: 1000, sizeBytes: 1, baseSha: 'abcdef0123456789'.repeat(2) });
+    expect(known.reasons.at(-1)).toEqual({ feature: 'repo_size', points: 15, detail: '1000 files in the repository at abcdef012345' });
+    expect(known.score).toBe(unknown.score + 15);
+    expect(scoreFr(sampleFr(), { fileCount: 10, sizeBytes: 1 }).reasons.at(-1)).toEqual({ feature: 'repo_size', points: 5, detail: '10 files in the repository' });
   });
 
   it('caps each feature and the total', () => {

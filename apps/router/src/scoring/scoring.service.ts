@@ -21,7 +21,10 @@ export function filesMentioned(text: string): string[] {
   return [...new Set([...text.matchAll(FILE_TOKEN)].map((m) => m[1]!))];
 }
 
-export function scoreFr(fr: FrSnapshotDto, repoStats?: RepoStatsDto): { score: number; reasons: ScoreReasonDto[] } {
+/** Repository stats from the score command, or as the runner recorded them at a base commit. */
+export type RepoSize = RepoStatsDto & { baseSha?: string };
+
+export function scoreFr(fr: FrSnapshotDto, repoStats?: RepoSize): { score: number; reasons: ScoreReasonDto[] } {
   const reasons: ScoreReasonDto[] = [];
   const add = (feature: string, raw: number, cap: number, detail: string) => {
     const points = Math.min(cap, Math.round(raw * 10) / 10);
@@ -34,7 +37,11 @@ export function scoreFr(fr: FrSnapshotDto, repoStats?: RepoStatsDto): { score: n
   const files = filesMentioned(`${fr.body}\n${fr.phases.join('\n')}`);
   add('files_touched', files.length * WEIGHTS.file.each, WEIGHTS.file.cap, `${files.length} file(s) named${files.length ? `: ${files.slice(0, 5).join(', ')}` : ''}`);
   if (repoStats) {
-    add('repo_size', Math.log10(Math.max(1, repoStats.fileCount)) * WEIGHTS.repoFilesLog10.each, WEIGHTS.repoFilesLog10.cap, `${repoStats.fileCount} files in the repository`);
+    const at = repoStats.baseSha ? ` at ${repoStats.baseSha.slice(0, 12)}` : '';
+    add('repo_size', Math.log10(Math.max(1, repoStats.fileCount)) * WEIGHTS.repoFilesLog10.each, WEIGHTS.repoFilesLog10.cap, `${repoStats.fileCount} files in the repository${at}`);
+  } else {
+    // The runner records the size when it plans; the first FR of a repository is scored without it.
+    reasons.push({ feature: 'repo_size', points: 0, detail: 'repository size not known yet (recorded when a plan of this repository lists its files)' });
   }
   const score = Math.min(100, Math.round(reasons.reduce((s, r) => s + r.points, 0) * 10) / 10);
   return { score, reasons };
@@ -72,7 +79,7 @@ export function chooseTier(config: AgencyConfig, score: number, forced?: string)
 export class ScoringService {
   constructor(private readonly tiers: TierConfigRepository) {}
 
-  score(fr: FrSnapshotDto, repoStats?: RepoStatsDto, forcedTier?: string): FrScoredEvent {
+  score(fr: FrSnapshotDto, repoStats?: RepoSize, forcedTier?: string): FrScoredEvent {
     const { score, reasons } = scoreFr(fr, repoStats);
     const tier = chooseTier(this.tiers.current(), score, forcedTier);
     if (forcedTier) reasons.push({ feature: 'forced_tier', points: 0, detail: `tier ${forcedTier} chosen by the go command` });

@@ -1,0 +1,24 @@
+import { Injectable } from '@nestjs/common';
+import { BUCKETS, repoStatsKey, type RepoStatsRecord } from '@agency/contracts';
+import { BusConnection, KvStore, RetryingLazy } from '@agency/messaging';
+
+/**
+ * Writes what the runner learnt about a repository when it listed its files at a base commit
+ * (KV `agency-repos`, one value per repository, the latest listing wins). The router reads it
+ * to score repo_size; nothing here is needed for the runner's own work.
+ */
+@Injectable()
+export class RepoStatsStore {
+  private store?: RetryingLazy<KvStore<RepoStatsRecord>>;
+
+  constructor(private readonly bus: BusConnection) {}
+
+  private open(): Promise<KvStore<RepoStatsRecord>> {
+    this.store ??= new RetryingLazy(() => KvStore.open<RepoStatsRecord>(this.bus, BUCKETS.repos, { history: 1 }));
+    return this.store.get();
+  }
+
+  async record(repo: string, stats: RepoStatsRecord): Promise<void> {
+    await (await this.open()).put(repoStatsKey(repo), stats);
+  }
+}
