@@ -1,0 +1,112 @@
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Messages, type ArtifactRefDto } from '@agency/contracts';
+import { LocalStack } from '@agency/stack';
+import { freePort, tempDir, type TempDir } from '@agency/testing';
+import { git, VAULT_PATH } from './support/greeter-forge.js';
+import { RunnerHarness } from './support/runner-harness.js';
+import { FAREWELL_JS, FAREWELL_TEST_JS } from './support/scripts.js';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const MAX_STEPS = 5;
+
+// The tool loop's turns as the gateway's scripted provider replays them: the n-th call of a rule gets its n-th reply.
+const turn = (...calls: Array<[string, Record<string, unknown>]>) => ({ tool_calls: calls.map(([name, args]) => ({ name, arguments: args })) });
+const SCRIPT = {
+  version: 1,
+  rules: [
+    {
+      match: { model: 'coder', fr: 'FR-021' },
+      replies: [
+        turn(['list_files', { path: 'src' }]),
+        turn(['write_file', { path: 'src/farewell.js', content: FAREWELL_JS }]),
+        turn(['write_file', { path: 'test/farewell.test.js', content: FAREWELL_TEST_JS }], ['run_command', { command: 'node --test' }]),
+        turn(['finish', { summary: 'Added farewell() and its test.' }]),
+      ],
+    },
+    {
+      match: { model: 'coder', fr: 'FR-022' },
+      replies: [turn(['write_file', { path: 'NOTES.md', content: 'notes\n' }]), ...Array.from({ length: 4 }, () => turn(['read_file', { path: 'README.md' }]))],
+    },
+    {
+      match: { model: 'coder', fr: 'FR-023' },
+      replies: Array.from({ length: MAX_STEPS + 2 }, (_, i) => turn(['write_file', { path: 'counter.txt', content: `${i + 1}\n` }])),
+    },
+  ],
+};
+
+/**
+ * The coder loop against the real LLM gateway (its own process) replaying a scripted provider
+ * file: the same path as a run with a vendor model, offline and deterministic.
+ */
+describe('the coder tool loop on the scripted provider, through the real gateway', () => {
+  const h = new RunnerHarness();
+  let vault: TempDir;
+  let run: TempDir;
+  let stack: LocalStack;
+  let plan: ArtifactRefDto;
+
+  beforeAll(async () => {
+    if (!existsSync(join(root, 'dist', 'apps', 'llm-gateway', 'src', 'main.js'))) throw new Error('the llm-gateway is not built: run `npm run build` (npm test builds first)');
+    vault = tempDir('scripted-vault-');
+    run = tempDir('scripted-run-');
+    cpSync(VAULT_PATH, vault.path, { recursive: true });
+    writeFileSync(join(vault.path, '40_config', 'llm-script.yaml'), JSON.stringify(SCRIPT, null, 2));
+    const coder = join(vault.path, '20_agents', 'coder.md');
+    writeFileSync(coder, readFileSync(coder, 'utf8').replace(/^max_steps: \d+$/m, `max_steps: ${MAX_STEPS}`));
+    const port = await freePort();
+    stack = new LocalStack({ runDir: run.path, vaultPath: vault.path, rootDir: root, ports: { 'llm-gateway': port }, env: { LOG_LEVEL: 'warn' } });
+    await h.start({ VAULT_PATH: vault.path, LLM_GATEWAY_URL: `${stack.url('llm-gateway')}/v1`, LLM_GATEWAY_API_KEY: stack.gatewayKey, COMMAND_TIMEOUT_SECONDS: '60' });
+    // Only the gateway, on the harness's nats-server (LocalStack.start would run all seven).
+    stack.natsUrl = h.nats.url;
+    mkdirSync(join(run.path, 'logs'), { recursive: true });
+    await stack.startService('llm-gateway');
+    plan = await h.artifacts.putJson('scripted/plan.json', { summary: 'Add farewell()', steps: [{ title: 'farewell', files: ['src/farewell.js'], detail: '' }], risks: [] });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await h.dispose();
+    vault?.remove();
+    run?.remove();
+  });
+
+  const code = (frId: string, sagaId: string) => {
+    const fr = h.fr(frId, `Scripted ${sagaId}`);
+    return h.send(Messages.Code, { frId, sagaId, jobId: `job-${sagaId}`, step: 'code-r1', attempt: 1, payload: { fr, repo: h.repo(), strategy: h.strategy(), plan, round: 1, findings: [] } });
+  };
+
+  it('lands a multi-step change as checkpoint commits, its tests run in the sandbox', async () => {
+    await code('FR-021', 's-multi');
+    const coded = (await h.answer(Messages.Coded, 's-multi', 'code-r1', 1, 60_000)).payload;
+    expect(coded).toMatchObject({ commits: 2, summary: 'Added farewell() and its test.' });
+    const worktree = join(h.workDir.path, 'worktrees', 'job-s-multi');
+    expect(git(worktree, 'log', '--format=%s', `${h.forge.baseSha}..HEAD`).split('\n')).toEqual([
+      'FR-021: write_file test/farewell.test.js (round 1, step 3)',
+      'FR-021: write_file src/farewell.js (round 1, step 2)',
+    ]);
+    expect(readFileSync(join(worktree, 'src/farewell.js'), 'utf8')).toBe(FAREWELL_JS);
+    const transcript = await h.artifactJson<{ entries: Array<{ name?: string; result?: string }> }>('FR-021/s-multi/code-r1-a1.transcript.json');
+    const ran = transcript.entries.find((e) => e.name === 'run_command');
+    expect(ran?.result).toMatch(/^exit code 0, /);
+    expect(ran?.result).toContain('ℹ pass 2');
+  });
+
+  it('stops a script that repeats the same action, keeping the change made before', async () => {
+    await code('FR-022', 's-loop');
+    const failed = (await h.answer(Messages.AgentStepFailed, 's-loop', 'code-r1', 1, 60_000)).payload;
+    expect(failed.code).toBe('REPEATED_ACTION');
+    expect(failed.reason).toContain('repeated the same action 3 times without changing anything (read_file {"path":"README.md"})');
+    const mirror = JSON.parse(readFileSync(join(h.workDir.path, 'jobs', 'job-s-loop.json'), 'utf8')) as { mirrorDir: string; branch: string };
+    expect(git(mirror.mirrorDir, 'log', '-1', '--format=%s', mirror.branch)).toBe('FR-022: write_file NOTES.md (round 1, step 1)');
+  });
+
+  it('stops a runaway script at the step limit, keeping every checkpoint', async () => {
+    await code('FR-023', 's-runaway');
+    const failed = (await h.answer(Messages.AgentStepFailed, 's-runaway', 'code-r1', 1, 60_000)).payload;
+    expect(failed.code).toBe('STEP_LIMIT');
+    expect(failed.reason).toContain(`the coder used all ${MAX_STEPS} steps`);
+    const worktree = join(h.workDir.path, 'worktrees', 'job-s-runaway');
+    expect(git(worktree, 'rev-list', '--count', `${h.forge.baseSha}..HEAD`)).toBe(String(MAX_STEPS));
+  });
+});
