@@ -1,16 +1,21 @@
 import { join } from 'node:path';
-import { Messages, STREAMS, type FrScoredEvent } from '@agency/contracts';
+import { BUCKETS, Messages, repoStatsKey, STREAMS, type FrScoredEvent, type RepoStatsRecord } from '@agency/contracts';
 import { sampleFr } from '@agency/contracts/testing';
 import { runService, type RunningService } from '@agency/bootstrap';
-import { BusConnection, BusPublisher, Clock } from '@agency/messaging';
+import { BusConnection, BusPublisher, Clock, KvStore } from '@agency/messaging';
 import { seedVault } from '@agency/stack';
 import { expectEventually, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
-// The writer's side of the KV record this service reads: the test proves both agree on bucket, key and value.
-// eslint-disable-next-line @nx/enforce-module-boundaries -- a test across the two services that share agency-repos; production code never imports another app
-import { RepoStatsStore } from '../../agent-runner/src/repo-stats.store.js';
 import { RepoStatsReader } from '../src/repos/repo-stats.reader.js';
 import { RouterConfig } from '../src/router.config.js';
 import { RouterModule } from '../src/router.module.js';
+
+/**
+ * The agent-runner's side, as the contract defines it (bucket, key, value) and as its
+ * RepoStatsStore writes it: apps never import apps, so the test writes through the contract.
+ */
+async function recordAsRunner(bus: BusConnection, repo: string, stats: RepoStatsRecord): Promise<void> {
+  await (await KvStore.open<RepoStatsRecord>(bus, BUCKETS.repos, { history: 1 })).put(repoStatsKey(repo), stats);
+}
 
 const exampleVault = join(import.meta.dirname, '..', '..', '..', 'examples', 'vault');
 
@@ -42,12 +47,12 @@ describe('repository stats recorded by the agent-runner, read by the router (rea
     expect(await reader.get('example/greeter')).toBeUndefined();
 
     const stats = { fileCount: 1234, sizeBytes: 56_789, baseSha: 'a'.repeat(40), at: '2026-01-02T03:04:05.000Z' };
-    await new RepoStatsStore(runnerBus).record('example/greeter', stats);
+    await recordAsRunner(runnerBus, 'example/greeter', stats);
 
     expect(await reader.get('example/greeter')).toEqual(stats);
     expect(await reader.get('example/other')).toBeUndefined();
     // A later plan at a newer base replaces the record.
-    await new RepoStatsStore(runnerBus).record('example/greeter', { ...stats, fileCount: 1300, baseSha: 'b'.repeat(40) });
+    await recordAsRunner(runnerBus, 'example/greeter', { ...stats, fileCount: 1300, baseSha: 'b'.repeat(40) });
     expect(await reader.get('example/greeter')).toMatchObject({ fileCount: 1300, baseSha: 'b'.repeat(40) });
   });
 
@@ -58,7 +63,7 @@ describe('repository stats recorded by the agent-runner, read by the router (rea
       { service: 'router', schema: RouterConfig, module: (c) => RouterModule.forRoot(c) },
       { NATS_URL: nats.url, VAULT_PATH: vault, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent' },
     );
-    await new RepoStatsStore(runnerBus).record('example/greeter', { fileCount: 100, sizeBytes: 4096, baseSha: 'c'.repeat(40), at: '2026-01-02T03:04:05.000Z' });
+    await recordAsRunner(runnerBus, 'example/greeter', { fileCount: 100, sizeBytes: 4096, baseSha: 'c'.repeat(40), at: '2026-01-02T03:04:05.000Z' });
 
     const publisher = new BusPublisher(runnerBus, new Clock());
     await publisher.publish(Messages.ScoreFr, { frId: 'FR-1', sagaId: 'FR-1-r1', step: 'score', attempt: 1, payload: { fr: sampleFr() } });
