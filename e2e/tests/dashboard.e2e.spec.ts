@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { LocalStack, seedBareRepo, seedVault, STACK_SERVICES, type StackService } from '@agency/stack';
 import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
 
@@ -12,6 +12,8 @@ import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHa
 
 const root = join(import.meta.dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Colours of the dashboard's stylesheet (apps/dashboard/src/ui/styles.css.ts) the screenshots must show.
+const COLOURS = { header: '#111827', page: '#f6f7f9', waiting: '#fdf3e1', stopped: '#fde8e8' };
 const SHOTS = process.env.DASHBOARD_SCREENSHOTS_DIR ?? join(root, 'tmp', 'dashboard-screenshots');
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -30,13 +32,50 @@ describe('dashboard in headless Chromium', () => {
   const button = (action: string) => page.locator(`#detail button[data-action="${action}"]`);
   const stateOf = async (frId: string) => ((await (await fetch(`${stack.url('orchestrator')}/sagas/${frId}`)).json()) as { state: string }).state;
 
-  async function shot(name: string): Promise<string> {
+  /** Pixel counts per colour of a PNG, decoded by Chromium itself (no image library needed). */
+  async function colours(png: Buffer): Promise<Array<[string, number]>> {
+    const counts = await page.evaluate(async (b64) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.width;
+      canvas.height = img.height;
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      const out: Record<string, number> = {};
+      for (let i = 0; i < d.length; i += 4) {
+        const k = `#${[d[i]!, d[i + 1]!, d[i + 2]!].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+        out[k] = (out[k] ?? 0) + 1;
+      }
+      return out;
+    }, png.toString('base64'));
+    return Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  }
+
+  const near = (hex: string, want: string) => [1, 3, 5].every((i) => Math.abs(parseInt(hex.slice(i, i + 2), 16) - parseInt(want.slice(i, i + 2), 16)) <= 4);
+
+  /**
+   * A full-page screenshot, checked by its pixels: the dark header bar and the page background
+   * are drawn, with text (many anti-aliased shades), and each named badge shows its state's colour.
+   */
+  async function shot(name: string, badges: Array<[Locator, string]> = []): Promise<string> {
     const file = join(SHOTS, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
     const png = readFileSync(file);
     expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
-    // A page with its board, tables and text drawn is far larger than a blank one (~5 KB).
-    expect(statSync(file).size).toBeGreaterThan(25_000);
+    const all = await colours(png);
+    const total = all.reduce((n, [, c]) => n + c, 0);
+    const share = (want: string) => all.filter(([hex]) => near(hex, want)).reduce((n, [, c]) => n + c, 0) / total;
+    expect(share(COLOURS.header), `${name}: header bar`).toBeGreaterThan(0.01);
+    expect(share(COLOURS.page), `${name}: page background`).toBeGreaterThan(0.05);
+    expect(all.length, `${name}: distinct colours (text drawn)`).toBeGreaterThan(100);
+    for (const [badge, background] of badges) {
+      // The badge's own pixels: mostly its state's background, behind its text.
+      const [top] = await colours(await badge.screenshot());
+      expect(near(top![0], background), `${name}: badge "${await badge.textContent()}" is ${top![0]}, expected ${background}`).toBe(true);
+    }
     return file;
   }
 
@@ -118,7 +157,7 @@ describe('dashboard in headless Chromium', () => {
     await waitUntil('the queue lists both jobs', async () => (await page.locator('#queue tbody tr').count()) === 2);
     expect(await page.locator('#queue').textContent()).toMatch(/FR-001\s*running/);
     expect(await page.locator('#events li').count()).toBeGreaterThan(3);
-    await shot('01-board');
+    await shot('01-board', [[card('FR-001').locator('.badge'), COLOURS.waiting], [card('FR-002').locator('.badge'), COLOURS.waiting]]);
     // Everything so far came in over server-sent events: the page never reloaded.
     expect(reloads).toBe(1);
   });
@@ -158,7 +197,7 @@ describe('dashboard in headless Chromium', () => {
     expect(record).toMatchObject({ state: 'open', branch: 'agency/FR-001-add-a-farewell-function' });
     // The answer to the button press survived the many live re-renders since.
     expect(await page.locator('#action-result').textContent()).toBe('approve: now coding');
-    await shot('03-timeline-pull-request');
+    await shot('03-timeline-pull-request', [[page.locator('#detail .detail-meta .badge'), COLOURS.waiting], [card('FR-001').locator('.badge'), COLOURS.waiting]]);
     expect(reloads).toBe(1);
   });
 
@@ -196,7 +235,7 @@ describe('dashboard in headless Chromium', () => {
     });
     expect(refused.status).toBe(409);
     expect(refused.body.message.length).toBeGreaterThan(5);
-    await shot('04-cancelled');
+    await shot('04-cancelled', [[page.locator('#detail .detail-meta .badge'), COLOURS.stopped]]);
   });
 
   it('wrote screenshots that show the expected page', () => {
