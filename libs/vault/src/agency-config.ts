@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { plainToInstance, Type } from 'class-transformer';
 import {
-  ArrayMinSize, IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateNested, validateSync, type ValidationError,
+  ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateNested, validateSync, type ValidationError,
 } from 'class-validator';
 import { parse } from 'yaml';
 import { CONFIG_FILE } from './layout.js';
@@ -80,13 +80,20 @@ export class RepoConfig {
   network?: string;
 }
 
+/** A tier's model alias per role; a role left out uses its agent file's `model` (20_agents/<role>.md). */
 export class TierModels {
+  @IsOptional()
   @IsString()
-  planner!: string;
+  @MinLength(1)
+  planner?: string;
+  @IsOptional()
   @IsString()
-  coder!: string;
+  @MinLength(1)
+  coder?: string;
+  @IsOptional()
   @IsString()
-  reviewer!: string;
+  @MinLength(1)
+  reviewer?: string;
 }
 
 /** Container limits of a tier's sandboxes; each one absent keeps the runner's default. */
@@ -121,10 +128,9 @@ export class TierConfig {
   @Max(100)
   max_score!: number;
 
-  @IsDefined()
   @ValidateNested()
   @Type(() => TierModels)
-  models!: TierModels;
+  models: TierModels = {};
 
   @IsInt()
   @Min(0)

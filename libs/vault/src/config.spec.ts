@@ -37,7 +37,6 @@ defaults: { repo: nope/none }
       expect(p).toMatch(/repos\.acme\/app\.forge: must be one of the following values: local, github/);
       expect(p).toMatch(/repos\.acme\/app\.test: /);
       expect(p).toMatch(/tiers\.0\.max_score: must not be greater than 100/);
-      expect(p).toMatch(/tiers\.0\.models\.reviewer: /);
       expect(p).toMatch(/repos\.acme\/app\.network: must be "none" or a Docker network name/);
       expect(p).toMatch(/tiers\.0\.sandbox\.memory_mb: must not be less than 64/);
       expect(p).toMatch(/tiers\.0\.sandbox\.pids: must be an integer number/);

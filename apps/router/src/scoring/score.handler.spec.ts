@@ -35,7 +35,7 @@ function fixtures() {
   const warnings: string[] = [];
   const logger = createLogger({ service: 'test', level: 'silent' });
   logger.warn = ((_fields: unknown, message: string) => void warnings.push(message)) as typeof logger.warn;
-  const handler = new ScoreHandler(new ScoringService({ current: () => config } as TierConfigRepository), bus as never, reader, logger);
+  const handler = new ScoreHandler(new ScoringService({ current: () => config, agentModels: () => ({ planner: 'planner', coder: 'coder', reviewer: 'reviewer' }) } as TierConfigRepository), bus as never, reader, logger);
   const repoSize = () => replies.at(-1)!.reasons.find((r) => r.feature === 'repo_size');
   return { handler, reader, replies, warnings, repoSize };
 }

@@ -10,6 +10,8 @@ tiers:
   - { name: small, max_score: 30, models: { planner: p, coder: c, reviewer: r }, review_rounds: 1 }
 `);
 
+const AGENTS = { planner: 'agent-planner', coder: 'agent-coder', reviewer: 'agent-reviewer' };
+
 describe('scoreFr', () => {
   it('scores a small FR low, with a reason per feature', () => {
     const { score, reasons } = scoreFr(sampleFr());
@@ -52,13 +54,20 @@ describe('tier choice', () => {
   });
 
   it('turns a tier into the strategy the saga carries', () => {
-    expect(strategyOf(config.tiers[1]!)).toEqual({ tier: 'large', plannerModel: 'p2', coderModel: 'c2', reviewerModel: 'r2', reviewRounds: 2, planApproval: true, autoMerge: false, budgetUsd: 20, sandbox: { memoryMb: 2048, cpus: 2 } });
+    expect(strategyOf(config.tiers[1]!, AGENTS)).toEqual({ tier: 'large', plannerModel: 'p2', coderModel: 'c2', reviewerModel: 'r2', reviewRounds: 2, planApproval: true, autoMerge: false, budgetUsd: 20, sandbox: { memoryMb: 2048, cpus: 2 } });
+    // A role the tier leaves out runs on its agent file's model.
+    const partial = parseAgencyConfig(`
+repos: { a/b: { forge: github, url: https://example.com/a/b.git, test: npm test } }
+tiers:
+  - { name: cheap, max_score: 100, models: { coder: small-coder } }
+`).tiers[0]!;
+    expect(strategyOf(partial, AGENTS)).toMatchObject({ plannerModel: 'agent-planner', coderModel: 'small-coder', reviewerModel: 'agent-reviewer' });
     // A tier without sandbox settings leaves the runner's defaults.
-    expect(strategyOf(config.tiers[0]!).sandbox).toBeUndefined();
+    expect(strategyOf(config.tiers[0]!, AGENTS).sandbox).toBeUndefined();
   });
 
   it('reports score, tier, strategy and reasons together', () => {
-    const service = new ScoringService({ current: () => config } as TierConfigRepository);
+    const service = new ScoringService({ current: () => config, agentModels: () => AGENTS } as TierConfigRepository);
     const result = service.score(sampleFr(), undefined, 'large');
     expect(result.tier).toBe('large');
     expect(result.reasons.at(-1)).toEqual({ feature: 'forced_tier', points: 0, detail: 'tier large chosen by the go command' });

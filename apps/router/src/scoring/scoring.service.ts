@@ -51,12 +51,15 @@ function sandboxLimitsOf(s: TierSandboxConfig): SandboxLimitsDto {
   return { ...(s.memory_mb !== undefined ? { memoryMb: s.memory_mb } : {}), ...(s.cpus !== undefined ? { cpus: s.cpus } : {}), ...(s.pids !== undefined ? { pids: s.pids } : {}) };
 }
 
-export function strategyOf(tier: TierConfig): StrategyDto {
+/** The model alias each agent's file names: a tier without its own alias for a role uses it. */
+export type AgentModels = Record<'planner' | 'coder' | 'reviewer', string>;
+
+export function strategyOf(tier: TierConfig, agents: AgentModels): StrategyDto {
   return {
     tier: tier.name,
-    plannerModel: tier.models.planner,
-    coderModel: tier.models.coder,
-    reviewerModel: tier.models.reviewer,
+    plannerModel: tier.models.planner ?? agents.planner,
+    coderModel: tier.models.coder ?? agents.coder,
+    reviewerModel: tier.models.reviewer ?? agents.reviewer,
     reviewRounds: tier.review_rounds,
     planApproval: tier.plan_approval,
     autoMerge: tier.auto_merge,
@@ -83,6 +86,6 @@ export class ScoringService {
     const { score, reasons } = scoreFr(fr, repoStats);
     const tier = chooseTier(this.tiers.current(), score, forcedTier);
     if (forcedTier) reasons.push({ feature: 'forced_tier', points: 0, detail: `tier ${forcedTier} chosen by the go command` });
-    return { score, tier: tier.name, strategy: strategyOf(tier), reasons };
+    return { score, tier: tier.name, strategy: strategyOf(tier, this.tiers.agentModels()), reasons };
   }
 }
