@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { seedBareRepo, seedVault } from '@agency/stack';
@@ -10,7 +10,8 @@ import { expectEventually, tempDir, type TempDir } from '@agency/testing';
 // network, agency/nats, the seven services and the dashboard as containers, the vault and the
 // local forge as bind mounts, running the example FR-001 to a pull request on the local forge.
 // The containers run as the images' non-root user with read-only root file systems, as in
-// deploy/k8s. Skipped only when no Docker engine answers.
+// deploy/k8s; the agent-runner runs its sandboxes on the host's engine through its socket.
+// Skipped only when no Docker engine answers.
 
 const root = join(import.meta.dirname, '..', '..');
 const docker = new Docker();
@@ -73,6 +74,9 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
   let vault: string;
   let forge: string;
   let traces: string;
+  let runnerWork: string;
+  const sandboxOwner = `e2e-${id}`;
+  const sandboxes = async () => docker.listContainers({ all: true, filters: { label: [`agency.sandbox.owner=${sandboxOwner}`] } });
   let user: string | undefined;
   let failures = 0;
   afterEach((ctx) => {
@@ -89,8 +93,12 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
       orchestrator: ['SCAN_INTERVAL_MS=1000'],
       router: [],
       registry: [],
-      // The process sandbox: no Docker engine inside this container (deploy/k8s uses a sidecar).
-      'agent-runner': ['WORK_DIR=/work', 'LLM_GATEWAY_URL=http://llm-gateway:7106/v1', `LLM_GATEWAY_API_KEY=${GATEWAY_KEY}`, 'SANDBOX=process'],
+      // The hardened Docker sandbox through the host's engine (deploy/k8s uses a dind sidecar): the
+      // work directory has the same path inside and out, so the sandboxes' bind mounts resolve.
+      'agent-runner': [
+        `WORK_DIR=${runnerWork}`, `SANDBOX_HOST_WORK_DIR=${runnerWork}`, 'SANDBOX=docker', `SANDBOX_OWNER=${sandboxOwner}`, 'SANDBOX_POOL_SIZE=1',
+        'LLM_GATEWAY_URL=http://llm-gateway:7106/v1', `LLM_GATEWAY_API_KEY=${GATEWAY_KEY}`,
+      ],
       reviewer: ['LLM_GATEWAY_URL=http://llm-gateway:7106/v1', `LLM_GATEWAY_API_KEY=${GATEWAY_KEY}`],
       'git-service': ['WORK_DIR=/work'],
       'llm-gateway': [`GATEWAY_API_KEYS=agency:${GATEWAY_KEY}`],
@@ -103,6 +111,7 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
     const binds = [`${traces}:/traces`];
     if (s !== 'dashboard') binds.push(`${vault}:/vault${s === 'orchestrator' ? '' : ':ro'}`);
     if (s === 'git-service' || s === 'agent-runner') binds.push(`${forge}:/forge`);
+    if (s === 'agent-runner') binds.push(`${runnerWork}:${runnerWork}`, '/var/run/docker.sock:/var/run/docker.sock');
     return binds;
   }
 
@@ -147,7 +156,9 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
     vault = join(dir.path, 'vault');
     forge = join(dir.path, 'forge');
     traces = join(dir.path, 'traces');
+    runnerWork = join(dir.path, 'runner-work');
     mkdirSync(traces, { recursive: true });
+    mkdirSync(runnerWork, { recursive: true });
     seedVault(join(root, 'examples', 'vault'), vault);
     // /vault/40_config/../../forge is /forge: the example's relative forge root works unchanged,
     // but say it plainly.
@@ -175,7 +186,9 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
           Binds: mountsFor(s),
           PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
           ReadonlyRootfs: true,
-          Tmpfs: { '/tmp': 'rw,size=512m,exec,mode=1777', ...(s === 'agent-runner' || s === 'git-service' ? { '/work': 'rw,size=1g,exec,mode=1777' } : {}) },
+          Tmpfs: { '/tmp': 'rw,size=512m,exec,mode=1777', ...(s === 'git-service' ? { '/work': 'rw,size=1g,exec,mode=1777' } : {}) },
+          // The engine's socket belongs to its group: the runner joins it, nothing more.
+          ...(s === 'agent-runner' ? { GroupAdd: [String(statSync('/var/run/docker.sock').gid)] } : {}),
           CapDrop: ['ALL'],
           SecurityOpt: ['no-new-privileges'],
           Memory: 1024 * 1024 * 1024,
@@ -194,6 +207,8 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
       if (failed) console.log(`--- ${name}\n${(await logsOf(name).catch(() => '')).slice(-3000)}`);
       await c.remove({ force: true, v: true }).catch(() => undefined);
     }
+    // The runner was killed with its container: its sandboxes are removed here, as its reaper would at its next start.
+    for (const c of await sandboxes().catch(() => [])) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     await network?.remove().catch(() => undefined);
     dir?.remove();
   }, 120_000);
@@ -216,6 +231,20 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
     const pr = (await (await fetch(`${url('git-service')}/forge/local/repos/example/greeter/pulls/1`)).json()) as Record<string, unknown>;
     expect(pr).toMatchObject({ number: 1, branch, base: 'main', state: 'open' });
     expect(readFileSync(frFile(vault, '05_in_review', 'FR-001')!, 'utf8')).toMatch(/^pr: local:\/\/example\/greeter\/pulls\/1$/m);
+  });
+
+  it("ran the agents' commands in hardened sandbox containers on the host's engine", async () => {
+    // The runner keeps a warm sandbox: it is the same hardened container its jobs ran in.
+    const [warm] = await sandboxes();
+    expect(warm, 'a sandbox container of the containerised runner').toBeDefined();
+    const info = await docker.getContainer(warm!.Id).inspect();
+    expect(info.HostConfig.NetworkMode).toBe('none');
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(info.Config.User).not.toMatch(/^(0|root)(:|$)/);
+    expect(info.Config.Image).toBe('agency/sandbox:latest');
+    // SANDBOX=docker: the runner does not start without its engine, so FR-001's tests ran in such a container.
+    expect(await logsOf('agent-runner')).not.toContain('without isolation');
   });
 
   it('shows it on the dashboard container, with a link to the PR record and the trace', async () => {
