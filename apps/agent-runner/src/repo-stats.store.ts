@@ -9,12 +9,13 @@ import { BusConnection, KvStore, RetryingLazy } from '@agency/messaging';
  */
 @Injectable()
 export class RepoStatsStore {
-  private store?: RetryingLazy<KvStore<RepoStatsRecord>>;
+  private readonly store: RetryingLazy<KvStore<RepoStatsRecord>>;
 
-  constructor(private readonly bus: BusConnection) {}
+  constructor(bus: BusConnection) {
+    this.store = KvStore.lazy<RepoStatsRecord>(bus, BUCKETS.repos, { history: 1 });
+  }
 
   private open(): Promise<KvStore<RepoStatsRecord>> {
-    this.store ??= new RetryingLazy(() => KvStore.open<RepoStatsRecord>(this.bus, BUCKETS.repos, { history: 1 }));
     return this.store.get();
   }
 

@@ -138,24 +138,31 @@ export class RepoTargetDto {
   lintCommand?: string;
 }
 
+/** The range of each sandbox limit a tier may set (the vault's tier config checks the same). */
+export const SANDBOX_LIMIT_RANGES = {
+  memoryMb: { min: 64, max: 262_144 },
+  cpus: { min: 0.1, max: 128 },
+  pids: { min: 16, max: 1_000_000 },
+} as const;
+
 /** A tier's sandbox limits; each one absent keeps the runner's own default (SANDBOX_* settings). */
 export class SandboxLimitsDto {
   @IsOptional()
   @IsInt()
-  @Min(64)
-  @Max(262_144)
+  @Min(SANDBOX_LIMIT_RANGES.memoryMb.min)
+  @Max(SANDBOX_LIMIT_RANGES.memoryMb.max)
   memoryMb?: number;
 
   @IsOptional()
   @IsNumber()
-  @Min(0.1)
-  @Max(128)
+  @Min(SANDBOX_LIMIT_RANGES.cpus.min)
+  @Max(SANDBOX_LIMIT_RANGES.cpus.max)
   cpus?: number;
 
   @IsOptional()
   @IsInt()
-  @Min(16)
-  @Max(1_000_000)
+  @Min(SANDBOX_LIMIT_RANGES.pids.min)
+  @Max(SANDBOX_LIMIT_RANGES.pids.max)
   pids?: number;
 }
 

@@ -14,13 +14,14 @@ interface Recorded<T> {
  * started twice (find-or-create), because a crash between acting and recording repeats it.
  */
 export class IdempotencyStore {
-  private store?: RetryingLazy<KvStore<Recorded<unknown>>>;
+  // Kept a week: long past JetStream's dedupe window and any redelivery.
+  private readonly store: RetryingLazy<KvStore<Recorded<unknown>>>;
 
-  constructor(private readonly bus: BusConnection) {}
+  constructor(bus: BusConnection) {
+    this.store = KvStore.lazy<Recorded<unknown>>(bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 });
+  }
 
   private open(): Promise<KvStore<Recorded<unknown>>> {
-    // Kept a week: long past JetStream's dedupe window and any redelivery.
-    this.store ??= new RetryingLazy(() => KvStore.open<Recorded<unknown>>(this.bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 }));
     return this.store.get();
   }
 

@@ -1,5 +1,6 @@
 import { Kvm, KvWatchInclude, type KV, type KvOptions } from '@nats-io/kv';
 import type { BusConnection } from './bus-connection.js';
+import { RetryingLazy } from './retrying-lazy.js';
 
 export interface Versioned<T> {
   value: T;
@@ -27,6 +28,11 @@ export class KvStore<T> {
     readonly bucket: string,
     private readonly kv: KV,
   ) {}
+
+  /** The bucket opened on first use; a failed open is forgotten and tried again (see RetryingLazy). */
+  static lazy<T>(bus: BusConnection, bucket: string, options: Partial<KvOptions> = {}): RetryingLazy<KvStore<T>> {
+    return new RetryingLazy(() => KvStore.open<T>(bus, bucket, options));
+  }
 
   static async open<T>(bus: BusConnection, bucket: string, options: Partial<KvOptions> = {}): Promise<KvStore<T>> {
     const kv = await new Kvm(bus.js).create(bucket, { history: 5, ...options });

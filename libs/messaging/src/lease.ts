@@ -14,18 +14,19 @@ interface LeaseRecord {
  * holder stops renewing. Used where exactly one replica must act (dispatcher, sweeper).
  */
 export class Lease {
-  private store?: RetryingLazy<KvStore<LeaseRecord>>;
+  private readonly store: RetryingLazy<KvStore<LeaseRecord>>;
 
   constructor(
-    private readonly bus: BusConnection,
+    bus: BusConnection,
     private readonly clock: Clock,
     readonly name: string,
     readonly holder: string,
     readonly ttlMs: number,
-  ) {}
+  ) {
+    this.store = KvStore.lazy<LeaseRecord>(bus, BUCKETS.leases, { history: 1 });
+  }
 
   private open(): Promise<KvStore<LeaseRecord>> {
-    this.store ??= new RetryingLazy(() => KvStore.open<LeaseRecord>(this.bus, BUCKETS.leases, { history: 1 }));
     return this.store.get();
   }
 

@@ -6,6 +6,7 @@ import {
   ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateNested, validateSync, type ValidationError,
 } from 'class-validator';
 import { parse } from 'yaml';
+import { SANDBOX_LIMIT_RANGES } from '@agency/contracts';
 import { CONFIG_FILE } from './layout.js';
 
 // The schema is the file format: property names are the YAML keys (snake_case on purpose).
@@ -100,20 +101,20 @@ export class TierModels {
 export class TierSandboxConfig {
   @IsOptional()
   @IsInt()
-  @Min(64)
-  @Max(262_144)
+  @Min(SANDBOX_LIMIT_RANGES.memoryMb.min)
+  @Max(SANDBOX_LIMIT_RANGES.memoryMb.max)
   memory_mb?: number;
 
   @IsOptional()
   @IsNumber()
-  @Min(0.1)
-  @Max(128)
+  @Min(SANDBOX_LIMIT_RANGES.cpus.min)
+  @Max(SANDBOX_LIMIT_RANGES.cpus.max)
   cpus?: number;
 
   @IsOptional()
   @IsInt()
-  @Min(16)
-  @Max(1_000_000)
+  @Min(SANDBOX_LIMIT_RANGES.pids.min)
+  @Max(SANDBOX_LIMIT_RANGES.pids.max)
   pids?: number;
 }
 
@@ -179,6 +180,24 @@ export class DefaultsConfig {
   repo?: string;
 }
 
+/** How the router scores an FR; absent, the documented heuristic alone decides. */
+export class RoutingConfig {
+  /**
+   * A model alias (the gateway resolves it) asked to adjust the heuristic score by at most
+   * `max_adjustment` points, with a reason. Absent: no model is asked.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  refine_model?: string;
+
+  /** The most the model may move the score, either way (0-50 points). */
+  @IsInt()
+  @Min(0)
+  @Max(50)
+  max_adjustment: number = 15;
+}
+
 export class AgencyConfig {
   @IsOptional()
   @ValidateNested()
@@ -206,6 +225,10 @@ export class AgencyConfig {
   @ValidateNested()
   @Type(() => ConcurrencyConfig)
   concurrency: ConcurrencyConfig = new ConcurrencyConfig();
+
+  @ValidateNested()
+  @Type(() => RoutingConfig)
+  routing: RoutingConfig = new RoutingConfig();
 
   /** Providers, model aliases and prices; the LLM gateway validates this section itself. */
   @IsOptional()

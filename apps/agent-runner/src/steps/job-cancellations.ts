@@ -17,13 +17,14 @@ const PREFIX = 'agent-runner.cancelled.';
  */
 @Injectable()
 export class JobCancellations {
-  private store?: RetryingLazy<KvStore<Cancelled>>;
+  private readonly store: RetryingLazy<KvStore<Cancelled>>;
   private readonly known = new Set<string>();
 
-  constructor(private readonly bus: BusConnection) {}
+  constructor(bus: BusConnection) {
+    this.store = KvStore.lazy<Cancelled>(bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 });
+  }
 
   private open(): Promise<KvStore<Cancelled>> {
-    this.store ??= new RetryingLazy(() => KvStore.open<Cancelled>(this.bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 }));
     return this.store.get();
   }
 

@@ -24,12 +24,13 @@ export function prOriginKey(repo: Pick<ForgeRepoRef, 'forge' | 'owner' | 'repo'>
  */
 @Injectable()
 export class PrOriginStore {
-  private store?: RetryingLazy<KvStore<PrOriginRecord>>;
+  private readonly store: RetryingLazy<KvStore<PrOriginRecord>>;
 
-  constructor(private readonly bus: BusConnection) {}
+  constructor(bus: BusConnection) {
+    this.store = KvStore.lazy<PrOriginRecord>(bus, PR_ORIGINS_BUCKET, { history: 1 });
+  }
 
   private open(): Promise<KvStore<PrOriginRecord>> {
-    this.store ??= new RetryingLazy(() => KvStore.open<PrOriginRecord>(this.bus, PR_ORIGINS_BUCKET, { history: 1 }));
     return this.store.get();
   }
 

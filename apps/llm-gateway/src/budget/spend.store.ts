@@ -13,12 +13,13 @@ export interface SpendRecord {
 /** Spend per budget key (`fr.FR-054`, `key.tools.2026-11`) in the agency-budgets KV bucket. */
 @Injectable()
 export class SpendStore {
-  private kv?: RetryingLazy<KvStore<SpendRecord>>;
+  private readonly kv: RetryingLazy<KvStore<SpendRecord>>;
 
-  constructor(private readonly bus: BusConnection) {}
+  constructor(bus: BusConnection) {
+    this.kv = KvStore.lazy<SpendRecord>(bus, BUDGET_BUCKET, { history: 1 });
+  }
 
   private store(): Promise<KvStore<SpendRecord>> {
-    this.kv ??= new RetryingLazy(() => KvStore.open<SpendRecord>(this.bus, BUDGET_BUCKET, { history: 1 }));
     return this.kv.get();
   }
 

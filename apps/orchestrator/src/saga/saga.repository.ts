@@ -11,12 +11,13 @@ type Stored = SagaRecord | FrIndexEntry;
  */
 @Injectable()
 export class SagaRepository {
-  private store?: RetryingLazy<KvStore<Stored>>;
+  private readonly store: RetryingLazy<KvStore<Stored>>;
 
-  constructor(private readonly bus: BusConnection) {}
+  constructor(bus: BusConnection) {
+    this.store = KvStore.lazy<Stored>(bus, BUCKETS.sagas, { history: 10 });
+  }
 
   private open(): Promise<KvStore<Stored>> {
-    this.store ??= new RetryingLazy(() => KvStore.open<Stored>(this.bus, BUCKETS.sagas, { history: 10 }));
     return this.store.get();
   }
 

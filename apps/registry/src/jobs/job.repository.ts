@@ -14,12 +14,13 @@ const CONTROL_KEY = 'control.dispatch';
 /** Jobs in the `agency-jobs` KV bucket, one key per job, updated with compare-and-set. */
 @Injectable()
 export class JobRepository {
-  private store?: RetryingLazy<KvStore<Job>>;
+  private readonly store: RetryingLazy<KvStore<Job>>;
 
-  constructor(private readonly bus: BusConnection) {}
+  constructor(bus: BusConnection) {
+    this.store = KvStore.lazy<Job>(bus, BUCKETS.jobs, { history: 10 });
+  }
 
   private open(): Promise<KvStore<Job>> {
-    this.store ??= new RetryingLazy(() => KvStore.open<Job>(this.bus, BUCKETS.jobs, { history: 10 }));
     return this.store.get();
   }
 
