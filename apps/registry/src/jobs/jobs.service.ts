@@ -131,6 +131,8 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     if ((await this.control()).paused) return;
     const all = (await this.jobs.all()).map((v) => v.value);
     for (const pick of pickJobs(all, this.limits.current(), this.clock.nowMs(), this.config.AGEING_STEP_MS)) {
+      // A pause that came while this pass read the jobs holds from the next start on.
+      if ((await this.control()).paused) return;
       const started = await this.jobs.mutate(pick.jobId, (job) =>
         job?.state === 'queued' ? { ...job, state: 'running', dispatchedAt: this.clock.now().toISOString(), dispatches: job.dispatches + 1 } : undefined,
       );
