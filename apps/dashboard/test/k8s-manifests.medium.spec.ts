@@ -145,7 +145,7 @@ describe('the services', () => {
     expect(who('agency-github/GITHUB_TOKEN')).toEqual(['git-service']);
     expect(who('agency-github/GITHUB_WEBHOOK_SECRET')).toEqual(['git-service']);
     for (const k of ['GATEWAY_API_KEYS', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) expect(who(`agency-llm-gateway/${k}`)).toEqual(['llm-gateway']);
-    expect(who('agency-gateway-client/LLM_GATEWAY_API_KEY')).toEqual(['agent-runner', 'reviewer']);
+    expect(who('agency-gateway-client/LLM_GATEWAY_API_KEY')).toEqual(['agent-runner', 'reviewer', 'router']);
     expect([...owners.keys()].sort()).toEqual(['agency-gateway-client/LLM_GATEWAY_API_KEY', 'agency-github/GITHUB_TOKEN', 'agency-github/GITHUB_WEBHOOK_SECRET', 'agency-grafana/admin-password', 'agency-llm-gateway/ANTHROPIC_API_KEY', 'agency-llm-gateway/GATEWAY_API_KEYS', 'agency-llm-gateway/OPENAI_API_KEY']);
   });
 
@@ -243,7 +243,7 @@ describe('network policies', () => {
   it.each([
     ['every service reaches NATS and DNS', () => SERVICES.every((s) => allowed(policies, pod(s), pod('nats'), 4222) && allowed(policies, pod(s), dns, 53)), true],
     ['every service sends spans to Jaeger', () => SERVICES.every((s) => allowed(policies, pod(s), pod('jaeger'), 4318)), true],
-    ['agents and reviewer call the gateway', () => allowed(policies, pod('agent-runner'), pod('llm-gateway'), 7106) && allowed(policies, pod('reviewer'), pod('llm-gateway'), 7106), true],
+    ['agents, reviewer and router (its score refinement) call the gateway', () => ['agent-runner', 'reviewer', 'router'].every((s) => allowed(policies, pod(s), pod('llm-gateway'), 7106)), true],
     ['Traefik reaches the gateway (the Ingress)', () => allowed(policies, traefik, pod('llm-gateway'), 7106), true],
     ['the gateway calls model providers over HTTPS', () => allowed(policies, pod('llm-gateway'), internet, 443), true],
     ['git-service reaches GitHub over HTTPS', () => allowed(policies, pod('git-service'), internet, 443), true],
@@ -253,7 +253,8 @@ describe('network policies', () => {
     ['NATS servers route to each other', () => allowed(policies, pod('nats'), pod('nats'), 6222), true],
     ['the HA job reaches NATS', () => allowed(policies, pod('nats-stream-replicas'), pod('nats'), 4222), true],
     ['an operator nats-admin pod reaches NATS (backups)', () => allowed(policies, { namespace: 'agency', labels: { 'app.kubernetes.io/name': 'nats-admin' } }, pod('nats'), 4222), true],
-    ['router cannot call the gateway', () => allowed(policies, pod('router'), pod('llm-gateway'), 7106), false],
+    ['the router reaches the gateway only: not the internet, not the other services', () => allowed(policies, pod('router'), internet, 443) || allowed(policies, pod('router'), pod('orchestrator'), 7100) || allowed(policies, pod('router'), pod('registry'), 7102), false],
+    ['the registry and the orchestrator cannot call the gateway', () => allowed(policies, pod('registry'), pod('llm-gateway'), 7106) || allowed(policies, pod('orchestrator'), pod('llm-gateway'), 7106), false],
     ['the orchestrator cannot reach the internet', () => allowed(policies, pod('orchestrator'), internet, 443), false],
     ['the reviewer cannot reach the internet', () => allowed(policies, pod('reviewer'), internet, 443), false],
     ['agent-runner cannot steer the orchestrator', () => allowed(policies, pod('agent-runner'), pod('orchestrator'), 7100), false],

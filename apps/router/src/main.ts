@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { runService } from '@agency/bootstrap';
-import { RouterConfig } from './router.config.js';
-import { RouterModule } from './router.module.js';
+import { routerService } from './router.app.js';
 
-await runService({ service: 'router', schema: RouterConfig, module: (config) => RouterModule.forRoot(config) });
+await runService(routerService);

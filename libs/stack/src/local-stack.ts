@@ -112,7 +112,8 @@ export class LocalStack {
     };
     const own: Record<StackService, Record<string, string>> = {
       orchestrator: {},
-      router: {},
+      // Only used when agency.yaml names routing.refine_model (the model's check of the score).
+      router: { LLM_GATEWAY_URL: gateway, LLM_GATEWAY_API_KEY: this.gatewayKey },
       registry: {},
       'agent-runner': { WORK_DIR: join(o.runDir, 'work', 'agent-runner'), LLM_GATEWAY_URL: gateway, LLM_GATEWAY_API_KEY: this.gatewayKey },
       reviewer: { LLM_GATEWAY_URL: gateway, LLM_GATEWAY_API_KEY: this.gatewayKey },

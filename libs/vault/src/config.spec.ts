@@ -47,6 +47,26 @@ defaults: { repo: nope/none }
     }
   });
 
+  it('reads the optional routing section: no model and 15 points by default', () => {
+    const base = 'repos: {}\ntiers: [{ name: s, max_score: 100, models: { coder: c } }]\n';
+    expect(parseAgencyConfig(base).routing).toEqual({ max_adjustment: 15 });
+    expect(loadAgencyConfig(exampleVault).routing.refine_model).toBeUndefined();
+    expect(parseAgencyConfig(`${base}routing: { refine_model: router, max_adjustment: 0 }\n`).routing).toEqual({ refine_model: 'router', max_adjustment: 0 });
+    expect(parseAgencyConfig(`${base}routing: { max_adjustment: 50 }\n`).routing).toEqual({ max_adjustment: 50 });
+    const problems = (extra: string) => {
+      try {
+        parseAgencyConfig(base + extra, 'agency.yaml');
+        return '';
+      } catch (e) {
+        return (e as AgencyConfigError).problems.join('\n');
+      }
+    };
+    expect(problems('routing: { refine_model: "", max_adjustment: 51 }\n')).toMatch(/routing\.refine_model: must be longer than or equal to 1 characters[\s\S]*routing\.max_adjustment: must not be greater than 50/);
+    expect(problems('routing: { refine_model: 7, max_adjustment: -1 }\n')).toMatch(/routing\.refine_model: must be a string[\s\S]*routing\.max_adjustment: must not be less than 0/);
+    expect(problems('routing: { max_adjustment: 2.5 }\n')).toMatch(/routing\.max_adjustment: must be an integer number/);
+    expect(problems('routing: fast\n')).toMatch(/routing: /);
+  });
+
   it('reports YAML syntax errors and non-mappings', () => {
     expect(() => parseAgencyConfig('repos: [', 'a.yaml')).toThrow(/a\.yaml: YAML error/);
     expect(() => parseAgencyConfig('- 1', 'a.yaml')).toThrow(/must be a YAML mapping/);

@@ -1,17 +1,27 @@
-import type { AnyMessageDef, Envelope, FrScoredEvent, RepoStatsRecord } from '@agency/contracts';
+import type { AnyMessageDef, Envelope, FrScoredEvent, RepoStatsRecord, ScoreReasonDto } from '@agency/contracts';
 import { sampleEnvelope } from '@agency/contracts/testing';
 import { createLogger } from '@agency/telemetry';
 import { parseAgencyConfig } from '@agency/vault';
 import type { TierConfigRepository } from '../vault/tier-config.repository.js';
+import type { RefineRequest, ScoreRefiner } from './score-refiner.js';
 import { ScoreHandler } from './score.handler.js';
 import { ScoringService } from './scoring.service.js';
 
-const config = parseAgencyConfig(`
+const yaml = (routing = '') => `
 repos: { example/greeter: { forge: local, url: /tmp/greeter.git, test: npm test } }
+${routing}
 tiers:
   - { name: small, max_score: 30, models: { planner: p, coder: c, reviewer: r } }
   - { name: large, max_score: 100, models: { planner: p2, coder: c2, reviewer: r2 } }
-`);
+`;
+
+class FakeRefiner implements ScoreRefiner {
+  readonly requests: RefineRequest[] = [];
+  async refine(request: RefineRequest): Promise<ScoreReasonDto> {
+    this.requests.push(request);
+    return { feature: 'model', points: 25, detail: `${request.model}: touches auth` };
+  }
+}
 
 class FakeReader {
   readonly asked: string[] = [];
@@ -24,7 +34,7 @@ class FakeReader {
   }
 }
 
-function fixtures() {
+function fixtures(config = parseAgencyConfig(yaml())) {
   const replies: FrScoredEvent[] = [];
   const bus = {
     async reply(_env: Envelope<unknown>, _def: AnyMessageDef, payload: unknown) {
@@ -35,9 +45,11 @@ function fixtures() {
   const warnings: string[] = [];
   const logger = createLogger({ service: 'test', level: 'silent' });
   logger.warn = ((_fields: unknown, message: string) => void warnings.push(message)) as typeof logger.warn;
-  const handler = new ScoreHandler(new ScoringService({ current: () => config, agentModels: () => ({ planner: 'planner', coder: 'coder', reviewer: 'reviewer' }) } as TierConfigRepository), bus as never, reader, logger);
+  const refiner = new FakeRefiner();
+  const tiers = { current: () => config, agentModels: () => ({ planner: 'planner', coder: 'coder', reviewer: 'reviewer' }) } as TierConfigRepository;
+  const handler = new ScoreHandler(new ScoringService(tiers, refiner), bus as never, reader, logger);
   const repoSize = () => replies.at(-1)!.reasons.find((r) => r.feature === 'repo_size');
-  return { handler, reader, replies, warnings, repoSize };
+  return { handler, reader, replies, warnings, repoSize, refiner };
 }
 
 describe('ScoreHandler', () => {
@@ -67,6 +79,28 @@ describe('ScoreHandler', () => {
 
     expect(reader.asked).toEqual([]);
     expect(repoSize()).toEqual({ feature: 'repo_size', points: 5, detail: '10 files in the repository' });
+  });
+
+  it("refines the score with the model, in the command's FR, saga and step", async () => {
+    const { handler, replies, refiner } = fixtures(parseAgencyConfig(yaml('routing: { refine_model: router-check }')));
+    const env = sampleEnvelope('ScoreFr', { jobId: 'job-FR-1-r1' });
+
+    await handler.score(env);
+
+    expect(refiner.requests).toHaveLength(1);
+    expect(refiner.requests[0]!.ctx).toEqual({ frId: env.frId, sagaId: env.sagaId, step: env.step, jobId: 'job-FR-1-r1', frBudgetUsd: 5 });
+    expect(refiner.requests[0]!.maxAdjustment).toBe(15);
+    const heuristic = replies[0]!.reasons.filter((r) => r.feature !== 'model').reduce((s, r) => s + r.points, 0);
+    expect(replies[0]!.score).toBeCloseTo(heuristic + 25, 5);
+    expect(replies[0]!.tier).toBe('large');
+    expect(replies[0]!.reasons.at(-1)).toEqual({ feature: 'model', points: 25, detail: 'router-check: touches auth' });
+  });
+
+  it('asks no model when agency.yaml names none', async () => {
+    const { handler, replies, refiner } = fixtures();
+    await handler.score(sampleEnvelope('ScoreFr'));
+    expect(refiner.requests).toEqual([]);
+    expect(replies[0]!.tier).toBe('small');
   });
 
   it('scores without repo_size when the record cannot be read, and logs it', async () => {

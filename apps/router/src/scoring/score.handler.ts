@@ -21,7 +21,9 @@ export class ScoreHandler {
     const { fr, forcedTier } = env.payload;
     // Stats in the command win; otherwise what the runner recorded at the repository's last plan.
     const repoStats = env.payload.repoStats ?? (await this.recordedStats(fr.repo));
-    const result = this.scoring.score(fr, repoStats, forcedTier);
+    // The FR, saga and step of the command: a model refinement's cost is accounted to the FR.
+    const ctx = { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}) };
+    const result = await this.scoring.score(fr, repoStats, forcedTier, ctx);
     await this.bus.reply(env, Messages.FrScored, result);
   }
 

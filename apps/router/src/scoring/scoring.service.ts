@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { FrScoredEvent, FrSnapshotDto, RepoStatsDto, SandboxLimitsDto, ScoreReasonDto, StrategyDto } from '@agency/contracts';
+import type { CallContext } from '@agency/llm-client';
 import { PermanentError } from '@agency/messaging';
 import type { AgencyConfig, TierConfig, TierSandboxConfig } from '@agency/vault';
 import { TierConfigRepository } from '../vault/tier-config.repository.js';
+import { SCORE_REFINER, type ScoreRefiner } from './score-refiner.js';
 
 /** Points per feature and their caps; docs/architecture.md#routing explains the choice. */
 export const WEIGHTS = {
@@ -77,15 +79,48 @@ export function chooseTier(config: AgencyConfig, score: number, forced?: string)
   return config.tiers.find((t) => t.max_score >= score) ?? config.tiers[config.tiers.length - 1]!;
 }
 
-/** Scores an FR's complexity from documented features and picks the tier that runs it. */
+/** The heuristic score moved by the model's adjustment, kept within 0-100. */
+export function refinedScore(heuristic: number, adjustment: number): number {
+  return Math.min(100, Math.max(0, Math.round((heuristic + adjustment) * 10) / 10));
+}
+
+/**
+ * Scores an FR's complexity from documented features, optionally refined by a model
+ * (agency.yaml `routing.refine_model`), and picks the tier that runs it.
+ */
 @Injectable()
 export class ScoringService {
-  constructor(private readonly tiers: TierConfigRepository) {}
+  constructor(
+    private readonly tiers: TierConfigRepository,
+    @Inject(SCORE_REFINER) private readonly refiner: ScoreRefiner,
+  ) {}
 
-  score(fr: FrSnapshotDto, repoStats?: RepoSize, forcedTier?: string): FrScoredEvent {
-    const { score, reasons } = scoreFr(fr, repoStats);
-    const tier = chooseTier(this.tiers.current(), score, forcedTier);
+  async score(fr: FrSnapshotDto, repoStats?: RepoSize, forcedTier?: string, ctx: CallContext = {}): Promise<FrScoredEvent> {
+    const config = this.tiers.current();
+    // An unknown forced tier fails before any model is paid for.
+    const forced = forcedTier ? chooseTier(config, 0, forcedTier) : undefined;
+    const heuristic = scoreFr(fr, repoStats);
+    let score = heuristic.score;
+    const reasons = [...heuristic.reasons];
+    const model = config.routing?.refine_model;
+    if (model) {
+      // The call is bounded by the budget of the tier the FR would run in without it.
+      const budget = (forced ?? chooseTier(config, heuristic.score)).budget_usd;
+      const reason = await this.refine({ fr, heuristic, model, maxAdjustment: config.routing.max_adjustment, ctx: { ...ctx, frBudgetUsd: budget } });
+      reasons.push(reason);
+      score = refinedScore(heuristic.score, reason.points);
+    }
+    const tier = forced ?? chooseTier(config, score);
     if (forcedTier) reasons.push({ feature: 'forced_tier', points: 0, detail: `tier ${forcedTier} chosen by the go command` });
     return { score, tier: tier.name, strategy: strategyOf(tier, this.tiers.agentModels()), reasons };
+  }
+
+  /** The refiner promises not to throw; should it anyway, the FR is still routed on the heuristic. */
+  private async refine(request: Parameters<ScoreRefiner['refine']>[0]): Promise<ScoreReasonDto> {
+    try {
+      return await this.refiner.refine(request);
+    } catch (err) {
+      return { feature: 'model', points: 0, detail: `model refinement failed (${request.model}): ${err instanceof Error ? err.message : String(err)}; heuristic score kept` };
+    }
   }
 }
