@@ -131,7 +131,7 @@ export class TierConfig {
 
   @ValidateNested()
   @Type(() => TierModels)
-  models: TierModels = {};
+  models: TierModels = new TierModels();
 
   @IsInt()
   @Min(0)

@@ -64,6 +64,12 @@ tiers:
   - { name: cheap, max_score: 100, models: { coder: small-coder } }
 `).tiers[0]!;
     expect(strategyOf(partial, AGENTS)).toMatchObject({ plannerModel: 'agent-planner', coderModel: 'small-coder', reviewerModel: 'agent-reviewer' });
+    const none = parseAgencyConfig(`
+repos: { a/b: { forge: github, url: https://example.com/a/b.git, test: npm test } }
+tiers:
+  - { name: plain, max_score: 100 }
+`).tiers[0]!;
+    expect(strategyOf(none, AGENTS)).toMatchObject({ plannerModel: 'agent-planner', coderModel: 'agent-coder', reviewerModel: 'agent-reviewer' });
     // A tier without sandbox settings leaves the runner's defaults.
     expect(strategyOf(config.tiers[0]!, AGENTS).sandbox).toBeUndefined();
   });
