@@ -35,10 +35,15 @@ describe('dashboard in headless Chromium', () => {
   /** Pixel counts per colour of a PNG, decoded by Chromium itself (no image library needed). */
   async function colours(png: Buffer): Promise<Array<[string, number]>> {
     const counts = await page.evaluate(async (b64) => {
-      const img = new Image();
+      // Runs in the page; this project's TypeScript has no DOM lib, so the few DOM types used are declared here.
+      type Img = { src: string; width: number; height: number; decode(): Promise<void> };
+      type Ctx = { drawImage(image: Img, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+      type Canvas = { width: number; height: number; getContext(kind: '2d'): Ctx | null };
+      const dom = globalThis as unknown as { Image: new () => Img; document: { createElement(tag: 'canvas'): Canvas } };
+      const img = new dom.Image();
       img.src = `data:image/png;base64,${b64}`;
       await img.decode();
-      const canvas = document.createElement('canvas');
+      const canvas = dom.document.createElement('canvas');
       canvas.width = img.width;
       canvas.height = img.height;
       const ctx = canvas.getContext('2d')!;
