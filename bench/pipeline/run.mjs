@@ -94,9 +94,15 @@ try {
     queueWait.push(q);
     overhead.push(t - w - q);
   }
-  const hops = spans
-    .filter((sp) => sp.name.endsWith(' process') && byId.get(sp.parentSpanId)?.name.endsWith(' send'))
-    .map((sp) => sp.startMs - byId.get(sp.parentSpanId).startMs);
+  const hopSpans = spans.filter((sp) => sp.name.endsWith(' process') && byId.get(sp.parentSpanId)?.name.endsWith(' send'));
+  const hops = hopSpans.map((sp) => sp.startMs - byId.get(sp.parentSpanId).startMs);
+  // Where the slow hops are (over 1 s): by consuming service and message, to tell queueing from a bug.
+  const slow = new Map();
+  for (const sp of hopSpans) {
+    if (sp.startMs - byId.get(sp.parentSpanId).startMs <= 1000) continue;
+    const k = `${sp.service} ${sp.name.replace(/ process$/, '')}`;
+    slow.set(k, (slow.get(k) ?? 0) + 1);
+  }
 
   const elapsedMin = (finishedAt - dropped) / 60_000;
   const stat = (v) => `median ${fmt(pct(v, 50))}, p99 ${fmt(pct(v, 99))}`;
@@ -110,6 +116,7 @@ try {
     `  orchestration overhead (the rest: bus hops, saga transitions, FR file writes, waiting for a busy service): ${stat(overhead)}`,
     `  of which the orchestrator's own handling of the FR's events (saga, KV, FR file, publishes): ${stat(orchestratorOwn)}`,
     `bus hop (publish -> consumer start), ${hops.length} hops: ${stat(hops)}`,
+    `  hops over 1 s: ${[...slow].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
   ];
   console.log(lines.join('\n'));
 } finally {
