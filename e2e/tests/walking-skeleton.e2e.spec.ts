@@ -89,6 +89,13 @@ describe('walking skeleton: an FR file in, a pull request out, across seven proc
     const brokenText = readFileSync(broken!, 'utf8');
     expect(brokenText).toMatch(/## Agency log[\s\S]*the agency cannot take this FR: front matter: YAML error at line 4: Flow sequence/);
     expect(frFile(vault, '03_planned', 'FR-003')).toBeUndefined();
+    // ...and reported in the orchestrator's structured log, naming the file, the FR and the problem.
+    const rejected = readFileSync(stack.logFile('orchestrator'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('FR file rejected'))
+      .map((l) => JSON.parse(l) as { level: number | string; frPath?: string; frId?: string; msg: string });
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ frPath: '10_features/03_planned/FR-003-broken.md', frId: 'FR-003', msg: expect.stringContaining('front matter: YAML error at line 4') });
   });
 
   it('pushed the coder commit to an agency branch of the bare remote and recorded the PR', async () => {
