@@ -39,6 +39,7 @@ const SESSION: Array<{ path: string; body: object; note: string }> = [
   { note: 'Anthropic client, Anthropic upstream', path: '/v1/messages', body: { model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'say hi' }] } },
   { note: 'Anthropic client, Anthropic upstream, streamed tool use', path: '/v1/messages', body: { model: 'claude', max_tokens: 64, stream: true, tools: [ANTHROPIC_TOOL], messages: [{ role: 'user', content: 'read greet.js' }] } },
   { note: 'Anthropic client, OpenAI upstream, streamed', path: '/v1/messages', body: { model: 'gpt', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'translate me' }] } },
+  { note: 'OpenAI client, Anthropic upstream', path: '/v1/chat/completions', body: { model: 'claude', messages: [{ role: 'user', content: 'say hi' }] } },
   { note: 'OpenAI client, Anthropic upstream, streamed tool use', path: '/v1/chat/completions', body: { model: 'claude', stream: true, tools: [TOOL], messages: [{ role: 'user', content: 'read greet.js' }] } },
 ];
 
@@ -57,9 +58,6 @@ async function play(gw: Gateway): Promise<string[]> {
   }
   return bodies;
 }
-
-/** The only thing that is not a pure function of the vendor's bytes: when the gateway itself stamped an OpenAI answer. */
-const withoutOwnClock = (body: string) => body.replaceAll(/"created":\d+/g, '"created":0');
 
 describe('record a session against local vendors, then replay it offline', () => {
   let dir: TempDir;
@@ -89,20 +87,36 @@ describe('record a session against local vendors, then replay it offline', () =>
     }
     const oaFile = join(dir.path, 'cassettes', 'oa.jsonl');
     const claudeFile = join(dir.path, 'cassettes', 'claude.jsonl');
-    // One exchange per vendor call: 5 to OpenAI (the 429 and its retry included), 3 to Anthropic.
+    // One exchange per vendor call: 5 to OpenAI (the 429 and its retry included), 4 to Anthropic.
     await expectEventually(() => {
       expect(existsSync(oaFile) && readFileSync(oaFile, 'utf8').trim().split('\n')).toHaveLength(5);
-      expect(readFileSync(claudeFile, 'utf8').trim().split('\n')).toHaveLength(3);
+      expect(readFileSync(claudeFile, 'utf8').trim().split('\n')).toHaveLength(4);
     });
     const cassette = readFileSync(oaFile, 'utf8') + readFileSync(claudeFile, 'utf8');
     expect(cassette).not.toContain(OPENAI_UPSTREAM_KEY);
     expect(cassette).not.toContain(ANTHROPIC_UPSTREAM_KEY);
 
     // The cassette holds the vendor's exact bytes, chunk by chunk.
-    const streamed = readFileSync(claudeFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CassetteExchange).find((e) => (e.request.body as { stream?: boolean }).stream)!;
+    const claudeExchanges = readFileSync(claudeFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CassetteExchange);
+    const streamed = claudeExchanges.find((e) => (e.request.body as { stream?: boolean }).stream)!;
     const sent = anthropicWire.events({ toolCalls: [{ id: 'toolu_01R', name: 'read_file', arguments: '{"path":"greet.js"}' }] }, { body: { model: 'claude-sonnet-4-5' } } as unknown as ReceivedRequest).join('');
     expect(Buffer.concat(streamed.response!.chunks.map(decodeChunk)).toString('utf8')).toBe(sent);
     expect(streamed.response!.chunks.length).toBeGreaterThan(3);
+
+    // Anthropic's answers carry no time: an OpenAI client's `created` is the HTTP Date of the
+    // vendor's answer, which the cassette keeps, not the gateway's clock.
+    let latest = 0;
+    SESSION.forEach((call, i) => {
+      if (!call.note.startsWith('OpenAI client, Anthropic upstream')) return;
+      // The OpenAI client sent no max_tokens: the gateway asked Anthropic for its default, 4096.
+      const exchange = claudeExchanges.find((e) => (e.request.body as { max_tokens: number }).max_tokens === 4096 && (e.request.body as { stream?: boolean }).stream === (call.body as { stream?: boolean }).stream)!;
+      expect(exchange.response!.headers.date, call.note).toMatch(/GMT$/);
+      const created = Math.floor(Date.parse(exchange.response!.headers.date!) / 1000);
+      expect(recorded[i], call.note).toContain(`"created":${created},`);
+      latest = Math.max(latest, created);
+    });
+    // Replay in a later second than the recording, so an answer stamped by the gateway's clock would differ.
+    while (Math.floor(Date.now() / 1000) <= latest) await new Promise((r) => setTimeout(r, 50));
 
     // The vendors go away; the same session is served from the cassettes.
     await openAiUp.close();
@@ -110,10 +124,7 @@ describe('record a session against local vendors, then replay it offline', () =>
     const player = await startGateway(llm(dir.path, REPLAY));
     try {
       const replayed = await play(player);
-      SESSION.forEach((call, i) => {
-        if (call.note.startsWith('OpenAI client, Anthropic upstream')) expect(withoutOwnClock(replayed[i]!), call.note).toBe(withoutOwnClock(recorded[i]!));
-        else expect(replayed[i], call.note).toBe(recorded[i]);
-      });
+      SESSION.forEach((call, i) => expect(replayed[i], call.note).toBe(recorded[i]));
       expect(recorded[3]).toContain('ünïcödé and emoji 🎉');
 
       const unknown = await fetch(`${player.origin}/v1/chat/completions`, {

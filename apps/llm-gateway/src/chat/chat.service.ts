@@ -36,7 +36,7 @@ export interface CompletionMeta {
   upstreamId?: string;
   /** The gateway's own id (32 hex digits), for answers the vendor gave no id. */
   localId: string;
-  /** Unix seconds: the vendor's, else when the call started. */
+  /** Unix seconds: the vendor's (its `created`, else the HTTP Date of its answer), else when the call started. */
   created: number;
   /** `provider/model` that answers; returned as the response's `model`. */
   ref: string;

@@ -81,7 +81,7 @@ export interface LlmUsage {
 export interface LlmChatResponse {
   /** The vendor's id of the answer (chatcmpl-..., msg_...), when it gave one. */
   id?: string;
-  /** Unix seconds, when the vendor said (OpenAI's `created`). */
+  /** Unix seconds, when the vendor said: OpenAI's `created`, else the HTTP `Date` of its answer. */
   created?: number;
   /** The model that answered, as the provider names it. */
   model: string;

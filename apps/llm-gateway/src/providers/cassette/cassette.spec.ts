@@ -19,7 +19,7 @@ class FakeUpstream {
     if (n instanceof TransportError) throw n;
     return {
       status: n.status,
-      headers: { 'content-type': 'text/event-stream', 'x-request-id': 'req_1', 'retry-after': '2' },
+      headers: { 'content-type': 'text/event-stream', 'x-request-id': 'req_1', 'retry-after': '2', date: 'Tue, 24 Nov 2026 10:00:07 GMT' },
       body: (async function* () {
         yield* n.chunks;
         if (n.failAfter) throw n.failAfter;
@@ -64,7 +64,7 @@ describe('RecordingTransport and ReplayTransport', () => {
     const live = await recorder.send(request('{"model":"m","stream":true}'));
     expect(await drain(live)).toEqual(chunks);
     expect(written).toHaveLength(1);
-    expect(written[0]).toMatchObject({ provider: 'oa', key: requestKey('{"model":"m","stream":true}'), request: { method: 'POST', path: '/v1/chat/completions', body: { model: 'm', stream: true } }, response: { status: 200, headers: { 'content-type': 'text/event-stream', 'retry-after': '2' } } });
+    expect(written[0]).toMatchObject({ provider: 'oa', key: requestKey('{"model":"m","stream":true}'), request: { method: 'POST', path: '/v1/chat/completions', body: { model: 'm', stream: true } }, response: { status: 200, headers: { 'content-type': 'text/event-stream', 'retry-after': '2', date: 'Tue, 24 Nov 2026 10:00:07 GMT' } } });
     expect(JSON.stringify(written)).not.toContain('sk-secret');
     expect(JSON.stringify(written)).not.toContain('req_1');
 

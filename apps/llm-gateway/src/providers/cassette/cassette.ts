@@ -30,8 +30,11 @@ export interface CassetteExchange {
   recordedAt: string;
 }
 
-/** Response headers the wire formats read; the rest are not worth keeping. */
-export const KEPT_HEADERS = ['content-type', 'retry-after', 'retry-after-ms'];
+/**
+ * Response headers the gateway reads; the rest are not worth keeping. `date` stamps answers whose
+ * body carries no time (Anthropic's), so a replay gives the same `created` as the recording.
+ */
+export const KEPT_HEADERS = ['content-type', 'retry-after', 'retry-after-ms', 'date'];
 
 export function requestKey(body: string): string {
   return createHash('sha256').update(body, 'utf8').digest('hex');

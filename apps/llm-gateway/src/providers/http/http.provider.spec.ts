@@ -1,4 +1,5 @@
 import type { LlmChatRequest, LlmStreamEvent } from '../llm-provider.js';
+import { AnthropicWire } from '../wire/anthropic.wire.js';
 import { OpenAiWire } from '../wire/openai.wire.js';
 import { DEFAULT_TIMEOUTS, HttpProvider } from './http.provider.js';
 import { TransportError, type UpstreamRequest, type UpstreamResponse } from './http.transport.js';
@@ -76,6 +77,27 @@ describe('HttpProvider', () => {
   it('accepts a server that answers a stream request in one JSON piece', async () => {
     transport.next.push({ chunks: [completion] });
     expect((await collect(provider.stream(call))).map((e) => e.kind)).toEqual(['start', 'text', 'end']);
+  });
+
+  it("stamps an answer whose body has no time with the vendor's HTTP Date, and keeps the vendor's own created", async () => {
+    const date = 'Tue, 24 Nov 2026 10:00:07 GMT';
+    const seconds = Date.parse(date) / 1000;
+    const anthropic = new HttpProvider('claude', new AnthropicWire('claude', 'https://api.example.com', {}, 4096), transport, DEFAULT_TIMEOUTS);
+    const message = JSON.stringify({ id: 'msg_1', model: 'm', content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } });
+    transport.next.push({ headers: { 'content-type': 'application/json', date }, chunks: [message] });
+    expect(await anthropic.chat(call)).toMatchObject({ id: 'msg_1', created: seconds });
+    const event = (name: string, data: object) => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...data })}\n\n`;
+    const stream = [event('message_start', { message: { id: 'msg_2', usage: { input_tokens: 1 } } }), event('content_block_start', { index: 0, content_block: { type: 'text', text: 'hi' } }), event('message_delta', { delta: { stop_reason: 'end_turn' } }), event('message_stop', {})];
+    transport.next.push({ headers: { 'content-type': 'text/event-stream', date }, chunks: stream });
+    const events = await collect(anthropic.stream(call));
+    expect(events[0]).toMatchObject({ kind: 'start', id: 'msg_2', created: seconds });
+    expect(events.at(-1)).toMatchObject({ kind: 'end', response: { created: seconds } });
+    // No Date (or an unreadable one): left to the gateway's clock.
+    transport.next.push({ headers: { 'content-type': 'application/json', date: 'yesterday' }, chunks: [message] });
+    expect((await anthropic.chat(call)).created).toBeUndefined();
+    // OpenAI says when in its body: that wins over the header.
+    transport.next.push({ headers: { 'content-type': 'application/json', date }, chunks: [JSON.stringify({ ...JSON.parse(completion), created: 1_700_000_000 })] });
+    expect((await provider.chat(call)).created).toBe(1_700_000_000);
   });
 
   it('fails a stream that breaks off, whether the connection resets or ends early', async () => {

@@ -41,7 +41,7 @@ export class HttpProvider implements LlmProvider {
     } catch (e) {
       throw this.mapped(e);
     }
-    return this.read(() => this.wire.response(body, request));
+    return stamped(this.read(() => this.wire.response(body, request)), response);
   }
 
   async *stream(request: LlmChatRequest, signal?: AbortSignal): AsyncIterable<LlmStreamEvent> {
@@ -57,7 +57,7 @@ export class HttpProvider implements LlmProvider {
       }
       let whole: LlmChatResponse;
       try {
-        whole = this.wire.response(body, request);
+        whole = stamped(this.wire.response(body, request), response);
       } catch (e) {
         if (e instanceof WireError) throw malformedError(this.name, `asked for a stream, got ${contentType || 'no content type'}: ${e.message}`);
         throw e;
@@ -77,13 +77,18 @@ export class HttpProvider implements LlmProvider {
           throw this.mapped(e);
         }
         const events = next.done ? decoder.end() : decoder.push(next.value);
-        for (const event of events) yield* this.read(() => reader.read(event));
+        for (const event of events) {
+          for (const piece of this.read(() => reader.read(event))) {
+            // Only the first event is a start; the rest pass through untouched.
+            yield piece.kind === 'start' && piece.created === undefined ? stampedStart(piece, response) : piece;
+          }
+        }
         if (next.done) break;
       }
     } finally {
       await iterator.return?.();
     }
-    yield { kind: 'end', response: this.read(() => reader.finish()) };
+    yield { kind: 'end', response: stamped(this.read(() => reader.finish()), response) };
   }
 
   private async send(request: LlmChatRequest, stream: boolean, signal?: AbortSignal): Promise<UpstreamResponse> {
@@ -112,6 +117,30 @@ export class HttpProvider implements LlmProvider {
       throw e;
     }
   }
+}
+
+/**
+ * When the answer was made, in Unix seconds, for a vendor whose body says nothing of it
+ * (Anthropic): its HTTP `Date` header. Cassettes keep that header, so a replayed call stamps the
+ * answer with the recorded time and replays byte for byte; a vendor that sends no Date leaves it
+ * to the gateway's clock.
+ */
+export function dateOf(headers: UpstreamResponse['headers']): number | undefined {
+  const raw = headers.date;
+  if (!raw) return undefined;
+  const ms = Date.parse(raw);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
+}
+
+function stamped(answer: LlmChatResponse, response: UpstreamResponse): LlmChatResponse {
+  if (answer.created !== undefined) return answer;
+  const created = dateOf(response.headers);
+  return created === undefined ? answer : { ...answer, created };
+}
+
+function stampedStart(start: Extract<LlmStreamEvent, { kind: 'start' }>, response: UpstreamResponse): LlmStreamEvent {
+  const created = dateOf(response.headers);
+  return created === undefined ? start : { ...start, created };
 }
 
 /** A whole answer as stream events, for servers that answered a stream request in one piece. */
