@@ -7,6 +7,8 @@ import { startOpenAiUpstream } from './upstreams/openai.upstream.js';
 import type { Behaviour, Script, Upstream } from './upstreams/upstream-server.js';
 
 const OK: Behaviour = { kind: 'answer', content: 'a whole answer from the vendor' };
+const BACKUP_OK: Behaviour = { kind: 'answer', content: 'the backup answered' };
+const LONG = 'a long answer that will not arrive whole';
 
 function llm(flaky: string, backup: string, deadPort: number): string {
   return `llm:
@@ -18,6 +20,7 @@ function llm(flaky: string, backup: string, deadPort: number): string {
     main: [flaky/gpt-4.1, backup/claude-x]
     deadfirst: [dead/llama, backup/claude-x]
     solo: [flaky/gpt-4.1]
+    claude: [backup/claude-x]
   prices:
     flaky/gpt-4.1: { input_per_mtok: 2, output_per_mtok: 8 }
     backup/claude-x: { input_per_mtok: 3, output_per_mtok: 15 }
@@ -35,7 +38,7 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
 
   beforeAll(async () => {
     flaky = await startOpenAiUpstream(() => OK);
-    backup = await startAnthropicUpstream(() => ({ kind: 'answer', content: 'the backup answered' }));
+    backup = await startAnthropicUpstream(() => BACKUP_OK);
     gw = await startGateway(llm(flaky.url, backup.url, await freePort()));
     openai = gw.openai();
     anthropic = gw.anthropic();
@@ -47,14 +50,20 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     await backup?.close();
   });
 
-  const use = (script: Script) => {
+  const use = (script: Script, backupScript: Script = () => BACKUP_OK) => {
     flaky.script = script;
+    backup.script = backupScript;
     flaky.requests.length = 0;
     backup.requests.length = 0;
   };
   const ask = (model: string) => openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }] });
   const askAnthropic = (model: string) => anthropic.messages.create({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] });
   const failure = async (p: Promise<unknown>) => p.then(() => expect.fail('expected the call to fail'), (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+  const anthropicError = (e: unknown) => (e as InstanceType<typeof Anthropic.APIError>).error;
+  /** Streams an OpenAI answer; `text` gets every piece that arrived before the end or the failure. */
+  const streamOpenAi = async (model: string, text: { value: string }) => {
+    for await (const chunk of await openai.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'x' }] })) text.value += chunk.choices[0]?.delta.content ?? '';
+  };
 
   it('honours a 429 retry-after, then answers from the same target', async () => {
     use((_r, n) => (n === 0 ? { kind: 'status', status: 429, message: 'Rate limit reached for gpt-4.1', headers: { 'retry-after': '1' } } : OK));
@@ -139,6 +148,85 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     const stream = anthropic.messages.stream({ model: 'solo', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
     const a = await failure(stream.finalMessage());
     expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('ended its stream early: no finish_reason arrived') } });
+  });
+
+  it('turns an OpenAI stream that ends early but cleanly (no finish_reason, no [DONE]) into an error for the OpenAI SDK', async () => {
+    use(() => ({ kind: 'truncate', afterEvents: 4, content: LONG }));
+    const text = { value: '' };
+    const e = await failure(streamOpenAi('main', text));
+    expect(e).toBeInstanceOf(OpenAI.APIError);
+    expect(e.code).toBe('upstream_stream_truncated');
+    expect(e.message).toContain('provider "flaky" ended its stream early: no finish_reason arrived');
+    expect(text.value).toBe('a long answer t');
+    // Committed to the client: no retry, no fallback.
+    expect(flaky.requests).toHaveLength(1);
+    expect(backup.requests).toHaveLength(0);
+
+    // The same when the vendor is Anthropic (no message_stop), translated for the OpenAI client.
+    use(
+      () => OK,
+      () => ({ kind: 'truncate', afterEvents: 5, content: LONG }),
+    );
+    const fromClaude = { value: '' };
+    const c = await failure(streamOpenAi('claude', fromClaude));
+    expect(c).toBeInstanceOf(OpenAI.APIError);
+    expect(c.code).toBe('upstream_stream_truncated');
+    expect(c.message).toContain('provider "backup" ended its stream early: message_stop never arrived');
+    expect(fromClaude.value).toBe('a long ans');
+    expect(backup.requests).toHaveLength(1);
+  });
+
+  it('turns an Anthropic stream whose connection resets mid-answer into an error event for the Anthropic SDK', async () => {
+    // message_start, content_block_start, ping and two text deltas, then a reset.
+    use(
+      () => OK,
+      () => ({ kind: 'cut', afterEvents: 5, content: LONG }),
+    );
+    let text = '';
+    const stream = anthropic.messages.stream({ model: 'claude', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] }).on('text', (t) => (text += t));
+    const a = await failure(stream.finalMessage());
+    expect(a).toBeInstanceOf(Anthropic.APIError);
+    expect(anthropicError(a)).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringMatching(/provider "backup": .* closed the connection in the middle of its answer/) } });
+    expect(text).toBe('a long ans');
+    expect(backup.requests).toHaveLength(1);
+
+    // The same when the vendor is OpenAI, translated for the Anthropic client.
+    use(() => ({ kind: 'cut', afterEvents: 4, content: LONG }));
+    text = '';
+    const fromOpenAi = anthropic.messages.stream({ model: 'main', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] }).on('text', (t) => (text += t));
+    const o = await failure(fromOpenAi.finalMessage());
+    expect(anthropicError(o)).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringMatching(/provider "flaky": .* closed the connection in the middle of its answer/) } });
+    expect(text).toBe('a long answer t');
+    expect(flaky.requests).toHaveLength(1);
+    expect(backup.requests).toHaveLength(0);
+  });
+
+  it('fails a non-streaming answer whose body is cut mid-way (reset, or closed short of its length), after retrying, in each client format', async () => {
+    for (const kind of ['cut', 'truncate'] as const) {
+      const cut: Behaviour = { kind, afterEvents: 0, content: LONG };
+      use(() => cut);
+      const e = await failure(ask('solo'));
+      expect(e, kind).toBeInstanceOf(OpenAI.InternalServerError);
+      expect(e.status).toBe(502);
+      expect(e.code).toBe('upstream_connection_lost');
+      expect(e.message).toMatch(/all 2 attempts failed: .*provider "flaky": .* closed the connection in the middle of its answer/);
+      expect(flaky.requests).toHaveLength(2);
+
+      use(
+        () => OK,
+        () => cut,
+      );
+      const a = await failure(askAnthropic('claude'));
+      expect(a, kind).toBeInstanceOf(Anthropic.InternalServerError);
+      expect(a.status).toBe(502);
+      expect(anthropicError(a)).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringMatching(/provider "backup": .* closed the connection in the middle of its answer/) } });
+      expect(backup.requests).toHaveLength(2);
+    }
+    // Nothing reached the client yet: a cut answer falls back like any other failure.
+    use(() => ({ kind: 'cut', afterEvents: 0, content: LONG }));
+    const answer = await ask('main');
+    expect(answer.model).toBe('backup/claude-x');
+    expect(answer.choices[0]!.message.content).toBe('the backup answered');
   });
 
   it('falls back when a stream breaks before its first piece', async () => {

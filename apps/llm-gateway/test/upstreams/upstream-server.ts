@@ -20,9 +20,13 @@ export type Behaviour =
   | { kind: 'malformed' }
   /** Accepts the request and never answers. */
   | { kind: 'hang' }
-  /** Streams `afterEvents` events of the answer, then resets the connection. */
+  /** Streams `afterEvents` events of the answer (not streaming: half the body), then resets the connection. */
   | ({ kind: 'cut'; afterEvents: number } & Answer)
-  /** Streams `afterEvents` events, then ends the response cleanly without the closing events. */
+  /**
+   * Streams `afterEvents` events, then ends the response cleanly without the closing events.
+   * Not streaming: sends half the body, short of its content-length, then closes the connection
+   * cleanly (FIN, no reset).
+   */
   | ({ kind: 'truncate'; afterEvents: number } & Answer);
 
 export interface ReceivedRequest {
@@ -112,7 +116,8 @@ export async function startUpstream(wire: WireWriter, script: Script, port = 0):
         // Let the bytes leave before the connection goes.
         await new Promise((r) => setTimeout(r, 20));
         if (b.kind === 'cut') res.socket?.resetAndDestroy();
-        else res.end();
+        else if (stream) res.end();
+        else res.socket?.end();
         return;
       }
     }
