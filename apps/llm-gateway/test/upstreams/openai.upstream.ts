@@ -62,25 +62,36 @@ export const openAiWire: WireWriter = {
     return JSON.stringify({ error: { message, type, param: null, code: status === 429 ? 'rate_limit_exceeded' : null } });
   },
 
-  validate(req) {
-    if (req.path !== '/v1/chat/completions') return `Invalid URL (POST ${req.path})`;
-    if (req.headers.authorization !== `Bearer ${OPENAI_UPSTREAM_KEY}`) return 'Incorrect API key provided';
-    if (typeof req.body.model !== 'string') return "Missing required parameter: 'model'.";
-    if (!Array.isArray(req.body.messages) || req.body.messages.length === 0) return "Missing required parameter: 'messages'.";
-    // Every tool message answers a tool call of an earlier assistant message.
-    const callIds = new Set<string>();
-    for (const [i, m] of (req.body.messages as Array<Record<string, unknown>>).entries()) {
-      if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(String(m.role))) return `Invalid value for 'messages[${i}].role'`;
-      for (const c of (m.tool_calls as Array<{ id: string }> | undefined) ?? []) callIds.add(c.id);
-      if (m.role === 'tool' && !callIds.has(String(m.tool_call_id))) return `Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.`;
-    }
-    if (req.body.max_tokens !== undefined && req.body.max_completion_tokens !== undefined) return 'max_tokens and max_completion_tokens cannot both be set';
-    return undefined;
-  },
+  validate: (req) => validateOpenAi(req, OPENAI_UPSTREAM_KEY),
 };
+
+/** Checks a request like api.openai.com does; `apiKey` undefined: no key is checked (Ollama ignores Authorization). */
+function validateOpenAi(req: ReceivedRequest, apiKey: string | undefined): string | undefined {
+  if (req.path !== '/v1/chat/completions') return `Invalid URL (POST ${req.path})`;
+  if (apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`) return 'Incorrect API key provided';
+  if (typeof req.body.model !== 'string') return "Missing required parameter: 'model'.";
+  if (!Array.isArray(req.body.messages) || req.body.messages.length === 0) return "Missing required parameter: 'messages'.";
+  // Every tool message answers a tool call of an earlier assistant message.
+  const callIds = new Set<string>();
+  for (const [i, m] of (req.body.messages as Array<Record<string, unknown>>).entries()) {
+    if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(String(m.role))) return `Invalid value for 'messages[${i}].role'`;
+    for (const c of (m.tool_calls as Array<{ id: string }> | undefined) ?? []) callIds.add(c.id);
+    if (m.role === 'tool' && !callIds.has(String(m.tool_call_id))) return `Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.`;
+  }
+  if (req.body.max_tokens !== undefined && req.body.max_completion_tokens !== undefined) return 'max_tokens and max_completion_tokens cannot both be set';
+  return undefined;
+}
 
 export function startOpenAiUpstream(script: Script, port?: number): Promise<Upstream> {
   return startUpstream(openAiWire, script, port);
+}
+
+/**
+ * An OpenAI-compatible server (Ollama, vLLM, LM Studio): OpenAI's wire format at `/v1`; without
+ * `apiKey` it checks no key, as Ollama and a vLLM started without --api-key do.
+ */
+export function startOpenAiCompatibleUpstream(script: Script, apiKey?: string): Promise<Upstream> {
+  return startUpstream({ ...openAiWire, validate: (req) => validateOpenAi(req, apiKey) }, script);
 }
 
 export type { ReceivedRequest };
