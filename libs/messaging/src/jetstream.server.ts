@@ -51,10 +51,14 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly deadLetters: DeadLetters;
   private closing = false;
   private started = false;
+  /** Settles when close() begins, waking a loop that waits for a slot or for its restart delay. */
+  private readonly stopping: Promise<void>;
+  private stop!: () => void;
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
     this.deadLetters = new DeadLetters(options.bus, options.publisher, options.service);
+    this.stopping = new Promise<void>((resolve) => (this.stop = resolve));
   }
 
   get running(): boolean {
@@ -82,13 +86,22 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     }
   }
 
+  /**
+   * Stops pulling, waits up to the grace period for the handlers already running, and returns
+   * once the consume loops have ended. A message delivered but not yet started (waiting for a
+   * slot) is not started: it is handed back (nak) for another replica or the next start.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await Promise.all(this.consumers.map((c) => c.messages?.close().catch(() => undefined)));
+    this.stop();
+    // Not awaited: an iterator's close() settles only once its loop has read what was already
+    // delivered, and a loop waiting for a slot would hold it until a running handler ends.
+    const iteratorsClosed = this.consumers.map((c) => c.messages?.close().catch(() => undefined));
     const grace = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownGraceMs ?? 10_000).unref());
+    // No handler starts once closing is set, so this is every handler that will run here.
     await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
-    await Promise.allSettled(this.consumers.map((c) => c.loop));
+    await Promise.allSettled([...this.consumers.map((c) => c.loop), ...iteratorsClosed]);
   }
 
   on(): never {
@@ -115,8 +128,17 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         const c = await this.options.bus.js.consumers.get(stream, consumer.durable);
         const messages = await c.consume({ max_messages: this.options.concurrency });
         consumer.messages = messages;
+        // close() began while the consumer was being (re)started: it could not close this one.
+        if (this.closing) void messages.close().catch(() => undefined);
         for await (const m of messages) {
-          await slots.acquire();
+          const slot = slots.acquire();
+          await Promise.race([slot, this.stopping]);
+          if (this.closing) {
+            // Delivered but not started: hand it back now rather than after ack_wait.
+            void slot.then(() => slots.release());
+            this.handBack(m);
+            continue;
+          }
           const done = this.dispatch(m, consumer.kind).finally(() => slots.release());
           this.track(done);
         }
@@ -124,7 +146,16 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         if (this.closing) break;
         this.options.logger.warn({ err: error, consumer: consumer.durable }, 'consumer stopped; restarting');
       }
-      if (!this.closing) await new Promise((r) => setTimeout(r, 1000));
+      if (!this.closing) await Promise.race([new Promise((r) => setTimeout(r, 1000).unref()), this.stopping]);
+    }
+  }
+
+  private handBack(m: JsMsg): void {
+    try {
+      m.nak();
+    } catch (error) {
+      // The connection is gone: the message comes back after ack_wait anyway.
+      this.options.logger.debug({ err: error, subject: m.subject, seq: m.seq }, 'could not hand a message back on close');
     }
   }
 
