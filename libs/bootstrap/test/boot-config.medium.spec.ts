@@ -74,7 +74,7 @@ const OWN: Record<Service, Omit<Case, 'service'>> = {
   registry: {
     name: 'a dispatch interval below its minimum',
     change: { DISPATCH_INTERVAL_MS: '5' },
-    expect: { DISPATCH_INTERVAL_MS: /DISPATCH_INTERVAL_MS must not be less than 100 \(got 5\)$/ },
+    expect: { DISPATCH_INTERVAL_MS: /DISPATCH_INTERVAL_MS must not be less than 100 \(got "5"\)$/ },
   },
   'agent-runner': {
     name: 'the gateway key missing',
@@ -106,7 +106,7 @@ const CASES: Case[] = SERVICES.flatMap((service) => [
     name: 'a malformed port and NATS URL',
     change: { HTTP_PORT: 'abc', NATS_URL: 'not-a-url' },
     expect: {
-      HTTP_PORT: /HTTP_PORT must be an integer/,
+      HTTP_PORT: /HTTP_PORT must be an integer.*\(got "abc"\)$/,
       NATS_URL: /NATS_URL must be one or more nats:\/\/host:port URLs separated by commas \(got "not-a-url"\)$/,
     },
   },

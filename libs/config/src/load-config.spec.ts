@@ -43,6 +43,8 @@ describe('loadConfig', () => {
     expect(names).toEqual(expect.arrayContaining(['HTTP_PORT', 'NATS_URL', 'GATEWAY_URL']));
     expect(error!.message).toMatch(/^demo: invalid configuration/);
     expect(error!.message).toMatch(/GATEWAY_URL: .*it is not set/);
+    // The value as written, not what its conversion made of it (NaN would print as null).
+    expect(error!.message).toMatch(/HTTP_PORT: .*\(got "eighty"\)/);
   });
 
   it('treats empty strings as unset', () => {

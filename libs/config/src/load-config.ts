@@ -12,11 +12,13 @@ export class ConfigError extends Error {
   }
 }
 
-function describe(errors: ValidationError[], out: string[]): string[] {
+/** `raw` is the environment as given: a value that failed conversion (NaN for "abc") is shown as written. */
+function describe(errors: ValidationError[], raw: Record<string, string>, out: string[]): string[] {
   for (const e of errors) {
-    const shown = e.value === undefined ? 'it is not set' : `got ${JSON.stringify(e.value)}`;
+    const given = raw[e.property] ?? e.value;
+    const shown = given === undefined ? 'it is not set' : `got ${JSON.stringify(given)}`;
     for (const text of Object.values(e.constraints ?? {})) out.push(`${e.property}: ${text} (${shown})`);
-    if (e.children?.length) describe(e.children, out);
+    if (e.children?.length) describe(e.children, {}, out);
   }
   return out;
 }
@@ -33,7 +35,7 @@ export function loadConfig<T extends object>(service: string, schema: new () => 
   const instance = plainToInstance(schema, raw, { excludeExtraneousValues: false, exposeDefaultValues: true });
   const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true, validationError: { target: false } });
   if (errors.length > 0) {
-    const problems = describe(errors, []).map((p) => {
+    const problems = describe(errors, raw, []).map((p) => {
       const name = p.split(':')[0]!;
       return secrets.includes(name) ? p.replace(/\(got .*\)$/, '(value hidden)') : p;
     });
