@@ -132,7 +132,9 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         if (this.closing) void messages.close().catch(() => undefined);
         for await (const m of messages) {
           const slot = slots.acquire();
-          await Promise.race([slot, this.stopping]);
+          // Pulled but waiting for a free slot: keep it ours, or ack_wait would deliver it again meanwhile.
+          const keep = setInterval(() => m.working(), Math.max(500, Math.floor(this.options.ackWaitMs / 3)));
+          await Promise.race([slot, this.stopping]).finally(() => clearInterval(keep));
           if (this.closing) {
             // Delivered but not started: hand it back now rather than after ack_wait.
             void slot.then(() => slots.release());

@@ -172,6 +172,18 @@ describe('JetStream transport: graceful shutdown with a handler mid-run', () => 
     await expectEventually(async () => expect(await queued()).toEqual([]), { message: 'work queue drained' });
   });
 
+  it('keeps a message that waits for a slot longer than ack_wait: it is delivered and handled once', async () => {
+    await startRouter({ concurrency: 1 });
+    await publisher.publishEnvelope(Messages.ScoreFr, score('slow', 'busy'));
+    await publisher.publishEnvelope(Messages.ScoreFr, score('fine', 'patient'));
+    // The slow handler holds the only slot for 1.5 ack-wait periods while the second message waits.
+    await expectEventually(() => expect(callsOf('patient').filter((c) => c.finishedAt !== undefined)).toHaveLength(1), { timeoutMs: 10_000, message: 'waiting message handled' });
+    await new Promise((r) => setTimeout(r, ACK_WAIT_MS * 3));
+    expect(callsOf('patient').map((c) => c.delivery)).toEqual([1]);
+    expect(callsOf('busy').map((c) => c.delivery)).toEqual([1]);
+    await expectEventually(async () => expect(await queued()).toEqual([]), { message: 'work queue drained' });
+  });
+
   it('gives up on a handler that outlives the grace period, even with every slot busy, and nothing is lost', async () => {
     const GRACE_MS = 300;
     const first = await startRouter({ concurrency: 1, shutdownGraceMs: GRACE_MS });
