@@ -126,7 +126,11 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     while (!this.closing) {
       try {
         const c = await this.options.bus.js.consumers.get(stream, consumer.durable);
-        const messages = await c.consume({ max_messages: this.options.concurrency });
+        // One message at a time from the server: a message is pulled only once the loop has taken
+        // the previous one, so nothing sits in a client buffer unheartbeated while every slot is
+        // busy (ack_wait would then deliver it again and it would run twice). Pulls are local
+        // round trips of well under a millisecond; handlers still run `concurrency` at once.
+        const messages = await c.consume({ max_messages: 1 });
         consumer.messages = messages;
         // close() began while the consumer was being (re)started: it could not close this one.
         if (this.closing) void messages.close().catch(() => undefined);

@@ -172,15 +172,24 @@ describe('JetStream transport: graceful shutdown with a handler mid-run', () => 
     await expectEventually(async () => expect(await queued()).toEqual([]), { message: 'work queue drained' });
   });
 
-  it('keeps a message that waits for a slot longer than ack_wait: it is delivered and handled once', async () => {
-    await startRouter({ concurrency: 1 });
+  it('keeps messages that wait for a slot longer than ack_wait: each is delivered and handled once', async () => {
+    await startRouter({ concurrency: 2 });
     await publisher.publishEnvelope(Messages.ScoreFr, score('slow', 'busy'));
+    await publisher.publishEnvelope(Messages.ScoreFr, score('slow', 'busy-2'));
     await publisher.publishEnvelope(Messages.ScoreFr, score('fine', 'patient'));
-    // The slow handler holds the only slot for 1.5 ack-wait periods while the second message waits.
-    await expectEventually(() => expect(callsOf('patient').filter((c) => c.finishedAt !== undefined)).toHaveLength(1), { timeoutMs: 10_000, message: 'waiting message handled' });
+    await publisher.publishEnvelope(Messages.ScoreFr, score('fine', 'patient-2'));
+    await publisher.publishEnvelope(Messages.ScoreFr, score('fine', 'patient-3'));
+    // The slow handlers hold both slots for 1.5 ack-wait periods while three messages wait: one taken by the loop, the rest on the server.
+    const waiting = ['patient', 'patient-2', 'patient-3'];
+    await expectEventually(() => expect(waiting.every((id) => callsOf(id).some((c) => c.finishedAt !== undefined))).toBe(true), { timeoutMs: 10_000, message: 'waiting messages handled' });
     await new Promise((r) => setTimeout(r, ACK_WAIT_MS * 3));
     expect(callsOf('patient').map((c) => c.delivery)).toEqual([1]);
+    expect(callsOf('patient-2').map((c) => c.delivery)).toEqual([1]);
+    expect(callsOf('patient-3').map((c) => c.delivery)).toEqual([1]);
     expect(callsOf('busy').map((c) => c.delivery)).toEqual([1]);
+    expect(callsOf('busy-2').map((c) => c.delivery)).toEqual([1]);
+    // Both slow ones ran at once: one message at a time from the server still fills every slot.
+    expect(Math.abs(callsOf('busy')[0]!.startedAt - callsOf('busy-2')[0]!.startedAt)).toBeLessThan(SLOW_MS / 2);
     await expectEventually(async () => expect(await queued()).toEqual([]), { message: 'work queue drained' });
   });
 
