@@ -26,6 +26,7 @@ export function commandServerMain(): void {
   const fs = load<typeof FsModule>('node:fs');
   const KILL_GRACE_MS = 2000;
   const DRAIN_MS = 500;
+  const DRAIN_ALL_DEAD_MS = 10_000;
 
   const send = (msg: Record<string, unknown>) => {
     process.stdout.write(`${JSON.stringify(msg)}\n`);
@@ -63,14 +64,16 @@ export function commandServerMain(): void {
    * Kills until nothing is left. A fork bomb keeps forking between two signals, so each round
    * first stops every process (a stopped process cannot fork), then kills them all.
    */
-  const killAll = async () => {
+  /** True once no other process is left (false if one survived 15 s of SIGKILL). */
+  const killAll = async (): Promise<boolean> => {
     const deadline = Date.now() + 15_000;
     for (let round = 0; Date.now() < deadline; round += 1) {
-      if (others().length === 0) return;
+      if (others().length === 0) return true;
       signalAll('SIGSTOP');
       signalAll('SIGKILL');
       await sleep(round < 10 ? 2 : 20);
     }
+    return others().length === 0;
   };
   const oomKills = (): number => {
     for (const [file, re] of [
@@ -148,9 +151,11 @@ export function commandServerMain(): void {
     const exit = await exited;
     clearTimeout(timer);
     clearTimeout(graceTimer);
-    // Whatever the command left behind goes with it; then its pipes close.
-    await killAll();
-    await Promise.race([closed, sleep(DRAIN_MS)]);
+    // Whatever the command left behind goes with it; then its pipes close. With every writer
+    // dead the close only waits for this server to read what is in the pipes, which on a
+    // starved CPU can take more than a moment: wait for it (bounded) rather than drop output.
+    const noneLeft = await killAll();
+    await Promise.race([closed, sleep(noneLeft ? DRAIN_ALL_DEAD_MS : DRAIN_MS)]);
     child.stdout!.destroy();
     child.stderr!.destroy();
     const oomAfter = oomKills();
