@@ -4,11 +4,10 @@ import { join, resolve } from 'node:path';
 import { Messages, STREAMS, type Envelope, type PayloadOf } from '@agency/contracts';
 import { sampleFr, sampleStrategy } from '@agency/contracts/testing';
 import { ArtifactStore, BusConnection, BusPublisher, Clock } from '@agency/messaging';
-import { expectEventually, freePort, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+import { expectEventually, freePort, readStream, startFakeLlm, startNatsServer, tempDir, type FakeLlm, type NatsServerHandle, type TempDir } from '@agency/testing';
 import { LABELS } from '../src/sandbox/docker/container-spec.js';
 import type { DockerEngine } from '../src/sandbox/docker/docker.engine.js';
 import { requireDocker } from './support/docker-sandbox.js';
-import { startFakeLlm, type FakeLlm } from './support/fake-llm.server.js';
 import { git, makeGreeterForge, VAULT_PATH, type GreeterForge } from './support/greeter-forge.js';
 import { tools, turns } from './support/scripts.js';
 

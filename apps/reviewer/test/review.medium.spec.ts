@@ -1,71 +1,15 @@
 import 'reflect-metadata';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Messages, STREAMS, type Envelope, type ReviewCommand, type ReviewedEvent, type StepFailedEvent } from '@agency/contracts';
 import { samplePayloads } from '@agency/contracts/testing';
 import { runService, type RunningService } from '@agency/bootstrap';
 import { ArtifactStore, BusConnection, BusPublisher, Clock } from '@agency/messaging';
-import { expectEventually, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+import { expectEventually, readStream, startFakeLlm, startNatsServer, tempDir, type FakeLlm, type NatsServerHandle, type TempDir } from '@agency/testing';
 import { loadAgencyConfig } from '@agency/vault';
 import { reviewerService } from '../src/reviewer.app.js';
 import type { ReviewReport } from '../src/review/review.report.js';
 import { createLintRepo, type LintRepo } from './support/lint-repo.js';
-
-interface ModelCall {
-  headers: IncomingHttpHeaders;
-  body: { model: string; messages: { role: string; content: string }[]; response_format?: { type: string } };
-}
-
-/**
- * A stand-in for the LLM gateway that speaks OpenAI's /v1/chat/completions wire format, so the
- * real `openai` client inside LlmClient talks to it. Replies are scripted per FR (x-agency-fr-id).
- */
-class FakeModelServer {
-  readonly calls: ModelCall[] = [];
-  private server?: Server;
-  constructor(private readonly replies: Record<string, string[]>) {}
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => (raw += c.toString()));
-      req.on('end', () => {
-        if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
-          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.url}` } }));
-          return;
-        }
-        const body = JSON.parse(raw) as ModelCall['body'];
-        this.calls.push({ headers: req.headers, body });
-        const frId = String(req.headers['x-agency-fr-id']);
-        const script = this.replies[frId] ?? [];
-        // The last reply repeats, so "invalid twice" needs one entry.
-        const content = (script.length > 1 ? script.shift() : script[0]) ?? '{}';
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            id: `chatcmpl-${this.calls.length}`,
-            object: 'chat.completion',
-            created: Math.floor(Date.now() / 1000),
-            model: `fake/${body.model}`,
-            choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
-            usage: { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150 },
-          }),
-        );
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-  }
-
-  callsFor(frId: string): ModelCall[] {
-    return this.calls.filter((c) => c.headers['x-agency-fr-id'] === frId);
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
-}
 
 const TOKEN = `ghp_${'Q1w2E3r4T5'.repeat(3)}abcdef`;
 const CLEAN_DIFF = [
@@ -112,7 +56,8 @@ const APPROVE = JSON.stringify({
 describe('reviewer against a real nats-server and an OpenAI-compatible HTTP server', () => {
   let nats: NatsServerHandle;
   let vault: TempDir;
-  let model: FakeModelServer;
+  let model: FakeLlm;
+  const callsFor = (frId: string) => model.calls.filter((c) => c.headers['x-agency-fr-id'] === frId);
   let reviewer: RunningService;
   let bus: BusConnection;
   let publisher: BusPublisher;
@@ -126,19 +71,15 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
     const configFile = join(vault.path, '40_config/agency.yaml');
     // The example config has a review section already; this test's own forbidden paths replace it.
     writeFileSync(configFile, readFileSync(configFile, 'utf8').replace(/^review:\n(?:[ #].*\n|\n)*/m, '') + '\nreview:\n  forbidden_paths: ["infra/**"]\n');
-    model = new FakeModelServer({
-      'FR-101': [APPROVE],
-      'FR-102': [APPROVE],
-      'FR-103': ['this is not JSON'],
-      'FR-107': [APPROVE],
-      'FR-108': [APPROVE],
-    });
+    // The gateway, as far as the reviewer's LlmClient can tell: OpenAI's wire format, answers by FR.
+    const replies: Record<string, string> = { 'FR-101': APPROVE, 'FR-102': APPROVE, 'FR-103': 'this is not JSON', 'FR-107': APPROVE, 'FR-108': APPROVE };
+    model = await startFakeLlm('agk_test');
+    model.respond = (call) => replies[String(call.headers['x-agency-fr-id'])] ?? '{}';
     lintRepo = createLintRepo(vault.path);
-    const gatewayUrl = await model.start();
     reviewer = await runService(reviewerService, {
       NATS_URL: nats.url,
       VAULT_PATH: vault.path,
-      LLM_GATEWAY_URL: gatewayUrl,
+      LLM_GATEWAY_URL: model.url,
       LLM_GATEWAY_API_KEY: 'agk_test',
       HTTP_PORT: '0',
       HTTP_HOST: '127.0.0.1',
@@ -155,7 +96,7 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
   afterAll(async () => {
     await reviewer?.close();
     await bus?.close();
-    await model?.stop();
+    await model?.close();
     await nats?.dispose();
     vault?.remove();
   });
@@ -195,7 +136,7 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
     expect(env.payload).toMatchObject({ round: 1, verdict: 'approve', confidence: 0.92, summary: 'farewell() matches the FR and is tested.', findings: [] });
     expect(env.payload.report.key).toBe('FR-101/saga-FR-101/review-r1.json');
 
-    const [call] = model.callsFor('FR-101');
+    const [call] = callsFor('FR-101');
     expect(call!.headers.authorization).toBe('Bearer agk_test');
     expect(call!.headers['x-agency-step']).toBe('review-r1');
     expect(call!.body.model).toBe(samplePayloads.Review.strategy.reviewerModel);
@@ -224,7 +165,7 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
     const env = await reviewerEvent<ReviewedEvent>(frId, Messages.Reviewed.type);
     expect(env.payload).toMatchObject({ verdict: 'request-changes', confidence: 1 });
     expect(env.payload.findings[0]).toMatchObject({ ...finding, blocking: true });
-    expect(model.callsFor(frId)).toEqual([]);
+    expect(callsFor(frId)).toEqual([]);
     expect(JSON.stringify(env.payload)).not.toContain(TOKEN);
     const report = await artifacts.getJson<ReviewReport>(env.payload.report);
     expect(report.checks.find((c) => c.id === check)).toMatchObject({ passed: false });
@@ -243,11 +184,11 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
     const rejected = await lintOf('FR-107', { 'src/farewell.js': 'var farewell = 1;\n' }, CLEAN_DIFF);
     expect(rejected.payload).toMatchObject({ verdict: 'request-changes', confidence: 1 });
     expect(rejected.payload.findings).toEqual([expect.objectContaining({ blocking: true, message: expect.stringContaining('src/farewell.js:1  error  Unexpected var') })]);
-    expect(model.callsFor('FR-107')).toEqual([]);
+    expect(callsFor('FR-107')).toEqual([]);
 
     const clean = await lintOf('FR-108', { 'src/farewell.js': 'export const farewell = 1;\n' }, CLEAN_DIFF);
     expect(clean.payload.verdict).toBe('approve');
-    expect(model.callsFor('FR-108')).toHaveLength(1);
+    expect(callsFor('FR-108')).toHaveLength(1);
     const report = await artifacts.getJson<ReviewReport>(clean.payload.report);
     expect(report.checks.find((c) => c.id === 'lint')).toMatchObject({ passed: true, detail: expect.stringMatching(/^`node lint.mjs` passed/) });
   });
@@ -259,13 +200,13 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
     expect(env.payload.retryable).toBe(false);
     expect(env.payload.reason).toContain('not valid JSON');
     // The first call and the client's one repair attempt, which shows the model its answer.
-    const calls = model.callsFor('FR-103');
+    const calls = callsFor('FR-103');
     expect(calls).toHaveLength(2);
     expect(calls[1]!.body.messages.at(-1)!.content).toContain('Your answer could not be used');
   });
 
   it('answers a redelivered command from the stored report without calling the model again', async () => {
-    const callsBefore = model.callsFor('FR-101').length;
+    const callsBefore = callsFor('FR-101').length;
     const deliveredBefore = (await bus.jsm.consumers.info(STREAMS.commands.name, 'reviewer-cmd')).delivered.consumer_seq;
     const payload = await sendReview('FR-101', CLEAN_DIFF); // deduped by JetStream: same sagaId:step:attempt
     // A redelivery carries the same envelope ids; a new Nats-Msg-Id gets this copy past the dedupe.
@@ -275,7 +216,7 @@ describe('reviewer against a real nats-server and an OpenAI-compatible HTTP serv
       expect(info.delivered.consumer_seq).toBe(deliveredBefore + 1);
       expect(info.num_pending + info.num_ack_pending).toBe(0);
     });
-    expect(model.callsFor('FR-101')).toHaveLength(callsBefore);
+    expect(callsFor('FR-101')).toHaveLength(callsBefore);
     // The reply repeats the first one's Nats-Msg-Id, so the saga still sees exactly one event.
     await reviewerEvent<ReviewedEvent>('FR-101', Messages.Reviewed.type);
   });

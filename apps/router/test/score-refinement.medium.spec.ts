@@ -1,66 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Messages, STREAMS, type Envelope, type FrScoredEvent } from '@agency/contracts';
 import { sampleFr } from '@agency/contracts/testing';
 import { runService, type RunningService } from '@agency/bootstrap';
 import { BusConnection, BusPublisher, Clock } from '@agency/messaging';
 import { seedVault } from '@agency/stack';
-import { expectEventually, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+import { expectEventually, readStream, startFakeLlm, startNatsServer, tempDir, type FakeLlm, type NatsServerHandle, type TempDir } from '@agency/testing';
 import { routerService } from '../src/router.app.js';
 import { refinedScore, scoreFr } from '../src/scoring/scoring.service.js';
-
-interface ModelCall {
-  headers: IncomingHttpHeaders;
-  body: { model: string; messages: { role: string; content: string }[]; response_format?: { type: string }; temperature?: number };
-}
-
-/**
- * A stand-in for the LLM gateway speaking OpenAI's /v1/chat/completions wire format, so the real
- * `openai` client inside LlmClient parses its answers. The answer is chosen by x-agency-fr-id.
- */
-class FakeModelServer {
-  readonly calls: ModelCall[] = [];
-  private server?: Server;
-  constructor(
-    private readonly apiKey: string,
-    private readonly answers: Record<string, string>,
-  ) {}
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => (raw += c.toString()));
-      req.on('end', () => {
-        const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-        if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: `no route ${req.url}`, type: 'invalid_request_error' } });
-        if (req.headers.authorization !== `Bearer ${this.apiKey}`) return send(401, { error: { message: 'invalid api key', type: 'authentication_error' } });
-        const body = JSON.parse(raw) as ModelCall['body'];
-        this.calls.push({ headers: req.headers, body });
-        const content = this.answers[String(req.headers['x-agency-fr-id'])] ?? '{}';
-        send(200, {
-          id: `chatcmpl-${this.calls.length}`,
-          object: 'chat.completion',
-          created: Math.floor(Date.now() / 1000),
-          model: body.model,
-          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        });
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-  }
-
-  callsFor(frId: string): ModelCall[] {
-    return this.calls.filter((c) => c.headers['x-agency-fr-id'] === frId);
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
-}
 
 const exampleVault = join(import.meta.dirname, '..', '..', '..', 'examples', 'vault');
 const KEY = 'agency-router-test-key';
@@ -69,15 +16,19 @@ describe('router score refined by a model through an OpenAI-compatible gateway (
   let nats: NatsServerHandle;
   let dir: TempDir;
   let bus: BusConnection;
-  let model: FakeModelServer;
+  let model: FakeLlm;
+  const callsFor = (frId: string) => model.calls.filter((c) => c.headers['x-agency-fr-id'] === frId);
   let service: RunningService | undefined;
 
   beforeAll(async () => {
     nats = await startNatsServer();
     dir = tempDir('router-refine-');
     bus = await BusConnection.connect({ servers: nats.url, name: 'router-refine-test' });
-    model = new FakeModelServer(KEY, { 'FR-1': '{"adjustment":12,"reason":"touches auth"}', 'FR-2': 'Looks about right to me.' });
-    const gatewayUrl = await model.start();
+    // The gateway, as far as the router's LlmClient can tell: OpenAI's wire format, answers by FR.
+    const answers: Record<string, string> = { 'FR-1': '{"adjustment":12,"reason":"touches auth"}', 'FR-2': 'Looks about right to me.' };
+    model = await startFakeLlm(KEY);
+    model.respond = (call) => answers[String(call.headers['x-agency-fr-id'])] ?? '{}';
+    const gatewayUrl = model.url;
 
     // The example vault, with the refinement on and a small tier that the heuristic score fits but the refined one does not.
     const vault = join(dir.path, 'vault');
@@ -102,7 +53,7 @@ describe('router score refined by a model through an OpenAI-compatible gateway (
   afterAll(async () => {
     await service?.close();
     await bus?.close();
-    await model?.stop();
+    await model?.close();
     await nats?.dispose();
     dir?.remove();
   });
@@ -131,7 +82,7 @@ describe('router score refined by a model through an OpenAI-compatible gateway (
     expect(event.tier).toBe('medium');
     expect(event.strategy).toMatchObject({ tier: 'medium', budgetUsd: 10 });
 
-    const calls = model.callsFor('FR-1');
+    const calls = callsFor('FR-1');
     expect(calls).toHaveLength(1);
     expect(calls[0]!.headers).toMatchObject({ 'x-agency-fr-id': 'FR-1', 'x-agency-saga-id': 'FR-1-r1', 'x-agency-step': 'score', 'x-agency-fr-budget-usd': '2' });
     expect(calls[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
@@ -149,7 +100,7 @@ describe('router score refined by a model through an OpenAI-compatible gateway (
     expect(reason).toMatchObject({ feature: 'model', points: 0 });
     expect(reason.detail).toMatch(/^model refinement failed \(router-check\): model router-check gave no usable JSON after one repair: first not valid JSON .*; then not valid JSON .*; heuristic score kept$/);
 
-    const calls = model.callsFor('FR-2');
+    const calls = callsFor('FR-2');
     expect(calls).toHaveLength(2);
     // The repair turn shows the model its answer and what was wrong with it.
     expect(calls[1]!.body.messages.slice(-2)).toEqual([

@@ -5,10 +5,9 @@ import { Objm } from '@nats-io/obj';
 import { BUCKETS, Messages, STREAMS, type AnyMessageDef, type Envelope, type PayloadOf, type RepoTargetDto, type StrategyDto } from '@agency/contracts';
 import { sampleFr, sampleStrategy } from '@agency/contracts/testing';
 import { ArtifactStore, BusConnection, BusPublisher, Clock, type EnvelopeInit, type PublishOptions } from '@agency/messaging';
-import { expectEventually, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+import { expectEventually, readStream, startFakeLlm, startNatsServer, tempDir, type FakeLlm, type NatsServerHandle, type TempDir } from '@agency/testing';
 import { AGENT_RUNNER_SECRETS, AgentRunnerConfig } from '../../src/agent-runner.config.js';
 import { AgentRunnerModule } from '../../src/agent-runner.module.js';
-import { startFakeLlm, type FakeLlm } from './fake-llm.server.js';
 import { makeGreeterForge, VAULT_PATH, type GreeterForge } from './greeter-forge.js';
 
 export const API_KEY = 'test-gateway-key';

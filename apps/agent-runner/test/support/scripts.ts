@@ -1,4 +1,4 @@
-import type { FakeLlmCall, FakeLlmReply } from './fake-llm.server.js';
+import type { FakeLlmCall, FakeLlmReply } from '@agency/testing';
 
 /** The example vault's scripted answers for FR-001 (40_config/llm-script.yaml). */
 export const PLAN_ANSWER = JSON.stringify({

@@ -14,6 +14,17 @@ export interface FakeLlmCall {
   /** Names of the tools the request offered. */
   tools: string[];
   headers: IncomingHttpHeaders;
+  /** The request body as sent (model, messages with their content, response_format, temperature...). */
+  body: FakeLlmRequest;
+}
+
+export interface FakeLlmRequest {
+  model: string;
+  messages: Array<Omit<FakeLlmMessage, 'content'> & { content: string | null }>;
+  response_format?: { type: string };
+  temperature?: number;
+  max_tokens?: number;
+  tools?: Array<{ type: string; function: { name: string } }>;
 }
 
 /** What the fake answers: assistant content, function calls (OpenAI's tool_calls), or an HTTP error. */
@@ -30,7 +41,8 @@ export interface FakeLlm {
 
 /**
  * A small stand-in for the LLM gateway speaking OpenAI's /v1/chat/completions wire format
- * (checked by the real `openai` client inside LlmClient), answering from a test's script.
+ * (checked by the real `openai` client inside LlmClient), answering from a test's script. For
+ * the services' medium tests; the gateway's own tests use its vendor upstreams instead.
  */
 export async function startFakeLlm(apiKey: string): Promise<FakeLlm> {
   const fake: FakeLlm = {
@@ -46,14 +58,9 @@ export async function startFakeLlm(apiKey: string): Promise<FakeLlm> {
       const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } });
       if (req.headers.authorization !== `Bearer ${apiKey}`) return send(401, { error: { message: 'invalid api key', type: 'authentication_error' } });
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        model: string;
-        messages: Array<Omit<FakeLlmMessage, 'content'> & { content: string | null }>;
-        response_format?: { type: string };
-        tools?: Array<{ type: string; function: { name: string } }>;
-      };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as FakeLlmRequest;
       const messages = body.messages.map((m) => ({ ...m, content: m.content ?? '' }));
-      const call: FakeLlmCall = { model: body.model, messages, json: body.response_format?.type === 'json_object', tools: (body.tools ?? []).map((t) => t.function.name), headers: req.headers };
+      const call: FakeLlmCall = { model: body.model, messages, json: body.response_format?.type === 'json_object', tools: (body.tools ?? []).map((t) => t.function.name), headers: req.headers, body };
       fake.calls.push(call);
       const reply = fake.respond(call);
       if (typeof reply !== 'string' && 'status' in reply) return send(reply.status, { error: { message: reply.message, type: 'server_error' } });
