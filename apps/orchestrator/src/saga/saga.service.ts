@@ -144,12 +144,9 @@ export class SagaService {
   /** Sends a backed-off retry once it is due (the sweeper calls this); the first caller to clear it sends. */
   async releaseRetry(record: SagaRecord): Promise<void> {
     if (!record.notBefore || Date.parse(record.notBefore) > this.clock.nowMs()) return;
-    let released: SagaRecord | undefined;
-    await this.patch(record.sagaId, (r) => {
-      released = undefined;
+    const released = await this.patch(record.sagaId, (r) => {
       if (r.notBefore !== record.notBefore || r.step !== record.step || r.attempt !== record.attempt) return undefined;
       const { notBefore: _due, ...rest } = r;
-      released = rest;
       return rest;
     });
     if (released) await this.drive(released);
@@ -213,18 +210,20 @@ export class SagaService {
   }
 
   /** A small compare-and-set change outside the state machine (bookkeeping, not a transition). */
-  private async patch(sagaId: string, change: (r: SagaRecord) => SagaRecord | undefined): Promise<void> {
+  /** Returns the record written, or undefined when `change` left it as it was. */
+  private async patch(sagaId: string, change: (r: SagaRecord) => SagaRecord | undefined): Promise<SagaRecord | undefined> {
     for (let i = 0; i < 10; i += 1) {
       const current = await this.sagas.get(sagaId);
       const next = current && change(current.value);
-      if (!current || !next) return;
+      if (!current || !next) return undefined;
       try {
         await this.sagas.update(next, current.revision);
-        return;
+        return next;
       } catch (e) {
         if (!(e instanceof RevisionConflictError)) throw e;
       }
     }
+    return undefined;
   }
 
   /** Runs fn in a span under the FR's root span, with the FR's ids on every log line. */
