@@ -6,22 +6,26 @@
 //
 // Needs a Docker engine and agency/sandbox:latest (scripts/docker/build-images.sh). Prints
 // markdown tables; bench/results/agent-runner.md records a run.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
-import { HEADER, row, sleep, summary, timed, fmt } from './stats.mjs';
+import { HEADER, row, sleep, summary, timed, fmt, buildAgentRunner } from './stats.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '50' }, 'exec-runs': { type: 'string', default: '200' }, image: { type: 'string', default: 'agency/sandbox:latest' } } });
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '50' },
+    'exec-runs': { type: 'string', default: '200' },
+    image: { type: 'string', default: 'localhost/agency/sandbox:latest' },
+  },
+});
 const RUNS = Number(args.runs);
 const EXEC_RUNS = Number(args['exec-runs']);
 
-execFileSync(process.execPath, [join(ROOT, 'tools/build.mjs'), '--quiet', 'apps/agent-runner', 'libs/contracts', 'libs/messaging', 'libs/telemetry', 'libs/config', 'libs/vault', 'libs/llm-client', 'libs/bootstrap', 'libs/git'], { stdio: 'inherit' });
-const dist = (p) => import(join(ROOT, 'dist', p));
+const dist = await buildAgentRunner(ROOT);
 const { DockerSandbox } = await dist('apps/agent-runner/src/sandbox/docker/docker.sandbox.js');
 const { DockerEngine } = await dist('apps/agent-runner/src/sandbox/docker/docker.engine.js');
 const { ContainerReaper } = await dist('apps/agent-runner/src/sandbox/docker/container-reaper.js');
@@ -109,7 +113,10 @@ try {
   // The command's own run time: a shell forking and executing /bin/true, measured inside the container.
   const ownNs = [];
   for (let i = 0; i < 10; i += 1) {
-    const r = await session.exec({ command: 's=$(date +%s%N); i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; e=$(date +%s%N); echo $(( (e - s) / 200 ))', timeoutMs: 60_000 });
+    const r = await session.exec({
+      command: 's=$(date +%s%N); i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; e=$(date +%s%N); echo $(( (e - s) / 200 ))',
+      timeoutMs: 60_000,
+    });
     ownNs.push(Number(r.output.trim()));
   }
   const own = summary(ownNs.map((n) => n / 1e6));

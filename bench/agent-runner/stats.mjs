@@ -1,4 +1,6 @@
 // Small helpers shared by the agent-runner benchmarks.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 /** Milliseconds taken by `fn` (awaited). */
@@ -31,3 +33,23 @@ export function row(name, s) {
 export const HEADER = '| measurement | runs | median | p99 | min | max |\n| --- | --- | --- | --- | --- | --- |';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Builds the agent-runner and the libs it uses (tools/build.mjs), and returns an importer of
+ * compiled modules under dist/ (paths relative to it).
+ */
+export async function buildAgentRunner(root) {
+  const projects = [
+    'apps/agent-runner',
+    'libs/contracts',
+    'libs/messaging',
+    'libs/telemetry',
+    'libs/config',
+    'libs/vault',
+    'libs/llm-client',
+    'libs/bootstrap',
+    'libs/git',
+  ];
+  execFileSync(process.execPath, [join(root, 'tools/build.mjs'), '--quiet', ...projects], { stdio: 'inherit' });
+  return (p) => import(join(root, 'dist', p));
+}

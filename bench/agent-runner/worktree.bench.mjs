@@ -9,15 +9,14 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HEADER, row, summary, timed } from './stats.mjs';
+import { HEADER, row, summary, timed, buildAgentRunner } from './stats.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const { values: args } = parseArgs({ options: { files: { type: 'string', default: '20000' }, runs: { type: 'string', default: '20' } } });
 const FILES = Number(args.files);
 const RUNS = Number(args.runs);
 
-execFileSync(process.execPath, [join(ROOT, 'tools/build.mjs'), '--quiet', 'apps/agent-runner', 'libs/contracts', 'libs/messaging', 'libs/telemetry', 'libs/config', 'libs/vault', 'libs/llm-client', 'libs/bootstrap', 'libs/git'], { stdio: 'inherit' });
-const dist = (p) => import(join(ROOT, 'dist', p));
+const dist = await buildAgentRunner(ROOT);
 const { WorkspaceService } = await dist('apps/agent-runner/src/git/workspace.service.js');
 const { GitClient } = await dist('apps/agent-runner/src/git/git.client.js');
 const { KeyedMutex } = await dist('apps/agent-runner/src/git/keyed-mutex.js');
@@ -26,7 +25,8 @@ const { createLogger } = await dist('libs/telemetry/src/index.js');
 
 const base = mkdtempSync(join(tmpdir(), 'bench-worktree-'));
 const env = { ...process.env, GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'b@localhost', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'b@localhost' };
-const git = (cwd, ...a) => execFileSync('git', ['-c', 'core.hooksPath=/dev/null', ...a], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 }).toString();
+const git = (cwd, ...a) =>
+  execFileSync('git', ['-c', 'core.hooksPath=/dev/null', ...a], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 }).toString();
 
 try {
   // A repository of FILES small source files in 100-file directories, committed and pushed to a bare "forge".
@@ -35,7 +35,8 @@ try {
   for (let d = 0; d < Math.ceil(FILES / perDir); d += 1) {
     const dir = join(src, 'packages', `pkg-${String(d).padStart(4, '0')}`);
     mkdirSync(dir, { recursive: true });
-    for (let f = 0; f < perDir && d * perDir + f < FILES; f += 1) writeFileSync(join(dir, `module-${f}.js`), `// module ${d}/${f}\nexport const value${f} = ${d * perDir + f};\n`);
+    for (let f = 0; f < perDir && d * perDir + f < FILES; f += 1)
+      writeFileSync(join(dir, `module-${f}.js`), `// module ${d}/${f}\nexport const value${f} = ${d * perDir + f};\n`);
   }
   git(src, 'init', '-q', '-b', 'main');
   git(src, 'add', '-A');
@@ -47,7 +48,14 @@ try {
   const work = join(base, 'work');
   const config = { WORK_DIR: work, GIT_TIMEOUT_SECONDS: 600 };
   const artifacts = { get: () => Promise.reject(new Error('not used')) };
-  const service = new WorkspaceService(config, new GitClient(config), new KeyedMutex(), new JobRecordRepository(config), artifacts, createLogger({ service: 'bench', level: 'warn' }));
+  const service = new WorkspaceService(
+    config,
+    new GitClient(config),
+    new KeyedMutex(),
+    new JobRecordRepository(config),
+    artifacts,
+    createLogger({ service: 'bench', level: 'warn' }),
+  );
   const repo = { name: 'bench/big', cloneUrl: forge, base: 'main', forge: 'local', testCommand: 'true' };
 
   const first = await timed(() => service.openFresh('job-first', repo, 'agency/FR-0-first'));

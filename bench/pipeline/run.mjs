@@ -44,12 +44,22 @@ for (const f of readdirSync(join(vault, '10_features', '03_planned'))) if (f.end
 seedBareRepo(forge, 'example/greeter', join(root, 'examples', 'repos', 'greeter'));
 
 const nats = await startNats(join(dir, 'nats'));
-const stack = new LocalStack({ runDir: join(dir, 'run'), vaultPath: vault, rootDir: root, natsUrl: nats.url, env: { LOG_LEVEL: 'warn', SCAN_INTERVAL_MS: '500', DISPATCH_INTERVAL_MS: '250', BUS_CONCURRENCY: '16' } });
+const stack = new LocalStack({
+  runDir: join(dir, 'run'),
+  vaultPath: vault,
+  rootDir: root,
+  natsUrl: nats.url,
+  env: { LOG_LEVEL: 'warn', SCAN_INTERVAL_MS: '500', DISPATCH_INTERVAL_MS: '250', BUS_CONCURRENCY: '16' },
+});
 try {
   await stack.start();
   const ids = Array.from({ length: N }, (_, i) => `FR-${1000 + i}`);
   const dropped = Date.now();
-  for (const id of ids) writeFileSync(join(vault, '10_features', '03_planned', `${id}-bench.md`), `---\nid: ${id}\ntitle: Bench ${id}\n---\n\n## Acceptance criteria\n\n- docs/${id}.md exists\n`);
+  for (const id of ids)
+    writeFileSync(
+      join(vault, '10_features', '03_planned', `${id}-bench.md`),
+      `---\nid: ${id}\ntitle: Bench ${id}\n---\n\n## Acceptance criteria\n\n- docs/${id}.md exists\n`,
+    );
 
   let sagas = [];
   const deadline = Date.now() + 10 * 60_000;
@@ -66,7 +76,10 @@ try {
   await stack.stop();
 
   // Per FR, from the spans all seven services wrote for its trace.
-  const spans = readFileSync(stack.traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const spans = readFileSync(stack.traceFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const byTrace = new Map();
   for (const sp of spans) byTrace.set(sp.traceId, [...(byTrace.get(sp.traceId) ?? []), sp]);
   const byId = new Map(spans.map((sp) => [sp.spanId, sp]));
@@ -83,14 +96,20 @@ try {
     const end = Math.max(...opened.map((sp) => sp.startMs + sp.durationMs));
     const t = end - rootSpan.startMs;
     // Only the final open-pr counts as work here: the draft PR of round 1 runs beside the review.
-    const w = trace.filter((sp) => WORK.test(sp.name) && (sp.name !== 'git-service.open-pr process' || sp.attributes['agency.step'] === 'open-pr')).reduce((a, sp) => a + sp.durationMs, 0);
+    const w = trace
+      .filter((sp) => WORK.test(sp.name) && (sp.name !== 'git-service.open-pr process' || sp.attributes['agency.step'] === 'open-pr'))
+      .reduce((a, sp) => a + sp.durationMs, 0);
     const enqueued = trace.find((sp) => sp.name === 'registry.enqueue process');
     const dispatch = trace.find((sp) => sp.name === 'job.dispatch');
     const q = enqueued && dispatch ? Math.max(0, dispatch.startMs - (enqueued.startMs + enqueued.durationMs)) : 0;
     total.push(t);
     work.push(w);
     // The orchestrator's own time on this FR: its event handling and step spans (top level only).
-    orchestratorOwn.push(trace.filter((sp) => sp.service === 'orchestrator' && sp.name.endsWith(' process') && byId.get(sp.parentSpanId)?.service !== 'orchestrator').reduce((a, sp) => a + sp.durationMs, 0));
+    orchestratorOwn.push(
+      trace
+        .filter((sp) => sp.service === 'orchestrator' && sp.name.endsWith(' process') && byId.get(sp.parentSpanId)?.service !== 'orchestrator')
+        .reduce((a, sp) => a + sp.durationMs, 0),
+    );
     queueWait.push(q);
     overhead.push(t - w - q);
   }
@@ -116,7 +135,12 @@ try {
     `  orchestration overhead (the rest: bus hops, saga transitions, FR file writes, waiting for a busy service): ${stat(overhead)}`,
     `  of which the orchestrator's own handling of the FR's events (saga, KV, FR file, publishes): ${stat(orchestratorOwn)}`,
     `bus hop (publish -> consumer start), ${hops.length} hops: ${stat(hops)}`,
-    `  hops over 1 s: ${[...slow].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+    `  hops over 1 s: ${
+      [...slow]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }`,
   ];
   console.log(lines.join('\n'));
 } finally {

@@ -1,4 +1,4 @@
-# agency/<app> — the seven services and the dashboard, one image each, from one multi-stage file.
+# localhost/agency/<app> — the seven services and the dashboard, one image each, from one multi-stage file.
 #
 # Build context: staged by scripts/images/stage-context.mjs (scripts/images/build-apps.sh does it):
 #   dist.tar          compiled apps and libs (node tools/build.mjs), with the @agency/* package links
@@ -6,10 +6,10 @@
 # (ADD unpacks them; tars because the legacy builder checksums each file of a COPY on every
 # build), so nothing is compiled or downloaded here, and no dev dependency reaches an image.
 #
-#   docker build -f deploy/images/apps.Dockerfile --target orchestrator -t agency/orchestrator <context>
+#   docker build -f deploy/images/apps.Dockerfile --target orchestrator -t localhost/agency/orchestrator <context>
 #
 # NODE_IMAGE / BASE_IMAGE default to the official images (users with a registry build as usual);
-# the offline path passes --build-arg NODE_IMAGE=agency/node:24 --build-arg BASE_IMAGE=agency/debian:bookworm
+# the offline path passes --build-arg NODE_IMAGE=localhost/agency/node:24 --build-arg BASE_IMAGE=localhost/agency/debian:bookworm
 # (both built locally by scripts/docker/build-images.sh). No BuildKit-only syntax: the legacy
 # builder of Debian's docker.io builds it.
 #
@@ -20,14 +20,14 @@
 #                process sandbox runs the repository's own `npm test`) and git-service (push, merge).
 # Layers are ordered base -> tools -> node -> node_modules -> dist, so a code change rebuilds
 # only the last, small layer of each chain.
-ARG NODE_IMAGE=node:24-bookworm-slim
-ARG BASE_IMAGE=debian:bookworm-slim
+ARG NODE_IMAGE=docker.io/library/node:24-bookworm-slim
+ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 
 FROM ${NODE_IMAGE} AS node
 
 # ---------------------------------------------------------------- runtime (node only)
 FROM ${BASE_IMAGE} AS runtime
-# uid/gid 1000 like the official node image and agency/sandbox, so bind-mounted volumes
+# uid/gid 1000 like the official node image and localhost/agency/sandbox, so bind-mounted volumes
 # (vault, forge, work dirs) have one owner everywhere. No login shell, no password.
 RUN set -eux; \
     groupadd --gid 1000 node; \

@@ -1,11 +1,11 @@
-# agency/nats — nats-server for local container runs (tests, docker run) without a registry.
+# localhost/agency/nats — nats-server for local container runs (tests, docker run) without a registry.
 #
 # scripts/images/build-apps.sh stages the host's own nats-server binary (Debian's nats-server
 # package: a Go binary linked only against glibc) as `nats-server` in the context. Production
 # uses the official image instead (deploy/k8s: nats:2.12-alpine, which has `sync_interval`).
 #
-#   docker build -f deploy/images/nats.Dockerfile --build-arg BASE_IMAGE=agency/debian:bookworm -t agency/nats:<version> <context>
-ARG BASE_IMAGE=debian:bookworm-slim
+#   docker build -f deploy/images/nats.Dockerfile --build-arg BASE_IMAGE=localhost/agency/debian:bookworm -t localhost/agency/nats:<version> <context>
+ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 FROM ${BASE_IMAGE}
 COPY nats-server /usr/local/bin/nats-server
 RUN set -eux; \

@@ -1,4 +1,4 @@
-# agency/node:24 — Debian bookworm + the Node 24 binary, no registry needed.
+# localhost/agency/node:24 — Debian bookworm + the Node 24 binary, no registry needed.
 #
 # Built by scripts/docker/build-images.sh, which stages the build context:
 #   node   the linux-x64 Node 24 binary from the `node` npm package
@@ -9,9 +9,9 @@
 #
 # BASE_IMAGE defaults to the official slim image so anyone with a registry can
 # build it as usual; the offline path passes
-#   --build-arg BASE_IMAGE=agency/debian:bookworm   (debootstrapped locally).
+#   --build-arg BASE_IMAGE=localhost/agency/debian:bookworm   (debootstrapped locally).
 # No BuildKit-only syntax, so the legacy builder of Debian's docker.io works.
-ARG BASE_IMAGE=debian:bookworm-slim
+ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 FROM ${BASE_IMAGE}
 
 # The official binary links only glibc, libstdc++ and libgcc_s, all of which

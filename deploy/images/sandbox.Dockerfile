@@ -1,10 +1,10 @@
-# agency/sandbox:latest — where the agency runs untrusted build/test commands.
+# localhost/agency/sandbox:latest — where the agency runs untrusted build/test commands.
 #
 # NODE_IMAGE defaults to the official Node 24 slim image (users with a
-# registry build it as usual); the offline path builds agency/node:24 first
-# and passes  --build-arg NODE_IMAGE=agency/node:24 .
+# registry build it as usual); the offline path builds localhost/agency/node:24 first
+# and passes  --build-arg NODE_IMAGE=localhost/agency/node:24 .
 # Built with the legacy builder (no BuildKit syntax) so Debian's docker.io works.
-ARG NODE_IMAGE=node:24-bookworm-slim
+ARG NODE_IMAGE=docker.io/library/node:24-bookworm-slim
 FROM ${NODE_IMAGE}
 
 # uid/gid of the non-root user that runs commands; match the host user that
@@ -22,6 +22,13 @@ RUN set -eux; \
       ca-certificates git python3 make g++ procps tini; \
     apt-get clean; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
+
+# The command server's own node: executable, not readable. A process started from a file it
+# cannot read is not dumpable, so the agent's commands (the same uid, no capability) can neither
+# ptrace it nor read its memory, and what it kills after each command stays killed. The runner
+# starts the server from the path this label names (images without it: plain node, and a warning).
+RUN install -o root -g root -m 0111 "$(readlink -f "$(command -v node)")" /usr/local/lib/agency-server-node
+LABEL agency.command-server-node=/usr/local/lib/agency-server-node
 
 # The base images already own uid/gid 1000 (user `node`): free the requested
 # ids first so `agent` gets exactly them. uid/gid 0 is refused: agent is never root.

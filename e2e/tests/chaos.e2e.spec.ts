@@ -24,7 +24,10 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 function shuffled<T>(items: readonly T[]): T[] {
-  return [...items].map((v) => ({ v, k: Math.random() })).sort((a, b) => a.k - b.k).map((x) => x.v);
+  return [...items]
+    .map((v) => ({ v, k: Math.random() }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.v);
 }
 
 describe('chaos: 22 FRs while every service and nats-server are killed and restarted', () => {
@@ -50,7 +53,8 @@ describe('chaos: 22 FRs while every service and nats-server are killed and resta
       .replace(/auto_merge_min_confidence: [\d.]+/, 'auto_merge_min_confidence: 0.8')
       .replace(/(name: small\n(?:.*\n)*?\s+)auto_merge: false/, '$1auto_merge: true');
     writeFileSync(join(vault, '40_config', 'agency.yaml'), config);
-    for (const f of readdirSync(join(vault, '10_features', '03_planned'))) if (f.endsWith('.md')) execFileSync('rm', [join(vault, '10_features', '03_planned', f)]);
+    for (const f of readdirSync(join(vault, '10_features', '03_planned')))
+      if (f.endsWith('.md')) execFileSync('rm', [join(vault, '10_features', '03_planned', f)]);
     seedBareRepo(forge, 'example/greeter', join(root, 'examples', 'repos', 'greeter'));
     nats = await startNatsServer();
     const ports = Object.fromEntries(await Promise.all(STACK_SERVICES.map(async (s) => [s, await freePort()]))) as Record<StackService, number>;
@@ -62,8 +66,15 @@ describe('chaos: 22 FRs while every service and nats-server are killed and resta
       ports,
       // Short clocks, so recovery after a kill takes seconds, not minutes.
       env: {
-        LOG_LEVEL: 'info', BUS_ACK_WAIT_SECONDS: '5', BUS_MAX_DELIVER: '10', STEP_QUIET_SECONDS: '15', SWEEP_INTERVAL_MS: '1000',
-        SCAN_INTERVAL_MS: '1000', DISPATCH_INTERVAL_MS: '500', HEARTBEAT_SECONDS: '2', BUS_CONCURRENCY: '8',
+        LOG_LEVEL: 'info',
+        BUS_ACK_WAIT_SECONDS: '5',
+        BUS_MAX_DELIVER: '10',
+        STEP_QUIET_SECONDS: '15',
+        SWEEP_INTERVAL_MS: '1000',
+        SCAN_INTERVAL_MS: '1000',
+        DISPATCH_INTERVAL_MS: '500',
+        HEARTBEAT_SECONDS: '2',
+        BUS_CONCURRENCY: '8',
       },
     });
     await stack.start();
@@ -79,7 +90,10 @@ describe('chaos: 22 FRs while every service and nats-server are killed and resta
   it('loses no FR, repeats no side effect, and gives each successful FR exactly one PR', async () => {
     const started = Date.now();
     for (const id of FRS) {
-      writeFileSync(join(vault, '10_features', '03_planned', `${id}-note.md`), `---\nid: ${id}\ntitle: Note ${id}\npriority: ${['low', 'medium', 'high'][Number(id.slice(3)) % 3]}\n---\n\n## Acceptance criteria\n\n- docs/${id}.md exists\n`);
+      writeFileSync(
+        join(vault, '10_features', '03_planned', `${id}-note.md`),
+        `---\nid: ${id}\ntitle: Note ${id}\npriority: ${['low', 'medium', 'high'][Number(id.slice(3)) % 3]}\n---\n\n## Acceptance criteria\n\n- docs/${id}.md exists\n`,
+      );
     }
     await expectEventually(async () => expect((await sagas()).length).toBeGreaterThan(3), { timeoutMs: 30_000 });
 
@@ -129,19 +143,24 @@ describe('chaos: 22 FRs while every service and nats-server are killed and resta
 
     // Each FR file sits in exactly one folder, the one its state says (the file follows the
     // saved state a moment later, or after the sweeper repairs a move a crash cut short).
-    await expectEventually(() => {
-      for (const s of final) {
-        const folders = ['03_planned', '04_in_progress', '05_in_review', '06_done', '09_blocked'].filter((f) =>
-          existsSync(join(vault, '10_features', f)) && readdirSync(join(vault, '10_features', f)).some((n) => n.startsWith(`${s.frId}-`)),
-        );
-        expect(folders, s.frId).toEqual([s.state === 'done' ? '06_done' : '09_blocked']);
-      }
-    }, { timeoutMs: 15_000 });
+    await expectEventually(
+      () => {
+        for (const s of final) {
+          const folders = ['03_planned', '04_in_progress', '05_in_review', '06_done', '09_blocked'].filter(
+            (f) => existsSync(join(vault, '10_features', f)) && readdirSync(join(vault, '10_features', f)).some((n) => n.startsWith(`${s.frId}-`)),
+          );
+          expect(folders, s.frId).toEqual([s.state === 'done' ? '06_done' : '09_blocked']);
+        }
+      },
+      { timeoutMs: 15_000 },
+    );
 
     // Successful FRs: one PR each, merged once, one commit, pushed once; main holds each note once.
     const bare = join(forge, 'example', 'greeter.git');
     const prDir = join(forge, 'example', 'greeter.prs');
-    const prs = readdirSync(prDir).filter((f) => /^\d+\.json$/.test(f)).map((f) => JSON.parse(readFileSync(join(prDir, f), 'utf8')) as { branch: string; state: string; pushes?: unknown[]; frId?: string });
+    const prs = readdirSync(prDir)
+      .filter((f) => /^\d+\.json$/.test(f))
+      .map((f) => JSON.parse(readFileSync(join(prDir, f), 'utf8')) as { branch: string; state: string; pushes?: unknown[]; frId?: string });
     const done = final.filter((s) => s.state === 'done');
     for (const s of done) {
       const mine = prs.filter((p) => p.branch.startsWith(`agency/${s.frId}-`));
@@ -149,7 +168,11 @@ describe('chaos: 22 FRs while every service and nats-server are killed and resta
       expect(mine[0]!.state).toBe('merged');
       expect(git(bare, 'rev-list', '--count', `main..${mine[0]!.branch}`)).toBe('0');
       // The coder committed once: a redelivered code command did not commit again.
-      expect(git(bare, 'log', '--format=%s', mine[0]!.branch).split('\n').filter((l) => l.startsWith(`${s.frId}:`))).toHaveLength(1);
+      expect(
+        git(bare, 'log', '--format=%s', mine[0]!.branch)
+          .split('\n')
+          .filter((l) => l.startsWith(`${s.frId}:`)),
+      ).toHaveLength(1);
       expect(git(bare, 'show', `main:docs/${s.frId}.md`)).toContain(s.frId);
     }
     const merges = git(bare, 'log', '--merges', '--format=%s', 'main').split('\n').filter(Boolean);

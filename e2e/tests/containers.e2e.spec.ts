@@ -7,7 +7,7 @@ import { seedBareRepo, seedVault } from '@agency/stack';
 import { expectEventually, tempDir, type TempDir } from '@agency/testing';
 
 // The whole agency from the locally built images (scripts/images/build-apps.sh): a Docker
-// network, agency/nats, the seven services and the dashboard as containers, the vault and the
+// network, localhost/agency/nats, the seven services and the dashboard as containers, the vault and the
 // local forge as bind mounts, running the example FR-001 to a pull request on the local forge.
 // The containers run as the images' non-root user with read-only root file systems, as in
 // deploy/k8s; the agent-runner runs its sandboxes on the host's engine through its socket.
@@ -19,11 +19,21 @@ const engine = await docker.ping().then(
   () => true,
   () => false,
 );
-if (!engine) console.warn('containers e2e: SKIPPED, no Docker engine answers (DOCKER_HOST or /var/run/docker.sock); start one with scripts/docker/ensure-engine.sh');
+if (!engine)
+  console.warn('containers e2e: SKIPPED, no Docker engine answers (DOCKER_HOST or /var/run/docker.sock); start one with scripts/docker/ensure-engine.sh');
 
 const SERVICES = ['llm-gateway', 'git-service', 'router', 'registry', 'agent-runner', 'reviewer', 'orchestrator', 'dashboard'] as const;
 type Service = (typeof SERVICES)[number];
-const PORT: Record<Service, number> = { orchestrator: 7100, router: 7101, registry: 7102, 'agent-runner': 7103, reviewer: 7104, 'git-service': 7105, 'llm-gateway': 7106, dashboard: 7107 };
+const PORT: Record<Service, number> = {
+  orchestrator: 7100,
+  router: 7101,
+  registry: 7102,
+  'agent-runner': 7103,
+  reviewer: 7104,
+  'git-service': 7105,
+  'llm-gateway': 7106,
+  dashboard: 7107,
+};
 const GATEWAY_KEY = `agk_${randomBytes(16).toString('hex')}`;
 const SPAN_SERVICES = SERVICES.filter((s) => s !== 'dashboard');
 
@@ -88,7 +98,14 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
   const saga = async (frId: string) => (await sagas()).find((s) => s.frId === frId);
 
   function envFor(s: Service): string[] {
-    const common = ['NATS_URL=nats://nats:4222', 'VAULT_PATH=/vault', `INSTANCE_ID=${s}-e2e`, `AGENCY_TRACE_FILE=/traces/${s}.jsonl`, 'LOG_LEVEL=info', 'HOME=/tmp'];
+    const common = [
+      'NATS_URL=nats://nats:4222',
+      'VAULT_PATH=/vault',
+      `INSTANCE_ID=${s}-e2e`,
+      `AGENCY_TRACE_FILE=/traces/${s}.jsonl`,
+      'LOG_LEVEL=info',
+      'HOME=/tmp',
+    ];
     const own: Record<Service, string[]> = {
       orchestrator: ['SCAN_INTERVAL_MS=1000'],
       router: [],
@@ -96,13 +113,23 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
       // The hardened Docker sandbox through the host's engine (deploy/k8s uses a dind sidecar): the
       // work directory has the same path inside and out, so the sandboxes' bind mounts resolve.
       'agent-runner': [
-        `WORK_DIR=${runnerWork}`, `SANDBOX_HOST_WORK_DIR=${runnerWork}`, 'SANDBOX=docker', `SANDBOX_OWNER=${sandboxOwner}`, 'SANDBOX_POOL_SIZE=1',
-        'LLM_GATEWAY_URL=http://llm-gateway:7106/v1', `LLM_GATEWAY_API_KEY=${GATEWAY_KEY}`,
+        `WORK_DIR=${runnerWork}`,
+        `SANDBOX_HOST_WORK_DIR=${runnerWork}`,
+        'SANDBOX=docker',
+        `SANDBOX_OWNER=${sandboxOwner}`,
+        'SANDBOX_POOL_SIZE=1',
+        'LLM_GATEWAY_URL=http://llm-gateway:7106/v1',
+        `LLM_GATEWAY_API_KEY=${GATEWAY_KEY}`,
       ],
       reviewer: ['LLM_GATEWAY_URL=http://llm-gateway:7106/v1', `LLM_GATEWAY_API_KEY=${GATEWAY_KEY}`],
       'git-service': ['WORK_DIR=/work'],
       'llm-gateway': [`GATEWAY_API_KEYS=agency:${GATEWAY_KEY}`],
-      dashboard: ['ORCHESTRATOR_URL=http://orchestrator:7100', 'REGISTRY_URL=http://registry:7102', 'GIT_SERVICE_URL=http://git-service:7105', 'TRACE_URL_TEMPLATE=http://localhost:16686/trace/{traceId}'],
+      dashboard: [
+        'ORCHESTRATOR_URL=http://orchestrator:7100',
+        'REGISTRY_URL=http://registry:7102',
+        'GIT_SERVICE_URL=http://git-service:7105',
+        'TRACE_URL_TEMPLATE=http://localhost:16686/trace/{traceId}',
+      ],
     };
     return [...common, ...own[s]];
   }
@@ -150,7 +177,10 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
   beforeAll(async () => {
     // Fresh images of the current build: a no-op when nothing changed (the layer cache), about a
     // minute the first time. Base images come from scripts/docker/build-images.sh if missing.
-    execFileSync('bash', [join(root, 'scripts', 'images', 'build-apps.sh'), '--skip-compile', ...SERVICES, 'nats'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('bash', [join(root, 'scripts', 'images', 'build-apps.sh'), '--skip-compile', ...SERVICES, 'nats'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
 
     dir = tempDir('agency-containers-e2e-');
     vault = join(dir.path, 'vault');
@@ -162,7 +192,10 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
     seedVault(join(root, 'examples', 'vault'), vault);
     // /vault/40_config/../../forge is /forge: the example's relative forge root works unchanged,
     // but say it plainly.
-    writeFileSync(join(vault, '40_config', 'agency.yaml'), readFileSync(join(vault, '40_config', 'agency.yaml'), 'utf8').replace('root: ../../forge', 'root: /forge'));
+    writeFileSync(
+      join(vault, '40_config', 'agency.yaml'),
+      readFileSync(join(vault, '40_config', 'agency.yaml'), 'utf8').replace('root: ../../forge', 'root: /forge'),
+    );
     seedBareRepo(forge, 'example/greeter', join(root, 'examples', 'repos', 'greeter'));
     // The images run as uid/gid 1000. As root, hand the mounts to that user; otherwise run the
     // containers as the current user, who owns them.
@@ -173,12 +206,12 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
 
     network = await docker.createNetwork({ Name: networkName, Labels: { 'agency.e2e': id } });
     // Its store is the image's /data volume (owned by the nats user), removed with the container.
-    await start('nats', { Image: 'agency/nats:latest' });
+    await start('nats', { Image: 'localhost/agency/nats:latest' });
     await expectEventually(async () => expect(await logsOf('nats')).toContain('Server is ready'), { timeoutMs: 20_000, message: 'nats-server ready' });
     for (const s of SERVICES) {
       const port = `${PORT[s]}/tcp`;
       const c = await start(s, {
-        Image: `agency/${s}:latest`,
+        Image: `localhost/agency/${s}:latest`,
         Env: envFor(s),
         ...(user ? { User: user } : {}),
         ExposedPorts: { [port]: {} },
@@ -208,7 +241,11 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
       await c.remove({ force: true, v: true }).catch(() => undefined);
     }
     // The runner was killed with its container: its sandboxes are removed here, as its reaper would at its next start.
-    for (const c of await sandboxes().catch(() => [])) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const c of await sandboxes().catch(() => []))
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     await network?.remove().catch(() => undefined);
     dir?.remove();
   }, 120_000);
@@ -225,7 +262,9 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
     const s = (await saga('FR-001'))!;
     expect(s.prUrl).toBe('local://example/greeter/pulls/1');
     const bare = join(forge, 'example', 'greeter.git');
-    const branch = git(bare, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/').split('\n').find((b) => b.startsWith('agency/FR-001-'));
+    const branch = git(bare, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/')
+      .split('\n')
+      .find((b) => b.startsWith('agency/FR-001-'));
     expect(branch).toBe('agency/FR-001-add-a-farewell-function');
     expect(git(bare, 'show', `${branch}:src/farewell.js`)).toContain('Goodbye');
     const pr = (await (await fetch(`${url('git-service')}/forge/local/repos/example/greeter/pulls/1`)).json()) as Record<string, unknown>;
@@ -242,17 +281,21 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
     expect(info.HostConfig.ReadonlyRootfs).toBe(true);
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
     expect(info.Config.User).not.toMatch(/^(0|root)(:|$)/);
-    expect(info.Config.Image).toBe('agency/sandbox:latest');
+    expect(info.Config.Image).toBe('localhost/agency/sandbox:latest');
     // SANDBOX=docker: the runner does not start without its engine, so FR-001's tests ran in such a container.
     expect(await logsOf('agent-runner')).not.toContain('without isolation');
   });
 
   it('shows it on the dashboard container, with a link to the PR record and the trace', async () => {
-    const detail = (await (await fetch(`${url('dashboard')}/api/sagas/FR-001`)).json()) as { saga: { state: string }; links: Record<string, string>; timeline: { rows: { step: string }[] } };
+    const detail = (await (await fetch(`${url('dashboard')}/api/sagas/FR-001`)).json()) as {
+      saga: { state: string };
+      links: Record<string, string>;
+      timeline: { rows: { step: string }[] };
+    };
     expect(detail.saga.state).toBe('awaiting-merge');
     expect(detail.links.pr).toBe('/forge/local/repos/example/greeter/pulls/1');
     expect(detail.links.trace).toMatch(/^http:\/\/localhost:16686\/trace\/[0-9a-f]{32}$/);
-    expect(detail.timeline.rows.map((r) => r.step)).toEqual(expect.arrayContaining(['plan', 'code-r1', 'test-r1', 'review-r1', 'open-pr']));
+    expect(detail.timeline.rows.map((r) => r.step)).toEqual(expect.arrayContaining(['plan', 'code-r1', 'test-r1', 'review-r1', 'open-pr-r1']));
     expect((await fetch(`${url('dashboard')}${detail.links.pr}`)).status).toBe(200);
   });
 
@@ -288,7 +331,9 @@ describe.skipIf(!engine)('the agency in containers, from the locally built image
       expect(info.State.Running, s).toBe(true);
       expect(user ?? info.Config.User, s).not.toMatch(/^(0|root)(:|$)/);
     }
-    const exec = await containers.get('orchestrator')!.exec({ Cmd: ['node', '-e', 'process.stdout.write(String(process.getuid()))'], AttachStdout: true, AttachStderr: true, Tty: true });
+    const exec = await containers
+      .get('orchestrator')!
+      .exec({ Cmd: ['node', '-e', 'process.stdout.write(String(process.getuid()))'], AttachStdout: true, AttachStderr: true, Tty: true });
     const stream = await exec.start({ Tty: true });
     const out = await new Promise<string>((resolve) => {
       let data = '';

@@ -1,10 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { LocalStack, seedBareRepo, seedVault, STACK_SERVICES, type StackService } from '@agency/stack';
-import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
-
-const root = join(import.meta.dirname, '..', '..');
+import { expectEventually } from '@agency/testing';
+import { ScriptedStack, type PullRecord } from './support/scripted-stack.js';
 
 interface SagaSummary {
   frId: string;
@@ -13,26 +9,15 @@ interface SagaSummary {
   failure?: string;
 }
 
-interface PullRecord {
-  number: number;
-  branch: string;
-  base: string;
-  headSha: string;
-  state: string;
-  draft: boolean;
-  labels: string[];
-  body: string;
-  pushes: Array<{ headSha: string }>;
-  comments?: Array<{ body: string }>;
-}
-
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 }
 
 const FAREWELL_R1 = '/** Returns a polite goodbye for `name`. */\nexport function farewell(name) {\n  return `Goodbye, ${name}!`;\n}\n';
-const FAREWELL_R2 = '/** Returns a polite goodbye for `name`, without the spaces around it. */\nexport function farewell(name) {\n  return `Goodbye, ${name.trim()}!`;\n}\n';
-const TEST_R1 = "import assert from 'node:assert/strict';\nimport { test } from 'node:test';\nimport { farewell } from '../src/farewell.js';\n\ntest('farewell says goodbye', () => {\n  assert.equal(farewell('Ada'), 'Goodbye, Ada!');\n});\n";
+const FAREWELL_R2 =
+  '/** Returns a polite goodbye for `name`, without the spaces around it. */\nexport function farewell(name) {\n  return `Goodbye, ${name.trim()}!`;\n}\n';
+const TEST_R1 =
+  "import assert from 'node:assert/strict';\nimport { test } from 'node:test';\nimport { farewell } from '../src/farewell.js';\n\ntest('farewell says goodbye', () => {\n  assert.equal(farewell('Ada'), 'Goodbye, Ada!');\n});\n";
 const TEST_R2 = `${TEST_R1}\ntest('farewell trims the name', () => {\n  assert.equal(farewell('  Ada '), 'Goodbye, Ada!');\n});\n`;
 const FINDING = 'farewell() keeps the spaces around the name';
 
@@ -46,11 +31,30 @@ const SCRIPT = `version: 1
 rules:
   - match: { model: planner, fr: FR-001 }
     reply:
-      content: ${json({ summary: 'Add farewell(name) in src/farewell.js and a test for it.', steps: [{ title: 'Add farewell()', files: ['src/farewell.js'], detail: 'Return a goodbye.' }, { title: 'Test it', files: ['test/farewell.test.js'], detail: 'node:test' }], risks: [] })}
+      content: ${json({
+        summary: 'Add farewell(name) in src/farewell.js and a test for it.',
+        steps: [
+          { title: 'Add farewell()', files: ['src/farewell.js'], detail: 'Return a goodbye.' },
+          { title: 'Test it', files: ['test/farewell.test.js'], detail: 'node:test' },
+        ],
+        risks: [],
+      })}
   - match: { model: coder, fr: FR-001 }
     replies:
-      - content: ${json({ summary: 'Added farewell() and its test.', files: [{ path: 'src/farewell.js', content: FAREWELL_R1 }, { path: 'test/farewell.test.js', content: TEST_R1 }] })}
-      - content: ${json({ summary: 'Trim the name in farewell().', files: [{ path: 'src/farewell.js', content: FAREWELL_R2 }, { path: 'test/farewell.test.js', content: TEST_R2 }] })}
+      - content: ${json({
+        summary: 'Added farewell() and its test.',
+        files: [
+          { path: 'src/farewell.js', content: FAREWELL_R1 },
+          { path: 'test/farewell.test.js', content: TEST_R1 },
+        ],
+      })}
+      - content: ${json({
+        summary: 'Trim the name in farewell().',
+        files: [
+          { path: 'src/farewell.js', content: FAREWELL_R2 },
+          { path: 'test/farewell.test.js', content: TEST_R2 },
+        ],
+      })}
   - match: { model: reviewer, fr: FR-001 }
     replies:
       - content: ${json({ verdict: 'request-changes', confidence: 0.9, summary: 'farewell() does not trim the name.', findings: [{ file: 'src/farewell.js', line: 3, severity: 'major', message: `${FINDING}.`, suggestion: 'Use name.trim().', confidence: 0.9 }] })}
@@ -58,34 +62,17 @@ rules:
 `;
 
 describe('review loop: a change requested by the review, fixed in a second round, in one PR', () => {
-  let dir: TempDir;
-  let nats: NatsServerHandle;
-  let stack: LocalStack;
-  let forge: string;
+  let stack: ScriptedStack;
 
   const saga = async (frId: string): Promise<SagaSummary | undefined> =>
     ((await (await fetch(`${stack.url('orchestrator')}/sagas`)).json()) as { sagas: SagaSummary[] }).sagas.find((s) => s.frId === frId);
 
   beforeAll(async () => {
-    dir = tempDir('agency-review-loop-');
-    const vault = join(dir.path, 'vault');
-    forge = join(dir.path, 'forge');
-    seedVault(join(root, 'examples', 'vault'), vault);
-    const config = join(vault, '40_config', 'agency.yaml');
-    writeFileSync(config, readFileSync(config, 'utf8').replace('root: ../../forge', `root: ${forge}`));
-    writeFileSync(join(vault, '40_config', 'llm-script.yaml'), SCRIPT);
-    seedBareRepo(forge, 'example/greeter', join(root, 'examples', 'repos', 'greeter'));
-    nats = await startNatsServer();
-    const ports = Object.fromEntries(await Promise.all(STACK_SERVICES.map(async (s) => [s, await freePort()]))) as Record<StackService, number>;
-    stack = new LocalStack({ runDir: join(dir.path, 'run'), vaultPath: vault, rootDir: root, natsUrl: nats.url, ports, env: { LOG_LEVEL: 'info', SCAN_INTERVAL_MS: '1000' } });
-    await stack.start();
+    stack = await ScriptedStack.start('agency-review-loop-', SCRIPT);
   });
 
   afterAll(async () => {
     await stack?.stop();
-    await nats?.dispose();
-    if (process.env.KEEP_E2E_DIR) console.log(`e2e state kept in ${dir.path}`);
-    else dir?.remove();
   });
 
   it('ends with one ready PR whose branch has both rounds’ commits and whose description records both reviews', async () => {
@@ -108,12 +95,13 @@ describe('review loop: a change requested by the review, fixed in a second round
     expect(pr.labels).not.toContain('agency:in-progress');
 
     // The branch on the forge: base, then round 1's commit, then round 2's on top of it.
-    const bare = join(forge, 'example', 'greeter.git');
+    const bare = stack.bare;
     expect(git(bare, 'rev-parse', `refs/heads/${pr.branch}`)).toBe(pr.headSha);
     const subjects = git(bare, 'log', '--reverse', '--format=%s', `main..${pr.branch}`).split('\n');
-    expect(subjects.some((s) => /^FR-001: .*\(round 1\)$/.test(s))).toBe(true);
-    expect(subjects.some((s) => /^FR-001: .*\(round 2\)$/.test(s))).toBe(true);
-    expect(subjects.findIndex((s) => s.endsWith('(round 1)'))).toBeLessThan(subjects.findIndex((s) => s.endsWith('(round 2)')));
+    // One commit per round, as a human reviewer reads them: round 1 named after the FR, round 2 after what it fixed.
+    expect(subjects).toHaveLength(2);
+    expect(subjects[0]).toBe('FR-001: Add a farewell function');
+    expect(subjects[1]).toMatch(/^FR-001: .+ \(round 2\)$/);
     expect(git(bare, 'show', `${pr.branch}:src/farewell.js`)).toContain('name.trim()');
     expect(git(bare, 'rev-parse', 'refs/heads/main')).toBe(git(bare, 'rev-list', '--max-parents=0', 'main'));
 

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BusAuthError, BusConnection } from '@agency/messaging';
 import { LocalStack, seedBareRepo, seedVault, STACK_SERVICES, type StackService } from '@agency/stack';
-import { expectEventually, freePort, startNatsServer, startOtlpReceiver, tempDir, type NatsServerHandle, type OtlpReceiver, type TempDir } from '@agency/testing';
+import { expectEventually, freePort, startOtlpReceiver, tempDir, type OtlpReceiver, type TempDir } from '@agency/testing';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -24,9 +25,10 @@ function frFile(vault: string, folder: string, frId: string): string | undefined
   return hit ? join(dir, hit) : undefined;
 }
 
+// The stack starts its own nats-server, with a NATS user per service: the walking skeleton runs with
+// the bus locked, each service allowed only its own subjects.
 describe('walking skeleton: an FR file in, a pull request out, across seven processes', () => {
   let dir: TempDir;
-  let nats: NatsServerHandle;
   let otlp: OtlpReceiver;
   let stack: LocalStack;
   let vault: string;
@@ -40,7 +42,10 @@ describe('walking skeleton: an FR file in, a pull request out, across seven proc
     vault = join(dir.path, 'vault');
     forge = join(dir.path, 'forge');
     seedVault(join(root, 'examples', 'vault'), vault);
-    writeFileSync(join(vault, '40_config', 'agency.yaml'), readFileSync(join(vault, '40_config', 'agency.yaml'), 'utf8').replace('root: ../../forge', `root: ${forge}`));
+    writeFileSync(
+      join(vault, '40_config', 'agency.yaml'),
+      readFileSync(join(vault, '40_config', 'agency.yaml'), 'utf8').replace('root: ../../forge', `root: ${forge}`),
+    );
     seedBareRepo(forge, 'example/greeter', join(root, 'examples', 'repos', 'greeter'));
     // A second, generic FR flows through the script's catch-all rules; a broken one must not stop either.
     writeFileSync(
@@ -48,14 +53,12 @@ describe('walking skeleton: an FR file in, a pull request out, across seven proc
       '---\nid: FR-002\ntitle: Keep a changelog note\npriority: high\n---\n\n## Problem\n\nNo notes.\n\n## Acceptance criteria\n\n- docs/FR-002.md exists\n',
     );
     writeFileSync(join(vault, '10_features', '03_planned', 'FR-003-broken.md'), '---\nid: FR-003\ntitle: [unclosed\npriority: urgent\n---\nBody\n');
-    nats = await startNatsServer();
     otlp = await startOtlpReceiver();
     const ports = Object.fromEntries(await Promise.all(STACK_SERVICES.map(async (s) => [s, await freePort()]))) as Record<StackService, number>;
     stack = new LocalStack({
       runDir: join(dir.path, 'run'),
       vaultPath: vault,
       rootDir: root,
-      natsUrl: nats.url,
       ports,
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', LOG_LEVEL: 'info', SCAN_INTERVAL_MS: '1000' },
     });
@@ -65,7 +68,6 @@ describe('walking skeleton: an FR file in, a pull request out, across seven proc
   afterAll(async () => {
     await stack?.stop();
     await otlp?.close();
-    await nats?.dispose();
     if (process.env.KEEP_E2E_DIR) console.log(`e2e state kept in ${dir.path}`);
     else dir?.remove();
   });
@@ -95,7 +97,11 @@ describe('walking skeleton: an FR file in, a pull request out, across seven proc
       .filter((l) => l.includes('FR file rejected'))
       .map((l) => JSON.parse(l) as { level: number | string; frPath?: string; frId?: string; msg: string });
     expect(rejected).toHaveLength(1);
-    expect(rejected[0]).toMatchObject({ frPath: '10_features/03_planned/FR-003-broken.md', frId: 'FR-003', msg: expect.stringContaining('front matter: YAML error at line 4') });
+    expect(rejected[0]).toMatchObject({
+      frPath: '10_features/03_planned/FR-003-broken.md',
+      frId: 'FR-003',
+      msg: expect.stringContaining('front matter: YAML error at line 4'),
+    });
   });
 
   it('pushed the coder commit to an agency branch of the bare remote and recorded the PR', async () => {
@@ -139,6 +145,13 @@ describe('walking skeleton: an FR file in, a pull request out, across seven proc
     expect(text).toMatch(/^status: done$/m);
     expect(text).toMatch(new RegExp(`^pr: ${prUrl}$`, 'm'));
     expect(git(join(forge, 'example', 'greeter.git'), 'show', 'main:src/farewell.js')).toContain('Goodbye');
+  });
+
+  it('ran on a locked bus: no permission was refused along the way, and a client without credentials is turned away', async () => {
+    // nats-server logs every publish or subscription it refuses: the table covers what the services did.
+    expect(readFileSync(stack.natsLogFile, 'utf8')).not.toMatch(/Violation/);
+    const anonymous = await BusConnection.connect({ servers: stack.natsUrl, name: 'anonymous' }).catch((e: Error) => e);
+    expect(anonymous).toBeInstanceOf(BusAuthError);
   });
 
   it('exported one trace for FR-001 with spans from all seven services', async () => {

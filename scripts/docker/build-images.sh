@@ -5,11 +5,16 @@
 #   IMAGES="node sandbox" scripts/docker/build-images.sh
 #
 # Images (each needs the one before it; a missing prerequisite is built too):
-#   debian   agency/debian:bookworm  debootstrap --variant=minbase bookworm from
+#   debian   localhost/agency/debian:bookworm  debootstrap --variant=minbase bookworm from
 #                                    the mirror apt uses, piped into `docker import`
-#   node     agency/node:24          deploy/images/node.Dockerfile on agency/debian,
+#   node     localhost/agency/node:24          deploy/images/node.Dockerfile on debian,
 #                                    Node 24 binary from node_modules (+ npm if it can)
-#   sandbox  agency/sandbox:latest   deploy/images/sandbox.Dockerfile on agency/node
+#   sandbox  localhost/agency/sandbox:latest   deploy/images/sandbox.Dockerfile on node
+#
+# Names carry a registry host (IMAGE_PREFIX, default localhost/agency): a bare `agency/...` that
+# is missing would be pulled from Docker Hub's `agency` namespace, which anyone can publish to;
+# `localhost/...` can only ever come from this machine. An image built under the old bare name
+# is retagged once instead of rebuilt.
 #
 # Idempotent: an image that already exists is skipped unless --force (which
 # also disables the build cache).
@@ -19,7 +24,8 @@
 # Env:
 #   IMAGES            images to build (space/comma separated; args take precedence)
 #   DEBIAN_MIRROR     mirror for debootstrap (default: the one apt uses here)
-#   NPM_VERSION       npm to add to agency/node (default 11.21.2; "none" to skip)
+#   IMAGE_PREFIX      registry host and path of the images (default localhost/agency)
+#   NPM_VERSION       npm to add to the node image (default 11.21.2; "none" to skip)
 #   NODE_BIN          path of the Node 24 linux-x64 binary (default: found in node_modules)
 #   AGENT_UID/AGENT_GID  ids of the sandbox's `agent` user (default 1000/1000)
 #   BUILD_NETWORK     "host" or "default" for the sandbox's RUN steps (default: probed)
@@ -34,9 +40,14 @@ AGENT_UID="${AGENT_UID:-1000}"
 AGENT_GID="${AGENT_GID:-1000}"
 SUITE=bookworm
 
-TAG_debian="agency/debian:bookworm"
-TAG_node="agency/node:24"
-TAG_sandbox="agency/sandbox:latest"
+IMAGE_PREFIX="${IMAGE_PREFIX:-localhost/agency}"
+case "${IMAGE_PREFIX%%/*}" in
+  localhost|localhost:*|*.*|*:*) ;;
+  *) echo "[build-images] ERROR: IMAGE_PREFIX '$IMAGE_PREFIX' must start with a registry host (localhost/..., registry.example.com/...)" >&2; exit 2 ;;
+esac
+TAG_debian="$IMAGE_PREFIX/debian:bookworm"
+TAG_node="$IMAGE_PREFIX/node:24"
+TAG_sandbox="$IMAGE_PREFIX/sandbox:latest"
 
 # Debian's docker.io (20.10) has no buildx; the Dockerfiles need no BuildKit.
 export DOCKER_BUILDKIT=0
@@ -74,6 +85,22 @@ for w in "${want[@]}"; do
 done
 is_selected() { [[ "$selected" == *" $1 "* ]]; }
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+# The sandbox image carries a hash of its recipe (Dockerfile and user ids): one built from an older
+# recipe is rebuilt, not skipped (tests rely on what the current Dockerfile puts in it).
+sandbox_recipe() { { cat "$DOCKERFILES/sandbox.Dockerfile"; echo "$AGENT_UID:$AGENT_GID"; } | sha256sum | cut -c1-16; }
+image_current() {
+  have_image "$1" || return 1
+  [ "$1" != "$TAG_sandbox" ] && return 0
+  [ "$(docker image inspect -f '{{index .Config.Labels "agency.recipe"}}' "$1" 2>/dev/null)" = "$(sandbox_recipe)" ]
+}
+# An image built before names were qualified (bare agency/<name>): tag it with its qualified name.
+adopt_bare() {
+  local tag="$1" bare="agency/${1##*/}"
+  if [ "$bare" != "$tag" ] && ! have_image "$tag" && have_image "$bare"; then
+    docker tag "$bare" "$tag" && say "retagged $bare as $tag"
+  fi
+}
+for t in "$TAG_debian" "$TAG_node" "$TAG_sandbox"; do adopt_bare "$t"; done
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
@@ -292,7 +319,7 @@ build_node() {
 # ------------------------------------------------------------------ sandbox
 build_sandbox() {
   local ctx net_args=() base_args=() net="${BUILD_NETWORK:-}" base="$TAG_node"
-  [ "$REGISTRY" -eq 1 ] && base="node:24-bookworm-slim" || base_args=(--build-arg "NODE_IMAGE=$TAG_node")
+  [ "$REGISTRY" -eq 1 ] && base="docker.io/library/node:24-bookworm-slim" || base_args=(--build-arg "NODE_IMAGE=$TAG_node")
   if [ -z "$net" ]; then
     if probe_bridge "$base"; then net=default; else net=host; fi
   fi
@@ -301,7 +328,7 @@ build_sandbox() {
   ctx="$(mktemp -d /var/tmp/agency-sandbox-ctx.XXXXXX)"   # the Dockerfile copies nothing
   TMP_ROOTS+=("$ctx")
   if ! docker build "${cache_args[@]}" "${net_args[@]}" "${base_args[@]}" \
-      --build-arg "AGENT_UID=$AGENT_UID" --build-arg "AGENT_GID=$AGENT_GID" \
+      --build-arg "AGENT_UID=$AGENT_UID" --build-arg "AGENT_GID=$AGENT_GID" --label "agency.recipe=$(sandbox_recipe)" \
       -t "$TAG_sandbox" -f "$DOCKERFILES/sandbox.Dockerfile" "$ctx" >"$ctx.log" 2>&1; then
     tail -n 40 "$ctx.log" >&2; rm -f "$ctx.log"
     die "docker build $TAG_sandbox failed"
@@ -330,7 +357,7 @@ if [ "$REGISTRY" -eq 1 ]; then
 else
   need_node=0
   build_sandbox_now=0
-  if is_selected sandbox && { [ "$FORCE" -eq 1 ] || ! have_image "$TAG_sandbox"; }; then build_sandbox_now=1; fi
+  if is_selected sandbox && { [ "$FORCE" -eq 1 ] || ! image_current "$TAG_sandbox"; }; then build_sandbox_now=1; fi
   { is_selected node || { [ "$build_sandbox_now" -eq 1 ] && ! have_image "$TAG_node"; }; } && need_node=1
   { is_selected debian || { [ "$need_node" -eq 1 ] && ! have_image "$TAG_debian"; }; } && order+=(debian)
   [ "$need_node" -eq 1 ] && order+=(node)
@@ -339,7 +366,7 @@ fi
 
 for name in "${order[@]}"; do
   tag_var="TAG_$name"; tag="${!tag_var}"
-  if have_image "$tag" && { [ "$FORCE" -eq 0 ] || ! is_selected "$name"; }; then
+  if image_current "$tag" && { [ "$FORCE" -eq 0 ] || ! is_selected "$name"; }; then
     say "$tag exists, skipping (use --force to rebuild)"
     summary+=("$(printf '%-24s %-8s %8s' "$tag" skipped -)")
     continue
@@ -358,4 +385,4 @@ done
 
 say "summary (total $(elapsed "$T0")s):"
 for line in "${summary[@]:-}"; do [ -n "$line" ] && echo "  $line" >&2; done
-docker image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep '^agency/' | sed 's/^/  /' >&2 || true
+docker image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep "^$IMAGE_PREFIX/" | sed 's/^/  /' >&2 || true

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# Build the agency's app images (seven services + dashboard) and agency/nats, without a registry.
+# Build the agency's app images (seven services + dashboard) and nats, without a registry, named
+# $IMAGE_PREFIX/<app> (default localhost/agency/<app>: a registry host, never Docker Hub).
 #
 #   scripts/images/build-apps.sh [--force] [--registry] [--skip-compile] [--export FILE] [app ... | nats]
 #   APPS="orchestrator dashboard" scripts/images/build-apps.sh
 #
 # Steps:
 #   1. a Docker engine (scripts/docker/ensure-engine.sh when `docker info` fails);
-#   2. the base images agency/debian:bookworm and agency/node:24 (scripts/docker/build-images.sh,
+#   2. the base images $IMAGE_PREFIX/debian:bookworm and $IMAGE_PREFIX/node:24 (scripts/docker/build-images.sh,
 #      which skips existing ones) unless --registry;
 #   3. `node tools/build.mjs` (SWC into dist/; incremental) unless --skip-compile;
 #   4. the build context: scripts/images/stage-context.mjs (dist + production node_modules,
 #      hard links, no network);
 #   5. one `docker build --target <app>` of deploy/images/apps.Dockerfile per app, tagged
-#      agency/<app>:<TAG> and agency/<app>:latest; agency/nats:<version> from the host's
+#      $IMAGE_PREFIX/<app>:<TAG> and :latest; $IMAGE_PREFIX/nats:<version> from the host's
 #      nats-server binary (deploy/images/nats.Dockerfile).
 #
 # --export FILE: also `docker save` the images built into FILE (a tar for k3s:
-#   sudo k3s ctr images import FILE).
+#   sudo k3s ctr images import FILE; then deploy/k8s/pin-images.sh pins the overlay to their digests).
 #
 # Idempotent: the Docker layer cache makes an unchanged rebuild a no-op (same image ids); a
 # code change rebuilds only the dist layer. --force disables the cache. The image an app tag
@@ -25,6 +26,8 @@
 # Env:
 #   APPS            apps to build (space/comma separated; arguments take precedence)
 #   TAG             image tag besides :latest (default: package.json version, e.g. 0.1.0)
+#   IMAGE_PREFIX    registry host and path of the images (default localhost/agency; with a
+#                   registry of yours, e.g. registry.example.com/agency, then docker push them)
 #   BUILD_NETWORK   "host" or "default" for the RUN apt-get step of runtime-git (default: probed)
 #   KEEP_CONTEXT=1  keep the staged context dir (printed) for inspection
 set -euo pipefail
@@ -58,13 +61,19 @@ done
 [ "${#want[@]}" -gt 0 ] || read -r -a want <<<"$(echo "${APPS:-${ALL_APPS[*]} nats}" | tr ',' ' ')"
 apps=(); want_nats=0
 for w in "${want[@]}"; do
-  w="${w#agency/}"; w="${w%%:*}"
+  w="${w##*/}"; w="${w%%:*}"
   if [ "$w" = nats ]; then want_nats=1; continue; fi
   [[ " ${ALL_APPS[*]} " == *" $w "* ]] || die "unknown image '$w' (choose from: ${ALL_APPS[*]} nats)"
   apps+=("$w")
 done
 TAG="${TAG:-$("$NODE" -p "require('$ROOT/package.json').version")}"
 [[ "$TAG" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die "TAG '$TAG' is not a valid image tag"
+
+IMAGE_PREFIX="${IMAGE_PREFIX:-localhost/agency}"
+case "${IMAGE_PREFIX%%/*}" in
+  localhost|localhost:*|*.*|*:*) ;;
+  *) die "IMAGE_PREFIX '$IMAGE_PREFIX' must start with a registry host (localhost/..., registry.example.com/...): a bare name is pulled from Docker Hub" ;;
+esac
 
 T0="$(now)"
 CTX=""; NATS_CTX=""
@@ -80,11 +89,11 @@ docker info >/dev/null 2>&1 || bash "$ROOT/scripts/docker/ensure-engine.sh"
 # 2. base images
 base_args=()
 if [ "$REGISTRY" -eq 0 ]; then
-  if ! docker image inspect agency/node:24 >/dev/null 2>&1 || ! docker image inspect agency/debian:bookworm >/dev/null 2>&1; then
-    say "building base images (agency/debian, agency/node)"
-    bash "$ROOT/scripts/docker/build-images.sh" debian node
+  if ! docker image inspect "$IMAGE_PREFIX/node:24" >/dev/null 2>&1 || ! docker image inspect "$IMAGE_PREFIX/debian:bookworm" >/dev/null 2>&1; then
+    say "building base images ($IMAGE_PREFIX/debian, $IMAGE_PREFIX/node)"
+    IMAGE_PREFIX="$IMAGE_PREFIX" bash "$ROOT/scripts/docker/build-images.sh" debian node
   fi
-  base_args=(--build-arg NODE_IMAGE=agency/node:24 --build-arg BASE_IMAGE=agency/debian:bookworm)
+  base_args=(--build-arg "NODE_IMAGE=$IMAGE_PREFIX/node:24" --build-arg "BASE_IMAGE=$IMAGE_PREFIX/debian:bookworm")
 fi
 cache_args=(); [ "$FORCE" -eq 1 ] && cache_args=(--no-cache)
 
@@ -105,7 +114,7 @@ if [ "${#apps[@]}" -gt 0 ]; then
   # runtime-git installs git with apt-get: use the bridge if it reaches the mirror, else the host network.
   net_args=(); net="${BUILD_NETWORK:-}"
   if [ -z "$net" ]; then
-    probe_image=agency/node:24; [ "$REGISTRY" -eq 1 ] && probe_image=node:24-bookworm-slim
+    probe_image="$IMAGE_PREFIX/node:24"; [ "$REGISTRY" -eq 1 ] && probe_image=docker.io/library/node:24-bookworm-slim
     if docker run --rm --entrypoint /bin/bash "$probe_image" -c \
         'h=$(sed -n "s#^URIs: *[a-z]*://\([^/:]*\).*#\1#p" /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1); timeout 8 bash -c "exec 3<>/dev/tcp/${h:-deb.debian.org}/80"' \
         >/dev/null 2>&1; then net=default; else net=host; fi
@@ -116,13 +125,13 @@ if [ "${#apps[@]}" -gt 0 ]; then
   # rebuilds both runtime chains from scratch and the others reuse those fresh layers.
   first_cache_args=("${cache_args[@]}")
   for app in "${apps[@]}"; do
-    image="agency/$app:$TAG"
+    image="$IMAGE_PREFIX/$app:$TAG"
     old_id="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
     t="$(now)"
     log="$(mktemp /var/tmp/agency-build-$app.XXXXXX.log)"
     if ! docker build "${first_cache_args[@]}" "${base_args[@]}" "${net_args[@]}" --target "$app" \
         --label "org.opencontainers.image.title=agency-$app" --label "org.opencontainers.image.version=$TAG" \
-        -t "$image" -t "agency/$app:latest" -f "$DOCKERFILE" "$CTX" >"$log" 2>&1; then
+        -t "$image" -t "$IMAGE_PREFIX/$app:latest" -f "$DOCKERFILE" "$CTX" >"$log" 2>&1; then
       tail -n 40 "$log" >&2; rm -f "$log"
       die "docker build $image failed"
     fi
@@ -138,20 +147,20 @@ if [ "${#apps[@]}" -gt 0 ]; then
   done
 fi
 
-# nats: the host's nats-server (Debian package) on agency/debian
+# nats: the host's nats-server (Debian package) on the debian base image
 if [ "$want_nats" -eq 1 ]; then
   nats_bin="$(command -v nats-server || true)"
   if [ -z "$nats_bin" ]; then
-    say "no nats-server on the PATH: skipping agency/nats (apt-get install nats-server)"
+    say "no nats-server on the PATH: skipping $IMAGE_PREFIX/nats (apt-get install nats-server)"
   else
     version="$("$nats_bin" --version | sed -E 's/.*v([0-9][0-9.]*).*/\1/')"
-    image="agency/nats:$version"
+    image="$IMAGE_PREFIX/nats:$version"
     NATS_CTX="$(mktemp -d /var/tmp/agency-nats-ctx.XXXXXX)"
     cp "$nats_bin" "$NATS_CTX/nats-server"
-    nats_base=(); [ "$REGISTRY" -eq 0 ] && nats_base=(--build-arg BASE_IMAGE=agency/debian:bookworm)
+    nats_base=(); [ "$REGISTRY" -eq 0 ] && nats_base=(--build-arg "BASE_IMAGE=$IMAGE_PREFIX/debian:bookworm")
     old_id="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
     t="$(now)"
-    docker build "${cache_args[@]}" "${nats_base[@]}" -t "$image" -t agency/nats:latest \
+    docker build "${cache_args[@]}" "${nats_base[@]}" -t "$image" -t "$IMAGE_PREFIX/nats:latest" \
       -f "$ROOT/deploy/images/nats.Dockerfile" "$NATS_CTX" >/dev/null \
       || die "docker build $image failed"
     new_id="$(docker image inspect -f '{{.Id}}' "$image")"

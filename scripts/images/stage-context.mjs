@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const APPS = ['orchestrator', 'router', 'registry', 'agent-runner', 'reviewer', 'git-service', 'llm-gateway', 'dashboard'];
 // Libs only tests or the CLI use stay out of the images.
-const LIBS_EXCLUDED = new Set(['testing', 'stack']);
+const LIBS_EXCLUDED = new Set(['testing']);
 
 const [outDir, ...requested] = process.argv.slice(2);
 if (!outDir) {
@@ -44,7 +44,8 @@ function fail(message) {
 }
 
 // Files a running service never reads.
-const SKIP_FILE = /(\.d\.[cm]?ts|\.[cm]?ts|\.map|\.tsbuildinfo)$|^(CHANGELOG|HISTORY|CONTRIBUTING|SECURITY|CODE_OF_CONDUCT)(\..*)?$|^(?!LICEN[CS]E|NOTICE|COPYING).*\.(md|markdown)$/i;
+const SKIP_FILE =
+  /(\.d\.[cm]?ts|\.[cm]?ts|\.map|\.tsbuildinfo)$|^(CHANGELOG|HISTORY|CONTRIBUTING|SECURITY|CODE_OF_CONDUCT)(\..*)?$|^(?!LICEN[CS]E|NOTICE|COPYING).*\.(md|markdown)$/i;
 const SKIP_DIR = new Set(['.github', '__tests__', 'node_modules', '.bin']);
 
 let files = 0;
@@ -117,6 +118,9 @@ function* jsFiles(dir) {
     else if (e.name.endsWith('.js')) yield p;
   }
 }
+// Dynamic imports a compiled file makes only when run from a source tree, never in an image (whose
+// dist holds what they would compile): file -> package.
+const SOURCE_TREE_ONLY = new Map([['dist/apps/dashboard/src/http/browser-assets.js', '@swc/core']]);
 const importRe = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
 for (const file of jsFiles(join(outDir, 'dist'))) {
   const code = readFileSync(file, 'utf8');
@@ -125,15 +129,30 @@ for (const file of jsFiles(join(outDir, 'dist'))) {
     if (!spec || spec.startsWith('.') || spec.startsWith('/') || builtins.has(spec)) continue;
     const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
     if (name.startsWith('@agency/') ? libs.includes(name.slice('@agency/'.length)) : prodNames.has(name)) continue;
+    if (m[3] && SOURCE_TREE_ONLY.get(relative(outDir, file)) === name) continue;
     missing.set(name, relative(outDir, file));
   }
 }
 if (missing.size) {
-  fail(`compiled code imports packages that are not production dependencies:\n${[...missing].map(([n, f]) => `  ${n} (in ${f})`).join('\n')}\nmove them to "dependencies" in package.json`);
+  fail(
+    `compiled code imports packages that are not production dependencies:\n${[...missing].map(([n, f]) => `  ${n} (in ${f})`).join('\n')}\nmove them to "dependencies" in package.json`,
+  );
 }
 
 for (const tree of ['node_modules', 'dist']) {
-  execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=go-w', '-C', outDir, '-cf', join(outDir, `${tree}.tar`), tree]);
+  execFileSync('tar', [
+    '--sort=name',
+    '--mtime=@0',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--mode=go-w',
+    '-C',
+    outDir,
+    '-cf',
+    join(outDir, `${tree}.tar`),
+    tree,
+  ]);
   rmSync(join(outDir, tree), { recursive: true, force: true });
 }
 

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
 import { ServiceConfig } from '@agency/config';
+
+/** An image reference whose first part is a registry host (localhost, a name with a dot or a port), or an image id. */
+export const QUALIFIED_IMAGE =
+  /^((localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?|[A-Za-z0-9-]+:\d+)\/[a-z0-9]+([._/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$|^sha256:[0-9a-f]{64}$/;
 
 export class AgentRunnerConfig extends ServiceConfig {
   override HTTP_PORT = 7103;
@@ -27,13 +31,19 @@ export class AgentRunnerConfig extends ServiceConfig {
   @IsString()
   @MinLength(1)
   LLM_GATEWAY_API_KEY!: string;
-
-  /** Milliseconds one model call may take before the client abandons (and retries) it. */
+  /** A model call must start answering within this (the gateway's first chunk); a streamed answer is never cut while it keeps coming. */
   @Type(() => Number)
   @IsInt()
   @Min(1000)
-  @Max(900_000)
+  @Max(3_600_000)
   LLM_TIMEOUT_MS: number = 180_000;
+
+  /** Silence longer than this in a streaming answer gives the try up (it is tried again, then the step fails retryably). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  LLM_IDLE_TIMEOUT_MS: number = 60_000;
 
   /** Wall-clock limit of a test step (setup plus test command); the whole process group is killed after it. */
   @Type(() => Number)
@@ -41,6 +51,13 @@ export class AgentRunnerConfig extends ServiceConfig {
   @Min(1)
   @Max(86_400)
   TEST_TIMEOUT_SECONDS: number = 600;
+
+  /** Wall-clock limit of the repository's lint command (`repos.<name>.lint`), run by the test step after the tests. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  LINT_TIMEOUT_SECONDS: number = 300;
 
   /** How often a running plan/code/test step publishes a heartbeat event. */
   @Type(() => Number)
@@ -55,6 +72,21 @@ export class AgentRunnerConfig extends ServiceConfig {
   @Min(5)
   @Max(7200)
   GIT_TIMEOUT_SECONDS: number = 300;
+
+  /**
+   * git-service's read-only git server (its GIT_MIRROR_PORT), e.g. http://git-service:7115. When
+   * set, GitHub repositories are cloned and fetched through it, so private ones work without the
+   * forge token ever reaching the runner; unset, they are fetched from their clone URL as is.
+   */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/]+\/?$/, { message: 'GIT_MIRROR_URL must be an http(s) base URL such as http://git-service:7115' })
+  GIT_MIRROR_URL?: string;
+
+  /** The service credential git-service's mirror server takes (its GIT_MIRROR_TOKEN); required with GIT_MIRROR_URL (secret: never logged). */
+  @ValidateIf((c: AgentRunnerConfig) => c.GIT_MIRROR_URL !== undefined || c.GIT_MIRROR_TOKEN !== undefined)
+  @IsString({ message: "GIT_MIRROR_TOKEN is required with GIT_MIRROR_URL (the same value as git-service's GIT_MIRROR_TOKEN)" })
+  @MinLength(16)
+  GIT_MIRROR_TOKEN?: string;
 
   /** Test output kept per command (its start and its end; the middle is dropped). */
   @Type(() => Number)
@@ -72,16 +104,32 @@ export class AgentRunnerConfig extends ServiceConfig {
 
   /**
    * Where commands run: `docker` (the default: a hardened container per job; the runner will not
-   * boot without an engine) or `process` (host child processes, no isolation: chosen explicitly,
-   * e.g. by `agency up` on a machine without Docker).
+   * boot without an engine) or `process` (host child processes in namespaces where the host
+   * allows them: chosen explicitly, e.g. by `agency up` on a machine without Docker).
    */
   @IsIn(['docker', 'process'])
   SANDBOX: 'docker' | 'process' = 'docker';
 
-  /** The sandbox image of repositories whose vault entry names none (`repos.<name>.image`). */
+  /**
+   * `allow`: run SANDBOX=process even though an agent's model is not scripted (a live model writes
+   * the commands). Unset, such a runner refuses to start, and refuses each session if the vault
+   * changes to one. Named loudly on purpose: host processes are a weaker boundary than containers.
+   */
+  @IsOptional()
+  @IsIn(['allow'], { message: 'SANDBOX_PROCESS_UNSAFE must be "allow" or unset' })
+  SANDBOX_PROCESS_UNSAFE?: 'allow';
+
+  /**
+   * The sandbox image of repositories whose vault entry names none (`repos.<name>.image`). Its
+   * name carries a registry host: a bare `agency/sandbox` that is missing would be pulled from
+   * Docker Hub's `agency` namespace (anyone's) by whatever pulls it (the k3s init container).
+   */
   @IsString()
-  @MinLength(1)
-  SANDBOX_IMAGE: string = 'agency/sandbox:latest';
+  @Matches(QUALIFIED_IMAGE, {
+    message:
+      'SANDBOX_IMAGE must name its registry host, e.g. localhost/agency/sandbox:latest or registry.example.com/agency/sandbox:1.0 (a bare name is pulled from Docker Hub)',
+  })
+  SANDBOX_IMAGE: string = 'localhost/agency/sandbox:latest';
 
   /** Ready containers kept per image, so a job does not wait for a cold start; 0 turns the pool off. */
   @Type(() => Number)
@@ -119,6 +167,45 @@ export class AgentRunnerConfig extends ServiceConfig {
   @Max(65_536)
   SANDBOX_PIDS: number = 256;
 
+  /**
+   * The most a sandboxed command may write into one file (the worktree included), enforced by the
+   * kernel through the container's `ulimit fsize`: a write past it fails (EFBIG / SIGXFSZ) and the
+   * step fails with SANDBOX_DISK_LIMIT. /tmp is bounded by SANDBOX_TMP_MB; see the README for what
+   * bounds the worktree as a whole.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_048_576)
+  SANDBOX_DISK_MB: number = 4096;
+
+  /**
+   * The most a job's worktree may hold as a whole (0: no limit). The runner measures it (du) while
+   * each command runs, every SANDBOX_DISK_CHECK_MS, and stops the command past it: the step fails
+   * with SANDBOX_DISK_LIMIT. Bounded within what a command writes in one interval; no kernel
+   * quota covers a bind-mounted host directory here (README, Disk limit).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_048_576)
+  SANDBOX_WORKTREE_MB: number = 10_240;
+
+  /**
+   * Run the test command once at the job's base, after the setup and before the coder's first
+   * command, and tell the coder how it went (what already failed is not its doing).
+   */
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'BASELINE_TESTS must be true or false' })
+  BASELINE_TESTS: boolean = true;
+
+  /** How often the worktree's total is measured while a command runs. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  SANDBOX_DISK_CHECK_MS: number = 2000;
+
   /** Size of the sandbox's writable /tmp (also HOME and the package caches). */
   @Type(() => Number)
   @IsInt()
@@ -126,10 +213,47 @@ export class AgentRunnerConfig extends ServiceConfig {
   @Max(65_536)
   SANDBOX_TMP_MB: number = 1024;
 
-  /** `none` (default): no network at all. A Docker network name gives repositories that must download one. */
+  /**
+   * The network of a repository's setup when its vault entry names none (`repos.<name>.network`):
+   * `registries` (default: only the package registries the repository uses, through the runner's
+   * allowlisting proxy), `none`, or a Docker network name. The agent phase never has a network.
+   */
   @IsString()
-  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'SANDBOX_NETWORK must be "none" or a Docker network name' })
-  SANDBOX_NETWORK: string = 'none';
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'SANDBOX_NETWORK must be "registries", "none" or a Docker network name' })
+  SANDBOX_NETWORK: string = 'registries';
+
+  /**
+   * A CA bundle (PEM: public roots and a TLS-intercepting proxy's CA) that setup containers trust,
+   * for networks where such a proxy sits between the machine and the registries. Unset: the image's roots.
+   */
+  @IsOptional()
+  @IsString()
+  SANDBOX_CA_BUNDLE?: string;
+
+  /** Wall-clock limit of a repository's setup command (run once per job, before the coder's first command). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  SETUP_TIMEOUT_SECONDS: number = 900;
+
+  /** Disk kept for cached environments (what setups installed, per repository, image, setup command and lock files); 0 turns the cache off. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_485_760)
+  ENV_CACHE_MAX_MB: number = 10_240;
+
+  /** The image of the registry proxy containers (needs `node`); unset: SANDBOX_IMAGE. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  REGISTRY_PROXY_IMAGE?: string;
+
+  /** The Docker network the registry proxy reaches the registries through. */
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'REGISTRY_PROXY_EGRESS_NETWORK must be a Docker network name' })
+  REGISTRY_PROXY_EGRESS_NETWORK: string = 'bridge';
 
   /** The sandbox user when the runner runs as root (otherwise the runner's own uid/gid, which owns the worktrees). */
   @Type(() => Number)
@@ -156,10 +280,12 @@ export class AgentRunnerConfig extends ServiceConfig {
  */
 export function sandboxOwnerOf(config: Pick<AgentRunnerConfig, 'SANDBOX_OWNER' | 'WORK_DIR'>): string {
   if (config.SANDBOX_OWNER) return config.SANDBOX_OWNER;
-  const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 30);
+  const host = hostname()
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .slice(0, 30);
   const disk = createHash('sha256').update(resolve(config.WORK_DIR)).digest('hex').slice(0, 10);
   return `agent-runner-${host}-${disk}`;
 }
 
 /** Variables whose values never appear in logs or configuration errors. */
-export const AGENT_RUNNER_SECRETS = ['LLM_GATEWAY_API_KEY'] as const;
+export const AGENT_RUNNER_SECRETS = ['LLM_GATEWAY_API_KEY', 'GIT_MIRROR_TOKEN'] as const;

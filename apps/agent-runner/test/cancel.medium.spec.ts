@@ -38,11 +38,26 @@ describe('cancelling a running job', () => {
       });
     await code(1);
     const jobContainers = async () => (await engine.list([`${LABELS.owner}=${h.sandboxOwner}`])).filter((c) => c.names.some((n) => n.includes('job-cancel')));
-    await expectEventually(async () => expect((await jobContainers()).map((c) => c.state)).toContain('running'), { timeoutMs: 60_000, message: 'the job running a command in its container' });
+    // The coder's second turn runs the long command (the tests at the base ran in a container before the first).
+    await expectEventually(() => expect(h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'cancel').length).toBeGreaterThanOrEqual(2), {
+      timeoutMs: 60_000,
+      message: "the coder's second turn",
+    });
+    await expectEventually(async () => expect((await jobContainers()).map((c) => c.state)).toContain('running'), {
+      timeoutMs: 60_000,
+      message: 'the job running a command in its container',
+    });
     const worktree = join(h.workDir.path, 'worktrees', 'job-cancel');
     expect(existsSync(worktree)).toBe(true);
 
-    await h.send(Messages.Cleanup, { frId: 'FR-031', sagaId: 'cancel', jobId: 'job-cancel', step: 'cleanup', attempt: 1, payload: { reason: 'saga cancelled', cancel: true } });
+    await h.send(Messages.Cleanup, {
+      frId: 'FR-031',
+      sagaId: 'cancel',
+      jobId: 'job-cancel',
+      step: 'cleanup',
+      attempt: 1,
+      payload: { reason: 'saga cancelled', cancel: true },
+    });
     const cleaned = await h.answer(Messages.Cleaned, 'cancel', 'cleanup');
     expect(cleaned.payload.removed).toBe(true);
     await expectEventually(async () => expect(await jobContainers()).toEqual([]), { timeoutMs: 30_000, message: 'the job container gone' });
@@ -71,7 +86,14 @@ describe('cancelling a running job', () => {
       });
     await code(1);
     const jobContainers = async () => (await engine.list([`${LABELS.owner}=${h.sandboxOwner}`])).filter((c) => c.names.some((n) => n.includes('job-cancel-2')));
-    await expectEventually(async () => expect((await jobContainers()).map((c) => c.state)).toContain('running'), { timeoutMs: 60_000, message: 'the job running a command in its container' });
+    await expectEventually(() => expect(h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'cancel-2').length).toBeGreaterThanOrEqual(2), {
+      timeoutMs: 60_000,
+      message: "the coder's second turn",
+    });
+    await expectEventually(async () => expect((await jobContainers()).map((c) => c.state)).toContain('running'), {
+      timeoutMs: 60_000,
+      message: 'the job running a command in its container',
+    });
     const worktree = join(h.workDir.path, 'worktrees', 'job-cancel-2');
     expect(existsSync(worktree)).toBe(true);
 

@@ -20,7 +20,10 @@ interface Transcript {
 /** The tool results the model was sent in its last call of a saga. */
 function toolResults(sagaId: string): string[] {
   const calls = h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === sagaId && c.model === 'coder');
-  return calls.at(-1)!.messages.filter((m) => m.role === 'tool').map((m) => m.content);
+  return calls
+    .at(-1)!
+    .messages.filter((m) => m.role === 'tool')
+    .map((m) => m.content);
 }
 
 describe('the coder tool loop over the OpenAI wire format, with real git and a Docker sandbox', () => {
@@ -35,7 +38,14 @@ describe('the coder tool loop over the OpenAI wire format, with real git and a D
     await h.start({ VAULT_PATH: vault.path, COMMAND_TIMEOUT_SECONDS: '60' });
     h.llm.respond = script.respond;
     script.on('plan', 'planner', PLAN_ANSWER);
-    await h.send(Messages.Plan, { frId: 'FR-001', sagaId: 'plan', jobId: 'job-plan', step: 'plan', attempt: 1, payload: { fr: h.fr(), repo: h.repo(), strategy: h.strategy() } });
+    await h.send(Messages.Plan, {
+      frId: 'FR-001',
+      sagaId: 'plan',
+      jobId: 'job-plan',
+      step: 'plan',
+      attempt: 1,
+      payload: { fr: h.fr(), repo: h.repo(), strategy: h.strategy() },
+    });
     planned = await h.answer(Messages.Planned, 'plan', 'plan');
   });
 
@@ -45,13 +55,20 @@ describe('the coder tool loop over the OpenAI wire format, with real git and a D
   });
 
   // Each job its own FR, so each has its own branch (one branch is checked out in one worktree at a time).
-  const frOf: Record<string, string> = { multi: 'FR-011', loop: 'FR-012', runaway: 'FR-013', escape: 'FR-014' };
+  const frOf: Record<string, string> = { multi: 'FR-011', loop: 'FR-012', runaway: 'FR-013', escape: 'FR-014', format: 'FR-015' };
   const code = (sagaId: string) => {
     const fr = h.fr(frOf[sagaId], `Farewell ${sagaId}`);
-    return h.send(Messages.Code, { frId: fr.id, sagaId, jobId: `job-${sagaId}`, step: 'code-r1', attempt: 1, payload: { fr, repo: h.repo(), strategy: h.strategy(), plan: planned.payload.plan, round: 1, findings: [] } });
+    return h.send(Messages.Code, {
+      frId: fr.id,
+      sagaId,
+      jobId: `job-${sagaId}`,
+      step: 'code-r1',
+      attempt: 1,
+      payload: { fr, repo: h.repo(), strategy: h.strategy(), plan: planned.payload.plan, round: 1, findings: [] },
+    });
   };
 
-  it('lands a multi-step change as checkpoint commits, running the tests in the sandbox on the way', async () => {
+  it('lands a multi-step change as one commit for the round, its checkpoints kept aside, running the tests in the sandbox on the way', async () => {
     script.on(
       'multi',
       'coder',
@@ -67,19 +84,24 @@ describe('the coder tool loop over the OpenAI wire format, with real git and a D
     await code('multi');
     const coded = (await h.answer(Messages.Coded, 'multi', 'code-r1', 1, 40_000)).payload;
 
-    expect(coded).toMatchObject({ commits: 3, summary: 'Added farewell() with a trimmed name, and its test.' });
+    expect(coded).toMatchObject({ commits: 1, summary: 'Added farewell() with a trimmed name, and its test.' });
+    expect(coded).not.toHaveProperty('stopped');
     expect([...coded.filesChanged].sort()).toEqual(['src/farewell.js', 'test/farewell.test.js']);
     const worktree = join(h.workDir.path, 'worktrees', 'job-multi');
-    expect(git(worktree, 'log', '--format=%s', `${h.forge.baseSha}..HEAD`).split('\n')).toEqual([
+    // The PR branch reads well: one commit named after the FR; the tool-by-tool checkpoints stay on a side ref.
+    expect(git(worktree, 'log', '--format=%s', `${h.forge.baseSha}..HEAD`)).toBe('FR-011: Farewell multi');
+    const mirrorDir = (JSON.parse(readFileSync(join(h.workDir.path, 'jobs', 'job-multi.json'), 'utf8')) as { mirrorDir: string }).mirrorDir;
+    expect(git(mirrorDir, 'log', '--format=%s', `${h.forge.baseSha}..refs/agency/checkpoints/job-multi/r1-a1`).split('\n')).toEqual([
       'FR-011: edit_file src/farewell.js (round 1, step 4)',
       'FR-011: write_file test/farewell.test.js (round 1, step 3)',
       'FR-011: write_file src/farewell.js (round 1, step 2)',
     ]);
+    expect(git(worktree, 'rev-parse', 'HEAD^{tree}')).toBe(git(mirrorDir, 'rev-parse', 'refs/agency/checkpoints/job-multi/r1-a1^{tree}'));
     expect(readFileSync(join(worktree, 'src/farewell.js'), 'utf8')).toContain('${name.trim()}!');
 
     // The model offered every tool of the vault's coder and saw real results: the listing, the tests passing in the sandbox, the search hit.
     const last = h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'multi').at(-1)!;
-    expect(last.tools).toEqual(['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command', 'finish']);
+    expect(last.tools).toEqual(['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command', 'show_changes', 'finish']);
     const results = toolResults('multi');
     expect(results[0]).toContain('src/greet.js');
     expect(results[2]).toBe(`wrote test/farewell.test.js (${Buffer.byteLength(FAREWELL_TEST_JS)} bytes)`);
@@ -87,34 +109,106 @@ describe('the coder tool loop over the OpenAI wire format, with real git and a D
     expect(results[3]).toContain('ℹ pass 2');
     expect(results[5]).toContain('src/farewell.js:3:');
 
+    // The tests ran once at the base before the first turn, in the sandbox, and the model was told how they went.
+    const first = h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'multi')[0]!;
+    expect(JSON.stringify(first.body)).toMatch(/Before any change, the tests \(`[^`]+`\) passed at the base: \d+ passed, 0 failed/);
+
     const transcript = await h.artifactJson<Transcript>('FR-011/multi/code-r1-a1.transcript.json');
     expect(transcript.outcome).toMatchObject({ ok: true, mode: 'tools', steps: 6 });
     expect(transcript.totals).toEqual({ modelCalls: 6, toolCalls: 8, inputTokens: 600, outputTokens: 300 });
     expect(transcript.entries.filter((e) => e.commit).length).toBe(3);
   });
 
-  it('stops a model that repeats the same action, with a clear reason', async () => {
+  it('warns a model that repeats the same action, then stops it and hands in what it committed, saying why', async () => {
     script.on('loop', 'coder', turns([tools(['write_file', { path: 'NOTES.md', content: 'notes\n' }]), tools(['read_file', { path: 'README.md' }])]));
     await code('loop');
-    const failed = (await h.answer(Messages.AgentStepFailed, 'loop', 'code-r1', 1, 40_000)).payload;
-    expect(failed.code).toBe('REPEATED_ACTION');
-    expect(failed.reason).toContain('repeated the same action 3 times without changing anything (read_file {"path":"README.md"})');
-    // The change made before it went round in circles is kept as a commit.
+    const coded = (await h.answer(Messages.Coded, 'loop', 'code-r1', 1, 40_000)).payload;
+    expect(coded.stopped?.code).toBe('REPEATED_ACTION');
+    expect(coded.stopped?.reason).toContain('repeated the same action 4 times without changing anything (read_file {"path":"README.md"}), after a warning');
+    expect(coded.filesChanged).toEqual(['NOTES.md']);
+    // The third read was not run: the model got a warning instead.
+    expect(toolResults('loop')[3]).toMatch(/^not run: you have called read_file with these same arguments 3 times/);
     const mirror = JSON.parse(readFileSync(join(h.workDir.path, 'jobs', 'job-loop.json'), 'utf8')) as { mirrorDir: string; branch: string };
-    expect(git(mirror.mirrorDir, 'log', '-1', '--format=%s', mirror.branch)).toBe('FR-012: write_file NOTES.md (round 1, step 1)');
-    expect(h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'loop')).toHaveLength(4);
+    expect(git(mirror.mirrorDir, 'log', '-1', '--format=%s', mirror.branch)).toBe('FR-012: Farewell loop (unfinished: stopped repeating itself)');
+    expect(h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'loop')).toHaveLength(5);
   });
 
-  it('stops a runaway at the step limit, keeping every checkpoint', async () => {
+  it('stops a runaway at the step limit and hands in its work as one commit, every checkpoint kept aside', async () => {
     let n = 0;
     script.on('runaway', 'coder', () => tools(['write_file', { path: 'counter.txt', content: `${(n += 1)}\n` }]));
     await code('runaway');
-    const failed = (await h.answer(Messages.AgentStepFailed, 'runaway', 'code-r1', 1, 40_000)).payload;
-    expect(failed.code).toBe('STEP_LIMIT');
-    expect(failed.reason).toBe(`the coder used all ${MAX_STEPS} steps (max_steps of the coder agent) without calling finish; ${MAX_STEPS} checkpoint commit(s) of this step are kept on the branch`);
+    const coded = (await h.answer(Messages.Coded, 'runaway', 'code-r1', 1, 40_000)).payload;
+    expect(coded.stopped).toEqual({
+      code: 'STEP_LIMIT',
+      reason: `the coder used all ${MAX_STEPS} steps (max_steps of the coder agent) without calling finish`,
+    });
     const worktree = join(h.workDir.path, 'worktrees', 'job-runaway');
-    expect(git(worktree, 'rev-list', '--count', `${h.forge.baseSha}..HEAD`)).toBe(String(MAX_STEPS));
+    expect(git(worktree, 'rev-list', '--count', `${h.forge.baseSha}..HEAD`)).toBe('1');
+    expect(readFileSync(join(worktree, 'counter.txt'), 'utf8')).toBe(`${MAX_STEPS}\n`);
+    const mirrorDir = (JSON.parse(readFileSync(join(h.workDir.path, 'jobs', 'job-runaway.json'), 'utf8')) as { mirrorDir: string }).mirrorDir;
+    expect(git(mirrorDir, 'rev-list', '--count', `${h.forge.baseSha}..refs/agency/checkpoints/job-runaway/r1-a1`)).toBe(String(MAX_STEPS));
     expect(h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'runaway')).toHaveLength(MAX_STEPS);
+  });
+
+  it('applies a patch whose hunk has no context after its change, and names the line of a patch that differs', async () => {
+    // git anchors a hunk without trailing context to the end of the file; this one is not at the end.
+    const anchored = [
+      '--- a/src/greet.js',
+      '+++ b/src/greet.js',
+      '@@ -1,2 +1,2 @@',
+      ' /** Returns a friendly greeting for `name`. */',
+      '-export function greet(name) {',
+      '+export function greet(name = "you") {',
+      '',
+    ].join('\n');
+    const wrong = [
+      '--- a/src/greet.js',
+      '+++ b/src/greet.js',
+      '@@ -2,2 +2,2 @@',
+      ' export function greet(name = "you") {',
+      '-  return `Hello ${name}`;',
+      '+  return `Hey ${name}`;',
+      '',
+    ].join('\n');
+    script.on(
+      'patches',
+      'coder',
+      turns([tools(['apply_patch', { patch: anchored }]), tools(['apply_patch', { patch: wrong }]), tools(['finish', { summary: 'Default name.' }])]),
+    );
+    await code('patches');
+    const coded = (await h.answer(Messages.Coded, 'patches', 'code-r1', 1, 40_000)).payload;
+    expect(coded.filesChanged).toEqual(['src/greet.js']);
+    const [applied, refused] = toolResults('patches');
+    expect(applied).toMatch(/^applied the patch to src\/greet\.js with one line of context/);
+    expect(refused).toContain(
+      'Where it differs: hunk 1 of src/greet.js: its first 1 line(s) match the file from line 2, then the patch has "  return `Hello ${name}`;" where the file has "  return `Hello, ${name}!`;" (line 3)',
+    );
+    const worktree = join(h.workDir.path, 'worktrees', 'job-patches');
+    expect(git(worktree, 'show', 'HEAD:src/greet.js')).toContain('export function greet(name = "you") {');
+  });
+
+  it('commits what a command changes in tracked files (a formatter), and only reports the new files it makes', async () => {
+    script.on(
+      'format',
+      'coder',
+      turns([
+        tools(['run_command', { command: "sed -i 's/Hello/Hi/' src/greet.js && echo generated > build-output.txt" }]),
+        tools(['show_changes', {}], ['run_command', { command: 'git status' }]),
+        tools(['finish', { summary: 'Greets with Hi.' }]),
+      ]),
+    );
+    await code('format');
+    const coded = (await h.answer(Messages.Coded, 'format', 'code-r1', 1, 40_000)).payload;
+    expect(coded.filesChanged).toEqual(['src/greet.js']);
+    const result = toolResults('format')[0]!;
+    expect(result).toContain('[the command changed 1 tracked file(s), committed with this step: src/greet.js]');
+    expect(result).toContain('[new files the command created are not committed: build-output.txt; create a file with write_file to keep it]');
+    const worktree = join(h.workDir.path, 'worktrees', 'job-format');
+    expect(git(worktree, 'show', 'HEAD:src/greet.js')).toContain('Hi');
+    // The round's diff for the model to review, and git in the sandbox saying why it cannot work (no host path).
+    expect(toolResults('format')[1]).toMatch(/^diff --git a\/src\/greet\.js b\/src\/greet\.js[\s\S]*\+.*Hi/);
+    expect(toolResults('format')[2]).toMatch(/git-is-not-available-in-the-sandbox--the-agency-commits-for-you--use-show_changes/);
+    expect(toolResults('format')[2]).not.toContain(h.workDir.path);
   });
 
   it('refuses escapes through the file tools: "..", absolute paths, symlinks out, and patches naming them', async () => {
@@ -153,7 +247,8 @@ describe('the coder tool loop over the OpenAI wire format, with real git and a D
       'error: path "/etc/passwd" is absolute; paths must be relative to the repository root',
     ]);
     expect(results[3]).toContain('linked');
-    for (const r of results.slice(4, 9)) expect(r).toMatch(/^error: path "(etc|root)-link[^"]*" (is a symlink|goes through a symlink) pointing outside the repository/);
+    for (const r of results.slice(4, 9))
+      expect(r).toMatch(/^error: path "(etc|root)-link[^"]*" (is a symlink|goes through a symlink) pointing outside the repository/);
     expect(results[9]).toBe('error: path "../outside.txt" contains ".." and would leave the repository');
     expect(results[10]).toMatch(/^error: path "etc-link\/evil" goes through a symlink pointing outside the repository/);
     expect(results[11]).toBe('error: path ".git/config" is inside .git; git\'s own files are off limits');

@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Messages, type ArtifactRefDto } from '@agency/contracts';
 import { LocalStack } from '@agency/stack';
-import { freePort, tempDir, type TempDir } from '@agency/testing';
+import { expectEventually, freePort, tempDir, type TempDir } from '@agency/testing';
 import { git, VAULT_PATH } from './support/greeter-forge.js';
 import { RunnerHarness } from './support/runner-harness.js';
 import { FAREWELL_JS, FAREWELL_TEST_JS } from './support/scripts.js';
@@ -47,7 +47,8 @@ describe('the coder tool loop on the scripted provider, through the real gateway
   let plan: ArtifactRefDto;
 
   beforeAll(async () => {
-    if (!existsSync(join(root, 'dist', 'apps', 'llm-gateway', 'src', 'main.js'))) throw new Error('the llm-gateway is not built: run `npm run build` (npm test builds first)');
+    if (!existsSync(join(root, 'dist', 'apps', 'llm-gateway', 'src', 'main.js')))
+      throw new Error('the llm-gateway is not built: run `npm run build` (npm test builds first)');
     vault = tempDir('scripted-vault-');
     run = tempDir('scripted-run-');
     cpSync(VAULT_PATH, vault.path, { recursive: true });
@@ -56,12 +57,22 @@ describe('the coder tool loop on the scripted provider, through the real gateway
     writeFileSync(coder, readFileSync(coder, 'utf8').replace(/^max_steps: \d+$/m, `max_steps: ${MAX_STEPS}`));
     const port = await freePort();
     stack = new LocalStack({ runDir: run.path, vaultPath: vault.path, rootDir: root, ports: { 'llm-gateway': port }, env: { LOG_LEVEL: 'warn' } });
-    await h.start({ VAULT_PATH: vault.path, LLM_GATEWAY_URL: `${stack.url('llm-gateway')}/v1`, LLM_GATEWAY_API_KEY: stack.gatewayKey, COMMAND_TIMEOUT_SECONDS: '60' });
+    await h.start({
+      VAULT_PATH: vault.path,
+      LLM_GATEWAY_URL: `${stack.url('llm-gateway')}/v1`,
+      LLM_GATEWAY_API_KEY: stack.gatewayKey,
+      COMMAND_TIMEOUT_SECONDS: '60',
+      AGENCY_TRACE_FILE: join(run.path, 'runner-spans.jsonl'),
+    });
     // Only the gateway, on the harness's nats-server (LocalStack.start would run all seven).
     stack.natsUrl = h.nats.url;
     mkdirSync(join(run.path, 'logs'), { recursive: true });
     await stack.startService('llm-gateway');
-    plan = await h.artifacts.putJson('scripted/plan.json', { summary: 'Add farewell()', steps: [{ title: 'farewell', files: ['src/farewell.js'], detail: '' }], risks: [] });
+    plan = await h.artifacts.putJson('scripted/plan.json', {
+      summary: 'Add farewell()',
+      steps: [{ title: 'farewell', files: ['src/farewell.js'], detail: '' }],
+      risks: [],
+    });
   });
 
   afterAll(async () => {
@@ -73,40 +84,62 @@ describe('the coder tool loop on the scripted provider, through the real gateway
 
   const code = (frId: string, sagaId: string) => {
     const fr = h.fr(frId, `Scripted ${sagaId}`);
-    return h.send(Messages.Code, { frId, sagaId, jobId: `job-${sagaId}`, step: 'code-r1', attempt: 1, payload: { fr, repo: h.repo(), strategy: h.strategy(), plan, round: 1, findings: [] } });
+    return h.send(Messages.Code, {
+      frId,
+      sagaId,
+      jobId: `job-${sagaId}`,
+      step: 'code-r1',
+      attempt: 1,
+      payload: { fr, repo: h.repo(), strategy: h.strategy(), plan, round: 1, findings: [] },
+    });
   };
 
-  it('lands a multi-step change as checkpoint commits, its tests run in the sandbox', async () => {
+  it('lands a multi-step change as one commit for the round (streamed through the gateway), its tests run in the sandbox', async () => {
     await code('FR-021', 's-multi');
     const coded = (await h.answer(Messages.Coded, 's-multi', 'code-r1', 1, 60_000)).payload;
-    expect(coded).toMatchObject({ commits: 2, summary: 'Added farewell() and its test.' });
+    expect(coded).toMatchObject({ commits: 1, summary: 'Added farewell() and its test.' });
     const worktree = join(h.workDir.path, 'worktrees', 'job-s-multi');
-    expect(git(worktree, 'log', '--format=%s', `${h.forge.baseSha}..HEAD`).split('\n')).toEqual([
-      'FR-021: write_file test/farewell.test.js (round 1, step 3)',
-      'FR-021: write_file src/farewell.js (round 1, step 2)',
-    ]);
+    expect(git(worktree, 'log', '--format=%s', `${h.forge.baseSha}..HEAD`)).toBe('FR-021: Scripted s-multi');
     expect(readFileSync(join(worktree, 'src/farewell.js'), 'utf8')).toBe(FAREWELL_JS);
     const transcript = await h.artifactJson<{ entries: Array<{ name?: string; result?: string }> }>('FR-021/s-multi/code-r1-a1.transcript.json');
     const ran = transcript.entries.find((e) => e.name === 'run_command');
     expect(ran?.result).toMatch(/^exit code 0, /);
     expect(ran?.result).toContain('ℹ pass 2');
+    // Every tool call and every sandbox command is a span of the step, named by OpenTelemetry's conventions.
+    await expectEventually(() => {
+      const spans = readFileSync(join(run.path, 'runner-spans.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { name: string; traceId: string; attributes: Record<string, unknown> });
+      const step = spans.find((s) => s.name === 'process agency.cmd.agent-runner.code.v1' && s.attributes['agency.fr_id'] === 'FR-021')!;
+      const mine = spans.filter((s) => s.traceId === step.traceId);
+      expect(mine.filter((s) => s.name === 'execute_tool run_command').map((s) => s.attributes['gen_ai.tool.name'])).toEqual(['run_command']);
+      expect(mine.some((s) => s.name === 'execute_tool write_file' && s.attributes['agency.tool.ok'] === true)).toBe(true);
+      expect(mine.find((s) => s.name === 'exec node' || s.name === 'exec npm')?.attributes).toMatchObject({
+        'process.exit.code': 0,
+        'agency.sandbox.phase': 'agent',
+      });
+    });
   });
 
-  it('stops a script that repeats the same action, keeping the change made before', async () => {
+  it('warns a script that repeats the same action, then stops it and hands in the change made before', async () => {
     await code('FR-022', 's-loop');
-    const failed = (await h.answer(Messages.AgentStepFailed, 's-loop', 'code-r1', 1, 60_000)).payload;
-    expect(failed.code).toBe('REPEATED_ACTION');
-    expect(failed.reason).toContain('repeated the same action 3 times without changing anything (read_file {"path":"README.md"})');
+    const coded = (await h.answer(Messages.Coded, 's-loop', 'code-r1', 1, 60_000)).payload;
+    expect(coded.stopped?.code).toBe('REPEATED_ACTION');
+    expect(coded.stopped?.reason).toContain('repeated the same action 4 times without changing anything (read_file {"path":"README.md"}), after a warning');
     const mirror = JSON.parse(readFileSync(join(h.workDir.path, 'jobs', 'job-s-loop.json'), 'utf8')) as { mirrorDir: string; branch: string };
-    expect(git(mirror.mirrorDir, 'log', '-1', '--format=%s', mirror.branch)).toBe('FR-022: write_file NOTES.md (round 1, step 1)');
+    expect(git(mirror.mirrorDir, 'log', '-1', '--format=%s', mirror.branch)).toBe('FR-022: Scripted s-loop (unfinished: stopped repeating itself)');
+    expect(git(mirror.mirrorDir, 'show', '--format=', '--name-only', mirror.branch)).toBe('NOTES.md');
   });
 
-  it('stops a runaway script at the step limit, keeping every checkpoint', async () => {
+  it('stops a runaway script at the step limit and hands in its work, every checkpoint kept aside', async () => {
     await code('FR-023', 's-runaway');
-    const failed = (await h.answer(Messages.AgentStepFailed, 's-runaway', 'code-r1', 1, 60_000)).payload;
-    expect(failed.code).toBe('STEP_LIMIT');
-    expect(failed.reason).toContain(`the coder used all ${MAX_STEPS} steps`);
+    const coded = (await h.answer(Messages.Coded, 's-runaway', 'code-r1', 1, 60_000)).payload;
+    expect(coded.stopped?.code).toBe('STEP_LIMIT');
+    expect(coded.stopped?.reason).toContain(`the coder used all ${MAX_STEPS} steps`);
     const worktree = join(h.workDir.path, 'worktrees', 'job-s-runaway');
-    expect(git(worktree, 'rev-list', '--count', `${h.forge.baseSha}..HEAD`)).toBe(String(MAX_STEPS));
+    expect(git(worktree, 'rev-list', '--count', `${h.forge.baseSha}..HEAD`)).toBe('1');
+    const mirrorDir = (JSON.parse(readFileSync(join(h.workDir.path, 'jobs', 'job-s-runaway.json'), 'utf8')) as { mirrorDir: string }).mirrorDir;
+    expect(git(mirrorDir, 'rev-list', '--count', `${h.forge.baseSha}..refs/agency/checkpoints/job-s-runaway/r1-a1`)).toBe(String(MAX_STEPS));
   });
 });

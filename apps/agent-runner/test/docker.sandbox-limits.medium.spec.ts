@@ -6,7 +6,8 @@ import { startSandboxRig, type SandboxRig } from './support/docker-sandbox.js';
 import { VAULT_PATH } from './support/greeter-forge.js';
 
 // Both cgroup versions: v1 has a directory per controller, v2 one unified directory.
-const READ_LIMITS = 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max';
+const READ_LIMITS =
+  'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max';
 
 describe("DockerSandbox: a tier's limits and a repository's network", () => {
   let rig: SandboxRig;
@@ -19,7 +20,10 @@ describe("DockerSandbox: a tier's limits and a repository's network", () => {
     vault = tempDir('sandbox-vault-');
     cpSync(VAULT_PATH, vault.path, { recursive: true });
     const file = join(vault.path, '40_config', 'agency.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('repos:\n', 'repos:\n  example/online:\n    forge: local\n    test: npm test\n    network: bridge\n'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('repos:\n', 'repos:\n  example/online:\n    forge: local\n    test: npm test\n    network: bridge\n'),
+    );
     host = createServer((_req, res) => res.end('reached the host'));
     await new Promise<void>((resolve) => host.listen(0, '0.0.0.0', resolve));
     hostPort = (host.address() as { port: number }).port;
@@ -32,7 +36,7 @@ describe("DockerSandbox: a tier's limits and a repository's network", () => {
     vault?.remove();
   });
 
-  it('runs with the default limits from the warm pool, and with a tier\'s own limits in a container of its own', async () => {
+  it("runs with the default limits from the warm pool, and with a tier's own limits in a container of its own", async () => {
     const pool = rig.sandbox.poolFor(rig.config.SANDBOX_IMAGE, { uid: 1000, gid: 1000 });
     await expectEventually(() => expect(pool.readyCount).toBe(1), { timeoutMs: 60_000, message: 'a warm container' });
 
@@ -49,18 +53,26 @@ describe("DockerSandbox: a tier's limits and a repository's network", () => {
     await plain.close();
   });
 
-  it("gives a repository the network its vault entry names, and every other one none", async () => {
+  it('never gives the agent phase a network, even for a repository whose setup has one; the environment phase gets the one it is given', async () => {
     // 172.17.0.1 is the host on Docker's default bridge.
     const probe = `node -e "fetch('http://172.17.0.1:${hostPort}/').then(async (r) => console.log(await r.text()), (e) => { console.log('no network:', e.cause?.code ?? e.message); process.exit(3) })"`;
-    const online = await rig.sandbox.open({ workspace: rig.workspace('job-online'), jobId: 'job-online', repo: 'example/online' });
-    const reached = await online.exec({ command: probe, timeoutMs: 30_000 });
-    await online.close();
+    const setup = await rig.sandbox.open({
+      workspace: rig.workspace('job-online'),
+      jobId: 'job-online',
+      repo: 'example/online',
+      phase: 'environment',
+      network: 'bridge',
+    });
+    const reached = await setup.exec({ command: probe, timeoutMs: 30_000 });
+    await setup.close();
     expect(reached.output).toContain('reached the host');
 
-    const offline = await rig.sandbox.open({ workspace: rig.workspace('job-offline'), jobId: 'job-offline', repo: 'example/greeter' });
-    const refused = await offline.exec({ command: probe, timeoutMs: 30_000 });
-    await offline.close();
-    expect(refused.exitCode).toBe(3);
-    expect(refused.output).toContain('no network');
+    for (const repo of ['example/online', 'example/greeter']) {
+      const agent = await rig.sandbox.open({ workspace: rig.workspace(`job-agent-${repo.replace('/', '-')}`), jobId: 'job-agent', repo });
+      const refused = await agent.exec({ command: probe, timeoutMs: 30_000 });
+      await agent.close();
+      expect(refused.exitCode, repo).toBe(3);
+      expect(refused.output).toContain('no network');
+    }
   });
 });

@@ -26,7 +26,8 @@ describe('DockerSandbox against a real Docker engine', () => {
     await rig?.dispose();
   });
 
-  const run = (command: string, timeoutMs = 30_000, maxOutputBytes?: number) => session.exec({ command, timeoutMs, ...(maxOutputBytes ? { maxOutputBytes } : {}) });
+  const run = (command: string, timeoutMs = 30_000, maxOutputBytes?: number) =>
+    session.exec({ command, timeoutMs, ...(maxOutputBytes ? { maxOutputBytes } : {}) });
 
   it('runs in the worktree at /workspace/repo as an unprivileged user, with the host files and back', async () => {
     const r = await run('pwd; id -u; cat README.md; echo from-sandbox > made-inside.txt');
@@ -59,7 +60,9 @@ describe('DockerSandbox against a real Docker engine', () => {
   });
 
   it('has no network: a connection attempt from inside fails', async () => {
-    const r = await run(`node -e "require('net').connect(80, '1.1.1.1').on('connect', () => { console.log('CONNECTED'); process.exit(0) }).on('error', (e) => { console.log('refused', e.code); process.exit(3) })"`);
+    const r = await run(
+      `node -e "require('net').connect(80, '1.1.1.1').on('connect', () => { console.log('CONNECTED'); process.exit(0) }).on('error', (e) => { console.log('refused', e.code); process.exit(3) })"`,
+    );
     expect(r.exitCode).toBe(3);
     expect(r.output).toMatch(/refused (ENETUNREACH|EHOSTUNREACH|ECONNREFUSED)/);
     const ifaces = await run('ls /sys/class/net');
@@ -67,6 +70,14 @@ describe('DockerSandbox against a real Docker engine', () => {
     // Not even the Docker host's bridge address answers.
     const bridge = await run("node -e \"require('net').connect(2375, '172.17.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(3))\"");
     expect(bridge.exitCode).toBe(3);
+  });
+
+  it('resolves localhost and serves on it, as test runners need (vitest failed with EAI_AGAIN without /etc/hosts)', async () => {
+    const server =
+      "const s = require('http').createServer((q, r) => r.end('up')).listen(0, 'localhost', () => require('http').get({ host: 'localhost', port: s.address().port }, (r) => r.on('data', (d) => { console.log('got ' + d); process.exit(0); })))";
+    const r = await run(`node -e "${server}"`);
+    expect(r.output.trim()).toBe('got up');
+    expect(r.exitCode).toBe(0);
   });
 
   it('sees no host secret in its environment or file system', async () => {
@@ -77,7 +88,10 @@ describe('DockerSandbox against a real Docker engine', () => {
       // A fresh session, opened while the secret is in the runner's environment.
       const other = await rig.sandbox.open({ workspace: rig.workspace('job-secret'), jobId: 'job-secret' });
       try {
-        const r = await other.exec({ command: `env; cat /proc/1/environ | tr '\\0' '\\n'; grep -rIl -- '${secret.slice(0, 12)}' /etc /tmp /home /run /workspace 2>/dev/null; ls /var/run/docker.sock 2>&1`, timeoutMs: 30_000 });
+        const r = await other.exec({
+          command: `env; cat /proc/1/environ | tr '\\0' '\\n'; grep -rIl -- '${secret.slice(0, 12)}' /etc /tmp /home /run /workspace 2>/dev/null; ls /var/run/docker.sock 2>&1`,
+          timeoutMs: 30_000,
+        });
         expect(r.output).not.toContain(secret);
         expect(r.output).not.toContain('AGENCY_FAKE_SECRET');
         expect(r.output).not.toContain('LLM_GATEWAY_API_KEY');
@@ -89,6 +103,39 @@ describe('DockerSandbox against a real Docker engine', () => {
     } finally {
       delete process.env.AGENCY_FAKE_SECRET;
       delete process.env.LLM_GATEWAY_API_KEY;
+    }
+  });
+
+  it('keeps its command server out of reach of the commands: no ptrace, no reading its memory or environment', async () => {
+    // The command's parent is the server. Plain node would be dumpable, so a command running as
+    // the same user could attach to it (and keep processes alive past the clean-up, or lie about
+    // results); the image's unreadable copy of node makes it non-dumpable.
+    const attach =
+      'python3 -c "import ctypes,sys; c=ctypes.CDLL(None,use_errno=True); r=c.ptrace(16,int(sys.argv[1]),0,0); print(\'attach\', r, ctypes.get_errno())" $PPID';
+    const r = await run(
+      `ps -o args= -p $PPID | cut -c1-40; ${attach}; cat /proc/$PPID/environ > /dev/null && echo ENVIRON-READ; head -c1 /proc/$PPID/mem > /dev/null 2>&1 && echo MEM-READ; ls /proc/$PPID/fd > /dev/null 2>&1 && echo FDS-LISTED; echo done`,
+    );
+    expect(r.output).toMatch(/^\/usr\/local\/lib\/agency-server-node -e/m);
+    expect(r.output).toContain('attach -1 1\n'); // EPERM
+    expect(r.output).not.toMatch(/ENVIRON-READ|MEM-READ|FDS-LISTED/);
+    expect(r.output).toContain('done');
+    // A process the command starts itself stays the command's to trace: only the server is shielded.
+    const own = await run(
+      `sleep 30 & p=$!; python3 -c "import ctypes,sys; c=ctypes.CDLL(None,use_errno=True); print('own', c.ptrace(16,int(sys.argv[1]),0,0))" $p; kill -9 $p`,
+    );
+    expect(own.output).toContain('own 0');
+  });
+
+  it('keeps all the output of a program that writes in many small pieces and exits at once (uvu lost its summary)', async () => {
+    // Many small writes, then process.exit(): node queues what the descriptor does not take at once
+    // and drops it at exit, unless the descriptor is a real pipe (written synchronously).
+    const writer =
+      "for (let i = 0; i < 400; i++) process.stdout.write('line ' + String(i).padStart(3, '0') + ' ' + 'x'.repeat(60) + '\\n'); process.stdout.write('SUMMARY 400 passed\\n'); process.exit(0)";
+    for (let round = 0; round < 3; round += 1) {
+      const r = await run(`node -e "${writer}"`);
+      expect(r.exitCode).toBe(0);
+      expect(r.output.split('\n').filter((l) => l.startsWith('line '))).toHaveLength(400);
+      expect(r.output.endsWith('SUMMARY 400 passed\n')).toBe(true);
     }
   });
 
@@ -137,7 +184,7 @@ describe('DockerSandbox against a real Docker engine', () => {
     expect(chunks.join('').length).toBeLessThanOrEqual(4000);
   });
 
-  it('takes containers from the warm pool, one job never sees another job\'s files, and a closed session gives the worktree back', async () => {
+  it("takes containers from the warm pool, one job never sees another job's files, and a closed session gives the worktree back", async () => {
     const pool = rig.sandbox.poolFor(rig.config.SANDBOX_IMAGE, { uid: 1000, gid: 1000 });
     await expectEventually(() => expect(pool.readyCount).toBe(1), { timeoutMs: 60_000, message: 'a warm container' });
     const dirB = rig.workspace('job-b', { 'b-only.txt': 'b\n' });
@@ -145,7 +192,9 @@ describe('DockerSandbox against a real Docker engine', () => {
     const seen = await b.exec({ command: 'ls -A /workspace; ls -A /workspace/repo; ls / ', timeoutMs: 30_000 });
     expect(seen.output.split('\n').slice(0, 2)).toEqual(['repo', 'b-only.txt']);
     expect(seen.output).not.toContain('made-inside.txt');
-    await expectEventually(async () => expect((await rig.containers()).some((n) => n.includes('job-b'))).toBe(true), { message: 'container renamed after its job' });
+    await expectEventually(async () => expect((await rig.containers()).some((n) => n.includes('job-b'))).toBe(true), {
+      message: 'container renamed after its job',
+    });
     await b.close();
     expect(statSync(dirB).isDirectory()).toBe(true);
     expect(lstatSync(dirB).isSymbolicLink()).toBe(false);
@@ -174,7 +223,15 @@ describe('DockerSandbox against a real Docker engine', () => {
     expect(before.length).toBeGreaterThan(0);
     // A second runner with the same owner starts (the first "crashed" without closing anything).
     const config = { ...rig.config, SANDBOX_POOL_SIZE: 0 };
-    const restarted = new DockerSandbox(config, rig.engine, new SlotDirectories(config), new SandboxImages(config), new WorktreeOwner(config), rig.reaper, createLogger({ service: 'test', level: 'silent' }));
+    const restarted = new DockerSandbox(
+      config,
+      rig.engine,
+      new SlotDirectories(config),
+      new SandboxImages(config),
+      new WorktreeOwner(config),
+      rig.reaper,
+      createLogger({ service: 'test', level: 'silent' }),
+    );
     await restarted.onModuleInit();
     // Every container of the first life is gone (its pool may have started a fresh one since).
     const after = await rig.containers();

@@ -28,7 +28,10 @@ describe('a fix round on another runner (new WORK_DIR)', () => {
   it('codes round 1 on the first runner', async () => {
     await h.send(Messages.Plan, { ...ids('plan'), payload: { fr: h.fr(), repo: h.repo(), strategy: h.strategy() } });
     planned = await h.answer(Messages.Planned, 'saga-fix', 'plan');
-    await h.send(Messages.Code, { ...ids('code-r1'), payload: { fr: h.fr(), repo: h.repo(), strategy: h.strategy(), plan: planned.payload.plan, round: 1, findings: [] } });
+    await h.send(Messages.Code, {
+      ...ids('code-r1'),
+      payload: { fr: h.fr(), repo: h.repo(), strategy: h.strategy(), plan: planned.payload.plan, round: 1, findings: [] },
+    });
     round1 = await h.answer(Messages.Coded, 'saga-fix', 'code-r1');
     expect(round1.payload.commits).toBe(1);
     firstWorkDir = h.workDir.path;
@@ -43,7 +46,16 @@ describe('a fix round on another runner (new WORK_DIR)', () => {
     const finding = { file: 'src/farewell.js', line: 3, severity: 'minor' as const, message: 'Trim the name', suggestion: 'name.trim()', blocking: false };
     await h.send(Messages.Code, {
       ...ids('code-r2'),
-      payload: { fr: h.fr(), repo: h.repo(), strategy: h.strategy(), plan: planned.payload.plan, round: 2, workspace: round1.payload.workspace, findings: [finding], testFailures: 'not ok 1 - something' },
+      payload: {
+        fr: h.fr(),
+        repo: h.repo(),
+        strategy: h.strategy(),
+        plan: planned.payload.plan,
+        round: 2,
+        workspace: round1.payload.workspace,
+        findings: [finding],
+        testFailures: 'not ok 1 - something',
+      },
     });
     const round2 = (await h.answer(Messages.Coded, 'saga-fix', 'code-r2')).payload;
 

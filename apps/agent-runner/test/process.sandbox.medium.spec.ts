@@ -1,18 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectEventually, tempDir, type TempDir } from '@agency/testing';
 import type { AgentRunnerConfig } from '../src/agent-runner.config.js';
+import { probeIsolation } from '../src/sandbox/process-isolation.js';
 import { ProcessSandbox, sandboxEnv } from '../src/sandbox/process.sandbox.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
-  return !/^\d+ \(.*\) Z /.test(stat);
-}
+import { WorktreeOwner } from '../src/sandbox/worktree-owner.js';
+import { isAlive, processesMatching } from './support/processes.js';
 
 describe('ProcessSandbox with real child processes', () => {
   let dir: TempDir;
@@ -36,6 +30,17 @@ describe('ProcessSandbox with real child processes', () => {
     expect(r.output).toContain('to-stderr');
     expect(chunks.join('')).toBe(r.output);
     expect(r.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('keeps all the output of a program that writes in many small pieces and exits at once (uvu lost its summary)', async () => {
+    const writer =
+      "for (let i = 0; i < 400; i++) process.stdout.write('line ' + String(i).padStart(3, '0') + ' ' + 'x'.repeat(60) + '\\n'); process.stdout.write('SUMMARY 400 passed\\n'); process.exit(0)";
+    for (let round = 0; round < 3; round += 1) {
+      const r = await sandbox.run({ command: `node -e "${writer}"`, workspace: dir.path, timeoutMs: 30_000 });
+      expect(r.exitCode).toBe(0);
+      expect(r.output.split('\n').filter((l) => l.startsWith('line '))).toHaveLength(400);
+      expect(r.output.endsWith('SUMMARY 400 passed\n')).toBe(true);
+    }
   });
 
   it('kills the whole process group at the timeout, grandchildren included', async () => {
@@ -71,7 +76,12 @@ describe('ProcessSandbox with real child processes', () => {
   });
 
   it('keeps the output within its bound: the start, a marker, the end', async () => {
-    const r = await sandbox.run({ command: 'echo FIRST; i=0; while [ $i -lt 5000 ]; do echo "line $i padding padding"; i=$((i+1)); done; echo LAST', workspace: dir.path, timeoutMs: 20_000, maxOutputBytes: 4000 });
+    const r = await sandbox.run({
+      command: 'echo FIRST; i=0; while [ $i -lt 5000 ]; do echo "line $i padding padding"; i=$((i+1)); done; echo LAST',
+      workspace: dir.path,
+      timeoutMs: 20_000,
+      maxOutputBytes: 4000,
+    });
     expect(r.truncated).toBe(true);
     expect(r.outputBytes).toBeGreaterThan(100_000);
     expect(r.output.startsWith('FIRST\n')).toBe(true);
@@ -95,10 +105,82 @@ describe('ProcessSandbox with real child processes', () => {
       delete process.env.LLM_GATEWAY_API_KEY;
       delete process.env.NATS_URL;
     }
-    expect(Object.keys(sandboxEnv({}, { PATH: '/bin', SECRET_TOKEN: 'x', HOME: '/h' })).sort()).toEqual(['CI', 'FORCE_COLOR', 'HOME', 'NO_COLOR', 'PATH']);
+    expect(Object.keys(sandboxEnv({}, { PATH: '/bin', SECRET_TOKEN: 'x', HOME: '/h' })).sort()).toEqual(['CI', 'HOME', 'NO_COLOR', 'PATH']);
   });
 
   it('refuses a workspace that does not exist, naming it', async () => {
-    await expect(sandbox.run({ command: 'true', workspace: join(dir.path, 'missing'), timeoutMs: 1000 })).rejects.toThrow(`sandbox workspace ${join(dir.path, 'missing')} is not a directory`);
+    await expect(sandbox.run({ command: 'true', workspace: join(dir.path, 'missing'), timeoutMs: 1000 })).rejects.toThrow(
+      `sandbox workspace ${join(dir.path, 'missing')} is not a directory`,
+    );
+  });
+});
+
+/**
+ * SANDBOX=process with namespaces, the runner as root (as in these tests): each command runs as
+ * SANDBOX_UID/GID in namespaces of its own (see process-isolation.ts).
+ */
+describe('ProcessSandbox in namespaces (runner as root)', () => {
+  let work: TempDir;
+  let worktree: string;
+  let sandbox: ProcessSandbox;
+
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) throw new Error("these tests run as root, as the project's test machines do");
+    expect(probeIsolation().mode).toBe('root');
+  });
+
+  beforeEach(() => {
+    work = tempDir('process-ns-');
+    worktree = join(work.path, 'worktrees', 'job-1');
+    mkdirSync(worktree, { recursive: true });
+    writeFileSync(join(worktree, 'a.txt'), 'a\n');
+    mkdirSync(join(work.path, 'mirrors', 'm.git'), { recursive: true });
+    writeFileSync(join(work.path, 'mirrors', 'm.git', 'config'), '[core]\n');
+    const config = { TEST_OUTPUT_MAX_BYTES: 1_000_000, WORK_DIR: work.path, SANDBOX_TMP_MB: 16, SANDBOX_UID: 1000, SANDBOX_GID: 1000 } as AgentRunnerConfig;
+    sandbox = new ProcessSandbox(config, { isolation: 'root', owner: new WorktreeOwner(config) });
+  });
+
+  afterEach(() => {
+    sandbox.onApplicationShutdown();
+    work.remove();
+  });
+
+  const run = (command: string, timeoutMs = 20_000) => sandbox.run({ command, workspace: worktree, jobId: 'job-1', timeoutMs });
+
+  it('runs the command as the sandbox user, in the worktree, which it may change', async () => {
+    const r = await run('id -u; id -g; id -G; pwd; cat a.txt; echo b > b.txt');
+    expect(r).toMatchObject({ exitCode: 0, output: `1000\n1000\n1000\n${worktree}\na\n` });
+    expect(statSync(join(worktree, 'b.txt')).uid).toBe(1000);
+  });
+
+  it('hides the rest of WORK_DIR (the mirrors, other worktrees), the host /tmp and the network', async () => {
+    writeFileSync(join(tmpdir(), `agency-host-tmp-${process.pid}`), 'host');
+    const r = await run(
+      `ls ${work.path}/mirrors 2>&1; ls ${work.path}/worktrees; git config --file ${work.path}/mirrors/m.git/config filter.x.clean 'touch /tmp/x' 2>&1; ls /tmp; cat /proc/1/environ 2>&1 | tr '\\0' ' '; node -e "require('net').connect(4222, '127.0.0.1').on('connect', () => console.log('CONNECTED')).on('error', (e) => console.log('no network:', e.code))"`,
+    );
+    expect(r.output).toContain(`ls: cannot access '${work.path}/mirrors': No such file or directory`);
+    expect(r.output).toMatch(/^job-1$/m);
+    expect(r.output).not.toContain(`agency-host-tmp-${process.pid}`);
+    expect(r.output).toContain('Permission denied');
+    expect(r.output).toMatch(/no network: E(NETUNREACH|CONNREFUSED)/);
+    expect(r.output).not.toContain('CONNECTED');
+    expect(readFileSync(join(work.path, 'mirrors', 'm.git', 'config'), 'utf8')).toBe('[core]\n');
+  });
+
+  it('kills what a command left running, a setsid daemon that cleared its environment included', async () => {
+    const r = await run('setsid env -i sleep 3127 & echo started $!; sleep 3128 & echo done');
+    expect(r).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(r.output).toMatch(/^started \d+$/m);
+    // The namespace died with the command: no process of it is left on the host.
+    expect(processesMatching(/^sleep 312[78]$/)).toEqual([]);
+  });
+
+  it('ends a command at its time limit with SIGTERM, then SIGKILL for one that ignores it', async () => {
+    const polite = await run('sleep 300 & wait', 500);
+    expect(polite).toMatchObject({ timedOut: true, exitCode: 143, signal: 'SIGTERM' });
+    const stubborn = await run("trap '' TERM; while :; do sleep 0.1; done", 500);
+    expect(stubborn.timedOut).toBe(true);
+    expect(stubborn.exitCode).toBe(137);
+    expect(processesMatching(/^sleep (300|0\.1)$/)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RepoTargetDto } from '@agency/contracts';
 import type { ArtifactStore } from '@agency/messaging';
@@ -29,7 +29,14 @@ describe('WorkspaceService with real git', () => {
     const config = { WORK_DIR: work.path, GIT_TIMEOUT_SECONDS: 60 } as AgentRunnerConfig;
     // Bundles are not used here: opening fresh worktrees never reads an artifact.
     const artifacts = { get: () => Promise.reject(new Error('no artifacts in this test')) } as unknown as ArtifactStore;
-    service = new WorkspaceService(config, new GitClient(config), new KeyedMutex(), new JobRecordRepository(config), artifacts, createLogger({ service: 'test', level: 'silent' }));
+    service = new WorkspaceService(
+      config,
+      new GitClient(config),
+      new KeyedMutex(),
+      new JobRecordRepository(config),
+      artifacts,
+      createLogger({ service: 'test', level: 'silent' }),
+    );
   });
 
   afterEach(() => work.remove());
@@ -47,7 +54,9 @@ describe('WorkspaceService with real git', () => {
       expect(git(ws.dir, 'rev-parse', 'HEAD')).toBe(forge.baseSha);
       expect(readFileSync(join(ws.dir, 'src/greet.js'), 'utf8')).toContain('Hello');
     }
-    const listed = git(opened[0]!.mirrorDir, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '));
+    const listed = git(opened[0]!.mirrorDir, 'worktree', 'list', '--porcelain')
+      .split('\n')
+      .filter((l) => l.startsWith('worktree '));
     expect(listed).toHaveLength(9);
 
     // Commits and exports in parallel too: each job gets its own head and a bundle of its own commit.
@@ -106,7 +115,7 @@ describe('WorkspaceService with real git', () => {
     expect(git(again.mirrorDir, 'for-each-ref', 'refs/agency/kept/')).toBe('');
   });
 
-  it('never lets a worktree\'s own .git file point host git at a repository (and config) a sandbox made', async () => {
+  it("never lets a worktree's own .git file point host git at a repository (and config) a sandbox made", async () => {
     const ws = await service.openFresh('job-evil', repo, 'agency/FR-6-evil');
     // What a command in the sandbox could do: a repository of its own whose config runs a program on `git add`.
     const evil = join(ws.dir, 'evil-repo');
@@ -123,6 +132,23 @@ describe('WorkspaceService with real git', () => {
     // The commit landed on the job's branch in the mirror, not in the sandbox's repository.
     expect(git(ws.mirrorDir, 'rev-parse', 'refs/heads/agency/FR-6-evil')).toBe(head);
     expect(git(ws.mirrorDir, 'show', '--name-only', '--format=', head!)).toBe('change.txt');
+  });
+
+  it('leaves a worktree stranded in a sandbox slot for the recovery (the step is retried), and removes it without following the link', async () => {
+    const ws = await service.openFresh('job-s', repo, 'agency/FR-7-stranded');
+    writeFileSync(join(ws.dir, 'work.txt'), 'work\n');
+    await service.commit(ws, 'FR-7: work', 'body', ['work.txt']);
+    const slotRepo = join(work.path, 'sandbox', 'slots', 's1', 'repo');
+    mkdirSync(join(slotRepo, '..'), { recursive: true });
+    renameSync(ws.dir, slotRepo);
+    symlinkSync(slotRepo, ws.dir);
+    await expect(service.openFresh('job-s', repo, 'agency/FR-7-stranded')).rejects.toThrow('is still in a sandbox slot');
+    // The branch keeps its work, and the slot is untouched.
+    expect(git(ws.mirrorDir, 'show', '--name-only', '--format=', 'agency/FR-7-stranded')).toBe('work.txt');
+    expect(existsSync(join(slotRepo, 'work.txt'))).toBe(true);
+    await expect(service.remove('job-s')).resolves.toBe(true);
+    expect(existsSync(join(slotRepo, 'work.txt'))).toBe(true);
+    expect(git(ws.mirrorDir, 'worktree', 'list', '--porcelain')).not.toContain('job-s');
   });
 
   it('commit answers undefined when nothing changed', async () => {

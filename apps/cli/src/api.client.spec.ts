@@ -1,21 +1,37 @@
-import { AgencyApi } from './api.client.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgencyApi, cliBusOptions } from './api.client.js';
 
 describe('AgencyApi errors', () => {
   const api = new AgencyApi('http://orchestrator.test', 'http://registry.test', 'http://git.test');
-  const respond = (status: number, body: string) => vi.stubGlobal('fetch', vi.fn(async () => new Response(body, { status })));
+  const respond = (status: number, body: string) =>
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response(body, { status })),
+    );
 
   afterEach(() => {
     vi.unstubAllGlobals();
   });
 
-  it("names the service that did not answer and how to start it", async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => { throw new TypeError('fetch failed'); }));
-    await expect(api.get(api.orchestratorUrl, '/sagas')).rejects.toThrow('cannot reach http://orchestrator.test (fetch failed); is the agency running? (npm start)');
+  it('names the service that did not answer and how to start it', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => {
+        throw new TypeError('fetch failed');
+      }),
+    );
+    await expect(api.get(api.orchestratorUrl, '/sagas')).rejects.toThrow(
+      'cannot reach http://orchestrator.test (fetch failed); is the agency running? (npm start)',
+    );
   });
 
   it("carries the service's own reason from a JSON error body, with the method, path and status", async () => {
     respond(404, JSON.stringify({ statusCode: 404, message: 'no saga for FR-404: the agency has not taken it', error: 'Not Found' }));
-    await expect(api.post(api.orchestratorUrl, '/sagas/FR-404/approve', { by: 'me' })).rejects.toThrow('POST /sagas/FR-404/approve: 404 no saga for FR-404: the agency has not taken it');
+    await expect(api.post(api.orchestratorUrl, '/sagas/FR-404/approve', { by: 'me' })).rejects.toThrow(
+      'POST /sagas/FR-404/approve: 404 no saga for FR-404: the agency has not taken it',
+    );
   });
 
   it('passes a plain-text error body through', async () => {
@@ -36,5 +52,31 @@ describe('AgencyApi errors', () => {
     expect(fetch.mock.calls[0]![1]).toMatchObject({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":"me"}' });
     fetch.mockResolvedValueOnce(new Response('', { status: 200 }));
     expect(await api.get(api.orchestratorUrl, '/x')).toBeUndefined();
+  });
+});
+
+describe('cliBusOptions: where and as whom `agency logs` connects to NATS', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-bus-'));
+  const file = join(dir, 'nats-cli.json');
+  writeFileSync(file, JSON.stringify({ user: 'cli', password: 'pw-from-stack' }));
+  const stack = { natsUrl: 'nats://127.0.0.1:4999', natsCredentialsFile: file, services: {} };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("takes the running stack's URL and the CLI's own credentials from its 0600 file", () => {
+    expect(cliBusOptions({}, stack)).toEqual({ servers: 'nats://127.0.0.1:4999', user: 'cli', password: 'pw-from-stack' });
+  });
+
+  it('prefers NATS_URL, NATS_USER and NATS_PASSWORD from the environment (a k3s install through a port-forward)', () => {
+    expect(cliBusOptions({ NATS_URL: 'nats://127.0.0.1:4222', NATS_USER: 'cli', NATS_PASSWORD: 'pw-env' }, stack)).toEqual({
+      servers: 'nats://127.0.0.1:4222',
+      user: 'cli',
+      password: 'pw-env',
+    });
+    expect(cliBusOptions({ NATS_USER: 'cli', NATS_PASSWORD: 'pw-env' }, stack)).toEqual({ servers: 'nats://127.0.0.1:4999', user: 'cli', password: 'pw-env' });
+  });
+
+  it('connects without credentials to a stack or server without users', () => {
+    expect(cliBusOptions({}, { natsUrl: 'nats://127.0.0.1:4999', services: {} })).toEqual({ servers: 'nats://127.0.0.1:4999' });
+    expect(cliBusOptions({}, undefined)).toEqual({ servers: 'nats://127.0.0.1:4222' });
   });
 });

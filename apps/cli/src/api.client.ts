@@ -2,15 +2,37 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultRunDir } from './paths.js';
 
-interface StackState {
+export interface StackState {
   natsUrl: string;
+  /** The CLI's NATS user and password when the stack's nats-server requires them (a 0600 file). */
+  natsCredentialsFile?: string;
   services: Record<string, string>;
+  /** The gateway's OpenAI base URL and the 0600 file with the stack's own key. */
+  gateway?: { url: string; keyFile: string };
 }
 
 /** What `agency up` wrote about the stack it runs (URLs of NATS and the services), if any. */
 export function runningStack(): StackState | undefined {
   const file = join(defaultRunDir(), 'stack.json');
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StackState) : undefined;
+}
+
+/**
+ * Where and as whom the CLI connects to NATS: NATS_URL, NATS_USER and NATS_PASSWORD from the
+ * environment, else the stack `agency up` runs (its URL and the CLI's own credentials).
+ */
+export function cliBusOptions(
+  env: NodeJS.ProcessEnv = process.env,
+  stack: StackState | undefined = runningStack(),
+): { servers: string; user?: string; password?: string } {
+  if (env.NATS_URL) return { servers: env.NATS_URL, user: env.NATS_USER, password: env.NATS_PASSWORD };
+  const servers = stack?.natsUrl ?? 'nats://127.0.0.1:4222';
+  if (env.NATS_USER) return { servers, user: env.NATS_USER, password: env.NATS_PASSWORD };
+  if (stack?.natsCredentialsFile && existsSync(stack.natsCredentialsFile)) {
+    const c = JSON.parse(readFileSync(stack.natsCredentialsFile, 'utf8')) as { user: string; password: string };
+    return { servers, user: c.user, password: c.password };
+  }
+  return { servers };
 }
 
 /** Small HTTP client for the services' APIs; errors say which service did not answer. */

@@ -3,7 +3,16 @@ import { AgencyApi, type SagaSummary } from './api.client.js';
 import { cliProgram, watchSeconds } from './cli.program.js';
 
 const summary: SagaSummary = {
-  frId: 'FR-7', sagaId: 'FR-7-r1', title: 'Seven', state: 'cancelled', step: 'code', attempt: 2, round: 1, costUsd: 0, traceId: 'f'.repeat(32), updatedAt: '2025-01-01T00:00:00.000Z',
+  frId: 'FR-7',
+  sagaId: 'FR-7-r1',
+  title: 'Seven',
+  state: 'cancelled',
+  step: 'code',
+  attempt: 2,
+  round: 1,
+  costUsd: 0,
+  traceId: 'f'.repeat(32),
+  updatedAt: '2025-01-01T00:00:00.000Z',
 };
 
 describe('agency command line', () => {

@@ -13,3 +13,8 @@ export function repoRoot(): string {
 export function defaultRunDir(): string {
   return resolve(process.env.AGENCY_RUN_DIR ?? join(repoRoot(), '.agency', 'run'));
 }
+
+/** Where suite runs of `agency eval run` are kept unless --out says otherwise; the dashboard lists them (its EVAL_DIR). */
+export function defaultEvalDir(): string {
+  return resolve(process.env.EVAL_DIR ?? process.env.AGENCY_EVAL_DIR ?? join(repoRoot(), '.agency', 'eval'));
+}

@@ -1,8 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import type { SagaSummary } from '@agency/contracts';
+import type { SagaList, SagaSummary } from '@agency/contracts';
 import { LocalStack, seedVault } from '@agency/stack';
 import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
 
@@ -29,7 +29,11 @@ describe('agency CLI against a real orchestrator', () => {
   const children: ChildProcess[] = [];
 
   const start = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', CLI, ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--enable-source-maps', CLI, ...args], {
+      cwd: ROOT,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     const run: Run = { code: null, signal: null, stdout: '', stderr: '' };
     child.stdout!.on('data', (d: Buffer) => (run.stdout += d.toString()));
@@ -69,10 +73,13 @@ describe('agency CLI against a real orchestrator', () => {
       AGENCY_RUN_DIR: join(dir.path, 'cli-run'),
       AGENCY_USER: 'cli-test',
     };
-    await expectEventually(async () => {
-      const { sagas } = (await (await fetch(`${stack.url('orchestrator')}/sagas`)).json()) as { sagas: SagaSummary[] };
-      expect(sagas.map((s) => [s.frId, s.state])).toEqual([['FR-001', 'discovered']]);
-    }, { timeoutMs: 20_000, message: 'the orchestrator takes FR-001 from the planned folder' });
+    await expectEventually(
+      async () => {
+        const { sagas } = (await (await fetch(`${stack.url('orchestrator')}/sagas`)).json()) as { sagas: SagaSummary[] };
+        expect(sagas.map((s) => [s.frId, s.state])).toEqual([['FR-001', 'discovered']]);
+      },
+      { timeoutMs: 20_000, message: 'the orchestrator takes FR-001 from the planned folder' },
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -86,7 +93,9 @@ describe('agency CLI against a real orchestrator', () => {
     const r = await agency('status');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const row = stripVTControlCharacters(r.stdout).split('\n').find((l) => l.includes('FR-001'));
+    const row = stripVTControlCharacters(r.stdout)
+      .split('\n')
+      .find((l) => l.includes('FR-001'));
     expect(row?.split('│').map((c) => c.trim())).toEqual(['', 'FR-001', 'Add a farewell function', 'discovered', 'route', '0', '', '0.0000', '', '']);
   });
 
@@ -109,7 +118,9 @@ describe('agency CLI against a real orchestrator', () => {
     const r = await agency(command, 'FR-404');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trim()).toBe(`agency: POST /sagas/FR-404/${command}: 404 no saga for FR-404: the agency has not taken it (is its file in 10_features/03_planned?)`);
+    expect(r.stderr.trim()).toBe(
+      `agency: POST /sagas/FR-404/${command}: 404 no saga for FR-404: the agency has not taken it (is its file in 10_features/03_planned?)`,
+    );
   });
 
   it("prints the orchestrator's reason for a step the FR's state does not allow, and leaves the FR as it was", async () => {
@@ -121,6 +132,39 @@ describe('agency CLI against a real orchestrator', () => {
     expect(retry.stderr.trim()).toBe('agency: POST /sagas/FR-001/retry: 409 FR-001 is discovered; only a failed, blocked or cancelled FR can be retried');
     const { sagas } = (await (await fetch(`${stack.url('orchestrator')}/sagas`)).json()) as { sagas: SagaSummary[] };
     expect(sagas).toMatchObject([{ frId: 'FR-001', state: 'discovered', step: 'route', attempt: 1 }]);
+  });
+
+  it('shows an FR the intake refused: status lists it with its code, file and reason, logs says why (issue 13 item 8)', async () => {
+    writeFileSync(
+      join(stack.options.vaultPath, '10_features', '03_planned', 'FR-090-elsewhere.md'),
+      '---\nid: FR-090\ntitle: Elsewhere\nrepo: acme/unknown\n---\n',
+    );
+    await expectEventually(
+      async () => expect(((await (await fetch(`${stack.url('orchestrator')}/sagas`)).json()) as SagaList).refused.map((r) => r.frId)).toContain('FR-090'),
+      {
+        timeoutMs: 20_000,
+        message: 'FR-090 refused',
+      },
+    );
+    const status = await agency('status');
+    expect(status.code).toBe(0);
+    const lines = stripVTControlCharacters(status.stdout).split('\n');
+    const heading = lines.findIndex((l) => l === 'refused or held at intake:');
+    expect(heading).toBeGreaterThan(lines.findIndex((l) => l.includes('FR-001')));
+    const row = lines.slice(heading).find((l) => l.includes('FR-090'));
+    expect(
+      row
+        ?.split('│')
+        .map((c) => c.trim())
+        .slice(1, 4),
+    ).toEqual(['FR-090', 'INVALID', '10_features/09_blocked/FR-090-elsewhere.md']);
+    expect(row).toContain('acme/unknown');
+
+    const logs = await start(['logs', 'FR-090'], { NATS_URL: nats.url }).done;
+    expect(logs.stderr).toBe('');
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/^FR-090 was refused at intake \(INVALID\): .*acme\/unknown.*\n {2}file: 10_features\/09_blocked\/FR-090-elsewhere\.md$/m);
+    expect(logs.stdout).toContain('fr-refused');
   });
 
   it('says which service it cannot reach when the orchestrator is not there', async () => {

@@ -29,6 +29,11 @@ export class DashboardConfig extends ServiceConfig {
   @Matches(/^https?:\/\/\S*\{traceId\}\S*$/, { message: 'TRACE_URL_TEMPLATE must be an http(s) URL containing {traceId}' })
   TRACE_URL_TEMPLATE?: string;
 
+  /** Where `agency eval run` keeps its suite runs (one folder each with report.json): the Eval runs page lists them. */
+  @IsOptional()
+  @IsString()
+  EVAL_DIR?: string;
+
   /** How far back the event stream is read at start-up, for per-step costs and the recent-events list. */
   @Type(() => Number)
   @IsInt()

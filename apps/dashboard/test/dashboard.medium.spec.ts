@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Messages } from '@agency/contracts';
-import { loadConfig } from '@agency/config';
+import { configureService } from '@agency/bootstrap';
 import { BusConnection, BusPublisher, Clock, ensureStreams } from '@agency/messaging';
 import { createLogger } from '@agency/telemetry';
 import { expectEventually, freePort, startNatsServer, type NatsServerHandle } from '@agency/testing';
@@ -10,9 +10,18 @@ import { DashboardConfig } from '../src/dashboard.config.js';
 // A real HTTP server answering as the orchestrator, the registry and git-service would (their
 // routes and shapes), so the dashboard is tested over real HTTP and real NATS.
 const saga = {
-  sagaId: 'FR-001-r1', frId: 'FR-001', run: 1, state: 'awaiting-merge', step: 'merge', attempt: 1, round: 1,
-  fr: { title: 'Add a farewell function', priority: 'medium', repo: 'example/greeter' }, traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-  strategy: { tier: 'small' }, pr: { number: 1, url: 'local://example/greeter/pulls/1', draft: false }, costUsd: 0.0123,
+  sagaId: 'FR-001-r1',
+  frId: 'FR-001',
+  run: 1,
+  state: 'awaiting-merge',
+  step: 'merge',
+  attempt: 1,
+  round: 1,
+  fr: { title: 'Add a farewell function', priority: 'medium', repo: 'example/greeter' },
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  strategy: { tier: 'small' },
+  pr: { number: 1, url: 'local://example/greeter/pulls/1', draft: false },
+  costUsd: 0.0123,
   history: [
     { at: '2026-01-01T00:00:01.000Z', from: 'discovered', to: 'routed' },
     { at: '2026-01-01T00:00:02.000Z', from: 'routed', to: 'queued' },
@@ -23,10 +32,34 @@ const saga = {
     { at: '2026-01-01T00:00:55.000Z', from: 'reviewing', to: 'opening-pr' },
     { at: '2026-01-01T00:00:57.000Z', from: 'opening-pr', to: 'awaiting-merge' },
   ],
-  createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:57.000Z',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:57.000Z',
 };
-const summary = { frId: 'FR-001', sagaId: 'FR-001-r1', title: saga.fr.title, state: 'awaiting-merge', step: 'merge', attempt: 1, round: 1, tier: 'small', prUrl: saga.pr.url, costUsd: 0.0123, traceId: saga.traceId, updatedAt: saga.updatedAt };
-const job = { jobId: 'job-FR-001-r1', frId: 'FR-001', sagaId: 'FR-001-r1', repo: 'example/greeter', priority: 'medium', tier: 'small', state: 'running', enqueuedAt: '2026-01-01T00:00:02.000Z', dispatches: 1 };
+const summary = {
+  frId: 'FR-001',
+  sagaId: 'FR-001-r1',
+  title: saga.fr.title,
+  state: 'awaiting-merge',
+  step: 'merge',
+  attempt: 1,
+  round: 1,
+  tier: 'small',
+  prUrl: saga.pr.url,
+  costUsd: 0.0123,
+  traceId: saga.traceId,
+  updatedAt: saga.updatedAt,
+};
+const job = {
+  jobId: 'job-FR-001-r1',
+  frId: 'FR-001',
+  sagaId: 'FR-001-r1',
+  repo: 'example/greeter',
+  priority: 'medium',
+  tier: 'small',
+  state: 'running',
+  enqueuedAt: '2026-01-01T00:00:02.000Z',
+  dispatches: 1,
+};
 
 interface Received {
   method: string;
@@ -46,8 +79,10 @@ function upstreamServer(received: Received[]): Server {
       if (route === 'GET /sagas/FR-001') return send(200, saga);
       if (route === 'GET /jobs') return send(200, { jobs: [job] });
       if (route === 'POST /sagas/FR-001/approve') return send(201, { ...summary, state: 'done', step: 'done' });
-      if (route === 'POST /sagas/FR-001/retry') return send(409, { statusCode: 409, message: 'retry is only possible for a failed or blocked FR (it is awaiting-merge)' });
-      if (route === 'GET /forge/local/repos/example/greeter/pulls/1') return send(200, { number: 1, branch: 'agency/FR-001-add-a-farewell-function', state: 'open' });
+      if (route === 'POST /sagas/FR-001/retry')
+        return send(409, { statusCode: 409, message: 'retry is only possible for a failed or blocked FR (it is awaiting-merge)' });
+      if (route === 'GET /forge/local/repos/example/greeter/pulls/1')
+        return send(200, { number: 1, branch: 'agency/FR-001-add-a-farewell-function', state: 'open' });
       return send(404, { statusCode: 404, message: `no route ${route}` });
     });
   });
@@ -87,7 +122,23 @@ describe('dashboard over real NATS and HTTP', () => {
   const usage = (step: string, costUsd: number) =>
     publisher.publish(
       Messages.LlmUsage,
-      { frId: 'FR-001', sagaId: 'FR-001-r1', step, attempt: 1, payload: { alias: 'coder', provider: 'scripted', model: 'scripted/coder', inputTokens: 1000, cachedInputTokens: 0, outputTokens: 200, costUsd, latencyMs: 12, status: 'ok' } },
+      {
+        frId: 'FR-001',
+        sagaId: 'FR-001-r1',
+        step,
+        attempt: 1,
+        payload: {
+          alias: 'coder',
+          provider: 'scripted',
+          model: 'scripted/coder',
+          inputTokens: 1000,
+          cachedInputTokens: 0,
+          outputTokens: 200,
+          costUsd,
+          latencyMs: 12,
+          status: 'ok',
+        },
+      },
       { msgId: `llm-usage:${crypto.randomUUID()}` },
     );
 
@@ -104,11 +155,17 @@ describe('dashboard over real NATS and HTTP', () => {
     const upstreamPort = await freePort();
     await new Promise<void>((r) => upstream.listen(upstreamPort, '127.0.0.1', r));
     const base = `http://127.0.0.1:${upstreamPort}`;
-    const config = loadConfig('dashboard', DashboardConfig, {
-      NATS_URL: nats.url, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(await freePort()), LOG_LEVEL: 'warn',
-      ORCHESTRATOR_URL: base, REGISTRY_URL: base, GIT_SERVICE_URL: base, TRACE_URL_TEMPLATE: 'http://jaeger.local:16686/trace/{traceId}',
+    const configured = await configureService('dashboard', DashboardConfig, {
+      NATS_URL: nats.url,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+      ORCHESTRATOR_URL: base,
+      REGISTRY_URL: base,
+      GIT_SERVICE_URL: base,
+      TRACE_URL_TEMPLATE: 'http://jaeger.local:16686/trace/{traceId}',
     });
-    dashboard = await createDashboardApp(config, createLogger({ service: 'dashboard', level: 'warn' }));
+    dashboard = await createDashboardApp(configured, createLogger({ service: 'dashboard', level: 'warn' }));
   });
 
   afterAll(async () => {
@@ -124,7 +181,9 @@ describe('dashboard over real NATS and HTTP', () => {
   };
 
   it('is ready once it has replayed the event stream', async () => {
-    await expectEventually(async () => expect((await get('/health/ready')).body).toMatchObject({ status: 'ok', checks: { nats: 'ok', events: 'ok' } }));
+    await expectEventually(async () =>
+      expect((await get('/health/ready')).body).toMatchObject({ status: 'ok', details: { nats: { status: 'up' }, events: { status: 'up' } } }),
+    );
     expect((await get('/health/live')).status).toBe(200);
     const metrics = await (await fetch(`${dashboard.url}/metrics`)).text();
     expect(metrics).toMatch(/agency_dashboard_events_total\{type="llm-gateway.usage",service="dashboard"\} 3/);
@@ -146,7 +205,10 @@ describe('dashboard over real NATS and HTTP', () => {
   it('gives the FRs by state and the queue in one overview', async () => {
     const { body } = await get('/api/overview');
     expect(body).toMatchObject({ byState: { 'awaiting-merge': 1 }, jobs: [job], live: true, errors: {} });
-    expect((body.sagas as { links: unknown }[])[0]!.links).toEqual({ pr: '/forge/local/repos/example/greeter/pulls/1', trace: `http://jaeger.local:16686/trace/${saga.traceId}` });
+    expect((body.sagas as { links: unknown }[])[0]!.links).toEqual({
+      pr: '/forge/local/repos/example/greeter/pulls/1',
+      trace: `http://jaeger.local:16686/trace/${saga.traceId}`,
+    });
     expect((body.events as unknown[]).length).toBe(3);
   });
 
@@ -154,7 +216,13 @@ describe('dashboard over real NATS and HTTP', () => {
     const sse = followSse(`${dashboard.url}/api/events`);
     try {
       await expectEventually(() => expect(sse.events.map((e) => e.event)).toContain('hello'));
-      await publisher.publish(Messages.FrStateChanged, { frId: 'FR-001', sagaId: 'FR-001-r1', step: 'merge', attempt: 1, payload: { from: 'opening-pr', to: 'awaiting-merge', costUsd: 0.0123, traceId: saga.traceId } });
+      await publisher.publish(Messages.FrStateChanged, {
+        frId: 'FR-001',
+        sagaId: 'FR-001-r1',
+        step: 'merge',
+        attempt: 1,
+        payload: { from: 'opening-pr', to: 'awaiting-merge', costUsd: 0.0123, traceId: saga.traceId },
+      });
       const live = await expectEventually(() => {
         const e = sse.events.find((x) => x.event === 'agency');
         expect(e).toBeDefined();
@@ -167,7 +235,12 @@ describe('dashboard over real NATS and HTTP', () => {
   });
 
   it("steers through the orchestrator: the person's action goes through, a refusal comes back with its reason", async () => {
-    const post = (path: string, body: unknown, contentType = 'application/json') => fetch(`${dashboard.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const post = (path: string, body: unknown, contentType = 'application/json') =>
+      fetch(`${dashboard.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
     const ok = await post('/api/sagas/FR-001/approve', { comment: 'looks right', by: 'ada' });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ frId: 'FR-001', state: 'done' });
@@ -185,10 +258,26 @@ describe('dashboard over real NATS and HTTP', () => {
   it('serves the page and its script with a strict content security policy', async () => {
     const page = await fetch(`${dashboard.url}/`);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
-    expect(await page.text()).toContain('<script src="/assets/dashboard.js" defer></script>');
-    const js = await fetch(`${dashboard.url}/assets/dashboard.js`);
+    expect(await page.text()).toContain('<script type="module" src="/assets/app/main.js"></script>');
+    const js = await fetch(`${dashboard.url}/assets/app/main.js`);
     expect(js.headers.get('content-type')).toContain('text/javascript');
-    expect(await js.text()).toContain('function renderDetail(');
+    expect(await js.text()).toMatch(/^import \{ main \} from '\.\/app\.js';/m);
+    // The modules it imports, compiled from TypeScript (no type left), and nothing outside the folder.
+    const app = await (await fetch(`${dashboard.url}/assets/app/app.js`)).text();
+    expect(app).toContain('export function renderDetail(');
+    expect(app).not.toMatch(/: HTMLElement|import type/);
+    expect((await fetch(`${dashboard.url}/assets/app/..%2Fdashboard.module.js`)).status).toBe(404);
+    expect((await fetch(`${dashboard.url}/assets/app/nothing.js`)).status).toBe(404);
+    // The saga's rules and the API's shapes come from the contracts' browser entry, served beside the page's modules.
+    expect(app).toContain("from '/assets/contracts/browser.js'");
+    const entry = await fetch(`${dashboard.url}/assets/contracts/browser.js`);
+    expect(entry.headers.get('content-type')).toContain('text/javascript');
+    expect(await entry.text()).toMatch(/^export \* from '\.\/saga-rules\.js';$/m);
+    expect(await (await fetch(`${dashboard.url}/assets/contracts/saga-rules.js`)).text()).toContain('export function allowedActions(');
+    // Message classes need class-validator, which a browser cannot load: refused, not served to fail in the page.
+    const node = await fetch(`${dashboard.url}/assets/contracts/validate.js`);
+    expect(node.status).toBe(404);
+    expect(await node.json()).toMatchObject({ message: expect.stringContaining('which a browser cannot load') });
   });
 
   it('shuts down promptly with a browser still following the live stream', async () => {

@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderKustomization, schemaProblems, unknownFieldProblems, type K8sObject } from './support/k8s-schema.js';
+import { NATS_PRINCIPALS, passwordVariable, renderNatsAuthorization } from '@agency/stack';
 import { allowed, type Endpoint } from './support/network-policy.js';
 
 // deploy/k8s rendered with the real kubectl (kustomize v5), every object checked against the
@@ -13,6 +15,7 @@ type Obj = Record<string, unknown>;
 interface Container {
   name: string;
   image: string;
+  imagePullPolicy?: string;
   args?: string[];
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
@@ -20,7 +23,14 @@ interface Container {
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; privileged?: boolean; capabilities?: { drop?: string[] } };
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    privileged?: boolean;
+    capabilities?: { drop?: string[] };
+  };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   restartPolicy?: string;
 }
@@ -87,7 +97,7 @@ describe('the services', () => {
       expect(w, svc).toBeDefined();
       const pod = podOf(w);
       const c = pod.containers.find((x) => x.name === svc)!;
-      expect(c.image, svc).toBe(`agency/${svc}:0.1.0`);
+      expect(c.image, svc).toBe(`localhost/agency/${svc}:0.1.0`);
       expect(dockerfile, `apps.Dockerfile has a ${svc} stage`).toMatch(new RegExp(`^FROM runtime(-git)? AS ${svc}$`, 'm'));
       const port = c.ports?.find((p) => p.name === 'http')?.containerPort;
       expect(port, svc).toBe(7100 + SERVICES.indexOf(svc));
@@ -99,8 +109,32 @@ describe('the services', () => {
       expect(c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser, svc).toBe(1000);
       expect(c.securityContext, svc).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
       expect(pod.automountServiceAccountToken, svc).toBe(false);
-      expect((w.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port) });
+      expect((w.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(port),
+      });
     }
+  });
+
+  it("name every image with its registry host and never pull one implicitly: the agency's under localhost/agency, third-party ones at a fixed version", () => {
+    const registryHost = (image: string) => image.split('/')[0]!;
+    for (const overlay of overlays)
+      for (const w of workloads(get(overlay)))
+        for (const c of allContainers(podOf(w))) {
+          const at = `${overlay} ${w.metadata.name}/${c.name}: ${c.image}`;
+          // docker.io/agency/x or bare agency/x would be anyone's image on Docker Hub.
+          expect(registryHost(c.image), at).toMatch(/^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+)(:\d+)?$/);
+          expect(c.imagePullPolicy, at).toBe('IfNotPresent');
+          if (c.image.includes('/agency/')) expect(c.image, at).toMatch(/^localhost\/agency\/[a-z-]+:\d+\.\d+\.\d+$/);
+          else expect(c.image, at).toMatch(/^docker\.io\/[a-z0-9-]+\/[a-z0-9-]+:v?\d+\.\d+\.\d+(-[a-z]+)?$/);
+        }
+    // The sandbox image too: the init container pulls only from the registry a name states.
+    for (const overlay of ['base', 'overlays/k3s'])
+      expect(configMap(get(overlay), 'agent-runner-config').data!.SANDBOX_IMAGE, overlay).toBe('localhost/agency/sandbox:latest');
+    const overlayFile = readFileSync(join(k8s, 'overlays', 'k3s', 'kustomization.yaml'), 'utf8');
+    expect(overlayFile, 'the block deploy/k8s/pin-images.sh rewrites').toMatch(
+      /^# BEGIN images\nimages:\n( {2}- \{ name: localhost\/agency\/[a-z-]+, newTag: "0\.1\.0" \}\n){8}# END images$/m,
+    );
   });
 
   it('give every container of every workload resource requests and limits', () => {
@@ -112,18 +146,29 @@ describe('the services', () => {
   });
 
   it('set only variables their configuration declares (a misspelt name would be silently ignored)', () => {
-    const declared = (file: string) => new Set([...readFileSync(file, 'utf8').matchAll(/^\s+(?:override\s+)?([A-Z][A-Z0-9_]+)[!?]?\s*[:=]/gm)].map((m) => m[1]!));
+    const declared = (file: string) =>
+      new Set([...readFileSync(file, 'utf8').matchAll(/^\s+(?:override\s+)?([A-Z][A-Z0-9_]+)[!?]?\s*[:=]/gm)].map((m) => m[1]!));
     const common = declared(join(root, 'libs', 'config', 'src', 'base.config.ts'));
     // Read by libraries, not by an app's config class: OpenTelemetry's SDK, dockerode.
     const external = /^(OTEL_[A-Z_]+|DOCKER_HOST|HOME)$/;
-    for (const key of Object.keys(configMap(objs(), 'agency-common').data ?? {})) expect(common.has(key) || external.test(key) || key === 'VAULT_PATH', `agency-common ${key}`).toBe(true);
+    for (const key of Object.keys(configMap(objs(), 'agency-common').data ?? {}))
+      expect(common.has(key) || external.test(key) || key === 'VAULT_PATH', `agency-common ${key}`).toBe(true);
     for (const svc of SERVICES) {
       const dir = join(root, 'apps', svc, 'src');
-      const own = declared(join(dir, readdirSync(dir).find((f) => f.endsWith('.config.ts'))!));
+      const own = declared(
+        join(
+          dir,
+          readdirSync(dir).find((f) => f.endsWith('.config.ts'))!,
+        ),
+      );
       const w = workloads(objs()).find((o) => o.metadata.name === svc)!;
       const c = podOf(w).containers.find((x) => x.name === svc)!;
       const keys = [...Object.keys(configMap(objs(), `${svc}-config`).data ?? {}), ...(c.env ?? []).map((e) => e.name)];
-      for (const key of keys) expect(own.has(key) || common.has(key) || external.test(key) || /^(OPENAI|ANTHROPIC)_API_KEY$|^GITHUB_(TOKEN|WEBHOOK_SECRET)$/.test(key), `${svc} sets ${key}`).toBe(true);
+      for (const key of keys)
+        expect(
+          own.has(key) || common.has(key) || external.test(key) || /^(OPENAI|ANTHROPIC)_API_KEY$|^GITHUB_(TOKEN|WEBHOOK_SECRET)$/.test(key),
+          `${svc} sets ${key}`,
+        ).toBe(true);
     }
   });
 
@@ -132,21 +177,50 @@ describe('the services', () => {
     const owners = new Map<string, Set<string>>();
     for (const w of workloads(get('overlays/k3s-ha')))
       for (const c of allContainers(podOf(w))) {
-        expect(c.envFrom?.some((e) => e.secretRef), `${w.metadata.name} takes a whole secret`).toBeFalsy();
+        expect(
+          c.envFrom?.some((e) => e.secretRef),
+          `${w.metadata.name} takes a whole secret`,
+        ).toBeFalsy();
         for (const e of c.env ?? []) {
           const ref = e.valueFrom?.secretKeyRef;
           if (!ref) continue;
           const key = `${ref.name}/${ref.key}`;
           owners.set(key, (owners.get(key) ?? new Set()).add(w.metadata.name));
-          expect(e.name).toBe(ref.key === 'admin-password' ? 'GF_SECURITY_ADMIN_PASSWORD' : ref.key);
+          // A service's own NATS password is its NATS_PASSWORD; nats-server takes every one under its own name.
+          const expected =
+            ref.key === 'admin-password' ? 'GF_SECURITY_ADMIN_PASSWORD' : ref.name === 'agency-nats' && w.metadata.name !== 'nats' ? 'NATS_PASSWORD' : ref.key;
+          expect(e.name, `${w.metadata.name} ${ref.name}/${ref.key}`).toBe(expected);
         }
       }
     const who = (k: string) => [...(owners.get(k) ?? [])].sort();
     expect(who('agency-github/GITHUB_TOKEN')).toEqual(['git-service']);
     expect(who('agency-github/GITHUB_WEBHOOK_SECRET')).toEqual(['git-service']);
+    for (const k of ['GITHUB_APP_ID', 'GITHUB_APP_INSTALLATION_ID', 'GITHUB_APP_PRIVATE_KEY']) expect(who(`agency-github/${k}`)).toEqual(['git-service']);
     for (const k of ['GATEWAY_API_KEYS', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) expect(who(`agency-llm-gateway/${k}`)).toEqual(['llm-gateway']);
     expect(who('agency-gateway-client/LLM_GATEWAY_API_KEY')).toEqual(['agent-runner', 'reviewer', 'router']);
-    expect([...owners.keys()].sort()).toEqual(['agency-gateway-client/LLM_GATEWAY_API_KEY', 'agency-github/GITHUB_TOKEN', 'agency-github/GITHUB_WEBHOOK_SECRET', 'agency-grafana/admin-password', 'agency-llm-gateway/ANTHROPIC_API_KEY', 'agency-llm-gateway/GATEWAY_API_KEYS', 'agency-llm-gateway/OPENAI_API_KEY']);
+    // The service credential for reading repositories through git-service: its server and its one client.
+    expect(who('agency-git-mirror/GIT_MIRROR_TOKEN')).toEqual(['agent-runner', 'git-service']);
+    // Each NATS password: nats-server and its one user (the admin's: the HA overlay's replicas job).
+    for (const user of NATS_PRINCIPALS) {
+      const workload = user === 'admin' ? ['nats', 'nats-stream-replicas'] : user === 'cli' ? ['nats'] : ['nats', user].sort();
+      expect(who(`agency-nats/${passwordVariable(user)}`), user).toEqual(workload);
+    }
+    expect([...owners.keys()].filter((k) => !k.startsWith('agency-nats/')).sort()).toEqual([
+      'agency-gateway-client/LLM_GATEWAY_API_KEY',
+      'agency-git-mirror/GIT_MIRROR_TOKEN',
+      'agency-github/GITHUB_APP_ID',
+      'agency-github/GITHUB_APP_INSTALLATION_ID',
+      'agency-github/GITHUB_APP_PRIVATE_KEY',
+      'agency-github/GITHUB_TOKEN',
+      'agency-github/GITHUB_WEBHOOK_SECRET',
+      'agency-grafana/admin-password',
+      'agency-llm-gateway/ANTHROPIC_API_KEY',
+      'agency-llm-gateway/GATEWAY_API_KEYS',
+      'agency-llm-gateway/OPENAI_API_KEY',
+    ]);
+    expect([...owners.keys()].filter((k) => k.startsWith('agency-nats/')).sort()).toEqual(
+      NATS_PRINCIPALS.map((u) => `agency-nats/${passwordVariable(u)}`).sort(),
+    );
   });
 
   it('mount the vault at /vault, writable only for the orchestrator', () => {
@@ -175,7 +249,8 @@ describe('the sandbox under k3s', () => {
     expect(dind.args!.join(' ')).not.toMatch(/tcp:\/\//);
     expect(pod.volumes?.find((v) => v.name === 'dind-socket')).toMatchObject({ emptyDir: { medium: 'Memory' } });
     const cfg = configMap(get('overlays/k3s'), 'agent-runner-config').data!;
-    expect(cfg).toMatchObject({ SANDBOX: 'docker', DOCKER_HOST: 'unix:///var/run/dind/docker.sock', SANDBOX_NETWORK: 'none', WORK_DIR: '/work' });
+    // Only a repository's setup has a network (its registries, through the runner's proxy); commands and tests none.
+    expect(cfg).toMatchObject({ SANDBOX: 'docker', DOCKER_HOST: 'unix:///var/run/dind/docker.sock', SANDBOX_NETWORK: 'registries', WORK_DIR: '/work' });
     const mountOf = (c: Container, name: string) => c.volumeMounts?.find((m) => m.name === name)?.mountPath;
     expect(mountOf(dind, 'work')).toBe('/work');
     expect(mountOf(app, 'work')).toBe('/work');
@@ -198,9 +273,52 @@ describe('NATS', () => {
     expect((sts.spec as { replicas: number }).replicas).toBe(1);
     expect((sts.spec as { volumeClaimTemplates: { metadata: { name: string } }[] }).volumeClaimTemplates[0]!.metadata.name).toBe('data');
     const image = podOf(sts).containers.find((c) => c.name === 'nats')!.image;
-    const [major, minor, patch] = image.replace(/^nats:/, '').split(/[.-]/).map(Number);
+    const [major, minor, patch] = image
+      .replace(/^docker\.io\/library\/nats:/, '')
+      .split(/[.-]/)
+      .map(Number);
     // sync_interval: always is what production needs from nats-server >= 2.12.3.
     expect(major! * 1e6 + minor! * 1e3 + patch!).toBeGreaterThanOrEqual(2_012_003);
+  });
+
+  it("lets in only the agency's users, with the permissions the code renders (auth.conf is not stale), and each service as its own user", () => {
+    expect(readFileSync(join(k8s, 'base', 'nats', 'auth.conf'), 'utf8'), 'deploy/k8s/base/nats/auth.conf is stale: run node tools/nats-auth-config.mjs').toBe(
+      renderNatsAuthorization(),
+    );
+    for (const overlay of ['overlays/k3s', 'overlays/k3s-ha']) {
+      const data = configMap(get(overlay), 'nats-config').data!;
+      expect(data['nats.conf'], overlay).toMatch(/^include \.\/auth\.conf$/m);
+      expect(data['auth.conf'], overlay).toBe(renderNatsAuthorization());
+      expect(data['nats.conf'], overlay).not.toMatch(/no_auth_user|authorization/);
+    }
+    for (const svc of SERVICES) {
+      const c = podOf(workloads(get('overlays/k3s')).find((o) => o.metadata.name === svc)!).containers.find((x) => x.name === svc)!;
+      expect(c.env?.find((e) => e.name === 'NATS_USER')?.value, svc).toBe(svc);
+      expect(c.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef, svc).toEqual({ name: 'agency-nats', key: passwordVariable(svc) });
+    }
+    // create-secrets.sh makes a password for every user auth.conf names.
+    const script = readFileSync(join(k8s, 'create-secrets.sh'), 'utf8');
+    const users = script.match(/^for user in ([A-Z_ ]+); do$/m)![1]!.split(' ');
+    expect(users.map((u) => `NATS_PASSWORD_${u}`).sort()).toEqual(NATS_PRINCIPALS.map(passwordVariable).sort());
+    // A password nats-server can read from its environment: a letter first (see NATS_PASSWORD_FORMAT).
+    expect(script).toMatch(/value="natspw_\$\(random\)"/);
+  });
+
+  it('runs operator scripts (nats-admin.sh) as the admin user, its password from the Secret, the script intact', async () => {
+    const script = `for s in $(nats stream ls --names); do echo "$s\\"'x'; done\n\ttar -cz .`;
+    const out = execFileSync('bash', [join(k8s, 'nats-admin.sh'), '--print', script], { encoding: 'utf8' });
+    const overrides = JSON.parse(out) as { spec: PodSpec };
+    const c = overrides.spec.containers[0]!;
+    expect((c as Container & { command: string[] }).command).toEqual(['sh', '-c', script]);
+    expect(c.env).toContainEqual({ name: 'NATS_USER', value: 'admin' });
+    expect(c.env).toContainEqual({ name: 'NATS_PASSWORD', valueFrom: { secretKeyRef: { name: 'agency-nats', key: 'NATS_PASSWORD_ADMIN' } } });
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: c.name, namespace: 'agency', labels: { 'app.kubernetes.io/name': 'nats-admin' } },
+      spec: overrides.spec,
+    } as unknown as K8sObject;
+    expect([...(await schemaProblems(pod)), ...unknownFieldProblems(pod)]).toEqual([]);
   });
 
   it('runs three clustered servers in the HA overlay and raises the agency streams to three replicas', () => {
@@ -241,40 +359,117 @@ describe('network policies', () => {
   });
 
   it.each([
-    ['every service reaches NATS and DNS', () => SERVICES.every((s) => allowed(policies, pod(s), pod('nats'), 4222) && allowed(policies, pod(s), dns, 53)), true],
+    [
+      'every service reaches NATS and DNS',
+      () => SERVICES.every((s) => allowed(policies, pod(s), pod('nats'), 4222) && allowed(policies, pod(s), dns, 53)),
+      true,
+    ],
     ['every service sends spans to Jaeger', () => SERVICES.every((s) => allowed(policies, pod(s), pod('jaeger'), 4318)), true],
-    ['agents, reviewer and router (its score refinement) call the gateway', () => ['agent-runner', 'reviewer', 'router'].every((s) => allowed(policies, pod(s), pod('llm-gateway'), 7106)), true],
+    [
+      'agents, reviewer and router (its score refinement) call the gateway',
+      () => ['agent-runner', 'reviewer', 'router'].every((s) => allowed(policies, pod(s), pod('llm-gateway'), 7106)),
+      true,
+    ],
     ['Traefik reaches the gateway (the Ingress)', () => allowed(policies, traefik, pod('llm-gateway'), 7106), true],
+    [
+      'Traefik reaches git-service’s HTTP port (the webhook Ingress), not its git server',
+      () => allowed(policies, traefik, pod('git-service'), 7105) && !allowed(policies, traefik, pod('git-service'), 7115),
+      true,
+    ],
     ['the gateway calls model providers over HTTPS', () => allowed(policies, pod('llm-gateway'), internet, 443), true],
     ['git-service reaches GitHub over HTTPS', () => allowed(policies, pod('git-service'), internet, 443), true],
-    ['the dashboard reads and steers the orchestrator, reads the registry and PR records', () => allowed(policies, pod('dashboard'), pod('orchestrator'), 7100) && allowed(policies, pod('dashboard'), pod('registry'), 7102) && allowed(policies, pod('dashboard'), pod('git-service'), 7105), true],
-    ['Prometheus scrapes the services and NATS metrics', () => SERVICES.every((s, i) => allowed(policies, pod('prometheus'), pod(s), 7100 + i)) && allowed(policies, pod('prometheus'), pod('nats'), 7777), true],
-    ['Grafana reads Prometheus and Jaeger', () => allowed(policies, pod('grafana'), pod('prometheus'), 9090) && allowed(policies, pod('grafana'), pod('jaeger'), 16686), true],
+    ['agent-runner fetches repositories from git-service’s git server', () => allowed(policies, pod('agent-runner'), pod('git-service'), 7115), true],
+    [
+      'only agent-runner reaches git-service’s git server, and not its API',
+      () =>
+        allowed(policies, pod('reviewer'), pod('git-service'), 7115) ||
+        allowed(policies, pod('dashboard'), pod('git-service'), 7115) ||
+        allowed(policies, pod('agent-runner'), pod('git-service'), 7105),
+      false,
+    ],
+    [
+      'the dashboard reads and steers the orchestrator, reads the registry and PR records',
+      () =>
+        allowed(policies, pod('dashboard'), pod('orchestrator'), 7100) &&
+        allowed(policies, pod('dashboard'), pod('registry'), 7102) &&
+        allowed(policies, pod('dashboard'), pod('git-service'), 7105),
+      true,
+    ],
+    [
+      'Prometheus scrapes the services and NATS metrics',
+      () => SERVICES.every((s, i) => allowed(policies, pod('prometheus'), pod(s), 7100 + i)) && allowed(policies, pod('prometheus'), pod('nats'), 7777),
+      true,
+    ],
+    [
+      'Grafana reads Prometheus and Jaeger',
+      () => allowed(policies, pod('grafana'), pod('prometheus'), 9090) && allowed(policies, pod('grafana'), pod('jaeger'), 16686),
+      true,
+    ],
     ['NATS servers route to each other', () => allowed(policies, pod('nats'), pod('nats'), 6222), true],
     ['the HA job reaches NATS', () => allowed(policies, pod('nats-stream-replicas'), pod('nats'), 4222), true],
-    ['an operator nats-admin pod reaches NATS (backups)', () => allowed(policies, { namespace: 'agency', labels: { 'app.kubernetes.io/name': 'nats-admin' } }, pod('nats'), 4222), true],
-    ['the router reaches the gateway only: not the internet, not the other services', () => allowed(policies, pod('router'), internet, 443) || allowed(policies, pod('router'), pod('orchestrator'), 7100) || allowed(policies, pod('router'), pod('registry'), 7102), false],
-    ['the registry and the orchestrator cannot call the gateway', () => allowed(policies, pod('registry'), pod('llm-gateway'), 7106) || allowed(policies, pod('orchestrator'), pod('llm-gateway'), 7106), false],
+    [
+      'an operator nats-admin pod reaches NATS (backups)',
+      () => allowed(policies, { namespace: 'agency', labels: { 'app.kubernetes.io/name': 'nats-admin' } }, pod('nats'), 4222),
+      true,
+    ],
+    [
+      'the router reaches the gateway only: not the internet, not the other services',
+      () =>
+        allowed(policies, pod('router'), internet, 443) ||
+        allowed(policies, pod('router'), pod('orchestrator'), 7100) ||
+        allowed(policies, pod('router'), pod('registry'), 7102),
+      false,
+    ],
+    [
+      'the registry and the orchestrator cannot call the gateway',
+      () => allowed(policies, pod('registry'), pod('llm-gateway'), 7106) || allowed(policies, pod('orchestrator'), pod('llm-gateway'), 7106),
+      false,
+    ],
     ['the orchestrator cannot reach the internet', () => allowed(policies, pod('orchestrator'), internet, 443), false],
     ['the reviewer cannot reach the internet', () => allowed(policies, pod('reviewer'), internet, 443), false],
     ['agent-runner cannot steer the orchestrator', () => allowed(policies, pod('agent-runner'), pod('orchestrator'), 7100), false],
-    ['nothing reaches the cloud metadata service', () => SERVICES.some((s) => allowed(policies, pod(s), metadataService, 80) || allowed(policies, pod(s), metadataService, 443)), false],
-    ['Traefik cannot reach the dashboard, the orchestrator or NATS', () => allowed(policies, traefik, pod('dashboard'), 7107) || allowed(policies, traefik, pod('orchestrator'), 7100) || allowed(policies, traefik, pod('nats'), 4222), false],
-    ['the gateway cannot reach NATS monitoring or other services', () => allowed(policies, pod('llm-gateway'), pod('nats'), 8222) || allowed(policies, pod('llm-gateway'), pod('orchestrator'), 7100), false],
+    [
+      'nothing reaches the cloud metadata service',
+      () => SERVICES.some((s) => allowed(policies, pod(s), metadataService, 80) || allowed(policies, pod(s), metadataService, 443)),
+      false,
+    ],
+    [
+      'Traefik cannot reach the dashboard, the orchestrator or NATS',
+      () =>
+        allowed(policies, traefik, pod('dashboard'), 7107) ||
+        allowed(policies, traefik, pod('orchestrator'), 7100) ||
+        allowed(policies, traefik, pod('nats'), 4222),
+      false,
+    ],
+    [
+      'the gateway cannot reach NATS monitoring or other services',
+      () => allowed(policies, pod('llm-gateway'), pod('nats'), 8222) || allowed(policies, pod('llm-gateway'), pod('orchestrator'), 7100),
+      false,
+    ],
   ] as const)('%s', (_name, check, expected) => {
     expect(check()).toBe(expected);
   });
 });
 
 describe('exposure and observability', () => {
-  it('exposes only the gateway’s OpenAI API, through Traefik with TLS', () => {
+  it('exposes only the gateway’s OpenAI API and git-service’s webhook path, through Traefik with TLS', () => {
     const ingresses = get('overlays/k3s').filter((o) => o.kind === 'Ingress');
-    expect(ingresses.map((i) => i.metadata.name)).toEqual(['llm-gateway']);
-    const spec = ingresses[0]!.spec as { ingressClassName: string; tls: { secretName: string }[]; rules: { http: { paths: { path: string; backend: { service: { name: string } } }[] } }[] };
-    expect(spec.ingressClassName).toBe('traefik');
-    expect(spec.tls[0]!.secretName).toBe('llm-gateway-tls');
-    expect(spec.rules.flatMap((r) => r.http.paths.map((p) => `${p.path} -> ${p.backend.service.name}`))).toEqual(['/v1 -> llm-gateway']);
-    expect(get('overlays/k3s').filter((o) => o.kind === 'Service' && (o.spec as { type?: string }).type && (o.spec as { type?: string }).type !== 'ClusterIP')).toEqual([]);
+    expect(ingresses.map((i) => i.metadata.name).sort()).toEqual(['git-service-webhooks', 'llm-gateway']);
+    type Spec = {
+      ingressClassName: string;
+      tls: { secretName: string }[];
+      rules: { http: { paths: { path: string; pathType: string; backend: { service: { name: string } } }[] } }[];
+    };
+    const routes = ingresses.flatMap((i) => {
+      const spec = i.spec as Spec;
+      expect(spec.ingressClassName).toBe('traefik');
+      expect(spec.tls[0]!.secretName).toBe(`${i.metadata.name}-tls`);
+      return spec.rules.flatMap((r) => r.http.paths.map((p) => `${p.path} (${p.pathType}) -> ${p.backend.service.name}`));
+    });
+    expect(routes.sort()).toEqual(['/forge/github/webhooks (Exact) -> git-service', '/v1 (Prefix) -> llm-gateway']);
+    expect(
+      get('overlays/k3s').filter((o) => o.kind === 'Service' && (o.spec as { type?: string }).type && (o.spec as { type?: string }).type !== 'ClusterIP'),
+    ).toEqual([]);
   });
 
   it('sends spans to Jaeger over OTLP and links traces from FR files and the dashboard', () => {
@@ -292,17 +487,27 @@ describe('exposure and observability', () => {
     const sources = configMap(objs, 'grafana-datasources').data!['datasources.yaml']!;
     const uids = [...sources.matchAll(/uid: (\S+)/g)].map((m) => m[1]);
     expect(uids.sort()).toEqual(['jaeger', 'prometheus']);
-    const dashboard = JSON.parse(configMap(objs, 'grafana-dashboards').data!['agency.json']!) as { panels: { title: string; datasource?: { uid: string }; targets?: { expr?: string }[] }[] };
+    const dashboard = JSON.parse(configMap(objs, 'grafana-dashboards').data!['agency.json']!) as {
+      panels: { title: string; datasource?: { uid: string }; targets?: { expr?: string }[] }[];
+    };
     expect(dashboard.panels.length).toBeGreaterThan(10);
     for (const p of dashboard.panels.filter((x) => x.datasource)) expect(uids, p.title).toContain(p.datasource!.uid);
-    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? '')).join('\n') + readFileSync(join(k8s, 'base', 'observability', 'alerts.yml'), 'utf8');
-    const ours = new Set([...exprs.matchAll(/\b((?:llm_gateway|agency)_[a-z_]+?)(?:_bucket)?\b/g)].map((m) => m[1]!));
+    const exprs =
+      dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? '')).join('\n') +
+      readFileSync(join(k8s, 'base', 'observability', 'alerts.yml'), 'utf8');
+    const ours = new Set([...exprs.matchAll(/\b((?:llm_gateway|agency)_[a-z_]+?)(?:_bucket|_sum|_count)?\b/g)].map((m) => m[1]!));
     expect(ours.size).toBeGreaterThan(5);
-    const sources_ = [...SERVICES].map((s) => join(root, 'apps', s, 'src')).flatMap((d) => walk(d)).map((f) => readFileSync(f, 'utf8')).join('\n');
-    for (const metric of ours) expect(sources_, `metric ${metric} is defined in apps/*/src`).toContain(`'${metric}'`);
+    // Every service's domain metrics are defined once, in libs/bootstrap (runService wires them).
+    const sources_ = [...[...SERVICES].map((s) => join(root, 'apps', s, 'src')), join(root, 'libs', 'bootstrap', 'src')]
+      .flatMap((d) => walk(d))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    for (const metric of ours) expect(sources_, `metric ${metric} is defined in apps/*/src or libs/bootstrap/src`).toContain(`'${metric}'`);
   });
 });
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') ? [join(dir, e.name)] : [],
+  );
 }

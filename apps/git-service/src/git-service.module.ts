@@ -7,11 +7,17 @@ import type { GitServiceConfig } from './git-service.config.js';
 import { GitClient } from './git/git.client.js';
 import { TokenGitClient } from './git/token-git.client.js';
 import { GitHubApiClient } from './github/github-api.client.js';
+import { GitHubCredentials } from './github/github-credentials.js';
+import { GitHubPrPoller } from './github/pr-poller.service.js';
+import { PrNewsPublisher } from './github/pr-news.publisher.js';
 import { GitHubForge } from './github/github-forge.service.js';
 import { MirrorService } from './git/mirror.service.js';
+import { MirrorHttpServer } from './mirror-http/mirror-http.server.js';
+import { ServedMirrors } from './mirror-http/served-mirrors.service.js';
 import { RepoLocks } from './git/repo-locks.js';
 import { MergePrHandler } from './handlers/merge-pr.handler.js';
 import { OpenPrHandler } from './handlers/open-pr.handler.js';
+import { PrCleanupHandler } from './handlers/pr-cleanup.handler.js';
 import { LocalPullsController } from './http/local-pulls.controller.js';
 import { PrEventsPublisher } from './pr/pr-events.publisher.js';
 import { PrOriginStore } from './pr/pr-origin.store.js';
@@ -25,7 +31,7 @@ export class GitServiceModule {
   static forRoot(_config: GitServiceConfig): DynamicModule {
     return {
       module: GitServiceModule,
-      controllers: [OpenPrHandler, MergePrHandler, LocalPullsController, GitHubWebhooksController],
+      controllers: [OpenPrHandler, MergePrHandler, PrCleanupHandler, LocalPullsController, GitHubWebhooksController],
       providers: [
         PullRequestService,
         PrEventsPublisher,
@@ -33,11 +39,16 @@ export class GitServiceModule {
         LocalForge,
         GitHubForge,
         GitHubApiClient,
+        GitHubCredentials,
+        GitHubPrPoller,
+        PrNewsPublisher,
         GitHubWebhookService,
         PrOriginStore,
         PrRecordStore,
         ForgeFilesClient,
         MirrorService,
+        ServedMirrors,
+        MirrorHttpServer,
         GitClient,
         TokenGitClient,
         RepoLocks,

@@ -4,6 +4,7 @@ import { tempDir, type TempDir } from '@agency/testing';
 import { ForgeFilesClient } from '../src/forge/forge-files.client.js';
 import type { PullRequestRecord } from '../src/forge/forge.js';
 import { PrRecordStore } from '../src/forge/pr-record.store.js';
+import { samplePrRecord } from './support/fakes.js';
 
 describe('PR records on a real file system', () => {
   let dir: TempDir;
@@ -11,11 +12,7 @@ describe('PR records on a real file system', () => {
   const files = new ForgeFilesClient();
   const store = new PrRecordStore(files);
 
-  const record = (number: number): PullRequestRecord => ({
-    number, url: `local://example/greeter/pulls/${number}`, repo: 'example/greeter', title: `PR ${number}`, body: 'x'.repeat(50_000), branch: `agency/FR-${number}-x`, base: 'main',
-    headSha: 'c'.repeat(40), state: 'open', draft: false, labels: [], createdAt: 'now', updatedAt: 'now', mergedAt: null, mergeSha: null, closedAt: null,
-    pushes: [], frId: `FR-${number}`, sagaId: 's', jobId: null,
-  });
+  const record = (number: number): PullRequestRecord => samplePrRecord(number, { title: `PR ${number}`, body: 'x'.repeat(50_000) });
 
   beforeEach(() => {
     dir = tempDir('pr-records-');
@@ -30,7 +27,8 @@ describe('PR records on a real file system', () => {
     const names = readdirSync(records).sort();
     expect(names).toHaveLength(20);
     expect(names.every((n) => /^\d+\.json$/.test(n))).toBe(true);
-    for (const r of made) expect(JSON.parse(readFileSync(join(records, `${r.number}.json`), 'utf8'))).toMatchObject({ number: r.number, title: `PR ${r.number}` });
+    for (const r of made)
+      expect(JSON.parse(readFileSync(join(records, `${r.number}.json`), 'utf8'))).toMatchObject({ number: r.number, title: `PR ${r.number}` });
   });
 
   it('never overwrites an existing number and leaves no temp files behind', async () => {

@@ -43,8 +43,9 @@ describe('GitClient on host git', () => {
       await client.run(repo, ['commit', '-q', '-m', 'env']);
       expect(git(repo, 'log', '-1', '--format=%an')).toBe('Agency');
     } finally {
-      for (const [k, v] of Object.entries(before)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
+      for (const [k, v] of Object.entries(before))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
   });
 

@@ -37,7 +37,16 @@ describe('GitHubForge against a fake GitHub validating every request against Git
   let clone: GitHubAgentClone;
   let head1: string;
 
-  const newPr = (draft: boolean, labels: string[]) => ({ title: 'FR-001: Add a farewell', body: 'Round 1 <!-- agency: fr=FR-001 saga=saga-gh-1 job=job-gh-1 content=abc -->', draft, labels, headSha: head1, branch: BRANCH, base: 'main', ...origin });
+  const newPr = (draft: boolean, labels: string[]) => ({
+    title: 'FR-001: Add a farewell',
+    body: 'Round 1 <!-- agency: fr=FR-001 saga=saga-gh-1 job=job-gh-1 content=abc -->',
+    draft,
+    labels,
+    headSha: head1,
+    branch: BRANCH,
+    base: 'main',
+    ...origin,
+  });
 
   beforeAll(async () => {
     fx = await createGitHubFixture();
@@ -47,7 +56,7 @@ describe('GitHubForge against a fake GitHub validating every request against Git
     clock = new RecordingClock();
     const forgeConfig = new ForgeConfigRepository(config);
     api = new GitHubApiClient(config, forgeConfig, clock, silentLogger());
-    mirrors = new MirrorService(new GitClient(config), new TokenGitClient(config), config, silentLogger());
+    mirrors = new MirrorService(new GitClient(config), new TokenGitClient(config, new GitClient(config)), config, silentLogger());
     forge = new GitHubForge(api, mirrors, new PrOriginStore(bus), clock, config);
     repo = forgeConfig.githubRepo(GH_REPO)!;
     clone = new GitHubAgentClone(fx, 'agent', BRANCH);
@@ -68,7 +77,11 @@ describe('GitHubForge against a fake GitHub validating every request against Git
 
   it('has a fake that notices requests GitHub’s description does not allow', async () => {
     const post = (path: string, body: unknown) =>
-      fetch(`${fx.github.apiUrl}${path}`, { method: 'POST', headers: { authorization: `token ${GH_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${fx.github.apiUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `token ${GH_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     expect((await post('/repos/octo/greeter/pulls?draft=1', { title: 'x', head: BRANCH, base: 'main', draft: 'yes' })).status).toBe(422);
     expect((await post('/repos/octo/greeter/pull', {})).status).toBe(404);
     expect(fx.github.violations).toEqual([
@@ -99,7 +112,17 @@ describe('GitHubForge against a fake GitHub validating every request against Git
 
   it('opens a draft PR with labels, finds it again with its FR run, updates it, marks it ready and comments', async () => {
     const opened = await forge.openPr(repo, newPr(true, ['agency', 'tier:small', 'agency:in-progress']));
-    expect(opened).toMatchObject({ number: 1, url: `${fx.github.web}/${GH_REPO}/pull/1`, branch: BRANCH, base: 'main', headSha: head1, state: 'open', draft: true, labels: ['agency', 'tier:small', 'agency:in-progress'], ...origin });
+    expect(opened).toMatchObject({
+      number: 1,
+      url: `${fx.github.web}/${GH_REPO}/pull/1`,
+      branch: BRANCH,
+      base: 'main',
+      headSha: head1,
+      state: 'open',
+      draft: true,
+      labels: ['agency', 'tier:small', 'agency:in-progress'],
+      ...origin,
+    });
     expect(opened.pushes).toEqual([{ headSha: head1, at: expect.any(String) }]);
     expect(fx.github.pulls[0]).toMatchObject({ draft: true, head: BRANCH, labels: ['agency', 'tier:small', 'agency:in-progress'] });
 
@@ -108,10 +131,19 @@ describe('GitHubForge against a fake GitHub validating every request against Git
     expect(await forge.findOpenPr(repo, 'agency/FR-001-other')).toBeUndefined();
 
     fx.github.pulls[0]!.labels.push('needs-docs'); // a human's label stays
-    const updated = await forge.updatePr(repo, 1, { title: 'FR-001: Add a farewell', body: 'Round 2', draft: false, labels: ['agency', 'tier:small'], headSha: head1, origin });
+    const updated = await forge.updatePr(repo, 1, {
+      title: 'FR-001: Add a farewell',
+      body: 'Round 2',
+      draft: false,
+      labels: ['agency', 'tier:small'],
+      headSha: head1,
+      origin,
+    });
     expect(updated).toMatchObject({ number: 1, draft: false, body: 'Round 2', labels: ['needs-docs', 'agency', 'tier:small'] });
     expect(fx.github.pulls[0]).toMatchObject({ draft: false, body: 'Round 2', labels: ['needs-docs', 'agency', 'tier:small'] });
-    expect(fx.github.graphqlCalls.map((c) => c.query.match(/markPullRequestReadyForReview|convertPullRequestToDraft/)?.[0])).toEqual(['markPullRequestReadyForReview']);
+    expect(fx.github.graphqlCalls.map((c) => c.query.match(/markPullRequestReadyForReview|convertPullRequestToDraft/)?.[0])).toEqual([
+      'markPullRequestReadyForReview',
+    ]);
 
     // The same content again changes nothing on GitHub.
     const before = fx.github.requests.length;
@@ -151,7 +183,11 @@ describe('GitHubForge against a fake GitHub validating every request against Git
 
     clock.sleeps.length = 0;
     fx.github.limitNext('too-many', 1, 3600);
-    await expect(forge.get(repo, 1)).rejects.toMatchObject({ code: 'GITHUB_RATE_LIMITED', kind: 'unavailable', message: expect.stringContaining('resets in 3600 s') });
+    await expect(forge.get(repo, 1)).rejects.toMatchObject({
+      code: 'GITHUB_RATE_LIMITED',
+      kind: 'unavailable',
+      message: expect.stringContaining('resets in 3600 s'),
+    });
     expect(clock.sleeps).toEqual([]);
   });
 
@@ -160,13 +196,23 @@ describe('GitHubForge against a fake GitHub validating every request against Git
     pull.draft = true;
     await expect(forge.merge(repo, 1, 'merge', { allowDraft: false })).rejects.toMatchObject({ code: 'PR_DRAFT', kind: 'conflict' });
     pull.draft = false;
-    fx.github.checks.set(head1, { statuses: [{ context: 'ci/lint', state: 'failure' }], runs: [{ name: 'build', status: 'completed', conclusion: 'success' }] });
-    await expect(forge.merge(repo, 1, 'merge', { allowDraft: false })).rejects.toMatchObject({ code: 'CHECKS_FAILING', kind: 'conflict', message: expect.stringContaining('ci/lint') });
+    fx.github.checks.set(head1, {
+      statuses: [{ context: 'ci/lint', state: 'failure' }],
+      runs: [{ name: 'build', status: 'completed', conclusion: 'success' }],
+    });
+    await expect(forge.merge(repo, 1, 'merge', { allowDraft: false })).rejects.toMatchObject({
+      code: 'CHECKS_FAILING',
+      kind: 'conflict',
+      message: expect.stringContaining('ci/lint'),
+    });
     fx.github.checks.set(head1, { statuses: [{ context: 'ci/lint', state: 'success' }], runs: [{ name: 'build', status: 'in_progress', conclusion: null }] });
     await expect(forge.merge(repo, 1, 'merge', { allowDraft: false })).rejects.toMatchObject({ code: 'CHECKS_PENDING', kind: 'unavailable' });
     expect(fx.github.requests.some((r) => r.operationId === 'pulls/merge')).toBe(false);
 
-    fx.github.checks.set(head1, { statuses: [{ context: 'ci/lint', state: 'success' }], runs: [{ name: 'build', status: 'completed', conclusion: 'success' }] });
+    fx.github.checks.set(head1, {
+      statuses: [{ context: 'ci/lint', state: 'success' }],
+      runs: [{ name: 'build', status: 'completed', conclusion: 'success' }],
+    });
     const { pr, alreadyMerged } = await forge.merge(repo, 1, 'merge', { allowDraft: false });
     const main = fx.github.sha(GH_REPO, 'main');
     expect(alreadyMerged).toBe(false);
@@ -188,9 +234,20 @@ describe('GitHubForge against a fake GitHub validating every request against Git
     const pr = await forge.openPr(repo, { ...newPr(false, []), branch, headSha: head, frId: 'FR-002', sagaId: 'saga-gh-2' });
     expect(pr.number).toBe(2);
     expect((await forge.diff(repo, pr)).patch).toContain('+++ b/docs/notes.md');
-    expect((await forge.list(repo)).map((p) => [p.number, p.state])).toEqual([[2, 'open'], [1, 'merged']]);
+    expect((await forge.list(repo)).map((p) => [p.number, p.state])).toEqual([
+      [2, 'open'],
+      [1, 'merged'],
+    ]);
     expect(await forge.close(repo, 2)).toMatchObject({ alreadyClosed: false, pr: { state: 'closed', frId: 'FR-002', sagaId: 'saga-gh-2' } });
     expect((await forge.close(repo, 2)).alreadyClosed).toBe(true);
+    // The stopped run's branch goes too (git/delete-ref with the ref's slashes encoded, as Octokit sends it); a second delete finds nothing.
+    expect(await forge.deleteBranch(repo, branch)).toBe(true);
+    expect(fx.github.sha(GH_REPO, branch)).toBe('');
+    expect(await forge.deleteBranch(repo, branch)).toBe(false);
+    expect(fx.github.requests.filter((r) => r.operationId === 'git/delete-ref').map((r) => [r.method, r.url, r.status])).toEqual([
+      ['DELETE', `/api/v3/repos/${GH_REPO}/git/refs/heads%2F${encodeURIComponent(branch)}`, 204],
+      ['DELETE', `/api/v3/repos/${GH_REPO}/git/refs/heads%2F${encodeURIComponent(branch)}`, 422],
+    ]);
     expect(await forge.get(repo, 99)).toBeUndefined();
     await expect(forge.merge(repo, 99, 'merge', { allowDraft: false })).rejects.toMatchObject({ code: 'PR_NOT_FOUND', kind: 'not-found' });
   });
@@ -207,8 +264,10 @@ describe('GitHubForge against a fake GitHub validating every request against Git
     expect(e.message).not.toContain(wrong);
 
     // git with a wrong token: the push is refused and the error names neither token.
-    const badMirrors = new MirrorService(new GitClient(badConfig), new TokenGitClient(badConfig), badConfig, silentLogger());
-    const pushError = (await badMirrors.pushBranch(repoRef({ ...repo, name: repo.name }), repo.cloneUrl, 'agency/FR-003-x', head1).catch((x: unknown) => x)) as Error;
+    const badMirrors = new MirrorService(new GitClient(badConfig), new TokenGitClient(badConfig, new GitClient(badConfig)), badConfig, silentLogger());
+    const pushError = (await badMirrors
+      .pushBranch(repoRef({ ...repo, name: repo.name }), repo.cloneUrl, 'agency/FR-003-x', head1)
+      .catch((x: unknown) => x)) as Error;
     expect(pushError.message).not.toContain(wrong);
     expect(pushError.message).not.toContain(GH_TOKEN);
   });

@@ -33,12 +33,27 @@ describe('git-service as a process never prints the GitHub token or the webhook 
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, [join(ROOT, 'dist/apps/git-service/src/main.js')], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NATS_URL: nats.url, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'trace', VAULT_PATH: fx.vaultPath, WORK_DIR: fx.workDir, GITHUB_TOKEN: GH_TOKEN, GITHUB_WEBHOOK_SECRET: SECRET, BUS_MAX_DELIVER: '2' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        NATS_URL: nats.url,
+        HTTP_PORT: String(port),
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'trace',
+        VAULT_PATH: fx.vaultPath,
+        WORK_DIR: fx.workDir,
+        GITHUB_TOKEN: GH_TOKEN,
+        GITHUB_WEBHOOK_SECRET: SECRET,
+        BUS_MAX_DELIVER: '2',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    await expectEventually(async () => expect((await fetch(`${url}/health/ready`)).status).toBe(200), { timeoutMs: 30_000, message: `git-service ready; output so far:\n${output}` });
+    await expectEventually(async () => expect((await fetch(`${url}/health/ready`)).status).toBe(200), {
+      timeoutMs: 30_000,
+      message: `git-service ready; output so far:\n${output}`,
+    });
     bus = await BusConnection.connect({ servers: nats.url, name: 'secrets-test' });
   });
 
@@ -70,14 +85,31 @@ describe('git-service as a process never prints the GitHub token or the webhook 
     const merge = sampleEnvelope('MergePr', { frId: 'FR-001', sagaId: 'saga-p', step: 'merge', attempt: 1 });
     merge.payload = { repo: env.payload.repo, number: 42, method: 'merge' };
     await publisher.publishEnvelope(Messages.MergePr, merge, { msgId: randomUUID() });
-    await expectEventually(async () => {
-      const events = (await readStream(bus.js, STREAMS.events.name, 'agency.evt.git-service.>')).map((m) => JSON.parse(m.text) as Envelope<{ code?: string }>);
-      expect(events.some((e) => e.type === Messages.GitStepFailed.type && e.payload.code === 'PR_NOT_FOUND')).toBe(true);
-    }, { timeoutMs: 30_000 });
+    await expectEventually(
+      async () => {
+        const events = (await readStream(bus.js, STREAMS.events.name, 'agency.evt.git-service.>')).map(
+          (m) => JSON.parse(m.text) as Envelope<{ code?: string }>,
+        );
+        expect(events.some((e) => e.type === Messages.GitStepFailed.type && e.payload.code === 'PR_NOT_FOUND')).toBe(true);
+      },
+      { timeoutMs: 30_000 },
+    );
 
     const pull = webhookPull({ repo: GH_REPO, number: 1, branch: 'agency/FR-001-farewell' });
-    expect((await deliver(`${url}/forge/github/webhooks`, 'pull_request_review', reviewPayload(GH_REPO, pull, { state: 'commented', login: 'ada', body: 'ok' }), { secret: SECRET })).status).toBe(202);
-    expect((await deliver(`${url}/forge/github/webhooks`, 'pull_request_review', reviewPayload(GH_REPO, pull, { state: 'commented', login: 'ada', body: 'ok' }), { secret: 'wrong' })).status).toBe(401);
+    expect(
+      (
+        await deliver(`${url}/forge/github/webhooks`, 'pull_request_review', reviewPayload(GH_REPO, pull, { state: 'commented', login: 'ada', body: 'ok' }), {
+          secret: SECRET,
+        })
+      ).status,
+    ).toBe(202);
+    expect(
+      (
+        await deliver(`${url}/forge/github/webhooks`, 'pull_request_review', reviewPayload(GH_REPO, pull, { state: 'commented', login: 'ada', body: 'ok' }), {
+          secret: 'wrong',
+        })
+      ).status,
+    ).toBe(401);
 
     await expectEventually(() => {
       expect(output).toContain('PR opened');

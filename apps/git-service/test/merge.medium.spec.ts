@@ -56,7 +56,9 @@ describe('git-service merge and close: HTTP API and bus, against real git, files
     const main = git(h.fixture.bare, 'rev-parse', 'refs/heads/main');
     expect(pull.mergeSha).toBe(main);
     expect(git(h.fixture.bare, 'log', '-1', '--format=%P', 'main').split(' ')).toEqual([h.fixture.baseSha, pr.head]);
-    expect(git(h.fixture.bare, 'log', '-1', '--format=%s|%an <%ae>|%cn <%ce>', 'main')).toBe('Merge PR #1: FR-001: Change for FR-001|Agency <agency@localhost>|Agency <agency@localhost>');
+    expect(git(h.fixture.bare, 'log', '-1', '--format=%s|%an <%ae>|%cn <%ce>', 'main')).toBe(
+      'Merge PR #1: FR-001: Change for FR-001|Agency <agency@localhost>|Agency <agency@localhost>',
+    );
     expect(git(h.fixture.bare, 'show', 'main:src/farewell.js')).toContain('Goodbye');
     expect(h.fixture.hookRan()).toBe(false);
 
@@ -66,7 +68,13 @@ describe('git-service merge and close: HTTP API and bus, against real git, files
 
     const merged = await h.events<PrMergedEvent>(Messages.PrMerged.type, pr.sagaId);
     expect(merged).toHaveLength(1);
-    expect(merged[0]).toMatchObject({ frId: 'FR-001', sagaId: pr.sagaId, jobId: `job-${pr.sagaId}`, step: 'merge', payload: { number: 1, url: 'local://example/greeter/pulls/1', mergeSha: main } });
+    expect(merged[0]).toMatchObject({
+      frId: 'FR-001',
+      sagaId: pr.sagaId,
+      jobId: `job-${pr.sagaId}`,
+      step: 'merge',
+      payload: { number: 1, url: 'local://example/greeter/pulls/1', mergeSha: main },
+    });
 
     // Merging again changes nothing and answers with the same merge.
     const again = await h.http('POST', `${PULLS}/1/merge`);
@@ -130,7 +138,10 @@ describe('git-service merge and close: HTTP API and bus, against real git, files
     // A re-driven merge (attempt 2) finds it merged and says so again with the same sha.
     await h.deliver(Messages.MergePr, h.mergeCommand({ frId: 'FR-003', sagaId: pr.sagaId, number: pr.number, attempt: 2 }));
     const all = await h.events<PrMergedEvent>(Messages.PrMerged.type, pr.sagaId);
-    expect(all.map((e) => [e.attempt, e.payload.mergeSha])).toEqual([[1, main], [2, main]]);
+    expect(all.map((e) => [e.attempt, e.payload.mergeSha])).toEqual([
+      [1, main],
+      [2, main],
+    ]);
     expect(git(h.fixture.bare, 'rev-parse', 'refs/heads/main')).toBe(main);
 
     await h.deliver(Messages.MergePr, h.mergeCommand({ frId: 'FR-002', sagaId: 'saga-fr-002', number: 2 }));
@@ -148,7 +159,11 @@ describe('git-service merge and close: HTTP API and bus, against real git, files
     expect(git(h.fixture.bare, 'rev-parse', 'refs/heads/main')).toBe(main);
     expect(h.record(pr.number).state).toBe('open');
     // The temporary worktree is gone again.
-    expect(git(join(h.fixture.workDir, 'mirrors', 'example', 'greeter.git'), 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '))).toHaveLength(1);
+    expect(
+      git(join(h.fixture.workDir, 'mirrors', 'example', 'greeter.git'), 'worktree', 'list', '--porcelain')
+        .split('\n')
+        .filter((l) => l.startsWith('worktree ')),
+    ).toHaveLength(1);
   });
 
   it('takes a person’s review over HTTP and tells the saga, each review once', async () => {
@@ -167,7 +182,9 @@ describe('git-service merge and close: HTTP API and bus, against real git, files
 
     const bad = await post({ state: 'lgtm', author: '' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { message: string }).message).toBe('state must be one of approved, changes_requested, commented, got "lgtm"; author must be a name of 1 to 200 characters');
+    expect(((await bad.json()) as { message: string }).message).toBe(
+      'state must be one of approved, changes_requested, commented, got "lgtm"; author must be a name of 1 to 200 characters',
+    );
     expect((await h.http('POST', `${PULLS}/99/reviews`, { state: 'approved', author: 'ada' })).status).toBe(404);
   });
 

@@ -72,10 +72,16 @@ describe('git-service open-pr against real git, a real file system and a real na
 
   it('finds the PR instead of opening another when the step is re-driven (attempt 2)', async () => {
     const bundle = await h.putBundle('FR-001/saga-a/code-r1.bundle', clone.bundle(h.fixture.baseSha));
-    await h.deliver(Messages.OpenPr, h.openPrCommand({ frId: 'FR-001', title: 'Add a farewell function', sagaId: 'saga-a', attempt: 2, branch: BRANCH, headSha: head1, bundle }));
+    await h.deliver(
+      Messages.OpenPr,
+      h.openPrCommand({ frId: 'FR-001', title: 'Add a farewell function', sagaId: 'saga-a', attempt: 2, branch: BRANCH, headSha: head1, bundle }),
+    );
 
     const opened = await h.events<PrOpenedEvent>(Messages.PrOpened.type, 'saga-a');
-    expect(opened.map((e) => [e.attempt, e.payload.number, e.payload.created])).toEqual([[1, 1, true], [2, 1, false]]);
+    expect(opened.map((e) => [e.attempt, e.payload.number, e.payload.created])).toEqual([
+      [1, 1, true],
+      [2, 1, false],
+    ]);
     expect(h.record(1).pushes).toHaveLength(1);
     expect(reflog(`refs/heads/${BRANCH}`)).toEqual([head1]);
   });
@@ -84,8 +90,24 @@ describe('git-service open-pr against real git, a real file system and a real na
     h.fixture.trapHooks(join(h.fixture.workDir, 'mirrors', 'example', 'greeter.git'));
     const head2 = clone.commit({ 'test/farewell.test.js': "import { farewell } from '../src/farewell.js';\n" }, 'Test farewell()');
     const bundle = await h.putBundle('FR-001/saga-a/code-r2.bundle', clone.bundle(h.fixture.baseSha));
-    const rounds = ['round 1: request_changes (confidence 0.80, 1 finding(s), 1 blocking): add a test', 'round 2: approve (confidence 0.95, 0 finding(s), 0 blocking): good'];
-    await h.deliver(Messages.OpenPr, h.openPrCommand({ frId: 'FR-001', title: 'Add a farewell function', sagaId: 'saga-a', step: 'open-pr-r2', branch: BRANCH, headSha: head2, bundle, reviewRounds: rounds, draft: true }));
+    const rounds = [
+      'round 1: request_changes (confidence 0.80, 1 finding(s), 1 blocking): add a test',
+      'round 2: approve (confidence 0.95, 0 finding(s), 0 blocking): good',
+    ];
+    await h.deliver(
+      Messages.OpenPr,
+      h.openPrCommand({
+        frId: 'FR-001',
+        title: 'Add a farewell function',
+        sagaId: 'saga-a',
+        step: 'open-pr-r2',
+        branch: BRANCH,
+        headSha: head2,
+        bundle,
+        reviewRounds: rounds,
+        draft: true,
+      }),
+    );
 
     const [latest] = (await h.events<PrOpenedEvent>(Messages.PrOpened.type, 'saga-a')).filter((e) => e.step === 'open-pr-r2');
     expect(latest!.payload).toEqual({ number: 1, url: 'local://example/greeter/pulls/1', branch: BRANCH, headSha: head2, draft: true, created: false });
@@ -106,7 +128,10 @@ describe('git-service open-pr against real git, a real file system and a real na
     const other = new AgentClone(h.fixture, 'agent-rogue', 'feature/x');
     const rogue = other.commit({ 'src/rogue.js': 'export const rogue = 1;\n' }, 'Rogue change');
     const bundle = await h.putBundle('FR-009/saga-rogue/code.bundle', other.bundle(h.fixture.baseSha));
-    for (const [sagaId, branch] of [['saga-main', 'main'], ['saga-feature', 'feature/x']] as const) {
+    for (const [sagaId, branch] of [
+      ['saga-main', 'main'],
+      ['saga-feature', 'feature/x'],
+    ] as const) {
       await h.deliver(Messages.OpenPr, h.openPrCommand({ frId: 'FR-009', title: 'Rogue', sagaId, branch, headSha: rogue, bundle }));
       const dead = await h.events<DeadLetteredEvent>(Messages.GitDeadLettered.type, sagaId);
       expect(dead).toHaveLength(1);
@@ -121,12 +146,33 @@ describe('git-service open-pr against real git, a real file system and a real na
     const branch = 'agency/FR-003-diverging';
     const first = new AgentClone(h.fixture, 'agent-fr-003-a', branch);
     const a = first.commit({ 'src/a.js': 'export const a = 1;\n' }, 'A');
-    await h.deliver(Messages.OpenPr, h.openPrCommand({ frId: 'FR-003', title: 'Diverging', sagaId: 'saga-c', branch, headSha: a, bundle: await h.putBundle('FR-003/a.bundle', first.bundle(h.fixture.baseSha)) }));
+    await h.deliver(
+      Messages.OpenPr,
+      h.openPrCommand({
+        frId: 'FR-003',
+        title: 'Diverging',
+        sagaId: 'saga-c',
+        branch,
+        headSha: a,
+        bundle: await h.putBundle('FR-003/a.bundle', first.bundle(h.fixture.baseSha)),
+      }),
+    );
     expect(git(h.fixture.bare, 'rev-parse', `refs/heads/${branch}`)).toBe(a);
 
     const second = new AgentClone(h.fixture, 'agent-fr-003-b', branch);
     const b = second.commit({ 'src/b.js': 'export const b = 2;\n' }, 'B');
-    await h.deliver(Messages.OpenPr, h.openPrCommand({ frId: 'FR-003', title: 'Diverging', sagaId: 'saga-c', step: 'open-pr-r2', branch, headSha: b, bundle: await h.putBundle('FR-003/b.bundle', second.bundle(h.fixture.baseSha)) }));
+    await h.deliver(
+      Messages.OpenPr,
+      h.openPrCommand({
+        frId: 'FR-003',
+        title: 'Diverging',
+        sagaId: 'saga-c',
+        step: 'open-pr-r2',
+        branch,
+        headSha: b,
+        bundle: await h.putBundle('FR-003/b.bundle', second.bundle(h.fixture.baseSha)),
+      }),
+    );
     const failed = await h.events<StepFailedEvent>(Messages.GitStepFailed.type, 'saga-c');
     expect(failed).toHaveLength(1);
     expect(failed[0]!.payload).toMatchObject({ code: 'BRANCH_DIVERGED', retryable: false });

@@ -30,8 +30,18 @@ describe('LlmGatewayConfig', () => {
   it('names missing variables', () => {
     const e = failure({});
     expect(e.problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^VAULT_PATH: .*\(it is not set\)$/), expect.stringMatching(/^GATEWAY_API_KEYS: GATEWAY_API_KEYS must be comma-separated id:secret pairs.*\(it is not set\)$/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^VAULT_PATH: .*\(it is not set\)$/),
+        expect.stringMatching(/^GATEWAY_API_KEYS: GATEWAY_API_KEYS must be comma-separated id:secret pairs.*\(it is not set\)$/),
+      ]),
     );
+  });
+
+  it('takes a file with the llm section instead of a vault', () => {
+    expect(load({ LLM_CONFIG_FILE: '/etc/gateway.yaml', GATEWAY_API_KEYS: `agents:${SECRET}` })).toMatchObject({ LLM_CONFIG_FILE: '/etc/gateway.yaml' });
+    expect(failure({ GATEWAY_API_KEYS: `agents:${SECRET}` }).problems).toEqual([
+      'VAULT_PATH: VAULT_PATH must be set, unless LLM_CONFIG_FILE names the file with the llm section (it is not set)',
+    ]);
   });
 
   it('explains a malformed key list without printing it', () => {

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsString, MinLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MinLength, registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
 import { ServiceConfig } from '@agency/config';
 import { ApiKeySet } from './auth/api-key-set.js';
 
@@ -25,10 +25,19 @@ function IsApiKeySet(options?: ValidationOptions) {
 export class LlmGatewayConfig extends ServiceConfig {
   override HTTP_PORT = 7106;
 
-  /** The vault whose 40_config/agency.yaml has the llm section (providers, aliases, prices). */
+  /** The vault whose 40_config/agency.yaml has the llm section (providers, aliases, prices); not needed with LLM_CONFIG_FILE. */
+  @ValidateIf((c: LlmGatewayConfig) => c.LLM_CONFIG_FILE === undefined)
+  @Matches(/\S/, { message: 'VAULT_PATH must be set, unless LLM_CONFIG_FILE names the file with the llm section' })
+  VAULT_PATH?: string;
+
+  /**
+   * A YAML file whose `llm:` section configures the gateway, for running it without the agency
+   * (only that section is read); relative paths in it resolve from its folder. Wins over VAULT_PATH.
+   */
+  @IsOptional()
   @IsString()
   @MinLength(1)
-  VAULT_PATH!: string;
+  LLM_CONFIG_FILE?: string;
 
   /**
    * Keys callers present as `Authorization: Bearer <secret>`: `id:secret` pairs separated by
@@ -38,6 +47,15 @@ export class LlmGatewayConfig extends ServiceConfig {
   @Transform(({ value }) => (typeof value === 'string' ? ApiKeySet.parse(value) : value))
   @IsApiKeySet()
   GATEWAY_API_KEYS!: ApiKeySet;
+
+  /**
+   * Where the gateway keeps what the bus has not stored yet when it stops (spend not yet written
+   * to the budget bucket), to write it at the next start. Unset: such spend is lost with the process.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  WORK_DIR?: string;
 
   /**
    * "true" adds the prompt and the answer to each call's log line (and logs every call at info).

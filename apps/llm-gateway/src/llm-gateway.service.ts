@@ -11,5 +11,7 @@ export const LLM_GATEWAY_SERVICE: ServiceSpec<LlmGatewayConfig> = {
   schema: LlmGatewayConfig,
   secrets: GATEWAY_SECRETS,
   module: (config) => LlmGatewayModule.forRoot(config),
-  http: { bodyLimitBytes: GATEWAY_BODY_LIMIT_BYTES },
+  // No request lines on the gateway's hot path: pino-http costs more CPU per call than the rest of
+  // a small endpoint (bench/request-logging, docs/architecture.md); calls are logged and metered by the gateway itself.
+  http: { bodyLimitBytes: GATEWAY_BODY_LIMIT_BYTES, requestLogging: false },
 };

@@ -44,9 +44,15 @@ describe('keys, budgets and request errors, in each client format', () => {
     await anthropicUp?.close();
   });
 
-  const failure = async <E>(p: Promise<unknown>) => p.then(() => expect.fail('expected the call to fail'), (e: unknown) => e as E);
-  const ask = (client: OpenAI, model: string, headers: Record<string, string> = {}) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }, { headers });
-  const askAnthropic = (model: string, headers: Record<string, string> = {}) => anthropic.messages.create({ model, max_tokens: 20, messages: [{ role: 'user', content: 'x' }] }, { headers });
+  const failure = async <E>(p: Promise<unknown>) =>
+    p.then(
+      () => expect.fail('expected the call to fail'),
+      (e: unknown) => e as E,
+    );
+  const ask = (client: OpenAI, model: string, headers: Record<string, string> = {}) =>
+    client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }, { headers });
+  const askAnthropic = (model: string, headers: Record<string, string> = {}) =>
+    anthropic.messages.create({ model, max_tokens: 20, messages: [{ role: 'user', content: 'x' }] }, { headers });
 
   it('lets a key declared by its hash use only its models, and lists only those', async () => {
     const tools = gw.openai({ apiKey: TOOLS_SECRET });
@@ -55,7 +61,13 @@ describe('keys, budgets and request errors, in each client format', () => {
     expect(e).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(e.code).toBe('model_not_allowed');
     expect(e.message).toContain('The API key "tools" may not use the model `claude`; it may use `gpt`.');
-    const a = await failure<AnthropicErr>(new Anthropic({ baseURL: gw.origin, apiKey: TOOLS_SECRET, maxRetries: 0 }).messages.create({ model: 'claude', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }));
+    const a = await failure<AnthropicErr>(
+      new Anthropic({ baseURL: gw.origin, apiKey: TOOLS_SECRET, maxRetries: 0 }).messages.create({
+        model: 'claude',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    );
     expect(a).toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect(a.error).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
   });
@@ -125,23 +137,36 @@ describe('keys, budgets and request errors, in each client format', () => {
     expect(e.code).toBe('model_not_found');
     const a = await failure<AnthropicErr>(askAnthropic('claude-opus-9'));
     expect(a).toBeInstanceOf(Anthropic.NotFoundError);
-    expect(a.error).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'The model `claude-opus-9` does not exist; the gateway serves the aliases `gpt`, `claude`.' } });
+    expect(a.error).toEqual({
+      type: 'error',
+      error: { type: 'not_found_error', message: 'The model `claude-opus-9` does not exist; the gateway serves the aliases `gpt`, `claude`.' },
+    });
   });
 
   it('answers a missing or wrong key with 401 in each format', async () => {
-    const wrong = await failure<AnthropicErr>(new Anthropic({ baseURL: gw.origin, apiKey: 'sk-ant-wrong-0000000000', maxRetries: 0 }).messages.create({ model: 'gpt', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }));
+    const wrong = await failure<AnthropicErr>(
+      new Anthropic({ baseURL: gw.origin, apiKey: 'sk-ant-wrong-0000000000', maxRetries: 0 }).messages.create({
+        model: 'gpt',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    );
     expect(wrong).toBeInstanceOf(Anthropic.AuthenticationError);
     expect(wrong.error).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'Incorrect API key provided.' } });
     const missing = await fetch(`${gw.origin}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(missing.status).toBe(401);
-    expect(await missing.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: expect.stringContaining('You did not provide an API key') } });
+    expect(await missing.json()).toEqual({
+      type: 'error',
+      error: { type: 'authentication_error', message: expect.stringContaining('You did not provide an API key') },
+    });
     const openAiWrong = await failure<ApiErr>(ask(gw.openai({ apiKey: 'sk-wrong-000000000000' }), 'gpt'));
     expect(openAiWrong).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(openAiWrong.code).toBe('invalid_api_key');
   });
 
   it('refuses an oversized or invalid body in each format', async () => {
-    const post = (path: string, body: string) => fetch(`${gw.origin}${path}`, { method: 'POST', headers: { 'x-api-key': GATEWAY_KEY, 'content-type': 'application/json' }, body });
+    const post = (path: string, body: string) =>
+      fetch(`${gw.origin}${path}`, { method: 'POST', headers: { 'x-api-key': GATEWAY_KEY, 'content-type': 'application/json' }, body });
     const huge = JSON.stringify({ model: 'gpt', max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(9 * 1024 * 1024) }] });
     const a = await post('/v1/messages', huge);
     expect(a.status).toBe(413);
@@ -150,13 +175,21 @@ describe('keys, budgets and request errors, in each client format', () => {
     expect(o.status).toBe(413);
     expect(await o.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'request_too_large' } });
 
-    const noMax = await failure<AnthropicErr>(anthropic.messages.create({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] } as unknown as Anthropic.MessageCreateParamsNonStreaming));
+    const noMax = await failure<AnthropicErr>(
+      anthropic.messages.create({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] } as unknown as Anthropic.MessageCreateParamsNonStreaming),
+    );
     expect(noMax).toBeInstanceOf(Anthropic.BadRequestError);
     expect(noMax.error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: 'max_tokens: is required' } });
     const image = await failure<AnthropicErr>(
-      anthropic.messages.create({ model: 'gpt', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }] }] }),
+      anthropic.messages.create({
+        model: 'gpt',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }] }],
+      }),
     );
-    expect((image.error as { error: { message: string } }).error.message).toBe('messages.0.content.0.type: only "text" and "tool_result" blocks are supported in a user message, got "image"');
+    expect((image.error as { error: { message: string } }).error.message).toBe(
+      'messages.0.content.0.type: only "text" and "tool_result" blocks are supported in a user message, got "image"',
+    );
     const notJson = await post('/v1/messages', '{"model": ');
     expect(notJson.status).toBe(400);
     expect(await notJson.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });

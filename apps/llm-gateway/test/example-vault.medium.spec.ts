@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Clock } from '@agency/messaging';
 import { createLogger } from '@agency/telemetry';
 import { tempDir, type TempDir } from '@agency/testing';
-import { AgencyConfigSource } from '../src/config/agency-config.source.js';
+import { LlmConfigSource } from '../src/config/llm-config.source.js';
 import { ApiKeySet } from '../src/auth/api-key-set.js';
 import { Environment } from '../src/common/environment.js';
 import type { LlmGatewayConfig } from '../src/llm-gateway.config.js';
@@ -22,12 +22,17 @@ function registryFor(vault: string): ProviderRegistry {
   const clock = new Clock();
   const logger = createLogger({ service: 'llm-gateway', level: 'silent' });
   const factory = new ProviderFactory(new ScriptFileRepository(), new HttpTransport(), new CassetteFileRepository(), new Environment({}), clock, logger);
-  const registry = new ProviderRegistry(new AgencyConfigSource(config, clock), factory, config, clock, logger);
+  const registry = new ProviderRegistry(new LlmConfigSource(config, clock), factory, config, clock, logger);
   registry.onModuleInit();
   return registry;
 }
 
-const ask = (alias: string, frId: string): LlmChatRequest => ({ alias, model: alias, messages: [{ role: 'user', content: `work on ${frId}` }], context: { frId } });
+const ask = (alias: string, frId: string): LlmChatRequest => ({
+  alias,
+  model: alias,
+  messages: [{ role: 'user', content: `work on ${frId}` }],
+  context: { frId },
+});
 
 describe('the example vault on the real file system', () => {
   it('has an llm section and script the gateway accepts, answering FR-001 and any other FR', async () => {
@@ -64,7 +69,9 @@ describe('ScriptFileRepository', () => {
     expect(repo.load(file).rules[0]!.replies[0]!.content).toBe('two');
     writeFileSync(file, 'version: 1\nrules:\n  - match: { modl: a }\n    reply: { content: two }\n');
     utimesSync(file, new Date(), new Date(Date.now() + 10_000));
-    expect(() => repo.load(file)).toThrow(`${file}: rules[0].match: unknown key "modl" (allowed: model, fr, contains); rules[0].match.model: is required (the model alias this rule answers)`);
+    expect(() => repo.load(file)).toThrow(
+      `${file}: rules[0].match: unknown key "modl" (allowed: model, fr, contains); rules[0].match.model: is required (the model alias this rule answers)`,
+    );
     writeFileSync(file, 'version: 1\nrules: [\n');
     utimesSync(file, new Date(), new Date(Date.now() + 15_000));
     expect(() => repo.load(file)).toThrow(/llm-script.yaml: YAML error: /);

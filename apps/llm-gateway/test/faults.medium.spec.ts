@@ -14,6 +14,8 @@ function llm(flaky: string, backup: string, deadPort: number): string {
   return `llm:
   providers:
     flaky: { type: openai, base_url: "${flaky}/v1", api_key_env: TEST_OPENAI_UPSTREAM_KEY, timeout_ms: 300 }
+    stall: { type: openai, base_url: "${flaky}/v1", api_key_env: TEST_OPENAI_UPSTREAM_KEY, timeout_ms: 300 }
+    plain: { type: openai, base_url: "${flaky}/v1", api_key_env: TEST_OPENAI_UPSTREAM_KEY, stream_upstream: false }
     backup: { type: anthropic, base_url: "${backup}", api_key_env: TEST_ANTHROPIC_UPSTREAM_KEY }
     dead: { type: openai-compatible, base_url: "http://127.0.0.1:${deadPort}/v1" }
   models:
@@ -21,11 +23,18 @@ function llm(flaky: string, backup: string, deadPort: number): string {
     deadfirst: [dead/llama, backup/claude-x]
     solo: [flaky/gpt-4.1]
     claude: [backup/claude-x]
+    stalled: [stall/gpt-4.1, backup/claude-x]
+    stallsolo: [stall/gpt-4.1]
+    plainsolo: [plain/gpt-4.1]
   prices:
     flaky/gpt-4.1: { input_per_mtok: 2, output_per_mtok: 8 }
     backup/claude-x: { input_per_mtok: 3, output_per_mtok: 15 }
     dead/llama: { input_per_mtok: 0, output_per_mtok: 0 }
-  routing: { retries: 1, backoff_initial_ms: 10, backoff_max_ms: 50, max_retry_wait_ms: 5000 }
+    stall/gpt-4.1: { input_per_mtok: 2, output_per_mtok: 8 }
+    plain/gpt-4.1: { input_per_mtok: 2, output_per_mtok: 8 }
+  # Soft failures never trip a breaker here, so each test starts from closed breakers; the
+  # timeout test has a provider of its own (stall), which it trips.
+  routing: { retries: 1, backoff_initial_ms: 10, backoff_max_ms: 50, max_retry_wait_ms: 5000, breaker_failures: 100 }
 `;
 }
 
@@ -58,11 +67,16 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
   };
   const ask = (model: string) => openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }] });
   const askAnthropic = (model: string) => anthropic.messages.create({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] });
-  const failure = async (p: Promise<unknown>) => p.then(() => expect.fail('expected the call to fail'), (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+  const failure = async (p: Promise<unknown>) =>
+    p.then(
+      () => expect.fail('expected the call to fail'),
+      (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+    );
   const anthropicError = (e: unknown) => (e as InstanceType<typeof Anthropic.APIError>).error;
   /** Streams an OpenAI answer; `text` gets every piece that arrived before the end or the failure. */
   const streamOpenAi = async (model: string, text: { value: string }) => {
-    for await (const chunk of await openai.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'x' }] })) text.value += chunk.choices[0]?.delta.content ?? '';
+    for await (const chunk of await openai.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'x' }] }))
+      text.value += chunk.choices[0]?.delta.content ?? '';
   };
 
   it('honours a 429 retry-after, then answers from the same target', async () => {
@@ -85,7 +99,10 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     expect(e.headers?.get('retry-after')).toBe('1');
     const a = await failure(askAnthropic('solo'));
     expect(a).toBeInstanceOf(Anthropic.RateLimitError);
-    expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringContaining('answered 429') } });
+    expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'rate_limit_error', message: expect.stringContaining('answered 429') },
+    });
   });
 
   it('falls back in order after retrying a 500', async () => {
@@ -105,15 +122,22 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     expect(answer.content).toEqual([{ type: 'text', text: 'the backup answered', citations: null }]);
   });
 
-  it('falls back when the first target times out before its first byte', async () => {
+  it('does not retry a target that timed out before its first byte: the fallback answers, and later calls skip it while it cools down', async () => {
     use(() => ({ kind: 'hang' }));
-    const answer = await ask('main');
-    expect(answer.model).toBe('backup/claude-x');
-    expect(flaky.requests).toHaveLength(2);
-    const e = await failure(ask('solo'));
+    const e = await failure(ask('stallsolo'));
     expect(e.status).toBe(504);
     expect(e.code).toBe('upstream_timeout');
     expect(e.message).toContain('sent no answer within 300 ms');
+    expect(flaky.requests).toHaveLength(1);
+    // Its breaker is open: the fallback answers at once, and the hung target sees no new request.
+    const answer = await ask('stalled');
+    expect(answer.model).toBe('backup/claude-x');
+    expect(flaky.requests).toHaveLength(1);
+    const open = await failure(ask('stallsolo'));
+    expect(open.status).toBe(503);
+    expect(open.code).toBe('circuit_open');
+    expect(Number(open.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(flaky.requests).toHaveLength(1);
   });
 
   it('retries malformed JSON, then reports it as 502 in each client format', async () => {
@@ -121,11 +145,16 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     const e = await failure(ask('solo'));
     expect(e.status).toBe(502);
     expect(e.code).toBe('upstream_malformed');
-    expect(e.message).toMatch(/provider "flaky" sent a malformed answer: the chat completion is not JSON/);
+    // A non-streaming call asks the vendor for a stream: its first chunk is what was malformed.
+    expect(e.message).toMatch(/provider "flaky" sent a malformed answer: a stream chunk is not JSON/);
     expect(flaky.requests).toHaveLength(2);
+    const plain = await failure(ask('plainsolo'));
+    expect(plain.message).toMatch(/provider "plain" sent a malformed answer: the chat completion is not JSON/);
     const a = await failure(anthropic.messages.create({ model: 'solo', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }));
     expect(a.status).toBe(502);
-    expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ error: { type: 'api_error', message: expect.stringContaining('malformed answer') } });
+    expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      error: { type: 'api_error', message: expect.stringContaining('malformed answer') },
+    });
     // A malformed first target still falls back.
     expect((await ask('main')).model).toBe('backup/claude-x');
   });
@@ -134,7 +163,8 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     use(() => ({ kind: 'cut', afterEvents: 4, content: 'a long answer that will not arrive whole' }));
     let text = '';
     const streamed = async () => {
-      for await (const chunk of await openai.chat.completions.create({ model: 'main', stream: true, messages: [{ role: 'user', content: 'x' }] })) text += chunk.choices[0]?.delta.content ?? '';
+      for await (const chunk of await openai.chat.completions.create({ model: 'main', stream: true, messages: [{ role: 'user', content: 'x' }] }))
+        text += chunk.choices[0]?.delta.content ?? '';
     };
     const e = await failure(streamed());
     expect(e).toBeInstanceOf(OpenAI.APIError);
@@ -147,7 +177,10 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     use(() => ({ kind: 'truncate', afterEvents: 4, content: 'a long answer that will not arrive whole' }));
     const stream = anthropic.messages.stream({ model: 'solo', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
     const a = await failure(stream.finalMessage());
-    expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('ended its stream early: no finish_reason arrived') } });
+    expect((a as unknown as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'api_error', message: expect.stringContaining('ended its stream early: no finish_reason arrived') },
+    });
   });
 
   it('turns an OpenAI stream that ends early but cleanly (no finish_reason, no [DONE]) into an error for the OpenAI SDK', async () => {
@@ -186,7 +219,10 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     const stream = anthropic.messages.stream({ model: 'claude', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] }).on('text', (t) => (text += t));
     const a = await failure(stream.finalMessage());
     expect(a).toBeInstanceOf(Anthropic.APIError);
-    expect(anthropicError(a)).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringMatching(/provider "backup": .* closed the connection in the middle of its answer/) } });
+    expect(anthropicError(a)).toMatchObject({
+      type: 'error',
+      error: { type: 'api_error', message: expect.stringMatching(/provider "backup": .* closed the connection in the middle of its answer/) },
+    });
     expect(text).toBe('a long ans');
     expect(backup.requests).toHaveLength(1);
 
@@ -195,38 +231,58 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     text = '';
     const fromOpenAi = anthropic.messages.stream({ model: 'main', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] }).on('text', (t) => (text += t));
     const o = await failure(fromOpenAi.finalMessage());
-    expect(anthropicError(o)).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringMatching(/provider "flaky": .* closed the connection in the middle of its answer/) } });
+    expect(anthropicError(o)).toMatchObject({
+      type: 'error',
+      error: { type: 'api_error', message: expect.stringMatching(/provider "flaky": .* closed the connection in the middle of its answer/) },
+    });
     expect(text).toBe('a long answer t');
     expect(flaky.requests).toHaveLength(1);
     expect(backup.requests).toHaveLength(0);
   });
 
-  it('fails a non-streaming answer whose body is cut mid-way (reset, or closed short of its length), after retrying, in each client format', async () => {
+  it('fails a non-streaming call whose streamed answer breaks off mid-way (reset, or ended early), after retrying, in each client format', async () => {
+    const expected = {
+      cut: ['upstream_connection_lost', /closed the connection in the middle of its answer/],
+      truncate: ['upstream_stream_truncated', /ended its stream early/],
+    } as const;
     for (const kind of ['cut', 'truncate'] as const) {
-      const cut: Behaviour = { kind, afterEvents: 0, content: LONG };
-      use(() => cut);
+      // The vendor's first events arrived (nothing reached the client yet), then the answer broke off.
+      use(() => ({ kind, afterEvents: 3, content: LONG }));
       const e = await failure(ask('solo'));
       expect(e, kind).toBeInstanceOf(OpenAI.InternalServerError);
       expect(e.status).toBe(502);
-      expect(e.code).toBe('upstream_connection_lost');
-      expect(e.message).toMatch(/all 2 attempts failed: .*provider "flaky": .* closed the connection in the middle of its answer/);
+      expect(e.code).toBe(expected[kind][0]);
+      expect(e.message).toMatch(/^502 all 2 attempts failed: .*provider "flaky"/);
+      expect(e.message).toMatch(expected[kind][1]);
       expect(flaky.requests).toHaveLength(2);
 
       use(
         () => OK,
-        () => cut,
+        () => ({ kind, afterEvents: 4, content: LONG }),
       );
       const a = await failure(askAnthropic('claude'));
       expect(a, kind).toBeInstanceOf(Anthropic.InternalServerError);
       expect(a.status).toBe(502);
-      expect(anthropicError(a)).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringMatching(/provider "backup": .* closed the connection in the middle of its answer/) } });
+      expect(anthropicError(a)).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringMatching(expected[kind][1]) } });
       expect(backup.requests).toHaveLength(2);
     }
     // Nothing reached the client yet: a cut answer falls back like any other failure.
-    use(() => ({ kind: 'cut', afterEvents: 0, content: LONG }));
+    use(() => ({ kind: 'cut', afterEvents: 3, content: LONG }));
     const answer = await ask('main');
     expect(answer.model).toBe('backup/claude-x');
     expect(answer.choices[0]!.message.content).toBe('the backup answered');
+  });
+
+  it('fails a plain (stream_upstream: false) JSON answer cut mid-way (reset, or closed short of its length), after retrying', async () => {
+    for (const kind of ['cut', 'truncate'] as const) {
+      use(() => ({ kind, afterEvents: 0, content: LONG }));
+      const e = await failure(ask('plainsolo'));
+      expect(e, kind).toBeInstanceOf(OpenAI.InternalServerError);
+      expect(e.code).toBe('upstream_connection_lost');
+      expect(e.message).toMatch(/all 2 attempts failed: .*provider "plain": .* closed the connection in the middle of its answer/);
+      expect(flaky.requests).toHaveLength(2);
+      expect(flaky.requests[0]!.body.stream).toBeUndefined();
+    }
   });
 
   it('falls back when a stream breaks before its first piece', async () => {
@@ -241,7 +297,7 @@ describe('upstream faults: retries, fallbacks and clear errors in the client for
     use(() => ({ kind: 'status', status: 400, message: "This model's maximum context length is 8192 tokens." }));
     const e = await failure(ask('main'));
     expect(e).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(e.message).toContain("provider \"flaky\" answered 400: This model's maximum context length is 8192 tokens.");
+    expect(e.message).toContain('provider "flaky" answered 400: This model\'s maximum context length is 8192 tokens.');
     expect(backup.requests).toHaveLength(0);
   });
 });

@@ -8,8 +8,9 @@ import { BusConnection } from '@agency/messaging';
 import { freePort, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
 import { LLM_GATEWAY_SERVICE } from '../src/llm-gateway.service.js';
 import { writeVault } from './gateway-fixture.js';
-import { ANTHROPIC_UPSTREAM_KEY } from './upstreams/anthropic.upstream.js';
-import { OPENAI_UPSTREAM_KEY } from './upstreams/openai.upstream.js';
+import { ANTHROPIC_UPSTREAM_KEY, startAnthropicUpstream } from './upstreams/anthropic.upstream.js';
+import { OPENAI_UPSTREAM_KEY, startOpenAiUpstream } from './upstreams/openai.upstream.js';
+import type { Script, Upstream, UpstreamOptions } from './upstreams/upstream-server.js';
 
 export const GATEWAY_KEY = 'agents-secret-0123456789';
 /** The variables the test vaults name in api_key_env. */
@@ -75,6 +76,13 @@ export async function startGateway(llm: string, options: GatewayOptions = {}): P
   };
 }
 
+/** Provider lines (YAML, under llm.providers) for a local OpenAI (oa), Anthropic (claude) and OpenAI-compatible server (local). */
+export function vendorProviders(openAiUrl: string, anthropicUrl: string, compatibleUrl: string): string {
+  return `    oa: { type: openai, base_url: "${openAiUrl}/v1", api_key_env: TEST_OPENAI_UPSTREAM_KEY }
+    claude: { type: anthropic, base_url: "${anthropicUrl}", api_key_env: TEST_ANTHROPIC_UPSTREAM_KEY }
+    local: { type: openai-compatible, base_url: "${compatibleUrl}/v1" }`;
+}
+
 /** An llm section with an OpenAI and an Anthropic provider pointed at local upstreams. */
 export function vendorLlm(openAiUrl: string, anthropicUrl: string, extra = ''): string {
   return `llm:
@@ -88,6 +96,59 @@ export function vendorLlm(openAiUrl: string, anthropicUrl: string, extra = ''): 
     oa/gpt-4.1: { input_per_mtok: 2.0, output_per_mtok: 8.0, cached_input_per_mtok: 0.5 }
     claude/claude-sonnet-4-5: { input_per_mtok: 3.0, output_per_mtok: 15.0, cached_input_per_mtok: 0.3 }
 ${extra}`;
+}
+
+/** A gateway in front of a local OpenAI and a local Anthropic, with an SDK client of each. */
+export interface VendorGateway {
+  openAiUp: Upstream;
+  anthropicUp: Upstream;
+  gw: Gateway;
+  openai: OpenAI;
+  anthropic: Anthropic;
+}
+
+/**
+ * Starts both vendors and a gateway (vendorLlm, plus `extraLlm`) before the suite's tests and
+ * stops them after; the vendors' request logs are cleared before each test.
+ */
+export function useVendorGateway(openAi: Script, anthropic: Script, options: UpstreamOptions & { extraLlm?: string } = {}): VendorGateway {
+  const setup = {} as VendorGateway;
+  beforeAll(async () => {
+    setup.openAiUp = await startOpenAiUpstream(openAi, options);
+    setup.anthropicUp = await startAnthropicUpstream(anthropic, options);
+    setup.gw = await startGateway(vendorLlm(setup.openAiUp.url, setup.anthropicUp.url, options.extraLlm));
+    setup.openai = setup.gw.openai();
+    setup.anthropic = setup.gw.anthropic();
+  });
+  afterAll(async () => {
+    await setup.gw?.close();
+    await setup.openAiUp?.close();
+    await setup.anthropicUp?.close();
+  });
+  beforeEach(() => {
+    if (setup.openAiUp) setup.openAiUp.requests.length = 0;
+    if (setup.anthropicUp) setup.anthropicUp.requests.length = 0;
+  });
+  return setup;
+}
+
+/**
+ * An llm section for record/replay tests: `providers` (YAML lines) name `oa` and `claude`, where
+ * CASSETTES stands for <dir>/cassettes; `aliases` map alias names to oa/gpt-4.1 or claude/claude-sonnet-4-5.
+ */
+export function cassetteLlm(dir: string, providers: string, aliases: Record<string, 'oa/gpt-4.1' | 'claude/claude-sonnet-4-5'>, extra = ''): string {
+  const models = Object.entries(aliases)
+    .map(([alias, ref]) => `    ${alias}: [${ref}]`)
+    .join('\n');
+  return `llm:
+  providers:
+${providers}
+  models:
+${models}
+  prices:
+    oa/gpt-4.1: { input_per_mtok: 2, output_per_mtok: 8 }
+    claude/claude-sonnet-4-5: { input_per_mtok: 3, output_per_mtok: 15 }
+${extra}`.replaceAll('CASSETTES', join(dir, 'cassettes'));
 }
 
 export const READ_FILE_TOOL = {

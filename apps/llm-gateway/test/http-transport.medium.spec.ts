@@ -32,11 +32,26 @@ describe('HttpTransport over real sockets', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const request = (over: Partial<UpstreamRequest> = {}): UpstreamRequest => ({ url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-x' }, body: '{"model":"m"}', timeoutMs: 2000, idleTimeoutMs: 2000, ...over });
-  const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as TransportError);
+  const request = (over: Partial<UpstreamRequest> = {}): UpstreamRequest => ({
+    url: `http://127.0.0.1:${port}/v1/chat/completions`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-x' },
+    body: '{"model":"m"}',
+    timeoutMs: 2000,
+    idleTimeoutMs: 2000,
+    ...over,
+  });
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => expect.fail('expected a failure'),
+      (e: unknown) => e as TransportError,
+    );
 
   it('sends the body with its length and headers, and reads the answer (whole, or chunk by chunk)', async () => {
-    handler = (req, res) => res.writeHead(200, { 'content-type': 'application/json', 'retry-after': '3' }).end(JSON.stringify({ got: (req as IncomingMessage & { text: string }).text, auth: req.headers.authorization, length: req.headers['content-length'] }));
+    handler = (req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'retry-after': '3' })
+        .end(JSON.stringify({ got: (req as IncomingMessage & { text: string }).text, auth: req.headers.authorization, length: req.headers['content-length'] }));
     const r = await transport.send(request());
     expect(r.status).toBe(200);
     expect(r.headers['retry-after']).toBe('3');
@@ -53,10 +68,17 @@ describe('HttpTransport over real sockets', () => {
 
   it('names a refused connection, a first-byte timeout and a silence mid-answer', async () => {
     const closed = await freePort();
-    expect(await failure(transport.send(request({ url: `http://127.0.0.1:${closed}/v1/x` })))).toMatchObject({ kind: 'connect', errno: 'ECONNREFUSED', message: `cannot connect to http://127.0.0.1:${closed} (ECONNREFUSED)` });
+    expect(await failure(transport.send(request({ url: `http://127.0.0.1:${closed}/v1/x` })))).toMatchObject({
+      kind: 'connect',
+      errno: 'ECONNREFUSED',
+      message: `cannot connect to http://127.0.0.1:${closed} (ECONNREFUSED)`,
+    });
 
     handler = () => undefined;
-    expect(await failure(transport.send(request({ timeoutMs: 100 })))).toMatchObject({ kind: 'timeout', message: `http://127.0.0.1:${port} sent no answer within 100 ms` });
+    expect(await failure(transport.send(request({ timeoutMs: 100 })))).toMatchObject({
+      kind: 'timeout',
+      message: `http://127.0.0.1:${port} sent no answer within 100 ms`,
+    });
 
     // Headers at once but no body is still "no answer".
     handler = (_req, res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders();
@@ -68,7 +90,10 @@ describe('HttpTransport over real sockets', () => {
       res.write('data: 1\n\n');
     };
     const stalled = await transport.send(request({ idleTimeoutMs: 100 }));
-    expect(await failure(readBody(stalled.body, 1000))).toMatchObject({ kind: 'idle-timeout', message: `http://127.0.0.1:${port} went silent for 100 ms in the middle of its answer` });
+    expect(await failure(readBody(stalled.body, 1000))).toMatchObject({
+      kind: 'idle-timeout',
+      message: `http://127.0.0.1:${port} went silent for 100 ms in the middle of its answer`,
+    });
   });
 
   it('reports a connection reset in the middle of an answer, and refuses an answer over the limit', async () => {
@@ -81,7 +106,10 @@ describe('HttpTransport over real sockets', () => {
     expect(await failure(readBody(cut.body, 1000))).toMatchObject({ kind: 'reset' });
 
     handler = (_req, res) => res.writeHead(200).end('x'.repeat(5000));
-    expect(await failure(readBody((await transport.send(request())).body, 100))).toMatchObject({ kind: 'reset', message: 'the answer is larger than 100 bytes' });
+    expect(await failure(readBody((await transport.send(request())).body, 100))).toMatchObject({
+      kind: 'reset',
+      message: 'the answer is larger than 100 bytes',
+    });
   });
 
   it('stops when the caller aborts', async () => {

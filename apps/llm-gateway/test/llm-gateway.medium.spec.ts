@@ -60,12 +60,22 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
 
   function spans(): SpanRecord[] {
     if (!existsSync(traceFile)) return [];
-    return readFileSync(traceFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SpanRecord);
+    return readFileSync(traceFile, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SpanRecord);
   }
 
   it('answers the openai SDK from the script, with usage', async () => {
     const completion = await openai.chat.completions.create(
-      { model: 'planner', messages: [{ role: 'system', content: 'You plan.' }, { role: 'user', content: 'Plan FR-101.' }] },
+      {
+        model: 'planner',
+        messages: [
+          { role: 'system', content: 'You plan.' },
+          { role: 'user', content: 'Plan FR-101.' },
+        ],
+      },
       { headers: { 'x-agency-fr-id': 'FR-101' } },
     );
     expect(completion.object).toBe('chat.completion');
@@ -112,9 +122,9 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
 
   it('defaults step and saga when only the FR header is sent, and reports failures as error usage', async () => {
     await openai.chat.completions.create({ model: 'planner', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-agency-fr-id': 'FR-105' } });
-    await expect(openai.chat.completions.create({ model: 'reviewer', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-agency-fr-id': 'FR-105' } })).rejects.toThrow(
-      /no rule in llm-script.yaml matches model "reviewer" for FR-105/,
-    );
+    await expect(
+      openai.chat.completions.create({ model: 'reviewer', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-agency-fr-id': 'FR-105' } }),
+    ).rejects.toThrow(/no rule in llm-script.yaml matches model "reviewer" for FR-105/);
     const events = await expectEventually(async () => {
       const evts = await usageEvents('FR-105');
       expect(evts).toHaveLength(2);
@@ -127,7 +137,9 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
   });
 
   it('answers an unmatched call with a 422 naming the model and FR', async () => {
-    const error = await openai.chat.completions.create({ model: 'reviewer', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-agency-fr-id': 'FR-106' } }).catch((e: unknown) => e);
+    const error = await openai.chat.completions
+      .create({ model: 'reviewer', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-agency-fr-id': 'FR-106' } })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.UnprocessableEntityError);
     expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('script_no_match');
   });
@@ -138,18 +150,30 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
     expect(hit.content).toBe('bug fixed for FR-103');
     // Only the last user message counts.
     const miss = await openai.chat.completions.create(
-      { model: 'coder', messages: [{ role: 'user', content: 'fix the bug' }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'thanks' }] },
+      {
+        model: 'coder',
+        messages: [
+          { role: 'user', content: 'fix the bug' },
+          { role: 'assistant', content: 'ok' },
+          { role: 'user', content: 'thanks' },
+        ],
+      },
       { headers: { 'x-agency-fr-id': 'FR-103' } },
     );
     expect(miss.choices[0]!.finish_reason).toBe('tool_calls');
   });
 
   it('returns tool calls from the script', async () => {
-    const completion = await openai.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: 'look around' }] }, { headers: { 'x-agency-fr-id': 'FR-107' } });
+    const completion = await openai.chat.completions.create(
+      { model: 'coder', messages: [{ role: 'user', content: 'look around' }] },
+      { headers: { 'x-agency-fr-id': 'FR-107' } },
+    );
     const choice = completion.choices[0]!;
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBeNull();
-    expect(choice.message.tool_calls).toEqual([{ id: expect.stringMatching(/^call_\d+$/), type: 'function', function: { name: 'read_file', arguments: '{"path":"docs/FR-107.md"}' } }]);
+    expect(choice.message.tool_calls).toEqual([
+      { id: expect.stringMatching(/^call_\d+$/), type: 'function', function: { name: 'read_file', arguments: '{"path":"docs/FR-107.md"}' } },
+    ]);
   });
 
   it('rejects a wrong or missing key with 401 in OpenAI format', async () => {
@@ -159,13 +183,19 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
     expect((error as InstanceType<typeof OpenAI.AuthenticationError>).status).toBe(401);
     expect((error as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe('invalid_api_key');
 
-    const res = await fetch(`${baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'planner', messages: [] }) });
+    const res = await fetch(`${baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'planner', messages: [] }),
+    });
     expect(res.status).toBe(401);
-    expect(await res.json()).toEqual({ error: { message: expect.stringContaining('did not provide an API key'), type: 'invalid_request_error', param: null, code: 'missing_api_key' } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.stringContaining('did not provide an API key'), type: 'invalid_request_error', param: null, code: 'missing_api_key' },
+    });
 
     const models = await fetch(`${baseUrl}/models`);
     expect(models.status).toBe(401);
-    const nowhere = await fetch(`${baseUrl}/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` } });
+    const nowhere = await fetch(`${baseUrl}/audio/speech`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` } });
     expect(nowhere.status).toBe(404);
     expect(((await nowhere.json()) as OpenAiErrorBody).error).toMatchObject({ type: 'invalid_request_error', code: 'not_found' });
 
@@ -184,12 +214,28 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
 
   it('names the bad field of an invalid body with 400, and refuses an oversized body with 413', async () => {
     const post = (body: string, headers: Record<string, string> = {}) =>
-      fetch(`${baseUrl}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers }, body });
-    const bad = await post(JSON.stringify({ model: 'planner', messages: [{ role: 'user', content: 'ok' }, { role: 'robot', content: 'x' }] }));
+      fetch(`${baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const bad = await post(
+      JSON.stringify({
+        model: 'planner',
+        messages: [
+          { role: 'user', content: 'ok' },
+          { role: 'robot', content: 'x' },
+        ],
+      }),
+    );
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: { message: expect.stringContaining("'messages[1].role': must be one of"), type: 'invalid_request_error', param: 'messages[1].role', code: null } });
+    expect(await bad.json()).toEqual({
+      error: { message: expect.stringContaining("'messages[1].role': must be one of"), type: 'invalid_request_error', param: 'messages[1].role', code: null },
+    });
 
-    const sdkError = await openai.chat.completions.create({ model: 'planner', messages: [{ role: 'user', content: 'x' }], temperature: 7 }).catch((e: unknown) => e);
+    const sdkError = await openai.chat.completions
+      .create({ model: 'planner', messages: [{ role: 'user', content: 'x' }], temperature: 7 })
+      .catch((e: unknown) => e);
     expect(sdkError).toBeInstanceOf(OpenAI.BadRequestError);
     expect((sdkError as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('temperature');
 
@@ -207,7 +253,10 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
   });
 
   it('passes response_format json_object through and answers', async () => {
-    const completion = await openai.chat.completions.create({ model: 'planner', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } }, { headers: { 'x-agency-fr-id': 'FR-101' } });
+    const completion = await openai.chat.completions.create(
+      { model: 'planner', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } },
+      { headers: { 'x-agency-fr-id': 'FR-101' } },
+    );
     expect(JSON.parse(completion.choices[0]!.message.content!)).toEqual({ summary: 'plan for FR-101', steps: [] });
   });
 
@@ -248,13 +297,19 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
     // A failure before the first piece is still a plain HTTP error: here the reply needs {{frId}}.
     const early = await post({});
     expect(early.status).toBe(422);
-    expect(((await early.json()) as OpenAiErrorBody).error).toMatchObject({ code: 'script_placeholder', message: expect.stringContaining('uses {{frId}} but the call has no x-agency-fr-id header') });
+    expect(((await early.json()) as OpenAiErrorBody).error).toMatchObject({
+      code: 'script_placeholder',
+      message: expect.stringContaining('uses {{frId}} but the call has no x-agency-fr-id header'),
+    });
   });
 
   it('lists the aliases, and picks up an edited agency.yaml without a restart', async () => {
     expect((await openai.models.list()).data.map((m) => m.id)).toEqual(['planner', 'coder', 'reviewer']);
     const file = join(dir.path, 'vault', '40_config', 'agency.yaml');
-    writeFileSync(file, agencyYaml(TEST_LLM.replace('    reviewer: [scripted/reviewer]\n', '    reviewer: [scripted/reviewer]\n    fast: [scripted/planner]\n')));
+    writeFileSync(
+      file,
+      agencyYaml(TEST_LLM.replace('    reviewer: [scripted/reviewer]\n', '    reviewer: [scripted/reviewer]\n    fast: [scripted/planner]\n')),
+    );
     await expectEventually(async () => expect((await openai.models.list()).data.map((m) => m.id)).toContain('fast'));
     expect((await openai.models.retrieve('fast')).id).toBe('fast');
     // A bad edit is refused and the last good configuration keeps serving.
@@ -274,7 +329,9 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
       return s!;
     });
     expect(span.traceId).toBe(callerTrace);
-    const clientSpan = spans().find((x) => x.name === 'chat planner' && x.traceId === callerTrace && x.kind === 2 && x.attributes['agency.fr_id'] === undefined);
+    const clientSpan = spans().find(
+      (x) => x.name === 'chat planner' && x.traceId === callerTrace && x.kind === 2 && x.attributes['agency.fr_id'] === undefined,
+    );
     expect(clientSpan).toBeDefined();
     expect(span.parentSpanId).toBe(clientSpan!.spanId);
     expect(span.attributes).toMatchObject({

@@ -7,7 +7,9 @@ const TOOL_CALL = { id: 'call_local_1', name: 'read_file', arguments: '{"path":"
 
 /** A tool call first; text once the conversation holds the tool's result. */
 function toolThenText(r: ReceivedRequest): Behaviour {
-  return JSON.stringify(r.body.messages).includes('"role":"tool"') ? { kind: 'answer', content: 'greet.js exports greet().' } : { kind: 'answer', toolCalls: [TOOL_CALL] };
+  return JSON.stringify(r.body.messages).includes('"role":"tool"')
+    ? { kind: 'answer', content: 'greet.js exports greet().' }
+    : { kind: 'answer', toolCalls: [TOOL_CALL] };
 }
 
 /**
@@ -58,14 +60,23 @@ describe('an openai-compatible provider (Ollama, vLLM) answers the official open
     router.requests.length = 0;
   });
 
-  const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: READ_FILE_TOOL.name, description: READ_FILE_TOOL.description, parameters: READ_FILE_TOOL.schema } }];
+  const tools: OpenAI.ChatCompletionTool[] = [
+    { type: 'function', function: { name: READ_FILE_TOOL.name, description: READ_FILE_TOOL.description, parameters: READ_FILE_TOOL.schema } },
+  ];
 
   it('runs a tool-call round trip without streaming: max_tokens as max_tokens, the model by its own name, no Authorization', async () => {
-    const first = await openai.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: 'What does greet.js do?' }], tools, max_completion_tokens: 300 });
+    const first = await openai.chat.completions.create({
+      model: 'coder',
+      messages: [{ role: 'user', content: 'What does greet.js do?' }],
+      tools,
+      max_completion_tokens: 300,
+    });
     expect(first.id).toBe('chatcmpl-upstream0001');
     expect(first.model).toBe('local/qwen2.5-coder:7b');
     expect(first.choices[0]!.finish_reason).toBe('tool_calls');
-    expect(first.choices[0]!.message.tool_calls).toEqual([{ id: 'call_local_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }]);
+    expect(first.choices[0]!.message.tool_calls).toEqual([
+      { id: 'call_local_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } },
+    ]);
     expect(first.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 });
 
     expect(local.requests).toHaveLength(1);
@@ -77,13 +88,20 @@ describe('an openai-compatible provider (Ollama, vLLM) answers the official open
       messages: [{ role: 'user', content: 'What does greet.js do?' }],
       max_tokens: 300,
       tools: [{ type: 'function', function: { name: 'read_file', description: 'Reads a file of the repository', parameters: READ_FILE_TOOL.schema } }],
+      // Asked as a stream and assembled (stream_upstream, on by default).
+      stream: true,
+      stream_options: { include_usage: true },
     });
     expect(sent.headers.authorization).toBeUndefined();
     expect(sent.headers['content-type']).toBe('application/json');
 
     const second = await openai.chat.completions.create({
       model: 'coder',
-      messages: [{ role: 'user', content: 'What does greet.js do?' }, first.choices[0]!.message, { role: 'tool', tool_call_id: 'call_local_1', content: 'export const greet = () => "hi"' }],
+      messages: [
+        { role: 'user', content: 'What does greet.js do?' },
+        first.choices[0]!.message,
+        { role: 'tool', tool_call_id: 'call_local_1', content: 'export const greet = () => "hi"' },
+      ],
       tools,
       max_tokens: 100,
     });
@@ -93,7 +111,11 @@ describe('an openai-compatible provider (Ollama, vLLM) answers the official open
       max_tokens: 100,
       messages: [
         { role: 'user', content: 'What does greet.js do?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_local_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_local_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }],
+        },
         { role: 'tool', tool_call_id: 'call_local_1', content: 'export const greet = () => "hi"' },
       ],
     });
@@ -101,12 +123,20 @@ describe('an openai-compatible provider (Ollama, vLLM) answers the official open
   });
 
   it('streams a tool call as chunks the SDK assembles, asking the server for usage', async () => {
-    const stream = openai.chat.completions.stream({ model: 'coder', messages: [{ role: 'user', content: 'Read greet.js' }], tools, max_tokens: 64, stream_options: { include_usage: true } });
+    const stream = openai.chat.completions.stream({
+      model: 'coder',
+      messages: [{ role: 'user', content: 'Read greet.js' }],
+      tools,
+      max_tokens: 64,
+      stream_options: { include_usage: true },
+    });
     const chunks: string[] = [];
     stream.on('chunk', (c) => chunks.push(c.id));
     const final = await stream.finalChatCompletion();
     expect(final.model).toBe('local/qwen2.5-coder:7b');
-    expect(final.choices[0]!.message.tool_calls).toEqual([{ id: 'call_local_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }]);
+    expect(final.choices[0]!.message.tool_calls).toEqual([
+      { id: 'call_local_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } },
+    ]);
     expect(final.choices[0]!.finish_reason).toBe('tool_calls');
     expect(final.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 7 });
     // The arguments arrived in pieces (8 characters per upstream chunk), each passed on.

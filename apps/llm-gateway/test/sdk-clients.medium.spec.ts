@@ -44,20 +44,29 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
     anthropicUp.requests.length = 0;
   });
 
-  const openAiTools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: READ_FILE_TOOL.name, description: READ_FILE_TOOL.description, parameters: READ_FILE_TOOL.schema } }];
-  const anthropicTools: Anthropic.Tool[] = [{ name: READ_FILE_TOOL.name, description: READ_FILE_TOOL.description, input_schema: READ_FILE_TOOL.schema as Anthropic.Tool.InputSchema }];
+  const openAiTools: OpenAI.ChatCompletionTool[] = [
+    { type: 'function', function: { name: READ_FILE_TOOL.name, description: READ_FILE_TOOL.description, parameters: READ_FILE_TOOL.schema } },
+  ];
+  const anthropicTools: Anthropic.Tool[] = [
+    { name: READ_FILE_TOOL.name, description: READ_FILE_TOOL.description, input_schema: READ_FILE_TOOL.schema as Anthropic.Tool.InputSchema },
+  ];
 
   describe('openai SDK -> Anthropic upstream', () => {
     it('runs a tool-call round trip without streaming, translating both ways', async () => {
       const first = await openai.chat.completions.create({
         model: 'claude',
-        messages: [{ role: 'system', content: 'You read code.' }, { role: 'user', content: 'What does greet.js do?' }],
+        messages: [
+          { role: 'system', content: 'You read code.' },
+          { role: 'user', content: 'What does greet.js do?' },
+        ],
         tools: openAiTools,
         temperature: 1.5,
       });
       expect(first.model).toBe('claude/claude-sonnet-4-5');
       expect(first.choices[0]!.finish_reason).toBe('tool_calls');
-      expect(first.choices[0]!.message.tool_calls).toEqual([{ id: 'toolu_01Up', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }]);
+      expect(first.choices[0]!.message.tool_calls).toEqual([
+        { id: 'toolu_01Up', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } },
+      ]);
       // Anthropic's input_tokens exclude cache reads; OpenAI's prompt_tokens include them.
       expect(first.usage).toMatchObject({ prompt_tokens: 31, completion_tokens: 9, total_tokens: 40, prompt_tokens_details: { cached_tokens: 10 } });
       expect(anthropicUp.requests[0]!.body).toEqual({
@@ -67,6 +76,8 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
         messages: [{ role: 'user', content: 'What does greet.js do?' }],
         temperature: 1,
         tools: [{ name: 'read_file', description: 'Reads a file of the repository', input_schema: READ_FILE_TOOL.schema }],
+        // Asked as a stream and assembled: a long answer is never cut by the first-byte timeout.
+        stream: true,
       });
 
       const second = await openai.chat.completions.create({
@@ -91,9 +102,16 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
     });
 
     it('streams text and a tool call as OpenAI chunks the SDK assembles', async () => {
-      const stream = openai.chat.completions.stream({ model: 'claude', messages: [{ role: 'user', content: 'Read greet.js' }], tools: openAiTools, stream_options: { include_usage: true } });
+      const stream = openai.chat.completions.stream({
+        model: 'claude',
+        messages: [{ role: 'user', content: 'Read greet.js' }],
+        tools: openAiTools,
+        stream_options: { include_usage: true },
+      });
       const final = await stream.finalChatCompletion();
-      expect(final.choices[0]!.message.tool_calls).toEqual([{ id: 'toolu_01Up', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }]);
+      expect(final.choices[0]!.message.tool_calls).toEqual([
+        { id: 'toolu_01Up', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } },
+      ]);
       expect(final.choices[0]!.finish_reason).toBe('tool_calls');
       expect(final.usage).toMatchObject({ prompt_tokens: 31, completion_tokens: 9 });
       expect(anthropicUp.requests[0]!.body.stream).toBe(true);
@@ -103,7 +121,11 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
         stream: true,
         messages: [
           { role: 'user', content: 'Read greet.js' },
-          { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_01Up', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }] },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'toolu_01Up', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }],
+          },
           { role: 'tool', tool_call_id: 'toolu_01Up', content: 'code' },
         ],
       });
@@ -144,6 +166,8 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
         tools: [{ type: 'function', function: { name: 'read_file', description: 'Reads a file of the repository', parameters: READ_FILE_TOOL.schema } }],
         parallel_tool_calls: false,
         tool_choice: 'auto',
+        stream: true,
+        stream_options: { include_usage: true },
       });
 
       const second = await anthropic.messages.create({
@@ -152,7 +176,13 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
         messages: [
           { role: 'user', content: 'What does greet.js do?' },
           { role: 'assistant', content: first.content },
-          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_up_1', content: [{ type: 'text', text: 'export const greet' }] }, { type: 'text', text: 'Summarise.' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 'call_up_1', content: [{ type: 'text', text: 'export const greet' }] },
+              { type: 'text', text: 'Summarise.' },
+            ],
+          },
         ],
         tools: anthropicTools,
       });
@@ -160,14 +190,23 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
       expect(second.stop_reason).toBe('end_turn');
       expect(openAiUp.requests[1]!.body.messages).toEqual([
         { role: 'user', content: 'What does greet.js do?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_up_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_up_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }],
+        },
         { role: 'tool', tool_call_id: 'call_up_1', content: 'export const greet' },
         { role: 'user', content: 'Summarise.' },
       ]);
     });
 
     it('streams Anthropic events the SDK assembles, tool input included', async () => {
-      const stream = anthropic.messages.stream({ model: 'gpt', max_tokens: 200, messages: [{ role: 'user', content: 'Read greet.js' }], tools: anthropicTools });
+      const stream = anthropic.messages.stream({
+        model: 'gpt',
+        max_tokens: 200,
+        messages: [{ role: 'user', content: 'Read greet.js' }],
+        tools: anthropicTools,
+      });
       const events: string[] = [];
       stream.on('streamEvent', (e) => events.push(e.type));
       const final = await stream.finalMessage();
@@ -198,21 +237,39 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
 
   describe('same format both sides', () => {
     it('openai SDK -> OpenAI upstream, plain and streamed', async () => {
-      const plain = await openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'Read greet.js' }], tools: openAiTools, response_format: { type: 'json_object' } });
+      const plain = await openai.chat.completions.create({
+        model: 'gpt',
+        messages: [{ role: 'user', content: 'Read greet.js' }],
+        tools: openAiTools,
+        response_format: { type: 'json_object' },
+      });
       expect(plain.id).toBe('chatcmpl-upstream0001');
-      expect(plain.choices[0]!.message.tool_calls).toEqual([{ id: 'call_up_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }]);
+      expect(plain.choices[0]!.message.tool_calls).toEqual([
+        { id: 'call_up_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } },
+      ]);
       expect(plain.usage).toMatchObject({ prompt_tokens: 11, prompt_tokens_details: { cached_tokens: 4 } });
       expect(openAiUp.requests[0]!.body.response_format).toEqual({ type: 'json_object' });
-      const streamed = await openai.chat.completions.stream({ model: 'gpt', messages: [{ role: 'user', content: 'Read greet.js' }], tools: openAiTools }).finalChatCompletion();
-      expect(streamed.choices[0]!.message.tool_calls).toEqual([{ id: 'call_up_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } }]);
+      const streamed = await openai.chat.completions
+        .stream({ model: 'gpt', messages: [{ role: 'user', content: 'Read greet.js' }], tools: openAiTools })
+        .finalChatCompletion();
+      expect(streamed.choices[0]!.message.tool_calls).toEqual([
+        { id: 'call_up_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/greet.js"}' } },
+      ]);
     });
 
     it('@anthropic-ai/sdk -> Anthropic upstream, plain and streamed', async () => {
-      const plain = await anthropic.messages.create({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'Read greet.js' }], tools: anthropicTools });
+      const plain = await anthropic.messages.create({
+        model: 'claude',
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'Read greet.js' }],
+        tools: anthropicTools,
+      });
       expect(plain.id).toBe('msg_01UpstreamAnswer');
       expect(plain.content).toEqual([{ type: 'tool_use', id: 'toolu_01Up', name: 'read_file', input: { path: 'src/greet.js' } }]);
       expect(plain.usage).toMatchObject({ input_tokens: 21, cache_read_input_tokens: 10, cache_creation_input_tokens: 0, output_tokens: 9 });
-      const streamed = await anthropic.messages.stream({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'Read greet.js' }], tools: anthropicTools }).finalMessage();
+      const streamed = await anthropic.messages
+        .stream({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'Read greet.js' }], tools: anthropicTools })
+        .finalMessage();
       expect(streamed.content).toEqual(plain.content);
       expect(streamed.usage).toMatchObject({ input_tokens: 21, cache_read_input_tokens: 10, output_tokens: 9 });
     });
@@ -227,6 +284,14 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
       return e;
     });
     // 21 uncached at $3, 10 cached at $0.3, 9 output at $15 per million.
-    expect(events[0]!.payload).toMatchObject({ provider: 'claude', model: 'claude-sonnet-4-5', inputTokens: 31, cachedInputTokens: 10, outputTokens: 9, costUsd: 0.000201, status: 'ok' });
+    expect(events[0]!.payload).toMatchObject({
+      provider: 'claude',
+      model: 'claude-sonnet-4-5',
+      inputTokens: 31,
+      cachedInputTokens: 10,
+      outputTokens: 9,
+      costUsd: 0.000201,
+      status: 'ok',
+    });
   });
 });

@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { ServiceConfig } from '@agency/config';
 
 export class OrchestratorConfig extends ServiceConfig {
@@ -54,4 +54,38 @@ export class OrchestratorConfig extends ServiceConfig {
   @IsInt()
   @Min(100)
   SWEEP_INTERVAL_MS: number = 5000;
+
+  /**
+   * A file that does not parse and was written less than this long ago is left alone until it
+   * settles (an editor or a copy may still be writing it) instead of being moved to blocked.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  FR_SETTLE_MS: number = 2000;
+
+  /** An FR file larger than this is refused at intake (never read whole, never rewritten). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(180_000)
+  FR_MAX_BYTES: number = 100_000;
+
+  /** Keep the branch of a cancelled or rejected run on the forge for people to look at (its PR is closed all the same). */
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'KEEP_STOPPED_BRANCHES must be true or false' })
+  KEEP_STOPPED_BRANCHES: boolean = false;
+
+  /** Finished runs stay in the saga store this long (status, the dashboard), then are archived: the FR file and the audit stream keep their story. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  SAGA_RETENTION_HOURS: number = 168;
+
+  /** People's listing (GET /sagas: status, the dashboard) shows every active run and at most this many finished ones, the newest; any run is still read by its FR. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  SAGA_LIST_FINISHED: number = 200;
 }

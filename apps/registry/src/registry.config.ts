@@ -22,4 +22,10 @@ export class RegistryConfig extends ServiceConfig {
   @IsInt()
   @Min(1000)
   AGEING_STEP_MS: number = 10 * 60_000;
+
+  /** Finished jobs stay in the store this long (`agency jobs`), then are archived. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  JOB_RETENTION_HOURS: number = 168;
 }

@@ -1,5 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNumber, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { SEVERITIES, type Severity } from '@agency/contracts';
@@ -22,13 +20,19 @@ export class ReviewerConfig extends ServiceConfig {
   @IsString()
   @MinLength(1)
   LLM_GATEWAY_API_KEY!: string;
-
-  /** Milliseconds one model call may take before it is abandoned (and retried by the client). */
+  /** A model call must start answering within this (the gateway's first chunk); a streamed answer is never cut while it keeps coming. */
   @Type(() => Number)
   @IsInt()
   @Min(1000)
-  @Max(900_000)
+  @Max(3_600_000)
   LLM_TIMEOUT_MS: number = 180_000;
+
+  /** Silence longer than this in a streaming answer gives the try up (it is tried again, then the step fails retryably). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  LLM_IDLE_TIMEOUT_MS: number = 60_000;
 
   /** A diff larger than this fails the size check: the change is too big to review as one. */
   @Type(() => Number)
@@ -52,32 +56,6 @@ export class ReviewerConfig extends ServiceConfig {
   @Min(0)
   @Max(1)
   MIN_CONFIDENCE: number = 0.5;
-
-  /** Where the lint check clones the repository and applies the change (a folder per review, removed after). */
-  @IsString()
-  @MinLength(1)
-  WORK_DIR: string = join(tmpdir(), 'agency-reviewer');
-
-  /** The repository's setup and lint commands together may run this long before they are killed. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1000)
-  @Max(3_600_000)
-  LINT_TIMEOUT_MS: number = 300_000;
-
-  /** Lint output kept for the finding and the report (its start and its end). */
-  @Type(() => Number)
-  @IsInt()
-  @Min(256)
-  @Max(1_000_000)
-  LINT_OUTPUT_MAX_BYTES: number = 16_000;
-
-  /** A git command of the lint check (clone, fetch of the bundle) still silent after this long is killed. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1000)
-  @Max(3_600_000)
-  GIT_TIMEOUT_MS: number = 120_000;
 }
 
 /** Variables whose values never appear in logs or configuration errors. */

@@ -1,9 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LlmClient } from '@agency/llm-client';
 import { ReviewHandler } from './handlers/review.handler.js';
-import { CommandRunner } from './lint/command.runner.js';
 import { LintCheck } from './lint/lint.check.js';
-import { LintWorkspaceClient } from './lint/lint-workspace.client.js';
 import { ReviewService } from './review/review.service.js';
 import type { ReviewerConfig } from './reviewer.config.js';
 import { ReviewerVaultRepository } from './vault/reviewer-vault.repository.js';
@@ -18,9 +16,15 @@ export class ReviewerModule {
         ReviewService,
         ReviewerVaultRepository,
         LintCheck,
-        LintWorkspaceClient,
-        CommandRunner,
-        { provide: LlmClient, useValue: new LlmClient({ baseUrl: config.LLM_GATEWAY_URL, apiKey: config.LLM_GATEWAY_API_KEY, timeoutMs: config.LLM_TIMEOUT_MS }) },
+        {
+          provide: LlmClient,
+          useValue: new LlmClient({
+            baseUrl: config.LLM_GATEWAY_URL,
+            apiKey: config.LLM_GATEWAY_API_KEY,
+            firstByteTimeoutMs: config.LLM_TIMEOUT_MS,
+            idleTimeoutMs: config.LLM_IDLE_TIMEOUT_MS,
+          }),
+        },
       ],
     };
   }

@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig } from '@agency/config';
 import { ROUTER_SECRETS, RouterConfig } from './router.config.js';
 
-const load = (env: Record<string, string>) => loadConfig('router', RouterConfig, { NATS_URL: 'nats://127.0.0.1:4222', VAULT_PATH: '/vault', ...env }, ROUTER_SECRETS);
+const load = (env: Record<string, string>) =>
+  loadConfig('router', RouterConfig, { NATS_URL: 'nats://127.0.0.1:4222', VAULT_PATH: '/vault', ...env }, ROUTER_SECRETS);
 
 function problems(env: Record<string, string>): string {
   try {
@@ -22,12 +23,18 @@ describe('RouterConfig', () => {
   });
 
   it('takes the gateway URL with its key and a timeout', () => {
-    expect(load({ LLM_GATEWAY_URL: 'http://llm-gateway:7106/v1', LLM_GATEWAY_API_KEY: 'k', LLM_TIMEOUT_MS: '5000' })).toMatchObject({ LLM_GATEWAY_URL: 'http://llm-gateway:7106/v1', LLM_GATEWAY_API_KEY: 'k', LLM_TIMEOUT_MS: 5000 });
+    expect(load({ LLM_GATEWAY_URL: 'http://llm-gateway:7106/v1', LLM_GATEWAY_API_KEY: 'k', LLM_TIMEOUT_MS: '5000' })).toMatchObject({
+      LLM_GATEWAY_URL: 'http://llm-gateway:7106/v1',
+      LLM_GATEWAY_API_KEY: 'k',
+      LLM_TIMEOUT_MS: 5000,
+    });
   });
 
   it('names a bad URL, a URL without its key, and a bad timeout', () => {
     expect(problems({ LLM_GATEWAY_URL: 'llm-gateway:7106', LLM_GATEWAY_API_KEY: 'k' })).toMatch(/LLM_GATEWAY_URL: LLM_GATEWAY_URL must be an http\(s\) URL/);
-    expect(problems({ LLM_GATEWAY_URL: 'http://llm-gateway:7106/v1' })).toMatch(/LLM_GATEWAY_API_KEY: LLM_GATEWAY_API_KEY must be set when LLM_GATEWAY_URL is \(it is not set\)/);
+    expect(problems({ LLM_GATEWAY_URL: 'http://llm-gateway:7106/v1' })).toMatch(
+      /LLM_GATEWAY_API_KEY: LLM_GATEWAY_API_KEY must be set when LLM_GATEWAY_URL is \(it is not set\)/,
+    );
     expect(problems({ LLM_TIMEOUT_MS: '10' })).toMatch(/LLM_TIMEOUT_MS: LLM_TIMEOUT_MS must not be less than 1000/);
   });
 

@@ -32,7 +32,7 @@ export class RouterConfig extends ServiceConfig {
   @Type(() => Number)
   @IsInt()
   @Min(1000)
-  @Max(900_000)
+  @Max(3_600_000)
   LLM_TIMEOUT_MS: number = 30_000;
 }
 

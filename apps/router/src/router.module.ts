@@ -14,7 +14,9 @@ import type { RouterConfig } from './router.config.js';
 export class RouterModule {
   static forRoot(config: RouterConfig): DynamicModule {
     // The gateway is optional: without it a configured refine_model is skipped (with a reason).
-    const llm = config.LLM_GATEWAY_URL ? new LlmClient({ baseUrl: config.LLM_GATEWAY_URL, apiKey: config.LLM_GATEWAY_API_KEY!, timeoutMs: config.LLM_TIMEOUT_MS }) : undefined;
+    const llm = config.LLM_GATEWAY_URL
+      ? new LlmClient({ baseUrl: config.LLM_GATEWAY_URL, apiKey: config.LLM_GATEWAY_API_KEY!, firstByteTimeoutMs: config.LLM_TIMEOUT_MS })
+      : undefined;
     return {
       module: RouterModule,
       controllers: [ScoreHandler],

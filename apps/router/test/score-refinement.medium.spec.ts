@@ -84,7 +84,12 @@ describe('router score refined by a model through an OpenAI-compatible gateway (
 
     const calls = callsFor('FR-1');
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.headers).toMatchObject({ 'x-agency-fr-id': 'FR-1', 'x-agency-saga-id': 'FR-1-r1', 'x-agency-step': 'score', 'x-agency-fr-budget-usd': '2' });
+    expect(calls[0]!.headers).toMatchObject({
+      'x-agency-fr-id': 'FR-1',
+      'x-agency-saga-id': 'FR-1-r1',
+      'x-agency-step': 'score',
+      'x-agency-fr-budget-usd': '2',
+    });
     expect(calls[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     expect(calls[0]!.body).toMatchObject({ model: 'router-check', response_format: { type: 'json_object' }, temperature: 0 });
     expect(calls[0]!.body.messages[1]!.content).toContain('FR-1: Add a greeting');
@@ -98,7 +103,9 @@ describe('router score refined by a model through an OpenAI-compatible gateway (
     expect(event.tier).toBe('small');
     const reason = event.reasons.at(-1)!;
     expect(reason).toMatchObject({ feature: 'model', points: 0 });
-    expect(reason.detail).toMatch(/^model refinement failed \(router-check\): model router-check gave no usable JSON after one repair: first not valid JSON .*; then not valid JSON .*; heuristic score kept$/);
+    expect(reason.detail).toMatch(
+      /^model refinement failed \(router-check\): model router-check gave no usable JSON after 1 repair turn\(s\): first answer: not valid JSON .*; repair 1: not valid JSON .*; heuristic score kept$/,
+    );
 
     const calls = callsFor('FR-2');
     expect(calls).toHaveLength(2);

@@ -2,3 +2,8 @@ export * from './run-service.js';
 export * from './service-state.js';
 export * from './metrics.js';
 export * from './health.controller.js';
+export * from './health.module.js';
+export * from './service-config.module.js';
+export * from './service-health.indicator.js';
+export * from './service-logging.js';
+export * from './domain-metrics.js';

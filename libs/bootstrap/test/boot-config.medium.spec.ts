@@ -171,7 +171,9 @@ describe('a bad configuration stops each built service at boot (exit 78, the var
   beforeAll(() => {
     const missing = SERVICES.filter((s) => !existsSync(entryOf(s)));
     if (missing.length > 0) {
-      throw new Error(`not built: ${missing.map((s) => `dist/apps/${s}/src/main.js`).join(', ')}. Run \`node tools/build.mjs\` first (npm test builds before the medium tests).`);
+      throw new Error(
+        `not built: ${missing.map((s) => `dist/apps/${s}/src/main.js`).join(', ')}. Run \`node tools/build.mjs\` first (npm test builds before the medium tests).`,
+      );
     }
     dir = tempDir('boot-config-');
     const results = pooled(

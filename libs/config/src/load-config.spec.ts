@@ -64,4 +64,28 @@ describe('loadConfig', () => {
       expect((e as Error).message).not.toContain('sk-live-123');
     }
   });
+
+  it("takes NATS credentials as a pair, and never prints the password or a URL's credentials", () => {
+    expect(loadConfig('demo', DemoConfig, { ...valid, NATS_USER: 'router', NATS_PASSWORD: 'pw-123' })).toMatchObject({
+      NATS_USER: 'router',
+      NATS_PASSWORD: 'pw-123',
+    });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig('demo', DemoConfig, { ...valid, ...env });
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ NATS_PASSWORD: 'sk-canary-nats-1' })).toEqual([
+      'NATS_USER: NATS_USER must be set whenever NATS_PASSWORD is, to a name of letters, digits, "_" and "-" (it is not set)',
+    ]);
+    expect(problems({ NATS_USER: 'router' })).toEqual(['NATS_PASSWORD: NATS_PASSWORD must be set when NATS_USER is (it is not set)']);
+    expect(problems({ NATS_USER: 'a b', NATS_PASSWORD: 'sk-canary-nats-2' })).toEqual([
+      'NATS_USER: NATS_USER must be set whenever NATS_PASSWORD is, to a name of letters, digits, "_" and "-" (got "a b")',
+    ]);
+    const bad = problems({ NATS_URL: 'nats://router:sk-canary-nats-3@host:4222,oops' });
+    expect(bad).toEqual([expect.stringMatching(/^NATS_URL: .*\(got "nats:\/\/\*\*\*@host:4222,oops"\)$/)]);
+  });
 });

@@ -1,9 +1,29 @@
 import type { Envelope, MessageKind } from './envelope.js';
-import { CleanedEvent, CleanupCommand, CodeCommand, CodedEvent, HeartbeatEvent, PlanCommand, PlannedEvent, TestCommand, TestedEvent } from './messages/agent-runner.messages.js';
+import {
+  CleanedEvent,
+  CleanupCommand,
+  CodeCommand,
+  CodedEvent,
+  HeartbeatEvent,
+  PlanCommand,
+  PlannedEvent,
+  TestCommand,
+  TestedEvent,
+} from './messages/agent-runner.messages.js';
 import { DeadLetteredEvent, StepFailedEvent } from './messages/common.messages.js';
-import { MergePrCommand, OpenPrCommand, PrClosedEvent, PrMergedEvent, PrOpenedEvent, PrReviewedEvent } from './messages/git-service.messages.js';
+import {
+  BranchDeletedEvent,
+  ClosePrCommand,
+  DeleteBranchCommand,
+  MergePrCommand,
+  OpenPrCommand,
+  PrClosedEvent,
+  PrMergedEvent,
+  PrOpenedEvent,
+  PrReviewedEvent,
+} from './messages/git-service.messages.js';
 import { LlmUsageEvent } from './messages/llm-gateway.messages.js';
-import { FrStateChangedEvent, GateDecisionCommand } from './messages/orchestrator.messages.js';
+import { FrRefusedEvent, FrStateChangedEvent, GateDecisionCommand } from './messages/orchestrator.messages.js';
 import { CancelJobCommand, CompleteJobCommand, EnqueueJobCommand, JobDispatchedEvent, JobFinishedEvent, JobQueuedEvent } from './messages/registry.messages.js';
 import { ReviewCommand, ReviewedEvent } from './messages/reviewer.messages.js';
 import { FrScoredEvent, ScoreFrCommand } from './messages/router.messages.js';
@@ -17,6 +37,12 @@ export interface MessageDef<P extends object = object, T extends string = string
   readonly version: number;
   readonly subject: string;
   readonly payload: new () => P;
+  /**
+   * Validated by a check compiled from the payload's decorators (compiled-check.ts) instead of
+   * validateSync: for a message sent once per request, where validateSync would cost more than
+   * the rest of the request's bookkeeping. Same verdict (validate.spec.ts proves it per type).
+   */
+  readonly precompiled?: boolean;
 }
 
 export type PayloadOf<D> = D extends MessageDef<infer P> ? P : never;
@@ -25,8 +51,16 @@ function cmd<P extends object, S extends ServiceName, N extends string>(service:
   return { kind: 'cmd', service, type: `${service}.${name}`, version: 1, subject: commandSubject(service, name, 1), payload } as const satisfies MessageDef<P>;
 }
 
-function evt<P extends object, S extends ServiceName, N extends string>(service: S, name: N, payload: new () => P) {
-  return { kind: 'evt', service, type: `${service}.${name}`, version: 1, subject: eventSubject(service, name, 1), payload } as const satisfies MessageDef<P>;
+function evt<P extends object, S extends ServiceName, N extends string>(service: S, name: N, payload: new () => P, options: { precompiled?: boolean } = {}) {
+  return {
+    kind: 'evt',
+    service,
+    type: `${service}.${name}`,
+    version: 1,
+    subject: eventSubject(service, name, 1),
+    payload,
+    ...options,
+  } as const satisfies MessageDef<P>;
 }
 
 /** Every message of the pipeline, one entry each: the single list transports and tests iterate. */
@@ -35,6 +69,7 @@ export const Messages = {
   GateApprove: cmd('orchestrator', 'approve', GateDecisionCommand),
   GateReject: cmd('orchestrator', 'reject', GateDecisionCommand),
   FrStateChanged: evt('orchestrator', 'fr-state-changed', FrStateChangedEvent),
+  FrRefused: evt('orchestrator', 'fr-refused', FrRefusedEvent),
   // router
   ScoreFr: cmd('router', 'score', ScoreFrCommand),
   FrScored: evt('router', 'scored', FrScoredEvent),
@@ -64,13 +99,17 @@ export const Messages = {
   // git-service
   OpenPr: cmd('git-service', 'open-pr', OpenPrCommand),
   MergePr: cmd('git-service', 'merge', MergePrCommand),
+  ClosePr: cmd('git-service', 'close-pr', ClosePrCommand),
+  DeleteBranch: cmd('git-service', 'delete-branch', DeleteBranchCommand),
   PrOpened: evt('git-service', 'pr-opened', PrOpenedEvent),
   PrMerged: evt('git-service', 'pr-merged', PrMergedEvent),
   PrClosed: evt('git-service', 'pr-closed', PrClosedEvent),
   PrReviewed: evt('git-service', 'pr-reviewed', PrReviewedEvent),
+  BranchDeleted: evt('git-service', 'branch-deleted', BranchDeletedEvent),
   GitStepFailed: evt('git-service', 'step-failed', StepFailedEvent),
   // llm-gateway
-  LlmUsage: evt('llm-gateway', 'usage', LlmUsageEvent),
+  // One per model call that names an FR: thousands a second at full load.
+  LlmUsage: evt('llm-gateway', 'usage', LlmUsageEvent, { precompiled: true }),
   // any service's transport, when it gives up on a message
   OrchestratorDeadLettered: evt('orchestrator', 'dead-lettered', DeadLetteredEvent),
   RouterDeadLettered: evt('router', 'dead-lettered', DeadLetteredEvent),

@@ -136,6 +136,12 @@ export class RepoTargetDto {
   @IsString()
   @MaxLength(2000)
   lintCommand?: string;
+
+  /** A JUnit XML report the test command writes (path relative to the repository), read instead of the output when present. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  testReport?: string;
 }
 
 /** The range of each sandbox limit a tier may set (the vault's tier config checks the same). */
@@ -241,6 +247,13 @@ export class ReviewFindingDto {
   @IsBoolean()
   blocking!: boolean;
 }
+
+/**
+ * How a test run's output was read. `unparsed`: no parser understood it, so the counts mean
+ * nothing (never "0 of 0"): consumers show the output's tail and the exit code instead.
+ */
+export const TEST_OUTPUT_FORMATS = ['node', 'tap', 'jest', 'vitest', 'mocha', 'ava', 'uvu', 'pytest', 'go', 'cargo', 'junit', 'unparsed'] as const;
+export type TestOutputFormat = (typeof TEST_OUTPUT_FORMATS)[number];
 
 export class TestCountsDto {
   @IsInt()

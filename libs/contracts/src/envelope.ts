@@ -80,4 +80,3 @@ export class EnvelopeShapeDto extends EnvelopeHeaderDto {
 
 export const MESSAGE_KINDS = ['cmd', 'evt'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
-

@@ -12,3 +12,5 @@ export * from './messages/llm-gateway.messages.js';
 export * from './messages/orchestrator.messages.js';
 export * from './messages/common.messages.js';
 export * from './api.js';
+export * from './saga-rules.js';
+export * from './dashboard-api.js';

@@ -2,16 +2,7 @@
  * Subjects carry their version: agency.cmd.<service>.<action>.v<N> (work-queue stream, one durable
  * pull consumer per service) and agency.evt.<service>.<event>.v<N> (limits stream: the audit log).
  */
-export const SERVICE_NAMES = [
-  'orchestrator',
-  'router',
-  'registry',
-  'agent-runner',
-  'reviewer',
-  'git-service',
-  'llm-gateway',
-  'cli',
-] as const;
+export const SERVICE_NAMES = ['orchestrator', 'router', 'registry', 'agent-runner', 'reviewer', 'git-service', 'llm-gateway', 'cli'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const SUBJECT_ROOT = 'agency';
@@ -77,7 +68,11 @@ export const HEADERS = {
 export type CommandSubject<S extends string, N extends string, V extends number> = `agency.cmd.${S}.${N}.v${V}`;
 export type EventSubject<S extends string, N extends string, V extends number> = `agency.evt.${S}.${N}.v${V}`;
 
-export function commandSubject<S extends ServiceName, N extends string, V extends number = 1>(service: S, action: N, version: V = 1 as V): CommandSubject<S, N, V> {
+export function commandSubject<S extends ServiceName, N extends string, V extends number = 1>(
+  service: S,
+  action: N,
+  version: V = 1 as V,
+): CommandSubject<S, N, V> {
   return `agency.cmd.${service}.${action}.v${version}`;
 }
 
@@ -89,7 +84,12 @@ export function deadLetterSubject(service: string, originalSubject: string): str
   return `${DEAD_LETTER_PREFIX}.${service}.${originalSubject.replaceAll('.', '_')}`;
 }
 
-/** The dedupe key JetStream uses to drop a republished message inside its window. */
-export function messageDedupeId(env: { sagaId: string; step: string; attempt: number; type: string }): string {
-  return `${env.sagaId}:${env.step}:${env.attempt}:${env.type}`;
+/**
+ * The dedupe key JetStream uses to drop a republished message inside its window. A message of a
+ * job names the job: each lap of a saga (a retry, a review round) has a job of its own whose
+ * steps and attempts count again (the registry's first dispatch of a retry's job was dropped as a
+ * repeat of the first lap's, and the saga waited in the queue for ever).
+ */
+export function messageDedupeId(env: { sagaId: string; jobId?: string; step: string; attempt: number; type: string }): string {
+  return env.jobId ? `${env.sagaId}:${env.jobId}:${env.step}:${env.attempt}:${env.type}` : `${env.sagaId}:${env.step}:${env.attempt}:${env.type}`;
 }

@@ -43,7 +43,12 @@ export const sampleStrategy = (): StrategyDto => ({
   budgetUsd: 5,
 });
 
-export const sampleWorkspace = (): WorkspaceRefDto => ({ branch: 'agency/FR-1-add-a-greeting', baseSha: SHA1, headSha: 'c'.repeat(40), bundle: sampleArtifact('FR-1/saga-1/code-r1.bundle') });
+export const sampleWorkspace = (): WorkspaceRefDto => ({
+  branch: 'agency/FR-1-add-a-greeting',
+  baseSha: SHA1,
+  headSha: 'c'.repeat(40),
+  bundle: sampleArtifact('FR-1/saga-1/code-r1.bundle'),
+});
 
 const counts = { total: 3, passed: 3, failed: 0, skipped: 0 };
 const finding = { file: 'src/greet.js', line: 3, severity: 'minor' as const, message: 'Name could be trimmed', blocking: false };
@@ -54,6 +59,12 @@ export const samplePayloads: { [K in MessageName]: PayloadOf<(typeof Messages)[K
   GateApprove: { gate: 'plan', by: 'ada' },
   GateReject: { gate: 'pr', by: 'ada', comment: 'not now' },
   FrStateChanged: { from: 'coding', to: 'testing', costUsd: 0.01, traceId: 'd'.repeat(32) },
+  FrRefused: {
+    path: '10_features/03_planned/FR-1-greeting.md',
+    now: '10_features/09_blocked/FR-1-greeting.md',
+    code: 'DUPLICATE_ID',
+    problems: ['id: FR-1 is already taken by 10_features/04_in_progress/FR-1-hello.md'],
+  },
   ScoreFr: { fr: sampleFr() },
   FrScored: { score: 12, tier: 'small', strategy: sampleStrategy(), reasons: [{ feature: 'phases', points: 4, detail: '1 phase' }] },
   RouterStepFailed: stepFailed,
@@ -68,28 +79,69 @@ export const samplePayloads: { [K in MessageName]: PayloadOf<(typeof Messages)[K
   Test: { repo: sampleRepo(), workspace: sampleWorkspace(), round: 1 },
   Cleanup: { reason: 'saga done' },
   Planned: { plan: sampleArtifact(), summary: 'Add greet()', stepCount: 2 },
-  Coded: { round: 1, workspace: sampleWorkspace(), diff: sampleArtifact('FR-1/saga-1/code-r1.diff'), filesChanged: ['src/greet.js'], commits: 1, summary: 'Added greet()' },
-  Tested: { round: 1, passed: true, exitCode: 0, timedOut: false, counts, durationMs: 120, report: sampleArtifact(), headSha: 'c'.repeat(40), failureExcerpt: '' },
+  Coded: {
+    round: 1,
+    workspace: sampleWorkspace(),
+    diff: sampleArtifact('FR-1/saga-1/code-r1.diff'),
+    filesChanged: ['src/greet.js'],
+    commits: 1,
+    summary: 'Added greet()',
+  },
+  Tested: {
+    round: 1,
+    passed: true,
+    exitCode: 0,
+    timedOut: false,
+    counts,
+    format: 'node',
+    durationMs: 120,
+    report: sampleArtifact(),
+    headSha: 'c'.repeat(40),
+    failureExcerpt: '',
+  },
   Cleaned: { removed: true },
   AgentHeartbeat: { message: 'running tests' },
   AgentStepFailed: stepFailed,
   Review: {
-    fr: sampleFr(), repo: sampleRepo(), strategy: sampleStrategy(), round: 1, plan: sampleArtifact(), diff: sampleArtifact('d.diff'),
-    workspace: sampleWorkspace(), tests: { passed: true, counts, report: sampleArtifact('t.json') },
+    fr: sampleFr(),
+    repo: sampleRepo(),
+    strategy: sampleStrategy(),
+    round: 1,
+    plan: sampleArtifact(),
+    diff: sampleArtifact('d.diff'),
+    workspace: sampleWorkspace(),
+    tests: { passed: true, counts, format: 'node', report: sampleArtifact('t.json') },
   },
   Reviewed: { round: 1, verdict: 'approve', confidence: 0.9, summary: 'Looks right', findings: [finding], report: sampleArtifact('r.json') },
   ReviewerStepFailed: stepFailed,
   OpenPr: {
-    fr: sampleFr(), repo: sampleRepo(), workspace: sampleWorkspace(), draft: false, labels: ['agency'],
+    fr: sampleFr(),
+    repo: sampleRepo(),
+    workspace: sampleWorkspace(),
+    draft: false,
+    labels: ['agency'],
     context: { planSummary: 'Add greet()', testSummary: '3 passed', reviewRounds: ['round 1: approve (0.9)'], costUsd: 0.02, traceId: 'd'.repeat(32) },
   },
   MergePr: { repo: sampleRepo(), number: 1, method: 'merge' },
+  ClosePr: { repo: sampleRepo(), number: 1, reason: 'cancelled by ada: not needed', deleteBranch: true },
+  DeleteBranch: { repo: sampleRepo(), branch: 'agency/FR-1-add-a-greeting' },
   PrOpened: { number: 1, url: 'local://example/greeter/pulls/1', branch: 'agency/FR-1-add-a-greeting', headSha: SHA1, draft: false, created: true },
   PrMerged: { number: 1, url: 'local://example/greeter/pulls/1', mergeSha: SHA1 },
   PrClosed: { number: 1, url: 'local://example/greeter/pulls/1' },
   PrReviewed: { number: 1, state: 'changes_requested', author: 'ada', body: 'Please trim the name' },
+  BranchDeleted: { branch: 'agency/FR-1-add-a-greeting', deleted: true },
   GitStepFailed: stepFailed,
-  LlmUsage: { alias: 'coder', provider: 'scripted', model: 'script', inputTokens: 10, cachedInputTokens: 0, outputTokens: 5, costUsd: 0, latencyMs: 1, status: 'ok' },
+  LlmUsage: {
+    alias: 'coder',
+    provider: 'scripted',
+    model: 'script',
+    inputTokens: 10,
+    cachedInputTokens: 0,
+    outputTokens: 5,
+    costUsd: 0,
+    latencyMs: 1,
+    status: 'ok',
+  },
   OrchestratorDeadLettered: deadLettered,
   RouterDeadLettered: deadLettered,
   RegistryDeadLettered: deadLettered,
@@ -101,7 +153,10 @@ export const samplePayloads: { [K in MessageName]: PayloadOf<(typeof Messages)[K
 
 let counter = 0;
 /** A valid envelope for the named message; ids are unique per call. */
-export function sampleEnvelope<K extends MessageName>(name: K, overrides: Partial<Envelope<PayloadOf<(typeof Messages)[K]>>> = {}): Envelope<PayloadOf<(typeof Messages)[K]>> {
+export function sampleEnvelope<K extends MessageName>(
+  name: K,
+  overrides: Partial<Envelope<PayloadOf<(typeof Messages)[K]>>> = {},
+): Envelope<PayloadOf<(typeof Messages)[K]>> {
   const def = Messages[name];
   counter += 1;
   const hex = counter.toString(16).padStart(12, '0');

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { messageDefForSubject, type MessageDef, type PayloadOf } from './catalog.js';
+import { compileCheck, declaredProperties, instanceOf, type CompiledCheck } from './compiled-check.js';
 import { EnvelopeShapeDto, type Envelope } from './envelope.js';
 
 export interface ContractProblem {
@@ -46,13 +47,70 @@ export function parseMessage(subject: string, data: Uint8Array | string): Valida
   }
 }
 
+interface Precompiled {
+  envelope: CompiledCheck;
+  payload: CompiledCheck;
+  payloadProperties: string[];
+}
+
+/** Per precompiled definition: its checks, or null when its decorators cannot be compiled. */
+const precompiled = new WeakMap<MessageDef, Precompiled | null>();
+
+function precompiledOf(def: MessageDef): Precompiled | undefined {
+  if (!def.precompiled) return undefined;
+  let found = precompiled.get(def);
+  if (found === undefined) {
+    const envelope = compileCheck(EnvelopeShapeDto);
+    const payload = compileCheck(def.payload);
+    found = envelope && payload ? { envelope, payload, payloadProperties: declaredProperties(def.payload) } : null;
+    precompiled.set(def, found);
+  }
+  return found ?? undefined;
+}
+
+/** The envelope validateWithDecorators returns for a message it accepts, made without it. */
+function acceptedEnvelope<D extends MessageDef>(def: D, raw: Record<string, unknown>, checks: Precompiled): Envelope<PayloadOf<D>> {
+  const r = raw as unknown as Envelope<Record<string, unknown>>;
+  const payload = instanceOf(def.payload, r.payload, checks.payloadProperties) as PayloadOf<D>;
+  const value: Envelope<PayloadOf<D>> = {
+    id: r.id,
+    type: r.type,
+    version: r.version,
+    frId: r.frId,
+    sagaId: r.sagaId,
+    step: r.step,
+    attempt: r.attempt,
+    occurredAt: r.occurredAt,
+    payload,
+  };
+  if (r.jobId !== undefined) value.jobId = r.jobId;
+  if (r.causationId !== undefined) value.causationId = r.causationId;
+  return value;
+}
+
 /**
  * Validates an incoming message against the definition registered for its subject and returns
- * a typed envelope, or an error that names each field and its problem.
+ * a typed envelope, or an error that names each field and its problem. A precompiled
+ * definition's messages are checked by its compiled check; one it refuses goes through
+ * validateWithDecorators, for the error.
  */
 export function validateMessage<D extends MessageDef>(def: D, raw: unknown): ValidationResult<Envelope<PayloadOf<D>>> {
+  const checks = precompiledOf(def);
+  if (checks && typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    const r = raw as Record<string, unknown>;
+    if (checks.envelope(r) && r.type === def.type && r.version === def.version && checks.payload(r.payload as Record<string, unknown>)) {
+      return { ok: true, value: acceptedEnvelope(def, r, checks) };
+    }
+  }
+  return validateWithDecorators(def, raw);
+}
+
+/** validateMessage by class-validator and class-transformer alone: the contract's definition. */
+export function validateWithDecorators<D extends MessageDef>(def: D, raw: unknown): ValidationResult<Envelope<PayloadOf<D>>> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return fail(def.subject, [{ path: '', message: `message must be a JSON object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}` }]);
+    return fail(def.subject, [
+      { path: '', message: `message must be a JSON object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}` },
+    ]);
   }
   const shape = plainToInstance(EnvelopeShapeDto, raw);
   const problems = flatten(validateSync(shape, OPTIONS), '', []);

@@ -1,2 +1,3 @@
 export * from './safe-git.js';
 export * from './keyed-mutex.js';
+export * from './header-git.js';

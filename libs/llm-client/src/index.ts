@@ -1,1 +1,2 @@
 export * from './llm.client.js';
+export * from './json-answer.js';

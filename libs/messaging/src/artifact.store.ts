@@ -38,6 +38,20 @@ export class ArtifactStore {
     return data;
   }
 
+  /**
+   * An artifact by key when it exists, with its reference: for artifacts a later step looks for
+   * without an event naming them (a stopped attempt's checkpoints).
+   */
+  async find(key: string): Promise<{ ref: ArtifactRefDto; data: Uint8Array } | undefined> {
+    const store = await this.open();
+    const info = await store.info(key);
+    if (!info || info.deleted) return undefined;
+    const data = await store.getBlob(key);
+    if (!data) return undefined;
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    return { ref: { key, size: data.byteLength, sha256, contentType: info.description ?? 'application/octet-stream' }, data };
+  }
+
   async getText(ref: ArtifactRefDto): Promise<string> {
     return new TextDecoder().decode(await this.get(ref));
   }

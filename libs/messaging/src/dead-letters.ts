@@ -55,7 +55,13 @@ export class DeadLetters {
         step: header.step,
         attempt: header.attempt,
         jobId: header.jobId,
-        payload: { originalSubject: record.subject, reason: record.reason, deliveries: record.deliveries, streamSeq: record.streamSeq, originalType: header.type },
+        payload: {
+          originalSubject: record.subject,
+          reason: record.reason,
+          deliveries: record.deliveries,
+          streamSeq: record.streamSeq,
+          originalType: header.type,
+        },
       },
       { msgId: `dlq-evt:${streamNameOf(msg)}:${msg.seq}` },
     );

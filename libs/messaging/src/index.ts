@@ -1,4 +1,5 @@
 export * from './bus-connection.js';
+export * from './bus-reachability.js';
 export * from './bus-publisher.js';
 export * from './clock.js';
 export * from './errors.js';
@@ -15,3 +16,4 @@ export { headerValue } from './nats-headers.js';
 export * from './on-message.decorator.js';
 export * from './lease.js';
 export * from './retrying-lazy.js';
+export * from './bus-permissions.js';

@@ -12,6 +12,22 @@ import { extractTrace, headerValue } from './nats-headers.js';
 import { Semaphore } from './semaphore.js';
 import { DEFAULT_TOPOLOGY, ensureConsumer, ensureStreams, type TopologyOptions } from './topology.js';
 
+/** One message as this service handled it, for metrics. */
+export interface HandledMessage {
+  /** The envelope's type, e.g. agent-runner.code. */
+  type: string;
+  kind: 'cmd' | 'evt';
+  outcome: 'ok' | 'retry' | 'dead-letter';
+  durationMs: number;
+  /** From publication to this delivery. */
+  queuedMs?: number;
+  deliveries: number;
+}
+
+export interface MessageObserver {
+  handled(m: HandledMessage): void;
+}
+
 export interface JetStreamServerOptions {
   service: ServiceName;
   bus: BusConnection;
@@ -29,6 +45,8 @@ export interface JetStreamServerOptions {
   topology?: TopologyOptions;
   /** How long close() waits for running handlers before giving up on them. */
   shutdownGraceMs?: number;
+  /** Told of every message a handler ran for (metrics). */
+  observer?: MessageObserver;
 }
 
 interface RunningConsumer {
@@ -48,6 +66,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly consumers: RunningConsumer[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly sagaChains = new Map<string, Promise<void>>();
+  /** Messages being handled here, by stream and sequence: a redelivery of one (its heartbeats starved past ack_wait) is not run again. */
+  private readonly handling = new Map<string, Promise<void>>();
+  /** Messages this process acked or terminated lately: a redelivery sent before the server saw that is acked, not run. */
+  private readonly settled = new Set<string>();
   private readonly deadLetters: DeadLetters;
   private closing = false;
   private started = false;
@@ -135,9 +157,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         // close() began while the consumer was being (re)started: it could not close this one.
         if (this.closing) void messages.close().catch(() => undefined);
         for await (const m of messages) {
+          if (this.alreadyHere(m)) continue;
           const slot = slots.acquire();
           // Pulled but waiting for a free slot: keep it ours, or ack_wait would deliver it again meanwhile.
-          const keep = setInterval(() => m.working(), Math.max(500, Math.floor(this.options.ackWaitMs / 3)));
+          const keep = setInterval(() => m.working(), this.heartbeatMs());
           await Promise.race([slot, this.stopping]).finally(() => clearInterval(keep));
           if (this.closing) {
             // Delivered but not started: hand it back now rather than after ack_wait.
@@ -145,7 +168,12 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
             this.handBack(m);
             continue;
           }
-          const done = this.dispatch(m, consumer.kind).finally(() => slots.release());
+          const key = this.keyOf(m);
+          const done = this.dispatch(m, consumer.kind).finally(() => {
+            slots.release();
+            this.handling.delete(key);
+          });
+          this.handling.set(key, done);
           this.track(done);
         }
       } catch (error) {
@@ -154,6 +182,48 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       }
       if (!this.closing) await Promise.race([new Promise((r) => setTimeout(r, 1000).unref()), this.stopping]);
     }
+  }
+
+  private keyOf(m: JsMsg): string {
+    return `${m.info.stream}:${m.seq}`;
+  }
+
+  /**
+   * A delivery of a message this process is still handling, or has just acked: JetStream sent it
+   * again because the first delivery's heartbeats did not reach it within ack_wait (a starved
+   * event loop). It is kept alive until the first one ends, or acked again, and never run twice.
+   */
+  private alreadyHere(m: JsMsg): boolean {
+    const key = this.keyOf(m);
+    if (this.settled.has(key)) {
+      m.ack();
+      this.options.logger.warn(
+        { subject: m.subject, seq: m.seq, deliveries: m.info.deliveryCount },
+        'message delivered again after it was handled here; acked again, not run',
+      );
+      return true;
+    }
+    const running = this.handling.get(key);
+    if (!running) return false;
+    this.options.logger.warn(
+      { subject: m.subject, seq: m.seq, deliveries: m.info.deliveryCount },
+      'message delivered again while it runs here (heartbeats late); not run twice',
+    );
+    const keep = setInterval(() => m.working(), this.heartbeatMs());
+    void running.finally(() => clearInterval(keep));
+    return true;
+  }
+
+  /** The message's outcome is final (acked or terminated): remembered for a while against late redeliveries. */
+  private settle(m: JsMsg): void {
+    const key = this.keyOf(m);
+    this.settled.add(key);
+    if (this.settled.size > 4096) this.settled.delete(this.settled.values().next().value!);
+  }
+
+  /** Heartbeats come three times per ack_wait, so two may be late before the server gives up on a delivery. */
+  private heartbeatMs(): number {
+    return Math.max(100, Math.floor(this.options.ackWaitMs / 3));
   }
 
   private handBack(m: JsMsg): void {
@@ -184,13 +254,16 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   }
 
   private async process(m: JsMsg, kind: 'cmd' | 'evt'): Promise<void> {
-    const heartbeat = setInterval(() => m.working(), Math.max(500, Math.floor(this.options.ackWaitMs / 3)));
+    const heartbeat = setInterval(() => m.working(), this.heartbeatMs());
     try {
       const parsed = parseMessage(m.subject, m.data);
       if (!parsed.ok) return await this.giveUp(m, parsed.error.message, undefined);
       const handler = this.getHandlerByPattern(m.subject);
       if (!handler) {
-        if (kind === 'evt') return m.ack();
+        if (kind === 'evt') {
+          m.ack();
+          return this.settle(m);
+        }
         return await this.giveUp(m, `${this.options.service} has no handler for ${m.subject}`, parsed.value);
       }
       const checked = validateForSubject(m.subject, parsed.value);
@@ -209,7 +282,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     const ids = { frId: env.frId, jobId: env.jobId, sagaId: env.sagaId, step: env.step, messageId: env.id, subject: m.subject };
     return runWithMessageContext(ids, () =>
       withSpan(
-        `${env.type} process`,
+        // OpenTelemetry's messaging conventions: `{operation} {destination}`, the subject (no ids in it).
+        `process ${m.subject}`,
         {
           kind: SpanKind.CONSUMER,
           parent: extractTrace(m.headers),
@@ -229,38 +303,57 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           },
         },
         async (span) => {
+          const started = Date.now();
+          const kind = m.subject.startsWith('agency.cmd.') ? 'cmd' : 'evt';
+          const observe = (outcome: HandledMessage['outcome']) =>
+            this.options.observer?.handled({
+              type: env.type,
+              kind,
+              outcome,
+              durationMs: Date.now() - started,
+              queuedMs: started - m.info.timestampNanos / 1e6,
+              deliveries: m.info.deliveryCount,
+            });
           try {
             const result = await handler(env, new JetStreamContext([m, m.subject]));
             await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
             m.ack();
+            this.settle(m);
+            observe('ok');
           } catch (error) {
-            await this.onHandlerError(m, env, error, span);
+            observe(await this.onHandlerError(m, env, error, span));
           }
         },
       ),
     );
   }
 
-  private async onHandlerError(m: JsMsg, env: Envelope<object>, error: unknown, span: Span): Promise<void> {
+  private async onHandlerError(m: JsMsg, env: Envelope<object>, error: unknown, span: Span): Promise<'retry' | 'dead-letter'> {
     const err = error instanceof Error ? error : new Error(typeof error === 'object' ? JSON.stringify(error) : String(error));
     span.recordException(err);
     span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
     const deliveries = m.info.deliveryCount;
     if (err instanceof PermanentError || err instanceof ContractError) {
-      return this.giveUp(m, `${err.name}: ${err.message}`, env);
+      await this.giveUp(m, `${err.name}: ${err.message}`, env);
+      return 'dead-letter';
     }
     if (deliveries >= this.options.maxDeliver) {
-      return this.giveUp(m, `failed ${deliveries} times; last error: ${err.message}`, env);
+      await this.giveUp(m, `failed ${deliveries} times; last error: ${err.message}`, env);
+      return 'dead-letter';
     }
     const delay = (err as { delayMs?: number }).delayMs ?? this.backoffMs(deliveries);
     this.options.logger.warn({ err, subject: m.subject, deliveries, retryInMs: delay }, `handler failed; retrying (${deliveries}/${this.options.maxDeliver})`);
     m.nak(delay);
+    return 'retry';
   }
 
   private async giveUp(m: JsMsg, reason: string, raw: unknown): Promise<void> {
     const record = await this.deadLetters.send(m, reason, raw);
     this.options.logger.error({ subject: m.subject, deliveries: record.deliveries, streamSeq: record.streamSeq, reason }, 'message dead-lettered');
-    m.term(reason.slice(0, 200));
+    // No reason: nats-server 2.9 does not understand `+TERM <reason>` and leaves the message to be
+    // delivered again after ack_wait. The reason is in the dead letter's headers.
+    m.term();
+    this.settle(m);
   }
 
   private backoffMs(deliveries: number): number {

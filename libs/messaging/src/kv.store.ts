@@ -1,3 +1,4 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvOptions } from '@nats-io/kv';
 import type { BusConnection } from './bus-connection.js';
 import { RetryingLazy } from './retrying-lazy.js';
@@ -27,7 +28,17 @@ export class KvStore<T> {
   private constructor(
     readonly bucket: string,
     private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
   ) {}
+
+  /** The bucket's stream and a key's subject in it (`$KV.<bucket>.<key>`). */
+  private get stream(): string {
+    return `KV_${this.bucket}`;
+  }
+
+  private subject(key: string): string {
+    return `$KV.${this.bucket}.${key}`;
+  }
 
   /** The bucket opened on first use; a failed open is forgotten and tried again (see RetryingLazy). */
   static lazy<T>(bus: BusConnection, bucket: string, options: Partial<KvOptions> = {}): RetryingLazy<KvStore<T>> {
@@ -36,7 +47,7 @@ export class KvStore<T> {
 
   static async open<T>(bus: BusConnection, bucket: string, options: Partial<KvOptions> = {}): Promise<KvStore<T>> {
     const kv = await new Kvm(bus.js).create(bucket, { history: 5, ...options });
-    return new KvStore<T>(bucket, kv);
+    return new KvStore<T>(bucket, kv, bus.jsm);
   }
 
   async get(key: string): Promise<Versioned<T> | undefined> {
@@ -112,10 +123,26 @@ export class KvStore<T> {
     return () => updates.stop();
   }
 
+  /**
+   * Archives a key: its history goes (a purge: one marker replaces every revision, so it reads
+   * and lists as absent and can be created again). The marker itself stays: removing a subject's
+   * last message needs the stream-wide purge the services are not allowed (bus-permissions.ts).
+   */
+  async erase(key: string): Promise<void> {
+    await this.kv.purge(key);
+  }
+
+  /**
+   * The keys under `filter`, from the stream's subject list (one request, paged by the client): no
+   * consumer is created, so none lingers after the call, as the client's own key listing (an
+   * ordered consumer per call) did. Deleted and erased keys are listed too; `values` leaves them out.
+   */
   async keys(filter = '>'): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await this.kv.keys(filter)) out.push(k);
-    return out;
+    const info = await this.jsm.streams.info(this.stream, { subjects_filter: this.subject(filter) });
+    const prefix = this.subject('');
+    return Object.keys(info.state.subjects ?? {})
+      .map((subject) => subject.slice(prefix.length))
+      .sort();
   }
 
   async values(filter = '>'): Promise<Array<Versioned<T> & { key: string }>> {

@@ -11,6 +11,11 @@ export interface MessagingModuleOptions {
   service: ServiceName;
   natsUrl: string;
   instanceId: string;
+  /** Readiness turns unready once NATS has been unreachable for this long. */
+  unreadyAfterMs?: number;
+  /** The service's NATS credentials, when the server requires them. */
+  user?: string;
+  password?: string;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
@@ -35,7 +40,14 @@ export class MessagingModule {
         { provide: Clock, useValue: new Clock() },
         {
           provide: BusConnection,
-          useFactory: () => BusConnection.connect({ servers: options.natsUrl, name: `${options.service}@${options.instanceId}` }),
+          useFactory: () =>
+            BusConnection.connect({
+              servers: options.natsUrl,
+              name: `${options.service}@${options.instanceId}`,
+              unreadyAfterMs: options.unreadyAfterMs,
+              user: options.user,
+              password: options.password,
+            }),
         },
         { provide: BusConnectionCloser, useFactory: (bus: BusConnection) => new BusConnectionCloser(bus), inject: [BusConnection] },
         { provide: BusPublisher, useFactory: (bus: BusConnection, clock: Clock) => new BusPublisher(bus, clock), inject: [BusConnection, Clock] },

@@ -1,4 +1,14 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { STREAMS } from '@agency/contracts';
 
@@ -26,7 +36,13 @@ function streamConfigs(o: TopologyOptions): Array<Partial<StreamConfig> & { name
     // Commands are removed once acked; the age limit only bounds what nobody ever consumes.
     { ...common, name: STREAMS.commands.name, subjects: [...STREAMS.commands.subjects], retention: RetentionPolicy.Workqueue, max_age: nanos(7 * DAY_MS) },
     { ...common, name: STREAMS.events.name, subjects: [...STREAMS.events.subjects], retention: RetentionPolicy.Limits, max_age: nanos(o.eventMaxAgeMs) },
-    { ...common, name: STREAMS.deadLetters.name, subjects: [...STREAMS.deadLetters.subjects], retention: RetentionPolicy.Limits, max_age: nanos(o.deadLetterMaxAgeMs) },
+    {
+      ...common,
+      name: STREAMS.deadLetters.name,
+      subjects: [...STREAMS.deadLetters.subjects],
+      retention: RetentionPolicy.Limits,
+      max_age: nanos(o.deadLetterMaxAgeMs),
+    },
   ];
 }
 
@@ -79,7 +95,9 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec):
   try {
     const info = await jsm.consumers.info(spec.stream, spec.durable);
     if (info.config.filter_subject !== spec.filterSubject) {
-      throw new Error(`consumer ${spec.durable} on ${spec.stream} filters ${info.config.filter_subject}, expected ${spec.filterSubject}; delete it to let it be recreated`);
+      throw new Error(
+        `consumer ${spec.durable} on ${spec.stream} filters ${info.config.filter_subject}, expected ${spec.filterSubject}; delete it to let it be recreated`,
+      );
     }
     if (info.config.ack_wait !== config.ack_wait || info.config.max_ack_pending !== config.max_ack_pending) {
       await jsm.consumers.update(spec.stream, spec.durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });

@@ -31,6 +31,14 @@ class SlowRouterController {
     const call: Call = { sagaId: env.sagaId, generation, delivery: ctx.getDeliveryCount(), startedAt: Date.now() };
     calls.push(call);
     if (env.payload.fr.title === 'slow') await new Promise((r) => setTimeout(r, SLOW_MS));
+    if (env.payload.fr.title === 'starves') {
+      // A starved event loop: no heartbeat can go out for two ack-wait periods, so JetStream delivers the message again meanwhile.
+      const until = Date.now() + ACK_WAIT_MS * 2;
+      while (Date.now() < until) {
+        /* busy */
+      }
+      await new Promise((r) => setTimeout(r, ACK_WAIT_MS));
+    }
     call.finishedAt = Date.now();
   }
 }
@@ -90,6 +98,22 @@ describe('JetStream transport: graceful shutdown with a handler mid-run', () => 
   const queued = async () => (await readStream(bus.js, STREAMS.commands.name)).map((m) => (JSON.parse(m.text) as Envelope<object>).sagaId);
 
   const ackPending = async () => (await bus.jsm.consumers.info(STREAMS.commands.name, 'router-cmd')).num_ack_pending;
+  const deliveries = async () => (await bus.jsm.consumers.info(STREAMS.commands.name, 'router-cmd')).delivered.consumer_seq;
+
+  /**
+   * Waits until no delivery can still come and every one sent has been seen: once the work queue is
+   * empty every message is acked (none can be sent again), and a marker published then is
+   * delivered after any redelivery sent before it, so once the marker is handled the loop has taken
+   * them all. (Instead of waiting a few ack-wait periods and hoping that was long enough.)
+   */
+  async function allDeliveriesSeen(marker: string): Promise<void> {
+    await expectEventually(async () => expect(await queued()).toEqual([]), { timeoutMs: 15_000, message: 'work queue drained' });
+    await publisher.publishEnvelope(Messages.ScoreFr, score('fine', marker));
+    await expectEventually(() => expect(callsOf(marker).filter((c) => c.finishedAt !== undefined)).toHaveLength(1), {
+      timeoutMs: 15_000,
+      message: `marker ${marker} handled`,
+    });
+  }
 
   /** Closes every running instance and forgets their calls, so each test starts from an idle durable. */
   async function stopAll(): Promise<void> {
@@ -136,17 +160,22 @@ describe('JetStream transport: graceful shutdown with a handler mid-run', () => 
 
     // The commands stream is a work queue: an acked message is gone from it at once. The one
     // published during the close is still there, waiting for the next consumer.
-    await expectEventually(async () => expect(await queued()).toEqual(['during-close']), { timeoutMs: 3000, message: 'only the message published during the close left in the queue' });
+    await expectEventually(async () => expect(await queued()).toEqual(['during-close']), {
+      timeoutMs: 3000,
+      message: 'only the message published during the close left in the queue',
+    });
 
     // Restart on the same durable: the message published during the close is handled; the one
     // acked during the close is not delivered again, even after several ack-wait periods.
     await startRouter();
-    await expectEventually(() => expect(callsOf('during-close')).toHaveLength(1), { timeoutMs: 15_000, message: 'message published during the close handled after restart' });
+    await expectEventually(() => expect(callsOf('during-close')).toHaveLength(1), {
+      timeoutMs: 15_000,
+      message: 'message published during the close handled after restart',
+    });
     expect(callsOf('during-close')[0]!.generation).toBe(2);
-    await new Promise((r) => setTimeout(r, ACK_WAIT_MS * 4));
+    await allDeliveriesSeen('marker-1');
     expect(callsOf('mid-run').map((c) => ({ generation: c.generation, delivery: c.delivery }))).toEqual([{ generation: 1, delivery: 1 }]);
     expect(callsOf('during-close')).toHaveLength(1);
-    await expectEventually(async () => expect(await queued()).toEqual([]), { message: 'work queue drained' });
   });
 
   it('finishes the running handler but does not start a message still waiting for a slot: the next consumer gets it', async () => {
@@ -165,11 +194,13 @@ describe('JetStream transport: graceful shutdown with a handler mid-run', () => 
     expect(callsOf('waits-for-slot'), 'a closing service starts no new message').toEqual([]);
 
     await startRouter({ concurrency: 1 });
-    await expectEventually(() => expect(callsOf('waits-for-slot').filter((c) => c.finishedAt !== undefined)).toHaveLength(1), { timeoutMs: 15_000, message: 'waiting message handled after restart' });
-    await new Promise((r) => setTimeout(r, ACK_WAIT_MS * 4));
+    await expectEventually(() => expect(callsOf('waits-for-slot').filter((c) => c.finishedAt !== undefined)).toHaveLength(1), {
+      timeoutMs: 15_000,
+      message: 'waiting message handled after restart',
+    });
+    await allDeliveriesSeen('marker-2');
     expect(callsOf('holds-slot').map((c) => c.generation)).toEqual([1]);
     expect(callsOf('waits-for-slot').map((c) => c.generation)).toEqual([2]);
-    await expectEventually(async () => expect(await queued()).toEqual([]), { message: 'work queue drained' });
   });
 
   it('keeps messages that wait for a slot longer than ack_wait: each is delivered and handled once', async () => {
@@ -181,8 +212,11 @@ describe('JetStream transport: graceful shutdown with a handler mid-run', () => 
     await publisher.publishEnvelope(Messages.ScoreFr, score('fine', 'patient-3'));
     // The slow handlers hold both slots for 1.5 ack-wait periods while three messages wait: one taken by the loop, the rest on the server.
     const waiting = ['patient', 'patient-2', 'patient-3'];
-    await expectEventually(() => expect(waiting.every((id) => callsOf(id).some((c) => c.finishedAt !== undefined))).toBe(true), { timeoutMs: 10_000, message: 'waiting messages handled' });
-    await new Promise((r) => setTimeout(r, ACK_WAIT_MS * 3));
+    await expectEventually(() => expect(waiting.every((id) => callsOf(id).some((c) => c.finishedAt !== undefined))).toBe(true), {
+      timeoutMs: 10_000,
+      message: 'waiting messages handled',
+    });
+    await allDeliveriesSeen('marker-3');
     expect(callsOf('patient').map((c) => c.delivery)).toEqual([1]);
     expect(callsOf('patient-2').map((c) => c.delivery)).toEqual([1]);
     expect(callsOf('patient-3').map((c) => c.delivery)).toEqual([1]);
@@ -190,7 +224,16 @@ describe('JetStream transport: graceful shutdown with a handler mid-run', () => 
     expect(callsOf('busy-2').map((c) => c.delivery)).toEqual([1]);
     // Both slow ones ran at once: one message at a time from the server still fills every slot.
     expect(Math.abs(callsOf('busy')[0]!.startedAt - callsOf('busy-2')[0]!.startedAt)).toBeLessThan(SLOW_MS / 2);
-    await expectEventually(async () => expect(await queued()).toEqual([]), { message: 'work queue drained' });
+  });
+
+  it('runs a message once when its heartbeats starve past ack_wait while it runs (JetStream delivers it again meanwhile)', async () => {
+    await startRouter({ concurrency: 1 });
+    const before = await deliveries();
+    await publisher.publishEnvelope(Messages.ScoreFr, score('starves', 'starved'));
+    await allDeliveriesSeen('marker-4');
+    // The server did deliver it again (starved + its redelivery + the marker), and the handler ran once.
+    expect((await deliveries()) - before).toBeGreaterThanOrEqual(3);
+    expect(callsOf('starved').map((c) => c.delivery)).toEqual([1]);
   });
 
   it('gives up on a handler that outlives the grace period, even with every slot busy, and nothing is lost', async () => {

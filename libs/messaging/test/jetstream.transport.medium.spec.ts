@@ -7,15 +7,7 @@ import { HEADERS, Messages, STREAMS, type Envelope, type FrScoredEvent, type Sco
 import { sampleEnvelope } from '@agency/contracts/testing';
 import { activeTraceId, createLogger, initTelemetry, withSpan, type Telemetry } from '@agency/telemetry';
 import { expectEventually, readStream, startNatsServer, type NatsServerHandle } from '@agency/testing';
-import {
-  BusConnection,
-  BusPublisher,
-  Clock,
-  JetStreamContext,
-  JetStreamServer,
-  OnMessage,
-  PermanentError,
-} from '../src/index.js';
+import { BusConnection, BusPublisher, Clock, JetStreamContext, JetStreamServer, OnMessage, PermanentError } from '../src/index.js';
 
 interface Call {
   title: string;
@@ -115,11 +107,29 @@ describe('JetStream transport against a real nats-server', () => {
     calls.length = 0;
   });
 
+  const queued = async () => (await readStream(bus.js, STREAMS.commands.name)).length;
+  /** Messages the router's durable has sent, first deliveries and redeliveries alike. */
+  const deliveries = async () => (await bus.jsm.consumers.info(STREAMS.commands.name, 'router-cmd')).delivered.consumer_seq;
+
+  /**
+   * Waits until no delivery can still come and every one sent has been seen (instead of waiting
+   * a while and hoping that was long enough): once the work queue is empty every message is acked
+   * or terminated, so none can be sent again, and a marker published then is handled after
+   * anything sent before it.
+   */
+  async function allDeliveriesSeen(marker: string): Promise<void> {
+    await expectEventually(async () => expect(await queued()).toBe(0), { timeoutMs: 15_000, message: 'work queue drained' });
+    await publisher.publishEnvelope(Messages.ScoreFr, score('fine', { sagaId: marker }));
+    await expectEventually(() => expect(calls.filter((c) => c.sagaId === marker)).toHaveLength(1), { timeoutMs: 15_000, message: `marker ${marker} handled` });
+  }
+
   it('acks a handled message once', async () => {
     await publisher.publishEnvelope(Messages.ScoreFr, score('fine', { sagaId: 'ok-1' }));
     await expectEventually(() => expect(calls.filter((c) => c.sagaId === 'ok-1')).toHaveLength(1));
     const info = await bus.jsm.streams.info(STREAMS.commands.name);
-    await expectEventually(async () => expect((await bus.jsm.streams.info(STREAMS.commands.name)).state.messages).toBe(0), { message: `work queue drained (had ${info.state.messages})` });
+    await expectEventually(async () => expect((await bus.jsm.streams.info(STREAMS.commands.name)).state.messages).toBe(0), {
+      message: `work queue drained (had ${info.state.messages})`,
+    });
   });
 
   it('redelivers a handler that throws, then dead-letters it with its reason', async () => {
@@ -139,8 +149,12 @@ describe('JetStream transport against a real nats-server', () => {
       expect(evts).toHaveLength(1);
       return evts;
     });
-    expect(JSON.parse(notices[0]!.text).payload).toMatchObject({ originalSubject: Messages.ScoreFr.subject, reason: 'failed 3 times; last error: scoring exploded', deliveries: 3 });
-    await new Promise((r) => setTimeout(r, 500));
+    expect(JSON.parse(notices[0]!.text).payload).toMatchObject({
+      originalSubject: Messages.ScoreFr.subject,
+      reason: 'failed 3 times; last error: scoring exploded',
+      deliveries: 3,
+    });
+    await allDeliveriesSeen('marker-dead-letter');
     expect(calls.filter((c) => c.sagaId === 'throws-1')).toHaveLength(3);
   });
 
@@ -150,13 +164,18 @@ describe('JetStream transport against a real nats-server', () => {
   });
 
   it('dead-letters a PermanentError without a retry', async () => {
-    await publisher.publishEnvelope(Messages.ScoreFr, score('permanent', { sagaId: 'perm-1' }));
+    const { streamSeq } = await publisher.publishEnvelope(Messages.ScoreFr, score('permanent', { sagaId: 'perm-1' }));
     const dead = await expectEventually(async () => {
       const mine = (await readStream(bus.js, STREAMS.deadLetters.name)).filter((m) => m.text.includes('"perm-1"'));
       expect(mine).toHaveLength(1);
       return mine[0]!;
     });
     expect(dead.headers[HEADERS.deadLetterReason]).toBe('PermanentError: this FR can never be scored');
+    // Terminated: the work queue drops it (nats-server 2.9 ignored a term with a reason and
+    // delivered it again after ack_wait).
+    await expectEventually(async () => expect(await bus.jsm.streams.getMessage(STREAMS.commands.name, { seq: streamSeq })).toBeNull(), {
+      message: 'the dead-lettered command removed from AGENCY_CMD',
+    });
     expect(calls.filter((c) => c.sagaId === 'perm-1')).toHaveLength(1);
   });
 
@@ -167,7 +186,7 @@ describe('JetStream transport against a real nats-server', () => {
     expect(first.duplicate).toBe(false);
     expect(second.duplicate).toBe(true);
     await expectEventually(() => expect(calls.filter((c) => c.sagaId === 'dup-1')).toHaveLength(1));
-    await new Promise((r) => setTimeout(r, 500));
+    await allDeliveriesSeen('marker-duplicate');
     expect(calls.filter((c) => c.sagaId === 'dup-1')).toHaveLength(1);
   });
 
@@ -207,15 +226,21 @@ describe('JetStream transport against a real nats-server', () => {
     });
     expect(call.traceId).toBe(publisherTrace);
     await telemetry.flush();
-    const names = spans.getFinishedSpans().filter((s) => s.spanContext().traceId === publisherTrace).map((s) => s.name);
-    expect(names).toEqual(expect.arrayContaining(['test publish', 'router.score send', 'router.score process']));
+    const names = spans
+      .getFinishedSpans()
+      .filter((s) => s.spanContext().traceId === publisherTrace)
+      .map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['test publish', 'send agency.cmd.router.score.v1', 'process agency.cmd.router.score.v1']));
   });
 
   it('keeps a long handler alive with working() heartbeats instead of a redelivery', async () => {
+    const before = await deliveries();
     await publisher.publishEnvelope(Messages.ScoreFr, score('slow', { sagaId: 'slow-1' }));
     await expectEventually(() => expect(calls.filter((c) => c.sagaId === 'slow-1')).toHaveLength(1));
-    // ackWait is 1 s; the handler takes 3.5 s. Without heartbeats it would be delivered again.
-    await new Promise((r) => setTimeout(r, 4500));
+    // ackWait is 1 s; the handler takes 3.5 s. Without heartbeats the server would deliver it again
+    // (the transport would not run it twice, but the durable's count of deliveries shows it).
+    await allDeliveriesSeen('marker-slow');
+    expect((await deliveries()) - before).toBe(2);
     expect(calls.filter((c) => c.sagaId === 'slow-1').map((c) => c.delivery)).toEqual([1]);
   });
 
@@ -243,9 +268,12 @@ describe('JetStream transport against a real nats-server', () => {
   it('resumes consuming after nats-server itself restarts', async () => {
     await nats.stop('SIGKILL');
     await nats.restart();
-    await expectEventually(async () => {
-      await publisher.publishEnvelope(Messages.ScoreFr, score('fine', { sagaId: 'after-restart' }));
-    }, { timeoutMs: 20_000, message: 'publish after restart' });
+    await expectEventually(
+      async () => {
+        await publisher.publishEnvelope(Messages.ScoreFr, score('fine', { sagaId: 'after-restart' }));
+      },
+      { timeoutMs: 20_000, message: 'publish after restart' },
+    );
     await expectEventually(() => expect(calls.filter((c) => c.sagaId === 'after-restart').length).toBeGreaterThanOrEqual(1), { timeoutMs: 30_000 });
   });
 });

@@ -31,7 +31,8 @@ describe('Lease against a real nats-server: one holder, failover when it lapses'
     names += 1;
     return holders.map((h) => new Lease(bus, clock, `test-lease-${names}`, h, TTL));
   };
-  const holderOf = async (name: string) => (await (await KvStore.open<{ holder: string; expiresAt: number }>(bus, BUCKETS.leases, { history: 1 })).get(name))?.value;
+  const holderOf = async (name: string) =>
+    (await (await KvStore.open<{ holder: string; expiresAt: number }>(bus, BUCKETS.leases, { history: 1 })).get(name))?.value;
 
   beforeAll(async () => {
     nats = await startNatsServer();
@@ -116,6 +117,7 @@ describe('Lease against a real nats-server: one holder, failover when it lapses'
     const a = new Lease(bus, new Clock(), name, 'a', ttl);
     const b = new Lease(bus, new Clock(), name, 'b', ttl);
     expect(await a.acquire()).toBe(true);
+    const firstTtlEnds = Date.now() + ttl;
     // a renews as a service would, well inside the TTL, while b keeps asking.
     let renewing = true;
     let lastRenewal = 0;
@@ -128,11 +130,15 @@ describe('Lease against a real nats-server: one holder, failover when it lapses'
     })();
     const until = Date.now() + 2 * ttl;
     let standbyTook = false;
+    let askedPastFirstTtl = 0;
     while (Date.now() < until && !standbyTook) {
       standbyTook = await b.acquire();
+      if (Date.now() > firstTtlEnds) askedPastFirstTtl += 1;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(standbyTook).toBe(false);
+    // b asked after the first TTL would have run out without renewals: the window proved something.
+    expect(askedPastFirstTtl).toBeGreaterThan(0);
     renewing = false;
     await renewals;
     await expectEventually(async () => expect(await b.acquire()).toBe(true), { timeoutMs: 10 * ttl, message: 'the standby takes the lapsed lease' });

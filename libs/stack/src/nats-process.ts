@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { natsServerParentEnv } from './child-env.js';
 
 export interface NatsProcess {
   url: string;
@@ -27,12 +28,35 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+export interface StartNatsOptions {
+  port?: number;
+  binary?: string;
+  /** A configuration file (e.g. the agency's users and permissions); the flags above still apply. */
+  configFile?: string;
+  /** Added to nats-server's allowlisted environment (the passwords its configuration names). */
+  env?: Record<string, string>;
+  /** nats-server's log (connections, refused credentials, permission violations). */
+  logFile?: string;
+}
+
 /** Starts `nats-server -js` with its store under `storeDir`; a clear error when it is not installed. */
-export async function startNats(storeDir: string, options: { port?: number; binary?: string } = {}): Promise<NatsProcess> {
+export async function startNats(storeDir: string, options: StartNatsOptions = {}): Promise<NatsProcess> {
   const binary = options.binary ?? process.env.NATS_SERVER_BIN ?? 'nats-server';
   const port = options.port ?? (await freePort());
   mkdirSync(storeDir, { recursive: true });
-  const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its environment is an allowlist: nats-server must never hold the secrets of the process that starts it.
+  const args = [
+    ...(options.configFile ? ['-c', options.configFile] : []),
+    ...(options.logFile ? ['-l', options.logFile] : []),
+    '-js',
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-sd',
+    storeDir,
+  ];
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...natsServerParentEnv(process.env), ...options.env } });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const failed = new Promise<never>((_, reject) => {

@@ -2,8 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { gitEnv } from '@agency/git';
 
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'Agency', GIT_AUTHOR_EMAIL: 'agency@localhost', GIT_COMMITTER_NAME: 'Agency', GIT_COMMITTER_EMAIL: 'agency@localhost' };
+/** git sees the allowlisted environment of libs/git, never the caller's secrets. */
+const GIT_ENV = {
+  ...gitEnv(),
+  GIT_AUTHOR_NAME: 'Agency',
+  GIT_AUTHOR_EMAIL: 'agency@localhost',
+  GIT_COMMITTER_NAME: 'Agency',
+  GIT_COMMITTER_EMAIL: 'agency@localhost',
+};
 
 function git(cwd: string, ...args: string[]): void {
   execFileSync('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'init.defaultBranch=main', ...args], { cwd, env: GIT_ENV, stdio: 'ignore' });

@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExportResultCode, hrTimeToMilliseconds, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -26,14 +27,20 @@ export class FileSpanExporter implements SpanExporter {
     mkdirSync(dirname(path), { recursive: true });
   }
 
+  /** The write goes to libuv's threads: the event loop (serving requests) does not wait for the disk. */
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    let lines: string;
     try {
-      const lines = spans.map((s) => JSON.stringify(toRecord(s))).join('\n');
-      if (lines) appendFileSync(this.path, `${lines}\n`);
-      done({ code: ExportResultCode.SUCCESS });
+      lines = spans.map((s) => JSON.stringify(toRecord(s))).join('\n');
     } catch (error) {
       done({ code: ExportResultCode.FAILED, error: error as Error });
+      return;
     }
+    if (!lines) return done({ code: ExportResultCode.SUCCESS });
+    appendFile(this.path, `${lines}\n`).then(
+      () => done({ code: ExportResultCode.SUCCESS }),
+      (error: unknown) => done({ code: ExportResultCode.FAILED, error: error as Error }),
+    );
   }
 
   async shutdown(): Promise<void> {}

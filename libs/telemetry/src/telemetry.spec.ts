@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { AgencyLogger, createLogger } from './logger.js';
+import { createLogger } from './logger.js';
 import { runWithMessageContext } from './message-context.js';
 import { initTelemetry, type Telemetry } from './telemetry.js';
 import { contextFromTraceparent, extractTraceContext, injectTraceContext, traceIdOfTraceparent, traceparentOf, tracer, withSpan } from './tracing.js';
@@ -27,7 +27,10 @@ describe('telemetry', () => {
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(traceId).not.toBe('0'.repeat(32));
     await telemetry.flush();
-    const spans = readFileSync(traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const spans = readFileSync(traceFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const ours = spans.filter((s) => s.traceId === traceId);
     expect(ours.map((s) => s.name).sort()).toEqual(['inner', 'outer']);
     expect(ours.find((s) => s.name === 'inner').parentSpanId).toBe(ours.find((s) => s.name === 'outer').spanId);
@@ -55,12 +58,12 @@ describe('telemetry', () => {
   it('logs JSON lines with trace, FR and job ids and redacts secrets', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
-    const logger = new AgencyLogger(createLogger({ service: 'unit-test', destination: sink }));
+    const logger = createLogger({ service: 'unit-test', destination: sink });
     const span = tracer().startSpan('logging');
     context.with(trace.setSpan(context.active(), span), () =>
       runWithMessageContext({ frId: 'FR-7', jobId: 'job-3', sagaId: 's-1' }, () => {
-        logger.log({ msg: 'calling provider', apiKey: 'sk-secret', headers: { authorization: 'Bearer x' } }, 'Gateway');
-        logger.error(new Error('boom'), 'Worker');
+        logger.info({ context: 'Gateway', apiKey: 'sk-secret', headers: { authorization: 'Bearer x' } }, 'calling provider');
+        logger.error({ err: new Error('boom'), context: 'Worker' }, 'boom');
       }),
     );
     span.end();

@@ -42,10 +42,13 @@ export async function startNatsServer(options: { binary?: string } = {}): Promis
     const exited = new Promise<never>((_, reject) => child!.once('error', (e) => reject(new Error(`cannot start ${binary}: ${e.message}`))));
     await Promise.race([
       exited,
-      expectEventually(async () => {
-        if (child?.exitCode !== null) throw new Error(`nats-server exited: ${output}`);
-        if (!(await portOpen(port)) || !/Server is ready/.test(output)) throw new Error('not ready yet');
-      }, { timeoutMs: 15_000, message: `nats-server on port ${port}` }),
+      expectEventually(
+        async () => {
+          if (child?.exitCode !== null) throw new Error(`nats-server exited: ${output}`);
+          if (!(await portOpen(port)) || !/Server is ready/.test(output)) throw new Error('not ready yet');
+        },
+        { timeoutMs: 15_000, message: `nats-server on port ${port}` },
+      ),
     ]);
   };
 

@@ -64,7 +64,14 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
           for (const ss of rs.scopeSpans ?? []) {
             for (const s of ss.spans ?? []) {
-              spans.push({ traceId: s.traceId, spanId: s.spanId, ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}), name: s.name, service, attributes: attrs(s.attributes) });
+              spans.push({
+                traceId: s.traceId,
+                spanId: s.spanId,
+                ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+                name: s.name,
+                service,
+                attributes: attrs(s.attributes),
+              });
             }
           }
         }

@@ -3,7 +3,22 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { plainToInstance, Type } from 'class-transformer';
 import {
-  ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateNested, validateSync, type ValidationError,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateNested,
+  validateSync,
+  type ValidationError,
 } from 'class-validator';
 import { parse } from 'yaml';
 import { SANDBOX_LIMIT_RANGES } from '@agency/contracts';
@@ -66,19 +81,40 @@ export class RepoConfig {
   @IsString()
   lint?: string;
 
+  /**
+   * A JUnit XML report the test command writes (e.g. `junit.xml` with `vitest --reporter=junit
+   * --outputFile=junit.xml`), relative to the repository: the tester reads its counts and test
+   * names instead of the output's when it is there after the run.
+   */
+  @IsOptional()
+  @IsString()
+  @Matches(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0\\]+$/, { message: 'must be a path relative to the repository, without ".."' })
+  test_report?: string;
+
   /** Sandbox image for this repository (the sandbox issue). */
   @IsOptional()
   @IsString()
   image?: string;
 
   /**
-   * The sandbox's network for this repository: `none` (no network at all), or the name of a
-   * Docker network for a repository whose setup must download. Absent: the runner's SANDBOX_NETWORK.
+   * The network of this repository's setup (the agent phase never has one): `registries` (only
+   * the package registries below, through the runner's allowlisting proxy), `none`, or the name of
+   * a Docker network (the operator's explicit choice, unfiltered). Absent: the runner's SANDBOX_NETWORK.
    */
   @IsOptional()
   @IsString()
-  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'network must be "none" or a Docker network name' })
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'network must be "registries", "none" or a Docker network name' })
   network?: string;
+
+  /**
+   * The hosts the setup may reach through the registry proxy: `host`, `host:port` or `*.domain`.
+   * Absent: the public registries of the ecosystems its lock files show (e.g. registry.npmjs.org).
+   */
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  @Matches(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:\d{1,5})?$/, { each: true, message: 'registries must be host names, host:port or *.domain' })
+  registries?: string[];
 }
 
 /** A tier's model alias per role; a role left out uses its agent file's `model` (20_agents/<role>.md). */
@@ -246,11 +282,12 @@ export class AgencyConfigError extends Error {
   }
 }
 
-function flatten(errors: ValidationError[], prefix: string, out: string[]): string[] {
+/** class-validator's errors as `path.to.field: message` lines (nested ones with their full path). */
+export function flattenValidationErrors(errors: ValidationError[], prefix = '', out: string[] = []): string[] {
   for (const e of errors) {
     const path = prefix ? `${prefix}.${e.property}` : e.property;
     for (const c of Object.values(e.constraints ?? {})) out.push(`${path}: ${c.replace(new RegExp(`^${e.property}\\s`), '')}`);
-    flatten(e.children ?? [], path, out);
+    flattenValidationErrors(e.children ?? [], path, out);
   }
   return out;
 }
@@ -265,11 +302,11 @@ export function parseAgencyConfig(text: string, file = CONFIG_FILE): AgencyConfi
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new AgencyConfigError(file, ['must be a YAML mapping']);
   const config = plainToInstance(AgencyConfig, raw, { exposeDefaultValues: true });
-  const problems = flatten(validateSync(config, { forbidUnknownValues: true }), '', []);
+  const problems = flattenValidationErrors(validateSync(config, { forbidUnknownValues: true }), '', []);
   const repos: Record<string, RepoConfig> = {};
   for (const [name, value] of Object.entries(config.repos ?? {})) {
     const repo = plainToInstance(RepoConfig, value ?? {}, { exposeDefaultValues: true });
-    problems.push(...flatten(validateSync(repo), `repos.${name}`, []));
+    problems.push(...flattenValidationErrors(validateSync(repo), `repos.${name}`, []));
     repos[name] = repo;
   }
   config.repos = repos;
@@ -280,7 +317,8 @@ export function parseAgencyConfig(text: string, file = CONFIG_FILE): AgencyConfi
   }
   if (config.defaults?.repo && !repos[config.defaults.repo]) problems.push(`defaults.repo: "${config.defaults.repo}" is not in repos`);
   for (const [name, repo] of Object.entries(repos)) {
-    if (repo.forge === 'local' && !repo.url && !config.forges?.local) problems.push(`repos.${name}: a local-forge repository needs forges.local.root or its own url`);
+    if (repo.forge === 'local' && !repo.url && !config.forges?.local)
+      problems.push(`repos.${name}: a local-forge repository needs forges.local.root or its own url`);
   }
   if (problems.length > 0) throw new AgencyConfigError(file, problems);
   config.tiers.sort((a, b) => a.max_score - b.max_score);

@@ -13,7 +13,16 @@ export interface AgentDefinition {
   temperature: number;
   tools: string[];
   systemPrompt: string;
+  /** Turns that show the model an unusable JSON answer and the problem before the step fails (retryably). */
+  repairTurns: number;
+  /** Once the coder's conversation is longer than this (characters), old tool results are condensed. */
+  condenseAfterChars: number;
+  /** The same action repeated this many times with no change in between stops the coder (after one warning). */
+  repeatLimit: number;
 }
+
+/** Defaults of the agent settings a vault file may leave out. */
+export const AGENT_DEFAULTS = { maxSteps: 20, maxTokens: 4096, repairTurns: 2, condenseAfterChars: 60_000, repeatLimit: 3 } as const;
 
 export class VaultFileError extends Error {
   constructor(
@@ -54,15 +63,32 @@ export function loadAgent(vaultRoot: string, role: AgentRole): AgentDefinition {
   const problems: string[] = [];
   if (fm.role !== undefined && fm.role !== role) problems.push(`role: "${String(fm.role)}" does not match the file name (${role})`);
   if (typeof fm.model !== 'string' || !fm.model) problems.push('model: required (a model alias, e.g. coder)');
-  const maxSteps = positiveInt(fm, 'max_steps', 20, problems);
-  const maxTokens = positiveInt(fm, 'max_tokens', 4096, problems);
+  const maxSteps = positiveInt(fm, 'max_steps', AGENT_DEFAULTS.maxSteps, problems);
+  const maxTokens = positiveInt(fm, 'max_tokens', AGENT_DEFAULTS.maxTokens, problems);
+  const repairTurns = fm.repair_turns ?? AGENT_DEFAULTS.repairTurns;
+  if (typeof repairTurns !== 'number' || !Number.isInteger(repairTurns) || repairTurns < 0 || repairTurns > 5)
+    problems.push('repair_turns: must be an integer from 0 to 5');
+  const condenseAfterChars = positiveInt(fm, 'condense_after_chars', AGENT_DEFAULTS.condenseAfterChars, problems);
+  const repeatLimit = positiveInt(fm, 'repeat_limit', AGENT_DEFAULTS.repeatLimit, problems);
+  if (repeatLimit < 2) problems.push('repeat_limit: must be at least 2 (the first repeat gets a warning)');
   const temperature = fm.temperature ?? 0;
   if (typeof temperature !== 'number' || temperature < 0 || temperature > 2) problems.push('temperature: must be a number from 0 to 2');
   const tools = fm.tools ?? [];
   if (!Array.isArray(tools) || tools.some((t) => typeof t !== 'string')) problems.push('tools: must be a list of tool names');
   if (!body) problems.push('the body (the system prompt) is empty');
   if (problems.length > 0) throw new VaultFileError(file, problems);
-  return { role, model: fm.model as string, maxSteps, maxTokens, temperature: temperature as number, tools: tools as string[], systemPrompt: body };
+  return {
+    role,
+    model: fm.model as string,
+    maxSteps,
+    maxTokens,
+    temperature: temperature as number,
+    tools: tools as string[],
+    systemPrompt: body,
+    repairTurns: repairTurns as number,
+    condenseAfterChars,
+    repeatLimit,
+  };
 }
 
 export function loadAgents(vaultRoot: string): Record<AgentRole, AgentDefinition> {
@@ -95,6 +121,12 @@ export function loadReviewRules(vaultRoot: string): ReviewRule[] {
       if (!Array.isArray(appliesTo)) problems.push('applies_to: must be a list of path patterns');
       if (!body) problems.push('the body (the rule) is empty');
       if (problems.length > 0) throw new VaultFileError(file, problems);
-      return { id: String(fm.id ?? f.replace(/\.md$/, '')), title: String(fm.title ?? f.replace(/\.md$/, '')), severity, appliesTo: (appliesTo as unknown[]).map(String), text: body };
+      return {
+        id: String(fm.id ?? f.replace(/\.md$/, '')),
+        title: String(fm.title ?? f.replace(/\.md$/, '')),
+        severity,
+        appliesTo: (appliesTo as unknown[]).map(String),
+        text: body,
+      };
     });
 }

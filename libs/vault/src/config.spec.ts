@@ -21,7 +21,7 @@ describe('agency.yaml', () => {
   it('names each problem with its path', () => {
     const text = `
 repos:
-  acme/app: { forge: gitlab, network: "my net" }
+  acme/app: { forge: gitlab, network: "my net", registries: ["registry.npmjs.org", "evil host", "*.pkg.dev:8443"], test_report: "../junit.xml" }
 tiers:
   - { name: small, max_score: 150, models: { planner: p, coder: c }, sandbox: { memory_mb: 8, pids: 2.5 } }
   - { name: small, max_score: 10, models: { planner: p, coder: c, reviewer: r }, review_rounds: -1 }
@@ -37,7 +37,10 @@ defaults: { repo: nope/none }
       expect(p).toMatch(/repos\.acme\/app\.forge: must be one of the following values: local, github/);
       expect(p).toMatch(/repos\.acme\/app\.test: /);
       expect(p).toMatch(/tiers\.0\.max_score: must not be greater than 100/);
-      expect(p).toMatch(/repos\.acme\/app\.network: must be "none" or a Docker network name/);
+      expect(p).toMatch(/repos\.acme\/app\.network: must be "registries", "none" or a Docker network name/);
+      expect(p).toMatch(/repos\.acme\/app\.registries: must be host names, host:port or \*\.domain/);
+      expect(p).toMatch(/repos\.acme\/app\.test_report: must be a path relative to the repository, without "\.\."/);
+      expect(p).not.toMatch(/registry\.npmjs\.org|pkg\.dev/);
       expect(p).toMatch(/tiers\.0\.sandbox\.memory_mb: must not be less than 64/);
       expect(p).toMatch(/tiers\.0\.sandbox\.pids: must be an integer number/);
       expect(p).toMatch(/tiers\.1\.review_rounds: must not be less than 0/);
@@ -61,8 +64,12 @@ defaults: { repo: nope/none }
         return (e as AgencyConfigError).problems.join('\n');
       }
     };
-    expect(problems('routing: { refine_model: "", max_adjustment: 51 }\n')).toMatch(/routing\.refine_model: must be longer than or equal to 1 characters[\s\S]*routing\.max_adjustment: must not be greater than 50/);
-    expect(problems('routing: { refine_model: 7, max_adjustment: -1 }\n')).toMatch(/routing\.refine_model: must be a string[\s\S]*routing\.max_adjustment: must not be less than 0/);
+    expect(problems('routing: { refine_model: "", max_adjustment: 51 }\n')).toMatch(
+      /routing\.refine_model: must be longer than or equal to 1 characters[\s\S]*routing\.max_adjustment: must not be greater than 50/,
+    );
+    expect(problems('routing: { refine_model: 7, max_adjustment: -1 }\n')).toMatch(
+      /routing\.refine_model: must be a string[\s\S]*routing\.max_adjustment: must not be less than 0/,
+    );
     expect(problems('routing: { max_adjustment: 2.5 }\n')).toMatch(/routing\.max_adjustment: must be an integer number/);
     expect(problems('routing: fast\n')).toMatch(/routing: /);
   });

@@ -22,28 +22,88 @@ export class FrParseError extends Error {
 
 const KNOWN = new Set(['id', 'title', 'status', 'priority', 'repo', 'base', 'phases', 'depends_on', 'acceptance_criteria']);
 
+/** Headings of the sections the agency writes into an FR file itself (see fr.writer.ts). */
+export const AGENCY_SECTIONS: readonly string[] = ['Agency log'];
+/** Front matter fields the agency writes back; not part of what a person asked for. */
+export const AGENCY_FIELDS: readonly string[] = [
+  'status',
+  'agency_state',
+  'agency_saga',
+  'agency_seq',
+  'trace_id',
+  'cost_usd',
+  'pr',
+  'trace_url',
+  'blocked_reason',
+];
+
+const HEADING = /^(#{1,6})\s+(.*?)\s*#*\s*$/;
+
 /**
- * The items of a markdown section: its top-level list items before any sub-heading, or, when it
- * has no list of its own, the titles of its sub-headings ("### Phase 1: ...").
+ * The body as a person wrote it: every section the agency writes (its log, with earlier runs'
+ * lines and answers) is cut out, so the agents never read the agency's own words back as the FR.
+ */
+export function humanBody(body: string): string {
+  const out: string[] = [];
+  let skipping = 0;
+  for (const line of body.split(/\r?\n/)) {
+    const h = HEADING.exec(line);
+    if (h && skipping && h[1]!.length <= skipping) skipping = 0;
+    if (h && !skipping && AGENCY_SECTIONS.some((title) => title.toLowerCase() === h[2]!.toLowerCase())) skipping = h[1]!.length;
+    if (!skipping) out.push(line);
+  }
+  return out.join('\n');
+}
+
+const LIST_ITEM = /^( {0,3})([-*+]|\d+[.)])(\s+)(?:\[[ xX]\]\s+)?(.*)$/;
+
+function indentOf(line: string): number {
+  return line.length - line.trimStart().length;
+}
+
+/**
+ * The items of a markdown section: its top-level list items before any sub-heading, each whole
+ * (lines that continue it, indented, and its nested sub-items, kept under it), or, when it has no
+ * list of its own, the titles of its sub-headings ("### Phase 1: ...").
  */
 export function sectionItems(body: string, heading: RegExp): string[] {
   const lines = body.split(/\r?\n/);
   const start = lines.findIndex((l) => /^#{1,6}\s/.test(l) && heading.test(l.replace(/^#+\s*/, '')));
   if (start < 0) return [];
   const level = lines[start]!.match(/^#+/)![0].length;
-  const items: string[] = [];
+  const items: string[][] = [];
   const subheadings: string[] = [];
+  let current: { lines: string[]; indent: number } | undefined;
+  let blank = false;
   for (const line of lines.slice(start + 1)) {
     const h = line.match(/^(#{1,6})\s+(.*)$/);
     if (h && h[1]!.length <= level) break;
     if (h) {
       subheadings.push(h[2]!.trim());
+      current = undefined;
       continue;
     }
-    const item = line.match(/^ {0,3}(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.+)$/);
-    if (item && subheadings.length === 0) items.push(item[1]!.trim());
+    if (subheadings.length > 0) continue;
+    // A line indented to the current item's text belongs to it, nested list items included.
+    const nested = current !== undefined && line.trim() !== '' && indentOf(line) >= current.indent;
+    const item = nested ? undefined : LIST_ITEM.exec(line);
+    if (item) {
+      current = { lines: [item[4]!.trim()], indent: item[1]!.length + item[2]!.length + item[3]!.length };
+      items.push(current.lines);
+      blank = false;
+    } else if (!line.trim()) {
+      blank = true;
+    } else if (current && (indentOf(line) >= Math.min(current.indent, 2) || !blank)) {
+      // A continuation: indented under the item, or a lazy line right after it.
+      if (blank) current.lines.push('');
+      current.lines.push(line.slice(Math.min(indentOf(line), current.indent)).trimEnd());
+      blank = false;
+    } else {
+      current = undefined;
+    }
   }
-  return items.length > 0 ? items : subheadings;
+  const whole = items.map((l) => l.join('\n').trim()).filter(Boolean);
+  return whole.length > 0 ? whole : subheadings;
 }
 
 function stringList(value: unknown, field: string, problems: string[]): string[] | undefined {
@@ -82,10 +142,11 @@ export function parseFr(text: string, path: string, defaults: { repo?: string; b
   const repo = str('repo') ?? defaults.repo;
   if (!repo) problems.push('repo: required (a repository named in 40_config/agency.yaml)');
   const base = str('base') ?? defaults.base ?? 'main';
-  const phases = stringList(fm.phases, 'phases', problems) ?? sectionItems(split.body, /^phases?\b/i);
+  const body = humanBody(split.body);
+  const phases = stringList(fm.phases, 'phases', problems) ?? sectionItems(body, /^phases?\b/i);
   const dependsOn = stringList(fm.depends_on, 'depends_on', problems) ?? [];
   for (const d of dependsOn) if (!FR_ID_PATTERN.test(d)) problems.push(`depends_on: "${d}" is not an FR id`);
-  const acceptanceCriteria = stringList(fm.acceptance_criteria, 'acceptance_criteria', problems) ?? sectionItems(split.body, /^acceptance\s+criteria\b/i);
+  const acceptanceCriteria = stringList(fm.acceptance_criteria, 'acceptance_criteria', problems) ?? sectionItems(body, /^acceptance\s+criteria\b/i);
   if (problems.length > 0) throw new FrParseError(path, problems);
 
   const extra: Record<string, unknown> = {};
@@ -100,14 +161,30 @@ export function parseFr(text: string, path: string, defaults: { repo?: string; b
     phases,
     dependsOn,
     acceptanceCriteria,
-    body: split.body.trim(),
+    body: body.trim(),
     path,
-    contentHash: createHash('sha256').update(text).digest('hex'),
+    contentHash: humanContentHash(fm, body),
     extra,
   };
 }
 
+/**
+ * sha256 of what a person wrote: the front matter without the fields the agency writes back,
+ * and the body without the agency's sections. The agency's own write-back never changes it; an
+ * edit by a person does.
+ */
+function humanContentHash(fm: Record<string, unknown>, body: string): string {
+  const fields = Object.keys(fm)
+    .filter((k) => !AGENCY_FIELDS.includes(k))
+    .sort()
+    .map((k) => [k, fm[k]]);
+  return createHash('sha256').update(JSON.stringify(fields)).update('\n').update(body.trim()).digest('hex');
+}
+
 /** A best guess at the FR id of a file that did not parse, from its name (FR-054-foo.md). */
 export function frIdFromFileName(path: string): string | undefined {
-  return path.split('/').pop()?.match(/^([A-Z][A-Z0-9]*-\d+)/)?.[1];
+  return path
+    .split('/')
+    .pop()
+    ?.match(/^([A-Z][A-Z0-9]*-\d+)/)?.[1];
 }

@@ -86,6 +86,50 @@ describe('parseFr', () => {
     expect(sectionItems('## Phases\n### Phase 1: api\n- x\n### Phase 2: ui\n## Other', /^phases/i)).toEqual(['Phase 1: api', 'Phase 2: ui']);
   });
 
+  it('keeps a multi-line item whole: continuation lines and nested sub-items stay under it', () => {
+    const body = [
+      '## Acceptance criteria',
+      '',
+      '- [ ] `farewell(name)` returns "Goodbye, <name>!"',
+      '      for every name, trimmed',
+      '- Errors are reported:',
+      '  - an empty name throws `TypeError`',
+      '  - a non-string name throws `TypeError`',
+      '',
+      '  with the message naming the argument.',
+      '- A lazy line',
+      'right after its item',
+      '',
+      'A paragraph after the list.',
+      '## Phases',
+      '1. API',
+      '   1. types',
+      '   2. errors',
+      '2. UI',
+    ].join('\n');
+    expect(sectionItems(body, /^acceptance/i)).toEqual([
+      '`farewell(name)` returns "Goodbye, <name>!"\n    for every name, trimmed',
+      'Errors are reported:\n- an empty name throws `TypeError`\n- a non-string name throws `TypeError`\n\nwith the message naming the argument.',
+      'A lazy line\nright after its item',
+    ]);
+    expect(sectionItems(body, /^phases/i)).toEqual(['API\n1. types\n2. errors', 'UI']);
+  });
+
+  it("leaves the agency's own log out of the body the agents see, and out of the content hash", () => {
+    const written = `${GOOD}\n## Agency log\n\n- 2026-11-24T09:00:00Z failed: the planner answered {"verdict": "the FR mentions dependencies"}\n`;
+    const fr = parseFr(written, 'x.md');
+    expect(fr.body).not.toContain('Agency log');
+    expect(fr.body).not.toContain('the FR mentions dependencies');
+    expect(fr.body.endsWith('- [x] No vendor call outside src/llm/')).toBe(true);
+    expect(fr.acceptanceCriteria).toEqual(['A provider is swapped by configuration', 'No vendor call outside src/llm/']);
+    // The agency's write-back (its fields, its log) leaves the hash as it was; a person's edit changes it.
+    const annotated = written.replace('priority: high\n', 'priority: high\nagency_saga: FR-054-r2\ncost_usd: 0.12\nstatus: blocked\n');
+    expect(parseFr(annotated, 'x.md').contentHash).toBe(parseFr(GOOD, 'x.md').contentHash);
+    expect(parseFr(GOOD.replace('Add the OpenAI provider', 'Add the Anthropic provider'), 'x.md').contentHash).not.toBe(parseFr(GOOD, 'x.md').contentHash);
+    // A section of the person's after the log is kept.
+    expect(parseFr(`${written}\n## Notes\n\nkeep me\n`, 'x.md').body).toContain('## Notes\n\nkeep me');
+  });
+
   it('guesses the id of a broken file from its name', () => {
     expect(frIdFromFileName('10_features/03_planned/FR-077-thing.md')).toBe('FR-077');
     expect(frIdFromFileName('notes.md')).toBeUndefined();
@@ -103,7 +147,12 @@ describe('updateFr', () => {
   it('moves the file, sets status and fields, keeps comments and appends to the log', () => {
     const dir = setup();
     const now = new Date(Date.UTC(2026, 10, 24, 9, 0, 0));
-    const path = updateFr(dir.path, '10_features/03_planned/FR-054-llm.md', { folder: 'inProgress', fields: { agency_saga: 'FR-054-r1' }, log: 'planning: started' }, now);
+    const path = updateFr(
+      dir.path,
+      '10_features/03_planned/FR-054-llm.md',
+      { folder: 'inProgress', fields: { agency_saga: 'FR-054-r1' }, log: 'planning: started' },
+      now,
+    );
     expect(path).toBe('10_features/04_in_progress/FR-054-llm.md');
     const text = readFileSync(join(dir.path, path), 'utf8');
     expect(text).toMatch(/^status: in_progress$/m);
@@ -130,6 +179,32 @@ describe('updateFr', () => {
     expect(path).toBe('10_features/09_blocked/FR-9-x.md');
     expect(text.startsWith(broken.trimEnd())).toBe(true);
     expect(text).toMatch(/## Agency log\n\n- \S+ blocked: YAML error\n$/);
+    dir.remove();
+  });
+
+  it("appends a transition's log line once: a repeat of the same saga's transition only moves and annotates", () => {
+    const dir = setup();
+    const at = new Date(Date.UTC(2026, 10, 24, 9, 0, 0));
+    const seq = (n: number, saga = 'FR-054-r1') => ({ seq: { saga, seq: n } });
+    let path = updateFr(
+      dir.path,
+      '10_features/03_planned/FR-054-llm.md',
+      { folder: 'inProgress', fields: { agency_saga: 'FR-054-r1' }, log: 'taken', ...seq(1) },
+      at,
+    );
+    path = updateFr(dir.path, path, { folder: 'inProgress', fields: { agency_saga: 'FR-054-r1' }, log: 'taken', ...seq(1) }, at);
+    path = updateFr(dir.path, path, { folder: 'inReview', fields: { agency_saga: 'FR-054-r1', pr: 'u' }, log: 'PR opened', ...seq(2) }, at);
+    path = updateFr(dir.path, path, { folder: 'inReview', fields: { agency_saga: 'FR-054-r1' }, log: 'PR opened', ...seq(2) }, at);
+    // A new run counts from the start again.
+    path = updateFr(dir.path, path, { folder: 'inProgress', fields: { agency_saga: 'FR-054-r2' }, log: 'taken (run 2)', ...seq(1, 'FR-054-r2') }, at);
+    const text = readFileSync(join(dir.path, path), 'utf8');
+    expect(text.match(/^- .*$/gm)?.filter((l) => l.includes('Z '))).toEqual([
+      '- 2026-11-24T09:00:00Z taken',
+      '- 2026-11-24T09:00:00Z PR opened',
+      '- 2026-11-24T09:00:00Z taken (run 2)',
+    ]);
+    expect(text).toMatch(/^agency_seq: 1$/m);
+    expect(parseFr(text, path).contentHash).toBe(parseFr(GOOD, path).contentHash);
     dir.remove();
   });
 

@@ -13,6 +13,12 @@ export interface FrUpdate {
   fields?: Record<string, string | number | boolean | null>;
   /** One line appended under "## Agency log". */
   log?: string;
+  /**
+   * The saga's transition this update carries out: the file remembers it (`agency_seq`), and an
+   * update of the same saga at or before the number it remembers (a repeat after a crash) moves
+   * and annotates the file but appends no second log line.
+   */
+  seq?: { saga: string; seq: number };
 }
 
 /** Writes through a temporary file and a rename, so a reader never sees half a file. */
@@ -55,12 +61,14 @@ export function updateFr(vaultRoot: string, relPath: string, update: FrUpdate, n
   try {
     const { doc, body } = splitFrontMatter(text);
     if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as typeof doc.contents;
+    const seen = update.seq && doc.get('agency_saga') === update.seq.saga && Number(doc.get('agency_seq')) >= update.seq.seq;
     if (update.folder) doc.set('status', FOLDER_STATUS[update.folder]);
     for (const [k, v] of Object.entries(update.fields ?? {})) {
       if (v === null) doc.delete(k);
       else doc.set(k, v);
     }
-    out = joinFrontMatter(doc, update.log ? appendLog(body, `${stamp} ${update.log}`) : body);
+    if (update.seq && !seen) doc.set('agency_seq', update.seq.seq);
+    out = joinFrontMatter(doc, update.log && !seen ? appendLog(body, `${stamp} ${update.log}`) : body);
   } catch (e) {
     if (!(e instanceof FrontMatterError)) throw e;
     out = update.log ? appendLog(text, `${stamp} ${update.log}`) : text;

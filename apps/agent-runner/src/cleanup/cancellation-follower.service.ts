@@ -3,6 +3,7 @@ import { SERVICE_LOGGER } from '@agency/bootstrap';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { WorkspaceService } from '../git/workspace.service.js';
 import { Sandbox } from '../sandbox/sandbox.js';
+import { JobAborts } from '../steps/job-aborts.js';
 import { JobCancellations } from '../steps/job-cancellations.js';
 
 const RETRY_MS = 5000;
@@ -23,6 +24,7 @@ export class CancellationFollower implements OnApplicationBootstrap, OnApplicati
     private readonly sandbox: Sandbox,
     private readonly workspaces: WorkspaceService,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+    private readonly aborts: JobAborts,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -51,6 +53,7 @@ export class CancellationFollower implements OnApplicationBootstrap, OnApplicati
   /** Ends this replica's part of a job another replica cancelled. */
   async endLocally(jobId: string, reason: string): Promise<void> {
     try {
+      this.aborts.abort(jobId, reason);
       const ended = await this.sandbox.closeJob(jobId);
       const removed = await this.workspaces.remove(jobId);
       if (ended > 0 || removed) this.logger.info({ jobId, ended, removed, reason }, 'cancelled by another replica: sandbox sessions ended, worktree removed');

@@ -6,6 +6,7 @@ import { BusPublisher, OnMessage } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { WorkspaceService } from '../git/workspace.service.js';
 import { Sandbox } from '../sandbox/sandbox.js';
+import { JobAborts } from '../steps/job-aborts.js';
 import { JobCancellations } from '../steps/job-cancellations.js';
 import { jobIdOf } from '../steps/step-ids.js';
 
@@ -22,6 +23,7 @@ export class CleanupHandler {
     private readonly cancellations: JobCancellations,
     private readonly bus: BusPublisher,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+    private readonly aborts: JobAborts,
   ) {}
 
   @OnMessage(Messages.Cleanup.subject)
@@ -29,10 +31,13 @@ export class CleanupHandler {
     const jobId = jobIdOf(env);
     if (env.payload.cancel) {
       await this.cancellations.cancel(jobId, env.payload.reason);
+      // The model call in flight goes first: it is what keeps costing while the rest is torn down.
+      const aborted = this.aborts.abort(jobId, env.payload.reason);
       const ended = await this.sandbox.closeJob(jobId);
-      if (ended > 0) this.logger.info({ jobId, ended }, 'running sandbox sessions of the cancelled job ended');
+      if (ended > 0 || aborted) this.logger.info({ jobId, ended, modelCallAborted: aborted }, 'running work of the cancelled job ended');
     }
     const removed = await this.workspaces.remove(jobId);
+    if (!env.payload.cancel) this.aborts.forget(jobId);
     this.logger.info({ jobId, removed, reason: env.payload.reason }, removed ? 'worktree removed' : 'no worktree to remove');
     await this.bus.reply(env, Messages.Cleaned, { removed });
   }

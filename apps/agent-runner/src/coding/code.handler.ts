@@ -15,6 +15,6 @@ export class CodeHandler {
   @OnMessage(Messages.Code.subject)
   async code(@Payload() env: Envelope<CodeCommand>): Promise<void> {
     const what = env.payload.findings.length > 0 || env.payload.testFailures ? 'fixing' : 'coding';
-    await this.steps.run(env, Messages.Coded, `${what} ${env.frId}, round ${env.payload.round}`, (progress) => this.coder.code(env, progress));
+    await this.steps.run(env, Messages.Coded, `${what} ${env.frId}, round ${env.payload.round}`, (progress, signal) => this.coder.code(env, progress, signal));
   }
 }

@@ -5,7 +5,18 @@ import type { Plan } from '../planning/plan.answer.js';
 import { parseCodeAnswer } from './code.answer.js';
 import { buildCodeMessages, contextPaths } from './code.prompt.js';
 
-const coder: AgentDefinition = { role: 'coder', model: 'coder', maxSteps: 30, maxTokens: 8192, temperature: 0, tools: [], systemPrompt: 'You are the coder.' };
+const coder: AgentDefinition = {
+  role: 'coder',
+  model: 'coder',
+  maxSteps: 30,
+  maxTokens: 8192,
+  temperature: 0,
+  tools: [],
+  systemPrompt: 'You are the coder.',
+  repairTurns: 2,
+  condenseAfterChars: 60_000,
+  repeatLimit: 3,
+};
 const plan: Plan = {
   summary: 'Add farewell() and a test.',
   steps: [
@@ -22,19 +33,29 @@ const tree = [
 ];
 
 describe('contextPaths', () => {
-  it('picks existing planned files, package.json and a neighbour for each new file', () => {
-    expect(contextPaths(plan, [], tree)).toEqual(['src/greet.js', 'package.json', 'test/greet.test.js']);
+  it('picks existing planned files and a neighbour for each new file, nothing the plan does not name', () => {
+    expect(contextPaths(plan, [], tree)).toEqual([
+      { path: 'src/greet.js', purpose: 'change' },
+      { path: 'test/greet.test.js', purpose: 'imitate' },
+    ]);
   });
 
   it('adds files named by findings and respects the cap', () => {
     const finding = { file: 'README.md', severity: 'minor' as const, message: 'Document farewell', blocking: false };
-    expect(contextPaths(plan, [finding], tree)).toContain('README.md');
-    expect(contextPaths(plan, [finding], tree, 2)).toEqual(['src/greet.js', 'README.md']);
+    expect(contextPaths(plan, [finding], tree)).toContainEqual({ path: 'README.md', purpose: 'change' });
+    expect(contextPaths(plan, [finding], tree, 2).map((c) => c.path)).toEqual(['src/greet.js', 'README.md']);
   });
 });
 
 describe('buildCodeMessages', () => {
-  const base = { fr: sampleFr(), repo: sampleRepo(), plan, tree, contents: [{ path: 'src/greet.js', content: 'export function greet() {}\n' }], findings: [] };
+  const base = {
+    fr: sampleFr(),
+    repo: sampleRepo(),
+    plan,
+    tree,
+    contents: [{ path: 'src/greet.js', content: 'export function greet() {}\n', purpose: 'change' as const }],
+    findings: [],
+  };
 
   it('gives the first round FR, plan, repository and current files', () => {
     const [system, user] = buildCodeMessages(coder, { ...base, round: 1 });
@@ -43,7 +64,9 @@ describe('buildCodeMessages', () => {
     expect(text).toContain('Feature request FR-1');
     expect(text).toContain('# Plan\n\nAdd farewell() and a test.\n\n1. Add farewell() (src/farewell.js)\n   Return `Goodbye, ${name}!`.');
     expect(text).toContain('Risks:\n- Name may be empty');
-    expect(text).toContain('## src/greet.js\n\n```\nexport function greet() {}\n```');
+    expect(text).toContain('## src/greet.js\n\n```\n1\texport function greet() {}\n```');
+    // The stable part (the repository) comes before the FR's part, so prompt caches can hold it across FRs.
+    expect(text.indexOf('# Repository example/greeter')).toBeLessThan(text.indexOf('Feature request FR-1'));
     expect(text).toContain('Round 1. Implement the plan.');
     expect(text).not.toContain('Review findings');
     expect(text).not.toContain('Failing tests');
@@ -59,17 +82,47 @@ describe('buildCodeMessages', () => {
 
   it('explains the tools instead of the JSON format when the agent has tools, keeping JSON as a fallback', () => {
     const text = String(buildCodeMessages(coder, { ...base, round: 1, tools: { workdir: '/workspace/repo' } })[1]!.content);
-    expect(text).toContain('Work in the repository with the tools');
-    expect(text).toContain('run_command to run commands such as the tests (`npm test`)');
+    expect(text).toContain('Work with the tools; each change is committed at once');
+    expect(text).toContain('Run the tests (`npm test`) with run_command');
     expect(text).toContain('call finish with a short summary');
     expect(text).toContain('If you cannot call tools, answer instead with one JSON object');
   });
 
   it('lists files left out when the contents are too long', () => {
-    const huge = [{ path: 'a.js', content: 'x'.repeat(149_000) }, { path: 'b.js', content: 'y'.repeat(5000) }];
-    const text = String(buildCodeMessages(coder, { ...base, round: 1, contents: huge })[1]!.content);
-    expect(text).toContain('## a.js');
-    expect(text).toContain('(Not shown, to keep the prompt short: b.js.)');
+    const file = (name: string) => ({
+      path: name,
+      content: Array.from({ length: 60 }, (_, i) => `const v${i} = "${'y'.repeat(200)}";`).join('\n'),
+      purpose: 'change' as const,
+    });
+    const many = Array.from({ length: 12 }, (_, i) => file(`f${i}.csv`));
+    const text = String(buildCodeMessages(coder, { ...base, round: 1, contents: many })[1]!.content);
+    expect(text).toContain('## f0.csv');
+    expect(text).toMatch(/\(Not shown, to keep the prompt short: (f\d+\.csv, )*f11\.csv; read_file them\.\)/);
+  });
+
+  it("puts the repository's own instructions for agents first, and says what a resumed attempt continues from", () => {
+    const text = String(
+      buildCodeMessages(coder, {
+        ...base,
+        round: 1,
+        instructions: [{ path: 'AGENTS.md', content: 'Run `npm run lint` before finishing.' }],
+        resume: { attempt: 1, reason: 'the model call timed out', commits: ['FR-1: write_file src/farewell.js (round 1, step 2)'] },
+      })[1]!.content,
+    );
+    expect(text.startsWith("# The repository's instructions for agents")).toBe(true);
+    expect(text).toContain('## AGENTS.md\n\n```\nRun `npm run lint` before finishing.\n```');
+    expect(text).toContain('# Resuming\n\nAttempt 1 of this round stopped (the model call timed out) after these commits, which are kept');
+  });
+
+  it('tells a tool-using coder what setup installed and that there is no network', () => {
+    const repo = { ...sampleRepo(), setupCommand: 'npm ci' };
+    const text = String(
+      buildCodeMessages(coder, { ...base, repo, round: 1, tools: { workdir: '/workspace/repo' }, environment: { setupCommand: 'npm ci', setup: 'ran' } })[1]!
+        .content,
+    );
+    expect(text).toContain(
+      "The repository's dependencies were installed by its setup (`npm ci`) before you started, so the test runner and tools are there; the sandbox has no network",
+    );
   });
 });
 
@@ -77,7 +130,10 @@ describe('parseCodeAnswer', () => {
   const file = { path: 'src/farewell.js', content: 'export const x = 1;\n' };
 
   it('accepts the documented shape and normalizes paths', () => {
-    expect(parseCodeAnswer({ summary: ' Added farewell ', files: [{ ...file, path: './src/farewell.js' }] })).toEqual({ summary: 'Added farewell', files: [file] });
+    expect(parseCodeAnswer({ summary: ' Added farewell ', files: [{ ...file, path: './src/farewell.js' }] })).toEqual({
+      summary: 'Added farewell',
+      files: [file],
+    });
   });
 
   it.each([
@@ -95,6 +151,8 @@ describe('parseCodeAnswer', () => {
     const onDisk = (p: string) => {
       throw new UnsafePathError(p, 'is a symlink pointing outside the repository (link -> /etc)');
     };
-    expect(() => parseCodeAnswer({ summary: 's', files: [{ path: 'link', content: '' }] }, onDisk)).toThrow('files[0].path: path "link" is a symlink pointing outside the repository');
+    expect(() => parseCodeAnswer({ summary: 's', files: [{ path: 'link', content: '' }] }, onDisk)).toThrow(
+      'files[0].path: path "link" is a symlink pointing outside the repository',
+    );
   });
 });

@@ -1,5 +1,5 @@
 import type { ArtifactRefDto, CodeCommand, Envelope, RepoTargetDto, WorkspaceRefDto } from '@agency/contracts';
-import { sampleArtifact, sampleEnvelope, sampleWorkspace } from '@agency/contracts/testing';
+import { sampleArtifact, sampleEnvelope, sampleFr, sampleWorkspace } from '@agency/contracts/testing';
 import type { CallContext, ChatRequest, ChatResult, ChatToolsRequest, ChatToolsResult } from '@agency/llm-client';
 import { PermanentError } from '@agency/messaging';
 import type { AgentDefinition } from '@agency/vault';
@@ -9,15 +9,35 @@ import type { ExportedWork, JobWorkspace } from '../git/workspace.service.js';
 import type { SandboxExecOptions, SandboxOpenOptions, SandboxResult } from '../sandbox/sandbox.js';
 import { stepFailureOf } from '../steps/step-failure.js';
 import { checkpointSubject, CoderService, commitSubject } from './coder.service.js';
+import { roundCommitMessage } from './round-commit.js';
 
 const ALL_TOOLS = ['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command'];
-const coderAgent = (tools: string[] = []): AgentDefinition => ({ role: 'coder', model: 'coder', maxSteps: 5, maxTokens: 8192, temperature: 0.2, tools, systemPrompt: 'You are the coder.' });
+const coderAgent = (tools: string[] = []): AgentDefinition => ({
+  role: 'coder',
+  model: 'coder',
+  maxSteps: 5,
+  maxTokens: 8192,
+  temperature: 0.2,
+  tools,
+  systemPrompt: 'You are the coder.',
+  repairTurns: 2,
+  condenseAfterChars: 60_000,
+  repeatLimit: 3,
+});
 const storedPlan = { summary: 'Add greet()', steps: [{ title: 'Add it', files: ['src/greet.js'], detail: 'Hello' }], risks: [], meta: { frId: 'FR-1' } };
 const answer = { summary: 'Added greet()', files: [{ path: 'src/greet.js', content: 'export const greet = (n) => `Hello, ${n}!`;\n' }] };
 
 function toolTurn(calls: Array<[string, unknown]>, content = ''): ChatToolsResult {
   const toolCalls = calls.map(([name, args], i) => ({ id: `call_${i}`, name, arguments: JSON.stringify(args) }));
-  return { content, model: 'fake/coder', inputTokens: 10, outputTokens: 5, toolCalls, finishReason: toolCalls.length ? 'tool_calls' : 'stop', message: { role: 'assistant', content: content || null } };
+  return {
+    content,
+    model: 'fake/coder',
+    inputTokens: 10,
+    outputTokens: 5,
+    toolCalls,
+    finishReason: toolCalls.length ? 'tool_calls' : 'stop',
+    message: { role: 'assistant', content: content || null },
+  };
 }
 
 class FakeLlm {
@@ -29,7 +49,7 @@ class FakeLlm {
   async chatJson<T>(request: ChatRequest, parse: (v: unknown) => T, ctx?: CallContext) {
     this.calls.push({ request, ...(ctx ? { ctx } : {}) });
     const result: ChatResult = { content: JSON.stringify(this.reply), model: 'm', inputTokens: 1, outputTokens: 1 };
-    return { value: parse(this.reply), result, repaired: false };
+    return { value: parse(this.reply), result, repaired: false, repairs: 0, fixes: [] };
   }
   async chatTools(request: ChatToolsRequest, ctx?: CallContext) {
     this.calls.push({ request, ...(ctx ? { ctx } : {}) });
@@ -44,7 +64,14 @@ class FakeWorkspaces {
   head = 'b'.repeat(40);
   changes = true;
   private n = 0;
-  readonly ws: JobWorkspace = { jobId: 'job-1', dir: '/work/worktrees/job-1', branch: 'agency/FR-1-add-a-greeting', baseSha: 'b'.repeat(40), mirrorDir: '/work/mirrors/m.git', gitDir: '/work/mirrors/m.git/worktrees/job-1' };
+  readonly ws: JobWorkspace = {
+    jobId: 'job-1',
+    dir: '/work/worktrees/job-1',
+    branch: 'agency/FR-1-add-a-greeting',
+    baseSha: 'b'.repeat(40),
+    mirrorDir: '/work/mirrors/m.git',
+    gitDir: '/work/mirrors/m.git/worktrees/job-1',
+  };
   async openFresh(jobId: string, _repo: RepoTargetDto, branch: string) {
     this.log.push(`openFresh ${jobId} ${branch}`);
     return this.ws;
@@ -58,7 +85,10 @@ class FakeWorkspaces {
   }
   async listFiles(dir: string, rev: string) {
     this.log.push(`listFiles ${dir} ${rev.slice(0, 4)}`);
-    return [{ path: 'src/greet.js', size: 40 }, { path: 'package.json', size: 20 }];
+    return [
+      { path: 'src/greet.js', size: 40 },
+      { path: 'package.json', size: 20 },
+    ];
   }
   async commit(_ws: JobWorkspace, subject: string, body: string, paths?: readonly string[]) {
     this.log.push(`commit ${subject} | ${body.split('\n')[0]} | ${paths?.join(',')}`);
@@ -68,7 +98,41 @@ class FakeWorkspaces {
     return this.head;
   }
   async exportWork(): Promise<ExportedWork> {
-    return { headSha: this.head, bundle: new Uint8Array([1, 2, 3]), diff: 'diff --git a/src/greet.js b/src/greet.js\n', filesChanged: ['src/greet.js'], commits: this.n };
+    return {
+      headSha: this.head,
+      bundle: new Uint8Array([1, 2, 3]),
+      diff: 'diff --git a/src/greet.js b/src/greet.js\n',
+      filesChanged: ['src/greet.js'],
+      commits: this.n,
+    };
+  }
+  async diffSince() {
+    return '';
+  }
+  async workingChanges() {
+    return { tracked: [], untracked: [] };
+  }
+  async squashRound(_ws: JobWorkspace, from: string, keepAs: string, subject: string, body: string) {
+    this.log.push(`squash ${from.slice(0, 4)} as ${keepAs}: ${subject} | ${body.replace(/\n/g, ' / ')}`);
+    this.n = 1;
+    this.head = 's'.repeat(40);
+    return this.head;
+  }
+}
+
+class FakeHandover {
+  left: string[] = [];
+  resumeFrom?: { attempt: number; reason: string; commits: string[] };
+  constructor(private readonly workspaces: FakeWorkspaces) {}
+  async leave(_env: Envelope<CodeCommand>, _ws: JobWorkspace, roundStart: string, reason: string) {
+    if ((await this.workspaces.headOf()) === roundStart) return false;
+    this.left.push(reason);
+    return true;
+  }
+  async resume() {
+    if (!this.resumeFrom) return undefined;
+    this.workspaces.head = 'r'.repeat(40);
+    return { ws: this.workspaces.ws, note: this.resumeFrom };
   }
 }
 
@@ -79,7 +143,10 @@ class FakeFiles {
     for (const p of paths) if (p === this.refuse) throw new UnsafePathError(p, 'is a symlink pointing outside the repository');
   }
   async write(root: string, files: ReadonlyArray<{ path: string; content: string }>) {
-    this.check(root, files.map((f) => f.path));
+    this.check(
+      root,
+      files.map((f) => f.path),
+    );
     this.written.push(...files);
   }
   async readText(_root: string, path: string) {
@@ -139,9 +206,12 @@ function setup(options: { tools?: string[]; reply?: unknown; turns?: ChatToolsRe
   const files = new FakeFiles();
   const artifacts = new FakeArtifacts();
   const sandbox = new FakeSandbox();
-  const git = { grep: async () => ({ lines: [], more: false }), applyPatch: async () => undefined };
-  const service = new CoderService({ get: () => coderAgent(options.tools) }, llm, workspaces, files, artifacts, git, sandbox, { COMMAND_TIMEOUT_SECONDS: 60 } as AgentRunnerConfig);
-  return { llm, workspaces, files, artifacts, sandbox, service };
+  const git = { grep: async () => ({ lines: [], more: false }), applyPatch: async () => ({ reducedContext: false }) };
+  const handover = new FakeHandover(workspaces);
+  const service = new CoderService({ get: () => coderAgent(options.tools) }, llm, workspaces, files, artifacts, git, sandbox, handover, {
+    COMMAND_TIMEOUT_SECONDS: 60,
+  } as AgentRunnerConfig);
+  return { llm, workspaces, files, artifacts, sandbox, handover, service };
 }
 
 function codeEnv(patch: Partial<CodeCommand> = {}): Envelope<CodeCommand> {
@@ -162,18 +232,27 @@ describe('CoderService, one-shot (an agent without tools)', () => {
     expect(llm.calls[0]!.ctx).toEqual({ frId: 'FR-1', sagaId: 'saga-1', step: 'code-r1', jobId: 'job-1', frBudgetUsd: 5 });
     const prompt = String(llm.calls[0]!.request.messages[1]!.content);
     expect(prompt).toContain('# Plan\n\nAdd greet()');
-    expect(prompt).toContain('## src/greet.js\n\n```\nold greet\n```');
+    expect(prompt).toContain('## src/greet.js\n\n```\n1\told greet\n```');
     expect(prompt).toContain('Answer with one JSON object');
     expect(files.written).toEqual(answer.files);
-    expect(workspaces.log[2]).toBe('commit FR-1: Added greet() (round 1) | Added greet() | src/greet.js');
+    expect(workspaces.log[2]).toBe('commit FR-1: Added greet() | Added greet() | src/greet.js');
+    expect(workspaces.log[3]).toBe(`squash bbbb as r1-a1: FR-1: ${sampleFr().title} | Added greet() /  / Agency-Saga: saga-1 / Agency-Step: code-r1`);
     expect(artifacts.puts).toEqual([
       { key: 'FR-1/saga-1/code-r1.bundle', contentType: 'application/x-git-bundle', size: 3 },
       { key: 'FR-1/saga-1/code-r1.diff', contentType: 'text/x-diff', size: 41 },
     ]);
-    expect(artifacts.json.get('FR-1/saga-1/code-r1-a1.transcript.json')).toMatchObject({ outcome: { ok: true, mode: 'answer' }, totals: { modelCalls: 1, toolCalls: 0 } });
+    expect(artifacts.json.get('FR-1/saga-1/code-r1-a1.transcript.json')).toMatchObject({
+      outcome: { ok: true, mode: 'answer' },
+      totals: { modelCalls: 1, toolCalls: 0 },
+    });
     expect(coded).toEqual({
       round: 1,
-      workspace: { branch: 'agency/FR-1-add-a-greeting', baseSha: 'b'.repeat(40), headSha: '1'.repeat(40), bundle: { key: 'FR-1/saga-1/code-r1.bundle', size: 3, sha256: 'e'.repeat(64), contentType: 'application/x-git-bundle' } },
+      workspace: {
+        branch: 'agency/FR-1-add-a-greeting',
+        baseSha: 'b'.repeat(40),
+        headSha: 's'.repeat(40),
+        bundle: { key: 'FR-1/saga-1/code-r1.bundle', size: 3, sha256: 'e'.repeat(64), contentType: 'application/x-git-bundle' },
+      },
       diff: { key: 'FR-1/saga-1/code-r1.diff', size: 41, sha256: 'e'.repeat(64), contentType: 'text/x-diff' },
       filesChanged: ['src/greet.js'],
       commits: 1,
@@ -195,14 +274,26 @@ describe('CoderService, one-shot (an agent without tools)', () => {
     const { service, workspaces, artifacts } = setup();
     workspaces.changes = false;
     const error = await service.code(codeEnv()).catch((e: unknown) => e);
-    expect(stepFailureOf(error)).toEqual({ code: 'EMPTY_CHANGE', reason: "round 1: the coder's answer changed nothing; its 1 file(s) (src/greet.js) already had that content", retryable: false });
+    expect(stepFailureOf(error)).toEqual({
+      code: 'EMPTY_CHANGE',
+      reason: "round 1: the coder's answer changed nothing; its 1 file(s) (src/greet.js) already had that content",
+      retryable: false,
+    });
     expect(artifacts.puts).toEqual([]);
     // The transcript is kept even for a failed step.
     expect(artifacts.json.get('FR-1/saga-1/code-r1-a1.transcript.json')).toMatchObject({ outcome: { ok: false } });
   });
 
   it('refuses an answer writing through a symlink out of the worktree, before writing anything', async () => {
-    const { service, files } = setup({ reply: { summary: 'x', files: [{ path: 'ok.js', content: '' }, { path: 'link/evil.js', content: '' }] } });
+    const { service, files } = setup({
+      reply: {
+        summary: 'x',
+        files: [
+          { path: 'ok.js', content: '' },
+          { path: 'link/evil.js', content: '' },
+        ],
+      },
+    });
     files.refuse = 'link/evil.js';
     await expect(service.code(codeEnv())).rejects.toThrow('files[1].path: path "link/evil.js" is a symlink pointing outside the repository');
     expect(files.written).toEqual([]);
@@ -222,7 +313,10 @@ describe('CoderService, tool loop (an agent with tools)', () => {
     const turns = [
       toolTurn([['read_file', { path: 'src/greet.js' }]]),
       toolTurn([['write_file', { path: 'src/greet.js', content: 'new\n' }]]),
-      toolTurn([['run_command', { command: 'node --test' }], ['write_file', { path: 'test/greet.test.js', content: 't\n' }]]),
+      toolTurn([
+        ['run_command', { command: 'node --test' }],
+        ['write_file', { path: 'test/greet.test.js', content: 't\n' }],
+      ]),
       toolTurn([['run_command', { command: 'node --test' }]]),
       toolTurn([['finish', { summary: 'Greets politely now.' }]]),
     ];
@@ -239,11 +333,16 @@ describe('CoderService, tool loop (an agent with tools)', () => {
     expect(sandbox.opened).toEqual([{ workspace: '/work/worktrees/job-1', jobId: 'job-1', repo: 'example/greeter' }]);
     expect(sandbox.commands).toEqual(['node --test', 'node --test']);
     expect(sandbox.closed).toBe(1);
-    expect(coded).toMatchObject({ commits: 2, summary: 'Greets politely now.' });
+    // The round's two checkpoints become one commit named after the FR; the checkpoints are kept on a side ref.
+    expect(workspaces.log.filter((l) => l.startsWith('squash'))).toEqual([
+      `squash bbbb as r1-a1: FR-1: ${sampleFr().title} | Greets politely now. /  / Agency-Saga: saga-1 / Agency-Step: code-r1`,
+    ]);
+    expect(coded).toMatchObject({ commits: 1, summary: 'Greets politely now.' });
+    expect(coded).not.toHaveProperty('stopped');
     // The model saw each tool's result, tied to its call (the fake keeps the conversation by reference: finish's result is in it too).
     const last = (llm.calls[4]!.request as ChatToolsRequest).messages;
     expect(last.filter((m) => m.role === 'tool').map((m) => String(m.content).split('\n')[0])).toEqual([
-      'content of src/greet.js',
+      'src/greet.js (1 line)',
       'wrote src/greet.js (4 bytes)',
       'exit code 0, 0.0 s',
       'wrote test/greet.test.js (2 bytes)',
@@ -258,7 +357,7 @@ describe('CoderService, tool loop (an agent with tools)', () => {
     const { service, workspaces, files } = setup({ tools: ALL_TOOLS, turns: [toolTurn([], JSON.stringify(answer))] });
     const coded = await service.code(codeEnv());
     expect(files.written).toEqual(answer.files);
-    expect(workspaces.log.filter((l) => l.startsWith('commit'))).toEqual([`commit ${commitSubject('FR-1', 'Added greet()', 1)} | Added greet() | src/greet.js`]);
+    expect(workspaces.log.filter((l) => l.startsWith('commit'))).toEqual(['commit FR-1: Added greet() | Added greet() | src/greet.js']);
     expect(coded).toMatchObject({ commits: 1, summary: 'Added greet()' });
   });
 
@@ -269,21 +368,87 @@ describe('CoderService, tool loop (an agent with tools)', () => {
     expect(failure!.reason).toContain('without changing any file ("Nothing to do.")');
   });
 
-  it('stops a model repeating itself, keeps the transcript and closes the sandbox', async () => {
+  it('fails a model repeating itself with nothing committed, after warning it once', async () => {
     const again = () => toolTurn([['run_command', { command: 'ls' }]]);
-    const { service, sandbox, artifacts } = setup({ tools: ALL_TOOLS, turns: [again(), again(), again(), again()] });
+    const { service, sandbox, artifacts, llm } = setup({ tools: ALL_TOOLS, turns: [again(), again(), again(), again()] });
     const failure = stepFailureOf(await service.code(codeEnv()).catch((e: unknown) => e));
     expect(failure).toMatchObject({ code: 'REPEATED_ACTION', retryable: false });
-    expect(failure!.reason).toContain('repeated the same action 3 times without changing anything (run_command {"command":"ls"})');
+    expect(failure!.reason).toContain('repeated the same action 4 times without changing anything (run_command {"command":"ls"}), after a warning');
+    expect(failure!.reason).toContain('nothing was committed');
+    expect(sandbox.commands).toEqual(['ls', 'ls']);
+    const warned = (llm.calls[3]!.request as ChatToolsRequest).messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
+    expect(warned[2]).toMatch(/^not run: you have called run_command with these same arguments 3 times/);
     expect(sandbox.closed).toBe(1);
     expect(artifacts.json.get('FR-1/saga-1/code-r1-a1.transcript.json')).toMatchObject({ outcome: { ok: false } });
+  });
+
+  it('hands in what it committed when the loop stops early, saying why', async () => {
+    const turns = [
+      toolTurn([['write_file', { path: 'src/greet.js', content: 'half\n' }]], 'Starting on it.'),
+      ...Array.from({ length: 4 }, (_, i) => toolTurn([['read_file', { path: 'src/greet.js', start_line: i + 1 }]])),
+    ];
+    const { service, workspaces } = setup({ tools: ALL_TOOLS, turns });
+    const coded = await service.code(codeEnv());
+    expect(coded.stopped).toEqual({ code: 'STEP_LIMIT', reason: 'the coder used all 5 steps (max_steps of the coder agent) without calling finish' });
+    expect(coded.summary).toBe('the coder used all 5 steps (max_steps of the coder agent) without calling finish. The coder\'s last words: "Starting on it."');
+    expect(workspaces.log.filter((l) => l.startsWith('squash'))[0]).toMatch(
+      /^squash bbbb as r1-a1: FR-1: .* \(unfinished: stopped at the step limit\) \| .*Unfinished: the coder used all 5 steps/,
+    );
+  });
+
+  it('leaves its commits for the next attempt when it fails after committing, and the next attempt resumes from them', async () => {
+    const turns = [toolTurn([['write_file', { path: 'src/greet.js', content: 'half\n' }]])];
+    const first = setup({ tools: ALL_TOOLS, turns });
+    await expect(first.service.code(codeEnv())).rejects.toThrow('no scripted turn left');
+    expect(first.handover.left).toEqual(['no scripted turn left']);
+
+    const second = setup({ tools: ALL_TOOLS, turns: [toolTurn([['finish', { summary: 'Finished the rest.' }]])] });
+    second.handover.resumeFrom = { attempt: 1, reason: 'the model call timed out', commits: ['FR-1: write_file src/greet.js (round 1, step 1)'] };
+    const env = codeEnv();
+    env.attempt = 2;
+    const coded = await second.service.code(env);
+    const prompt = String(second.llm.calls[0]!.request.messages[1]!.content);
+    expect(prompt).toContain('# Resuming\n\nAttempt 1 of this round stopped (the model call timed out) after these commits, which are kept');
+    expect(prompt).toContain('- FR-1: write_file src/greet.js (round 1, step 1)');
+    // The commits since the round's start (the base) are squashed, the resumed ones included.
+    expect(second.workspaces.log.filter((l) => l.startsWith('squash'))[0]).toMatch(/^squash bbbb as r1-a2: /);
+    expect(coded).toMatchObject({ summary: 'Finished the rest.' });
+  });
+
+  it("passes the job's abort signal with every model call", async () => {
+    const { service, llm } = setup({
+      tools: ALL_TOOLS,
+      turns: [toolTurn([['write_file', { path: 'a.js', content: 'x' }]]), toolTurn([['finish', { summary: 'ok' }]])],
+    });
+    const controller = new AbortController();
+    await service.code(codeEnv(), undefined, controller.signal);
+    expect(llm.calls.map((c) => c.ctx?.signal)).toEqual([controller.signal, controller.signal]);
   });
 });
 
 describe('commitSubject', () => {
   it('uses the first line of the summary, capped, with the round', () => {
     expect(commitSubject('FR-9', '\nFixed it.\nMore detail', 3)).toBe('FR-9: Fixed it. (round 3)');
-    expect(commitSubject('FR-9', 'x'.repeat(150), 1)).toBe(`FR-9: ${'x'.repeat(97)}... (round 1)`);
+    expect(commitSubject('FR-9', 'x'.repeat(150), 1)).toBe(`FR-9: ${'x'.repeat(99)}… (round 1)`);
     expect(checkpointSubject('FR-9', 'write_file src/a.js', 2, 7)).toBe('FR-9: write_file src/a.js (round 2, step 7)');
+  });
+});
+
+describe('roundCommitMessage', () => {
+  const base = { frId: 'FR-131', sagaId: 'FR-131-r1', step: 'code-r2', summary: 'Guarded hasOwnProperty against shadowing.\n\nDetails.' };
+
+  it('cuts a long subject at a word, and says the whole of it at the top of the body', () => {
+    const title = 'Handle Object.assign within class constructors when cloning class instances with klona';
+    const m = roundCommitMessage({ ...base, frTitle: title, round: 1 });
+    expect(m.subject.length).toBeLessThanOrEqual(72);
+    expect(m.subject).toBe('FR-131: Handle Object.assign within class constructors when cloning…');
+    expect(m.body.startsWith(`${title}\n\nGuarded hasOwnProperty`)).toBe(true);
+  });
+
+  it('names a fix round after what it fixed, and leaves a short subject and its body as they are', () => {
+    const m = roundCommitMessage({ ...base, frTitle: 'Support petabytes', round: 2 });
+    expect(m.subject).toBe('FR-131: Guarded hasOwnProperty against shadowing. (round 2)');
+    expect(m.body.startsWith('Guarded hasOwnProperty against shadowing.')).toBe(true);
+    expect(m.body).toContain('Agency-Saga: FR-131-r1\nAgency-Step: code-r2');
   });
 });

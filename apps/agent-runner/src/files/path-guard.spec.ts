@@ -61,14 +61,24 @@ describe('resolveInside', () => {
     expect(() => resolveInside(root, 'escape/secret.txt')).toThrow(UnsafePathError);
   });
 
-  it('refuses a dangling symlink, whose target could be created anywhere', () => {
+  it('refuses an absolute symlink whatever it points at, and any link on a path to write', () => {
     symlinkSync(join(outside, 'missing', 'x'), join(root, 'dangling'));
-    expect(() => resolveInside(root, 'dangling')).toThrow(/symlink whose target does not exist/);
+    expect(() => resolveInside(root, 'dangling')).toThrow(/is a symlink pointing outside the repository \(dangling -> /);
+    symlinkSync(join(root, 'src'), join(root, 'absolute-alias'));
+    expect(() => resolveInside(root, 'absolute-alias/a.js')).toThrow(/goes through a symlink pointing outside the repository/);
+    symlinkSync('src', join(root, 'alias'));
+    expect(() => resolveInside(root, 'alias/a.js')).toThrow('goes through a symlink (alias -> src); use the real path');
+    symlinkSync('a.js', join(root, 'src', 'b.js'));
+    expect(() => resolveInside(root, 'src/b.js')).toThrow('is a symlink (src/b.js -> a.js); write to the file it points to instead');
   });
 
-  it('accepts a symlink that stays inside', () => {
-    symlinkSync(join(root, 'src'), join(root, 'alias'));
-    expect(resolveInside(root, 'alias/a.js')).toMatch(/worktree\/alias\/a\.js$/);
+  it('refuses a relative symlink that climbs out of the worktree', () => {
+    symlinkSync('../../outside', join(root, 'src', 'up'));
+    expect(() => resolveInside(root, 'src/up/secret.txt')).toThrow('goes through a symlink pointing outside the repository (src/up -> ../../outside)');
+  });
+
+  it('refuses a path through a file', () => {
+    expect(() => resolveInside(root, 'src/a.js/b.js')).toThrow('cannot be reached: src/a.js is a file, not a directory');
   });
 
   it('refuses lexical escapes before touching the disk', () => {

@@ -3,6 +3,12 @@ import { join, resolve } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AgentRunnerConfig } from '../agent-runner.config.js';
 
+/** A directory's identity: a rename keeps it, a replacement does not. */
+export interface WorktreeIdentity {
+  dev: number;
+  ino: number;
+}
+
 /** What this runner knows about a job's worktree; the cleanup command carries nothing else. */
 export interface JobRecord {
   jobId: string;
@@ -14,6 +20,12 @@ export interface JobRecord {
   baseSha: string;
   /** The worktree's git directory inside the mirror, recorded when git made it (see WorkspaceService). */
   gitDir?: string;
+  /**
+   * The worktree directory's identity, taken at its home (worktrees/<job>, where no sandbox
+   * reaches) when it is made and at the start of every step: host code refuses any other
+   * directory in its place (see WorktreeRoots).
+   */
+  worktree?: WorktreeIdentity;
   createdAt: string;
 }
 

@@ -1,17 +1,25 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { RepoTargetDto, WorkspaceRefDto } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { ArtifactStore, PermanentError } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { AgentRunnerConfig } from '../agent-runner.config.js';
+import { StepFailure } from '../steps/step-failure.js';
 import { isSafeRefName, slugify } from './branch-name.js';
 import { GIT_IDENTITY, GitClient, redactCredentials } from './git.client.js';
 import { JobRecordRepository, type JobRecord } from './job-record.repository.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { MirrorSource } from './mirror-source.js';
+
+/**
+ * What one round may hand over, whatever an agent committed: the bundle is read into memory and
+ * stored as an artifact, the diff is kept as text (the reviewer reads far less of it).
+ */
+export const WORK_LIMITS = { bundleBytes: 256 * 1024 * 1024, diffBytes: 10 * 1024 * 1024 } as const;
 
 /** A job's worktree, checked out on its branch. */
 export interface JobWorkspace {
@@ -51,6 +59,7 @@ export interface ExportedWork {
 @Injectable()
 export class WorkspaceService {
   private readonly root: string;
+  private readonly source: MirrorSource;
 
   constructor(
     config: AgentRunnerConfig,
@@ -59,7 +68,9 @@ export class WorkspaceService {
     private readonly records: JobRecordRepository,
     private readonly artifacts: ArtifactStore,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+    @Optional() source?: MirrorSource,
   ) {
+    this.source = source ?? new MirrorSource(config, git);
     // Absolute: git runs commands from the mirror's directory, where a relative path would mean something else.
     this.root = resolve(config.WORK_DIR);
   }
@@ -102,7 +113,8 @@ export class WorkspaceService {
     const mirrorDir = this.mirrorDirOf(repo);
     return this.locks.run(mirrorDir, async () => {
       const known = this.records.get(jobId);
-      if (known && known.mirrorDir === mirrorDir && known.branch === branch && existsSync(dir)) {
+      if (known && known.mirrorDir === mirrorDir && known.branch === branch && this.isHome(dir)) {
+        this.pin(known);
         const ws = this.workspaceOf(known);
         await this.checkoutAt(ws, branch, known.baseSha);
         return ws;
@@ -112,7 +124,7 @@ export class WorkspaceService {
       const baseSha = await this.resolveBase(mirrorDir, repo);
       const record: JobRecord = { jobId, repo: repo.name, mirrorDir, worktreeDir: dir, branch, baseSha, createdAt: new Date().toISOString() };
       this.records.save(record);
-      record.gitDir = await this.addWorktree(mirrorDir, dir, branch, baseSha);
+      Object.assign(record, await this.addWorktree(mirrorDir, dir, branch, baseSha));
       this.records.save(record);
       this.logger.info({ jobId, branch, baseSha, dir }, 'worktree created');
       return this.workspaceOf(record);
@@ -136,15 +148,23 @@ export class WorkspaceService {
         imported = true;
       }
       const known = this.records.get(jobId);
-      const record: JobRecord = { jobId, repo: repo.name, mirrorDir, worktreeDir: dir, branch: ws.branch, baseSha: ws.baseSha, createdAt: known?.createdAt ?? new Date().toISOString() };
-      if (known && known.mirrorDir === mirrorDir && known.branch === ws.branch && existsSync(dir)) {
+      const record: JobRecord = {
+        jobId,
+        repo: repo.name,
+        mirrorDir,
+        worktreeDir: dir,
+        branch: ws.branch,
+        baseSha: ws.baseSha,
+        createdAt: known?.createdAt ?? new Date().toISOString(),
+      };
+      if (known && known.mirrorDir === mirrorDir && known.branch === ws.branch && this.isHome(dir)) {
         if (known.gitDir) record.gitDir = known.gitDir;
-        this.records.save(record);
+        this.pin(record);
         await this.checkoutAt(this.workspaceOf(record), ws.branch, ws.headSha);
       } else {
         await this.discard(jobId, dir, known);
         this.records.save(record);
-        record.gitDir = await this.addWorktree(mirrorDir, dir, ws.branch, ws.headSha);
+        Object.assign(record, await this.addWorktree(mirrorDir, dir, ws.branch, ws.headSha));
         this.records.save(record);
         this.logger.info({ jobId, branch: ws.branch, headSha: ws.headSha, fromBundle: imported ? ws.bundle.key : undefined }, 'worktree recreated');
       }
@@ -191,8 +211,20 @@ export class WorkspaceService {
       try {
         // The bundle names refs/heads/<branch>, which git-service looks for.
         await this.git.run(job.mirrorDir, ['bundle', 'create', file, `^${job.baseSha}`, `refs/heads/${job.branch}`]);
+        // Checked before it is read: an agent's commits decide how large it is.
+        const size = (await stat(file)).size;
+        if (size > WORK_LIMITS.bundleBytes)
+          throw new StepFailure(
+            'WORK_TOO_LARGE',
+            `the job's commits make a bundle of ${size} bytes, more than the ${WORK_LIMITS.bundleBytes} a round may hand over; commit less (generated or binary files?)`,
+          );
         const bundle = new Uint8Array(await readFile(file));
-        const diff = await this.git.run(job.mirrorDir, ['diff', '--no-ext-diff', '--no-textconv', '--no-color', job.baseSha, headSha]);
+        const capped = await this.git.runCapped(
+          job.mirrorDir,
+          ['diff', '--no-ext-diff', '--no-textconv', '--no-color', job.baseSha, headSha],
+          WORK_LIMITS.diffBytes,
+        );
+        const diff = capped.truncated ? `${capped.stdout}\n[diff cut at ${WORK_LIMITS.diffBytes} bytes: the change is larger]\n` : capped.stdout;
         const names = await this.git.run(job.mirrorDir, ['diff', '--no-ext-diff', '--name-only', '-z', job.baseSha, headSha]);
         const commits = Number((await this.git.run(job.mirrorDir, ['rev-list', '--count', `${job.baseSha}..${headSha}`])).trim());
         return { headSha, bundle, diff, filesChanged: names.split('\0').filter(Boolean), commits };
@@ -206,18 +238,21 @@ export class WorkspaceService {
   async remove(jobId: string): Promise<boolean> {
     const dir = this.worktreeDirOf(jobId);
     const known = this.records.get(jobId);
+    // lstat, not exists: a link whose slot is gone is still something to remove.
+    const present = () => lstatSync(dir, { throwIfNoEntry: false }) !== undefined;
     if (!known) {
-      const existed = existsSync(dir);
-      if (existed) rmSync(dir, { recursive: true, force: true });
+      const existed = present();
+      rmSync(dir, { recursive: true, force: true });
       return existed;
     }
     return this.locks.run(known.mirrorDir, async () => {
-      const existed = existsSync(dir);
+      const existed = present();
       await this.discard(jobId, dir, known);
       if (existsSync(known.mirrorDir)) {
         const deleted = await this.git.attempt(known.mirrorDir, ['branch', '-D', known.branch]);
-        if (!deleted.ok && !/not found/i.test(deleted.error.message)) this.logger.warn({ jobId, branch: known.branch, err: deleted.error }, 'branch not deleted');
-        const kept = await this.git.run(known.mirrorDir, ['for-each-ref', '--format=%(refname)', keptRefs(jobId)]);
+        if (!deleted.ok && !/not found/i.test(deleted.error.message))
+          this.logger.warn({ jobId, branch: known.branch, err: deleted.error }, 'branch not deleted');
+        const kept = await this.git.run(known.mirrorDir, ['for-each-ref', '--format=%(refname)', keptRefs(jobId), checkpointRefs(jobId)]);
         for (const ref of kept.split('\n').filter(Boolean)) await this.git.run(known.mirrorDir, ['update-ref', '-d', ref]);
       }
       this.records.delete(jobId);
@@ -225,18 +260,71 @@ export class WorkspaceService {
     });
   }
 
+  /**
+   * Makes a round's checkpoint commits (everything from `from` to HEAD) one commit with a message
+   * that reads well in a PR; the checkpoints stay under refs/agency/checkpoints/<job>/ on this
+   * runner's mirror until the job is removed. Returns the new head (HEAD itself when nothing changed).
+   */
+  async squashRound(job: JobWorkspace, from: string, keepAs: string, subject: string, body: string): Promise<string> {
+    return this.locks.run(job.mirrorDir, async () => {
+      const head = (await this.git.runInTree(job, ['rev-parse', 'HEAD'])).trim();
+      if (head === from) return head;
+      await this.git.run(job.mirrorDir, ['update-ref', `${checkpointRefs(job.jobId)}${keepAs}`, head]);
+      await this.git.runInTree(job, ['reset', '--soft', from]);
+      const author = `${GIT_IDENTITY.name} <${GIT_IDENTITY.email}>`;
+      await this.git.runInTree(job, ['commit', '--no-verify', '--no-gpg-sign', '--allow-empty', `--author=${author}`, '-m', subject, '-m', body]);
+      return (await this.git.runInTree(job, ['rev-parse', 'HEAD'])).trim();
+    });
+  }
+
+  /** The worktree's tracked content against `from` (committed and not), optionally under one path: what a round changed. */
+  async diffSince(job: JobWorkspace, from: string, path?: string): Promise<string> {
+    return this.locks.run(job.mirrorDir, () =>
+      this.git.runInTree(job, ['diff', '--no-ext-diff', '--no-textconv', '--no-color', from, '--', ...(path ? [`:(literal)${path}`] : [])]),
+    );
+  }
+
+  /** Subjects of the commits from `from` (exclusive) to HEAD, oldest first. */
+  async commitSubjects(job: JobWorkspace, from: string): Promise<string[]> {
+    const out = await this.git.runInTree(job, ['log', '--reverse', '--format=%s', `${from}..HEAD`]);
+    return out.split('\n').filter(Boolean);
+  }
+
+  /**
+   * What a command changed in the worktree, as git sees it: tracked files modified or deleted
+   * (which the coder's checkpoint then commits, as a formatter's fixes should be) and new files
+   * that are neither tracked nor ignored (reported, never committed: a build's output is no change).
+   */
+  async workingChanges(job: JobWorkspace, max = 200): Promise<{ tracked: string[]; untracked: string[] }> {
+    const out = await this.locks.run(job.mirrorDir, () => this.git.runInTree(job, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']));
+    const tracked: string[] = [];
+    const untracked: string[] = [];
+    for (const entry of out.split('\0')) {
+      if (entry.length < 4) continue;
+      const path = entry.slice(3);
+      if (entry.startsWith('??')) untracked.push(path);
+      else tracked.push(path);
+    }
+    return { tracked: tracked.slice(0, max), untracked: untracked.slice(0, max) };
+  }
+
   private checkBranch(branch: string): void {
     if (!isSafeRefName(branch)) throw new PermanentError(`branch "${branch}" is not a usable branch name`, 'BAD_BRANCH');
   }
 
-  /** Clones the mirror the first time (into a temporary name, so a crash never leaves half a mirror), fetches otherwise. */
+  /**
+   * Clones the mirror the first time (into a temporary name, so a crash never leaves half a
+   * mirror), fetches otherwise; from where MirrorSource says (git-service for GitHub), which
+   * `origin` is set to each time, so a mirror made before keeps working when the source changes.
+   */
   private async syncMirror(repo: RepoTargetDto, mirrorDir: string): Promise<void> {
+    const origin = this.source.of(repo);
     if (!existsSync(mirrorDir)) {
       const parent = dirname(mirrorDir);
       mkdirSync(parent, { recursive: true });
       const tmp = `${mirrorDir}.tmp-${randomUUID()}`;
       try {
-        await this.git.run(parent, ['clone', '--mirror', '--', repo.cloneUrl, tmp]);
+        await origin.git.run(parent, ['clone', '--mirror', '--', origin.url, tmp]);
         // A mirror's fetch (+refs/*:refs/*, prune) would overwrite or delete the job branches we
         // create in it; keep the forge's branches apart, as origin/<name>.
         await this.git.run(tmp, ['config', 'remote.origin.mirror', 'false']);
@@ -246,9 +334,12 @@ export class WorkspaceService {
         rmSync(tmp, { recursive: true, force: true });
         throw e;
       }
-      this.logger.info({ repo: repo.name, cloneUrl: redactCredentials(repo.cloneUrl), mirrorDir }, 'mirror cloned');
+      this.logger.info({ repo: repo.name, cloneUrl: redactCredentials(origin.url), mirrorDir }, 'mirror cloned');
+    } else {
+      const current = await this.git.attempt(mirrorDir, ['remote', 'get-url', 'origin']);
+      if (current.ok && current.stdout.trim() !== origin.url) await this.git.run(mirrorDir, ['remote', 'set-url', 'origin', origin.url]);
     }
-    await this.git.run(mirrorDir, ['fetch', '--prune', '--force', '--tags', 'origin']);
+    await origin.git.run(mirrorDir, ['fetch', '--prune', '--force', '--tags', 'origin']);
   }
 
   private async resolveBase(mirrorDir: string, repo: RepoTargetDto): Promise<string> {
@@ -281,7 +372,11 @@ export class WorkspaceService {
         return sha && ref ? [{ sha, ref }] : [];
       });
       const head = heads.find((h) => h.sha === ws.headSha);
-      if (!head) throw new PermanentError(`bundle ${ws.bundle.key} does not contain ${ws.headSha} (its heads: ${heads.map((h) => `${h.ref}=${h.sha}`).join(', ') || 'none'})`, 'BUNDLE_HEAD_MISMATCH');
+      if (!head)
+        throw new PermanentError(
+          `bundle ${ws.bundle.key} does not contain ${ws.headSha} (its heads: ${heads.map((h) => `${h.ref}=${h.sha}`).join(', ') || 'none'})`,
+          'BUNDLE_HEAD_MISMATCH',
+        );
       // Prerequisites missing means the base was rewritten or not fetched yet: an error worth retrying.
       await this.git.run(mirrorDir, ['bundle', 'verify', file]);
       await this.git.run(mirrorDir, ['fetch', '--no-tags', '--no-write-fetch-head', file, `+${head.ref}:${incomingRef(jobId)}`]);
@@ -290,13 +385,40 @@ export class WorkspaceService {
     }
   }
 
-  /** Adds a locked worktree and returns its git directory inside the mirror. */
-  private async addWorktree(mirrorDir: string, dir: string, branch: string, sha: string): Promise<string> {
+  /** Adds a locked worktree and returns its git directory inside the mirror and its identity. */
+  private async addWorktree(mirrorDir: string, dir: string, branch: string, sha: string): Promise<Pick<JobRecord, 'gitDir' | 'worktree'>> {
     mkdirSync(dirname(dir), { recursive: true });
     await this.git.run(mirrorDir, ['worktree', 'prune']);
     await this.git.run(mirrorDir, ['worktree', 'add', '--lock', '--force', '-B', branch, dir, sha]);
     // Read once, right after git wrote it and before any sandbox ran in the worktree.
-    return this.checkedGitDir(mirrorDir, dir);
+    const info = lstatSync(dir);
+    return { gitDir: this.checkedGitDir(mirrorDir, dir), worktree: { dev: info.dev, ino: info.ino } };
+  }
+
+  /**
+   * The worktree is a directory at its usual path (false when missing). A link there means it is
+   * away in a sandbox slot, stranded by a crash: steps of one job never overlap, and a restarted
+   * runner moves such worktrees back (DockerSandbox at start-up, which may finish after the first
+   * message arrives). The step is tried again later rather than rebuilding the worktree from
+   * its base and losing what the slot holds.
+   */
+  private isHome(dir: string): boolean {
+    const info = lstatSync(dir, { throwIfNoEntry: false });
+    if (info?.isSymbolicLink())
+      throw new Error(`the worktree ${dir} is still in a sandbox slot (a session of an earlier run, not moved back yet); trying the step again later`);
+    return info?.isDirectory() === true;
+  }
+
+  /**
+   * Records the identity of the worktree at its usual path, where no sandbox reaches: from here
+   * on host code accepts only that directory as the job's worktree (WorktreeRoots). Taken at
+   * every step's start, so a restored disk with new inode numbers is no tampering.
+   */
+  private pin(record: JobRecord): void {
+    const info = lstatSync(record.worktreeDir);
+    if (record.worktree?.dev === info.dev && record.worktree.ino === info.ino) return;
+    record.worktree = { dev: info.dev, ino: info.ino };
+    this.records.save(record);
   }
 
   /** The worktree's git directory named by its `.git` file, accepted only inside the mirror's worktrees/. */
@@ -304,9 +426,15 @@ export class WorkspaceService {
     const text = readFileSync(join(dir, '.git'), 'utf8');
     const m = /^gitdir: (.+)$/m.exec(text);
     const gitDir = m ? resolve(dir, m[1]!.trim()) : '';
-    const rel = relative(join(mirrorDir, 'worktrees'), gitDir);
-    if (!m || !rel || rel.startsWith('..') || isAbsolute(rel) || rel.includes('/')) throw new Error(`worktree ${dir} does not point into ${mirrorDir}/worktrees (its .git says "${text.trim().slice(0, 200)}")`);
+    if (!m || !isInside(join(mirrorDir, 'worktrees'), gitDir))
+      throw new Error(`worktree ${dir} does not point into ${mirrorDir}/worktrees (its .git says "${text.trim().slice(0, 200)}")`);
     return gitDir;
+  }
+
+  /** Drops what a command left in the worktree (tracked files back to HEAD, untracked ones gone; the environment's ignored paths stay). */
+  async discardChanges(job: JobWorkspace): Promise<void> {
+    await this.git.runInTree(job, ['checkout', '--force', 'HEAD', '--', '.']);
+    await this.git.runInTree(job, ['clean', '-ffdq']);
   }
 
   /**
@@ -316,7 +444,8 @@ export class WorkspaceService {
    */
   private async checkoutAt(job: JobWorkspace, branch: string, sha: string): Promise<void> {
     const before = await this.git.attemptInTree(job, ['rev-parse', '--verify', '--quiet', 'HEAD']);
-    if (before.ok && before.stdout.trim() !== sha) await this.git.run(job.mirrorDir, ['update-ref', `${keptRefs(job.jobId)}${Date.now()}`, before.stdout.trim()]);
+    if (before.ok && before.stdout.trim() !== sha)
+      await this.git.run(job.mirrorDir, ['update-ref', `${keptRefs(job.jobId)}${Date.now()}`, before.stdout.trim()]);
     await this.git.runInTree(job, ['checkout', '--force', '-B', branch, sha]);
     await this.git.runInTree(job, ['clean', '-ffdq']);
   }
@@ -327,22 +456,41 @@ export class WorkspaceService {
     return { jobId: r.jobId, dir: r.worktreeDir, branch: r.branch, baseSha: r.baseSha, mirrorDir: r.mirrorDir, gitDir };
   }
 
-  /** Removes a worktree directory this runner cannot reuse, and git's record of it. */
+  /**
+   * Removes a worktree directory this runner cannot reuse, and git's record of it. Nothing here
+   * follows a link: the path may be a link into a sandbox slot (or, after a tampered slot,
+   * nothing at all), and git is never asked to find a worktree by a path that could lead into
+   * another job's; the directory goes (links inside removed, never followed), then git's
+   * record of it in the mirror (locked, so `prune` alone would keep it), then `prune`.
+   */
   private async discard(jobId: string, dir: string, known: JobRecord | undefined): Promise<void> {
     const mirrorDir = known?.mirrorDir;
-    if (existsSync(dir) && mirrorDir && existsSync(mirrorDir)) {
+    const mirrorThere = mirrorDir !== undefined && existsSync(mirrorDir);
+    if (mirrorThere && !known?.gitDir && lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      // A record from before git dirs were recorded: only git knows where its record is.
       const removed = await this.git.attempt(mirrorDir, ['worktree', 'remove', '--force', '--force', dir]);
       if (!removed.ok) this.logger.warn({ jobId, dir, err: removed.error }, 'git could not remove the worktree; deleting the directory');
     }
     rmSync(dir, { recursive: true, force: true });
-    if (mirrorDir && existsSync(mirrorDir)) await this.git.run(mirrorDir, ['worktree', 'prune']);
+    if (mirrorThere && known?.gitDir && isInside(join(mirrorDir, 'worktrees'), known.gitDir)) rmSync(known.gitDir, { recursive: true, force: true });
+    if (mirrorThere) await this.git.run(mirrorDir, ['worktree', 'prune']);
   }
 }
 
+/** `child` is a direct entry of `parent` (git's record of one worktree inside a mirror's worktrees/). */
+function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) && !rel.includes('/');
+}
 
 /** Where a job's commits that a reset moved its branch away from are kept. */
 export function keptRefs(jobId: string): string {
   return `refs/agency/kept/${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}/`;
+}
+
+/** Where a round's checkpoint commits are kept once the round is squashed into one commit. */
+export function checkpointRefs(jobId: string): string {
+  return `refs/agency/checkpoints/${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}/`;
 }
 
 /** Where an imported bundle's head waits until the worktree holds it. */

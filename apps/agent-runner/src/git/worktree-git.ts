@@ -33,23 +33,63 @@ export class WorktreeGit {
    * timeout, so a pathological pattern cannot stall the runner.
    */
   async grep(job: JobWorkspace, pattern: string, options: { regex: boolean; path?: string; max: number }): Promise<GrepResult> {
-    const args = ['grep', '--untracked', '-n', '-I', '--no-color', '--full-name', '--max-count=50', options.regex ? '-E' : '-F', '-e', pattern, '--', ...(options.path ? [`:(literal)${options.path}`] : [])];
+    const args = [
+      'grep',
+      '--untracked',
+      '-n',
+      '-I',
+      '--no-color',
+      '--full-name',
+      '--max-count=50',
+      options.regex ? '-E' : '-F',
+      '-e',
+      pattern,
+      '--',
+      ...(options.path ? [`:(literal)${options.path}`] : []),
+    ];
     const found = await this.git.attemptInTree(job, args);
     if (!found.ok) {
       if (found.error.exitCode === 1) return { lines: [], more: false };
       throw found.error;
     }
-    const lines = found.stdout.split('\n').filter(Boolean).map((l) => (l.length > 400 ? `${l.slice(0, 400)}...` : l));
+    const lines = found.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (l.length > 400 ? `${l.slice(0, 400)}...` : l));
     return { lines: lines.slice(0, options.max), more: lines.length > options.max };
   }
 
-  /** Applies a unified diff to the worktree's files (not the index); git refuses paths outside the tree and through symlinks. */
-  async applyPatch(job: JobWorkspace, patch: string, strip: 0 | 1): Promise<void> {
+  /**
+   * Applies a unified diff to the worktree's files (not the index); git refuses paths outside the
+   * tree and through symlinks. A patch that does not apply as it is is tried again with less
+   * context required: git anchors a hunk with no context after its change to the end of the file
+   * (and one with none before to its start), which models write often (seen in a relay trial),
+   * and only relaxes that when it may drop context (`-C1`, and `-C0` when every hunk removes a
+   * line, so the removed lines still have to match and no pure insertion can land anywhere).
+   * `reducedContext` says a second try was needed; the first refusal is what is thrown.
+   */
+  async applyPatch(job: JobWorkspace, patch: string, strip: 0 | 1, options: { everyHunkRemoves?: boolean } = {}): Promise<{ reducedContext: boolean }> {
     mkdirSync(this.tmpDir, { recursive: true });
     const file = join(this.tmpDir, `${randomUUID()}.patch`);
     await writeFile(file, patch.endsWith('\n') ? patch : `${patch}\n`, 'utf8');
+    const apply = (extra: string[]) => this.git.runInTree(job, ['apply', '--recount', '--whitespace=nowarn', ...extra, `-p${strip}`, file]);
     try {
-      await this.locks.run(job.mirrorDir, () => this.git.runInTree(job, ['apply', '--recount', '--whitespace=nowarn', `-p${strip}`, file]));
+      return await this.locks.run(job.mirrorDir, async () => {
+        try {
+          await apply([]);
+          return { reducedContext: false };
+        } catch (exact) {
+          for (const context of options.everyHunkRemoves ? ['-C1', '-C0'] : ['-C1']) {
+            try {
+              await apply([context]);
+              return { reducedContext: true };
+            } catch {
+              // The next, looser try; the exact refusal is what the model reads.
+            }
+          }
+          throw exact;
+        }
+      });
     } finally {
       await rm(file, { force: true });
     }

@@ -13,6 +13,9 @@ export interface Plan {
   risks: string[];
 }
 
+/** The plan's JSON shape, as a repair turn repeats it. */
+export const PLAN_SHAPE = '{"summary": "...", "steps": [{"title": "...", "files": ["path"], "detail": "..."}], "risks": ["..."]}';
+
 export const PLAN_LIMITS = { summary: 5000, steps: 50, title: 300, detail: 10_000, files: 100, risks: 50 } as const;
 
 /**

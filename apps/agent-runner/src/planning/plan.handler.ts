@@ -14,6 +14,6 @@ export class PlanHandler {
 
   @OnMessage(Messages.Plan.subject)
   async plan(@Payload() env: Envelope<PlanCommand>): Promise<void> {
-    await this.steps.run(env, Messages.Planned, `planning ${env.frId}`, () => this.planner.plan(env));
+    await this.steps.run(env, Messages.Planned, `planning ${env.frId}`, (_progress, signal) => this.planner.plan(env, signal));
   }
 }

@@ -3,7 +3,18 @@ import type { AgentDefinition } from '@agency/vault';
 import { parsePlan, plannedFiles } from './plan.answer.js';
 import { buildPlanMessages } from './plan.prompt.js';
 
-const planner: AgentDefinition = { role: 'planner', model: 'planner', maxSteps: 1, maxTokens: 4096, temperature: 0, tools: [], systemPrompt: 'You are the planner.' };
+const planner: AgentDefinition = {
+  role: 'planner',
+  model: 'planner',
+  maxSteps: 1,
+  maxTokens: 4096,
+  temperature: 0,
+  tools: [],
+  systemPrompt: 'You are the planner.',
+  repairTurns: 2,
+  condenseAfterChars: 60_000,
+  repeatLimit: 3,
+};
 
 describe('buildPlanMessages', () => {
   it('sends the vault prompt as system and the FR with the repository map as user', () => {
@@ -32,7 +43,11 @@ describe('parsePlan', () => {
   });
 
   it('reads a missing risks list or step files as empty', () => {
-    expect(parsePlan({ summary: 'x', steps: [{ title: 't', detail: 'd' }] })).toEqual({ summary: 'x', steps: [{ title: 't', files: [], detail: 'd' }], risks: [] });
+    expect(parsePlan({ summary: 'x', steps: [{ title: 't', detail: 'd' }] })).toEqual({
+      summary: 'x',
+      steps: [{ title: 't', files: [], detail: 'd' }],
+      risks: [],
+    });
   });
 
   it.each([
@@ -49,6 +64,15 @@ describe('parsePlan', () => {
   });
 
   it('lists planned files once', () => {
-    expect(plannedFiles({ summary: 's', risks: [], steps: [{ title: 'a', files: ['x', 'y'], detail: '' }, { title: 'b', files: ['y', 'z'], detail: '' }] })).toEqual(['x', 'y', 'z']);
+    expect(
+      plannedFiles({
+        summary: 's',
+        risks: [],
+        steps: [
+          { title: 'a', files: ['x', 'y'], detail: '' },
+          { title: 'b', files: ['y', 'z'], detail: '' },
+        ],
+      }),
+    ).toEqual(['x', 'y', 'z']);
   });
 });

@@ -6,8 +6,26 @@ import { createLogger } from '@agency/telemetry';
 import type { AgentDefinition } from '@agency/vault';
 import { PlannerService } from './planner.service.js';
 
-const planner: AgentDefinition = { role: 'planner', model: 'planner', maxSteps: 1, maxTokens: 2048, temperature: 0, tools: [], systemPrompt: 'Plan it.' };
-const plan = { summary: 'Add farewell()', steps: [{ title: 'Add', files: ['src/farewell.js'], detail: 'd' }, { title: 'Test', files: ['test/farewell.test.js'], detail: '' }], risks: [] };
+const planner: AgentDefinition = {
+  role: 'planner',
+  model: 'planner',
+  maxSteps: 1,
+  maxTokens: 2048,
+  temperature: 0,
+  tools: [],
+  systemPrompt: 'Plan it.',
+  repairTurns: 2,
+  condenseAfterChars: 60_000,
+  repeatLimit: 3,
+};
+const plan = {
+  summary: 'Add farewell()',
+  steps: [
+    { title: 'Add', files: ['src/farewell.js'], detail: 'd' },
+    { title: 'Test', files: ['test/farewell.test.js'], detail: '' },
+  ],
+  risks: [],
+};
 
 class FakeRepoStats {
   readonly recorded: Array<{ repo: string; stats: RepoStatsRecord }> = [];
@@ -29,7 +47,13 @@ function fakeLogger() {
 function fixtures() {
   const llm = {
     async chatJson<T>(_request: ChatRequest, parse: (v: unknown) => T) {
-      return { value: parse(plan), result: { content: '', model: 'scripted/planner', inputTokens: 1, outputTokens: 1 }, repaired: false };
+      return {
+        value: parse(plan),
+        result: { content: '', model: 'scripted/planner', inputTokens: 1, outputTokens: 1 },
+        repaired: false,
+        repairs: 0,
+        fixes: [],
+      };
     },
   };
   const workspaces = {
@@ -45,7 +69,7 @@ function fixtures() {
   clock.now = () => new Date('2026-01-02T03:04:05.000Z');
   const repoStats = new FakeRepoStats();
   const logger = fakeLogger();
-  const service = new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, repoStats, logger);
+  const service = new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, repoStats, logger, { read: async () => [] });
   return { service, repoStats, logger };
 }
 
@@ -55,7 +79,13 @@ describe('PlannerService', () => {
     const llm = {
       async chatJson<T>(request: ChatRequest, parse: (v: unknown) => T, ctx?: CallContext) {
         calls.push({ request, ...(ctx ? { ctx } : {}) });
-        return { value: parse(plan), result: { content: '', model: 'scripted/planner', inputTokens: 1, outputTokens: 1 }, repaired: false };
+        return {
+          value: parse(plan),
+          result: { content: '', model: 'scripted/planner', inputTokens: 1, outputTokens: 1 },
+          repaired: false,
+          repairs: 0,
+          fixes: [],
+        };
       },
     };
     const seen: string[] = [];
@@ -81,19 +111,50 @@ describe('PlannerService', () => {
     const env = sampleEnvelope('Plan');
     env.payload.strategy.plannerModel = 'big-planner';
 
-    const planned = await new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, new FakeRepoStats(), fakeLogger()).plan(env);
+    const instructions = [{ path: 'AGENTS.md', content: 'Keep functions pure.' }];
+    const read: string[] = [];
+    const reader = {
+      async read(dir: string, sha: string, tree: ReadonlyArray<{ path: string }>) {
+        read.push(`${dir} ${sha.slice(0, 4)} ${tree.length}`);
+        return instructions;
+      },
+    };
+    const signal = new AbortController().signal;
+    const planned = await new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, new FakeRepoStats(), fakeLogger(), reader).plan(
+      env,
+      signal,
+    );
 
     expect(seen).toEqual(['baseOf example/greeter', `listFiles /m.git ${'b'.repeat(40)}`]);
     expect(calls[0]!.request).toMatchObject({ model: 'big-planner', maxTokens: 2048, temperature: 0 });
-    expect(calls[0]!.ctx).toEqual({ frId: 'FR-1', sagaId: 'saga-1', step: 'plan', jobId: 'job-1', frBudgetUsd: 5 });
+    expect(calls[0]!.ctx).toEqual({ frId: 'FR-1', sagaId: 'saga-1', step: 'plan', jobId: 'job-1', frBudgetUsd: 5, signal });
     expect(String(calls[0]!.request.messages[1]!.content)).toContain('src/greet.js (98 B)');
+    // The repository's instructions for agents, read at the base, go into the prompt and the plan artifact.
+    expect(read).toEqual(['/m.git bbbb 1']);
+    expect(String(calls[0]!.request.messages[1]!.content)).toContain('## AGENTS.md\n\n```\nKeep functions pure.\n```');
     expect(stored).toEqual([
       {
         key: 'FR-1/saga-1/plan.json',
-        value: { ...plan, meta: { frId: 'FR-1', sagaId: 'saga-1', repo: 'example/greeter', base: 'main', baseSha: 'b'.repeat(40), model: 'scripted/planner', createdAt: '2026-01-02T03:04:05.000Z' } },
+        value: {
+          ...plan,
+          instructions,
+          meta: {
+            frId: 'FR-1',
+            sagaId: 'saga-1',
+            repo: 'example/greeter',
+            base: 'main',
+            baseSha: 'b'.repeat(40),
+            model: 'scripted/planner',
+            createdAt: '2026-01-02T03:04:05.000Z',
+          },
+        },
       },
     ]);
-    expect(planned).toEqual({ plan: { key: 'FR-1/saga-1/plan.json', size: 10, sha256: 'a'.repeat(64), contentType: 'application/json' }, summary: 'Add farewell()', stepCount: 2 });
+    expect(planned).toEqual({
+      plan: { key: 'FR-1/saga-1/plan.json', size: 10, sha256: 'a'.repeat(64), contentType: 'application/json' },
+      summary: 'Add farewell()',
+      stepCount: 2,
+    });
   });
 
   it('records the repository size it listed at the base commit, for the router', async () => {
@@ -101,7 +162,9 @@ describe('PlannerService', () => {
 
     await service.plan(sampleEnvelope('Plan'));
 
-    expect(repoStats.recorded).toEqual([{ repo: 'example/greeter', stats: { fileCount: 3, sizeBytes: 1100, baseSha: 'c'.repeat(40), at: '2026-01-02T03:04:05.000Z' } }]);
+    expect(repoStats.recorded).toEqual([
+      { repo: 'example/greeter', stats: { fileCount: 3, sizeBytes: 1100, baseSha: 'c'.repeat(40), at: '2026-01-02T03:04:05.000Z' } },
+    ]);
     expect(logger.warnings).toEqual([]);
   });
 
@@ -112,6 +175,8 @@ describe('PlannerService', () => {
     const planned = await service.plan(sampleEnvelope('Plan'));
 
     expect(planned).toMatchObject({ summary: 'Add farewell()', stepCount: 2 });
-    expect(logger.warnings).toEqual([{ fields: { err: repoStats.failWith, repo: 'example/greeter' }, message: 'repository stats not recorded; the router scores without repo_size' }]);
+    expect(logger.warnings).toEqual([
+      { fields: { err: repoStats.failWith, repo: 'example/greeter' }, message: 'repository stats not recorded; the router scores without repo_size' },
+    ]);
   });
 });

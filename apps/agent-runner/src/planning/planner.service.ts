@@ -9,8 +9,9 @@ import { WorkspaceService } from '../git/workspace.service.js';
 import { RepoStatsStore } from '../repo-stats.store.js';
 import { ArtifactKeys } from '../steps/artifact-keys.js';
 import { callContextOf } from '../steps/step-ids.js';
-import { parsePlan } from './plan.answer.js';
+import { parsePlan, PLAN_SHAPE } from './plan.answer.js';
 import { buildPlanMessages } from './plan.prompt.js';
+import { RepoInstructionsReader } from './repo-instructions.reader.js';
 
 /** The planner: FR and repository map in, a validated plan artifact out. */
 @Injectable()
@@ -23,9 +24,10 @@ export class PlannerService {
     private readonly clock: Clock,
     @Inject(RepoStatsStore) private readonly repoStats: Pick<RepoStatsStore, 'record'>,
     @Inject(SERVICE_LOGGER) private readonly logger: Pick<AgencyPinoLogger, 'warn'>,
+    @Inject(RepoInstructionsReader) private readonly instructions: Pick<RepoInstructionsReader, 'read'>,
   ) {}
 
-  async plan(env: Envelope<PlanCommand>): Promise<PlannedEvent> {
+  async plan(env: Envelope<PlanCommand>, signal?: AbortSignal): Promise<PlannedEvent> {
     const { fr, repo, strategy } = env.payload;
     const agent = this.agents.get('planner');
     // The map comes from the mirror at the base commit: planning needs no worktree.
@@ -33,13 +35,34 @@ export class PlannerService {
     const files = await this.workspaces.listFiles(mirrorDir, baseSha);
     // For the router's repo_size feature; written while the model plans, and never fails the plan.
     const recorded = this.recordRepoStats(repo.name, files, baseSha);
-    const { value: plan, result } = await this.llm.chatJson(
-      { model: strategy.plannerModel, messages: buildPlanMessages(agent, fr, repo, files), maxTokens: agent.maxTokens, temperature: agent.temperature },
+    // The repository's own instructions for agents travel in the plan, so coder and reviewer read the same ones.
+    const instructions = await this.instructions.read(mirrorDir, baseSha, files);
+    const {
+      value: plan,
+      result,
+      fixes,
+    } = await this.llm.chatJson(
+      {
+        model: strategy.plannerModel,
+        messages: buildPlanMessages(agent, fr, repo, files, instructions),
+        maxTokens: agent.maxTokens,
+        temperature: agent.temperature,
+      },
       parsePlan,
-      callContextOf(env, strategy.budgetUsd),
+      callContextOf(env, strategy.budgetUsd, signal),
+      { repairTurns: agent.repairTurns, shape: PLAN_SHAPE },
     );
-    const meta = { frId: fr.id, sagaId: env.sagaId, repo: repo.name, base: repo.base, baseSha, model: result.model, createdAt: this.clock.now().toISOString() };
-    const ref = await this.artifacts.putJson(ArtifactKeys.plan(env), { ...plan, meta });
+    const meta = {
+      frId: fr.id,
+      sagaId: env.sagaId,
+      repo: repo.name,
+      base: repo.base,
+      baseSha,
+      model: result.model,
+      createdAt: this.clock.now().toISOString(),
+      ...(fixes.length > 0 ? { answerFixes: fixes } : {}),
+    };
+    const ref = await this.artifacts.putJson(ArtifactKeys.plan(env), { ...plan, ...(instructions.length > 0 ? { instructions } : {}), meta });
     await recorded;
     return { plan: ref, summary: plan.summary, stepCount: plan.steps.length };
   }

@@ -21,7 +21,13 @@ describe('prompt parts', () => {
   });
 
   it('repoMap lists sorted files with sizes', () => {
-    expect(repoMap([{ path: 'src/b.js', size: 2048 }, { path: 'README.md', size: 12 }, { path: 'big.bin', size: 3 * 1024 * 1024 }])).toBe('README.md (12 B)\nbig.bin (3.0 MB)\nsrc/b.js (2.0 KB)');
+    expect(
+      repoMap([
+        { path: 'src/b.js', size: 2048 },
+        { path: 'README.md', size: 12 },
+        { path: 'big.bin', size: 3 * 1024 * 1024 },
+      ]),
+    ).toBe('README.md (12 B)\nbig.bin (3.0 MB)\nsrc/b.js (2.0 KB)');
     expect(repoMap([])).toBe('(the repository has no files yet)');
   });
 

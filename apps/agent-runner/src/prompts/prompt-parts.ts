@@ -1,4 +1,5 @@
 import type { FrSnapshotDto } from '@agency/contracts';
+import { bodyForPrompt } from '@agency/vault';
 
 export interface RepoFile {
   path: string;
@@ -28,7 +29,15 @@ function humanSize(bytes: number): string {
 
 /** The FR as the agents see it: title, priority, body, then phases and acceptance criteria as lists. */
 export function frSection(fr: FrSnapshotDto, maxBodyChars = 40_000): string {
-  const lines = [`# Feature request ${fr.id}: ${fr.title}`, '', `Priority: ${fr.priority}. Repository: ${fr.repo}, base branch ${fr.base}.`, '', '## Description', '', bounded(fr.body.trim(), maxBodyChars, 'FR body')];
+  const lines = [
+    `# Feature request ${fr.id}: ${fr.title}`,
+    '',
+    `Priority: ${fr.priority}. Repository: ${fr.repo}, base branch ${fr.base}.`,
+    '',
+    '## Description',
+    '',
+    bounded(bodyForPrompt(fr) || '(no description)', maxBodyChars, 'FR body'),
+  ];
   if (fr.phases.length > 0) lines.push('', '## Phases', '', ...fr.phases.map((p, i) => `${i + 1}. ${p}`));
   if (fr.acceptanceCriteria.length > 0) lines.push('', '## Acceptance criteria', '', ...fr.acceptanceCriteria.map((c) => `- ${c}`));
   return lines.join('\n');
@@ -52,4 +61,28 @@ export function repoMap(files: readonly RepoFile[], limits: { maxFiles: number; 
   const left = sorted.length - out.length;
   if (left > 0) out.push(`[... ${left} more file(s) not listed ...]`);
   return out.join('\n');
+}
+
+/** Files in which repositories give agents their instructions (Codex, Copilot, Claude, OpenHands, Gemini, Cursor). */
+export const INSTRUCTION_FILES = [
+  'AGENTS.md',
+  'AGENT.md',
+  'CLAUDE.md',
+  'GEMINI.md',
+  '.github/copilot-instructions.md',
+  '.openhands/microagents/repo.md',
+  '.cursorrules',
+] as const;
+
+/** The repository's own instructions, as the agents read them (the repository's maintainers wrote them, not the FR's author). */
+export function instructionsSection(files: ReadonlyArray<{ path: string; content: string }>): string {
+  if (files.length === 0) return '';
+  const parts = [
+    "# The repository's instructions for agents",
+    '',
+    'Its maintainers wrote these for coding agents; follow them unless the feature request says otherwise.',
+    '',
+  ];
+  for (const f of files) parts.push(`## ${f.path}`, '', fence(f.content.trim()), '');
+  return parts.join('\n').trimEnd();
 }

@@ -27,5 +27,7 @@ export function asArray(value: unknown, where: string, options: { min?: number; 
 }
 
 export function asStringArray(value: unknown, where: string, options: { max?: number; itemMax?: number } = {}): string[] {
-  return asArray(value, where, options.max !== undefined ? { max: options.max } : {}).map((v, i) => asString(v, `${where}[${i}]`, options.itemMax !== undefined ? { max: options.itemMax } : {}));
+  return asArray(value, where, options.max !== undefined ? { max: options.max } : {}).map((v, i) =>
+    asString(v, `${where}[${i}]`, options.itemMax !== undefined ? { max: options.itemMax } : {}),
+  );
 }

@@ -4,7 +4,8 @@ import { AgentRunnerConfig } from '../agent-runner.config.js';
 
 /**
  * A repository's sandbox settings from the vault's agency.yaml: its image (`repos.<name>.image`,
- * else SANDBOX_IMAGE) and its network (`repos.<name>.network`, else SANDBOX_NETWORK).
+ * else SANDBOX_IMAGE), its setup's network (`repos.<name>.network`, else SANDBOX_NETWORK) and the
+ * registries the setup may reach through the proxy (`repos.<name>.registries`).
  */
 @Injectable()
 export class SandboxImages {
@@ -18,9 +19,16 @@ export class SandboxImages {
     this.defaultNetwork = config.SANDBOX_NETWORK;
   }
 
-  networkFor(repo?: string): string {
+  /** The setup's network: `registries` (the allowlisting proxy), `none`, or a Docker network. */
+  setupNetworkFor(repo?: string): string {
     if (!repo) return this.defaultNetwork;
     return this.vault.current().repos[repo]?.network ?? this.defaultNetwork;
+  }
+
+  /** The registries the repository names; undefined: the defaults of its ecosystems. */
+  registriesFor(repo?: string): string[] | undefined {
+    if (!repo) return undefined;
+    return this.vault.current().repos[repo]?.registries;
   }
 
   imageFor(repo?: string): string {

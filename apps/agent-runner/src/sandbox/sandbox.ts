@@ -20,6 +20,24 @@ export interface SandboxOpenOptions {
   repo?: string;
   /** The FR tier's container limits; each one absent keeps the runner's default. The process backend has no limits to set. */
   limits?: SandboxLimitOverrides;
+  /**
+   * `agent` (the default): the coder's commands, the tests and lint; never any network.
+   * `environment`: the repository's setup (or a cache restore) before them, on `network`.
+   */
+  phase?: 'agent' | 'environment';
+  /** The environment phase's network: `none`, or a Docker network (the registry proxy's, or the operator's choice). */
+  network?: string;
+  /** Host files or directories the environment phase sees (the cache entry to restore, the folder a new entry is written to). */
+  mounts?: SandboxMount[];
+}
+
+/** A host path bind-mounted into an environment container. */
+export interface SandboxMount {
+  /** As this process sees it (under WORK_DIR). */
+  hostPath: string;
+  /** Where the command sees it. */
+  target: string;
+  readOnly: boolean;
 }
 
 /** Limits a tier may set for its sandboxes (StrategyDto.sandbox). */
@@ -41,6 +59,8 @@ export interface SandboxResult {
   timedOut: boolean;
   /** The kernel killed the command because the sandbox ran out of its memory limit. */
   oomKilled?: boolean;
+  /** A write went past the sandbox's disk limit (the per-file cap) and failed. */
+  diskLimitHit?: boolean;
   durationMs: number;
   /** stdout and stderr interleaved, cut in the middle when longer than the bound. */
   output: string;
@@ -91,7 +111,12 @@ export abstract class Sandbox {
 
   /** One command in a session of its own. */
   async run(options: SandboxRunOptions): Promise<SandboxResult> {
-    const session = await this.open({ workspace: options.workspace, jobId: options.jobId ?? 'adhoc', ...(options.repo ? { repo: options.repo } : {}), ...(options.limits ? { limits: options.limits } : {}) });
+    const session = await this.open({
+      workspace: options.workspace,
+      jobId: options.jobId ?? 'adhoc',
+      ...(options.repo ? { repo: options.repo } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+    });
     try {
       return await session.exec(options);
     } finally {

@@ -1,7 +1,9 @@
-import { lchownSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { lchownSync, lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AgentRunnerConfig } from '../agent-runner.config.js';
+import type { DirHandle } from '../files/dir-handle.js';
+import { openWorktreeRoot } from '../files/worktree-roots.js';
 import { SandboxError } from './sandbox.js';
 
 export interface SandboxUser {
@@ -36,21 +38,57 @@ export class WorktreeOwner {
   prepare(worktree: string): SandboxUser {
     const info = statSync(worktree);
     if (info.uid !== 0) return { uid: info.uid, gid: info.gid };
-    if (!this.runnerIsRoot) throw new SandboxError('SANDBOX_BROKEN', `worktree ${worktree} is owned by root, and a non-root runner cannot hand it to an unprivileged sandbox user`, false);
+    if (!this.runnerIsRoot)
+      throw new SandboxError(
+        'SANDBOX_BROKEN',
+        `worktree ${worktree} is owned by root, and a non-root runner cannot hand it to an unprivileged sandbox user`,
+        false,
+      );
     chownTree(worktree, this.fallback.uid, this.fallback.gid);
     return this.fallback;
   }
 
-  /** After the runner (as root) wrote into a prepared worktree: gives the new paths to the worktree's owner too. */
+  /** Who files the runner creates in a worktree owned as `root` says must go to; undefined when they stay the runner's. */
+  ownerFor(root: Stats): SandboxUser | undefined {
+    if (!this.runnerIsRoot || root.uid === 0) return undefined;
+    return { uid: root.uid, gid: root.gid };
+  }
+
+  /**
+   * After the runner (as root) wrote into a prepared worktree (git apply): gives the new paths,
+   * and directories on the way, to the worktree's owner too. Paths are looked up without
+   * following links (a path through a link is left alone), so no file outside is ever chowned.
+   */
   adopt(worktree: string, paths: readonly string[]): void {
     if (!this.runnerIsRoot) return;
-    // stat, not lstat: during a session the worktree's usual path is a symlink owned by the runner.
-    const owner = statSync(worktree);
-    if (owner.uid === 0) return;
-    for (const p of paths) {
-      const info = lstatSync(p, { throwIfNoEntry: false });
-      if (info && (info.uid !== owner.uid || info.gid !== owner.gid)) lchownSync(p, owner.uid, owner.gid);
+    const opened = openWorktreeRoot(worktree);
+    try {
+      const owner = this.ownerFor(opened.handle.stats);
+      if (!owner) return;
+      for (const p of paths) adoptPath(opened.handle, p.startsWith(`${worktree}/`) ? p.slice(worktree.length + 1) : p, owner);
+    } finally {
+      opened.close();
     }
+  }
+}
+
+/** lchown of each component of `rel` under `root` not owned right, walking with no-follow handles; stops at anything that is not a plain directory. */
+function adoptPath(root: DirHandle, rel: string, owner: SandboxUser): void {
+  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.includes('..')) return;
+  const opened: DirHandle[] = [];
+  try {
+    let dir = root;
+    for (const [i, name] of parts.entries()) {
+      const info = dir.lstat(name);
+      if (!info || (info.nlink > 1 && !info.isDirectory())) return;
+      if (info.uid !== owner.uid || info.gid !== owner.gid) dir.lchown(name, owner.uid, owner.gid);
+      if (i === parts.length - 1 || !info.isDirectory()) return;
+      dir = dir.openDir(name, info);
+      opened.push(dir);
+    }
+  } finally {
+    for (const d of opened) d.close();
   }
 }
 
@@ -61,7 +99,8 @@ export function chownTree(root: string, uid: number, gid: number): number {
   while (stack.length > 0) {
     const path = stack.pop()!;
     const info = lstatSync(path, { throwIfNoEntry: false });
-    if (!info) continue;
+    // A file with several names may be linked from outside the worktree (a host process's doing): never given away.
+    if (!info || (!info.isDirectory() && info.nlink > 1)) continue;
     if (info.uid !== uid || info.gid !== gid) {
       lchownSync(path, uid, gid);
       changed += 1;

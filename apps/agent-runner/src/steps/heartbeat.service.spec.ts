@@ -32,7 +32,13 @@ describe('HeartbeatService', () => {
     const clock = new Clock();
     clock.uuid = () => 'abcdef12-0000-4000-8000-000000000000';
     const timers = new ManualTimers();
-    const service = new HeartbeatService(bus as unknown as BusPublisher, timers as unknown as Timers, clock, { HEARTBEAT_SECONDS: 7 } as AgentRunnerConfig, createLogger({ service: 'test', level: 'silent' }));
+    const service = new HeartbeatService(
+      bus as unknown as BusPublisher,
+      timers as unknown as Timers,
+      clock,
+      { HEARTBEAT_SECONDS: 7 } as AgentRunnerConfig,
+      createLogger({ service: 'test', level: 'silent' }),
+    );
     const env = sampleEnvelope('Test', { sagaId: 's-9', step: 'test-r2', attempt: 3 });
 
     const beat = service.start(env, 'running tests');
@@ -42,14 +48,22 @@ describe('HeartbeatService', () => {
     timers.fire();
 
     expect(timers.intervals).toEqual([7000]);
-    expect(sent).toEqual([0, 1, 2].map((n) => ({ type: Messages.AgentHeartbeat.type, payload: { message: 'running tests' }, msgId: `s-9:test-r2:3:hb:abcdef12:${n}` })));
+    expect(sent).toEqual(
+      [0, 1, 2].map((n) => ({ type: Messages.AgentHeartbeat.type, payload: { message: 'running tests' }, msgId: `s-9:test-r2:3:hb:abcdef12:${n}` })),
+    );
   });
 
   it('carries the latest progress in later beats', async () => {
     const sent: string[] = [];
     const bus = { reply: async (_e: Envelope<unknown>, _d: AnyMessageDef, payload: { message: string }) => void sent.push(payload.message) };
     const timers = new ManualTimers();
-    const service = new HeartbeatService(bus as unknown as BusPublisher, timers as unknown as Timers, new Clock(), { HEARTBEAT_SECONDS: 1 } as AgentRunnerConfig, createLogger({ service: 'test', level: 'silent' }));
+    const service = new HeartbeatService(
+      bus as unknown as BusPublisher,
+      timers as unknown as Timers,
+      new Clock(),
+      { HEARTBEAT_SECONDS: 1 } as AgentRunnerConfig,
+      createLogger({ service: 'test', level: 'silent' }),
+    );
     const beat = service.start(sampleEnvelope('Code'), 'coding FR-1');
     beat.update('step 3/30: run_command');
     timers.fire();
@@ -63,7 +77,13 @@ describe('HeartbeatService', () => {
     const warnings: string[] = [];
     const logger = createLogger({ service: 'test', level: 'silent' });
     logger.warn = ((_obj: unknown, msg: string) => void warnings.push(msg)) as typeof logger.warn;
-    const service = new HeartbeatService(bus as unknown as BusPublisher, timers as unknown as Timers, new Clock(), { HEARTBEAT_SECONDS: 1 } as AgentRunnerConfig, logger);
+    const service = new HeartbeatService(
+      bus as unknown as BusPublisher,
+      timers as unknown as Timers,
+      new Clock(),
+      { HEARTBEAT_SECONDS: 1 } as AgentRunnerConfig,
+      logger,
+    );
     const beat = service.start(sampleEnvelope('Plan'), 'planning');
     await expect(beat.stop()).resolves.toBeUndefined();
     expect(warnings).toEqual(['heartbeat not published']);

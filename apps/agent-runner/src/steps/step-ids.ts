@@ -7,6 +7,13 @@ export function jobIdOf(env: Pick<Envelope<unknown>, 'jobId' | 'sagaId'>): strin
 }
 
 /** Headers that let the gateway account a model call to its FR, job, saga and step, and cap it at the FR's budget. */
-export function callContextOf(env: Envelope<unknown>, frBudgetUsd?: number): CallContext {
-  return { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}), ...(frBudgetUsd !== undefined ? { frBudgetUsd } : {}) };
+export function callContextOf(env: Envelope<unknown>, frBudgetUsd?: number, signal?: AbortSignal): CallContext {
+  return {
+    frId: env.frId,
+    sagaId: env.sagaId,
+    step: env.step,
+    ...(env.jobId ? { jobId: env.jobId } : {}),
+    ...(frBudgetUsd !== undefined ? { frBudgetUsd } : {}),
+    ...(signal ? { signal } : {}),
+  };
 }

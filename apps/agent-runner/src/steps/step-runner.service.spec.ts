@@ -1,3 +1,4 @@
+import { JobAborts } from './job-aborts.js';
 import { APIError } from 'openai';
 import { Messages, type AnyMessageDef, type Envelope } from '@agency/contracts';
 import { sampleEnvelope, samplePayloads } from '@agency/contracts/testing';
@@ -57,7 +58,15 @@ describe('StepRunner', () => {
     heartbeats = new FakeHeartbeats();
     cancelled = new Set<string>();
     const cancellations = { isCancelled: async (jobId: string) => cancelled.has(jobId) } as unknown as JobCancellations;
-    runner = new StepRunner(bus as unknown as BusPublisher, once as unknown as IdempotencyStore, heartbeats as unknown as HeartbeatService, cancellations, new JobLocks(), createLogger({ service: 'test', level: 'silent' }));
+    runner = new StepRunner(
+      bus as unknown as BusPublisher,
+      once as unknown as IdempotencyStore,
+      heartbeats as unknown as HeartbeatService,
+      cancellations,
+      new JobLocks(),
+      createLogger({ service: 'test', level: 'silent' }),
+      new JobAborts(),
+    );
   });
 
   it('runs two attempts of one job one after the other, never at once', async () => {
@@ -116,14 +125,16 @@ describe('StepRunner', () => {
   });
 
   it('publishes step-failed LLM_ANSWER_INVALID for an unusable model answer and returns normally', async () => {
-    const outcome = await runner.run(env, Messages.Coded, 'coding', () => Promise.reject(new LlmAnswerError('model coder gave no usable JSON after one repair: first not valid JSON; then not valid JSON', 'sorry, no')));
+    const outcome = await runner.run(env, Messages.Coded, 'coding', () =>
+      Promise.reject(new LlmAnswerError('model coder gave no usable JSON after one repair: first not valid JSON; then not valid JSON', 'sorry, no')),
+    );
     expect(outcome.ok).toBe(false);
     expect(bus.sent).toHaveLength(1);
     expect(bus.sent[0]!.type).toBe('agent-runner.step-failed');
     expect(bus.sent[0]!.payload).toEqual({
       code: 'LLM_ANSWER_INVALID',
       reason: 'model coder gave no usable JSON after one repair: first not valid JSON; then not valid JSON. The last answer began: sorry, no',
-      retryable: false,
+      retryable: true,
     });
     expect(heartbeats.log.at(-1)).toBe('stop');
   });
@@ -134,7 +145,9 @@ describe('StepRunner', () => {
   });
 
   it('turns a gateway refusal into LLM_REQUEST_REJECTED, but rethrows a gateway outage', async () => {
-    await runner.run(env, Messages.Coded, 'coding', () => Promise.reject(new APIError(404, { message: 'unknown model alias "x"' }, 'unknown model alias "x"', undefined)));
+    await runner.run(env, Messages.Coded, 'coding', () =>
+      Promise.reject(new APIError(404, { message: 'unknown model alias "x"' }, 'unknown model alias "x"', undefined)),
+    );
     expect(bus.sent[0]!.payload).toMatchObject({ code: 'LLM_REQUEST_REJECTED', retryable: false });
     expect((bus.sent[0]!.payload as { reason: string }).reason).toContain('HTTP 404');
     const outage = sampleEnvelope('Code', { step: 'code-r1', attempt: 3 });

@@ -4,6 +4,7 @@ import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { BusPublisher, IdempotencyStore } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { HeartbeatService } from './heartbeat.service.js';
+import { JobAborts } from './job-aborts.js';
 import { JobCancellations } from './job-cancellations.js';
 import { JobLocks } from './job-locks.js';
 import { jobIdOf } from './step-ids.js';
@@ -27,10 +28,16 @@ export class StepRunner {
     private readonly cancellations: JobCancellations,
     private readonly jobLocks: JobLocks,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+    private readonly aborts: JobAborts,
   ) {}
 
-  /** `work` may report progress; the heartbeats carry it. */
-  async run<D extends AnyMessageDef>(env: Envelope<unknown>, def: D, activity: string, work: (progress: (message: string) => void) => Promise<PayloadOf<D>>): Promise<StepOutcome<PayloadOf<D>>> {
+  /** `work` may report progress (the heartbeats carry it) and gets the job's abort signal (a cancel ends its model calls at once). */
+  async run<D extends AnyMessageDef>(
+    env: Envelope<unknown>,
+    def: D,
+    activity: string,
+    work: (progress: (message: string) => void, signal: AbortSignal) => Promise<PayloadOf<D>>,
+  ): Promise<StepOutcome<PayloadOf<D>>> {
     if (await this.cancellations.isCancelled(jobIdOf(env))) {
       // A step of a stopped job (redelivered, or queued behind the cancel): no worktree, no container.
       const failure: StepFailedEvent = { code: 'JOB_CANCELLED', reason: 'the job was cancelled', retryable: false };
@@ -40,18 +47,20 @@ export class StepRunner {
     }
     const key = `agent-runner:${env.sagaId}:${env.step}:${env.attempt}`;
     // One step of a job at a time: a re-driven attempt must not reset the worktree under the one still running.
-    const { result, replayed } = await this.jobLocks.run(jobIdOf(env), () => this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {
-      const heartbeat = this.heartbeats.start(env, activity);
-      try {
-        return { ok: true, payload: await work((message) => heartbeat.update(message)) };
-      } catch (error) {
-        const failure = stepFailureOf(error);
-        if (!failure) throw error;
-        return { ok: false, failure };
-      } finally {
-        await heartbeat.stop();
-      }
-    }));
+    const { result, replayed } = await this.jobLocks.run(jobIdOf(env), () =>
+      this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {
+        const heartbeat = this.heartbeats.start(env, activity);
+        try {
+          return { ok: true, payload: await work((message) => heartbeat.update(message), this.aborts.signalFor(jobIdOf(env))) };
+        } catch (error) {
+          const failure = stepFailureOf(error);
+          if (!failure) throw error;
+          return { ok: false, failure };
+        } finally {
+          await heartbeat.stop();
+        }
+      }),
+    );
     if (replayed) this.logger.info({ step: env.step, attempt: env.attempt, ok: result.ok }, 'step already done; re-sending its recorded result');
     if (result.ok) {
       await this.bus.reply(env, def, result.payload);

@@ -1,101 +1,108 @@
-import { parseTestOutput } from './test-output.parser.js';
+import { MAX_TESTS } from './parsers/parse-kit.js';
+import { MAX_LINE_CHARS, normaliseOutput, parseTestOutput } from './test-output.parser.js';
 
-const NODE_TAP = `TAP version 13
-# Subtest: greet says hello
-ok 1 - greet says hello
-  ---
-  duration_ms: 0.70601
-  ...
-# Subtest: farewell says goodbye
-not ok 2 - farewell says goodbye
-  ---
-  duration_ms: 1.2
-  failureType: 'testCodeFailure'
-  ...
-1..2
-# tests 4
-# suites 0
-# pass 1
-# fail 1
-# cancelled 0
-# skipped 1
-# todo 1
-# duration_ms 67.176955
-`;
-
-const NODE_SPEC = `\u001b[32m✔ greet says hello \u001b[90m(0.43ms)\u001b[39m\u001b[39m
-✖ farewell says goodbye (1.1ms)
-ℹ tests 3
-ℹ suites 0
-ℹ pass 1
-ℹ fail 1
-ℹ cancelled 1
-ℹ skipped 0
-ℹ todo 0
-ℹ duration_ms 44.693453
-
-✖ failing tests:
-`;
-
-const JEST = `PASS src/a.test.js
-FAIL src/b.test.js
-  ● b › fails
-
-Test Suites: 1 failed, 1 passed, 2 total
-Tests:       1 failed, 1 skipped, 1 todo, 3 passed, 6 total
-Snapshots:   0 total
-Time:        0.512 s
-Ran all test suites.
-`;
-
-const JEST_ALL_PASSED = `Test Suites: 3 passed, 3 total
-Tests:       12 passed, 12 total
-Snapshots:   0 total
-`;
-
-const VITEST = ` ❯ a.test.mjs (4 tests | 1 failed | 2 skipped) 5ms
-⎯⎯⎯⎯⎯⎯⎯ Failed Tests 1 ⎯⎯⎯⎯⎯⎯⎯
-
- Test Files  1 failed (1)
-      Tests  1 failed | 1 passed | 1 skipped | 1 todo (4)
-   Start at  09:01:35
-   Duration  108ms (transform 43%, import 27%, tests 19%, worker 10%)
-`;
-
-const VITEST_PASSED = `\u001b[2m Test Files \u001b[22m \u001b[1m\u001b[32m2 passed\u001b[39m\u001b[22m\u001b[90m (2)\u001b[39m
-\u001b[2m      Tests \u001b[22m \u001b[1m\u001b[32m17 passed\u001b[39m\u001b[22m\u001b[90m (17)\u001b[39m
-`;
+const UNPARSED = { format: 'unparsed', counts: { total: 0, passed: 0, failed: 0, skipped: 0 }, tests: [] };
 
 describe('parseTestOutput', () => {
-  it('reads node:test TAP summaries', () => {
-    expect(parseTestOutput(NODE_TAP)).toMatchObject({ format: 'node', counts: { total: 4, passed: 1, failed: 1, skipped: 2 } });
+  it('reads uvu, whose summary used to come out as "0 of 0" (issue 11)', () => {
+    const uvu = 'tests/a.test.mjs\n• • •   (39 / 39)\n\n  Total:     39\n  Passed:    39\n  Skipped:   0\n  Duration:  12.31ms\n\n';
+    expect(parseTestOutput(uvu)).toEqual({ format: 'uvu', counts: { total: 39, passed: 39, failed: 0, skipped: 0 }, tests: [] });
   });
 
-  it('reads node:test spec summaries, colours and all; cancelled counts as failed', () => {
-    expect(parseTestOutput(NODE_SPEC)).toMatchObject({ format: 'node', counts: { total: 3, passed: 1, failed: 2, skipped: 0 } });
+  it('gives "unparsed" for output no parser understands, never a count of 0 of 0', () => {
+    expect(parseTestOutput('Ran 3 tests in 0.01s\n\nOK\n')).toEqual(UNPARSED);
+    expect(parseTestOutput('')).toEqual(UNPARSED);
+    expect(parseTestOutput('sh: 1: jest: not found\n')).toEqual(UNPARSED);
   });
 
-  it('takes the last node summary when there are several', () => {
-    const twice = NODE_TAP.replace('# tests 4', '# tests 1') + NODE_TAP.replace('# tests 4', '# tests 9').replace('# pass 1', '# pass 7');
-    expect(parseTestOutput(twice).counts).toEqual({ total: 9, passed: 7, failed: 1, skipped: 2 });
+  it('does not mistake prose or other tools for a summary', () => {
+    const prose = [
+      '# tests are flaky here',
+      'Tests: none',
+      'ok, moving on',
+      'ok 1 thing done',
+      '3 passing grades',
+      'Total: 3',
+      'test result: good',
+      'ok  example.com/x is fine',
+      'FAIL: lint found 2 problems',
+    ].join('\n');
+    expect(parseTestOutput(prose).format).toBe('unparsed');
   });
 
-  it('reads Jest summaries', () => {
-    expect(parseTestOutput(JEST)).toMatchObject({ format: 'jest', counts: { total: 6, passed: 3, failed: 1, skipped: 2 } });
-    expect(parseTestOutput(JEST_ALL_PASSED)).toMatchObject({ format: 'jest', counts: { total: 12, passed: 12, failed: 0, skipped: 0 } });
+  it('reads "no test" said outright as that runner with a total of 0', () => {
+    expect(parseTestOutput('ℹ tests 0\nℹ suites 0\nℹ pass 0\nℹ fail 0\nℹ cancelled 0\nℹ skipped 0\nℹ todo 0\nℹ duration_ms 5.1\n')).toMatchObject({
+      format: 'node',
+      counts: { total: 0 },
+    });
+    expect(parseTestOutput('No tests found, exiting with code 1\nRun with `--passWithNoTests` to exit with code 0\n')).toMatchObject({
+      format: 'jest',
+      counts: { total: 0 },
+    });
+    expect(parseTestOutput('collected 0 items\n\n============================ no tests ran in 0.01s =============================\n')).toMatchObject({
+      format: 'pytest',
+      counts: { total: 0 },
+    });
   });
 
-  it('reads Vitest summaries, not the test-file line', () => {
-    expect(parseTestOutput(VITEST)).toMatchObject({ format: 'vitest', counts: { total: 4, passed: 1, failed: 1, skipped: 2 } });
-    expect(parseTestOutput(VITEST_PASSED)).toMatchObject({ format: 'vitest', counts: { total: 17, passed: 17, failed: 0, skipped: 0 } });
+  it("reads node:test's TAP as node:test, not as plain TAP (both parsers read it; the specific one wins)", () => {
+    const tap =
+      'TAP version 13\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1.5\n  ...\n1..1\n# tests 1\n# suites 0\n# pass 1\n# fail 0\n# cancelled 0\n# skipped 0\n# todo 0\n# duration_ms 9.1\n';
+    expect(parseTestOutput(tap)).toEqual({
+      format: 'node',
+      counts: { total: 1, passed: 1, failed: 0, skipped: 0 },
+      tests: [{ name: 'a', status: 'passed', durationMs: 1.5 }],
+    });
   });
 
-  it('gives zero counts for output it does not know', () => {
-    expect(parseTestOutput('Ran 3 tests in 0.01s\n\nOK\n')).toEqual({ format: 'unknown', counts: { total: 0, passed: 0, failed: 0, skipped: 0 }, tests: [] });
-    expect(parseTestOutput('')).toEqual({ format: 'unknown', counts: { total: 0, passed: 0, failed: 0, skipped: 0 }, tests: [] });
+  it("does not count what a TAP point's YAML diagnostics quote", () => {
+    const tap =
+      'TAP version 13\nnot ok 1 - renders\n  ---\n  actual: |-\n    ok 1 - looks like a point\n    not ok 2 - so does this\n  ...\nok 2 - saves\n1..2\n';
+    expect(parseTestOutput(tap)).toMatchObject({ format: 'tap', counts: { total: 2, passed: 1, failed: 1, skipped: 0 } });
   });
 
-  it('does not mistake prose for a summary', () => {
-    expect(parseTestOutput('# tests are flaky here\nTests: none\n').format).toBe('unknown');
+  it('sums the runs of one runner in one output (a script running it twice)', () => {
+    const jest = (n: number) => `PASS ./a.test.js\n\nTest Suites: 1 passed, 1 total\nTests:       ${n} passed, ${n} total\nSnapshots:   0 total\n`;
+    expect(parseTestOutput(jest(2) + jest(3)).counts).toEqual({ total: 5, passed: 5, failed: 0, skipped: 0 });
+  });
+
+  it('counts a go -json package that failed outside any test (newer go reports build failures as events) as one failure', () => {
+    const events = [
+      { Action: 'run', Package: 'ex/a', Test: 'TestA' },
+      { Action: 'pass', Package: 'ex/a', Test: 'TestA', Elapsed: 0.002 },
+      { Action: 'pass', Package: 'ex/a', Elapsed: 0.01 },
+      { Action: 'build-output', ImportPath: 'ex/b', Output: 'b.go:3:1: syntax error' },
+      { Action: 'fail', Package: 'ex/b', Elapsed: 0, FailedBuild: 'ex/b' },
+    ];
+    const r = parseTestOutput(events.map((e) => JSON.stringify(e)).join('\n'));
+    expect(r).toEqual({
+      format: 'go',
+      counts: { total: 2, passed: 1, failed: 1, skipped: 0 },
+      tests: [
+        { name: 'TestA', status: 'passed', file: 'ex/a', durationMs: 2 },
+        { name: 'ex/b (failed outside any test)', status: 'failed', file: 'ex/b' },
+      ],
+    });
+  });
+
+  it('cuts over-long lines before any pattern reads them (hostile output: bench/agent-runner/test-output.bench.mjs)', () => {
+    const long = `Tests: ${'1'.repeat(MAX_LINE_CHARS * 50)}`;
+    expect(normaliseOutput(`a\n${long}\nb`)).toBe(`a\n${long.slice(0, MAX_LINE_CHARS)}\nb`);
+    expect(parseTestOutput(`${long}\nok  \t${'1'.repeat(MAX_LINE_CHARS * 50)}\n`)).toEqual(UNPARSED);
+    // A summary line stays whole.
+    expect(parseTestOutput(`${'x'.repeat(MAX_LINE_CHARS * 2)}\nTests:       3 passed, 3 total\n`).counts.total).toBe(3);
+  });
+
+  it('keeps at most MAX_TESTS per-test results, counts untouched', () => {
+    const lines = Array.from({ length: MAX_TESTS + 10 }, (_, i) => `ok ${i + 1} - case ${i}`);
+    const r = parseTestOutput(`TAP version 14\n1..${MAX_TESTS + 10}\n${lines.join('\n')}\n`);
+    expect(r.counts.total).toBe(MAX_TESTS + 10);
+    expect(r.tests).toHaveLength(MAX_TESTS);
+  });
+
+  it('reads output redrawn with carriage returns and hyperlinks as a log would show it', () => {
+    const out = 'Running...\r\x1b[2KTests:       1 passed, 1 total\r\n\x1b]8;;file:///a.js\x07a.js\x1b]8;;\x07\n';
+    expect(normaliseOutput(out)).toBe('Running...\nTests:       1 passed, 1 total\na.js\n');
+    expect(parseTestOutput(out)).toMatchObject({ format: 'jest', counts: { total: 1, passed: 1 } });
   });
 });

@@ -1,12 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Envelope, TestCommand, TestedEvent } from '@agency/contracts';
+import { LINT_OUTPUT_MAX_CHARS, type Envelope, type LintResultDto, type TestCommand, type TestedEvent } from '@agency/contracts';
 import { ArtifactStore, Clock } from '@agency/messaging';
 import { AgentRunnerConfig } from '../agent-runner.config.js';
+import { JobEnvironments, type EnvironmentSummary } from '../environment/job-environments.service.js';
 import { WorkspaceService } from '../git/workspace.service.js';
 import { Sandbox, type SandboxResult } from '../sandbox/sandbox.js';
 import { ArtifactKeys } from '../steps/artifact-keys.js';
 import { jobIdOf } from '../steps/step-ids.js';
-import { parseTestOutput } from './test-output.parser.js';
+import { WorktreeFiles } from '../files/worktree-files.js';
+import { parseJunitXml } from './parsers/junit-xml.parser.js';
+import { parseTestOutput, type ParsedTestOutput } from './test-output.parser.js';
+
+/** A JUnit report larger than this is not read (the output's reading stands). */
+export const JUNIT_MAX_BYTES = 20_000_000;
 
 export const REPORT_TAIL_CHARS = 100_000;
 export const EXCERPT_CHARS = 20_000;
@@ -20,7 +26,7 @@ export function tail(text: string, max: number): string {
 }
 
 interface CommandRun {
-  phase: 'setup' | 'test';
+  phase: 'setup' | 'test' | 'lint';
   command: string;
   result: SandboxResult;
 }
@@ -32,6 +38,26 @@ function describeRun(run: CommandRun, timeoutSeconds: number): string {
   return `[${run.phase} command "${run.command}" exited with code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}]`;
 }
 
+/** A setup that failed on the agent's change (new lock files), reported like a failed test run so the coder sees it. */
+function setupRunOf(e: EnvironmentSummary): CommandRun {
+  const output = e.outputTail ?? '';
+  return {
+    phase: 'setup',
+    command: e.setupCommand ?? '',
+    result: { exitCode: e.exitCode ?? 1, timedOut: false, durationMs: e.durationMs, output, outputBytes: output.length, truncated: false },
+  };
+}
+
+function lintResultOf(run: CommandRun): LintResultDto {
+  return {
+    command: run.command.slice(0, 2000),
+    exitCode: run.result.exitCode,
+    timedOut: run.result.timedOut,
+    durationMs: Math.max(0, Math.round(run.result.durationMs)),
+    outputTail: tail(run.result.output, LINT_OUTPUT_MAX_CHARS),
+  };
+}
+
 /**
  * The tester: runs the repository's setup and test commands in the sandbox at the round's head
  * commit, within one wall-clock limit, and reports counts, output and verdict.
@@ -39,6 +65,7 @@ function describeRun(run: CommandRun, timeoutSeconds: number): string {
 @Injectable()
 export class TesterService {
   private readonly timeoutMs: number;
+  private readonly lintTimeoutMs: number;
 
   constructor(
     config: AgentRunnerConfig,
@@ -46,8 +73,34 @@ export class TesterService {
     @Inject(Sandbox) private readonly sandbox: Pick<Sandbox, 'open' | 'kind'>,
     @Inject(ArtifactStore) private readonly artifacts: Pick<ArtifactStore, 'putJson'>,
     private readonly clock: Clock,
+    @Inject(JobEnvironments) private readonly environments: Pick<JobEnvironments, 'ensure'>,
+    @Inject(WorktreeFiles) private readonly files: Pick<WorktreeFiles, 'readText'>,
   ) {
     this.timeoutMs = config.TEST_TIMEOUT_SECONDS * 1000;
+    this.lintTimeoutMs = (config.LINT_TIMEOUT_SECONDS ?? 300) * 1000;
+  }
+
+  /** Tests, then lint, in one session of the job's sandbox (no network). */
+  private async runInSandbox(env: Envelope<TestCommand>, workspace: string, jobId: string, progress: (message: string) => void): Promise<CommandRun[]> {
+    const { repo, sandbox } = env.payload;
+    const runs: CommandRun[] = [];
+    const session = await this.sandbox.open({ workspace, jobId, repo: repo.name, ...(sandbox ? { limits: sandbox } : {}) });
+    try {
+      // A report left by an earlier run must not pass for this one's.
+      if (repo.testReport) await session.exec({ command: `rm -f -- ${shellQuote(repo.testReport)}`, timeoutMs: 30_000 });
+      progress(`tests: ${repo.testCommand}`);
+      runs.push({ phase: 'test', command: repo.testCommand, result: await session.exec({ command: repo.testCommand, timeoutMs: this.timeoutMs }) });
+      // Lint runs here, in the job's sandbox (no network, no secrets), whatever the tests said:
+      // the reviewer only reads the result, so agent code never runs on its host.
+      const lint = repo.lintCommand?.trim();
+      if (lint) {
+        progress(`lint: ${lint}`);
+        runs.push({ phase: 'lint', command: lint, result: await session.exec({ command: lint, timeoutMs: this.lintTimeoutMs }) });
+      }
+    } finally {
+      await session.close();
+    }
+    return runs;
   }
 
   async test(env: Envelope<TestCommand>, progress: (message: string) => void = () => undefined): Promise<TestedEvent> {
@@ -55,28 +108,15 @@ export class TesterService {
     const jobId = jobIdOf(env);
     const ws = await this.workspaces.openAt(jobId, repo, workspace);
     const started = this.clock.nowMs();
-    const runs: CommandRun[] = [];
-    // One sandbox for setup and tests: what the setup installs is there for the tests.
-    const session = await this.sandbox.open({ workspace: ws.dir, jobId, repo: repo.name, ...(sandbox ? { limits: sandbox } : {}) });
-    try {
-      if (repo.setupCommand) {
-        progress(`setup: ${repo.setupCommand}`);
-        runs.push({ phase: 'setup', command: repo.setupCommand, result: await session.exec({ command: repo.setupCommand, timeoutMs: this.timeoutMs }) });
-      }
-      const setup = runs[0];
-      const setupOk = !setup || (setup.result.exitCode === 0 && !setup.result.timedOut);
-      if (setupOk) {
-        // Setup and tests share one limit, so the step's length is bounded whatever the split.
-        const left = Math.max(1000, this.timeoutMs - (this.clock.nowMs() - started));
-        progress(`tests: ${repo.testCommand}`);
-        runs.push({ phase: 'test', command: repo.testCommand, result: await session.exec({ command: repo.testCommand, timeoutMs: left }) });
-      }
-    } finally {
-      await session.close();
-    }
-    const last = runs[runs.length - 1]!;
+    // The job's environment is normally there from the code step; installed again only when the lock files changed.
+    const environment = await this.environments.ensure(ws, repo, { jobId, ...(sandbox ? { limits: sandbox } : {}), progress });
+    const runs = environment.ok ? await this.runInSandbox(env, ws.dir, jobId, progress) : [setupRunOf(environment)];
+    const lintRun = runs.find((r) => r.phase === 'lint');
+    const lint = lintRun ? lintResultOf(lintRun) : undefined;
+    const last = runs.filter((r) => r.phase !== 'lint').pop()!;
     const durationMs = Math.max(0, this.clock.nowMs() - started);
-    const parsed = last.phase === 'test' ? parseTestOutput(last.result.output) : parseTestOutput('');
+    const parsed =
+      last.phase === 'test' ? await this.readResults(ws.dir, repo.testReport, last.result.output) : { ...parseTestOutput(''), source: 'output' as const };
     const passed = last.phase === 'test' && last.result.exitCode === 0 && !last.result.timedOut;
     const timedOut = last.result.timedOut;
     const timeoutSeconds = Math.round(this.timeoutMs / 1000);
@@ -95,14 +135,56 @@ export class TesterService {
       sandbox: this.sandbox.kind,
       counts: parsed.counts,
       format: parsed.format,
+      resultsFrom: parsed.source,
       tests: parsed.tests,
-      runs: runs.map((r) => ({ phase: r.phase, command: r.command, exitCode: r.result.exitCode, timedOut: r.result.timedOut, ...(r.result.oomKilled ? { oomKilled: true } : {}), durationMs: r.result.durationMs, outputBytes: r.result.outputBytes, truncated: r.result.truncated })),
+      runs: runs.map((r) => ({
+        phase: r.phase,
+        command: r.command,
+        exitCode: r.result.exitCode,
+        timedOut: r.result.timedOut,
+        ...(r.result.oomKilled ? { oomKilled: true } : {}),
+        durationMs: r.result.durationMs,
+        outputBytes: r.result.outputBytes,
+        truncated: r.result.truncated,
+      })),
       outputTail,
+      environment,
+      ...(lint ? { lint } : {}),
     };
     const ref = await this.artifacts.putJson(ArtifactKeys.testReport(env, round), report);
     const failing = parsed.tests.filter((t) => t.status === 'failed').map((t) => t.name);
     const named = failing.length > 0 ? `\n[failing: ${failing.slice(0, 20).join('; ')}${failing.length > 20 ? `; and ${failing.length - 20} more` : ''}]` : '';
     const failureExcerpt = passed ? '' : tail(`${describeRun(last, timeoutSeconds)}${named}\n${outputTail}`, EXCERPT_CHARS);
-    return { round, passed, exitCode: last.result.exitCode, timedOut, counts: parsed.counts, durationMs, report: ref, headSha: workspace.headSha, failureExcerpt };
+    return {
+      round,
+      passed,
+      exitCode: last.result.exitCode,
+      timedOut,
+      counts: parsed.counts,
+      format: parsed.format,
+      durationMs,
+      report: ref,
+      headSha: workspace.headSha,
+      failureExcerpt,
+      ...(lint ? { lint } : {}),
+    };
   }
+
+  /**
+   * The run's results: from the repository's JUnit report when it names one and the run wrote it
+   * (read through the confined file access, bounded), else from the output.
+   */
+  private async readResults(worktree: string, report: string | undefined, output: string): Promise<ParsedTestOutput & { source: 'junit-report' | 'output' }> {
+    if (report) {
+      const xml = await this.files.readText(worktree, report, JUNIT_MAX_BYTES).catch(() => undefined);
+      const fromReport = xml ? parseJunitXml(xml) : undefined;
+      if (fromReport) return { ...fromReport, source: 'junit-report' };
+    }
+    return { ...parseTestOutput(output), source: 'output' };
+  }
+}
+
+/** A word for sh -c: single-quoted, any single quote closed and escaped. */
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, "'\\''")}'`;
 }

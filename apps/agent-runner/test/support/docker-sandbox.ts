@@ -13,7 +13,7 @@ import { SandboxImages } from '../../src/sandbox/sandbox-images.js';
 import { WorktreeOwner } from '../../src/sandbox/worktree-owner.js';
 import { VAULT_PATH } from './greeter-forge.js';
 
-export const SANDBOX_IMAGE = process.env.AGENCY_SANDBOX_IMAGE ?? 'agency/sandbox:latest';
+export const SANDBOX_IMAGE = process.env.AGENCY_SANDBOX_IMAGE ?? 'localhost/agency/sandbox:latest';
 
 /**
  * The Docker-backed tests need an engine and the locally built sandbox image; without them they
@@ -21,7 +21,9 @@ export const SANDBOX_IMAGE = process.env.AGENCY_SANDBOX_IMAGE ?? 'agency/sandbox
  */
 export async function requireDocker(engine = new DockerEngine()): Promise<DockerEngine> {
   if (!(await engine.ping(5000))) {
-    throw new Error('no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): these tests run against a real engine; start one with scripts/docker/ensure-engine.sh');
+    throw new Error(
+      'no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): these tests run against a real engine; start one with scripts/docker/ensure-engine.sh',
+    );
   }
   if (!(await engine.imageExists(SANDBOX_IMAGE))) {
     throw new Error(`the sandbox image ${SANDBOX_IMAGE} is missing: build it with scripts/docker/build-images.sh`);
@@ -42,6 +44,9 @@ export function sandboxConfig(workDir: string, patch: Partial<AgentRunnerConfig>
     SANDBOX_CPUS: 1,
     SANDBOX_PIDS: 64,
     SANDBOX_TMP_MB: 64,
+    SANDBOX_DISK_MB: 1024,
+    SANDBOX_WORKTREE_MB: 10_240,
+    SANDBOX_DISK_CHECK_MS: 2000,
     SANDBOX_NETWORK: 'none',
     SANDBOX_UID: 1000,
     SANDBOX_GID: 1000,

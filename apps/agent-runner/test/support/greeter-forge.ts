@@ -6,12 +6,23 @@ import { tempDir, type TempDir } from '@agency/testing';
 export const GREETER_SOURCE = resolve(import.meta.dirname, '../../../../examples/repos/greeter');
 export const VAULT_PATH = resolve(import.meta.dirname, '../../../../examples/vault');
 
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@localhost', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@localhost' };
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@localhost',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@localhost',
+};
 
 /** Plain git for the test's own setup and checks (the code under test has its own client). */
 export function git(cwd: string, ...args: string[]): string {
   // safe.directory: the Docker sandbox hands worktrees to its unprivileged user, and the test's git may run as root.
-  return execFileSync('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'safe.directory=*', ...args], { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return execFileSync('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'safe.directory=*', ...args], {
+    cwd,
+    env: GIT_ENV,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 }
 
 export interface GreeterForge {

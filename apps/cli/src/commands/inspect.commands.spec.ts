@@ -1,6 +1,6 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { SagaSummary } from '../api.client.js';
-import { renderStatus, stepOf, watchTitle } from './inspect.commands.js';
+import { mergeMessage, renderStatus, stepOf, watchTitle } from './inspect.commands.js';
 
 const saga = (over: Partial<SagaSummary> = {}): SagaSummary => ({
   frId: 'FR-001',
@@ -21,11 +21,42 @@ const rows = (text: string) =>
   stripVTControlCharacters(text)
     .split('\n')
     .filter((l) => l.startsWith('│'))
-    .map((l) => l.split('│').slice(1, -1).map((c) => c.trim()));
+    .map((l) =>
+      l
+        .split('│')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
 
 describe('status table', () => {
+  it('lists the FR files the intake refused or holds after the FRs, with why', () => {
+    const refused = {
+      frId: 'FR-009',
+      path: '10_features/03_planned/FR-009-big.md',
+      now: '10_features/09_blocked/FR-009-big.md',
+      code: 'TOO_LARGE' as const,
+      reason: 'the file is 2000000 bytes; FR files may be at most 100000 bytes (FR_MAX_BYTES)',
+      at: '2025-01-01T00:00:00.000Z',
+    };
+    const text = stripVTControlCharacters(renderStatus([saga()], [refused]));
+    expect(text).toContain('refused or held at intake:');
+    expect(rows(text).at(-1)).toEqual([
+      'FR-009',
+      'TOO_LARGE',
+      '10_features/09_blocked/FR-009-big.md',
+      'the file is 2000000 bytes; FR files may be at most 100000 bytes (FR_MAX_BYTES)',
+    ]);
+    expect(stripVTControlCharacters(renderStatus([], [refused]))).not.toContain('no FRs yet');
+  });
+
   it('says how to start when there are no FRs', () => {
     expect(renderStatus([])).toBe('no FRs yet: move an FR file into 10_features/03_planned/');
+  });
+
+  it('says how many older finished runs the listing left out', () => {
+    const text = stripVTControlCharacters(renderStatus([saga()], [], false, 4800));
+    expect(text.split('\n').at(-1)).toBe('4800 older finished run(s) not listed; agency logs FR-x shows any FR');
+    expect(renderStatus([saga()], [], false)).not.toContain('not listed');
   });
 
   it('shows one row per FR under the headings, in the order given', () => {
@@ -60,5 +91,30 @@ describe('status table', () => {
   it('titles each redraw of --watch with the interval and the time', () => {
     expect(watchTitle(2, new Date('2025-03-04T05:06:07.890Z'))).toBe('every 2 s, 05:06:07 UTC (Ctrl-C stops)');
     expect(watchTitle(0.5, new Date('2025-03-04T23:59:59.000Z'))).toBe('every 0.5 s, 23:59:59 UTC (Ctrl-C stops)');
+  });
+});
+
+describe('agency merge', () => {
+  it('says merged, with the merge commit, when it merged the PR', () => {
+    expect(
+      mergeMessage('FR-001', 'local://example/greeter/pulls/1', {
+        pull: { url: 'local://example/greeter/pulls/1', mergeSha: 'f'.repeat(40) },
+        alreadyMerged: false,
+      }),
+    ).toBe('FR-001: merged local://example/greeter/pulls/1 as ffffffffffff; the FR moves to done');
+  });
+
+  it('says plainly that an FR merged already had nothing to merge', () => {
+    const line = mergeMessage('FR-001', 'local://example/greeter/pulls/1', {
+      pull: { url: 'x', mergeSha: 'f'.repeat(40), mergedAt: '2025-01-01T00:00:00.000Z' },
+      alreadyMerged: true,
+    });
+    expect(line).toBe('FR-001: local://example/greeter/pulls/1 was already merged as ffffffffffff at 2025-01-01T00:00:00.000Z; nothing to merge');
+  });
+});
+
+describe('the status table when piped', () => {
+  it('has no colour escapes', () => {
+    expect(renderStatus([saga()], [], false)).not.toContain('\u001b');
   });
 });

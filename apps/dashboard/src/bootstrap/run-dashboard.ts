@@ -3,10 +3,10 @@ import { hostname } from 'node:os';
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { HealthController, Metrics, SERVICE_LOGGER, ServiceState } from '@agency/bootstrap';
-import { ConfigError, loadConfig } from '@agency/config';
-import { BusConnection } from '@agency/messaging';
-import { AgencyLogger, createLogger, initTelemetry, type AgencyPinoLogger, type Telemetry } from '@agency/telemetry';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
+import { configureOrExit, failConfig, HealthModule, Metrics, SERVICE_LOGGER, ServiceState, serviceLogging, type ServiceConfiguration } from '@agency/bootstrap';
+import { BusAuthError, BusConnection } from '@agency/messaging';
+import { createLogger, initTelemetry, type AgencyPinoLogger, type Telemetry } from '@agency/telemetry';
 import { DashboardConfig } from '../dashboard.config.js';
 import { DashboardModule } from '../dashboard.module.js';
 import { EventFeedService } from '../events/event-feed.service.js';
@@ -34,40 +34,54 @@ class Closer implements OnApplicationShutdown {
 /**
  * The dashboard as a Nest app on Fastify. Not `runService`: the dashboard is no bus service (it
  * consumes no commands and owns no durable consumer, and `ServiceName` does not list it), so it
- * wires the same pieces itself: validated config, JSON logs, one NATS connection, /health/live,
- * /health/ready (NATS connected, event stream caught up) and /metrics.
+ * wires the same pieces itself: config through ConfigModule, logs through nestjs-pino, one NATS
+ * connection, /health/live, /health/ready (terminus: NATS connected, event stream caught up) and
+ * /metrics.
  */
-export async function createDashboardApp(config: DashboardConfig, logger: AgencyPinoLogger, telemetry?: Telemetry): Promise<RunningDashboard> {
+export async function createDashboardApp(
+  configured: ServiceConfiguration<DashboardConfig>,
+  logger: AgencyPinoLogger,
+  telemetry?: Telemetry,
+): Promise<RunningDashboard> {
+  const { config } = configured;
   const instanceId = config.INSTANCE_ID ?? `${hostname()}-${process.pid}`;
-  const bus = await BusConnection.connect({ servers: config.NATS_URL, name: `${DASHBOARD_SERVICE}@${instanceId}` });
+  const bus = await BusConnection.connect({
+    servers: config.NATS_URL,
+    name: `${DASHBOARD_SERVICE}@${instanceId}`,
+    unreadyAfterMs: config.BUS_UNREADY_AFTER_SECONDS * 1000,
+    user: config.NATS_USER,
+    password: config.NATS_PASSWORD,
+  });
   const state = new ServiceState();
+  state.identity = { service: DASHBOARD_SERVICE, instance: instanceId, ...(config.STACK_ID ? { stack: config.STACK_ID } : {}) };
   const core: DynamicModule = {
     module: class DashboardCoreModule {},
     global: true,
     providers: [
-      { provide: DashboardConfig, useValue: config },
       { provide: ServiceState, useValue: state },
       { provide: Metrics, useValue: new Metrics(DASHBOARD_SERVICE) },
       { provide: SERVICE_LOGGER, useValue: logger },
       { provide: BusConnection, useValue: bus },
       { provide: Closer, useValue: new Closer(bus, telemetry) },
     ],
-    exports: [DashboardConfig, ServiceState, Metrics, SERVICE_LOGGER, BusConnection],
+    exports: [ServiceState, Metrics, SERVICE_LOGGER, BusConnection],
   };
+  const logging = serviceLogging(logger, { requests: true });
 
-  @Module({ imports: [core, DashboardModule.forRoot(config)], controllers: [HealthController] })
+  @Module({ imports: [configured.module, core, logging.module, DashboardModule.forRoot(config), HealthModule] })
   class RootModule {}
 
   let app: NestFastifyApplication;
   try {
     app = await NestFactory.create<NestFastifyApplication>(RootModule, new FastifyAdapter({ bodyLimit: 64 * 1024, forceCloseConnections: true }), {
-      logger: new AgencyLogger(logger),
+      logger: logging.nestLogger,
       abortOnError: false,
     });
   } catch (e) {
     await bus.close();
     throw e;
   }
+  app.useLogger(app.get(NestPinoLogger));
   const feed = app.get(EventFeedService);
   state.checks.set('events', async () => (feed.caughtUp ? undefined : 'replaying the event stream'));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
@@ -80,23 +94,15 @@ export async function createDashboardApp(config: DashboardConfig, logger: Agency
 
 /** The process entry point: fail fast with exit code 78 on bad configuration, like every service. */
 export async function runDashboard(env: NodeJS.ProcessEnv = process.env): Promise<RunningDashboard> {
-  let config: DashboardConfig;
-  try {
-    config = loadConfig(DASHBOARD_SERVICE, DashboardConfig, env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw e;
-  }
+  const configured = await configureOrExit(DASHBOARD_SERVICE, DashboardConfig, env);
   const telemetry = initTelemetry({ serviceName: DASHBOARD_SERVICE, env });
-  const logger = createLogger({ service: DASHBOARD_SERVICE, level: config.LOG_LEVEL });
+  const logger = createLogger({ service: DASHBOARD_SERVICE, level: configured.config.LOG_LEVEL });
   try {
-    return await createDashboardApp(config, logger, telemetry);
+    return await createDashboardApp(configured, logger, telemetry);
   } catch (e) {
-    logger.fatal({ err: e }, `dashboard failed to start: ${(e as Error).message}`);
     await telemetry.shutdown();
+    if (e instanceof BusAuthError) failConfig(`${DASHBOARD_SERVICE}: ${e.message}`);
+    logger.fatal({ err: e }, `dashboard failed to start: ${(e as Error).message}`);
     process.exit(1);
   }
 }

@@ -1,8 +1,9 @@
 import { Metrics } from '@agency/bootstrap';
+import type { DashboardEvent } from '@agency/contracts';
 import { Clock } from '@agency/messaging';
 import { createLogger } from '@agency/telemetry';
 import { DashboardConfig } from '../dashboard.config.js';
-import { EventFeedService, summarize, type FeedEvent } from './event-feed.service.js';
+import { EventFeedService, summarize } from './event-feed.service.js';
 import type { EventEnvelope, EventSink, EventStreamClient, StreamedEvent } from './event-stream.client.js';
 
 class FakeStream {
@@ -25,7 +26,17 @@ class FixedClock extends Clock {
 function env(type: string, step: string, payload: Record<string, unknown>, sagaId = 'FR-1-r1'): EventEnvelope {
   return { id: `${type}-${step}`, type, frId: sagaId.replace(/-r\d+$/, ''), sagaId, step, attempt: 1, occurredAt: '2026-01-01T00:00:00.000Z', payload };
 }
-const usage = (costUsd: number, inputTokens = 10, outputTokens = 5) => ({ alias: 'coder', provider: 'scripted', model: 'scripted/coder', inputTokens, cachedInputTokens: 0, outputTokens, costUsd, latencyMs: 3, status: 'ok' });
+const usage = (costUsd: number, inputTokens = 10, outputTokens = 5) => ({
+  alias: 'coder',
+  provider: 'scripted',
+  model: 'scripted/coder',
+  inputTokens,
+  cachedInputTokens: 0,
+  outputTokens,
+  costUsd,
+  latencyMs: 3,
+  status: 'ok',
+});
 
 describe('EventFeedService', () => {
   let stream: FakeStream;
@@ -36,7 +47,13 @@ describe('EventFeedService', () => {
   beforeEach(async () => {
     stream = new FakeStream();
     const config = Object.assign(new DashboardConfig(), { EVENT_REPLAY_HOURS: 24 });
-    feed = new EventFeedService(stream as unknown as EventStreamClient, config, new Metrics('dashboard-test'), new FixedClock(), createLogger({ service: 'test', level: 'silent' }));
+    feed = new EventFeedService(
+      stream as unknown as EventStreamClient,
+      config,
+      new Metrics('dashboard-test'),
+      new FixedClock(),
+      createLogger({ service: 'test', level: 'silent' }),
+    );
     await feed.onModuleInit();
   });
 
@@ -63,7 +80,7 @@ describe('EventFeedService', () => {
   });
 
   it('tells listeners about live events only, after the replay caught up, until they unsubscribe', async () => {
-    const seen: FeedEvent[] = [];
+    const seen: DashboardEvent[] = [];
     const off = feed.subscribe((e) => seen.push(e));
     push(env('router.scored', 'route', { score: 12, tier: 'small' }));
     expect(seen).toEqual([]);

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Metrics, SERVICE_LOGGER } from '@agency/bootstrap';
+import type { DashboardEvent } from '@agency/contracts';
 import { Clock } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { DashboardConfig } from '../dashboard.config.js';
@@ -13,19 +14,7 @@ export interface StepCost {
   outputTokens: number;
 }
 
-/** One event as the browser sees it: enough to list it and to know what to refresh. */
-export interface FeedEvent {
-  seq: number;
-  type: string;
-  frId: string;
-  sagaId: string;
-  step: string;
-  attempt: number;
-  occurredAt: string;
-  summary: string;
-}
-
-export type FeedListener = (e: FeedEvent) => void;
+export type FeedListener = (e: DashboardEvent) => void;
 
 const RECENT_PER_SAGA = 200;
 const RECENT_ALL = 300;
@@ -62,8 +51,8 @@ export function summarize(env: EventEnvelope): string {
 @Injectable()
 export class EventFeedService implements OnModuleInit, OnApplicationShutdown {
   private readonly costs = new Map<string, Map<string, StepCost>>();
-  private readonly recentBySaga = new Map<string, FeedEvent[]>();
-  private readonly recent: FeedEvent[] = [];
+  private readonly recentBySaga = new Map<string, DashboardEvent[]>();
+  private readonly recent: DashboardEvent[] = [];
   private readonly listeners = new Set<FeedListener>();
   private lastSeq = 0;
   private follow?: EventFollow;
@@ -111,7 +100,16 @@ export class EventFeedService implements OnModuleInit, OnApplicationShutdown {
       bySteps.set(env.step, c);
       this.costs.set(env.sagaId, bySteps);
     }
-    const fe: FeedEvent = { seq: e.seq, type: env.type, frId: env.frId, sagaId: env.sagaId, step: env.step, attempt: env.attempt, occurredAt: env.occurredAt, summary: summarize(env) };
+    const fe: DashboardEvent = {
+      seq: e.seq,
+      type: env.type,
+      frId: env.frId,
+      sagaId: env.sagaId,
+      step: env.step,
+      attempt: env.attempt,
+      occurredAt: env.occurredAt,
+      summary: summarize(env),
+    };
     const list = this.recentBySaga.get(env.sagaId) ?? [];
     list.push(fe);
     if (list.length > RECENT_PER_SAGA) list.shift();
@@ -125,11 +123,11 @@ export class EventFeedService implements OnModuleInit, OnApplicationShutdown {
     return this.costs.get(sagaId) ?? new Map();
   }
 
-  eventsOf(sagaId: string): readonly FeedEvent[] {
+  eventsOf(sagaId: string): readonly DashboardEvent[] {
     return this.recentBySaga.get(sagaId) ?? [];
   }
 
-  latest(limit = 50): FeedEvent[] {
+  latest(limit = 50): DashboardEvent[] {
     return this.recent.slice(-limit).reverse();
   }
 

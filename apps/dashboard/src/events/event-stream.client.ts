@@ -36,7 +36,16 @@ export interface EventFollow {
 
 function isEnvelope(v: unknown): v is EventEnvelope {
   const e = v as Partial<EventEnvelope> | null;
-  return !!e && typeof e.type === 'string' && typeof e.sagaId === 'string' && typeof e.frId === 'string' && typeof e.step === 'string' && typeof e.occurredAt === 'string' && typeof e.payload === 'object' && e.payload !== null;
+  return (
+    !!e &&
+    typeof e.type === 'string' &&
+    typeof e.sagaId === 'string' &&
+    typeof e.frId === 'string' &&
+    typeof e.step === 'string' &&
+    typeof e.occurredAt === 'string' &&
+    typeof e.payload === 'object' &&
+    e.payload !== null
+  );
 }
 
 /**
@@ -59,7 +68,10 @@ export class EventStreamClient {
     const loop = (async () => {
       while (!stopped) {
         try {
-          const consumer = await this.bus.js.consumers.get(STREAMS.events.name, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() });
+          const consumer = await this.bus.js.consumers.get(STREAMS.events.name, {
+            deliver_policy: DeliverPolicy.StartTime,
+            opt_start_time: since.toISOString(),
+          });
           const info = await consumer.info(true);
           let caught = false;
           if (info.num_pending === 0) {

@@ -25,7 +25,18 @@ class FakeApi {
 }
 
 const feed = { stepCosts: () => new Map(), eventsOf: () => [], latest: () => [], caughtUp: true } as unknown as EventFeedService;
-const summary = { frId: 'FR-1', sagaId: 'FR-1-r1', title: 'T', state: 'cancelled', step: 'code-r1', attempt: 1, round: 1, costUsd: 0, traceId: 'ab', updatedAt: '' };
+const summary = {
+  frId: 'FR-1',
+  sagaId: 'FR-1-r1',
+  title: 'T',
+  state: 'cancelled',
+  step: 'code-r1',
+  attempt: 1,
+  round: 1,
+  costUsd: 0,
+  traceId: 'ab',
+  updatedAt: '',
+};
 
 function controller(api: FakeApi): ApiController {
   const config = new DashboardConfig();
@@ -46,7 +57,9 @@ describe('ApiController', () => {
     const api = new FakeApi();
     api.answers.set('POST orchestrator /sagas/FR-1/cancel', { status: 200, body: { ...summary, prUrl: 'local://o/r/pulls/2' } });
     const out = await controller(api).act('FR-1', 'cancel', { comment: 'not needed' }, 'application/json');
-    expect(api.calls).toEqual([{ method: 'POST', upstream: 'orchestrator', path: '/sagas/FR-1/cancel', body: { by: 'dashboard', comment: 'not needed', reason: 'not needed' } }]);
+    expect(api.calls).toEqual([
+      { method: 'POST', upstream: 'orchestrator', path: '/sagas/FR-1/cancel', body: { by: 'dashboard', comment: 'not needed', reason: 'not needed' } },
+    ]);
     expect(out.links).toEqual({ pr: '/forge/local/repos/o/r/pulls/2' });
   });
 
@@ -75,12 +88,32 @@ describe('ApiController', () => {
 
   it('builds the overview from what answers and names what does not', async () => {
     const api = new FakeApi();
-    api.answers.set('GET orchestrator /sagas', { status: 200, body: { sagas: [summary, { ...summary, frId: 'FR-2', state: 'awaiting-merge' }, { ...summary, frId: 'FR-3', state: 'awaiting-merge' }] } });
+    api.answers.set('GET orchestrator /sagas', {
+      status: 200,
+      body: { sagas: [summary, { ...summary, frId: 'FR-2', state: 'awaiting-merge' }, { ...summary, frId: 'FR-3', state: 'awaiting-merge' }] },
+    });
     api.answers.set('GET registry /jobs', new UpstreamUnavailableError('registry', 'http://r/jobs', 'ETIMEDOUT'));
     const o = await controller(api).overview();
     expect(o.byState).toEqual({ cancelled: 1, 'awaiting-merge': 2 });
     expect(o.jobs).toEqual([]);
     expect(o.errors).toEqual({ registry: 'registry did not answer at http://r/jobs: ETIMEDOUT' });
     expect(o.live).toBe(true);
+    expect(o.refused).toEqual([]);
+  });
+
+  it('passes on the FR files the intake refused, in the overview and the list', async () => {
+    const api = new FakeApi();
+    const refused = {
+      frId: 'FR-9',
+      path: '10_features/03_planned/FR-9-x.md',
+      now: '10_features/09_blocked/FR-9-x.md',
+      code: 'TOO_LARGE' as const,
+      reason: 'the file is 2000000 bytes',
+      at: '2026-11-24T09:00:00.000Z',
+    };
+    api.answers.set('GET orchestrator /sagas', { status: 200, body: { sagas: [summary], refused: [refused] } });
+    api.answers.set('GET registry /jobs', { status: 200, body: { jobs: [] } });
+    expect((await controller(api).overview()).refused).toEqual([refused]);
+    expect((await controller(api).sagas()).refused).toEqual([refused]);
   });
 });

@@ -1,34 +1,59 @@
-import { BadRequestException, Body, Controller, Get, Headers, HttpCode, HttpException, Param, Post, Sse, UnsupportedMediaTypeException, type MessageEvent } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpException,
+  Param,
+  Post,
+  Sse,
+  UnsupportedMediaTypeException,
+  type MessageEvent,
+} from '@nestjs/common';
 import { Observable } from 'rxjs';
+import {
+  SAGA_ACTIONS,
+  type DashboardFrDetail,
+  type DashboardOverview,
+  type DashboardSaga,
+  type DashboardSagaList,
+  type PullRequestView,
+  type QueuedJobView,
+  type SagaActionRequest,
+  type SagaAction,
+  type RefusedFrSummary,
+  type SagaRecordView,
+  type SagaSummary,
+} from '@agency/contracts';
 import { DashboardConfig } from '../dashboard.config.js';
-import { EventFeedService, type FeedEvent } from '../events/event-feed.service.js';
-import { FrViewService, type FrDetail, type Links, type SagaSummary } from '../timeline/fr-view.service.js';
-import type { SagaView } from '../timeline/timeline.js';
+import { EventFeedService } from '../events/event-feed.service.js';
+import { FrViewService } from '../timeline/fr-view.service.js';
 import { AgencyApiClient, UpstreamUnavailableError, type Upstream, type UpstreamResponse } from '../upstream/agency-api.client.js';
-
-export const ACTIONS = ['approve', 'reject', 'cancel', 'retry'] as const;
-export type Action = (typeof ACTIONS)[number];
 
 const FR_ID = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const PING_MS = 15_000;
 
-export interface ActionBody {
-  by?: unknown;
-  comment?: unknown;
-  reason?: unknown;
+/** The request's body as it arrives: each field is checked before it is forwarded. */
+export type ActionBody = { [K in keyof SagaActionRequest]?: unknown };
+
+/** GET /sagas of the orchestrator (`refused` may be missing from an older one). */
+interface SagaListing {
+  sagas: SagaSummary[];
+  refused?: RefusedFrSummary[];
 }
 
-export interface Overview {
-  sagas: (SagaSummary & { links: Links })[];
-  jobs: Record<string, unknown>[];
-  byState: Record<string, number>;
-  events: FeedEvent[];
-  live: boolean;
-  /** An upstream that did not answer, and why: the page shows what it has and says what is missing. */
-  errors: Partial<Record<Upstream, string>>;
+/** GET /jobs of the registry. */
+interface JobListing {
+  jobs: QueuedJobView[];
 }
 
-function checkFrId(frId: string): string {
+function isAction(action: string): action is SagaAction {
+  return (SAGA_ACTIONS as readonly string[]).includes(action);
+}
+
+export function checkFrId(frId: string): string {
   if (!FR_ID.test(frId)) throw new BadRequestException(`'${frId}' is not an FR id (e.g. FR-001)`);
   return frId;
 }
@@ -49,7 +74,7 @@ function messageOf(e: unknown): string {
 }
 
 /** Throws the upstream's own status and message when it refused (404, 409...), 502 when it did not answer. */
-async function call<T>(request: Promise<UpstreamResponse<T>>): Promise<T> {
+export async function call<T>(request: Promise<UpstreamResponse<T>>): Promise<T> {
   let res: UpstreamResponse<T>;
   try {
     res = await request;
@@ -82,8 +107,8 @@ export class ApiController {
 
   /** Everything the main page shows, in one call; an upstream that is down leaves its part empty and says so. */
   @Get('api/overview')
-  async overview(): Promise<Overview> {
-    const errors: Overview['errors'] = {};
+  async overview(): Promise<DashboardOverview> {
+    const errors: DashboardOverview['errors'] = {};
     const part = async <T>(upstream: Upstream, request: Promise<T>, empty: T): Promise<T> => {
       try {
         return await request;
@@ -92,29 +117,37 @@ export class ApiController {
         return empty;
       }
     };
-    const [sagas, jobs] = await Promise.all([
-      part('orchestrator', call(this.api.get<{ sagas: SagaSummary[] }>('orchestrator', '/sagas')).then((r) => r.sagas), [] as SagaSummary[]),
-      part('registry', call(this.api.get<{ jobs: Record<string, unknown>[] }>('registry', '/jobs')).then((r) => r.jobs), [] as Record<string, unknown>[]),
+    const [{ sagas, refused }, jobs] = await Promise.all([
+      part(
+        'orchestrator',
+        call(this.api.get<SagaListing>('orchestrator', '/sagas')).then((r) => ({ sagas: r.sagas, refused: r.refused ?? [] })),
+        { sagas: [] as SagaSummary[], refused: [] as RefusedFrSummary[] },
+      ),
+      part(
+        'registry',
+        call(this.api.get<JobListing>('registry', '/jobs')).then((r) => r.jobs),
+        [] as QueuedJobView[],
+      ),
     ]);
-    const byState: Record<string, number> = {};
+    const byState: DashboardOverview['byState'] = {};
     for (const s of sagas) byState[s.state] = (byState[s.state] ?? 0) + 1;
-    return { sagas: sagas.map((s) => this.views.summaryWithLinks(s)), jobs, byState, events: this.feed.latest(30), live: this.feed.caughtUp, errors };
+    return { sagas: sagas.map((s) => this.views.summaryWithLinks(s)), refused, jobs, byState, events: this.feed.latest(30), live: this.feed.caughtUp, errors };
   }
 
   @Get('api/sagas')
-  async sagas(): Promise<{ sagas: (SagaSummary & { links: Links })[] }> {
-    const r = await call(this.api.get<{ sagas: SagaSummary[] }>('orchestrator', '/sagas'));
-    return { sagas: r.sagas.map((s) => this.views.summaryWithLinks(s)) };
+  async sagas(): Promise<DashboardSagaList> {
+    const r = await call(this.api.get<SagaListing>('orchestrator', '/sagas'));
+    return { sagas: r.sagas.map((s) => this.views.summaryWithLinks(s)), refused: r.refused ?? [] };
   }
 
   @Get('api/jobs')
-  jobs(): Promise<{ jobs: Record<string, unknown>[] }> {
-    return call(this.api.get<{ jobs: Record<string, unknown>[] }>('registry', '/jobs'));
+  jobs(): Promise<JobListing> {
+    return call(this.api.get<JobListing>('registry', '/jobs'));
   }
 
   @Get('api/sagas/:frId')
-  async detail(@Param('frId') frId: string): Promise<FrDetail> {
-    const saga = await call(this.api.get<SagaView>('orchestrator', `/sagas/${encodeURIComponent(checkFrId(frId))}`));
+  async detail(@Param('frId') frId: string): Promise<DashboardFrDetail> {
+    const saga = await call(this.api.get<SagaRecordView>('orchestrator', `/sagas/${encodeURIComponent(checkFrId(frId))}`));
     return this.views.detail(saga);
   }
 
@@ -125,22 +158,31 @@ export class ApiController {
    */
   @Post('api/sagas/:frId/:action')
   @HttpCode(200)
-  async act(@Param('frId') frId: string, @Param('action') action: string, @Body() body: ActionBody | undefined, @Headers('content-type') contentType?: string): Promise<SagaSummary & { links: Links }> {
+  async act(
+    @Param('frId') frId: string,
+    @Param('action') action: string,
+    @Body() body: ActionBody | undefined,
+    @Headers('content-type') contentType?: string,
+  ): Promise<DashboardSaga> {
     if (!/^application\/json\b/i.test(contentType ?? '')) throw new UnsupportedMediaTypeException('send the action as application/json');
-    if (!(ACTIONS as readonly string[]).includes(action)) throw new BadRequestException(`unknown action '${action}' (choose from: ${ACTIONS.join(', ')})`);
+    if (!isAction(action)) throw new BadRequestException(`unknown action '${action}' (choose from: ${SAGA_ACTIONS.join(', ')})`);
     const by = text(body?.by, 'by', 100) ?? 'dashboard';
     const comment = text(body?.comment, 'comment', 2000);
     const reason = text(body?.reason, 'reason', 2000);
-    const forwarded = { by, ...(comment ? { comment } : {}), ...(reason ? { reason } : action === 'cancel' || action === 'reject' ? { reason: comment ?? `${action} from the dashboard` } : {}) };
+    const forwarded: SagaActionRequest = {
+      by,
+      ...(comment ? { comment } : {}),
+      ...(reason ? { reason } : action === 'cancel' || action === 'reject' ? { reason: comment ?? `${action} from the dashboard` } : {}),
+    };
     const s = await call(this.api.post<SagaSummary>('orchestrator', `/sagas/${encodeURIComponent(checkFrId(frId))}/${action}`, forwarded));
     return this.views.summaryWithLinks(s);
   }
 
   /** A local-forge PR record (the target of local:// PR links), read through git-service. */
   @Get('forge/local/repos/:owner/:name/pulls/:number')
-  pull(@Param('owner') owner: string, @Param('name') name: string, @Param('number') number: string): Promise<unknown> {
+  pull(@Param('owner') owner: string, @Param('name') name: string, @Param('number') number: string): Promise<PullRequestView> {
     if (!/^[\w.-]+$/.test(owner) || !/^[\w.-]+$/.test(name) || !/^\d+$/.test(number)) throw new BadRequestException('not a pull request path');
-    return call(this.api.get('git-service', `/forge/local/repos/${owner}/${name}/pulls/${number}`));
+    return call(this.api.get<PullRequestView>('git-service', `/forge/local/repos/${owner}/${name}/pulls/${number}`));
   }
 
   /** Live events (server-sent events): `hello` on connect, `agency` per event, `ping` every 15 s. */

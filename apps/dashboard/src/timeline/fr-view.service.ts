@@ -1,25 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { SagaSummary } from '@agency/contracts';
+import type { DashboardFrDetail, DashboardLinks, DashboardSaga, SagaRecordView, SagaSummary } from '@agency/contracts';
 import { Clock } from '@agency/messaging';
 import { DashboardConfig } from '../dashboard.config.js';
-import { EventFeedService, type FeedEvent } from '../events/event-feed.service.js';
-import { buildTimeline, type SagaView, type Timeline } from './timeline.js';
-
-export type { SagaSummary };
-
-export interface Links {
-  /** Where the browser can open the PR: the forge's page, or the local forge's record through this dashboard. */
-  pr?: string;
-  /** The FR's trace in Jaeger/Grafana, when TRACE_URL_TEMPLATE is set. */
-  trace?: string;
-}
-
-export interface FrDetail {
-  saga: SagaView;
-  links: Links;
-  timeline: Timeline;
-  events: readonly FeedEvent[];
-}
+import { EventFeedService } from '../events/event-feed.service.js';
+import { buildTimeline } from './timeline.js';
 
 const LOCAL_PR = /^local:\/\/([^/\s]+)\/([^/\s]+)\/pulls\/(\d+)$/;
 
@@ -44,17 +28,17 @@ export class FrViewService {
     return this.config.TRACE_URL_TEMPLATE.replaceAll('{traceId}', encodeURIComponent(traceId));
   }
 
-  links(prUrl: string | undefined, traceId: string | undefined): Links {
+  links(prUrl: string | undefined, traceId: string | undefined): DashboardLinks {
     const pr = this.prLink(prUrl);
     const trace = this.traceLink(traceId);
     return { ...(pr ? { pr } : {}), ...(trace ? { trace } : {}) };
   }
 
-  summaryWithLinks(s: SagaSummary): SagaSummary & { links: Links } {
+  summaryWithLinks(s: SagaSummary): DashboardSaga {
     return { ...s, links: this.links(s.prUrl, s.traceId) };
   }
 
-  detail(saga: SagaView): FrDetail {
+  detail(saga: SagaRecordView): DashboardFrDetail {
     return {
       saga,
       links: this.links(saga.pr?.url, saga.traceId),

@@ -1,82 +1,5 @@
+import { isStopped, isTerminal, stepOf, type FrTimelineView, type SagaRecordView, type SagaState, type TimelineRowView } from '@agency/contracts';
 import type { StepCost } from '../events/event-feed.service.js';
-
-/** The parts of the orchestrator's saga record (GET /sagas/:frId) the dashboard reads. */
-export interface SagaView {
-  sagaId: string;
-  frId: string;
-  run: number;
-  state: string;
-  step: string;
-  attempt: number;
-  round: number;
-  fr: { title: string; priority?: string; repo?: string };
-  traceId: string;
-  jobId?: string;
-  score?: number;
-  strategy?: { tier: string };
-  pr?: { number: number; url: string; draft: boolean };
-  costUsd: number;
-  failure?: { code: string; reason: string };
-  draftReason?: string;
-  planSummary?: string;
-  history: { at: string; from: string; to: string; reason?: string }[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface TimelineRow {
-  state: string;
-  /** The step the saga waited on in this state (as in envelopes: plan, code-r1, test-r1...). */
-  step: string;
-  startedAt: string;
-  endedAt?: string;
-  durationMs: number;
-  /** The saga is in this state now. */
-  current: boolean;
-  costUsd: number;
-  modelCalls: number;
-  inputTokens: number;
-  outputTokens: number;
-  /** Why the saga left this state, when the transition said. */
-  note?: string;
-}
-
-export interface Timeline {
-  rows: TimelineRow[];
-  /** Model cost of steps no row stands for (e.g. older than the kept history). */
-  otherCostUsd: number;
-}
-
-export const TERMINAL_STATES = new Set(['done', 'failed', 'cancelled', 'blocked']);
-const RESUMED_FROM = new Set(['failed', 'blocked', 'cancelled']);
-
-/** The step each state waits on, as the orchestrator names it (saga.machine.ts). */
-export function stepOf(state: string, round: number): string {
-  switch (state) {
-    case 'discovered':
-      return 'route';
-    case 'routed':
-    case 'queued':
-      return 'queue';
-    case 'planning':
-      return 'plan';
-    case 'awaiting-plan-approval':
-      return 'plan-approval';
-    case 'coding':
-    case 'fixing':
-      return `code-r${round}`;
-    case 'testing':
-      return `test-r${round}`;
-    case 'reviewing':
-      return `review-r${round}`;
-    case 'opening-pr':
-      return 'open-pr';
-    case 'awaiting-merge':
-      return 'merge';
-    default:
-      return '';
-  }
-}
 
 /**
  * One row per state the saga went through, from its transition history: when it started, how
@@ -84,8 +7,8 @@ export function stepOf(state: string, round: number): string {
  * gateway's usage events. A step seen twice (routed and queued share `queue`; a retried state)
  * carries its cost on its first row only, so the rows add up to the total.
  */
-export function buildTimeline(saga: SagaView, costs: ReadonlyMap<string, StepCost>, now: Date): Timeline {
-  const segments: { state: string; at: string; endAt?: string; note?: string }[] = [];
+export function buildTimeline(saga: SagaRecordView, costs: ReadonlyMap<string, StepCost>, now: Date): FrTimelineView {
+  const segments: { state: SagaState; at: string; endAt?: string; note?: string }[] = [];
   const history = saga.history ?? [];
   segments.push({ state: history[0]?.from ?? saga.state, at: saga.createdAt });
   for (const h of history) {
@@ -96,16 +19,15 @@ export function buildTimeline(saga: SagaView, costs: ReadonlyMap<string, StepCos
   }
   let round = 0;
   const used = new Set<string>();
-  const rows: TimelineRow[] = [];
+  const rows: TimelineRowView[] = [];
   segments.forEach((seg, i) => {
-    const from = i > 0 ? segments[i - 1]!.state : '';
-    if (!RESUMED_FROM.has(from)) {
+    if (!resumesAfterStop(segments, i)) {
       if (seg.state === 'coding') round = 1;
       else if (seg.state === 'fixing') round += 1;
     }
     const step = stepOf(seg.state, Math.max(round, 1));
     const isLast = i === segments.length - 1;
-    const terminal = TERMINAL_STATES.has(seg.state);
+    const terminal = isTerminal(seg.state);
     const end = seg.endAt ?? (terminal ? seg.at : now.toISOString());
     const cost = step && !used.has(step) ? costs.get(step) : undefined;
     if (step) used.add(step);
@@ -126,4 +48,13 @@ export function buildTimeline(saga: SagaView, costs: ReadonlyMap<string, StepCos
   let otherCostUsd = 0;
   for (const [step, c] of costs) if (!used.has(step)) otherCostUsd += c.costUsd;
   return { rows, otherCostUsd };
+}
+
+/** A retry resumes a stopped run where it stopped, through routing and the queue: the same round goes on, no new one starts. */
+function resumesAfterStop(segments: readonly { state: SagaState }[], i: number): boolean {
+  for (let j = i - 1; j >= 0; j -= 1) {
+    const state = segments[j]!.state;
+    if (state !== 'discovered' && state !== 'routed' && state !== 'queued') return isStopped(state);
+  }
+  return false;
 }

@@ -1,4 +1,4 @@
-/** The page shell; everything in it is filled in by /assets/dashboard.js from the JSON API. */
+/** The page shell; everything in it is filled in by the browser modules (/assets/app/main.js) from the JSON API. */
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -11,6 +11,7 @@ export const PAGE_HTML = `<!doctype html>
 <header>
   <h1>Agency</h1>
   <span id="live" class="live off">connecting…</span>
+  <a href="/eval" class="live on">Eval runs</a>
 </header>
 <div id="errors" role="alert"></div>
 <main>
@@ -29,7 +30,7 @@ export const PAGE_HTML = `<!doctype html>
     <ol id="events" class="events"></ol>
   </section>
 </main>
-<script src="/assets/dashboard.js" defer></script>
+<script type="module" src="/assets/app/main.js"></script>
 </body>
 </html>
 `;

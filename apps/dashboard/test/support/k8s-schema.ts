@@ -25,7 +25,9 @@ export function renderKustomization(dir: string): K8sObject[] {
     if (err.code === 'ENOENT') throw new Error('kubectl is not installed: the manifests are rendered with `kubectl kustomize` (kubectl >= 1.27, kustomize v5)');
     throw new Error(`kubectl kustomize ${dir} failed: ${err.stderr ?? err.message}`);
   }
-  return parseAllDocuments(out).map((d) => d.toJS() as K8sObject).filter((o) => o !== null);
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as K8sObject)
+    .filter((o) => o !== null);
 }
 
 /** The kubernetes-models module of a kind (apps/v1 StatefulSet -> kubernetes-models/apps/v1/StatefulSet.mjs). */

@@ -33,9 +33,13 @@ function selects(sel: LabelSelector | undefined, labels: Record<string, string>)
   for (const e of sel.matchExpressions ?? []) {
     const has = e.key in labels;
     const ok =
-      e.operator === 'In' ? has && (e.values ?? []).includes(labels[e.key]!) :
-      e.operator === 'NotIn' ? !has || !(e.values ?? []).includes(labels[e.key]!) :
-      e.operator === 'Exists' ? has : !has;
+      e.operator === 'In'
+        ? has && (e.values ?? []).includes(labels[e.key]!)
+        : e.operator === 'NotIn'
+          ? !has || !(e.values ?? []).includes(labels[e.key]!)
+          : e.operator === 'Exists'
+            ? has
+            : !has;
     if (!ok) return false;
   }
   return true;

@@ -113,6 +113,8 @@ export interface Forge {
    */
   merge(repo: ForgeRepoRef, number: number, method: MergeMethod, guard: MergeGuard): Promise<MergeOutcome>;
   close(repo: ForgeRepoRef, number: number): Promise<CloseOutcome>;
+  /** Removes a branch from the forge; false when it was not there (a redelivery, or deleted by hand). */
+  deleteBranch(repo: ForgeRepoRef, branch: string): Promise<boolean>;
   /** Adds a comment to the PR's conversation. */
   comment(repo: ForgeRepoRef, number: number, body: string): Promise<void>;
   get(repo: ForgeRepoRef, number: number): Promise<PullRequestRecord | undefined>;

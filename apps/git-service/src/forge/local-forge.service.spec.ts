@@ -14,7 +14,17 @@ const H2 = '2'.repeat(40);
 const AUTO: MergeGuard = { allowDraft: false };
 
 const newPr = (patch: Partial<NewPullRequest> = {}): NewPullRequest => ({
-  title: 'FR-1: Greeting', body: 'body', draft: false, labels: ['agency'], headSha: H1, branch: 'agency/FR-1-greeting', base: 'main', frId: 'FR-1', sagaId: 'saga-1', jobId: 'job-1', ...patch,
+  title: 'FR-1: Greeting',
+  body: 'body',
+  draft: false,
+  labels: ['agency'],
+  headSha: H1,
+  branch: 'agency/FR-1-greeting',
+  base: 'main',
+  frId: 'FR-1',
+  sagaId: 'saga-1',
+  jobId: 'job-1',
+  ...patch,
 });
 
 describe('LocalForge', () => {
@@ -34,9 +44,26 @@ describe('LocalForge', () => {
   it('opens a PR record with a local:// url, the FR ids and the first push', async () => {
     const pr = await forge.openPr(repo, newPr());
     expect(pr).toEqual({
-      number: 1, url: 'local://example/greeter/pulls/1', repo: 'example/greeter', title: 'FR-1: Greeting', body: 'body', branch: 'agency/FR-1-greeting', base: 'main',
-      headSha: H1, state: 'open', draft: false, labels: ['agency'], createdAt: clock.at.toISOString(), updatedAt: clock.at.toISOString(),
-      mergedAt: null, mergeSha: null, closedAt: null, pushes: [{ headSha: H1, at: clock.at.toISOString() }], frId: 'FR-1', sagaId: 'saga-1', jobId: 'job-1',
+      number: 1,
+      url: 'local://example/greeter/pulls/1',
+      repo: 'example/greeter',
+      title: 'FR-1: Greeting',
+      body: 'body',
+      branch: 'agency/FR-1-greeting',
+      base: 'main',
+      headSha: H1,
+      state: 'open',
+      draft: false,
+      labels: ['agency'],
+      createdAt: clock.at.toISOString(),
+      updatedAt: clock.at.toISOString(),
+      mergedAt: null,
+      mergeSha: null,
+      closedAt: null,
+      pushes: [{ headSha: H1, at: clock.at.toISOString() }],
+      frId: 'FR-1',
+      sagaId: 'saga-1',
+      jobId: 'job-1',
     });
     expect(files.files.has('/forge/example/greeter.prs/1.json')).toBe(true);
   });
@@ -66,7 +93,10 @@ describe('LocalForge', () => {
     expect(same).toMatchObject({ body: 'round 2', draft: true, labels: ['agency', 'x'], updatedAt: clock.at.toISOString() });
     clock.advance(1000);
     const moved = await forge.updatePr(repo, 1, { title: 'FR-1: Greeting', body: 'round 3', draft: false, labels: [], headSha: H2 });
-    expect(moved.pushes).toEqual([{ headSha: H1, at: '2026-11-24T09:00:00.000Z' }, { headSha: H2, at: '2026-11-24T09:00:02.000Z' }]);
+    expect(moved.pushes).toEqual([
+      { headSha: H1, at: '2026-11-24T09:00:00.000Z' },
+      { headSha: H2, at: '2026-11-24T09:00:02.000Z' },
+    ]);
     expect(moved.headSha).toBe(H2);
   });
 

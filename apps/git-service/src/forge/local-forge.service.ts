@@ -24,7 +24,7 @@ export class LocalForge implements Forge {
 
   constructor(
     @Inject(ForgeConfigRepository) private readonly forgeConfig: Pick<ForgeConfigRepository, 'localRoot'>,
-    @Inject(MirrorService) private readonly mirrors: Pick<MirrorService, 'pushBranch' | 'merge' | 'diff'>,
+    @Inject(MirrorService) private readonly mirrors: Pick<MirrorService, 'pushBranch' | 'merge' | 'diff' | 'deleteBranch'>,
     @Inject(PrRecordStore) private readonly records: Pick<PrRecordStore, 'list' | 'get' | 'create' | 'update'>,
     @Inject(ForgeFilesClient) private readonly files: Pick<ForgeFilesClient, 'exists'>,
     @Inject(Clock) private readonly clock: Pick<Clock, 'now'>,
@@ -110,7 +110,8 @@ export class LocalForge implements Forge {
     if (!pr) throw notFound('PR_NOT_FOUND', `PR #${number} does not exist in ${repo.name}`);
     if (pr.state === 'merged') return { pr, alreadyMerged: true };
     if (pr.state === 'closed') throw conflict('PR_CLOSED', `PR #${number} of ${repo.name} is closed; reopen it or open a new one to merge`);
-    if (pr.draft && !guard.allowDraft) throw conflict('PR_DRAFT', `PR #${number} of ${repo.name} is a draft (review has not passed); refusing to merge it automatically`);
+    if (pr.draft && !guard.allowDraft)
+      throw conflict('PR_DRAFT', `PR #${number} of ${repo.name} is a draft (review has not passed); refusing to merge it automatically`);
     if (method !== 'merge') throw invalid('MERGE_METHOD_UNSUPPORTED', `the local forge merges with a merge commit only; "${method}" is not supported`);
     const { mergeSha } = await this.mirrors.merge(repo, await this.remoteUrl(repo), {
       number,
@@ -132,6 +133,10 @@ export class LocalForge implements Forge {
     const at = this.now();
     const closed = await this.records.update(this.recordsDir(repo), number, (current) => ({ ...current, state: 'closed', closedAt: at, updatedAt: at }));
     return { pr: closed, alreadyClosed: false };
+  }
+
+  async deleteBranch(repo: ForgeRepoRef, branch: string): Promise<boolean> {
+    return this.mirrors.deleteBranch(repo, await this.remoteUrl(repo), branch);
   }
 
   async comment(repo: ForgeRepoRef, number: number, body: string): Promise<void> {

@@ -1,17 +1,11 @@
-import { MemoryFiles } from '../../test/support/fakes.js';
+import { MemoryFiles, samplePrRecord } from '../../test/support/fakes.js';
 import { ForgeError } from './forge.errors.js';
 import type { PullRequestRecord } from './forge.js';
 import { PrRecordStore } from './pr-record.store.js';
 
 const DIR = '/forge/example/greeter.prs';
 
-function record(number: number, patch: Partial<PullRequestRecord> = {}): PullRequestRecord {
-  return {
-    number, url: `local://example/greeter/pulls/${number}`, repo: 'example/greeter', title: 't', body: 'b', branch: `agency/FR-${number}-x`, base: 'main',
-    headSha: 'c'.repeat(40), state: 'open', draft: false, labels: [], createdAt: 'now', updatedAt: 'now', mergedAt: null, mergeSha: null, closedAt: null,
-    pushes: [], frId: `FR-${number}`, sagaId: 's', jobId: null, ...patch,
-  };
-}
+const record = (number: number, patch: Partial<PullRequestRecord> = {}) => samplePrRecord(number, patch);
 
 describe('PrRecordStore', () => {
   let files: MemoryFiles;

@@ -23,10 +23,12 @@ export class PrRecordStore {
 
   async numbers(dir: string): Promise<number[]> {
     const names = await this.files.list(dir);
-    return names.flatMap((n) => {
-      const m = RECORD_FILE.exec(n);
-      return m ? [Number(m[1])] : [];
-    }).sort((a, b) => a - b);
+    return names
+      .flatMap((n) => {
+        const m = RECORD_FILE.exec(n);
+        return m ? [Number(m[1])] : [];
+      })
+      .sort((a, b) => a - b);
   }
 
   async get(dir: string, number: number): Promise<PullRequestRecord | undefined> {

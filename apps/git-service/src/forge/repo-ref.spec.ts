@@ -3,7 +3,10 @@ import { checkCloneUrl, repoRef } from './repo-ref.js';
 
 describe('repoRef', () => {
   it('splits owner/name', () => {
-    expect(repoRef({ name: 'example/greeter', cloneUrl: '/f/example/greeter.git', base: 'main', forge: 'local' })).toMatchObject({ owner: 'example', repo: 'greeter' });
+    expect(repoRef({ name: 'example/greeter', cloneUrl: '/f/example/greeter.git', base: 'main', forge: 'local' })).toMatchObject({
+      owner: 'example',
+      repo: 'greeter',
+    });
   });
 
   it.each(['greeter', 'a/b/c', '../greeter', 'example/..', 'example/.hidden', 'example/greeter.git', 'ex ample/greeter', ''])('refuses "%s"', (name) => {
@@ -23,7 +26,9 @@ describe('checkCloneUrl', () => {
 
 describe('redactCredentials', () => {
   it('hides user and token in URLs wherever they appear', () => {
-    expect(redactCredentials('git push https://x-access-token:ghs_secret@github.com/a/b.git failed; fetch http://u@h/r')).toBe('git push https://***@github.com/a/b.git failed; fetch http://***@h/r');
+    expect(redactCredentials('git push https://x-access-token:ghs_secret@github.com/a/b.git failed; fetch http://u@h/r')).toBe(
+      'git push https://***@github.com/a/b.git failed; fetch http://***@h/r',
+    );
     expect(redactCredentials('/srv/forge/a.git')).toBe('/srv/forge/a.git');
   });
 });

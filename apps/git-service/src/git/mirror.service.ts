@@ -80,7 +80,8 @@ export class MirrorService {
       this.logger.info({ repo: repo.name, mirror: dir }, 'mirror cloned');
     } else {
       const url = await this.git.attempt(dir, ['remote', 'get-url', 'origin']);
-      if (!url.ok || url.stdout.trim() !== repo.cloneUrl) await this.git.run(dir, url.ok ? ['remote', 'set-url', 'origin', repo.cloneUrl] : ['remote', 'add', 'origin', repo.cloneUrl]);
+      if (!url.ok || url.stdout.trim() !== repo.cloneUrl)
+        await this.git.run(dir, url.ok ? ['remote', 'set-url', 'origin', repo.cloneUrl] : ['remote', 'add', 'origin', repo.cloneUrl]);
     }
     const fetched = await this.net(repo).attempt(dir, ['fetch', '--prune', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
     if (!fetched.ok) throw unavailable('MIRROR_FETCH_FAILED', `cannot fetch ${repo.name} from ${redactCredentials(repo.cloneUrl)}: ${fetched.error.message}`);
@@ -110,7 +111,11 @@ export class MirrorService {
         throw invalid('BUNDLE_HEAD_MISMATCH', `the bundle for ${branch} does not contain head ${headSha} (its heads: ${seen})`);
       }
       const verified = await this.git.attempt(dir, ['bundle', 'verify', file]);
-      if (!verified.ok) throw conflict('BUNDLE_PREREQUISITES_MISSING', `the bundle for ${branch} builds on commits ${repo.name} does not have (was ${repo.base} rewritten?): ${verified.error.message}`);
+      if (!verified.ok)
+        throw conflict(
+          'BUNDLE_PREREQUISITES_MISSING',
+          `the bundle for ${branch} builds on commits ${repo.name} does not have (was ${repo.base} rewritten?): ${verified.error.message}`,
+        );
       const target = `refs/agency/bundles/${branch}`;
       await this.git.run(dir, ['fetch', '--no-tags', file, `+${head.ref}:${target}`]);
       const got = (await this.git.run(dir, ['rev-parse', '--verify', `${target}^{commit}`])).trim();
@@ -146,13 +151,30 @@ export class MirrorService {
       // An older round's command delivered late: the branch is already past it. Nothing to push.
       if (await this.isAncestor(dir, headSha, current)) return { pushed: false, behind: true };
       if (!(await this.isAncestor(dir, current, headSha))) {
-        throw conflict('BRANCH_DIVERGED', `${branch} on the forge is at ${current}, which is not an ancestor of ${headSha}; refusing to force-push (someone else changed the branch?)`);
+        throw conflict(
+          'BRANCH_DIVERGED',
+          `${branch} on the forge is at ${current}, which is not an ancestor of ${headSha}; refusing to force-push (someone else changed the branch?)`,
+        );
       }
     }
     const pushed = await this.net(repo).attempt(dir, ['push', '--porcelain', '--', remoteUrl, `${headSha}:${ref}`]);
     if (!pushed.ok) throw unavailable('PUSH_REJECTED', `push of ${headSha} to ${branch} of ${repo.name} failed: ${pushed.error.message}`);
     this.logger.info({ repo: repo.name, branch, headSha, previous: current ?? null }, 'branch pushed');
     return { pushed: true };
+  }
+
+  /**
+   * Deletes the remote's branch, only while it is still where it was read (a push of new work
+   * in between makes the delete fail instead of losing it). False when there was no branch.
+   */
+  async deleteBranch(repo: ForgeRepoRef, remoteUrl: string, branch: string): Promise<boolean> {
+    const ref = `refs/heads/${branch}`;
+    const current = await this.remoteSha(repo, remoteUrl, ref);
+    if (!current) return false;
+    const out = await this.net(repo).attempt(this.dirOf(repo), ['push', '--porcelain', `--force-with-lease=${ref}:${current}`, '--', remoteUrl, `:${ref}`]);
+    if (!out.ok) throw unavailable('BRANCH_DELETE_REJECTED', `deleting ${branch} of ${repo.name} was rejected (did it move?): ${out.error.message}`);
+    this.logger.info({ repo: repo.name, branch, was: current }, 'branch deleted');
+    return true;
   }
 
   /**
@@ -176,11 +198,15 @@ export class MirrorService {
       if (!merged.ok) {
         const unmerged = await this.git.attempt(worktree, ['diff', '--name-only', '--diff-filter=U']);
         const files = unmerged.ok ? unmerged.stdout.split('\n').filter(Boolean) : [];
-        throw conflict('MERGE_CONFLICT', `PR #${req.number} (${req.branch}) does not merge cleanly into ${req.base}${files.length ? `; conflicts in ${files.join(', ')}` : `: ${merged.error.message}`}`);
+        throw conflict(
+          'MERGE_CONFLICT',
+          `PR #${req.number} (${req.branch}) does not merge cleanly into ${req.base}${files.length ? `; conflicts in ${files.join(', ')}` : `: ${merged.error.message}`}`,
+        );
       }
       const mergeSha = (await this.git.run(worktree, ['rev-parse', 'HEAD'])).trim();
       const pushed = await this.git.attempt(dir, ['push', '--porcelain', '--', remoteUrl, `${mergeSha}:refs/heads/${req.base}`]);
-      if (!pushed.ok) throw unavailable('BASE_MOVED', `push of the merge of PR #${req.number} to ${req.base} was rejected (did ${req.base} move?): ${pushed.error.message}`);
+      if (!pushed.ok)
+        throw unavailable('BASE_MOVED', `push of the merge of PR #${req.number} to ${req.base} was rejected (did ${req.base} move?): ${pushed.error.message}`);
       this.logger.info({ repo: repo.name, base: req.base, mergeSha, number: req.number }, 'PR merged into base');
       return { mergeSha, alreadyMerged: false };
     } finally {
@@ -227,7 +253,8 @@ export class MirrorService {
     const dir = this.dirOf(repo);
     if ((await this.git.attempt(dir, ['cat-file', '-e', `${sha}^{commit}`])).ok) return;
     if (await this.remoteSha(repo, remoteUrl, `refs/heads/${branch}`)) await this.fetchRefs(repo, remoteUrl, [branch]);
-    if (!(await this.git.attempt(dir, ['cat-file', '-e', `${sha}^{commit}`])).ok) throw notFound('HEAD_MISSING', `commit ${sha} of ${branch} is neither in the mirror nor on the forge`);
+    if (!(await this.git.attempt(dir, ['cat-file', '-e', `${sha}^{commit}`])).ok)
+      throw notFound('HEAD_MISSING', `commit ${sha} of ${branch} is neither in the mirror nor on the forge`);
   }
 
   private async isAncestor(dir: string, ancestor: string, descendant: string): Promise<boolean> {
@@ -240,7 +267,9 @@ export class MirrorService {
   /** The merge commit that brought `headSha` into the base: ours by its message, else the first commit after it. */
   private async findMergeOf(dir: string, req: MergeRequest, baseTip: string): Promise<string> {
     if (req.headSha === baseTip) return baseTip;
-    const ours = (await this.git.run(dir, ['log', '-n', '1', '--merges', '--format=%H', '--fixed-strings', `--grep=Merge PR #${req.number}: `, baseTip])).trim();
+    const ours = (
+      await this.git.run(dir, ['log', '-n', '1', '--merges', '--format=%H', '--fixed-strings', `--grep=Merge PR #${req.number}: `, baseTip])
+    ).trim();
     if (ours) return ours;
     const path = (await this.git.run(dir, ['rev-list', '--ancestry-path', '--reverse', `${req.headSha}..${baseTip}`])).split('\n').filter(Boolean);
     return path[0] ?? baseTip;

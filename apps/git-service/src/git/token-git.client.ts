@@ -1,16 +1,11 @@
-import { execFile } from 'node:child_process';
-import { Injectable } from '@nestjs/common';
-import { GitCommandError, SAFE_GIT_CONFIG, gitEnv } from '@agency/git';
+import { Injectable, Optional } from '@nestjs/common';
+import { HeaderGit, httpScopeOf, tracedGit, type GitRunner } from '@agency/git';
 import { invalid } from '../forge/forge.errors.js';
 import { GitServiceConfig } from '../git-service.config.js';
+import { GitHubCredentials } from '../github/github-credentials.js';
+import { GitClient } from './git.client.js';
 
-/** What MirrorService needs of a git command runner; SafeGit (GitClient) is one. */
-export interface GitRunner {
-  run(dir: string, args: readonly string[]): Promise<string>;
-  attempt(dir: string, args: readonly string[]): Promise<{ ok: true; stdout: string } | { ok: false; error: GitCommandError }>;
-}
-
-const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+export type { GitRunner } from '@agency/git';
 
 /** `Authorization: Basic base64(x-access-token:<token>)`, the form GitHub's git endpoint takes for every token kind. */
 export function basicAuthHeader(token: string): string {
@@ -19,63 +14,46 @@ export function basicAuthHeader(token: string): string {
 
 /** The URL prefix git's `http.<url>.extraHeader` is scoped to: the remote's scheme, host and port only. */
 export function headerScope(remoteUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(remoteUrl);
-  } catch {
+  const scope = httpScopeOf(remoteUrl);
+  if (scope) return scope;
+  if (!URL.canParse(remoteUrl))
     throw invalid('CLONE_URL_NOT_HTTP', `remote URL "${remoteUrl}" is not an absolute http(s) URL; a GitHub repository is pushed to over HTTPS`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('CLONE_URL_NOT_HTTP', `remote URL "${remoteUrl}" is not http(s); a token is only ever sent over HTTP(S)`);
-  return `${url.protocol}//${url.host}/`;
+  throw invalid('CLONE_URL_NOT_HTTP', `remote URL "${remoteUrl}" is not http(s); a token is only ever sent over HTTP(S)`);
 }
 
 /**
  * Host git with a forge token for one remote. The token reaches git as an Authorization header
- * through git's environment configuration (GIT_CONFIG_COUNT/KEY/VALUE, scoped with
- * `http.<scheme>://<host>/.extraHeader` so it is sent to that host only): never as an argument,
- * never in a URL, never in a file. Credential helpers are switched off so no helper stores it.
- * Any output that could echo it is scrubbed before it becomes an error message.
+ * through git's environment configuration, scoped to the remote's host (HeaderGit): never as an
+ * argument, never in a URL, never in a file; any output that could echo it is scrubbed. The token
+ * is asked for when a command runs (a GitHub App's installation token is refreshed meanwhile).
  */
 @Injectable()
 export class TokenGitClient {
-  constructor(private readonly config: GitServiceConfig) {}
+  private readonly credentials: GitHubCredentials;
 
-  /** A runner whose commands authenticate to `remoteUrl`'s host; without a token, a plain safe runner. */
-  forRemote(remoteUrl: string, token = this.config.GITHUB_TOKEN): GitRunner {
-    const extra: Record<string, string> = token
-      ? { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${headerScope(remoteUrl)}.extraHeader`, GIT_CONFIG_VALUE_0: basicAuthHeader(token) }
-      : {};
-    const secrets = token ? [token, basicAuthHeader(token).slice('Authorization: Basic '.length)] : [];
-    const run = (dir: string, args: readonly string[]) => this.exec(dir, args, extra, secrets);
-    return {
-      run,
-      attempt: async (dir, args) => {
-        try {
-          return { ok: true, stdout: await run(dir, args) };
-        } catch (e) {
-          if (e instanceof GitCommandError) return { ok: false, error: e };
-          throw e;
-        }
-      },
-    };
+  constructor(
+    private readonly config: GitServiceConfig,
+    private readonly git: GitClient,
+    @Optional() credentials?: GitHubCredentials,
+  ) {
+    this.credentials = credentials ?? new GitHubCredentials(config);
   }
 
-  private exec(dir: string, args: readonly string[], extra: Record<string, string>, secrets: readonly string[]): Promise<string> {
-    const scrub = (text: string) => secrets.reduce((t, s) => t.split(s).join('***'), text);
-    const config = [...SAFE_GIT_CONFIG, 'credential.helper=', 'http.followRedirects=false'].flatMap((c) => ['-c', c]);
-    return new Promise((resolve, reject) => {
-      execFile(
-        'git',
-        [...config, ...args],
-        { cwd: dir, env: { ...gitEnv(), ...extra }, timeout: this.config.GIT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
-        (error, stdout, stderr) => {
-          if (!error) return resolve(stdout);
-          const e = error as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
-          if (e.killed) return reject(new GitCommandError(args, `killed after ${this.config.GIT_TIMEOUT_MS} ms (GIT_TIMEOUT_MS)`));
-          const detail = scrub(`${stderr}${stdout}`.trim() || e.message);
-          reject(new GitCommandError(args, detail, typeof e.code === 'number' ? e.code : undefined));
-        },
-      );
-    });
+  /** A runner whose commands authenticate to `remoteUrl`'s host; without a credential, the plain safe runner. */
+  forRemote(remoteUrl: string, token?: string): GitRunner {
+    if (token === undefined && this.credentials.mode === 'none') return tracedGit(this.git, remoteUrl);
+    const scope = headerScope(remoteUrl);
+    const runner = async () => {
+      const current = token ?? (await this.credentials.token());
+      const header = basicAuthHeader(current);
+      return new HeaderGit(scope, header, [current, header.slice('Authorization: Basic '.length)], this.config.GIT_TIMEOUT_MS);
+    };
+    return tracedGit(
+      {
+        run: async (dir, args) => (await runner()).run(dir, args),
+        attempt: async (dir, args) => (await runner()).attempt(dir, args),
+      },
+      remoteUrl,
+    );
   }
 }

@@ -1,4 +1,13 @@
-import { forgeErrorOf, GitHubForgeError, httpFailureOf, isPrAlreadyExists, rateLimitWaitMs, scrubSecret, DEFAULT_RATE_LIMIT_WAIT_MS, type HttpFailure } from './github-errors.js';
+import {
+  forgeErrorOf,
+  GitHubForgeError,
+  httpFailureOf,
+  isPrAlreadyExists,
+  rateLimitWaitMs,
+  scrubSecret,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
+  type HttpFailure,
+} from './github-errors.js';
 
 const NOW = Date.UTC(2026, 10, 24, 10, 0, 0);
 const failure = (status: number, headers: HttpFailure['headers'] = {}, message = 'x'): HttpFailure => ({ status, headers, message });
@@ -58,7 +67,8 @@ describe('httpFailureOf, isPrAlreadyExists, scrubSecret', () => {
   });
 
   it('recognises GitHub’s 422 for a PR that exists already', () => {
-    const message = 'Validation Failed: {"resource":"PullRequest","code":"custom","message":"A pull request already exists for octo:agency/FR-1-x."} - https://docs.github.com/rest';
+    const message =
+      'Validation Failed: {"resource":"PullRequest","code":"custom","message":"A pull request already exists for octo:agency/FR-1-x."} - https://docs.github.com/rest';
     expect(isPrAlreadyExists(failure(422, {}, message))).toBe(true);
     expect(isPrAlreadyExists(failure(422, {}, 'Validation Failed: {"field":"head","code":"invalid"}'))).toBe(false);
     expect(isPrAlreadyExists(failure(409, {}, message))).toBe(false);

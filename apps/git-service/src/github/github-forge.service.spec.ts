@@ -9,8 +9,24 @@ const repo = repoRef({ name: 'octo/greeter', cloneUrl: 'https://github.com/octo/
 
 function ghPull(patch: Partial<GhPull> = {}): GhPull {
   return {
-    number: 1, node_id: 'PR_1', html_url: 'https://github.com/octo/greeter/pull/1', title: 'FR-1: X', body: '', state: 'open', draft: false, merged_at: null, merge_commit_sha: null, closed_at: null,
-    created_at: 't', updated_at: 't', head: { ref: 'agency/FR-1-x', sha: 'a'.repeat(40) }, base: { ref: 'main' }, labels: [], mergeable: true, mergeable_state: 'clean', ...patch,
+    number: 1,
+    node_id: 'PR_1',
+    html_url: 'https://github.com/octo/greeter/pull/1',
+    title: 'FR-1: X',
+    body: '',
+    state: 'open',
+    draft: false,
+    merged_at: null,
+    merge_commit_sha: null,
+    closed_at: null,
+    created_at: 't',
+    updated_at: 't',
+    head: { ref: 'agency/FR-1-x', sha: 'a'.repeat(40) },
+    base: { ref: 'main' },
+    labels: [],
+    mergeable: true,
+    mergeable_state: 'clean',
+    ...patch,
   } as unknown as GhPull;
 }
 
@@ -32,9 +48,21 @@ describe('GitHubForge', () => {
         throw conflict('GITHUB_UNPROCESSABLE', 'lost answer');
       },
     };
-    const origins = { get: async () => undefined, record: async () => { throw new Error('not used'); } };
-    const forge = new GitHubForge(api as never, { pushBranch: async () => ({ pushed: false }) }, origins, new FixedClock(), { DIFF_MAX_BYTES: 1000, GITHUB_TOKEN: 't' } as GitServiceConfig);
-    expect(await forge.merge(repo, 1, 'merge', { allowDraft: false })).toMatchObject({ alreadyMerged: true, pr: { state: 'merged', mergeSha: 'm'.repeat(40) } });
+    const origins = {
+      get: async () => undefined,
+      record: async () => {
+        throw new Error('not used');
+      },
+      markAnnounced: async () => undefined,
+    };
+    const forge = new GitHubForge(api as never, { pushBranch: async () => ({ pushed: false }) }, origins, new FixedClock(), {
+      DIFF_MAX_BYTES: 1000,
+      GITHUB_TOKEN: 't',
+    } as GitServiceConfig);
+    expect(await forge.merge(repo, 1, 'merge', { allowDraft: false })).toMatchObject({
+      alreadyMerged: true,
+      pr: { state: 'merged', mergeSha: 'm'.repeat(40) },
+    });
     expect(calls).toEqual(['merge']);
 
     state = ghPull({ mergeable: false, mergeable_state: 'dirty' });

@@ -1,9 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@agency/messaging';
 import { conflict, invalid, notFound, unavailable } from '../forge/forge.errors.js';
-import type { CloseOutcome, Forge, MergeGuard, MergeMethod, MergeOutcome, NewPullRequest, PrContent, PrDiff, PrOrigin, PullRequestRecord } from '../forge/forge.js';
+import type {
+  CloseOutcome,
+  Forge,
+  MergeGuard,
+  MergeMethod,
+  MergeOutcome,
+  NewPullRequest,
+  PrContent,
+  PrDiff,
+  PrOrigin,
+  PullRequestRecord,
+} from '../forge/forge.js';
 import type { ForgeRepoRef } from '../forge/repo-ref.js';
 import { GitServiceConfig } from '../git-service.config.js';
+import { githubAuthMode } from './github-credentials.js';
 import { MirrorService } from '../git/mirror.service.js';
 import { parseAgencyMarker } from '../pr/pr-body.js';
 import { PrOriginStore } from '../pr/pr-origin.store.js';
@@ -35,9 +47,24 @@ export class GitHubForge implements Forge {
   readonly kind = 'github' as const;
 
   constructor(
-    @Inject(GitHubApiClient) private readonly api: Pick<GitHubApiClient, 'getPull' | 'openPullsOf' | 'listPulls' | 'createPull' | 'updatePull' | 'setLabels' | 'comment' | 'setDraft' | 'checksOf' | 'merge' | 'pullDiff'>,
+    @Inject(GitHubApiClient)
+    private readonly api: Pick<
+      GitHubApiClient,
+      | 'getPull'
+      | 'openPullsOf'
+      | 'listPulls'
+      | 'createPull'
+      | 'updatePull'
+      | 'setLabels'
+      | 'comment'
+      | 'setDraft'
+      | 'checksOf'
+      | 'merge'
+      | 'pullDiff'
+      | 'deleteBranch'
+    >,
     @Inject(MirrorService) private readonly mirrors: Pick<MirrorService, 'pushBranch'>,
-    @Inject(PrOriginStore) private readonly origins: Pick<PrOriginStore, 'get' | 'record'>,
+    @Inject(PrOriginStore) private readonly origins: Pick<PrOriginStore, 'get' | 'record' | 'markAnnounced'>,
     @Inject(Clock) private readonly clock: Pick<Clock, 'now'>,
     private readonly config: GitServiceConfig,
   ) {}
@@ -47,7 +74,8 @@ export class GitHubForge implements Forge {
   }
 
   async ensureBranchPushed(repo: ForgeRepoRef, branch: string, headSha: string): Promise<{ pushed: boolean; behind?: boolean }> {
-    if (!this.config.GITHUB_TOKEN) throw invalid('GITHUB_TOKEN_MISSING', `GITHUB_TOKEN is not set: git-service cannot push ${branch} to ${repo.name} on GitHub`);
+    if (githubAuthMode(this.config) === 'none')
+      throw invalid('GITHUB_TOKEN_MISSING', `neither GITHUB_TOKEN nor GITHUB_APP_ID is set: git-service cannot push ${branch} to ${repo.name} on GitHub`);
     return this.mirrors.pushBranch(repo, repo.cloneUrl, branch, headSha);
   }
 
@@ -75,7 +103,10 @@ export class GitHubForge implements Forge {
     if (!pull) throw notFound('PR_NOT_FOUND', `PR #${number} does not exist in ${repo.name}`);
     const state = prStateOf(pull);
     if (state !== 'open') throw conflict('PR_NOT_OPEN', `PR #${number} of ${repo.name} is ${state}; it cannot be updated`);
-    const current = pull.title !== content.title || (pull.body ?? '') !== content.body ? await this.api.updatePull(repo, number, { title: content.title, body: content.body }) : pull;
+    const current =
+      pull.title !== content.title || (pull.body ?? '') !== content.body
+        ? await this.api.updatePull(repo, number, { title: content.title, body: content.body })
+        : pull;
     if ((pull.draft ?? false) !== content.draft) await this.api.setDraft(repo, pull, content.draft);
     const had = pull.labels.map((l) => l.name);
     const wanted = nextLabels(had, content.labels);
@@ -99,33 +130,50 @@ export class GitHubForge implements Forge {
     const pull = await this.api.getPull(repo, number);
     if (!pull) throw notFound('PR_NOT_FOUND', `PR #${number} does not exist in ${repo.name}`);
     const state = prStateOf(pull);
-    if (state === 'merged') return { pr: await this.record(repo, pull), alreadyMerged: true };
+    if (state === 'merged') return { pr: await this.announced(repo, pull, 'merged'), alreadyMerged: true };
     if (state === 'closed') throw conflict('PR_CLOSED', `PR #${number} of ${repo.name} is closed; reopen it or open a new one to merge`);
     if (pull.draft && !guard.allowDraft) throw conflict('PR_DRAFT', `PR #${number} of ${repo.name} is a draft (review has not passed); refusing to merge it`);
     const checks = await this.api.checksOf(repo, pull.head.sha);
-    if (checks.failing.length) throw conflict('CHECKS_FAILING', `PR #${number} of ${repo.name} has failing checks on ${pull.head.sha.slice(0, 12)}: ${checks.failing.join(', ')}; refusing to merge`);
-    if (checks.pending.length) throw unavailable('CHECKS_PENDING', `PR #${number} of ${repo.name} still runs checks: ${checks.pending.join(', ')}; merging later`);
-    if (pull.mergeable_state === 'dirty' || pull.mergeable === false) throw conflict('MERGE_CONFLICT', `PR #${number} (${pull.head.ref}) of ${repo.name} does not merge cleanly into ${pull.base.ref}`);
+    if (checks.failing.length)
+      throw conflict(
+        'CHECKS_FAILING',
+        `PR #${number} of ${repo.name} has failing checks on ${pull.head.sha.slice(0, 12)}: ${checks.failing.join(', ')}; refusing to merge`,
+      );
+    if (checks.pending.length)
+      throw unavailable('CHECKS_PENDING', `PR #${number} of ${repo.name} still runs checks: ${checks.pending.join(', ')}; merging later`);
+    if (pull.mergeable_state === 'dirty' || pull.mergeable === false)
+      throw conflict('MERGE_CONFLICT', `PR #${number} (${pull.head.ref}) of ${repo.name} does not merge cleanly into ${pull.base.ref}`);
     try {
       await this.api.merge(repo, number, { method, sha: pull.head.sha, title: `Merge PR #${number}: ${pull.title}` });
     } catch (e) {
       // A merge that went through while its answer was lost is a merge.
       const again = await this.api.getPull(repo, number);
-      if (again && prStateOf(again) === 'merged') return { pr: await this.record(repo, again), alreadyMerged: true };
+      if (again && prStateOf(again) === 'merged') return { pr: await this.announced(repo, again, 'merged'), alreadyMerged: true };
       throw e;
     }
     const merged = await this.api.getPull(repo, number);
-    if (!merged || prStateOf(merged) !== 'merged') throw unavailable('MERGE_NOT_VISIBLE', `GitHub accepted the merge of PR #${number} of ${repo.name} but does not show it merged yet`);
-    return { pr: await this.record(repo, merged), alreadyMerged: false };
+    if (!merged || prStateOf(merged) !== 'merged')
+      throw unavailable('MERGE_NOT_VISIBLE', `GitHub accepted the merge of PR #${number} of ${repo.name} but does not show it merged yet`);
+    return { pr: await this.announced(repo, merged, 'merged'), alreadyMerged: false };
   }
 
   async close(repo: ForgeRepoRef, number: number): Promise<CloseOutcome> {
     const pull = await this.api.getPull(repo, number);
     if (!pull) throw notFound('PR_NOT_FOUND', `PR #${number} does not exist in ${repo.name}`);
     const state = prStateOf(pull);
-    if (state === 'closed') return { pr: await this.record(repo, pull), alreadyClosed: true };
+    if (state === 'closed') return { pr: await this.announced(repo, pull, 'closed'), alreadyClosed: true };
     if (state === 'merged') throw conflict('PR_MERGED', `PR #${number} of ${repo.name} is already merged; it cannot be closed`);
-    return { pr: await this.record(repo, await this.api.updatePull(repo, number, { state: 'closed' })), alreadyClosed: false };
+    return { pr: await this.announced(repo, await this.api.updatePull(repo, number, { state: 'closed' }), 'closed'), alreadyClosed: false };
+  }
+
+  /** The PR's record, once its merge or close is marked as told: git-service's own answer tells the saga, so the poller need not. */
+  private async announced(repo: ForgeRepoRef, pull: GhPull, news: 'merged' | 'closed'): Promise<PullRequestRecord> {
+    await this.origins.markAnnounced(repo, pull.number, news);
+    return this.record(repo, pull);
+  }
+
+  async deleteBranch(repo: ForgeRepoRef, branch: string): Promise<boolean> {
+    return this.api.deleteBranch(repo, branch);
   }
 
   async comment(repo: ForgeRepoRef, number: number, body: string): Promise<void> {
@@ -147,7 +195,12 @@ export class GitHubForge implements Forge {
     const patch = await this.api.pullDiff(repo, pr.number);
     const bytes = Buffer.from(patch, 'utf8');
     const max = this.config.DIFF_MAX_BYTES;
-    return { from: pr.base, to: pr.mergeSha ?? pr.headSha, patch: bytes.byteLength <= max ? patch : bytes.subarray(0, max).toString('utf8'), truncated: bytes.byteLength > max };
+    return {
+      from: pr.base,
+      to: pr.mergeSha ?? pr.headSha,
+      patch: bytes.byteLength <= max ? patch : bytes.subarray(0, max).toString('utf8'),
+      truncated: bytes.byteLength > max,
+    };
   }
 
   private async record(repo: ForgeRepoRef, pull: GhPull): Promise<PullRequestRecord> {

@@ -5,9 +5,20 @@ const repo = repoRef({ name: 'octo/greeter', cloneUrl: 'https://github.com/octo/
 
 function pull(patch: Partial<GhPullLike> = {}): GhPullLike {
   return {
-    number: 3, html_url: 'https://github.com/octo/greeter/pull/3', title: 'FR-12: X', body: 'text\n<!-- agency: fr=FR-12 saga=saga-m job=job-m content=abc -->', state: 'open', draft: true,
-    created_at: '2026-11-24T09:00:00Z', updated_at: '2026-11-24T09:10:00Z', merged_at: null, merge_commit_sha: 'f'.repeat(40), closed_at: null,
-    head: { ref: 'agency/FR-12-x', sha: 'a'.repeat(40) }, base: { ref: 'main' }, labels: [{ name: 'agency' }, { name: 'tier:small' }],
+    number: 3,
+    html_url: 'https://github.com/octo/greeter/pull/3',
+    title: 'FR-12: X',
+    body: 'text\n<!-- agency: fr=FR-12 saga=saga-m job=job-m content=abc -->',
+    state: 'open',
+    draft: true,
+    created_at: '2026-11-24T09:00:00Z',
+    updated_at: '2026-11-24T09:10:00Z',
+    merged_at: null,
+    merge_commit_sha: 'f'.repeat(40),
+    closed_at: null,
+    head: { ref: 'agency/FR-12-x', sha: 'a'.repeat(40) },
+    base: { ref: 'main' },
+    labels: [{ name: 'agency' }, { name: 'tier:small' }],
     ...patch,
   };
 }
@@ -15,9 +26,26 @@ function pull(patch: Partial<GhPullLike> = {}): GhPullLike {
 describe('toPullRecord', () => {
   it('maps a GitHub PR, ignoring the test-merge sha of an open PR', () => {
     expect(toPullRecord(repo, pull())).toEqual({
-      number: 3, url: 'https://github.com/octo/greeter/pull/3', repo: 'octo/greeter', title: 'FR-12: X', body: pull().body, branch: 'agency/FR-12-x', base: 'main', headSha: 'a'.repeat(40),
-      state: 'open', draft: true, labels: ['agency', 'tier:small'], createdAt: '2026-11-24T09:00:00Z', updatedAt: '2026-11-24T09:10:00Z', mergedAt: null, mergeSha: null, closedAt: null,
-      pushes: [], frId: 'FR-12', sagaId: 'saga-m', jobId: 'job-m',
+      number: 3,
+      url: 'https://github.com/octo/greeter/pull/3',
+      repo: 'octo/greeter',
+      title: 'FR-12: X',
+      body: pull().body,
+      branch: 'agency/FR-12-x',
+      base: 'main',
+      headSha: 'a'.repeat(40),
+      state: 'open',
+      draft: true,
+      labels: ['agency', 'tier:small'],
+      createdAt: '2026-11-24T09:00:00Z',
+      updatedAt: '2026-11-24T09:10:00Z',
+      mergedAt: null,
+      mergeSha: null,
+      closedAt: null,
+      pushes: [],
+      frId: 'FR-12',
+      sagaId: 'saga-m',
+      jobId: 'job-m',
     });
   });
 

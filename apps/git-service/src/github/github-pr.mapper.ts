@@ -5,7 +5,10 @@ import type { PrOriginRecord } from '../pr/pr-origin.store.js';
 import type { GhPull, GhPullItem } from './github-api.client.js';
 
 /** The fields of a GitHub pull request this service reads; a full PR and a list item both have them. */
-export type GhPullLike = Pick<GhPull | GhPullItem, 'number' | 'html_url' | 'title' | 'body' | 'state' | 'draft' | 'created_at' | 'updated_at' | 'merged_at' | 'merge_commit_sha' | 'closed_at'> & {
+export type GhPullLike = Pick<
+  GhPull | GhPullItem,
+  'number' | 'html_url' | 'title' | 'body' | 'state' | 'draft' | 'created_at' | 'updated_at' | 'merged_at' | 'merge_commit_sha' | 'closed_at'
+> & {
   head: { ref: string; sha: string };
   base: { ref: string };
   labels: Array<{ name?: string } | string>;

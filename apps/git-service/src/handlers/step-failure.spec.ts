@@ -19,10 +19,13 @@ describe('reportStepFailure', () => {
     replies = [];
   });
 
-  it.each([conflict('MERGE_CONFLICT', 'does not merge'), notFound('PR_NOT_FOUND', 'no PR #9')])('tells the saga about %s with a step-failed event', async (error) => {
-    await reportStepFailure(bus, env, error, silentLogger());
-    expect(replies).toEqual([{ type: Messages.GitStepFailed.type, payload: { code: error.code, reason: error.message, retryable: false } }]);
-  });
+  it.each([conflict('MERGE_CONFLICT', 'does not merge'), notFound('PR_NOT_FOUND', 'no PR #9')])(
+    'tells the saga about %s with a step-failed event',
+    async (error) => {
+      await reportStepFailure(bus, env, error, silentLogger());
+      expect(replies).toEqual([{ type: Messages.GitStepFailed.type, payload: { code: error.code, reason: error.message, retryable: false } }]);
+    },
+  );
 
   it('dead-letters input that can never work, keeping the code', async () => {
     const e = await reportStepFailure(bus, env, invalid('BRANCH_REFUSED', 'refusing to push branch "main"'), silentLogger()).catch((x: unknown) => x);

@@ -31,5 +31,9 @@ export async function asHttp<T>(fn: () => Promise<T>): Promise<T> {
 
 /** The forge changed but the saga was not told: the caller repeats the request to re-send. */
 export function announceFailed(what: string, e: unknown): HttpException {
-  return new BadGatewayException({ statusCode: 502, error: 'ANNOUNCE_FAILED', message: `${what}, but publishing the event failed (${(e as Error).message}); repeat the request to send it again` });
+  return new BadGatewayException({
+    statusCode: 502,
+    error: 'ANNOUNCE_FAILED',
+    message: `${what}, but publishing the event failed (${(e as Error).message}); repeat the request to send it again`,
+  });
 }

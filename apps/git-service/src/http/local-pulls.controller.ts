@@ -17,7 +17,8 @@ const REVIEW_STATES: readonly PrReviewedEvent['state'][] = ['approved', 'changes
 function reviewOf(body: unknown): Omit<PrReviewedEvent, 'number'> {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const problems: string[] = [];
-  if (!REVIEW_STATES.includes(b.state as PrReviewedEvent['state'])) problems.push(`state must be one of ${REVIEW_STATES.join(', ')}, got ${JSON.stringify(b.state)}`);
+  if (!REVIEW_STATES.includes(b.state as PrReviewedEvent['state']))
+    problems.push(`state must be one of ${REVIEW_STATES.join(', ')}, got ${JSON.stringify(b.state)}`);
   if (typeof b.author !== 'string' || !b.author.trim() || b.author.length > 200) problems.push('author must be a name of 1 to 200 characters');
   if (b.body !== undefined && (typeof b.body !== 'string' || b.body.length > 65_536)) problems.push('body must be text of at most 65536 characters');
   if (problems.length) throw new BadRequestException(problems.join('; '));
@@ -49,7 +50,11 @@ export class LocalPullsController {
   }
 
   @Get(':number')
-  get(@Param('owner') owner: string, @Param('name') name: string, @Param('number', ParseIntPipe) number: number): Promise<PullRequestRecord & { diff: PrDiff }> {
+  get(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Param('number', ParseIntPipe) number: number,
+  ): Promise<PullRequestRecord & { diff: PrDiff }> {
     return asHttp(() => this.prs.getWithDiff(this.forgeConfig.localRepo(owner, name), prNumber(number)));
   }
 
@@ -67,7 +72,9 @@ export class LocalPullsController {
   ): Promise<{ pull: PullRequestRecord; alreadyMerged: boolean }> {
     const method = body?.method ?? 'merge';
     if (!METHODS.includes(method as MergeMethod)) throw new BadRequestException(`method must be one of ${METHODS.join(', ')}, got "${method}"`);
-    const outcome: MergeOutcome = await asHttp(() => this.prs.merge(this.forgeConfig.localRepo(owner, name), prNumber(number), method as MergeMethod, { allowDraft: true }));
+    const outcome: MergeOutcome = await asHttp(() =>
+      this.prs.merge(this.forgeConfig.localRepo(owner, name), prNumber(number), method as MergeMethod, { allowDraft: true }),
+    );
     try {
       await this.events.merged(outcome.pr);
     } catch (e) {
@@ -83,7 +90,12 @@ export class LocalPullsController {
    */
   @Post(':number/reviews')
   @HttpCode(202)
-  async review(@Param('owner') owner: string, @Param('name') name: string, @Param('number', ParseIntPipe) number: number, @Body() body?: unknown): Promise<{ published: true; number: number }> {
+  async review(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Param('number', ParseIntPipe) number: number,
+    @Body() body?: unknown,
+  ): Promise<{ published: true; number: number }> {
     const review = reviewOf(body);
     const pr = await asHttp(() => this.prs.get(this.forgeConfig.localRepo(owner, name), prNumber(number)));
     if (pr.state !== 'open') throw new BadRequestException(`PR #${number} is ${pr.state}; only an open PR can be reviewed`);
@@ -98,7 +110,11 @@ export class LocalPullsController {
 
   @Post(':number/close')
   @HttpCode(200)
-  async close(@Param('owner') owner: string, @Param('name') name: string, @Param('number', ParseIntPipe) number: number): Promise<{ pull: PullRequestRecord; alreadyClosed: boolean }> {
+  async close(
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Param('number', ParseIntPipe) number: number,
+  ): Promise<{ pull: PullRequestRecord; alreadyClosed: boolean }> {
     const outcome: CloseOutcome = await asHttp(() => this.prs.close(this.forgeConfig.localRepo(owner, name), prNumber(number)));
     try {
       await this.events.closed(outcome.pr);

@@ -5,7 +5,15 @@ import { agencyMarker, formatUsd, MAX_BODY_CHARS, parseAgencyMarker, prTitle, re
 function command(patch: Partial<OpenPrCommand['context']> = {}, fr: Partial<OpenPrCommand['fr']> = {}): OpenPrCommand {
   const cmd = structuredClone(samplePayloads.OpenPr);
   cmd.fr = { ...cmd.fr, id: 'FR-054', title: 'Add farewell', acceptanceCriteria: ['farewell("Ada") is "Goodbye, Ada!"', 'works for\nmulti-line names'], ...fr };
-  cmd.context = { ...cmd.context, planSummary: 'Add src/farewell.js', testSummary: 'passed: 3 passed', reviewRounds: ['round 1: changes requested', 'round 2: approve'], costUsd: 0.4213, traceId: 'a'.repeat(32), ...patch };
+  cmd.context = {
+    ...cmd.context,
+    planSummary: 'Add src/farewell.js',
+    testSummary: 'passed: 3 passed',
+    reviewRounds: ['round 1: changes requested', 'round 2: approve'],
+    costUsd: 0.4213,
+    traceId: 'a'.repeat(32),
+    ...patch,
+  };
   return cmd;
 }
 
@@ -22,7 +30,7 @@ describe('renderPrBody', () => {
     expect(body).toContain('### Plan\n\nAdd src/farewell.js\n');
     expect(body).toContain('### Tests\n\npassed: 3 passed\n');
     expect(body).toContain('### Review\n\n1. round 1: changes requested\n2. round 2: approve\n');
-    expect(body).toContain('### Cost\n\n$0.4213 so far');
+    expect(body).toContain('### Cost\n\n$0.4213 so far (model usage for FR-054, all its runs).');
     expect(body.indexOf('### Plan')).toBeLessThan(body.indexOf('### Tests'));
     expect(body.indexOf('### Tests')).toBeLessThan(body.indexOf('### Review'));
   });
@@ -42,13 +50,26 @@ describe('renderPrBody', () => {
     expect(body).toContain('_No review round recorded._');
   });
 
-  it('marks drafts as needing a human', () => {
-    expect(renderPrBody({ ...command(), draft: true })).toContain('**Draft');
-    expect(renderPrBody({ ...command(), draft: false })).not.toContain('**Draft');
+  it('marks drafts as needing a human, with the reason when the saga gives one', () => {
+    expect(renderPrBody({ ...command(), draft: true })).toContain('**Draft: a human has to look at this before it can merge.**');
+    expect(renderPrBody({ ...command({ draftReason: 'the coder stopped at its step limit (40 steps)' }), draft: true })).toContain(
+      '**Draft: a human has to look at this before it can merge (the coder stopped at its step limit (40 steps)).**',
+    );
+    expect(renderPrBody({ ...command({ draftReason: 'ignored when ready' }), draft: false })).not.toContain('**Draft');
+  });
+
+  it("shows the coder's summary of the change first, and names the FR by id and where its file is", () => {
+    const body = renderPrBody(command({ changeSummary: 'Added farewell() and a test for it.' }, { path: '10_features/05_in_review/FR-054-farewell.md' }));
+    expect(body).toContain('Opened by Agency for FR-054 (`10_features/05_in_review/FR-054-farewell.md`;');
+    expect(body).toContain('### What changed\n\nAdded farewell() and a test for it.\n');
+    expect(body.indexOf('### What changed')).toBeLessThan(body.indexOf('### Acceptance criteria'));
+    expect(renderPrBody(command())).not.toContain('### What changed');
   });
 
   it('keeps the body under the forge limit', () => {
-    const body = renderPrBody(command({ planSummary: 'x'.repeat(20_000), testSummary: 'y'.repeat(20_000), reviewRounds: Array.from({ length: 50 }, () => 'z'.repeat(2000)) }));
+    const body = renderPrBody(
+      command({ planSummary: 'x'.repeat(20_000), testSummary: 'y'.repeat(20_000), reviewRounds: Array.from({ length: 50 }, () => 'z'.repeat(2000)) }),
+    );
     expect(body.length).toBeLessThanOrEqual(MAX_BODY_CHARS);
     expect(body).toContain('description cut at');
   });
@@ -73,14 +94,20 @@ describe('the hidden marker', () => {
     const body = renderPrBody(command(), origin);
     expect(body.trimEnd().split('\n').at(-1)).toMatch(/^<!-- agency: fr=FR-054 saga=saga-1 job=job-1 content=[a-f0-9]{12} -->$/);
     expect(parseAgencyMarker(body)).toEqual(origin);
-    expect(parseAgencyMarker(`${agencyMarker('FR-1', 'ab')}\nquoted\n${agencyMarker('FR-2', 'cd', { frId: 'FR-2', sagaId: 's2' })}`)).toEqual({ frId: 'FR-2', sagaId: 's2' });
+    expect(parseAgencyMarker(`${agencyMarker('FR-1', 'ab')}\nquoted\n${agencyMarker('FR-2', 'cd', { frId: 'FR-2', sagaId: 's2' })}`)).toEqual({
+      frId: 'FR-2',
+      sagaId: 's2',
+    });
     expect(parseAgencyMarker('no marker')).toBeUndefined();
     expect(parseAgencyMarker(null)).toBeUndefined();
   });
 
   it('cannot be broken out of by an id, and survives a cut description', () => {
     expect(agencyMarker('FR-1', 'ab', { frId: 'FR-1', sagaId: 'x --> <script>' })).toBe('<!-- agency: fr=FR-1 saga=x_--___script_ content=ab -->');
-    const long = renderPrBody(command({ planSummary: 'x'.repeat(20_000), testSummary: 'y'.repeat(20_000), reviewRounds: Array.from({ length: 50 }, () => 'z'.repeat(2000)) }), origin);
+    const long = renderPrBody(
+      command({ planSummary: 'x'.repeat(20_000), testSummary: 'y'.repeat(20_000), reviewRounds: Array.from({ length: 50 }, () => 'z'.repeat(2000)) }),
+      origin,
+    );
     expect(long.length).toBeLessThanOrEqual(MAX_BODY_CHARS);
     expect(parseAgencyMarker(long)).toEqual(origin);
   });

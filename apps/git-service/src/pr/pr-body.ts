@@ -28,21 +28,24 @@ function traceLine(traceId: string, traceUrl?: string): string {
 }
 
 /**
- * The PR description: what was asked (FR and its acceptance criteria), what was done (plan,
- * tests, every review round), what it cost, and where the whole run can be inspected.
+ * The PR description: what was asked (the FR, where its file is, its acceptance criteria), what
+ * was done (the coder's summary, plan, tests, every review round), why it is a draft if it is,
+ * what the FR cost over all its runs, and where the whole run can be inspected.
  */
 export function renderPrBody(cmd: Pick<OpenPrCommand, 'fr' | 'context' | 'draft'>, origin?: PrOrigin): string {
   const { fr, context } = cmd;
   const criteria = fr.acceptanceCriteria.length ? fr.acceptanceCriteria.map((c) => item('- [ ] ', c)).join('\n') : '_The FR lists no acceptance criteria._';
   const reviews = context.reviewRounds.length ? context.reviewRounds.map((r, i) => item(`${i + 1}. `, r)).join('\n') : '_No review round recorded._';
+  const draft = cmd.draft ? ` **Draft: a human has to look at this before it can merge${context.draftReason ? ` (${context.draftReason.trim()})` : ''}.**` : '';
   const parts = [
     `## ${prTitle(fr)}\n`,
-    `Opened by Agency for \`${fr.path}\` (priority ${fr.priority}, base \`${fr.base}\`).${cmd.draft ? ' **Draft: a human has to look at this before it can merge.**' : ''}\n`,
+    `Opened by Agency for ${fr.id} (\`${fr.path}\`; priority ${fr.priority}, base \`${fr.base}\`).${draft}\n`,
+    ...(context.changeSummary?.trim() ? [section('What changed', context.changeSummary)] : []),
     section('Acceptance criteria', criteria),
     section('Plan', context.planSummary || '_No plan summary._'),
     section('Tests', context.testSummary || '_No test summary._'),
     section('Review', reviews),
-    section('Cost', `${formatUsd(context.costUsd)} so far (model usage for ${fr.id}).`),
+    section('Cost', `${formatUsd(context.costUsd)} so far (model usage for ${fr.id}, all its runs).`),
     section('Trace', traceLine(context.traceId, context.traceUrl)),
   ];
   const marker = `\n${agencyMarker(fr.id, fr.contentHash, origin)}\n`;

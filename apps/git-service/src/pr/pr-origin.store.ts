@@ -7,11 +7,16 @@ import type { ForgeRepoRef } from '../forge/repo-ref.js';
 /** KV bucket of the PRs git-service opened on remote forges (GitHub keeps no FR ids of its own). */
 export const PR_ORIGINS_BUCKET = BUCKETS.prs;
 
-/** What git-service remembers of a PR it opened: whose it is, and the heads it pushed. */
+/** What git-service remembers of a PR it opened: whose it is, the heads it pushed, and the news of it already told the saga. */
 export interface PrOriginRecord extends PrOrigin {
   branch: string;
   pushes: PrPush[];
+  /** News announced on the bus (a webhook's or the poller's): `merged`, `closed`, `review:<id>`, `comment:<id>`. */
+  announced?: string[];
 }
+
+/** News of a PR kept per record: a merge or close is news once, and so is each review. */
+const MAX_ANNOUNCED = 500;
 
 export function prOriginKey(repo: Pick<ForgeRepoRef, 'forge' | 'owner' | 'repo'>, number: number): string {
   // Owner and name are [A-Za-z0-9_.-] (repoRef checks), all valid in a KV key.
@@ -47,9 +52,30 @@ export class PrOriginStore {
     const saved = await kv.mutate(prOriginKey(repo, number), (current) => {
       const pushes = current?.pushes ?? [];
       const moved = pushes.at(-1)?.headSha !== push.headSha;
-      const next: PrOriginRecord = { frId: origin.frId, sagaId: origin.sagaId, ...(origin.jobId ? { jobId: origin.jobId } : {}), branch, pushes: moved ? [...pushes, push] : pushes };
+      const next: PrOriginRecord = {
+        frId: origin.frId,
+        sagaId: origin.sagaId,
+        ...(origin.jobId ? { jobId: origin.jobId } : {}),
+        branch,
+        pushes: moved ? [...pushes, push] : pushes,
+        ...(current?.announced ? { announced: current.announced } : {}),
+      };
       return JSON.stringify(next) === JSON.stringify(current) ? undefined : next;
     });
     return saved!.value;
+  }
+
+  /** Whether `news` of PR #number was announced already (false without a record). */
+  async announced(repo: ForgeRepoRef, number: number, news: string): Promise<boolean> {
+    return (await this.get(repo, number))?.announced?.includes(news) ?? false;
+  }
+
+  /** Remembers that `news` was announced (compare-and-set); a PR without a record keeps nothing. */
+  async markAnnounced(repo: ForgeRepoRef, number: number, news: string): Promise<void> {
+    const kv = await this.open();
+    await kv.mutate(prOriginKey(repo, number), (current) => {
+      if (!current || current.announced?.includes(news)) return undefined;
+      return { ...current, announced: [...(current.announced ?? []), news].slice(-MAX_ANNOUNCED) };
+    });
   }
 }

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OpenPrCommand, PrOpenedEvent, RepoTargetDto } from '@agency/contracts';
+import type { ClosePrCommand, DeleteBranchCommand, OpenPrCommand, PrOpenedEvent, RepoTargetDto } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { ArtifactStore } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
-import { notFound } from '../forge/forge.errors.js';
-import type { CloseOutcome, MergeGuard, MergeMethod, MergeOutcome, PrDiff, PrOrigin, PullRequestRecord } from '../forge/forge.js';
+import { conflict, invalid, notFound } from '../forge/forge.errors.js';
+import type { CloseOutcome, Forge, MergeGuard, MergeMethod, MergeOutcome, PrDiff, PrOrigin, PullRequestRecord } from '../forge/forge.js';
 import { ForgeRegistry } from '../forge/forge.registry.js';
 import { repoRef, type ForgeRepoRef } from '../forge/repo-ref.js';
 import { MirrorService } from '../git/mirror.service.js';
@@ -17,7 +17,13 @@ export type { PrOrigin } from '../forge/forge.js';
 /** The comment a fix round leaves on the PR, so its conversation shows when and why new commits came. */
 export function roundComment(cmd: OpenPrCommand): string {
   const last = cmd.context.reviewRounds.at(-1);
-  return [`Agency pushed new commits: the branch is now at \`${cmd.workspace.headSha}\`.`, last ? `Latest review: ${last}` : '', `Tests: ${cmd.context.testSummary || 'not run'}`].filter(Boolean).join('\n\n');
+  return [
+    `Agency pushed new commits: the branch is now at \`${cmd.workspace.headSha}\`.`,
+    last ? `Latest review: ${last}` : '',
+    `Tests: ${cmd.context.testSummary || 'not run'}`,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 export function repoOfTarget(target: RepoTargetDto): ForgeRepoRef {
@@ -47,11 +53,16 @@ export class PullRequestService {
     const bundle = await this.artifacts.get(cmd.workspace.bundle);
     return this.locks.run(repo.name, async () => {
       await this.mirrors.importBundle(repo, bundle, branch, headSha);
+      const before = await forge.findOpenPr(repo, branch);
+      // This run's PR was closed or merged: nothing is pushed (a branch the saga deleted stays deleted).
+      const ended = before ? undefined : await this.endedPrOf(repo, branch, origin);
+      if (ended) return this.staleAnswer(repo, branch, headSha, ended, `this job's PR of the branch is already ${ended.state}`);
       const { pushed, behind } = await forge.ensureBranchPushed(repo, branch, headSha);
       const content = { title: prTitle(cmd.fr), body: renderPrBody(cmd, origin), draft: cmd.draft, labels: cmd.labels, headSha };
-      const existing = await forge.findOpenPr(repo, branch);
-      const stale = await this.staleAnswer(repo, branch, headSha, cmd.draft, existing, behind === true);
-      if (stale) return stale;
+      const existing = before ?? (await forge.findOpenPr(repo, branch));
+      if (existing && behind) return this.staleAnswer(repo, branch, headSha, existing, 'the branch is already past this head');
+      if (existing && cmd.draft && !existing.draft && existing.headSha === headSha)
+        return this.staleAnswer(repo, branch, headSha, existing, 'the PR is already ready for this head');
       const pr = existing
         ? await forge.updatePr(repo, existing.number, { ...content, origin })
         : await forge.openPr(repo, { ...content, branch, base: repo.base, ...origin });
@@ -65,26 +76,84 @@ export class PullRequestService {
   /**
    * A command that arrives after newer work must change nothing: an older round's head (the
    * branch is past it), a draft update for a head the PR already shows as ready, or any update
-   * after the branch's PR was merged or closed (never a second PR for the branch).
+   * after this job's PR of the branch was merged or closed (never a second PR for one job).
    */
-  private async staleAnswer(repo: ForgeRepoRef, branch: string, headSha: string, draft: boolean, existing: PullRequestRecord | undefined, behind: boolean): Promise<PrOpenedEvent | undefined> {
-    const answer = (pr: PullRequestRecord, why: string): PrOpenedEvent => {
-      this.logger.info({ repo: repo.name, number: pr.number, branch, headSha, prHead: pr.headSha }, `stale open-pr ignored: ${why}`);
-      return { number: pr.number, url: pr.url, branch, headSha: pr.headSha, draft: pr.draft, created: false };
-    };
-    if (existing) {
-      if (behind) return answer(existing, 'the branch is already past this head');
-      if (draft && !existing.draft && existing.headSha === headSha) return answer(existing, 'the PR is already ready for this head');
-      return undefined;
-    }
-    const finished = (await this.forges.for(repo.forge).list(repo)).filter((p) => p.branch === branch && p.state !== 'open').at(-1);
-    return finished ? answer(finished, `the branch's PR is already ${finished.state}`) : undefined;
+  private staleAnswer(repo: ForgeRepoRef, branch: string, headSha: string, pr: PullRequestRecord, why: string): PrOpenedEvent {
+    this.logger.info({ repo: repo.name, number: pr.number, branch, headSha, prHead: pr.headSha }, `stale open-pr ignored: ${why}`);
+    return { number: pr.number, url: pr.url, branch, headSha: pr.headSha, draft: pr.draft, created: false };
+  }
+
+  /**
+   * The branch's PR that this job already ended (closed or merged). An earlier job's or an
+   * earlier run's closed PR does not count: a retry after a cancel, or a fresh run, opens a PR of its own.
+   */
+  private async endedPrOf(repo: ForgeRepoRef, branch: string, origin: PrOrigin): Promise<PullRequestRecord | undefined> {
+    const ended = (await this.forges.for(repo.forge).list(repo)).filter((p) => p.branch === branch && p.state !== 'open' && p.sagaId === origin.sagaId);
+    return ended.filter((p) => p.state === 'merged' || (p.jobId ?? undefined) === origin.jobId).at(-1);
+  }
+
+  /**
+   * The saga ends an FR run's PR: a comment saying why, then closed, and its branch deleted when
+   * asked. Closing a closed PR is a no-op (a redelivery), a merged one is a conflict, and a PR of
+   * another FR is never touched.
+   */
+  async closeForFr(cmd: ClosePrCommand, frId: string): Promise<{ pr: PullRequestRecord; closed: boolean; branchDeleted: boolean }> {
+    const repo = repoOfTarget(cmd.repo);
+    const forge = this.forges.for(repo.forge);
+    return this.locks.run(repo.name, async () => {
+      const pr = await forge.get(repo, cmd.number);
+      if (!pr) throw notFound('PR_NOT_FOUND', `PR #${cmd.number} does not exist in ${repo.name}`);
+      if (pr.frId && pr.frId !== frId)
+        throw invalid('PR_OF_ANOTHER_FR', `PR #${cmd.number} of ${repo.name} belongs to ${pr.frId}, not ${frId}; refusing to close it`);
+      if (pr.state === 'merged') throw conflict('PR_MERGED', `PR #${cmd.number} of ${repo.name} is already merged; it cannot be closed`);
+      const open = pr.state === 'open';
+      if (open) {
+        await forge.comment(repo, pr.number, `Agency closed this PR: ${cmd.reason}`);
+        await forge.close(repo, pr.number);
+      }
+      const branchDeleted = cmd.deleteBranch ? await this.deleteAgencyBranch(forge, repo, pr.branch, frId) : false;
+      this.logger.info(
+        { repo: repo.name, number: pr.number, branch: pr.branch, closed: open, branchDeleted, reason: cmd.reason },
+        open ? 'PR closed for the saga' : 'PR was already closed',
+      );
+      return { pr: { ...pr, state: 'closed' }, closed: open, branchDeleted };
+    });
+  }
+
+  /**
+   * Ends an agency branch of the FR: its open PR (of this FR) is closed with the reason, then the
+   * branch is deleted unless kept. Never the base, never another FR's branch or PR.
+   */
+  async deleteBranch(cmd: DeleteBranchCommand, frId: string): Promise<{ closed?: PullRequestRecord; deleted: boolean }> {
+    const repo = repoOfTarget(cmd.repo);
+    const forge = this.forges.for(repo.forge);
+    assertAgentBranch(cmd.branch, { frId, base: repo.base });
+    return this.locks.run(repo.name, async () => {
+      const open = await forge.findOpenPr(repo, cmd.branch);
+      let closed: PullRequestRecord | undefined;
+      if (open && (!open.frId || open.frId === frId)) {
+        await forge.comment(repo, open.number, `Agency closed this PR: ${cmd.reason ?? 'its branch was ended'}`);
+        closed = (await forge.close(repo, open.number)).pr;
+      }
+      const deleted = cmd.keepBranch ? false : await this.deleteAgencyBranch(forge, repo, cmd.branch, frId);
+      return { ...(closed ? { closed } : {}), deleted };
+    });
+  }
+
+  private async deleteAgencyBranch(forge: Forge, repo: ForgeRepoRef, branch: string, frId: string): Promise<boolean> {
+    assertAgentBranch(branch, { frId, base: repo.base });
+    const deleted = await forge.deleteBranch(repo, branch);
+    this.logger.info({ repo: repo.name, branch, deleted }, deleted ? 'branch deleted' : 'branch was not on the forge');
+    return deleted;
   }
 
   async merge(repo: ForgeRepoRef, number: number, method: MergeMethod, guard: MergeGuard): Promise<MergeOutcome> {
     const forge = this.forges.for(repo.forge);
     const outcome = await this.locks.run(repo.name, () => forge.merge(repo, number, method, guard));
-    this.logger.info({ repo: repo.name, number, mergeSha: outcome.pr.mergeSha, alreadyMerged: outcome.alreadyMerged }, outcome.alreadyMerged ? 'PR was already merged' : 'PR merged');
+    this.logger.info(
+      { repo: repo.name, number, mergeSha: outcome.pr.mergeSha, alreadyMerged: outcome.alreadyMerged },
+      outcome.alreadyMerged ? 'PR was already merged' : 'PR merged',
+    );
     return outcome;
   }
 

@@ -36,6 +36,21 @@ export class ForgeConfigRepository {
     return repoRef({ name, cloneUrl: repo.url ?? defaultGithubCloneUrl(this.githubApiUrl(), name), base: repo.base, forge: 'github' });
   }
 
+  /** Every repository agency.yaml puts on the github forge. */
+  githubRepos(): ForgeRepoRef[] {
+    return Object.entries(this.current().repos).flatMap(([name, r]) => (r.forge === 'github' ? [this.githubRepo(name)!] : []));
+  }
+
+  /** A repository of agency.yaml (either forge) by its owner/name, as the mirror server reads it; undefined for any other. */
+  servedRepo(fullName: string): ForgeRepoRef | undefined {
+    const github = this.githubRepo(fullName);
+    if (github) return github;
+    const configured = this.current().repos[fullName];
+    if (configured?.forge !== 'local') return undefined;
+    const [owner, name] = fullName.split('/');
+    return this.localRepo(owner!, name!);
+  }
+
   current(): AgencyConfig {
     return this.cache.current();
   }

@@ -1,18 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Webhooks } from '@octokit/webhooks';
-import { Messages } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
-import { BusPublisher } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
-import type { PrOrigin } from '../forge/forge.js';
-import type { ForgeRepoRef } from '../forge/repo-ref.js';
 import { GitServiceConfig } from '../git-service.config.js';
-import { frIdOfBranch } from '../github/github-pr.mapper.js';
-import { parseAgencyMarker } from '../pr/pr-body.js';
-import { HUMAN_ACTION_STEP } from '../pr/pr-events.publisher.js';
+import { newsKeyOf, originOfPull, PrNewsPublisher, type PrNews } from '../github/pr-news.publisher.js';
 import { PrOriginStore } from '../pr/pr-origin.store.js';
 import { ForgeConfigRepository } from '../vault/forge-config.repository.js';
-import { mapWebhook, WebhookPayloadError, type MappedWebhook, type WebhookPull } from './webhook-event.mapper.js';
+import { mapWebhook, WebhookPayloadError, type MappedWebhook } from './webhook-event.mapper.js';
 
 /** A delivery as the HTTP layer hands it over: headers and the exact bytes GitHub signed. */
 export interface WebhookDelivery {
@@ -41,7 +35,7 @@ export class WebhookRefusal extends Error {
  * GitHub webhooks -> bus events. Verifies the X-Hub-Signature-256 HMAC with @octokit/webhooks
  * over the raw body (unsigned or badly signed deliveries are refused), maps the event, finds the
  * FR run of the PR (git-service's record, else the hidden marker in the PR body) and publishes
- * pr-merged, pr-closed or pr-reviewed to that saga.
+ * pr-merged, pr-closed or pr-reviewed to that saga, unless the poller told it first (PrNewsPublisher).
  */
 @Injectable()
 export class GitHubWebhookService {
@@ -51,20 +45,22 @@ export class GitHubWebhookService {
     private readonly config: GitServiceConfig,
     @Inject(ForgeConfigRepository) private readonly forgeConfig: Pick<ForgeConfigRepository, 'githubRepo'>,
     @Inject(PrOriginStore) private readonly origins: Pick<PrOriginStore, 'get'>,
-    @Inject(BusPublisher) private readonly bus: Pick<BusPublisher, 'publish'>,
+    @Inject(PrNewsPublisher) private readonly news: Pick<PrNewsPublisher, 'announce'>,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {}
 
   private webhooks(): Webhooks {
     const secret = this.config.GITHUB_WEBHOOK_SECRET;
-    if (!secret) throw new WebhookRefusal(503, 'WEBHOOKS_NOT_CONFIGURED', 'GITHUB_WEBHOOK_SECRET is not set: git-service cannot verify GitHub webhooks and accepts none');
+    if (!secret)
+      throw new WebhookRefusal(503, 'WEBHOOKS_NOT_CONFIGURED', 'GITHUB_WEBHOOK_SECRET is not set: git-service cannot verify GitHub webhooks and accepts none');
     if (this.verifier?.secret !== secret) this.verifier = { secret, webhooks: new Webhooks({ secret }) };
     return this.verifier.webhooks;
   }
 
   async handle(d: WebhookDelivery): Promise<WebhookOutcome> {
     const webhooks = this.webhooks();
-    if (!d.signature) throw new WebhookRefusal(401, 'SIGNATURE_MISSING', 'the delivery has no X-Hub-Signature-256 header; configure the webhook with the secret');
+    if (!d.signature)
+      throw new WebhookRefusal(401, 'SIGNATURE_MISSING', 'the delivery has no X-Hub-Signature-256 header; configure the webhook with the secret');
     if (!d.raw) throw new WebhookRefusal(400, 'BODY_MISSING', 'the delivery has no body');
     const text = d.raw.toString('utf8');
     const valid = await webhooks.verify(text, d.signature).catch(() => false);
@@ -74,39 +70,29 @@ export class GitHubWebhookService {
     try {
       mapped = mapWebhook(d.event, JSON.parse(jsonOf(text, d.contentType)));
     } catch (e) {
-      if (e instanceof SyntaxError || e instanceof WebhookPayloadError) throw new WebhookRefusal(400, 'PAYLOAD_INVALID', `the ${d.event} payload cannot be used: ${e.message}`);
+      if (e instanceof SyntaxError || e instanceof WebhookPayloadError)
+        throw new WebhookRefusal(400, 'PAYLOAD_INVALID', `the ${d.event} payload cannot be used: ${e.message}`);
       throw e;
     }
     if (mapped.kind === 'ignored') return this.ignore(d, mapped.reason);
     const repo = this.forgeConfig.githubRepo(mapped.pull.repo);
     if (!repo) return this.ignore(d, `${mapped.pull.repo} is not a github repository of agency.yaml`);
-    const origin = await this.originOf(repo, mapped.pull);
+    const origin = await originOfPull(this.origins, repo, mapped.pull);
     if (!origin) return this.ignore(d, `PR #${mapped.pull.number} of ${repo.name} (${mapped.pull.branch}) was not opened by the agency`);
-    const init = { frId: origin.frId, sagaId: origin.sagaId, step: HUMAN_ACTION_STEP, attempt: 1, ...(origin.jobId ? { jobId: origin.jobId } : {}) };
-    let type: string;
-    if (mapped.kind === 'merged') {
-      // Same Nats-Msg-Id as git-service's own answer to a merge it did: one pr-merged either way.
-      type = (await this.bus.publish(Messages.PrMerged, { ...init, payload: mapped.payload })).envelope.type;
-    } else if (mapped.kind === 'closed') {
-      type = (await this.bus.publish(Messages.PrClosed, { ...init, payload: mapped.payload })).envelope.type;
-    } else {
-      // Every review is news: deduped by GitHub's delivery id (a redelivery repeats it), not by step.
-      const msgId = d.deliveryId ? `github-delivery:${d.deliveryId}` : undefined;
-      type = (await this.bus.publish(Messages.PrReviewed, { ...init, payload: mapped.payload }, msgId ? { msgId } : {})).envelope.type;
-    }
-    this.logger.info({ delivery: d.deliveryId, event: d.event, type, number: mapped.pull.number, frId: origin.frId, sagaId: origin.sagaId }, 'GitHub webhook published');
+    const news: PrNews =
+      mapped.kind === 'reviewed'
+        ? { kind: 'reviewed', payload: mapped.payload, newsId: mapped.newsId }
+        : mapped.kind === 'merged'
+          ? { kind: 'merged', payload: mapped.payload }
+          : { kind: 'closed', payload: mapped.payload };
+    const type = await this.news.announce(repo, mapped.pull.number, origin, news);
+    if (!type)
+      return this.ignore(d, `PR #${mapped.pull.number} of ${repo.name}: this ${newsKeyOf(news)} was announced before (the poller, or an earlier delivery)`);
+    this.logger.info(
+      { delivery: d.deliveryId, event: d.event, type, number: mapped.pull.number, frId: origin.frId, sagaId: origin.sagaId },
+      'GitHub webhook published',
+    );
     return { status: 'published', type, frId: origin.frId, sagaId: origin.sagaId, number: mapped.pull.number };
-  }
-
-  /** git-service's record of the PR, else the body's marker; the branch must name the same FR. */
-  private async originOf(repo: ForgeRepoRef, pull: WebhookPull): Promise<PrOrigin | undefined> {
-    const frOfBranch = frIdOfBranch(pull.branch);
-    if (!frOfBranch) return undefined;
-    const stored = await this.origins.get(repo, pull.number);
-    if (stored) return stored.frId === frOfBranch ? stored : undefined;
-    const marker = parseAgencyMarker(pull.body);
-    if (!marker?.sagaId || marker.frId !== frOfBranch) return undefined;
-    return { frId: marker.frId, sagaId: marker.sagaId, ...(marker.jobId ? { jobId: marker.jobId } : {}) };
   }
 
   private ignore(d: WebhookDelivery, reason: string): WebhookOutcome {

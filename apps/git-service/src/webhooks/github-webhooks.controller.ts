@@ -24,7 +24,14 @@ export class GitHubWebhooksController {
       return await this.webhooks.handle({ event, deliveryId, signature, contentType, ...(req.rawBody ? { raw: req.rawBody } : {}) });
     } catch (e) {
       if (e instanceof WebhookRefusal) throw new HttpException({ statusCode: e.httpStatus, error: e.code, message: e.message }, e.httpStatus);
-      throw new HttpException({ statusCode: 503, error: 'PUBLISH_FAILED', message: `the webhook was verified but its event could not be published (${(e as Error).message}); redeliver it` }, 503);
+      throw new HttpException(
+        {
+          statusCode: 503,
+          error: 'PUBLISH_FAILED',
+          message: `the webhook was verified but its event could not be published (${(e as Error).message}); redeliver it`,
+        },
+        503,
+      );
     }
   }
 }

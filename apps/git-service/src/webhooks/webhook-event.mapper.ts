@@ -19,7 +19,7 @@ export type MappedWebhook =
   | { kind: 'ignored'; reason: string }
   | { kind: 'merged'; pull: WebhookPull; payload: PrMergedEvent }
   | { kind: 'closed'; pull: WebhookPull; payload: PrClosedEvent }
-  | { kind: 'reviewed'; pull: WebhookPull; payload: PrReviewedEvent };
+  | { kind: 'reviewed'; pull: WebhookPull; payload: PrReviewedEvent; newsId: string };
 
 /** GitHub's limit for a comment; PrReviewedEvent.body takes as much. */
 const MAX_BODY = 65_536;
@@ -33,7 +33,10 @@ function field<T>(value: T | undefined | null, what: string): T {
   return value;
 }
 
-function pullOf(payload: { repository?: { full_name?: string } | null; pull_request?: { number?: number; html_url?: string; head?: { ref?: string }; body?: string | null } | null }): WebhookPull {
+function pullOf(payload: {
+  repository?: { full_name?: string } | null;
+  pull_request?: { number?: number; html_url?: string; head?: { ref?: string }; body?: string | null } | null;
+}): WebhookPull {
   const pr = field(payload.pull_request, 'pull_request');
   return {
     repo: field(payload.repository?.full_name, 'repository.full_name'),
@@ -58,7 +61,12 @@ function mapReview(p: ReviewPayload): MappedWebhook {
   const state = REVIEW_STATES[String(review.state).toLowerCase()];
   if (!state) return { kind: 'ignored', reason: `review state "${review.state}" is not approved, changes_requested or commented` };
   const pull = pullOf(p);
-  return { kind: 'reviewed', pull, payload: { number: pull.number, state, author: (review.user?.login ?? 'unknown').slice(0, 200), body: (review.body ?? '').slice(0, MAX_BODY) } };
+  return {
+    kind: 'reviewed',
+    pull,
+    payload: { number: pull.number, state, author: (review.user?.login ?? 'unknown').slice(0, 200), body: (review.body ?? '').slice(0, MAX_BODY) },
+    newsId: `review:${field(review.id, 'review.id')}`,
+  };
 }
 
 function mapReviewComment(p: ReviewCommentPayload): MappedWebhook {
@@ -66,7 +74,17 @@ function mapReviewComment(p: ReviewCommentPayload): MappedWebhook {
   const pull = pullOf(p);
   const line = c.line ?? c.original_line ?? undefined;
   const where = `${c.path}${line !== undefined && line !== null ? ` line ${line}` : ''}`;
-  return { kind: 'reviewed', pull, payload: { number: pull.number, state: 'commented', author: (c.user?.login ?? 'unknown').slice(0, 200), body: `Comment on ${where}: ${c.body}`.slice(0, MAX_BODY) } };
+  return {
+    kind: 'reviewed',
+    pull,
+    payload: {
+      number: pull.number,
+      state: 'commented',
+      author: (c.user?.login ?? 'unknown').slice(0, 200),
+      body: `Comment on ${where}: ${c.body}`.slice(0, MAX_BODY),
+    },
+    newsId: `comment:${field(c.id, 'comment.id')}`,
+  };
 }
 
 /**

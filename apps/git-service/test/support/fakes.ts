@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { createLogger } from '@agency/telemetry';
 import type { ForgeFilesClient } from '../../src/forge/forge-files.client.js';
+import type { PullRequestRecord } from '../../src/forge/forge.js';
 import type { MergeRequest, DiffRequest } from '../../src/git/mirror.service.js';
 import type { ForgeRepoRef } from '../../src/forge/repo-ref.js';
 
@@ -71,6 +72,14 @@ export class FakeMirrors {
     return this.pushResult;
   }
 
+  /** Branches the fake forge has; deleteBranch removes them. */
+  readonly branches = new Set<string>();
+
+  async deleteBranch(_repo: ForgeRepoRef, remoteUrl: string, branch: string): Promise<boolean> {
+    this.calls.push(`delete ${remoteUrl} ${branch}`);
+    return this.branches.delete(branch);
+  }
+
   async merge(_repo: ForgeRepoRef, remoteUrl: string, req: MergeRequest): Promise<{ mergeSha: string; alreadyMerged: boolean }> {
     this.calls.push(`merge ${remoteUrl} #${req.number} ${req.headSha} into ${req.base}: ${req.message}`);
     if (this.failWith) throw this.failWith;
@@ -81,4 +90,31 @@ export class FakeMirrors {
     this.calls.push(`diff ${remoteUrl} ${req.headSha}`);
     return { from: 'base', to: req.headSha, patch: '', truncated: false };
   }
+}
+
+/** A local forge's PR record for tests: PR `number` of example/greeter, open, with `patch` over it. */
+export function samplePrRecord(number: number, patch: Partial<PullRequestRecord> = {}): PullRequestRecord {
+  return {
+    number,
+    url: `local://example/greeter/pulls/${number}`,
+    repo: 'example/greeter',
+    title: 't',
+    body: 'b',
+    branch: `agency/FR-${number}-x`,
+    base: 'main',
+    headSha: 'c'.repeat(40),
+    state: 'open',
+    draft: false,
+    labels: [],
+    createdAt: 'now',
+    updatedAt: 'now',
+    mergedAt: null,
+    mergeSha: null,
+    closedAt: null,
+    pushes: [],
+    frId: `FR-${number}`,
+    sagaId: 's',
+    jobId: null,
+    ...patch,
+  };
 }

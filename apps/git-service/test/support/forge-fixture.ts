@@ -89,7 +89,11 @@ export class AgentClone {
   readonly path: string;
 
   /** Branches from the fixture's first main commit, as an agent that started before later merges. */
-  constructor(fixture: ForgeFixture, name: string, readonly branch: string) {
+  constructor(
+    fixture: ForgeFixture,
+    name: string,
+    readonly branch: string,
+  ) {
     this.path = join(fixture.dir.path, name);
     git(fixture.dir.path, 'clone', '-q', fixture.bare, this.path);
     git(this.path, 'checkout', '-q', '-b', branch, fixture.baseSha);

@@ -70,7 +70,11 @@ export async function createGitHubFixture(): Promise<GitHubFixture> {
 export class GitHubAgentClone {
   readonly path: string;
 
-  constructor(private readonly fx: GitHubFixture, name: string, readonly branch: string) {
+  constructor(
+    private readonly fx: GitHubFixture,
+    name: string,
+    readonly branch: string,
+  ) {
     this.path = join(fx.dir.path, name);
     git(fx.dir.path, 'clone', '-q', fx.github.bare(GH_REPO), this.path);
     git(this.path, 'checkout', '-q', '-b', branch, fx.baseSha);

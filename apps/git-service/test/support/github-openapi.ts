@@ -40,7 +40,9 @@ interface Route {
 function rewriteRefs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(rewriteRefs);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `gh${v}` : rewriteRefs(v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `gh${v}` : rewriteRefs(v)]),
+    );
   }
   return value;
 }
@@ -84,7 +86,13 @@ export class GitHubOpenApi {
         if (!item[method]) continue;
         const names: string[] = [];
         const source = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{([^}]+)\}/g, (_m, name: string) => (names.push(name), '([^/]+)'));
-        this.routes.push({ method: method.toUpperCase(), template, regex: new RegExp(`^${source}$`), names, literals: template.split('/').filter((s) => s && !s.startsWith('{')).length });
+        this.routes.push({
+          method: method.toUpperCase(),
+          template,
+          regex: new RegExp(`^${source}$`),
+          names,
+          literals: template.split('/').filter((s) => s && !s.startsWith('{')).length,
+        });
       }
     }
     // A literal segment beats a parameter: /pulls/comments is not /pulls/{pull_number}.
@@ -107,7 +115,10 @@ export class GitHubOpenApi {
   private resolve<T>(value: unknown): T {
     let v = value as Json;
     while (v && typeof v.$ref === 'string') {
-      v = (v.$ref as string).slice(2).split('/').reduce<Json>((node, part) => node[part.replace(/~1/g, '/').replace(/~0/g, '~')] as Json, this.doc);
+      v = (v.$ref as string)
+        .slice(2)
+        .split('/')
+        .reduce<Json>((node, part) => node[part.replace(/~1/g, '/').replace(/~0/g, '~')] as Json, this.doc);
     }
     return v as T;
   }
@@ -125,7 +136,9 @@ export class GitHubOpenApi {
   private check(schema: unknown, value: unknown, where: string): string[] {
     const v = this.validator(schema);
     if (v(value)) return [];
-    return (v.errors ?? []).map((e) => `${where}${e.instancePath} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+    return (v.errors ?? []).map(
+      (e) => `${where}${e.instancePath} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
+    );
   }
 
   parameters(op: MatchedOperation): Parameter[] {
@@ -156,7 +169,9 @@ export class GitHubOpenApi {
       else problems.push(...this.check(p.schema ?? {}, this.coerce(p.schema, req.query.get(name)!), `query parameter ${name}`));
     }
     for (const p of declared.filter((x) => x.required)) if (!req.query.has(p.name)) problems.push(`required query parameter ${p.name} is missing`);
-    const body = op.operation.requestBody ? this.resolve<{ required?: boolean; content?: Record<string, { schema?: Json }> }>(op.operation.requestBody) : undefined;
+    const body = op.operation.requestBody
+      ? this.resolve<{ required?: boolean; content?: Record<string, { schema?: Json }> }>(op.operation.requestBody)
+      : undefined;
     const hasBody = req.rawBody.trim() !== '';
     if (!body) {
       if (hasBody) problems.push(`${op.operationId} takes no request body`);

@@ -1,7 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Messages, STREAMS, type ArtifactRefDto, type DeadLetteredEvent, type Envelope, type MergePrCommand, type OpenPrCommand, type PayloadOf } from '@agency/contracts';
+import {
+  Messages,
+  STREAMS,
+  type ArtifactRefDto,
+  type ClosePrCommand,
+  type DeadLetteredEvent,
+  type DeleteBranchCommand,
+  type Envelope,
+  type MergePrCommand,
+  type OpenPrCommand,
+  type PayloadOf,
+  type RepoTargetDto,
+} from '@agency/contracts';
 import { sampleEnvelope } from '@agency/contracts/testing';
 import { runService, type RunningService } from '@agency/bootstrap';
 import { ArtifactStore, BusConnection, BusPublisher, Clock } from '@agency/messaging';
@@ -66,10 +78,29 @@ export class ServiceHarness {
   }
 
   /** An open-pr command for FR `frId` of the example repository. */
-  openPrCommand(o: { frId: string; title: string; sagaId: string; step?: string; attempt?: number; branch: string; headSha: string; bundle: ArtifactRefDto; reviewRounds?: string[]; draft?: boolean }): Envelope<OpenPrCommand> {
+  openPrCommand(o: {
+    frId: string;
+    title: string;
+    sagaId: string;
+    step?: string;
+    attempt?: number;
+    branch: string;
+    headSha: string;
+    bundle: ArtifactRefDto;
+    reviewRounds?: string[];
+    draft?: boolean;
+  }): Envelope<OpenPrCommand> {
     const env = sampleEnvelope('OpenPr', { frId: o.frId, sagaId: o.sagaId, jobId: `job-${o.sagaId}`, step: o.step ?? 'open-pr', attempt: o.attempt ?? 1 });
     const p = env.payload;
-    p.fr = { ...p.fr, id: o.frId, title: o.title, repo: REPO, base: 'main', acceptanceCriteria: ['farewell("Ada") returns "Goodbye, Ada!"', 'greet() is unchanged'], path: `10_features/03_planned/${o.frId}.md` };
+    p.fr = {
+      ...p.fr,
+      id: o.frId,
+      title: o.title,
+      repo: REPO,
+      base: 'main',
+      acceptanceCriteria: ['farewell("Ada") returns "Goodbye, Ada!"', 'greet() is unchanged'],
+      path: `10_features/03_planned/${o.frId}.md`,
+    };
     p.repo = { name: REPO, cloneUrl: this.fixture.bare, base: 'main', forge: 'local', testCommand: 'npm test' };
     p.workspace = { branch: o.branch, baseSha: this.fixture.baseSha, headSha: o.headSha, bundle: o.bundle };
     p.draft = o.draft ?? false;
@@ -85,9 +116,30 @@ export class ServiceHarness {
     return env;
   }
 
+  get repoTarget(): RepoTargetDto {
+    return { name: REPO, cloneUrl: this.fixture.bare, base: 'main', forge: 'local', testCommand: 'npm test' };
+  }
+
+  /** The saga's close of a run's PR (and its branch, unless `deleteBranch` is false). */
+  closePrCommand(o: { frId: string; sagaId: string; number: number; reason: string; deleteBranch?: boolean; step?: string }): Envelope<ClosePrCommand> {
+    const env = sampleEnvelope('ClosePr', { frId: o.frId, sagaId: o.sagaId, jobId: `job-${o.sagaId}`, step: o.step ?? 'close-pr', attempt: 1 });
+    env.payload = { repo: this.repoTarget, number: o.number, reason: o.reason, deleteBranch: o.deleteBranch ?? true };
+    return env;
+  }
+
+  deleteBranchCommand(o: { frId: string; sagaId: string; branch: string }): Envelope<DeleteBranchCommand> {
+    const env = sampleEnvelope('DeleteBranch', { frId: o.frId, sagaId: o.sagaId, jobId: `job-${o.sagaId}`, step: 'delete-branch', attempt: 1 });
+    env.payload = { repo: this.repoTarget, branch: o.branch };
+    return env;
+  }
+
   mergeCommand(o: { frId: string; sagaId: string; number: number; attempt?: number }): Envelope<MergePrCommand> {
     const env = sampleEnvelope('MergePr', { frId: o.frId, sagaId: o.sagaId, jobId: `job-${o.sagaId}`, step: 'merge', attempt: o.attempt ?? 1 });
-    env.payload = { repo: { name: REPO, cloneUrl: this.fixture.bare, base: 'main', forge: 'local', testCommand: 'npm test' }, number: o.number, method: 'merge' };
+    env.payload = {
+      repo: { name: REPO, cloneUrl: this.fixture.bare, base: 'main', forge: 'local', testCommand: 'npm test' },
+      number: o.number,
+      method: 'merge',
+    };
     return env;
   }
 
@@ -95,7 +147,10 @@ export class ServiceHarness {
    * Publishes commands under fresh Nats-Msg-Ids, as redeliveries past JetStream's dedupe window
    * would arrive, all at once, and waits until git-service has acked or dead-lettered each.
    */
-  async deliver<D extends typeof Messages.OpenPr | typeof Messages.MergePr>(def: D, ...envs: Envelope<PayloadOf<D>>[]): Promise<void> {
+  async deliver<D extends typeof Messages.OpenPr | typeof Messages.MergePr | typeof Messages.ClosePr | typeof Messages.DeleteBranch>(
+    def: D,
+    ...envs: Envelope<PayloadOf<D>>[]
+  ): Promise<void> {
     const published = await Promise.all(envs.map((env) => this.publisher.publishEnvelope(def, env, { msgId: randomUUID() })));
     for (const { streamSeq, envelope } of published) {
       await expectEventually(

@@ -24,7 +24,8 @@ export function presentedKey(headers: FastifyRequest['headers']): string | undef
 /** Checks the key; a missing or wrong one is a 401 (AuthenticationError in both SDKs). Keys are never logged. */
 export function authenticate(headers: FastifyRequest['headers'], keys: KeyRing): CallerKey {
   const secret = presentedKey(headers);
-  if (!secret) throw ApiError.unauthorized('You did not provide an API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".', 'missing_api_key');
+  if (!secret)
+    throw ApiError.unauthorized('You did not provide an API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".', 'missing_api_key');
   const caller = keys.identify(secret);
   if (!caller) throw ApiError.unauthorized('Incorrect API key provided.', 'invalid_api_key');
   return caller;

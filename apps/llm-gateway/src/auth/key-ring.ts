@@ -37,7 +37,12 @@ export class KeyRing {
     const byHash = new Map<string, CallerKey>();
     const caller = (id: string): CallerKey => {
       const s = keys.get(id);
-      return { id, budgetPeriod: s?.budgetPeriod ?? 'total', ...(s?.models ? { models: new Set(s.models) } : {}), ...(s?.budgetUsd !== undefined ? { budgetUsd: s.budgetUsd } : {}) };
+      return {
+        id,
+        budgetPeriod: s?.budgetPeriod ?? 'total',
+        ...(s?.models ? { models: new Set(s.models) } : {}),
+        ...(s?.budgetUsd !== undefined ? { budgetUsd: s.budgetUsd } : {}),
+      };
     };
     for (const { id, sha256 } of this.config.GATEWAY_API_KEYS.hashes()) byHash.set(sha256, caller(id));
     for (const s of keys.values()) if (s.sha256) byHash.set(s.sha256, caller(s.id));

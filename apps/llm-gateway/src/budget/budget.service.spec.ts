@@ -52,10 +52,14 @@ describe('BudgetService', () => {
     await expect(budgets.check({ frId: 'FR-7', frBudgetUsd: 3 }, { perFrUsd: 1 })).resolves.toEqual(['fr.FR-7']);
     await expect(budgets.check({ frId: 'FR-7' }, { perFrUsd: 1 })).rejects.toBeInstanceOf(BudgetExceededError);
     ledger.spentUsd.set('key.tools.2026-11', 5);
-    await expect(budgets.check({ caller: tools }, {})).rejects.toThrow('the budget of API key "tools" is used up ($5.00 spent of $5.00, from llm.keys.tools.budget_usd (per month))');
+    await expect(budgets.check({ caller: tools }, {})).rejects.toThrow(
+      'the budget of API key "tools" is used up ($5.00 spent of $5.00, from llm.keys.tools.budget_usd (per month))',
+    );
   });
 
   it('refuses a header above max_per_fr_usd', () => {
-    expect(() => budgets.check({ frId: 'FR-7', frBudgetUsd: 100 }, { maxPerFrUsd: 50 })).toThrow('header x-agency-fr-budget-usd asks for $100, more than llm.budgets.max_per_fr_usd ($50)');
+    expect(() => budgets.check({ frId: 'FR-7', frBudgetUsd: 100 }, { maxPerFrUsd: 50 })).toThrow(
+      'header x-agency-fr-budget-usd asks for $100, more than llm.budgets.max_per_fr_usd ($50)',
+    );
   });
 });

@@ -79,7 +79,11 @@ export class BudgetService {
   private frLimit(header: number | undefined, settings: BudgetSettings): { usd: number; source: string } | undefined {
     if (header !== undefined) {
       if (settings.maxPerFrUsd !== undefined && header > settings.maxPerFrUsd) {
-        throw ApiError.invalidRequest(`header ${FR_BUDGET_HEADER} asks for $${header}, more than llm.budgets.max_per_fr_usd ($${settings.maxPerFrUsd})`, FR_BUDGET_HEADER, 'invalid_header');
+        throw ApiError.invalidRequest(
+          `header ${FR_BUDGET_HEADER} asks for $${header}, more than llm.budgets.max_per_fr_usd ($${settings.maxPerFrUsd})`,
+          FR_BUDGET_HEADER,
+          'invalid_header',
+        );
       }
       return { usd: header, source: `the ${FR_BUDGET_HEADER} header` };
     }

@@ -39,7 +39,9 @@ export class BudgetExceededError extends Error {
     readonly source: string,
   ) {
     const what = budget === 'fr' ? `the budget of ${owner}` : `the budget of API key "${owner}"`;
-    super(`Budget exceeded: ${what} is used up (${formatUsd(spentUsd)} spent of ${formatUsd(limitUsd)}, from ${source}). No more model calls are made for it until the budget is raised.`);
+    super(
+      `Budget exceeded: ${what} is used up (${formatUsd(spentUsd)} spent of ${formatUsd(limitUsd)}, from ${source}). No more model calls are made for it until the budget is raised.`,
+    );
     this.name = 'BudgetExceededError';
   }
 }

@@ -5,10 +5,20 @@ import { extractTraceContext, runWithMessageContext, SpanKind, SpanStatusCode, t
 import type { CallerKey } from '../auth/key-ring.js';
 import { BudgetService } from '../budget/budget.service.js';
 import { costUsd } from '../pricing/cost.js';
-import { ProviderError, type LlmCallContext, type LlmChatBody, type LlmChatRequest, type LlmChatResponse, type LlmStreamPiece, type LlmUsage } from '../providers/llm-provider.js';
+import {
+  ProviderError,
+  type LlmCallContext,
+  type LlmCallLimits,
+  type LlmChatBody,
+  type LlmChatRequest,
+  type LlmChatResponse,
+  type LlmStreamPiece,
+  type LlmUsage,
+} from '../providers/llm-provider.js';
 import { ProviderRegistry, type ResolvedTarget } from '../providers/provider.registry.js';
 import { estimateInputTokens } from '../providers/token-estimate.js';
-import { CallRouter } from '../routing/call-router.js';
+import { DEADLINE_HEADER } from '../http/call-headers.js';
+import { CallRouter, type CallDeadline } from '../routing/call-router.js';
 import { BudgetExceededError, ModelNotAllowedError, UnknownModelError } from './chat-errors.js';
 import { LlmGatewayConfig } from '../llm-gateway.config.js';
 import { GatewayMetrics } from './gateway.metrics.js';
@@ -25,10 +35,24 @@ export interface ChatCall {
   caller?: CallerKey;
   /** The FR's budget from the x-agency-fr-budget-usd header. */
   frBudgetUsd?: number;
+  /** The call's deadline from the x-agency-deadline-ms header (else llm.routing.deadline_ms). */
+  deadlineMs?: number;
   /** Reads the caller's W3C trace headers (traceparent, tracestate). */
   traceHeader: (name: string) => string | undefined;
   /** Aborted when the caller goes away. */
   signal?: AbortSignal;
+  /** gen_ai.operation.name: a chat (the default) or an embeddings call. */
+  operation?: 'chat' | 'embeddings';
+}
+
+/** What to embed: the texts (or token arrays), and the vector size some models can shorten to. */
+export interface EmbedInput {
+  input: string[] | number[][];
+  dimensions?: number;
+}
+
+export interface EmbedOutcome extends ChatOutcome {
+  vectors: number[][];
 }
 
 export interface CompletionMeta {
@@ -54,7 +78,13 @@ export interface ChatStreamSink {
   piece(event: LlmStreamPiece): void;
 }
 
-type Invoke = (target: ResolvedTarget, request: LlmChatRequest, localId: string, started: number) => Promise<{ response: LlmChatResponse; meta: CompletionMeta }>;
+type Invoke = (
+  target: ResolvedTarget,
+  request: LlmChatRequest,
+  localId: string,
+  started: number,
+  limits: LlmCallLimits,
+) => Promise<{ response: LlmChatResponse; meta: CompletionMeta }>;
 
 const NO_USAGE: LlmUsage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 };
 
@@ -85,6 +115,7 @@ export class ChatService {
     config?: LlmGatewayConfig,
   ) {
     this.logPrompts = config?.LLM_LOG_PROMPTS === 'true';
+    metrics.watchBreakers(() => registry.breakerStates());
   }
 
   private readonly logPrompts: boolean;
@@ -98,12 +129,53 @@ export class ChatService {
   complete(call: ChatCall): Promise<ChatOutcome> {
     return this.run(
       call,
-      async (target, request, localId, started) => {
-        const response = await target.provider.chat(request, call.signal);
-        return { response, meta: { ...(response.id ? { upstreamId: response.id } : {}), localId, created: response.created ?? Math.floor(started / 1000), ref: target.ref } };
+      async (target, request, localId, started, limits) => {
+        const response = await target.provider.chat(request, call.signal, limits);
+        return {
+          response,
+          meta: { ...(response.id ? { upstreamId: response.id } : {}), localId, created: response.created ?? Math.floor(started / 1000), ref: target.ref },
+        };
       },
       () => false,
     );
+  }
+
+  /**
+   * Embeds the input with the alias's first target that has embeddings (one without them is passed
+   * over like a target that cannot answer), with the routing, budgets and accounting of a chat.
+   */
+  async embed(call: ChatCall, what: EmbedInput): Promise<EmbedOutcome> {
+    let vectors: number[][] = [];
+    const outcome = await this.run(
+      { ...call, operation: 'embeddings' },
+      async (target, request, localId, started, limits) => {
+        if (!target.provider.embed) {
+          throw new ProviderError(
+            `provider "${target.provider.name}" (${target.provider.type}) has no embeddings; point the alias at an openai or openai-compatible model`,
+            400,
+            'embeddings_not_supported',
+            false,
+            { disposition: 'fallback' },
+          );
+        }
+        const answer = await target.provider.embed(
+          {
+            alias: request.alias,
+            model: request.model,
+            input: what.input,
+            ...(what.dimensions !== undefined ? { dimensions: what.dimensions } : {}),
+            context: request.context,
+          },
+          call.signal,
+          limits,
+        );
+        vectors = answer.vectors;
+        const response: LlmChatResponse = { model: answer.model, content: null, toolCalls: [], finishReason: 'stop', usage: answer.usage };
+        return { response, meta: { localId, created: Math.floor(started / 1000), ref: target.ref } };
+      },
+      () => false,
+    );
+    return { ...outcome, vectors };
   }
 
   /** Streams the answer's pieces into `sink`; resolves with the whole answer once it is complete. */
@@ -111,8 +183,8 @@ export class ChatService {
     let opened = false;
     return this.run(
       call,
-      async (target, request, localId, started) => {
-        const events = target.provider.stream(request, call.signal)[Symbol.asyncIterator]();
+      async (target, request, localId, started, limits) => {
+        const events = target.provider.stream(request, call.signal, limits)[Symbol.asyncIterator]();
         // Wait for the first piece before opening: until then a failure can still be retried,
         // fall back, or become a proper HTTP error.
         let start: { id?: string; created?: number; usage?: LlmUsage } = {};
@@ -121,7 +193,12 @@ export class ChatService {
           start = { ...start, ...next.value };
           next = await events.next();
         }
-        const meta: CompletionMeta = { ...(start.id ? { upstreamId: start.id } : {}), localId, created: start.created ?? Math.floor(started / 1000), ref: target.ref };
+        const meta: CompletionMeta = {
+          ...(start.id ? { upstreamId: start.id } : {}),
+          localId,
+          created: start.created ?? Math.floor(started / 1000),
+          ref: target.ref,
+        };
         opened = true;
         sink.open(meta, start.usage ? { usage: start.usage } : {});
         let response: LlmChatResponse | undefined;
@@ -157,7 +234,8 @@ export class ChatService {
       throw error;
     }
     const localId = this.clock.uuid().replaceAll('-', '');
-    const attributes = requestAttributes(call.alias, call.body, targets[0]!.provider, call.context);
+    const operation = call.operation ?? 'chat';
+    const attributes = requestAttributes(operation, call.alias, call.body, targets[0]!.provider, call.context);
     attributes['gen_ai.response.id'] = localId;
     // Most calls without a traceparent start a trace here: no need to parse headers for them.
     const parent = call.traceHeader('traceparent') ? extractTraceContext(call.traceHeader) : undefined;
@@ -166,7 +244,7 @@ export class ChatService {
     let attemptResponse: LlmChatResponse | undefined;
 
     const traced = () =>
-      withSpan(`chat ${call.alias}`, { kind: SpanKind.SERVER, parent, attributes }, async (span) => {
+      withSpan(`${operation} ${call.alias}`, { kind: SpanKind.SERVER, parent, attributes }, async (span) => {
         let routed;
         try {
           routed = await this.router.route<{ response: LlmChatResponse; meta: CompletionMeta }>({
@@ -174,6 +252,7 @@ export class ChatService {
             routing: settings.routing,
             estimatedTokens: () => (estimate ??= estimateInputTokens(call.body.messages)),
             signal: call.signal,
+            deadline: this.deadlineOf(call, started, settings.routing.deadlineMs),
             committed,
             tokensOf: (r) => r.response.usage.inputTokens + r.response.usage.outputTokens,
             onAttempt: (report) => {
@@ -181,10 +260,17 @@ export class ChatService {
               this.metrics.recordAttempt(report.target.ref, report.outcome, report.next);
               // A call answered at the first try is fully described by its own span; retries and
               // fallbacks get one CLIENT span per attempt, so a trace shows what went wrong where.
-              if (report.attempt > 1 || report.next !== 'done') this.attemptSpan(report.target, report.attempt, report.outcome, report.startedMs, report.next === 'done' ? attemptResponse : undefined);
+              if (report.attempt > 1 || report.next !== 'done')
+                this.attemptSpan(report.target, report.attempt, report.outcome, report.startedMs, report.next === 'done' ? attemptResponse : undefined);
             },
-            run: (target) =>
-              invoke(target, { ...call.body, alias: call.alias, model: target.model, context: call.context }, localId, started).then((result) => {
+            onSkip: (target) => this.metrics.recordAttempt(target.ref, 'circuit_open', 'fallback'),
+            onTrip: (target, outcome) =>
+              this.logger.warn(
+                { model: target.ref, outcome, cooldownMs: settings.routing.breakerCooldownMs },
+                'llm target tripped its circuit breaker: calls skip it until its cool-down ends, then one call tries it again',
+              ),
+            run: (target, _attempt, limits) =>
+              invoke(target, { ...call.body, alias: call.alias, model: target.model, context: call.context }, localId, started, limits).then((result) => {
                 attemptResponse = result.response;
                 return result;
               }),
@@ -201,7 +287,12 @@ export class ChatService {
         span.setAttribute('agency.llm.cost_usd', cost);
         span.setAttribute('agency.llm.attempts', routed.attempts);
         // Set at the start from the first target; a fallback answered from another provider.
-        if (target.provider !== targets[0]!.provider) span.setAttributes({ 'gen_ai.provider.name': target.provider.type, 'gen_ai.system': target.provider.type, 'agency.llm.provider': target.provider.name });
+        if (target.provider !== targets[0]!.provider)
+          span.setAttributes({
+            'gen_ai.provider.name': target.provider.type,
+            'gen_ai.system': target.provider.type,
+            'agency.llm.provider': target.provider.name,
+          });
         this.budgets.charge(charges, cost);
         this.finish(call, target, started, 200, response, cost);
         return { ...meta, alias: call.alias, response, costUsd: cost };
@@ -209,6 +300,11 @@ export class ChatService {
     // Log lines inside carry the call's FR and job ids; a call without tags needs no context.
     const c = call.context;
     return c.frId || c.jobId || c.sagaId || c.step ? runWithMessageContext(c, traced) : traced();
+  }
+
+  private deadlineOf(call: ChatCall, started: number, settingMs: number): CallDeadline {
+    const ms = call.deadlineMs ?? settingMs;
+    return { at: started + ms, ms, source: call.deadlineMs !== undefined ? `the ${DEADLINE_HEADER} header` : 'llm.routing.deadline_ms' };
   }
 
   /** A finished attempt as a CLIENT span under the call's span, with its real start and end. */
@@ -245,7 +341,18 @@ export class ChatService {
     const ok = status === 200 || status === 499;
     const level = ok ? (this.logPrompts ? 'info' : 'debug') : 'warn';
     if (this.logger.isLevelEnabled(level)) {
-      const line: Record<string, unknown> = { alias: call.alias, model: target.ref, status, latencyMs, inputTokens: usage.inputTokens, cachedInputTokens: usage.cachedInputTokens, outputTokens: usage.outputTokens, costUsd: cost, apiKeyId };
+      const line: Record<string, unknown> = {
+        alias: call.alias,
+        model: target.ref,
+        status,
+        latencyMs,
+        inputTokens: usage.inputTokens,
+        cachedInputTokens: usage.cachedInputTokens,
+        cacheWriteTokens: usage.cacheWriteInputTokens ?? 0,
+        outputTokens: usage.outputTokens,
+        costUsd: cost,
+        apiKeyId,
+      };
       if (this.logPrompts) {
         line.prompt = call.body.messages;
         if (response) line.answer = { content: response.content, toolCalls: response.toolCalls };
@@ -261,21 +368,15 @@ export class ChatService {
       model: target.model,
       inputTokens: usage.inputTokens,
       cachedInputTokens: usage.cachedInputTokens,
+      ...(usage.cacheWriteInputTokens ? { cacheWriteTokens: usage.cacheWriteInputTokens } : {}),
       outputTokens: usage.outputTokens,
       costUsd: cost,
       latencyMs,
       status: status === 200 ? ('ok' as const) : ('error' as const),
       ...(apiKeyId ? { apiKeyId } : {}),
     };
-    // After the answer has been written: publishing validates and serialises the envelope, which
-    // would otherwise delay the response by more than the gateway's own work (the trace context
-    // carries over, so the event still links to the call's span).
-    setImmediate(() => {
-      this.usage.publish({ ...call.context, frId }, payload).catch((publishError: unknown) => {
-        // The answer is already paid for: failing the call now would only make the caller pay twice.
-        this.metrics.recordPublishFailure();
-        this.logger.error({ err: publishError, alias: call.alias, costUsd: cost }, 'usage event could not be published; this call is missing from the FR cost');
-      });
-    });
+    // Only queued here: the outbox publishes it with others a moment later, retries
+    // until the bus takes it, and keeps it across a shutdown (the trace context goes with it).
+    this.usage.publish({ ...call.context, frId }, payload);
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { Metrics } from '@agency/bootstrap';
 import type { LlmUsage } from '../providers/llm-provider.js';
 
@@ -23,6 +23,7 @@ interface Totals {
   byStatus: Map<number, number>;
   input: number;
   cached: number;
+  written: number;
   output: number;
   cost: number;
   latency: { observe(v: number): void };
@@ -43,6 +44,7 @@ export class GatewayMetrics {
   private readonly totalsIndex = new Map<string, Map<string, Map<string, Totals>>>();
   private publishFailureCount = 0;
   private readonly latency: Histogram<'alias' | 'model'>;
+  private breakerStates: () => Array<{ model: string; open: boolean }> = () => [];
 
   constructor(metrics: Metrics) {
     const registers = [metrics.registry];
@@ -57,12 +59,13 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.reset();
-        for (const t of totals.values()) for (const [status, n] of t.byStatus) this.inc({ alias: t.labels.alias, model: t.labels.model, status: String(status), key: t.labels.key }, n);
+        for (const t of totals.values())
+          for (const [status, n] of t.byStatus) this.inc({ alias: t.labels.alias, model: t.labels.model, status: String(status), key: t.labels.key }, n);
       },
     });
     new Counter({
       name: 'llm_gateway_tokens_total',
-      help: 'Tokens by kind: input (includes cached_input), cached_input, output',
+      help: 'Tokens by kind: input (includes cached_input and cache_write), cached_input (read from the prompt cache), cache_write (written to it), output',
       labelNames: ['alias', 'model', 'kind'],
       registers,
       collect() {
@@ -71,6 +74,7 @@ export class GatewayMetrics {
           const labels = { alias: t.labels.alias, model: t.labels.model };
           if (t.input) this.inc({ ...labels, kind: 'input' }, t.input);
           if (t.cached || t.input) this.inc({ ...labels, kind: 'cached_input' }, t.cached);
+          if (t.written || t.input) this.inc({ ...labels, kind: 'cache_write' }, t.written);
           if (t.output) this.inc({ ...labels, kind: 'output' }, t.output);
         }
       },
@@ -97,11 +101,22 @@ export class GatewayMetrics {
     });
     new Counter({
       name: 'llm_gateway_usage_publish_failures_total',
-      help: 'Usage events that could not be published to the bus',
+      help: 'Usage event publishes that failed (each is tried again until stored) and events dropped from a full outbox',
       registers,
       collect() {
         this.reset();
         this.inc(self());
+      },
+    });
+    const breakers = () => this.breakerStates();
+    new Gauge({
+      name: 'llm_gateway_circuit_open',
+      help: '1 while calls skip a provider/model because it just timed out or failed hard (circuit breaker open), else 0',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const b of breakers()) this.set({ model: b.model }, b.open ? 1 : 0);
       },
     });
     this.latency = metrics.histogram('llm_gateway_request_duration_seconds', 'Chat call latency', ['alias', 'model'], LATENCY_BUCKETS);
@@ -114,6 +129,7 @@ export class GatewayMetrics {
     if (r.usage) {
       t.input += r.usage.inputTokens;
       t.cached += r.usage.cachedInputTokens;
+      t.written += r.usage.cacheWriteInputTokens ?? 0;
       t.output += r.usage.outputTokens;
     }
     if (r.costUsd) t.cost += r.costUsd;
@@ -134,6 +150,11 @@ export class GatewayMetrics {
     }
   }
 
+  /** Where the circuit breakers' states are read from when /metrics is scraped. */
+  watchBreakers(states: () => Array<{ model: string; open: boolean }>): void {
+    this.breakerStates = states;
+  }
+
   recordPublishFailure(): void {
     this.publishFailureCount += 1;
   }
@@ -145,7 +166,16 @@ export class GatewayMetrics {
     if (!byKey) byModel.set(model, (byKey = new Map()));
     let t = byKey.get(key);
     if (!t) {
-      t = { labels: { alias, model, key }, byStatus: new Map(), input: 0, cached: 0, output: 0, cost: 0, latency: this.latency.labels({ alias, model }) };
+      t = {
+        labels: { alias, model, key },
+        byStatus: new Map(),
+        input: 0,
+        cached: 0,
+        written: 0,
+        output: 0,
+        cost: 0,
+        latency: this.latency.labels({ alias, model }),
+      };
       byKey.set(key, t);
       this.totals.set(`${alias}\u0000${model}\u0000${key}`, t);
     }

@@ -6,9 +6,15 @@ import type { LlmCallContext, LlmChatBody, LlmChatResponse } from '../providers/
  * older name of `gen_ai.provider.name`; both are set so either generation of tools reads them.
  * Prompts and answers are never recorded (they may hold code and secrets of the repositories).
  */
-export function requestAttributes(alias: string, body: LlmChatBody, provider: { name: string; type: string }, context: LlmCallContext): Attributes {
+export function requestAttributes(
+  operation: 'chat' | 'embeddings',
+  alias: string,
+  body: LlmChatBody,
+  provider: { name: string; type: string },
+  context: LlmCallContext,
+): Attributes {
   const a: Attributes = {
-    'gen_ai.operation.name': 'chat',
+    'gen_ai.operation.name': operation,
     'gen_ai.request.model': alias,
     'gen_ai.provider.name': provider.type,
     'gen_ai.system': provider.type,
@@ -31,6 +37,8 @@ export function responseAttributes(responseModel: string, response: LlmChatRespo
     'gen_ai.response.finish_reasons': [response.finishReason],
     'gen_ai.usage.input_tokens': response.usage.inputTokens,
     'gen_ai.usage.output_tokens': response.usage.outputTokens,
+    // Both are part of gen_ai.usage.input_tokens, as the conventions ask.
     'gen_ai.usage.cache_read.input_tokens': response.usage.cachedInputTokens,
+    'gen_ai.usage.cache_creation.input_tokens': response.usage.cacheWriteInputTokens ?? 0,
   };
 }

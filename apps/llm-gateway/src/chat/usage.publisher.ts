@@ -1,36 +1,186 @@
-import { Injectable } from '@nestjs/common';
-import { Messages, type LlmUsageEvent } from '@agency/contracts';
-import { BusPublisher, Clock } from '@agency/messaging';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { SERVICE_LOGGER } from '@agency/bootstrap';
+import { Messages, type Envelope, type LlmUsageEvent } from '@agency/contracts';
+import { BusPublisher, Clock, type BatchItem } from '@agency/messaging';
+import { context as otelContext, type AgencyPinoLogger } from '@agency/telemetry';
+import { IdleSignal } from '../common/idle-signal.js';
+import { SpoolFiles, type SpoolFile } from '../common/spool-file.js';
 import type { LlmCallContext } from '../providers/llm-provider.js';
+import { GatewayMetrics } from './gateway.metrics.js';
 
 /** Step recorded when the caller sends no x-agency-step header. */
 export const DEFAULT_USAGE_STEP = 'llm';
+/** Events kept while the bus does not take them; past this the oldest are dropped (and counted). */
+export const USAGE_QUEUE_LIMIT = 20_000;
+/** Events published at once by one pass of the outbox. */
+export const USAGE_BATCH = 256;
+export const USAGE_RETRY_MIN_MS = 200;
+export const USAGE_RETRY_MAX_MS = 5_000;
+export const USAGE_SHUTDOWN_MS = 5_000;
+export const USAGE_SPOOL = 'unpublished-usage.json';
+/** Events are published this long after the first of a batch was queued: a few batches a second, not one per call. */
+export const USAGE_FLUSH_MS = 100;
+
+/** The call's trace context goes with the event, so the event links to the call's span. */
+type QueuedUsage = BatchItem<LlmUsageEvent>;
 
 /**
- * Publishes one `llm-gateway.usage` event per call that names an FR. The saga, step and job come
- * from the call's headers; without a saga header the FR id stands in for it (calls made outside
- * a run, e.g. by a tool). Each call gets its own Nats-Msg-Id: the default dedupe key
- * (saga:step:attempt:type) would drop every call of a step but the first.
+ * The `llm-gateway.usage` events, one per call that names an FR, kept off the hot path: a call
+ * only puts its event (made whole at once: id, time, Nats-Msg-Id) in a bounded outbox; the
+ * outbox publishes them in batches, USAGE_FLUSH_MS after the first of a batch came (so a busy
+ * gateway sends a few batches a second, each with one span and its acks on one subscription). An event the bus did not take is published again (same Nats-Msg-Id, so JetStream
+ * stores it once) with backoff until it is stored; a shutdown waits for the outbox and keeps
+ * what is left in WORK_DIR for the next start. The saga, step and job come from the call's
+ * headers; without a saga header the FR id stands in for it (calls made outside a run). Each call
+ * gets its own Nats-Msg-Id: the default dedupe key (saga:step:attempt:type) would drop every call
+ * of a step but the first.
  */
 @Injectable()
-export class UsagePublisher {
+export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
+  private queue: QueuedUsage[] = [];
+  /** The batch being published. */
+  private sending: QueuedUsage[] = [];
+  /** The spool a previous run left goes once its events are published. */
+  private spoolLoaded = false;
+  private draining = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Shut down: what is left was spooled, nothing is sent any more. */
+  private closed = false;
+  private readonly idle = new IdleSignal();
+  private readonly spool: SpoolFile<{ events: Array<{ envelope: Envelope<LlmUsageEvent>; msgId: string }> }> | undefined;
+  /** Events dropped since the last log line about it. */
+  private dropped = 0;
+  /** How long a shutdown waits for the bus before spooling (tests shorten it). */
+  shutdownWaitMs = USAGE_SHUTDOWN_MS;
+
   constructor(
     private readonly bus: BusPublisher,
     private readonly clock: Clock,
-  ) {}
+    private readonly metrics: GatewayMetrics,
+    @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
+    spools: SpoolFiles,
+  ) {
+    this.spool = spools.file(USAGE_SPOOL);
+  }
 
-  async publish(context: LlmCallContext & { frId: string }, payload: LlmUsageEvent): Promise<void> {
-    await this.bus.publish(
-      Messages.LlmUsage,
-      {
-        frId: context.frId,
-        sagaId: context.sagaId ?? context.frId,
-        step: context.step ?? DEFAULT_USAGE_STEP,
-        attempt: 1,
-        ...(context.jobId ? { jobId: context.jobId } : {}),
-        payload,
-      },
-      { msgId: `llm-usage:${this.clock.uuid()}` },
-    );
+  async onModuleInit(): Promise<void> {
+    const content = await this.spool?.loadOrLog(this.logger, 'unpublished usage events of a previous run');
+    if (!content?.events.length) return;
+    this.spoolLoaded = true;
+    this.logger.warn({ events: content.events.length, file: this.spool?.path }, 'publishing usage events a previous run could not');
+    this.queue.push(...content.events);
+    this.schedule();
+  }
+
+  /** Queues the call's event; it is published in the background. Never throws, never waits. */
+  publish(call: LlmCallContext & { frId: string }, payload: LlmUsageEvent): void {
+    const envelope: Envelope<LlmUsageEvent> = {
+      id: this.clock.uuid(),
+      type: Messages.LlmUsage.type,
+      version: Messages.LlmUsage.version,
+      frId: call.frId,
+      sagaId: call.sagaId ?? call.frId,
+      step: call.step ?? DEFAULT_USAGE_STEP,
+      attempt: 1,
+      occurredAt: this.clock.now().toISOString(),
+      payload,
+    };
+    if (call.jobId) envelope.jobId = call.jobId;
+    if (this.queue.length >= USAGE_QUEUE_LIMIT) {
+      this.queue.shift();
+      this.metrics.recordPublishFailure();
+      if (this.dropped++ === 0)
+        this.logger.error(
+          { limit: USAGE_QUEUE_LIMIT },
+          'usage events are dropped: the bus has not taken them for too long; these calls are missing from the FR cost',
+        );
+    }
+    this.queue.push({ envelope, msgId: `llm-usage:${envelope.id}`, trace: otelContext.active() });
+    this.schedule();
+  }
+
+  private schedule(delayMs = USAGE_FLUSH_MS): void {
+    if (this.closed || this.draining || this.retryTimer || this.flushTimer || this.queue.length === 0) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.draining = true;
+      void this.drain();
+    }, delayMs);
+    this.flushTimer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = (this.sending = this.queue.splice(0, USAGE_BATCH));
+      const results = await this.bus
+        .publishBatch(Messages.LlmUsage, batch)
+        .catch((e: unknown) => batch.map((): PromiseSettledResult<unknown> => ({ status: 'rejected', reason: e })));
+      this.sending = [];
+      const failed = batch.filter((_q, i) => results[i]!.status === 'rejected');
+      if (failed.length === 0) {
+        if (this.failures > 0) this.logger.info({ queued: this.queue.length }, 'usage events are published again');
+        this.failures = 0;
+        continue;
+      }
+      this.queue.unshift(...failed);
+      this.failures += 1;
+      for (let i = 0; i < failed.length; i += 1) this.metrics.recordPublishFailure();
+      if (this.failures === 1) {
+        const reason = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as unknown;
+        this.logger.error({ err: reason, queued: this.queue.length }, 'usage events could not be published; trying again until the bus takes them');
+      }
+      this.retryTimer = setTimeout(
+        () => {
+          this.retryTimer = undefined;
+          this.schedule(0);
+        },
+        Math.min(USAGE_RETRY_MAX_MS, USAGE_RETRY_MIN_MS * 2 ** (this.failures - 1)),
+      );
+      this.retryTimer.unref();
+      break;
+    }
+    this.draining = false;
+    if (this.queue.length > 0) return;
+    if (this.spoolLoaded) {
+      this.spoolLoaded = false;
+      await this.spool?.clear().catch(() => undefined);
+    }
+    this.idle.notify();
+  }
+
+  /** Waits until the outbox is empty, or `timeoutMs` passed; true when it is. */
+  async flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    if (this.settled()) return true;
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      this.schedule(0);
+    }
+    await this.idle.wait(timeoutMs);
+    return this.settled();
+  }
+
+  /** Nothing queued and nothing being sent. */
+  private settled(): boolean {
+    return this.queue.length === 0 && this.sending.length === 0;
+  }
+
+  /** Before the bus closes: the outbox is published, or kept in WORK_DIR. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (await this.flush(this.shutdownWaitMs)) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.flushTimer);
+    // A batch still being sent is kept too: its Nats-Msg-Id makes a second copy harmless.
+    const events = [...this.sending, ...this.queue].map(({ envelope, msgId }) => ({ envelope, msgId }));
+    this.queue = [];
+    if (!this.spool) {
+      this.logger.error({ events: events.length }, 'usage events could not be published and are lost (set WORK_DIR to keep them for the next start)');
+      return;
+    }
+    await this.spool.save({ events });
+    this.logger.warn({ events: events.length, file: this.spool.path }, 'usage events not yet published are kept for the next start');
   }
 }

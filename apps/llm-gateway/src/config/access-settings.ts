@@ -56,7 +56,8 @@ export function parseKeys(p: Problems, raw: unknown, aliases: ReadonlySet<string
     p.unknownKeys(path, value, ['sha256', 'models', 'budget_usd', 'budget_period']);
     const key: KeySettings = { id, budgetPeriod: 'total' };
     if (value.sha256 !== undefined) {
-      if (typeof value.sha256 !== 'string' || !SHA256.test(value.sha256)) p.add(childPath(path, 'sha256'), 'must be the 64 lower-case hex digits of sha256(secret), e.g. from `printf %s "$SECRET" | sha256sum`');
+      if (typeof value.sha256 !== 'string' || !SHA256.test(value.sha256))
+        p.add(childPath(path, 'sha256'), 'must be the 64 lower-case hex digits of sha256(secret), e.g. from `printf %s "$SECRET" | sha256sum`');
       else if (hashes.has(value.sha256)) p.add(childPath(path, 'sha256'), `is the same key as llm.keys.${hashes.get(value.sha256)}`);
       else {
         key.sha256 = value.sha256;
@@ -65,7 +66,8 @@ export function parseKeys(p: Problems, raw: unknown, aliases: ReadonlySet<string
     }
     if (value.models !== undefined) {
       const mp = childPath(path, 'models');
-      if (!Array.isArray(value.models) || value.models.some((m) => typeof m !== 'string')) p.add(mp, `must be a list of model aliases, got ${kindOf(value.models)}`);
+      if (!Array.isArray(value.models) || value.models.some((m) => typeof m !== 'string'))
+        p.add(mp, `must be a list of model aliases, got ${kindOf(value.models)}`);
       else {
         value.models.forEach((m: string, i) => {
           if (!aliases.has(m)) p.add(childPath(mp, i), `unknown alias "${m}" (aliases: ${[...aliases].join(', ')})`);
@@ -76,7 +78,8 @@ export function parseKeys(p: Problems, raw: unknown, aliases: ReadonlySet<string
     const budget = usd(p, childPath(path, 'budget_usd'), value.budget_usd);
     if (budget !== undefined) key.budgetUsd = budget;
     if (value.budget_period !== undefined) {
-      if (!(BUDGET_PERIODS as readonly unknown[]).includes(value.budget_period)) p.add(childPath(path, 'budget_period'), `must be one of ${BUDGET_PERIODS.join(', ')}, got ${JSON.stringify(value.budget_period)}`);
+      if (!(BUDGET_PERIODS as readonly unknown[]).includes(value.budget_period))
+        p.add(childPath(path, 'budget_period'), `must be one of ${BUDGET_PERIODS.join(', ')}, got ${JSON.stringify(value.budget_period)}`);
       else key.budgetPeriod = value.budget_period as BudgetPeriod;
     }
     keys.set(id, key);

@@ -12,12 +12,14 @@ export interface ModelTarget {
   model: string;
 }
 
-/** USD per million tokens. */
+/** USD per million tokens, as configured. */
 export interface ModelPrice {
   inputPerMtok: number;
   outputPerMtok: number;
-  /** Price of input tokens served from the vendor's prompt cache; the input price when absent. */
+  /** Input tokens read from the vendor's prompt cache; absent: the vendor's ratio (pricing/cost.ts). */
   cachedInputPerMtok?: number;
+  /** Input tokens written to the prompt cache (Anthropic's cache_creation); absent: the vendor's ratio. */
+  cacheWritePerMtok?: number;
 }
 
 export interface LlmSettings {
@@ -64,7 +66,7 @@ function parsePrice(p: Problems, path: string, raw: unknown): ModelPrice | undef
     p.add(path, `must be a mapping with input_per_mtok and output_per_mtok, got ${kindOf(raw)}`);
     return undefined;
   }
-  p.unknownKeys(path, raw, ['input_per_mtok', 'output_per_mtok', 'cached_input_per_mtok']);
+  p.unknownKeys(path, raw, ['input_per_mtok', 'output_per_mtok', 'cached_input_per_mtok', 'cache_write_per_mtok']);
   const num = (key: string, required: boolean): number | undefined => {
     const v = raw[key];
     if (v === undefined) {
@@ -80,8 +82,14 @@ function parsePrice(p: Problems, path: string, raw: unknown): ModelPrice | undef
   const input = num('input_per_mtok', true);
   const output = num('output_per_mtok', true);
   const cached = num('cached_input_per_mtok', false);
+  const write = num('cache_write_per_mtok', false);
   if (input === undefined || output === undefined) return undefined;
-  return { inputPerMtok: input, outputPerMtok: output, ...(cached !== undefined ? { cachedInputPerMtok: cached } : {}) };
+  return {
+    inputPerMtok: input,
+    outputPerMtok: output,
+    ...(cached !== undefined ? { cachedInputPerMtok: cached } : {}),
+    ...(write !== undefined ? { cacheWritePerMtok: write } : {}),
+  };
 }
 
 function section(p: Problems, raw: Record<string, unknown>, key: string): Record<string, unknown> {
@@ -100,7 +108,10 @@ function section(p: Problems, raw: Record<string, unknown>, key: string): Record
  */
 export function parseLlmSettings(raw: unknown, configDir: string): LlmSettings {
   const p = new Problems();
-  if (!isRecord(raw)) throw new LlmSettingsError([raw === undefined || raw === null ? 'llm: is required (providers, models and prices)' : `llm: must be a mapping, got ${kindOf(raw)}`]);
+  if (!isRecord(raw))
+    throw new LlmSettingsError([
+      raw === undefined || raw === null ? 'llm: is required (providers, models and prices)' : `llm: must be a mapping, got ${kindOf(raw)}`,
+    ]);
   p.unknownKeys('llm', raw, ['providers', 'models', 'prices', 'routing', 'keys', 'budgets']);
 
   const providers = new Map<string, ProviderSettings>();

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { childPath, isRecord, kindOf, type Problems } from '../common/shape.js';
+import { REPLAY_MATCHES, type ReplayMatch } from '../providers/cassette/replay.transport.js';
 
 export const PROVIDER_TYPES = ['scripted', 'openai', 'anthropic', 'openai-compatible', 'record', 'replay'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -22,10 +23,17 @@ export interface HttpProviderLimits {
   defaultMaxTokens?: number;
   /** Extra request headers (e.g. OpenRouter's HTTP-Referer and X-Title). */
   headers?: Record<string, string>;
+  /** false: a non-streaming call is sent without stream (for a server that cannot stream); default true. */
+  streamUpstream?: boolean;
 }
 
 export type HttpProviderSettings =
-  | ({ name: string; type: 'openai' | 'anthropic'; /** Variable holding the vendor key (never the key itself). */ apiKeyEnv: string; baseUrl?: string } & HttpProviderLimits)
+  | ({
+      name: string;
+      type: 'openai' | 'anthropic';
+      /** Variable holding the vendor key (never the key itself). */ apiKeyEnv: string;
+      baseUrl?: string;
+    } & HttpProviderLimits)
   | ({ name: string; type: 'openai-compatible'; baseUrl: string; apiKeyEnv?: string } & HttpProviderLimits);
 
 export type ProviderSettings =
@@ -33,8 +41,8 @@ export type ProviderSettings =
   | HttpProviderSettings
   /** Calls `provider` and writes every exchange to `cassette`. */
   | { name: string; type: 'record'; provider: string; cassette: string }
-  /** Answers from a cassette written by a record provider, offline. */
-  | { name: string; type: 'replay'; cassette: string };
+  /** Answers from a cassette written by a record provider, offline; matched byte for byte or by conversation. */
+  | { name: string; type: 'replay'; cassette: string; match: ReplayMatch };
 
 const DEFAULT_KEY_ENV: Record<'openai' | 'anthropic', string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
 const NAME = /^[A-Za-z0-9_.-]+$/;
@@ -89,6 +97,10 @@ function parseLimits(p: Problems, path: string, raw: Record<string, unknown>): H
     }
     (out as Record<string, number>)[rule.field] = v;
   }
+  if (raw.stream_upstream !== undefined) {
+    if (typeof raw.stream_upstream !== 'boolean') p.add(childPath(path, 'stream_upstream'), `must be true or false, got ${kindOf(raw.stream_upstream)}`);
+    else out.streamUpstream = raw.stream_upstream;
+  }
   if (raw.headers !== undefined) {
     const hp = childPath(path, 'headers');
     if (!isRecord(raw.headers)) p.add(hp, `must be a mapping of header names to strings, got ${kindOf(raw.headers)}`);
@@ -128,17 +140,21 @@ export function parseProvider(p: Problems, path: string, name: string, raw: unkn
     case 'record': {
       p.unknownKeys(path, raw, ['type', 'provider', 'cassette']);
       const inner = optionalString(p, childPath(path, 'provider'), raw.provider);
-      if (raw.provider === undefined) p.add(childPath(path, 'provider'), 'is required (the name of the openai, anthropic or openai-compatible provider to record)');
+      if (raw.provider === undefined)
+        p.add(childPath(path, 'provider'), 'is required (the name of the openai, anthropic or openai-compatible provider to record)');
       const cassette = filePath(p, childPath(path, 'cassette'), raw.cassette, configDir, 'the cassette file to write');
       return inner === undefined || cassette === undefined ? undefined : { name, type: t, provider: inner, cassette };
     }
     case 'replay': {
-      p.unknownKeys(path, raw, ['type', 'cassette']);
+      p.unknownKeys(path, raw, ['type', 'cassette', 'match']);
       const cassette = filePath(p, childPath(path, 'cassette'), raw.cassette, configDir, 'the cassette a record provider wrote');
-      return cassette === undefined ? undefined : { name, type: t, cassette };
+      const match = raw.match ?? 'exact';
+      if (!(REPLAY_MATCHES as readonly unknown[]).includes(match))
+        p.add(childPath(path, 'match'), `must be one of ${REPLAY_MATCHES.join(', ')}, got ${typeof match === 'string' ? `"${match}"` : kindOf(match)}`);
+      return cassette === undefined ? undefined : { name, type: t, cassette, match: match as ReplayMatch };
     }
     default: {
-      p.unknownKeys(path, raw, ['type', 'base_url', 'api_key_env', 'headers', ...Object.keys(LIMIT_KEYS)]);
+      p.unknownKeys(path, raw, ['type', 'base_url', 'api_key_env', 'headers', 'stream_upstream', ...Object.keys(LIMIT_KEYS)]);
       const baseUrl = optionalString(p, childPath(path, 'base_url'), raw.base_url);
       const apiKeyEnv = optionalString(p, childPath(path, 'api_key_env'), raw.api_key_env);
       checkUrl(p, childPath(path, 'base_url'), baseUrl);

@@ -28,10 +28,12 @@ export function toApiError(e: unknown): ApiError {
   // OpenAI's type for a used-up quota; retrying cannot help, so SDKs are told not to.
   if (e instanceof BudgetExceededError) return new ApiError(429, e.message, 'insufficient_quota', 'budget_exceeded', null, { 'x-should-retry': 'false' });
   if (e instanceof ProviderError) {
-    const headers: Record<string, string> = e.retryAfterMs !== undefined && e.status === 429 ? { 'retry-after': String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))) } : {};
+    const headers: Record<string, string> =
+      e.retryAfterMs !== undefined && (e.status === 429 || e.status === 503) ? { 'retry-after': String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))) } : {};
     return new ApiError(e.status, e.message, openAiTypeOf(e.status), e.code, null, headers);
   }
-  if (e instanceof ConfigurationError) return new ApiError(500, `the gateway's configuration is not usable: ${e.message}`, 'server_error', 'gateway_misconfigured');
+  if (e instanceof ConfigurationError)
+    return new ApiError(500, `the gateway's configuration is not usable: ${e.message}`, 'server_error', 'gateway_misconfigured');
   if (e instanceof HttpException) return new ApiError(e.getStatus(), messageOf(e), openAiTypeOf(e.getStatus()), codeOf(e.getStatus()));
   return new ApiError(500, 'The gateway failed to handle the request; its log has the details.', 'server_error');
 }
@@ -40,9 +42,9 @@ export function isAnthropicRoute(url: string): boolean {
   return url === ANTHROPIC_PREFIX || url.startsWith(`${ANTHROPIC_PREFIX}/`) || url.startsWith(`${ANTHROPIC_PREFIX}?`);
 }
 
-/** The error body for the API the URL belongs to. */
-export function errorBodyFor(url: string, error: ApiError): object {
-  return isAnthropicRoute(url) ? error.anthropicBody() : error.openAiBody();
+/** The error body for the API the URL belongs to; a shared route (/v1/models) answers an Anthropic client (anthropic-version) in Anthropic's. */
+export function errorBodyFor(url: string, error: ApiError, headers: Record<string, unknown> = {}): object {
+  return isAnthropicRoute(url) || headers['anthropic-version'] !== undefined ? error.anthropicBody() : error.openAiBody();
 }
 
 /**
@@ -68,6 +70,9 @@ export class ApiExceptionFilter extends BaseExceptionFilter {
       reply.raw.end();
       return;
     }
-    void reply.status(error.getStatus()).headers({ ...error.headers, 'content-type': 'application/json; charset=utf-8' }).send(errorBodyFor(request.url, error));
+    void reply
+      .status(error.getStatus())
+      .headers({ ...error.headers, 'content-type': 'application/json; charset=utf-8' })
+      .send(errorBodyFor(request.url, error, request.headers));
   }
 }

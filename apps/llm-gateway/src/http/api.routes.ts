@@ -3,10 +3,13 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import type { AgencyPinoLogger } from '@agency/telemetry';
+import { CountTokensHandler } from './anthropic/count-tokens.handler.js';
 import { MessagesHandler } from './anthropic/messages.handler.js';
 import { errorBodyFor, toApiError } from './api-exception.filter.js';
 import { GATEWAY_BODY_LIMIT_BYTES } from './limits.js';
 import { ChatCompletionsHandler } from './openai/chat-completions.handler.js';
+import { EmbeddingsHandler } from './openai/embeddings.handler.js';
+import { ResponsesHandler } from './responses/responses.handler.js';
 import { readJsonBody, sendJson, type Exchange } from './raw-exchange.js';
 
 interface ChatHandler {
@@ -19,7 +22,7 @@ function pathOf(url: string | undefined): string {
 }
 
 /**
- * Serves the two chat routes (the hot path) straight from node's HTTP server, in front of
+ * Serves the POST routes of the API (the chat routes are the hot path) straight from node's HTTP server, in front of
  * Fastify: Fastify's lifecycle plus the hooks Nest adds to every route cost more per request
  * than the gateway's own work. Everything else (models, health, metrics, unknown routes) goes on
  * to Fastify and Nest as before. Errors are answered like ApiExceptionFilter answers them
@@ -33,11 +36,17 @@ export class ApiRoutes implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     completions: ChatCompletionsHandler,
     messages: MessagesHandler,
+    responses: ResponsesHandler,
+    embeddings: EmbeddingsHandler,
+    countTokens: CountTokensHandler,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {
     this.routes = new Map<string, ChatHandler>([
       ['/v1/chat/completions', completions],
       ['/v1/messages', messages],
+      ['/v1/responses', responses],
+      ['/v1/embeddings', embeddings],
+      ['/v1/messages/count_tokens', countTokens],
     ]);
   }
 
@@ -63,7 +72,7 @@ export class ApiRoutes implements OnModuleInit {
         if (!res.writableEnded) res.end();
         return;
       }
-      sendJson(res, api.getStatus(), errorBodyFor(req.url ?? '', api), api.headers);
+      sendJson(res, api.getStatus(), errorBodyFor(req.url ?? '', api, req.headers), api.headers);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { FR_ID_PATTERN, SAFE_ID_PATTERN } from '@agency/contracts';
 import { AGENCY_CALL_HEADERS } from '@agency/llm-client';
+import { MAX_DEADLINE_MS } from '../config/routing-settings.js';
 import type { LlmCallContext } from '../providers/llm-provider.js';
 import { ApiError } from './api-error.js';
 
@@ -10,6 +11,9 @@ type Headers = Record<string, string | string[] | undefined>;
  * @agency/llm-client's AGENCY_CALL_HEADERS yet: callers set it themselves.
  */
 export const FR_BUDGET_HEADER = 'x-agency-fr-budget-usd';
+
+/** How long (ms) the caller waits at most for the answer to start, over retries and fallbacks. */
+export const DEADLINE_HEADER = 'x-agency-deadline-ms';
 
 /** The limits of the envelope fields these headers end up in (libs/contracts envelope.ts). */
 const RULES: Record<keyof LlmCallContext, { pattern: RegExp; max: number; hint: string }> = {
@@ -38,14 +42,39 @@ export function callContextFromHeaders(headers: Headers): LlmCallContext {
   return ctx;
 }
 
+/** A header that may be given once, trimmed; undefined when absent or empty. */
+function single(headers: Headers, name: string): string | undefined {
+  const raw = headers[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (Array.isArray(raw) && raw.length > 1) throw ApiError.invalidRequest(`header ${name} is given ${raw.length} times`, name, 'invalid_header');
+  return (Array.isArray(raw) ? raw[0]! : raw).trim();
+}
+
 /** The x-agency-fr-budget-usd header as a number of USD; a malformed one is a 400 naming it. */
 export function frBudgetFromHeaders(headers: Headers): number | undefined {
-  const raw = headers[FR_BUDGET_HEADER];
-  if (raw === undefined || raw === '') return undefined;
-  if (Array.isArray(raw) && raw.length > 1) throw ApiError.invalidRequest(`header ${FR_BUDGET_HEADER} is given ${raw.length} times`, FR_BUDGET_HEADER, 'invalid_header');
-  const value = (Array.isArray(raw) ? raw[0]! : raw).trim();
+  const value = single(headers, FR_BUDGET_HEADER);
+  if (value === undefined) return undefined;
   if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(Number(value))) {
-    throw ApiError.invalidRequest(`header ${FR_BUDGET_HEADER} must be a number of USD like 12.50, got "${value.slice(0, 32)}"`, FR_BUDGET_HEADER, 'invalid_header');
+    throw ApiError.invalidRequest(
+      `header ${FR_BUDGET_HEADER} must be a number of USD like 12.50, got "${value.slice(0, 32)}"`,
+      FR_BUDGET_HEADER,
+      'invalid_header',
+    );
   }
   return Number(value);
+}
+
+/** The x-agency-deadline-ms header as milliseconds (1 to MAX_DEADLINE_MS); a malformed one is a 400 naming it. */
+export function deadlineFromHeaders(headers: Headers): number | undefined {
+  const value = single(headers, DEADLINE_HEADER);
+  if (value === undefined) return undefined;
+  const ms = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+  if (!(ms >= 1 && ms <= MAX_DEADLINE_MS)) {
+    throw ApiError.invalidRequest(
+      `header ${DEADLINE_HEADER} must be a whole number of milliseconds from 1 to ${MAX_DEADLINE_MS}, got "${value.slice(0, 32)}"`,
+      DEADLINE_HEADER,
+      'invalid_header',
+    );
+  }
+  return ms;
 }

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { CallerKey } from '../auth/key-ring.js';
 import type { ChatCall } from '../chat/chat.service.js';
 import type { LlmChatBody } from '../providers/llm-provider.js';
-import { callContextFromHeaders, frBudgetFromHeaders } from './call-headers.js';
+import { callContextFromHeaders, deadlineFromHeaders, frBudgetFromHeaders } from './call-headers.js';
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -16,12 +16,14 @@ export function chatCallFrom(headers: IncomingHttpHeaders, res: ServerResponse, 
     if (!res.writableFinished) abort.abort();
   });
   const frBudgetUsd = frBudgetFromHeaders(headers);
+  const deadlineMs = deadlineFromHeaders(headers);
   return {
     alias,
     body,
     context: callContextFromHeaders(headers),
     caller,
     ...(frBudgetUsd !== undefined ? { frBudgetUsd } : {}),
+    ...(deadlineMs !== undefined ? { deadlineMs } : {}),
     traceHeader: (name) => header(headers, name),
     signal: abort.signal,
   };

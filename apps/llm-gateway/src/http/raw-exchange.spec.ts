@@ -29,8 +29,12 @@ describe('readJsonBody', () => {
   });
 
   it('refuses what Fastify would: another type, too large, not JSON, empty', async () => {
-    expect(await refusal(request(['x'], { 'content-type': 'text/plain' }))).toBe('415 unsupported_media_type Unsupported Media Type: text/plain; send application/json');
-    expect(await refusal(request(['{}'], { 'content-type': 'application/json', 'content-length': '500' }))).toBe('413 request_too_large Request body is too large');
+    expect(await refusal(request(['x'], { 'content-type': 'text/plain' }))).toBe(
+      '415 unsupported_media_type Unsupported Media Type: text/plain; send application/json',
+    );
+    expect(await refusal(request(['{}'], { 'content-type': 'application/json', 'content-length': '500' }))).toBe(
+      '413 request_too_large Request body is too large',
+    );
     expect(await refusal(request(['{"a": "', 'x'.repeat(200), '"}']))).toBe('413 request_too_large Request body is too large');
     expect(await refusal(request(['{"model": ']))).toMatch(/^400 the request body is not valid JSON: /);
     expect(await refusal(request([]))).toBe('400 the request body is empty; send a JSON object');

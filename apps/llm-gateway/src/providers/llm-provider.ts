@@ -6,24 +6,37 @@
 
 export type LlmRole = 'system' | 'user' | 'assistant' | 'tool';
 
+/**
+ * Anthropic's prompt-cache breakpoint, as an Anthropic client set it on a block (kept so it reaches
+ * an Anthropic provider where the client put it). Other wire formats ignore it.
+ */
+export interface LlmCacheControl {
+  type: 'ephemeral';
+  ttl?: '5m' | '1h';
+}
+
 export interface LlmToolCall {
   id: string;
   name: string;
   /** JSON text, exactly as the model produced it. */
   arguments: string;
+  /** On the tool_use block. */
+  cacheControl?: LlmCacheControl;
 }
 
+/** `cacheControl` marks the message's (last) block; on an assistant message, its text block. */
 export type LlmMessage =
-  | { role: 'system'; content: string }
-  | { role: 'user'; content: string }
-  | { role: 'assistant'; content: string | null; toolCalls?: LlmToolCall[] }
-  | { role: 'tool'; toolCallId: string; content: string; /** Anthropic's tool_result is_error. */ isError?: boolean };
+  | { role: 'system'; content: string; cacheControl?: LlmCacheControl }
+  | { role: 'user'; content: string; cacheControl?: LlmCacheControl }
+  | { role: 'assistant'; content: string | null; toolCalls?: LlmToolCall[]; cacheControl?: LlmCacheControl }
+  | { role: 'tool'; toolCallId: string; content: string; /** Anthropic's tool_result is_error. */ isError?: boolean; cacheControl?: LlmCacheControl };
 
 export interface LlmTool {
   name: string;
   description?: string;
   /** JSON Schema of the arguments. */
   parameters?: Record<string, unknown>;
+  cacheControl?: LlmCacheControl;
 }
 
 export type LlmToolChoice = 'none' | 'auto' | 'required' | { name: string };
@@ -107,13 +120,40 @@ export type LlmStreamEvent =
 /** The events a client sees: everything but start and end. */
 export type LlmStreamPiece = Extract<LlmStreamEvent, { kind: 'text' | 'tool-call-start' | 'tool-call-args' }>;
 
+/** Per-call limits on top of the provider's own settings. */
+export interface LlmCallLimits {
+  /** The call's deadline leaves this long for the answer to start: shorter than the provider's own timeout_ms wins. */
+  firstByteTimeoutMs?: number;
+}
+
+/** Texts (or token arrays) to embed, in the provider's model. */
+export interface LlmEmbedRequest {
+  alias: string;
+  model: string;
+  input: string[] | number[][];
+  /** Fewer dimensions, for models that can shorten their vectors. */
+  dimensions?: number;
+  context: LlmCallContext;
+}
+
+export interface LlmEmbedResponse {
+  model: string;
+  /** One vector per input, in input order. */
+  vectors: number[][];
+  usage: LlmUsage;
+}
+
 export interface LlmProvider {
   /** The provider's name in agency.yaml (llm.providers.<name>). */
   readonly name: string;
   /** Its wire type, also reported as gen_ai.provider.name (openai, anthropic, scripted...). */
   readonly type: string;
-  chat(request: LlmChatRequest, signal?: AbortSignal): Promise<LlmChatResponse>;
-  stream(request: LlmChatRequest, signal?: AbortSignal): AsyncIterable<LlmStreamEvent>;
+  chat(request: LlmChatRequest, signal?: AbortSignal, limits?: LlmCallLimits): Promise<LlmChatResponse>;
+  stream(request: LlmChatRequest, signal?: AbortSignal, limits?: LlmCallLimits): AsyncIterable<LlmStreamEvent>;
+  /** Present only for providers whose vendor has embeddings (OpenAI and compatible servers). */
+  readonly embed?: (request: LlmEmbedRequest, signal?: AbortSignal, limits?: LlmCallLimits) => Promise<LlmEmbedResponse>;
+  /** Present only for vendors that count a prompt's tokens themselves (Anthropic's count_tokens). */
+  readonly countTokens?: (request: LlmChatRequest, signal?: AbortSignal) => Promise<number>;
 }
 
 /**

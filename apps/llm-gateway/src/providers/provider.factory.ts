@@ -7,7 +7,7 @@ import type { HttpProviderSettings, ProviderSettings } from '../config/provider-
 import { CassetteFileRepository } from './cassette/cassette-file.repository.js';
 import { publicUrl, type CassetteWire } from './cassette/cassette.js';
 import { RecordingTransport } from './cassette/recording.transport.js';
-import { ReplayTransport } from './cassette/replay.transport.js';
+import { ReplayTransport, type ReplayMatch } from './cassette/replay.transport.js';
 import { DEFAULT_TIMEOUTS, HttpProvider } from './http/http.provider.js';
 import { HttpTransport } from './http/http.transport.js';
 import type { LlmProvider } from './llm-provider.js';
@@ -27,12 +27,18 @@ function wireOf(s: HttpProviderSettings, apiKey: string | undefined): { wire: Wi
     const baseUrl = (s.baseUrl ?? ANTHROPIC_BASE_URL).replace(/\/v1\/?$/, '');
     const maxTokens = s.defaultMaxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS;
     const headers = { ...extra, 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, ...(apiKey ? { 'x-api-key': apiKey } : {}) };
-    return { wire: new AnthropicWire(s.name, baseUrl, headers, maxTokens), cassette: { type: s.type, baseUrl: publicUrl(baseUrl), defaultMaxTokens: maxTokens } };
+    return {
+      wire: new AnthropicWire(s.name, baseUrl, headers, maxTokens),
+      cassette: { type: s.type, baseUrl: publicUrl(baseUrl), defaultMaxTokens: maxTokens },
+    };
   }
   // openai-compatible always has one (the schema requires it); openai defaults to api.openai.com.
   const baseUrl = s.baseUrl ?? OPENAI_BASE_URL;
   const headers = { ...extra, 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
-  return { wire: new OpenAiWire(s.name, baseUrl, headers, s.type === 'openai' ? 'max_completion_tokens' : 'max_tokens'), cassette: { type: s.type, baseUrl: publicUrl(baseUrl) } };
+  return {
+    wire: new OpenAiWire(s.name, baseUrl, headers, s.type === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
+    cassette: { type: s.type, baseUrl: publicUrl(baseUrl) },
+  };
 }
 
 /** Builds a provider from its validated settings; the one place that knows every provider class. */
@@ -57,14 +63,22 @@ export class ProviderFactory {
       }
       case 'record': {
         const inner = all.get(settings.provider) as HttpProviderSettings;
-        return this.http({ ...inner, name: settings.name }, (cassette) =>
-          new RecordingTransport(this.transport, this.cassettes, settings.cassette, settings.name, cassette, () => this.clock.now(), (e) =>
-            this.logger.error({ err: e, cassette: settings.cassette }, 'an exchange could not be written to the cassette'),
-          ),
+        return this.http(
+          { ...inner, name: settings.name },
+          (cassette) =>
+            new RecordingTransport(
+              this.transport,
+              this.cassettes,
+              settings.cassette,
+              settings.name,
+              cassette,
+              () => this.clock.now(),
+              (e) => this.logger.error({ err: e, cassette: settings.cassette }, 'an exchange could not be written to the cassette'),
+            ),
         );
       }
       case 'replay':
-        return this.replay(settings.name, settings.cassette);
+        return this.replay(settings.name, settings.cassette, settings.match);
       default:
         return this.http(settings, () => this.transport);
     }
@@ -78,21 +92,28 @@ export class ProviderFactory {
     return new HttpProvider(s.name, wire, transportFor(cassette), { ...DEFAULT_TIMEOUTS, ...pick(s) }, () => this.clock.nowMs());
   }
 
-  private replay(name: string, file: string): LlmProvider {
+  private replay(name: string, file: string, match: ReplayMatch): LlmProvider {
     const exchanges = this.cassettes.load(file);
     if (exchanges.length === 0) throw new Error(`cassette ${file} holds no exchange to replay`);
     const wire = exchanges[0]!.wire;
     const other = exchanges.find((e) => e.wire.type !== wire.type || e.wire.defaultMaxTokens !== wire.defaultMaxTokens);
-    if (other) throw new Error(`cassette ${file} mixes recordings of different providers (${wire.type} and ${other.wire.type}); give each record provider its own cassette`);
+    if (other)
+      throw new Error(
+        `cassette ${file} mixes recordings of different providers (${wire.type} and ${other.wire.type}); give each record provider its own cassette`,
+      );
     const settings: HttpProviderSettings =
       wire.type === 'openai-compatible'
         ? { name, type: wire.type, baseUrl: wire.baseUrl }
         : { name, type: wire.type, apiKeyEnv: '', baseUrl: wire.baseUrl, ...(wire.defaultMaxTokens ? { defaultMaxTokens: wire.defaultMaxTokens } : {}) };
     const { wire: format } = wireOf(settings, undefined);
-    return new HttpProvider(name, format, new ReplayTransport(name, file, this.cassettes), DEFAULT_TIMEOUTS, () => this.clock.nowMs());
+    return new HttpProvider(name, format, new ReplayTransport(name, file, this.cassettes, match), DEFAULT_TIMEOUTS, () => this.clock.nowMs());
   }
 }
 
 function pick(s: HttpProviderSettings): Partial<typeof DEFAULT_TIMEOUTS> {
-  return { ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}), ...(s.idleTimeoutMs !== undefined ? { idleTimeoutMs: s.idleTimeoutMs } : {}) };
+  return {
+    ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}),
+    ...(s.idleTimeoutMs !== undefined ? { idleTimeoutMs: s.idleTimeoutMs } : {}),
+    ...(s.streamUpstream !== undefined ? { streamUpstream: s.streamUpstream } : {}),
+  };
 }

@@ -7,8 +7,7 @@ import { Environment } from '../common/environment.js';
 import type { LlmGatewayConfig } from '../llm-gateway.config.js';
 import { CassetteFileRepository } from './cassette/cassette-file.repository.js';
 import { HttpTransport } from './http/http.transport.js';
-import type { AgencyConfig } from '@agency/vault';
-import type { AgencyConfigSource } from '../config/agency-config.source.js';
+import type { LlmConfigSource, LlmSection } from '../config/llm-config.source.js';
 import { ProviderFactory } from './provider.factory.js';
 import { ConfigurationError, ProviderRegistry } from './provider.registry.js';
 import { parseScript, ScriptError, type LlmScript } from './scripted/llm-script.js';
@@ -29,17 +28,17 @@ const SCRIPT = parseScript(parse('version: 1\nrules:\n  - match: { model: planne
 /** agency.yaml as the registry sees it: a new object each time the "file" changes. */
 class FakeSource {
   readonly configDir = '/vault/40_config';
-  private config: AgencyConfig | Error;
+  private config: LlmSection | Error;
   constructor(llmYaml: string) {
-    this.config = { llm: parse(llmYaml) } as AgencyConfig;
+    this.config = { llm: parse(llmYaml) } as LlmSection;
   }
   edit(llmYaml: string): void {
-    this.config = { llm: parse(llmYaml) } as AgencyConfig;
+    this.config = { llm: parse(llmYaml) } as LlmSection;
   }
   breakFile(message: string): void {
     this.config = new Error(message);
   }
-  current(): AgencyConfig {
+  current(): LlmSection {
     if (this.config instanceof Error) throw this.config;
     return this.config;
   }
@@ -66,9 +65,16 @@ describe('ProviderRegistry', () => {
     const sink = new Writable({ write: (chunk, _enc, cb) => (logs.push(String(chunk)), cb()) });
     const logger = createLogger({ service: 'llm-gateway', destination: sink });
     const clock = new Clock();
-    const factory = new ProviderFactory(scripts as unknown as ScriptFileRepository, new HttpTransport(), new CassetteFileRepository(), new Environment(env), clock, logger);
+    const factory = new ProviderFactory(
+      scripts as unknown as ScriptFileRepository,
+      new HttpTransport(),
+      new CassetteFileRepository(),
+      new Environment(env),
+      clock,
+      logger,
+    );
     const config = { GATEWAY_API_KEYS: ApiKeySet.parse('agents:agents-secret-0123456789') } as LlmGatewayConfig;
-    const r = new ProviderRegistry(source as unknown as AgencyConfigSource, factory, config, clock, logger);
+    const r = new ProviderRegistry(source as unknown as LlmConfigSource, factory, config, clock, logger);
     r.onModuleInit();
     return r;
   }
@@ -105,7 +111,9 @@ describe('ProviderRegistry', () => {
     expect(registry().aliases()).toEqual(['planner', 'coder']);
     source = new FakeSource(LLM);
     scripts.script = new ScriptError('/vault/40_config/llm-script.yaml', ['rules[0].match.model: is required']);
-    expect(() => registry()).toThrow('llm.providers.scripted: scripted provider "scripted": /vault/40_config/llm-script.yaml: rules[0].match.model: is required');
+    expect(() => registry()).toThrow(
+      'llm.providers.scripted: scripted provider "scripted": /vault/40_config/llm-script.yaml: rules[0].match.model: is required',
+    );
   });
 
   it('follows edits, keeping a provider whose settings did not change (and its reply counters)', async () => {
@@ -130,14 +138,24 @@ describe('ProviderRegistry', () => {
     r.aliases();
     r.aliases();
     const errors = logs.map((l) => JSON.parse(l) as { level: string; problem: string }).filter((l) => l.level === 'error');
-    expect(errors.map((e) => e.problem)).toEqual(['invalid llm section: llm.models.coder[0]: unknown provider "x" (providers: scripted)', 'agency.yaml: tiers: must be an array']);
+    expect(errors.map((e) => e.problem)).toEqual([
+      'invalid llm section: llm.models.coder[0]: unknown provider "x" (providers: scripted)',
+      'agency.yaml: tiers: must be an array',
+    ]);
     source.edit(LLM.replace('  coder: [scripted/coder]\n', ''));
     expect(r.aliases()).toEqual(['planner']);
   });
 
-  it('keeps a provider\'s limiter across edits that do not touch it, and builds HTTP providers of each type', () => {
+  it("keeps a provider's limiter across edits that do not touch it, and builds HTTP providers of each type", () => {
     env = { ANTHROPIC_API_KEY: 'sk-ant' };
-    source = new FakeSource(LLM.replace('  scripted: {', '  claude: { type: anthropic, max_concurrency: 2 }\n  local: { type: openai-compatible, base_url: "http://127.0.0.1:9/v1" }\n  rec: { type: record, provider: local, cassette: /tmp/x.jsonl }\n  scripted: {').replace('  coder: [scripted/coder]', '  coder: [scripted/coder, claude/claude-x, rec/m]').replace('prices:', 'prices:\n  claude/claude-x: { input_per_mtok: 3, output_per_mtok: 15 }\n  rec/m: { input_per_mtok: 0, output_per_mtok: 0 }'));
+    source = new FakeSource(
+      LLM.replace(
+        '  scripted: {',
+        '  claude: { type: anthropic, max_concurrency: 2 }\n  local: { type: openai-compatible, base_url: "http://127.0.0.1:9/v1" }\n  rec: { type: record, provider: local, cassette: /tmp/x.jsonl }\n  scripted: {',
+      )
+        .replace('  coder: [scripted/coder]', '  coder: [scripted/coder, claude/claude-x, rec/m]')
+        .replace('prices:', 'prices:\n  claude/claude-x: { input_per_mtok: 3, output_per_mtok: 15 }\n  rec/m: { input_per_mtok: 0, output_per_mtok: 0 }'),
+    );
     const r = registry();
     const [, claude, rec] = r.targets('coder')!;
     expect(claude!.provider).toMatchObject({ name: 'claude', type: 'anthropic' });

@@ -2,11 +2,12 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { Clock } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
-import type { AgencyConfig } from '@agency/vault';
-import { AgencyConfigSource } from '../config/agency-config.source.js';
-import { LlmSettingsError, parseLlmSettings, type LlmSettings, type ModelPrice } from '../config/llm-settings.js';
+import { LlmConfigSource, type LlmSection } from '../config/llm-config.source.js';
+import { LlmSettingsError, parseLlmSettings, type LlmSettings } from '../config/llm-settings.js';
+import { targetPrice, type TargetPrice } from '../pricing/cost.js';
 import type { ProviderSettings } from '../config/provider-settings.js';
 import { LlmGatewayConfig } from '../llm-gateway.config.js';
+import { CircuitBreaker } from '../routing/circuit-breaker.js';
 import { ProviderLimiter, type LimiterSettings } from '../routing/provider-limiter.js';
 import type { LlmProvider } from './llm-provider.js';
 import { ProviderFactory } from './provider.factory.js';
@@ -18,19 +19,30 @@ export interface ResolvedTarget {
   provider: LlmProvider;
   /** The provider's own model name. */
   model: string;
-  price: ModelPrice;
+  /** Cache prices filled in from the provider's vendor where llm.prices has none. */
+  price: TargetPrice;
   /** The provider's concurrency and rate limits (shared by every alias that uses it). */
   limiter: ProviderLimiter;
+  /** Skips this provider/model for a while after it timed out or failed hard (shared by every alias that uses it). */
+  breaker: CircuitBreaker;
 }
 
 interface ProviderEntry {
   settingsJson: string;
   provider: LlmProvider;
   limiter: ProviderLimiter;
+  /** Per model of the provider. */
+  breakers: Map<string, CircuitBreaker>;
+}
+
+function breakerOf(entry: ProviderEntry, model: string): CircuitBreaker {
+  let breaker = entry.breakers.get(model);
+  if (!breaker) entry.breakers.set(model, (breaker = new CircuitBreaker()));
+  return breaker;
 }
 
 interface Snapshot {
-  source: AgencyConfig;
+  source: LlmSection;
   settings: LlmSettings;
   providers: ReadonlyMap<string, ProviderEntry>;
   targets: ReadonlyMap<string, ResolvedTarget[]>;
@@ -58,7 +70,7 @@ function limitsOf(s: ProviderSettings, all: ReadonlyMap<string, ProviderSettings
 /**
  * Model aliases and the providers behind them, from the llm section of agency.yaml. The file is
  * re-read when it changes; a provider whose settings did not change keeps its instance (and its
- * limiter, and a scripted provider its reply counters). At boot a bad section stops the gateway;
+ * limiter, circuit breakers, and a scripted provider its reply counters). At boot a bad section stops the gateway;
  * later, a bad edit is logged and the last good configuration keeps serving, because agency.yaml
  * is shared with the other services and a typo elsewhere in it must not take model calls down.
  */
@@ -68,7 +80,7 @@ export class ProviderRegistry implements OnModuleInit {
   private lastProblem?: string;
 
   constructor(
-    private readonly source: AgencyConfigSource,
+    private readonly source: LlmConfigSource,
     private readonly factory: ProviderFactory,
     private readonly config: LlmGatewayConfig,
     private readonly clock: Clock,
@@ -88,13 +100,21 @@ export class ProviderRegistry implements OnModuleInit {
     return this.refresh().targets.get(alias);
   }
 
+  /** Each provider/model's circuit breaker: open while calls skip it. */
+  breakerStates(): Array<{ model: string; open: boolean }> {
+    const now = this.clock.nowMs();
+    const seen = new Map<string, boolean>();
+    for (const list of this.refresh().targets.values()) for (const t of list) seen.set(t.ref, t.breaker.isOpen(now));
+    return [...seen].map(([model, open]) => ({ model, open }));
+  }
+
   /** The whole validated llm section (routing, keys, budgets). */
   settings(): LlmSettings {
     return this.refresh().settings;
   }
 
   private refresh(): Snapshot {
-    let source: AgencyConfig | undefined;
+    let source: LlmSection | undefined;
     try {
       source = this.source.current();
       if (this.snapshot?.source === source) return this.snapshot;
@@ -114,12 +134,13 @@ export class ProviderRegistry implements OnModuleInit {
     }
   }
 
-  private build(source: AgencyConfig): Snapshot {
+  private build(source: LlmSection): Snapshot {
     const settings = parseLlmSettings(source.llm, this.source.configDir);
     const problems: string[] = [];
     const envKeys = new Set(this.config.GATEWAY_API_KEYS.ids);
     for (const key of settings.keys.values()) {
-      if (!key.sha256 && !envKeys.has(key.id)) problems.push(`llm.keys.${key.id}: has no sha256, and GATEWAY_API_KEYS has no key "${key.id}" for it to apply to`);
+      if (!key.sha256 && !envKeys.has(key.id))
+        problems.push(`llm.keys.${key.id}: has no sha256, and GATEWAY_API_KEYS has no key "${key.id}" for it to apply to`);
     }
     const providers = new Map<string, ProviderEntry>();
     for (const [name, ps] of settings.providers) {
@@ -131,7 +152,12 @@ export class ProviderRegistry implements OnModuleInit {
       }
       try {
         const provider = this.factory.create(ps, settings.providers);
-        providers.set(name, { settingsJson, provider, limiter: new ProviderLimiter(limitsOf(ps, settings.providers), () => this.clock.nowMs()) });
+        providers.set(name, {
+          settingsJson,
+          provider,
+          limiter: new ProviderLimiter(limitsOf(ps, settings.providers), () => this.clock.nowMs()),
+          breakers: new Map(),
+        });
       } catch (e) {
         problems.push(`llm.providers.${name}: ${(e as Error).message}`);
       }
@@ -143,7 +169,14 @@ export class ProviderRegistry implements OnModuleInit {
         alias,
         list.map((t) => {
           const entry = providers.get(t.provider)!;
-          return { ref: t.ref, provider: entry.provider, model: t.model, price: settings.prices.get(t.ref)!, limiter: entry.limiter };
+          return {
+            ref: t.ref,
+            provider: entry.provider,
+            model: t.model,
+            price: targetPrice(settings.prices.get(t.ref)!, entry.provider.type),
+            limiter: entry.limiter,
+            breaker: breakerOf(entry, t.model),
+          };
         }),
       );
     }

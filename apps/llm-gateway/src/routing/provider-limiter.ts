@@ -87,7 +87,10 @@ export class ProviderLimiter {
     const now = this.nowMs();
     const r = this.requests?.waitFor(1, now) ?? 0;
     const t = this.tokens?.waitFor(estimatedTokens, now) ?? 0;
-    if (r > 0 || t > 0) return r >= t ? { ok: false, waitMs: r, limit: `requests_per_minute (${this.requests!.perMinute})` } : { ok: false, waitMs: t, limit: `tokens_per_minute (${this.tokens!.perMinute})` };
+    if (r > 0 || t > 0)
+      return r >= t
+        ? { ok: false, waitMs: r, limit: `requests_per_minute (${this.requests!.perMinute})` }
+        : { ok: false, waitMs: t, limit: `tokens_per_minute (${this.tokens!.perMinute})` };
     this.requests?.take(1);
     this.tokens?.take(estimatedTokens);
     let held = false;

@@ -1,4 +1,5 @@
-import { pieces, startUpstream, type Answer, type Script, type Upstream, type WireWriter } from './upstream-server.js';
+import { anthropicCacheUsage } from './prompt-cache.js';
+import { pieces, startUpstream, type Answer, type Script, type Upstream, type UpstreamOptions, type WireWriter } from './upstream-server.js';
 
 export const ANTHROPIC_UPSTREAM_KEY = 'sk-ant-upstream-0123456789';
 
@@ -11,7 +12,7 @@ function stopReason(a: Answer): string {
 function usage(a: Answer) {
   return {
     input_tokens: a.inputTokens ?? 21,
-    cache_creation_input_tokens: 0,
+    cache_creation_input_tokens: a.cacheWriteTokens ?? 0,
     cache_read_input_tokens: a.cachedTokens ?? 0,
     output_tokens: a.outputTokens ?? 9,
     service_tier: 'standard',
@@ -26,7 +27,16 @@ export const anthropicWire: WireWriter = {
     const content: object[] = [];
     if (a.content) content.push({ type: 'text', text: a.content });
     for (const c of a.toolCalls ?? []) content.push({ type: 'tool_use', id: c.id, name: c.name, input: JSON.parse(c.arguments) });
-    return JSON.stringify({ id: ID, type: 'message', role: 'assistant', model: String(req.body.model), content, stop_reason: stopReason(a), stop_sequence: null, usage: usage(a) });
+    return JSON.stringify({
+      id: ID,
+      type: 'message',
+      role: 'assistant',
+      model: String(req.body.model),
+      content,
+      stop_reason: stopReason(a),
+      stop_sequence: null,
+      usage: usage(a),
+    });
   },
 
   events(a, req) {
@@ -34,7 +44,16 @@ export const anthropicWire: WireWriter = {
     const out = [
       event('message_start', {
         type: 'message_start',
-        message: { id: ID, type: 'message', role: 'assistant', model: String(req.body.model), content: [], stop_reason: null, stop_sequence: null, usage: { ...u, output_tokens: 1 } },
+        message: {
+          id: ID,
+          type: 'message',
+          role: 'assistant',
+          model: String(req.body.model),
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { ...u, output_tokens: 1 },
+        },
       }),
     ];
     let index = 0;
@@ -48,17 +67,29 @@ export const anthropicWire: WireWriter = {
     for (const c of a.toolCalls ?? []) {
       out.push(event('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } }));
       out.push(event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: '' } }));
-      for (const p of pieces(c.arguments, 8)) out.push(event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: p } }));
+      for (const p of pieces(c.arguments, 8))
+        out.push(event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: p } }));
       out.push(event('content_block_stop', { type: 'content_block_stop', index }));
       index += 1;
     }
-    out.push(event('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason(a), stop_sequence: null }, usage: { output_tokens: u.output_tokens } }));
+    out.push(
+      event('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason(a), stop_sequence: null }, usage: { output_tokens: u.output_tokens } }),
+    );
     out.push(event('message_stop', { type: 'message_stop' }));
     return out;
   },
 
   error(status, message) {
-    const type = status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status >= 500 ? 'api_error' : status === 401 ? 'authentication_error' : 'invalid_request_error';
+    const type =
+      status === 429
+        ? 'rate_limit_error'
+        : status === 529
+          ? 'overloaded_error'
+          : status >= 500
+            ? 'api_error'
+            : status === 401
+              ? 'authentication_error'
+              : 'invalid_request_error';
     return JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_test' });
   },
 
@@ -80,20 +111,36 @@ export const anthropicWire: WireWriter = {
       if (typeof m.content === 'string') continue;
       if (!Array.isArray(m.content)) return `messages.${i}.content: Input should be a valid list`;
       for (const [j, block] of (m.content as Array<Record<string, unknown>>).entries()) {
-        if (block.type === 'text' && (typeof block.text !== 'string' || block.text === '')) return `messages.${i}.content.${j}.text: text content blocks must be non-empty`;
+        if (block.type === 'text' && (typeof block.text !== 'string' || block.text === ''))
+          return `messages.${i}.content.${j}.text: text content blocks must be non-empty`;
         if (block.type === 'tool_use') {
           if (m.role !== 'assistant') return `messages.${i}.content.${j}: tool_use blocks are only allowed in assistant messages`;
           if (typeof block.input !== 'object' || block.input === null) return `messages.${i}.content.${j}.input: Input should be a valid dictionary`;
           toolUses.add(String(block.id));
         }
-        if (block.type === 'tool_result' && !toolUses.has(String(block.tool_use_id))) return `messages.${i}.content.${j}: unexpected tool_use_id found in tool_result blocks: ${String(block.tool_use_id)}`;
+        if (block.type === 'tool_result' && !toolUses.has(String(block.tool_use_id)))
+          return `messages.${i}.content.${j}: unexpected tool_use_id found in tool_result blocks: ${String(block.tool_use_id)}`;
       }
     }
-    for (const t of (b.tools as Array<Record<string, unknown>> | undefined) ?? []) if (typeof t.input_schema !== 'object') return 'tools.0.input_schema: Field required';
+    for (const t of (b.tools as Array<Record<string, unknown>> | undefined) ?? [])
+      if (typeof t.input_schema !== 'object') return 'tools.0.input_schema: Field required';
     return undefined;
+  },
+
+  route(req) {
+    if (req.path !== '/v1/messages/count_tokens') return undefined;
+    if (req.headers['x-api-key'] !== ANTHROPIC_UPSTREAM_KEY) return { status: 401, body: anthropicWire.error(401, 'invalid x-api-key') };
+    if (req.body.max_tokens !== undefined) return { status: 400, body: anthropicWire.error(400, 'max_tokens: Extra inputs are not permitted') };
+    // Counted as the prompt cache counts it: about 4 characters a token over tools, system and messages.
+    return { status: 200, body: JSON.stringify({ input_tokens: anthropicCacheUsage(req.body, new Map()).totalTokens }) };
+  },
+
+  promptCache(req, store) {
+    const u = anthropicCacheUsage(req.body, store);
+    return { inputTokens: u.totalTokens - u.readTokens - u.writeTokens, cachedTokens: u.readTokens, cacheWriteTokens: u.writeTokens };
   },
 };
 
-export function startAnthropicUpstream(script: Script, port?: number): Promise<Upstream> {
-  return startUpstream(anthropicWire, script, port);
+export function startAnthropicUpstream(script: Script, options?: UpstreamOptions): Promise<Upstream> {
+  return startUpstream(anthropicWire, script, options);
 }

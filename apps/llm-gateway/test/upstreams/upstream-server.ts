@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { PromptCacheStore } from './prompt-cache.js';
 
 /** An answer the fake vendor gives (in its own wire format). */
 export interface Answer {
@@ -9,6 +10,7 @@ export interface Answer {
   inputTokens?: number;
   outputTokens?: number;
   cachedTokens?: number;
+  cacheWriteTokens?: number;
 }
 
 /** What the fake vendor does with one request. */
@@ -20,6 +22,11 @@ export type Behaviour =
   | { kind: 'malformed' }
   /** Accepts the request and never answers. */
   | { kind: 'hang' }
+  /**
+   * A model generating slowly but steadily: streamed, one event every `everyMs`; not streamed,
+   * the whole body once all of it is generated (as a vendor does).
+   */
+  | ({ kind: 'slow'; everyMs: number } & Answer)
   /** Streams `afterEvents` events of the answer (not streaming: half the body), then resets the connection. */
   | ({ kind: 'cut'; afterEvents: number } & Answer)
   /**
@@ -49,6 +56,19 @@ export interface WireWriter {
   error(status: number, message: string): string;
   /** Checks the request like the vendor would; a string is a 400 with that message. */
   validate(request: ReceivedRequest): string | undefined;
+  /** The vendor's other endpoints (embeddings, token counting): the answer, or undefined for the chat endpoint. */
+  route?(request: ReceivedRequest): { status: number; body: string } | undefined;
+  /** Token counts of the request as the vendor's prompt cache gives them (startUpstream's promptCache option). */
+  promptCache(request: ReceivedRequest, store: PromptCacheStore): Pick<Answer, 'inputTokens' | 'cachedTokens' | 'cacheWriteTokens'>;
+}
+
+export interface UpstreamOptions {
+  port?: number;
+  /**
+   * Counts input tokens from the request (about 4 characters a token) and caches prompts as the
+   * vendor does (prompt-cache.ts), unless the answer names its own counts.
+   */
+  promptCache?: boolean;
 }
 
 export interface Upstream {
@@ -70,7 +90,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
  * A local HTTP server playing a vendor: it checks requests like the vendor does, answers in the
  * vendor's wire format (JSON or SSE, byte-realistic) and can misbehave on demand.
  */
-export async function startUpstream(wire: WireWriter, script: Script, port = 0): Promise<Upstream> {
+export async function startUpstream(wire: WireWriter, script: Script, options: UpstreamOptions = {}): Promise<Upstream> {
+  const port = options.port ?? 0;
+  const cache: PromptCacheStore = new Map();
   const sockets = new Set<Socket>();
   const upstream: Upstream = { url: '', port: 0, requests: [], script, close: async () => undefined };
   const server: Server = createServer((req, res) => void handle(req, res));
@@ -83,19 +105,32 @@ export async function startUpstream(wire: WireWriter, script: Script, port = 0):
     const request: ReceivedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: await readJson(req), at: Date.now() };
     const n = upstream.requests.length;
     upstream.requests.push(request);
+    const other = wire.route?.(request);
+    if (other) return void res.writeHead(other.status, { 'content-type': 'application/json' }).end(other.body);
     const invalid = wire.validate(request);
     if (invalid) return void res.writeHead(400, { 'content-type': 'application/json' }).end(wire.error(400, invalid));
-    const b = upstream.script(request, n);
+    const scripted = upstream.script(request, n);
+    const answers = scripted.kind === 'answer' || scripted.kind === 'slow' || scripted.kind === 'cut' || scripted.kind === 'truncate';
+    const b: Behaviour = options.promptCache && answers ? { ...wire.promptCache(request, cache), ...scripted } : scripted;
     const stream = request.body.stream === true;
     switch (b.kind) {
       case 'status':
         res.writeHead(b.status, { 'content-type': 'application/json', ...b.headers }).end(wire.error(b.status, b.message));
         return;
       case 'malformed':
-        res.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' }).end(stream ? 'data: {"id": "x", "choices": [\n\n' : '{"id": "chatcmpl-x", "choices": [');
+        res
+          .writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' })
+          .end(stream ? 'data: {"id": "x", "choices": [\n\n' : '{"id": "chatcmpl-x", "choices": [');
         return;
       case 'hang':
         return;
+      case 'slow': {
+        const events = wire.events(b, request);
+        if (stream) return writeEvents(res, events, b.everyMs);
+        await new Promise((r) => setTimeout(r, b.everyMs * events.length));
+        if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end(wire.body(b, request));
+        return;
+      }
       case 'answer':
         if (!stream) {
           res.writeHead(200, { 'content-type': 'application/json' }).end(wire.body(b, request));
@@ -123,12 +158,13 @@ export async function startUpstream(wire: WireWriter, script: Script, port = 0):
     }
   }
 
-  async function writeEvents(res: ServerResponse, events: string[]): Promise<void> {
+  async function writeEvents(res: ServerResponse, events: string[], everyMs = 0): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     for (const e of events) {
+      if (res.destroyed) return;
       res.write(e);
       // Separate TCP writes, as a vendor's token stream arrives.
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => (everyMs ? setTimeout(r, everyMs) : setImmediate(r)));
     }
     res.end();
   }

@@ -1,9 +1,24 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import {
-  Messages, type CodedEvent, type DeadLetteredEvent, type Envelope, type FrScoredEvent, type GateDecisionCommand, type HeartbeatEvent,
-  type JobDispatchedEvent, type JobQueuedEvent, type LlmUsageEvent, type PlannedEvent, type PrClosedEvent, type PrMergedEvent,
-  type PrOpenedEvent, type PrReviewedEvent, type ReviewedEvent, type StepFailedEvent, type TestedEvent,
+  Messages,
+  type CodedEvent,
+  type DeadLetteredEvent,
+  type Envelope,
+  type FrScoredEvent,
+  type GateDecisionCommand,
+  type HeartbeatEvent,
+  type JobDispatchedEvent,
+  type JobQueuedEvent,
+  type LlmUsageEvent,
+  type PlannedEvent,
+  type PrClosedEvent,
+  type PrMergedEvent,
+  type PrOpenedEvent,
+  type PrReviewedEvent,
+  type ReviewedEvent,
+  type StepFailedEvent,
+  type TestedEvent,
 } from '@agency/contracts';
 import { OnMessage } from '@agency/messaging';
 import { SagaService } from '../saga/saga.service.js';

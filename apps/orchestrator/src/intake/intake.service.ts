@@ -1,16 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { RepoTargetDto } from '@agency/contracts';
+import type { FrRefusalCode, RepoTargetDto } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { Clock } from '@agency/messaging';
-import { runWithMessageContext, traceparentOf, tracer, withSpan, type AgencyPinoLogger } from '@agency/telemetry';
-import { cloneUrlOf, frIdFromFileName, FrParseError, type AgencyConfig, type ParsedFr } from '@agency/vault';
+import type { AgencyPinoLogger } from '@agency/telemetry';
+import { cloneUrlOf, FrParseError, type AgencyConfig, type ParsedFr } from '@agency/vault';
+import { OrchestratorConfig } from '../orchestrator.config.js';
 import { SagaRepository } from '../saga/saga.repository.js';
-import type { SagaRecord } from '../saga/saga.model.js';
-import { SagaService } from '../saga/saga.service.js';
 import { isTerminal } from '../saga/saga.machine.js';
 import { VaultRepository } from '../vault/vault.repository.js';
+import { cycleThrough } from './dependencies.js';
+import { RefusalService } from './refusal.service.js';
+import { RunStarter } from './run-starter.service.js';
 
-export type IntakeOutcome = 'started' | 'resumed' | 'waiting' | 'rejected' | 'busy';
+/** `settling`: a file that does not parse yet but was written moments ago, looked at again once it settles. */
+export const INTAKE_OUTCOMES = ['started', 'resumed', 'waiting', 'held', 'refused', 'busy', 'settling'] as const;
+export type IntakeOutcome = (typeof INTAKE_OUTCOMES)[number];
 
 /** How `agency go` overrides the normal intake. */
 export interface GoOptions {
@@ -27,8 +31,11 @@ export class GoError extends Error {
 }
 
 /**
- * Takes planned FR files: a valid one becomes a saga (exactly once per run), a broken one is
- * annotated and moved to blocked with the reason, one whose dependencies are not done waits.
+ * Takes planned FR files, each judged on its own so that no file can stop the others: a valid
+ * one becomes a saga (exactly once per run); a file too large, binary, unreadable or reusing
+ * another file's id is refused untouched; a broken one or one in a cycle of depends_on is
+ * annotated and moved to blocked; one whose dependencies are not done waits (reported when a
+ * dependency is unknown).
  */
 @Injectable()
 export class IntakeService {
@@ -38,15 +45,22 @@ export class IntakeService {
   constructor(
     private readonly vault: VaultRepository,
     private readonly sagas: SagaRepository,
-    private readonly saga: SagaService,
+    private readonly refusals: RefusalService,
+    private readonly runs: RunStarter,
     private readonly clock: Clock,
+    private readonly config: OrchestratorConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {}
 
-  /** Looks at every file in the planned folder; safe to call as often as wanted. */
-  async scan(): Promise<Record<string, IntakeOutcome>> {
-    const out: Record<string, IntakeOutcome> = {};
-    for (const path of this.vault.list('planned')) out[path] = await this.take(path);
+  /** Looks at every file in the planned folder; safe to call as often as wanted. One file's failure never stops the scan. */
+  async scan(): Promise<Record<string, IntakeOutcome | 'failed'>> {
+    const out: Record<string, IntakeOutcome | 'failed'> = {};
+    for (const path of this.vault.list('planned')) {
+      out[path] = await this.take(path).catch((e: Error) => {
+        this.logger.error({ err: e, frPath: path }, 'taking an FR file failed; the scan goes on and the next one tries again');
+        return 'failed' as const;
+      });
+    }
     return out;
   }
 
@@ -65,71 +79,112 @@ export class IntakeService {
    * critical priority, without waiting for its dependencies.
    */
   async go(frId: string, options: GoOptions): Promise<{ sagaId: string; outcome: IntakeOutcome }> {
-    const index = await this.sagas.currentRun(frId);
-    const current = index ? await this.sagas.get(index.value.sagaId) : undefined;
-    if (current && !isTerminal(current.value.state)) throw new GoError(`${frId} is already running (${current.value.state}, saga ${current.value.sagaId})`, 409);
-    const folders = ['planned', 'ideas', 'specified', 'blocked', 'done'] as const;
-    const path = folders.flatMap((f) => this.vault.list(f)).find((p) => p.split('/').pop()!.startsWith(`${frId}-`) || p.endsWith(`/${frId}.md`));
+    const current = await this.sagas.currentOf(frId);
+    if (current && !isTerminal(current.value.state))
+      throw new GoError(`${frId} is already running (${current.value.state}, saga ${current.value.sagaId})`, 409);
+    const path = this.vault.filesOf(frId).find((f) => ['planned', 'ideas', 'specified', 'blocked', 'done'].includes(f.folder))?.path;
     if (!path) throw new GoError(`no FR file for ${frId} in 01_ideas, 02_specified, 03_planned, 09_blocked or 06_done`, 404);
-    const planned = path.includes('/03_planned/') ? path : this.vault.update(path, { folder: 'planned', log: `go: taken now${options.tier ? ` on tier ${options.tier}` : ''}` }, this.clock.now());
+    const planned = path.includes('/03_planned/')
+      ? path
+      : this.vault.update(path, { folder: 'planned', log: `go: taken now${options.tier ? ` on tier ${options.tier}` : ''}` }, this.clock.now());
     const outcome = await this.take(planned, options);
-    const run = await this.sagas.currentRun(frId);
-    if (outcome === 'rejected') throw new GoError(`${frId} cannot be taken: see the blocked_reason in its file`, 409);
-    return { sagaId: run?.value.sagaId ?? '', outcome };
+    if (outcome === 'refused' || outcome === 'held')
+      throw new GoError(`${frId} cannot be taken: ${(await this.refusals.of(frId))?.reason ?? 'see the blocked_reason in its file'}`, 409);
+    return { sagaId: (await this.sagas.currentRun(frId))?.value.sagaId ?? '', outcome };
   }
 
   private async takeOnce(relPath: string, go?: GoOptions): Promise<IntakeOutcome> {
     if (!this.vault.exists(relPath)) return 'busy';
+    const read = this.vault.read(relPath, this.config.FR_MAX_BYTES);
+    if ('code' in read) return this.refusals.refuse(relPath, undefined, read.code, [read.problem], 'unchanged');
     let fr: ParsedFr;
-    let config: AgencyConfig;
     let repo: RepoTargetDto;
     try {
-      config = this.vault.config();
-      fr = this.vault.parse(relPath);
-      repo = this.repoTarget(config, fr);
+      fr = this.vault.parse(relPath, read.text);
+      repo = this.repoTarget(this.vault.config(), fr);
     } catch (e) {
-      return this.reject(relPath, e as Error);
+      if (!go && this.clock.nowMs() - read.modifiedMs < this.config.FR_SETTLE_MS) return 'settling';
+      return this.refusals.refuse(relPath, undefined, 'INVALID', e instanceof FrParseError ? e.problems : [(e as Error).message], 'annotate');
     }
-    const waitingFor = go ? [] : await this.unfinishedDependencies(fr);
-    if (waitingFor.length > 0) {
-      const key = `${relPath}:${waitingFor.join(',')}`;
-      if (!this.waitingLogged.has(key)) {
-        this.waitingLogged.add(key);
-        this.logger.info({ frId: fr.id, waitingFor }, `${fr.id} waits for ${waitingFor.join(', ')}`);
-      }
-      return 'waiting';
+    const other = await this.duplicateOf(fr.id, relPath);
+    if (other)
+      return this.refusals.refuse(relPath, fr.id, 'DUPLICATE_ID', [`id: ${fr.id} is already used by ${other}; give this FR an id of its own`], 'unchanged');
+    if (!go) {
+      const held = await this.dependencies(fr, relPath);
+      if (held) return held;
     }
-    const index = await this.sagas.currentRun(fr.id);
-    if (index) {
-      const existing = await this.sagas.get(index.value.sagaId);
-      if (existing && !isTerminal(existing.value.state)) {
-        if (existing.value.frPath === relPath) {
-          // The saga never moved its file: a crash between claiming and moving. Carry on.
-          await this.saga.syncFr(existing.value);
-          await this.saga.drive(existing.value);
-          return 'resumed';
-        }
-        // A person moved a running FR back to planned: that run stops, a new one starts with the file as it is now.
-        const r = existing.value;
-        await this.saga.handle({ kind: 'cancel', env: { sagaId: r.sagaId, step: r.step, attempt: r.attempt }, by: 'vault', reason: 'the FR file was moved back to 03_planned' });
-      }
+    return this.runs.start(relPath, fr, repo, go);
+  }
+
+  /** Another file that holds this id: the running run's file, or any file in the FR folders named by it. */
+  private async duplicateOf(frId: string, relPath: string): Promise<string | undefined> {
+    const current = await this.sagas.currentOf(frId);
+    const running = current && !isTerminal(current.value.state) ? current.value.frPath : undefined;
+    if (running && running !== relPath && this.vault.exists(running)) return running;
+    return this.vault.filesOf(frId).find((f) => f.path !== relPath)?.path;
+  }
+
+  /** Waiting for depends_on: undefined when all are done; a cycle is refused, an unknown one reported. */
+  private async dependencies(fr: ParsedFr, relPath: string): Promise<IntakeOutcome | undefined> {
+    const waitingFor = await this.unfinished(fr.dependsOn);
+    if (waitingFor.length === 0) return undefined;
+    const cycle = cycleThrough(fr.id, (id) => (id === fr.id ? fr.dependsOn : this.declaredDependsOn(id)));
+    if (cycle)
+      return this.refusals.refuse(
+        relPath,
+        fr.id,
+        'DEPENDENCY_CYCLE',
+        [`depends_on: ${cycle.join(' -> ')} is a cycle; none of them can ever start`],
+        'annotate',
+      );
+    const unknown: string[] = [];
+    for (const dep of waitingFor) if (!(await this.sagas.currentRun(dep)) && this.vault.filesOf(dep).length === 0) unknown.push(dep);
+    const code: FrRefusalCode = 'DEPENDENCY_UNKNOWN';
+    if (unknown.length > 0)
+      return this.refusals.refuse(
+        relPath,
+        fr.id,
+        code,
+        unknown.map((d) => `depends_on: ${d} is not an FR of this vault (no file in 10_features, no run); ${fr.id} waits until there is one`),
+        'hold',
+      );
+    const key = `${relPath}:${waitingFor.join(',')}`;
+    if (!this.waitingLogged.has(key)) {
+      this.waitingLogged.add(key);
+      this.logger.info({ frId: fr.id, waitingFor }, `${fr.id} waits for ${waitingFor.join(', ')}`);
     }
-    const run = (index?.value.run ?? 0) + 1;
-    const sagaId = `${fr.id}-r${run}`;
-    if (!(await this.sagas.claimRun({ frId: fr.id, sagaId, run }, index?.revision))) return 'busy';
-    const record = this.newRecord(go ? { ...fr, priority: 'critical' } : fr, repo, sagaId, run);
-    if (go?.tier) record.forcedTier = go.tier;
-    await this.sagas.create(record);
-    this.logger.info({ frId: fr.id, sagaId, traceId: record.traceId }, `${fr.id} taken: "${fr.title}"`);
-    await this.saga.syncFr(record, `taken by the agency (run ${run}, trace ${this.saga.traceUrl(record) ?? record.traceId})`);
-    const saved = await this.sagas.get(sagaId);
-    await this.saga.drive(saved?.value ?? record);
-    return 'started';
+    return 'waiting';
+  }
+
+  private async unfinished(deps: readonly string[]): Promise<string[]> {
+    const waiting: string[] = [];
+    for (const dep of deps) {
+      if ((await this.sagas.currentOf(dep))?.value.state === 'done') continue;
+      if (this.vault.isDone(dep)) continue;
+      waiting.push(dep);
+    }
+    return waiting;
+  }
+
+  /** The depends_on an FR's file declares, wherever it waits (planned, or blocked as part of a cycle); unparseable, absent or done: none. */
+  private declaredDependsOn(frId: string): string[] {
+    const file = this.vault.filesOf(frId).find((f) => f.folder !== 'done');
+    if (!file) return [];
+    const read = this.vault.read(file.path, this.config.FR_MAX_BYTES);
+    if ('code' in read) return [];
+    try {
+      return this.vault.parse(file.path, read.text).dependsOn;
+    } catch {
+      return [];
+    }
   }
 
   private repoTarget(config: AgencyConfig, fr: ParsedFr): RepoTargetDto {
     const repo = config.repos[fr.repo];
-    if (!repo) throw new FrParseError(fr.path, [`repo: "${fr.repo}" is not configured in 40_config/agency.yaml (known: ${Object.keys(config.repos).join(', ') || 'none'})`]);
+    if (!repo)
+      throw new FrParseError(fr.path, [
+        `repo: "${fr.repo}" is not configured in 40_config/agency.yaml (known: ${Object.keys(config.repos).join(', ') || 'none'})`,
+      ]);
     return {
       name: fr.repo,
       cloneUrl: cloneUrlOf(config, this.vault.root, fr.repo),
@@ -138,63 +193,7 @@ export class IntakeService {
       testCommand: repo.test,
       ...(repo.setup ? { setupCommand: repo.setup } : {}),
       ...(repo.lint ? { lintCommand: repo.lint } : {}),
+      ...(repo.test_report ? { testReport: repo.test_report } : {}),
     };
-  }
-
-  private async unfinishedDependencies(fr: ParsedFr): Promise<string[]> {
-    const waiting: string[] = [];
-    for (const dep of fr.dependsOn) {
-      const index = await this.sagas.currentRun(dep);
-      const saga = index ? await this.sagas.get(index.value.sagaId) : undefined;
-      if (saga?.value.state === 'done') continue;
-      if (this.vault.isDone(dep)) continue;
-      waiting.push(dep);
-    }
-    return waiting;
-  }
-
-  private newRecord(fr: ParsedFr, repo: RepoTargetDto, sagaId: string, run: number): SagaRecord {
-    const now = this.clock.now().toISOString();
-    // The FR's root span, ended at once: it is the parent every step of the FR hangs under.
-    const root = tracer().startSpan(`FR ${fr.id}`, { root: true, attributes: { 'agency.fr_id': fr.id, 'agency.saga_id': sagaId, 'agency.fr_title': fr.title, 'agency.repo': fr.repo } });
-    const traceparent = traceparentOf(root);
-    const traceId = root.spanContext().traceId;
-    root.end();
-    const { status: _status, extra: _extra, ...snapshot } = fr;
-    return {
-      sagaId,
-      frId: fr.id,
-      run,
-      state: 'discovered',
-      step: 'route',
-      attempt: 1,
-      stepStartedAt: now,
-      fr: snapshot,
-      frPath: fr.path,
-      repo,
-      traceparent,
-      traceId,
-      round: 0,
-      reviews: [],
-      lastFindings: [],
-      costUsd: 0,
-      history: [],
-      createdAt: now,
-      updatedAt: now,
-    };
-  }
-
-  /** A file the agency cannot take: say why in the log and in the file, then move it to blocked. */
-  private reject(relPath: string, error: Error): IntakeOutcome {
-    const problems = error instanceof FrParseError ? error.problems : [error.message];
-    const frId = frIdFromFileName(relPath);
-    runWithMessageContext(frId ? { frId } : {}, () => this.logger.error({ frPath: relPath, problems }, `FR file rejected: ${problems.join('; ')}`));
-    void withSpan('fr.rejected', { attributes: { 'agency.fr_path': relPath } }, async () => undefined);
-    try {
-      this.vault.update(relPath, { folder: 'blocked', fields: { blocked_reason: problems.join('; ').slice(0, 500) }, log: `blocked: the agency cannot take this FR: ${problems.join('; ')}` }, this.clock.now());
-    } catch (e) {
-      this.logger.error({ err: e, frPath: relPath }, 'could not move the rejected FR to blocked');
-    }
-    return 'rejected';
   }
 }

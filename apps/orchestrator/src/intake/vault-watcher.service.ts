@@ -16,6 +16,7 @@ export class VaultWatcherService implements OnApplicationShutdown {
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
   private scanning?: Promise<void>;
+  private settleTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly intake: IntakeService,
@@ -34,18 +35,29 @@ export class VaultWatcherService implements OnApplicationShutdown {
     this.logger.info({ dir }, 'watching the planned folder');
   }
 
-  /** One scan at a time; a request during a scan is served by the next one. */
+  /** One scan at a time; a request during a scan is served by the next one. A file still settling is looked at again once it has. */
   scan(): Promise<void> {
     this.scanning ??= this.intake
       .scan()
-      .then(() => undefined)
+      .then((outcomes) => {
+        if (Object.values(outcomes).includes('settling')) this.scanAfterSettling();
+      })
       .catch((e: Error) => this.logger.error({ err: e }, 'vault scan failed'))
       .finally(() => (this.scanning = undefined));
     return this.scanning;
   }
 
+  private scanAfterSettling(): void {
+    if (this.settleTimer) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      void this.scan();
+    }, this.config.FR_SETTLE_MS);
+  }
+
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.settleTimer);
     await this.watcher?.close();
     await this.scanning;
   }

@@ -1,14 +1,39 @@
 import { Messages, validateMessage } from '@agency/contracts';
-import { sampleEnvelope, sampleFr, sampleRepo, sampleStrategy, sampleWorkspace } from '@agency/contracts/testing';
+import { sampleArtifact, sampleEnvelope, sampleFr, sampleRepo, sampleStrategy, sampleWorkspace } from '@agency/contracts/testing';
 import type { SagaRecord } from './saga.model.js';
-import { stepCommand } from './saga.steps.js';
+import { changeSummary, draftPrCommand, stepCommand } from './saga.steps.js';
 
 function testing(patch: Partial<SagaRecord> = {}): SagaRecord {
   return {
-    sagaId: 'saga-1', frId: 'FR-1', run: 1, state: 'testing', step: 'test-r1', attempt: 1, stepStartedAt: '2026-11-24T09:00:00Z',
-    fr: sampleFr(), frPath: '10_features/04_in_progress/FR-1-greeting.md', repo: sampleRepo(), workspace: sampleWorkspace(),
-    traceparent: `00-${'d'.repeat(32)}-${'e'.repeat(16)}-01`, traceId: 'd'.repeat(32), round: 1, reviews: [], lastFindings: [],
-    costUsd: 0, history: [], createdAt: '2026-11-24T09:00:00Z', updatedAt: '2026-11-24T09:00:00Z', strategy: sampleStrategy(), ...patch,
+    sagaId: 'saga-1',
+    frId: 'FR-1',
+    run: 1,
+    state: 'testing',
+    step: 'test-r1',
+    attempt: 1,
+    stepStartedAt: '2026-11-24T09:00:00Z',
+    fr: sampleFr(),
+    frPath: '10_features/04_in_progress/FR-1-greeting.md',
+    repo: sampleRepo(),
+    workspace: sampleWorkspace(),
+    traceparent: `00-${'d'.repeat(32)}-${'e'.repeat(16)}-01`,
+    traceId: 'd'.repeat(32),
+    round: 1,
+    reviews: [],
+    lastFindings: [],
+    costUsd: 0,
+    history: [],
+    createdAt: '2026-11-24T09:00:00Z',
+    updatedAt: '2026-11-24T09:00:00Z',
+    strategy: sampleStrategy(),
+    attemptBase: 1,
+    tries: {},
+    lap: 1,
+    priorCostUsd: 0,
+    usageIds: [],
+    seq: 1,
+    outbox: [],
+    ...patch,
   };
 }
 
@@ -30,5 +55,118 @@ describe('stepCommand: the test step', () => {
     const checked = validateMessage(Messages.Test, env);
     expect(checked.ok).toBe(false);
     if (!checked.ok) expect(checked.error.message).toContain('sandbox.memoryMb');
+  });
+});
+
+describe('stepCommand: the review step', () => {
+  it("passes the test step's lint result on to the reviewer, as a valid command", () => {
+    const lint = { command: 'npm run lint', exitCode: 1, timedOut: false, durationMs: 800, outputTail: 'src/a.js:1  error  no-var\n' };
+    const tests = {
+      round: 1,
+      passed: true,
+      counts: { total: 1, passed: 1, failed: 0, skipped: 0 },
+      format: 'node' as const,
+      report: sampleArtifact(),
+      failureExcerpt: '',
+      lint,
+    };
+    const cmd = stepCommand(testing({ state: 'reviewing', step: 'review-r1', plan: sampleArtifact(), diff: sampleArtifact(), tests }), undefined)!;
+    expect(cmd.def).toBe(Messages.Review);
+    expect(cmd.payload).toMatchObject({ tests: { passed: true, lint } });
+    expect(validateMessage(Messages.Review, { ...sampleEnvelope('Review', { step: 'review-r1' }), payload: cmd.payload }).ok).toBe(true);
+  });
+});
+
+describe('stepCommand: what the reviewer and the PR are told', () => {
+  const tests = {
+    round: 2,
+    passed: true,
+    counts: { total: 0, passed: 0, failed: 0, skipped: 0 },
+    format: 'unparsed' as const,
+    exitCode: 0,
+    report: sampleArtifact(),
+    failureExcerpt: '',
+  };
+  const finding = { file: 'src/a.js', line: 3, severity: 'major' as const, message: 'trim the name', blocking: true };
+
+  it("gives the reviewer this round's coder summary and the previous round's verdict and findings", () => {
+    const cmd = stepCommand(
+      testing({
+        state: 'reviewing',
+        step: 'review-r2',
+        round: 2,
+        tests,
+        plan: sampleArtifact(),
+        diff: sampleArtifact(),
+        coderSummary: 'Trimmed the name.',
+        lastReview: { round: 1, verdict: 'request-changes', findings: [finding] },
+      }),
+      undefined,
+    )!;
+    expect(cmd.def).toBe(Messages.Review);
+    expect(cmd.payload).toMatchObject({
+      round: 2,
+      coderSummary: 'Trimmed the name.',
+      earlier: { round: 1, verdict: 'request-changes', findings: [finding] },
+      tests: { format: 'unparsed' },
+    });
+    expect(validateMessage(Messages.Review, { ...sampleEnvelope('Review', { step: 'review-r2' }), payload: cmd.payload }).ok).toBe(true);
+    // Round 1 has no earlier round.
+    expect(
+      stepCommand(testing({ state: 'reviewing', step: 'review-r1', round: 1, tests, plan: sampleArtifact(), diff: sampleArtifact() }), undefined)!.payload,
+    ).not.toHaveProperty('earlier');
+  });
+
+  it("fills the PR: the coder's summary, why it is a draft, the FR's path in review, the cost of all runs, and no 0/0 for unparsed output", () => {
+    const rec = testing({
+      state: 'opening-pr',
+      step: 'open-pr-r2',
+      round: 2,
+      tests,
+      coderSummary: 'Trimmed the name.',
+      draftReason: 'review rounds exhausted (2)',
+      costUsd: 0.25,
+      priorCostUsd: 1.5,
+    });
+    const cmd = stepCommand(rec, 'http://jaeger/t')!;
+    expect(cmd.def).toBe(Messages.OpenPr);
+    expect(cmd.payload).toMatchObject({
+      draft: true,
+      labels: ['agency', 'tier:small', 'agency:needs-human'],
+      fr: { id: 'FR-1', path: '10_features/05_in_review/FR-1-greeting.md' },
+      context: {
+        changeSummary: 'Trimmed the name.',
+        draftReason: 'review rounds exhausted (2)',
+        costUsd: 1.75,
+        testSummary: 'passed: exit code 0, output not in a known format (no test counts) (round 2)',
+      },
+    });
+    expect(validateMessage(Messages.OpenPr, { ...sampleEnvelope('OpenPr', { step: 'open-pr-r2' }), payload: cmd.payload }).ok).toBe(true);
+    // The round's draft PR while it works: in progress, in 04_in_progress, no draft reason.
+    const draft = draftPrCommand({ ...rec, state: 'reviewing', draftReason: undefined }, undefined)!;
+    expect(draft.payload).toMatchObject({
+      draft: true,
+      labels: ['agency', 'tier:small', 'agency:in-progress'],
+      fr: { path: '10_features/04_in_progress/FR-1-greeting.md' },
+    });
+    expect((draft.payload as { context: object }).context).not.toHaveProperty('draftReason');
+  });
+
+  it('tells every round in the PR\'s "What changed", the main change first (only the last round\'s small fix was shown)', () => {
+    const rounds = [
+      { round: 1, summary: 'Added filterQuery() to src/utils.ts, with tests.' },
+      { round: 2, summary: 'Kept empty values, as the review asked.' },
+    ];
+    expect(changeSummary({ roundSummaries: rounds, coderSummary: 'Kept empty values, as the review asked.' })).toBe(
+      'Round 1: Added filterQuery() to src/utils.ts, with tests.\n\nRound 2 (after review): Kept empty values, as the review asked.',
+    );
+    expect(changeSummary({ roundSummaries: rounds.slice(0, 1) })).toBe('Added filterQuery() to src/utils.ts, with tests.');
+    // A record from before the rounds were kept.
+    expect(changeSummary({ coderSummary: 'Trimmed the name.' })).toBe('Trimmed the name.');
+    const cmd = stepCommand(
+      testing({ state: 'opening-pr', step: 'open-pr-r2', round: 2, tests, roundSummaries: rounds, coderSummary: rounds[1]!.summary }),
+      undefined,
+    )!;
+    expect((cmd.payload as { context: { changeSummary: string } }).context.changeSummary).toContain('Round 1: Added filterQuery()');
   });
 });

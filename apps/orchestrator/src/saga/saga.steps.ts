@@ -1,5 +1,7 @@
-import { Messages, type AnyMessageDef, type PayloadOf } from '@agency/contracts';
-import type { SagaRecord } from './saga.model.js';
+import { Messages, type AnyMessageDef, type PayloadOf, type SagaState } from '@agency/contracts';
+import { FR_FOLDERS, type FrFolder } from '@agency/vault';
+import { totalCostUsd, type SagaRecord } from './saga.model.js';
+import { testSummary } from './test-summary.js';
 
 export interface StepCommand<D extends AnyMessageDef = AnyMessageDef> {
   def: D;
@@ -15,28 +17,48 @@ function need<T>(value: T | undefined, what: string, record: SagaRecord): T {
   return value;
 }
 
-export function testSummary(record: SagaRecord): string {
-  const t = record.tests;
-  if (!t) return 'not run';
-  return `${t.passed ? 'passed' : 'failed'}: ${t.counts.passed} passed, ${t.counts.failed} failed, ${t.counts.skipped} skipped of ${t.counts.total} (round ${t.round})`;
+/** Where an FR file lives for each saga state. */
+export function folderFor(state: SagaState): FrFolder {
+  switch (state) {
+    case 'awaiting-merge':
+      return 'inReview';
+    case 'done':
+      return 'done';
+    case 'failed':
+    case 'blocked':
+    case 'cancelled':
+      return 'blocked';
+    default:
+      return 'inProgress';
+  }
 }
 
-/** The PR as the saga would have it now; `draft` until review passes. */
-function openPrPayload(record: SagaRecord, traceUrl: string | undefined, draft: boolean): PayloadOf<typeof Messages.OpenPr> {
+/** The FR file's path once it is in the folder of `state`. */
+export function frPathIn(record: SagaRecord, state: SagaState): string {
+  return `${FR_FOLDERS[folderFor(state)]}/${record.frPath.split('/').pop()!}`;
+}
+
+/** The PR as the saga would have it now; `draft` until review passes. `final`: the open-pr step itself (not a round's draft). */
+function openPrPayload(record: SagaRecord, traceUrl: string | undefined, draft: boolean, final: boolean): PayloadOf<typeof Messages.OpenPr> {
   const tier = need(record.strategy, 'strategy', record).tier;
-  const inProgress = record.state !== 'opening-pr';
+  const draftReason = final && draft ? record.draftReason : undefined;
   return {
-    fr: record.fr,
+    // The FR's path as it will be when people read the PR: in review once the PR is the final one.
+    fr: { ...record.fr, path: frPathIn(record, final ? 'awaiting-merge' : 'coding') },
     repo: record.repo,
     workspace: need(record.workspace, 'workspace', record),
     draft,
-    labels: ['agency', `tier:${tier}`, ...(inProgress ? ['agency:in-progress'] : draft ? ['agency:needs-human'] : [])],
+    labels: ['agency', `tier:${tier}`, ...(!final ? ['agency:in-progress'] : draft ? ['agency:needs-human'] : [])],
     context: {
       planSummary: record.planSummary ?? '',
-      testSummary: testSummary(record),
-      reviewRounds: record.reviews.map((r) => `round ${r.round}: ${r.verdict} (confidence ${r.confidence.toFixed(2)}, ${r.findings} finding(s), ${r.blocking} blocking): ${r.summary}`),
-      costUsd: record.costUsd,
+      testSummary: record.tests ? testSummary(record.tests) : record.stopped ? 'not run: the coder stopped before the tests' : 'not run',
+      reviewRounds: record.reviews.map(
+        (r) => `round ${r.round}: ${r.verdict} (confidence ${r.confidence.toFixed(2)}, ${r.findings} finding(s), ${r.blocking} blocking): ${r.summary}`,
+      ),
+      costUsd: totalCostUsd(record),
       traceId: record.traceId,
+      ...(changeSummary(record) ? { changeSummary: changeSummary(record)!.slice(0, 5000) } : {}),
+      ...(draftReason ? { draftReason: draftReason.slice(0, 5000) } : {}),
       ...(traceUrl ? { traceUrl } : {}),
     },
   };
@@ -48,12 +70,36 @@ function openPrPayload(record: SagaRecord, traceUrl: string | undefined, draft: 
  */
 export function draftPrCommand(record: SagaRecord, traceUrl: string | undefined): StepCommand | undefined {
   if (!record.workspace || !record.strategy) return undefined;
-  return command(Messages.OpenPr, openPrPayload(record, traceUrl, true));
+  return command(Messages.OpenPr, openPrPayload(record, traceUrl, true, false));
+}
+
+function reviewPayload(record: SagaRecord): PayloadOf<typeof Messages.Review> {
+  const tests = need(record.tests, 'test result', record);
+  const earlier = record.lastReview && record.lastReview.round < record.round ? record.lastReview : undefined;
+  return {
+    fr: record.fr,
+    repo: record.repo,
+    strategy: need(record.strategy, 'strategy', record),
+    round: record.round,
+    plan: need(record.plan, 'plan', record),
+    diff: need(record.diff, 'diff', record),
+    workspace: need(record.workspace, 'workspace', record),
+    tests: {
+      passed: tests.passed,
+      counts: tests.counts,
+      format: tests.format ?? 'unparsed',
+      report: tests.report,
+      ...(tests.lint ? { lint: tests.lint } : {}),
+    },
+    ...(record.coderSummary ? { coderSummary: record.coderSummary.slice(0, 5000) } : {}),
+    ...(earlier ? { earlier: { round: earlier.round, verdict: earlier.verdict, findings: earlier.findings.slice(0, 200) } } : {}),
+  };
 }
 
 /**
- * The command the saga's current step waits on, derived from saved state alone: re-driving a
- * step after a crash sends the same command again, and its Nats-Msg-Id makes the copy a no-op.
+ * The command the saga's current step waits on, derived from saved state alone: the
+ * interpreter renders it from the record that decided it, so sending it again after a crash
+ * sends the same command.
  */
 export function stepCommand(record: SagaRecord, traceUrl: string | undefined): StepCommand | undefined {
   const strategy = () => need(record.strategy, 'strategy', record);
@@ -77,26 +123,32 @@ export function stepCommand(record: SagaRecord, traceUrl: string | undefined): S
         ...(record.state === 'fixing' && record.tests && !record.tests.passed ? { testFailures: record.tests.failureExcerpt.slice(-20_000) } : {}),
       });
     case 'testing':
-      return command(Messages.Test, { repo: record.repo, workspace: need(record.workspace, 'workspace', record), round: record.round, ...(record.strategy?.sandbox ? { sandbox: record.strategy.sandbox } : {}) });
-    case 'reviewing': {
-      const tests = need(record.tests, 'test result', record);
-      return command(Messages.Review, {
-        fr: record.fr,
+      return command(Messages.Test, {
         repo: record.repo,
-        strategy: strategy(),
-        round: record.round,
-        plan: need(record.plan, 'plan', record),
-        diff: need(record.diff, 'diff', record),
         workspace: need(record.workspace, 'workspace', record),
-        tests: { passed: tests.passed, counts: tests.counts, report: tests.report },
+        round: record.round,
+        ...(record.strategy?.sandbox ? { sandbox: record.strategy.sandbox } : {}),
       });
-    }
+    case 'reviewing':
+      return command(Messages.Review, reviewPayload(record));
     case 'opening-pr':
-      return command(Messages.OpenPr, openPrPayload(record, traceUrl, record.draftReason !== undefined));
+      return command(Messages.OpenPr, openPrPayload(record, traceUrl, record.draftReason !== undefined, true));
     case 'awaiting-merge':
       if (!record.mergeRequested || !record.pr) return undefined;
       return command(Messages.MergePr, { repo: record.repo, number: record.pr.number, method: 'merge' });
     default:
       return undefined;
   }
+}
+
+/**
+ * The PR's "What changed": every round of the run, the first (the main change) first; one round
+ * reads as the coder wrote it. Only the last round's summary was shown before, so a PR fixed in a
+ * second round read as if that small fix were the whole change.
+ */
+export function changeSummary(record: Pick<SagaRecord, 'roundSummaries' | 'coderSummary'>): string | undefined {
+  const rounds = (record.roundSummaries ?? []).filter((s) => s.summary.trim());
+  if (rounds.length === 0) return record.coderSummary?.trim() || undefined;
+  if (rounds.length === 1) return rounds[0]!.summary.trim();
+  return rounds.map((s) => `Round ${s.round}${s.round > 1 ? ' (after review)' : ''}: ${s.summary.trim()}`).join('\n\n');
 }

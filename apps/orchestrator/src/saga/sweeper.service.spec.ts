@@ -8,14 +8,22 @@ import type { VaultRepository } from '../vault/vault.repository.js';
 import type { SagaRecord } from './saga.model.js';
 import type { SagaRepository } from './saga.repository.js';
 import type { SagaService } from './saga.service.js';
+import type { EffectInterpreter } from './effect-interpreter.service.js';
+import type { SagaIndexRepository } from './saga-index.repository.js';
+import type { RefusalRepository } from '../intake/refusal.repository.js';
 import { overdue, SweeperService } from './sweeper.service.js';
+import { Metrics } from '@agency/bootstrap';
 
 const T = Date.parse('2026-11-24T10:00:00Z');
 const rec = (state: SagaState, startedAgoS: number, beatAgoS?: number): SagaRecord =>
   ({
-    state, step: 'x', attempt: 1, stepStartedAt: new Date(T - startedAgoS * 1000).toISOString(),
+    state,
+    step: 'x',
+    attempt: 1,
+    stepStartedAt: new Date(T - startedAgoS * 1000).toISOString(),
     ...(beatAgoS !== undefined ? { lastHeartbeatAt: new Date(T - beatAgoS * 1000).toISOString() } : {}),
-    fr: sampleFr(), repo: sampleRepo(),
+    fr: sampleFr(),
+    repo: sampleRepo(),
   }) as SagaRecord;
 
 describe('overdue', () => {
@@ -35,50 +43,84 @@ describe('overdue', () => {
   });
 });
 
-describe('SweeperService following FR files', () => {
+describe('SweeperService tending the active sagas', () => {
   const inProgress = '10_features/04_in_progress/FR-1-x.md';
   const inReview = '10_features/05_in_review/FR-1-x.md';
-  const saga = (state: SagaState, frPath: string): SagaRecord => ({ ...rec(state, 1), sagaId: 'FR-1-r1', frId: 'FR-1', frPath, finished: false });
+  const saga = (state: SagaState, frPath: string): SagaRecord => ({ ...rec(state, 1), sagaId: 'FR-1-r1', frId: 'FR-1', frPath, outbox: [] });
 
-  function rig(listed: SagaRecord, current: SagaRecord, fileAt: { folder: FrFolder; path: string }) {
-    const handle = vi.fn(async () => undefined);
-    const syncFr = vi.fn(async () => undefined);
+  function rig(current: SagaRecord | undefined, fileAt: { folder: FrFolder; path: string }) {
+    const handle = vi.fn(async () => ({}));
+    const syncFr = vi.fn(async () => ({}));
+    const forget = vi.fn(async () => undefined);
     const sweeper = new SweeperService(
-      { all: async () => [listed], get: async () => ({ value: current, revision: 2 }) } as unknown as SagaRepository,
-      { handle, syncFr, finish: vi.fn() } as unknown as SagaService,
-      { nowMs: () => T } as Clock,
-      { SWEEP_INTERVAL_MS: 1000, STEP_QUIET_SECONDS: 180, STEP_DEADLINE_SECONDS: 3600 } as OrchestratorConfig,
+      { get: async () => (current ? { value: current, revision: 2 } : undefined) } as unknown as SagaRepository,
+      { built: async () => true, active: async () => ['FR-1-r1'], forget, finishedOn: async () => [] } as unknown as SagaIndexRepository,
+      { handle, flush: async (v: unknown) => v } as unknown as SagaService,
+      { syncFr } as unknown as EffectInterpreter,
+      { nowMs: () => T, now: () => new Date(T) } as Clock,
+      { SWEEP_INTERVAL_MS: 1000, STEP_QUIET_SECONDS: 180, STEP_DEADLINE_SECONDS: 3600, SAGA_RETENTION_HOURS: 1 } as OrchestratorConfig,
       { exists: (p: string) => p === fileAt.path, locate: () => fileAt } as unknown as VaultRepository,
+      { expire: async () => 0 } as unknown as RefusalRepository,
       {} as BusConnection,
       createLogger({ service: 'test', level: 'silent' }),
+      metrics,
     );
-    return { sweeper, handle, syncFr };
+    return { sweeper, handle, syncFr, forget };
   }
 
+  let metrics: Metrics;
+
   beforeEach(() => {
+    metrics = new Metrics('orchestrator');
     vi.spyOn(Lease.prototype, 'acquire').mockResolvedValue(true);
+  });
+
+  it('counts the FRs in the agency by state at every sweep, from the active index (issue 16: FRs by state)', async () => {
+    const { sweeper } = rig(saga('awaiting-merge', inReview), { folder: 'inReview', path: inReview });
+    await sweeper.sweep();
+    const gauge = await metrics.registry.getSingleMetric('agency_frs_active')!.get();
+    const byState = Object.fromEntries(gauge.values.map((v) => [v.labels.state, v.value]));
+    expect(byState['awaiting-merge']).toBe(1);
+    expect(byState['coding']).toBe(0);
+    expect(byState).not.toHaveProperty('done');
   });
 
   afterEach(() => vi.restoreAllMocks());
 
-  it('does not take the saga\'s own move for a person\'s when the listed record is older than the move', async () => {
-    // Listed while opening the PR; since then the saga reached awaiting-merge and moved the file, its new path not yet saved.
-    const { sweeper, handle, syncFr } = rig(saga('opening-pr', inProgress), saga('awaiting-merge', inProgress), { folder: 'inReview', path: inReview });
+  it("does not take the saga's own move for a person's when its new path is not recorded yet", async () => {
+    // The saga reached awaiting-merge and moved the file; its new path is not saved yet.
+    const { sweeper, handle, syncFr } = rig(saga('awaiting-merge', inProgress), { folder: 'inReview', path: inReview });
     await sweeper.sweep();
     expect(handle).not.toHaveBeenCalled();
     expect(syncFr).not.toHaveBeenCalled();
   });
 
-  it('does not move a live run\'s file back to the folder of an older state', async () => {
-    // Listed in awaiting-merge with the file still in progress; by now the saga is fixing, where the file belongs.
-    const { sweeper, syncFr } = rig(saga('awaiting-merge', inProgress), saga('fixing', inProgress), { folder: 'inProgress', path: inProgress });
-    await sweeper.sweep();
-    expect(syncFr).not.toHaveBeenCalled();
+  it("leaves a live run's file where its state wants it, and moves one a crash left behind", async () => {
+    const live = rig(saga('fixing', inProgress), { folder: 'inProgress', path: inProgress });
+    await live.sweeper.sweep();
+    expect(live.syncFr).not.toHaveBeenCalled();
+    const behind = rig(saga('awaiting-merge', inProgress), { folder: 'inProgress', path: inProgress });
+    await behind.sweeper.sweep();
+    expect(behind.syncFr).toHaveBeenCalledWith(expect.objectContaining({ state: 'awaiting-merge', frPath: inProgress }));
   });
 
   it('cancels a run whose file a person moved, only if the saga has not moved on since', async () => {
-    const { sweeper, handle } = rig(saga('reviewing', inProgress), saga('reviewing', inProgress), { folder: 'done', path: '10_features/06_done/FR-1-x.md' });
+    const { sweeper, handle } = rig(saga('reviewing', inProgress), { folder: 'done', path: '10_features/06_done/FR-1-x.md' });
     await sweeper.sweep();
-    expect(handle).toHaveBeenCalledWith(expect.objectContaining({ kind: 'cancel', by: 'vault', reason: 'the FR file was moved to 10_features/06_done/FR-1-x.md by a person', ifUnchanged: { state: 'reviewing', frPath: inProgress } }));
+    expect(handle).toHaveBeenCalledWith(
+      expect.objectContaining({
+        kind: 'cancel',
+        by: 'vault',
+        reason: 'the FR file was moved to 10_features/06_done/FR-1-x.md by a person',
+        ifUnchanged: { state: 'reviewing', frPath: inProgress },
+      }),
+    );
+  });
+
+  it('drops a saga the store no longer has from the active index', async () => {
+    const { sweeper, forget, handle } = rig(undefined, { folder: 'inProgress', path: inProgress });
+    await sweeper.sweep();
+    expect(forget).toHaveBeenCalledWith('FR-1-r1');
+    expect(handle).not.toHaveBeenCalled();
   });
 });

@@ -5,17 +5,23 @@ import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { BusConnection, BusPublisher, Clock, Lease } from '@agency/messaging';
 import { context, contextFromTraceparent, injectTraceContext, withSpan, type AgencyPinoLogger } from '@agency/telemetry';
 import { RegistryConfig } from '../registry.config.js';
-import { JobRepository } from './job.repository.js';
+import { dayOf, JobRepository } from './job.repository.js';
 import { jobIdFor, type Job } from './job.model.js';
 import { LimitsRepository } from './limits.repository.js';
 import { pickJobs, queuePosition } from './queue-policy.js';
 
-/** Jobs, their queue and their slots (FR-046). */
+const DAY_MS = 24 * 3600_000;
+const ARCHIVE_EVERY_MS = 10 * 60_000;
+const ARCHIVE_CATCH_UP_DAYS = 7;
+
+/** Jobs, their queue and their slots (FR-046). Dispatching reads the live jobs only (an index), never every job stored. */
 @Injectable()
 export class JobsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private dispatching?: Promise<void>;
   private again = false;
+  private archivedAt = 0;
+  private indexed = false;
   /** Exactly one replica dispatches; another takes over when its lease lapses. */
   private readonly lease: Lease;
 
@@ -43,9 +49,9 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     await this.lease.release().catch(() => undefined);
   }
 
-  /** Idempotent: the saga's job id is derived from its saga id. */
+  /** Idempotent: one job per job id (the saga names each lap's job; without one, the saga id names it). */
   async enqueue(env: Envelope<EnqueueJobCommand>): Promise<Job> {
-    const jobId = jobIdFor(env.sagaId);
+    const jobId = env.jobId ?? jobIdFor(env.sagaId);
     const job: Job = {
       jobId,
       frId: env.frId,
@@ -62,8 +68,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     }, context.active());
     const created = await this.jobs.create(job);
     const current = created ? job : ((await this.jobs.get(jobId))?.value ?? job);
-    const all = (await this.jobs.all()).map((v) => v.value);
-    const position = queuePosition(all, jobId, this.clock.nowMs(), this.config.AGEING_STEP_MS);
+    const position = queuePosition(await this.jobs.live(), jobId, this.clock.nowMs(), this.config.AGEING_STEP_MS);
     await this.bus.reply(env, Messages.JobQueued, { jobId, position }, { jobId });
     if (current.state === 'running') await this.publishDispatched(current);
     void this.dispatch();
@@ -73,7 +78,8 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   async complete(env: Envelope<CompleteJobCommand>): Promise<void> {
     const jobId = env.jobId ?? jobIdFor(env.sagaId);
     const done = await this.finish(jobId, env.payload.outcome, env.payload.reason);
-    if (done) await this.bus.reply(env, Messages.JobFinished, { jobId, outcome: done.state as JobOutcome, ...(done.reason ? { reason: done.reason } : {}) }, { jobId });
+    if (done)
+      await this.bus.reply(env, Messages.JobFinished, { jobId, outcome: done.state as JobOutcome, ...(done.reason ? { reason: done.reason } : {}) }, { jobId });
     void this.dispatch();
   }
 
@@ -91,11 +97,12 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       return { ...job, state: outcome, finishedAt: this.clock.now().toISOString(), ...(reason ? { reason } : {}) };
     });
     if (!result) this.logger.warn({ jobId }, 'complete/cancel for an unknown job');
+    else await this.jobs.finished(jobId, new Date(result.value.finishedAt ?? this.clock.now()));
     return result?.value;
   }
 
   async list(): Promise<Job[]> {
-    return (await this.jobs.all()).map((v) => v.value).sort((a, b) => a.enqueuedAt.localeCompare(b.enqueuedAt));
+    return (await this.jobs.stored(this.clock.now(), this.config.JOB_RETENTION_HOURS)).sort((a, b) => a.enqueuedAt.localeCompare(b.enqueuedAt));
   }
 
   /** Starts what the limits allow. One pass at a time per process; a request during a pass runs another. */
@@ -128,9 +135,15 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async dispatchOnce(): Promise<void> {
     if (!(await this.lease.acquire())) return;
+    if (!this.indexed) {
+      // Once per process: a store from before the live index gets one (a failure is tried again next pass).
+      const found = await this.jobs.buildIndex(this.clock.now());
+      if (found > 0) this.logger.info({ jobs: found }, 'job index built from the store');
+      this.indexed = true;
+    }
+    await this.archive();
     if ((await this.control()).paused) return;
-    const all = (await this.jobs.all()).map((v) => v.value);
-    for (const pick of pickJobs(all, this.limits.current(), this.clock.nowMs(), this.config.AGEING_STEP_MS)) {
+    for (const pick of pickJobs(await this.jobs.live(), this.limits.current(), this.clock.nowMs(), this.config.AGEING_STEP_MS)) {
       // A pause that came while this pass read the jobs holds from the next start on.
       if ((await this.control()).paused) return;
       const started = await this.jobs.mutate(pick.jobId, (job) =>
@@ -140,17 +153,40 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
+  /** Finished jobs older than JOB_RETENTION_HOURS leave the store, day by day (at most every 10 minutes, a week back). */
+  private async archive(): Promise<void> {
+    const now = this.clock.nowMs();
+    if (now - this.archivedAt < ARCHIVE_EVERY_MS) return;
+    this.archivedAt = now;
+    const retentionMs = this.config.JOB_RETENTION_HOURS * 3600_000;
+    for (let back = 1; back <= ARCHIVE_CATCH_UP_DAYS; back += 1) {
+      const day = dayOf(new Date(now - retentionMs - back * DAY_MS));
+      const ids = await this.jobs.finishedOn(day);
+      if (ids.length === 0) continue;
+      for (const jobId of ids) {
+        const job = (await this.jobs.get(jobId))?.value;
+        if (job && job.state !== 'queued' && job.state !== 'running' && Date.parse(job.finishedAt ?? job.enqueuedAt) + retentionMs < now)
+          await this.jobs.erase(jobId);
+      }
+      await this.jobs.dropDay(day);
+      this.logger.info({ day, jobs: ids.length }, 'finished jobs archived');
+    }
+  }
+
   private async publishDispatched(job: Job): Promise<void> {
     const waitedMs = Math.max(0, Date.parse(job.dispatchedAt ?? job.enqueuedAt) - Date.parse(job.enqueuedAt));
-    await withSpan('job.dispatch', { parent: contextFromTraceparent(job.traceparent), attributes: { 'agency.job_id': job.jobId, 'agency.fr_id': job.frId, 'agency.waited_ms': waitedMs } }, () =>
-      this.bus.publish(Messages.JobDispatched, {
-        frId: job.frId,
-        sagaId: job.sagaId,
-        jobId: job.jobId,
-        step: 'dispatch',
-        attempt: Math.max(1, job.dispatches),
-        payload: { jobId: job.jobId, waitedMs },
-      }),
+    await withSpan(
+      'job.dispatch',
+      { parent: contextFromTraceparent(job.traceparent), attributes: { 'agency.job_id': job.jobId, 'agency.fr_id': job.frId, 'agency.waited_ms': waitedMs } },
+      () =>
+        this.bus.publish(Messages.JobDispatched, {
+          frId: job.frId,
+          sagaId: job.sagaId,
+          jobId: job.jobId,
+          step: 'dispatch',
+          attempt: Math.max(1, job.dispatches),
+          payload: { jobId: job.jobId, waitedMs },
+        }),
     );
     this.logger.info({ jobId: job.jobId, frId: job.frId, waitedMs }, 'job dispatched');
   }

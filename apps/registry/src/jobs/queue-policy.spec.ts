@@ -7,7 +7,18 @@ const STEP = 10 * 60_000;
 let n = 0;
 function job(priority: Priority, ageMs: number, patch: Partial<Job> = {}): Job {
   n += 1;
-  return { jobId: `job-${n}`, frId: `FR-${n}`, sagaId: `s${n}`, repo: 'a/b', priority, tier: 't', state: 'queued', enqueuedAt: new Date(T0 - ageMs).toISOString(), dispatches: 0, ...patch };
+  return {
+    jobId: `job-${n}`,
+    frId: `FR-${n}`,
+    sagaId: `s${n}`,
+    repo: 'a/b',
+    priority,
+    tier: 't',
+    state: 'queued',
+    enqueuedAt: new Date(T0 - ageMs).toISOString(),
+    dispatches: 0,
+    ...patch,
+  };
 }
 
 describe('queue policy', () => {

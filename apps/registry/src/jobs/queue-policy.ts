@@ -39,5 +39,8 @@ export function pickJobs(jobs: readonly Job[], limits: Limits, nowMs: number, ag
 /** Where a job stands in line (0 = next), for the queued event and the CLI. */
 export function queuePosition(jobs: readonly Job[], jobId: string, nowMs: number, ageingStepMs: number): number {
   const queued = jobs.filter((j) => j.state === 'queued').sort((a, b) => effectiveRank(a, nowMs, ageingStepMs) - effectiveRank(b, nowMs, ageingStepMs));
-  return Math.max(0, queued.findIndex((j) => j.jobId === jobId));
+  return Math.max(
+    0,
+    queued.findIndex((j) => j.jobId === jobId),
+  );
 }

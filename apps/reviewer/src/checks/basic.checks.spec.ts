@@ -5,12 +5,12 @@ const report = { key: 'FR-1/saga-1/test-r1.json', size: 1, sha256: 'a'.repeat(64
 
 describe('checkTests', () => {
   it('passes passing tests', () => {
-    const result = checkTests({ passed: true, counts: { total: 3, passed: 3, failed: 0, skipped: 0 }, report });
+    const result = checkTests({ passed: true, counts: { total: 3, passed: 3, failed: 0, skipped: 0 }, format: 'node' as const, report });
     expect(result).toMatchObject({ id: 'tests', passed: true, findings: [] });
   });
 
   it('blocks failed tests and points at the report', () => {
-    const result = checkTests({ passed: false, counts: { total: 3, passed: 2, failed: 1, skipped: 0 }, report });
+    const result = checkTests({ passed: false, counts: { total: 3, passed: 2, failed: 1, skipped: 0 }, format: 'node' as const, report });
     expect(result.passed).toBe(false);
     expect(result.findings[0]).toMatchObject({ severity: 'critical', blocking: true, file: '' });
     expect(result.findings[0]!.message).toContain('2/3 passed, 1 failed');
@@ -18,11 +18,22 @@ describe('checkTests', () => {
   });
 
   it('does not trust a passed flag that contradicts the counts', () => {
-    expect(checkTests({ passed: true, counts: { total: 3, passed: 2, failed: 1, skipped: 0 }, report }).passed).toBe(false);
+    expect(checkTests({ passed: true, counts: { total: 3, passed: 2, failed: 1, skipped: 0 }, format: 'node' as const, report }).passed).toBe(false);
+  });
+
+  it('judges an output no parser understood by its exit code alone, without a "no test" finding', () => {
+    const zero = { total: 0, passed: 0, failed: 0, skipped: 0 };
+    const passed = checkTests({ passed: true, counts: zero, format: 'unparsed', report });
+    expect(passed).toMatchObject({ passed: true, findings: [] });
+    expect(passed.detail).toContain('counts are unknown');
+    const failed = checkTests({ passed: false, counts: zero, format: 'unparsed', report });
+    expect(failed.passed).toBe(false);
+    expect(failed.findings[0]!.message).not.toContain('0/0');
+    expect(failed.findings[0]!.message).toContain('The test command failed');
   });
 
   it('notes, without blocking, a run with no test', () => {
-    const result = checkTests({ passed: true, counts: { total: 0, passed: 0, failed: 0, skipped: 0 }, report });
+    const result = checkTests({ passed: true, counts: { total: 0, passed: 0, failed: 0, skipped: 0 }, format: 'node' as const, report });
     expect(result.passed).toBe(true);
     expect(result.findings[0]).toMatchObject({ severity: 'minor', blocking: false });
   });

@@ -9,8 +9,12 @@ function checkFinding(check: string, f: Omit<Finding, 'source' | 'check' | 'conf
 /** Tests must have passed; a failed run blocks the review whatever the model thinks. */
 export function checkTests(tests: TestResultDto): CheckResult {
   const { passed, counts, report } = tests;
-  const tally = `${counts.passed}/${counts.total} passed, ${counts.failed} failed, ${counts.skipped} skipped`;
-  if (!passed || counts.failed > 0) {
+  // An output no parser understood has no counts: only the exit code speaks, and "no test" cannot be concluded.
+  const unparsed = tests.format === 'unparsed';
+  const tally = unparsed
+    ? 'no runner summary was recognised in the output, so the counts are unknown'
+    : `${counts.passed}/${counts.total} passed, ${counts.failed} failed, ${counts.skipped} skipped`;
+  if (!passed || (!unparsed && counts.failed > 0)) {
     return {
       id: 'tests',
       passed: false,
@@ -19,19 +23,30 @@ export function checkTests(tests: TestResultDto): CheckResult {
         checkFinding('tests', {
           file: '',
           severity: 'critical',
-          message: `The tests failed: ${tally}. The test report is artifact ${report.key}.`,
+          message: unparsed
+            ? `The test command failed (${tally}); its output's tail is in the test report, artifact ${report.key}.`
+            : `The tests failed: ${tally}. The test report is artifact ${report.key}.`,
           suggestion: 'Make the failing tests pass; do not weaken or delete them.',
           blocking: true,
         }),
       ],
     };
   }
+  if (unparsed) return { id: 'tests', passed: true, detail: `the test command exited 0 (${tally})`, findings: [] };
   if (counts.total === 0) {
     return {
       id: 'tests',
       passed: true,
       detail: 'the test command passed but reported no test',
-      findings: [checkFinding('tests', { file: '', severity: 'minor', message: 'The test command passed but reported no test at all.', suggestion: 'Add a test for the new behaviour.', blocking: false })],
+      findings: [
+        checkFinding('tests', {
+          file: '',
+          severity: 'minor',
+          message: 'The test command passed but reported no test at all.',
+          suggestion: 'Add a test for the new behaviour.',
+          blocking: false,
+        }),
+      ],
     };
   }
   return { id: 'tests', passed: true, detail: `tests passed (${tally})`, findings: [] };
@@ -65,7 +80,15 @@ export function checkDiff(input: DiffInput, maxBytes: number): CheckResult {
     findings.push(checkFinding('diff', { file: '', severity: 'major', message: `The diff could not be parsed: ${input.parseError}.`, blocking: true }));
   } else if (!input.parsed || input.parsed.files.length === 0) {
     details.push('empty: no file changed');
-    findings.push(checkFinding('diff', { file: '', severity: 'major', message: 'The change is empty: the diff touches no file.', suggestion: 'Implement the FR; an empty change cannot be reviewed.', blocking: true }));
+    findings.push(
+      checkFinding('diff', {
+        file: '',
+        severity: 'major',
+        message: 'The change is empty: the diff touches no file.',
+        suggestion: 'Implement the FR; an empty change cannot be reviewed.',
+        blocking: true,
+      }),
+    );
   } else {
     const files = input.parsed.files;
     const added = files.reduce((n, f) => n + f.added.length, 0);

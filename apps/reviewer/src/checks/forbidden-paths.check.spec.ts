@@ -35,7 +35,11 @@ describe('checkForbiddenPaths', () => {
   it('blocks lock files at any depth unless the FR is about dependencies', () => {
     const diff = parseUnifiedDiff(diffTouching('package-lock.json', 'web/yarn.lock', 'pkg/pnpm-lock.yaml'));
     const strict = forbiddenPatterns(fr('Say goodbye'), []);
-    expect(checkForbiddenPaths(diff, strict.patterns, strict.lockFilesAllowed).findings.map((f) => f.file)).toEqual(['package-lock.json', 'web/yarn.lock', 'pkg/pnpm-lock.yaml']);
+    expect(checkForbiddenPaths(diff, strict.patterns, strict.lockFilesAllowed).findings.map((f) => f.file)).toEqual([
+      'package-lock.json',
+      'web/yarn.lock',
+      'pkg/pnpm-lock.yaml',
+    ]);
     const allowed = forbiddenPatterns(fr('Add the dependency dayjs'), []);
     const result = checkForbiddenPaths(diff, allowed.patterns, allowed.lockFilesAllowed);
     expect(result.passed).toBe(true);

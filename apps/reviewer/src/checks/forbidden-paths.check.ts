@@ -10,7 +10,9 @@ export interface ForbiddenPattern {
 }
 
 /** CI definitions run with the repository's secrets: the agency never edits them. */
-export const WORKFLOW_PATTERNS: ForbiddenPattern[] = [{ glob: '.github/workflows/**', severity: 'critical', why: 'CI workflows run with the repository secrets' }];
+export const WORKFLOW_PATTERNS: ForbiddenPattern[] = [
+  { glob: '.github/workflows/**', severity: 'critical', why: 'CI workflows run with the repository secrets' },
+];
 
 /** Lock files change only when the FR is about dependencies. */
 export const LOCK_FILE_PATTERNS: ForbiddenPattern[] = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml'].map((glob) => ({
@@ -27,7 +29,10 @@ export function mentionsDependencies(fr: Pick<FrSnapshotDto, 'title' | 'body' | 
 }
 
 /** The patterns that apply to this FR: workflows, lock files (unless allowed), then the vault's own. */
-export function forbiddenPatterns(fr: Pick<FrSnapshotDto, 'title' | 'body' | 'acceptanceCriteria'>, configured: readonly string[]): { patterns: ForbiddenPattern[]; lockFilesAllowed: boolean } {
+export function forbiddenPatterns(
+  fr: Pick<FrSnapshotDto, 'title' | 'body' | 'acceptanceCriteria'>,
+  configured: readonly string[],
+): { patterns: ForbiddenPattern[]; lockFilesAllowed: boolean } {
   const lockFilesAllowed = mentionsDependencies(fr);
   const own = configured.map((glob) => ({ glob, severity: 'major' as const, why: 'listed in review.forbidden_paths of agency.yaml' }));
   return { patterns: [...WORKFLOW_PATTERNS, ...(lockFilesAllowed ? [] : LOCK_FILE_PATTERNS), ...own], lockFilesAllowed };

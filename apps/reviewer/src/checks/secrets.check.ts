@@ -11,12 +11,18 @@ export interface SecretPattern {
 }
 
 /** Values of generic assignments that are obviously not secrets. */
-const PLACEHOLDER = /^(?:\$\{.*\}|\{\{.*\}\}|<.*>|%\(.*\)s|\*+|x+|\.+|changeme|change-me|example|placeholder|redacted|dummy|test|password|secret|your[_-].*|process\.env\..*)$/i;
+const PLACEHOLDER =
+  /^(?:\$\{.*\}|\{\{.*\}\}|<.*>|%\(.*\)s|\*+|x+|\.+|changeme|change-me|example|placeholder|redacted|dummy|test|password|secret|your[_-].*|process\.env\..*)$/i;
 
 export const SECRET_PATTERNS: SecretPattern[] = [
   { id: 'private-key', what: 'a private key block', regex: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/ },
   { id: 'aws-access-key-id', what: 'an AWS access key id', regex: /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/ },
-  { id: 'aws-secret-access-key', what: 'an AWS secret access key', regex: /aws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})\b/i, group: 1 },
+  {
+    id: 'aws-secret-access-key',
+    what: 'an AWS secret access key',
+    regex: /aws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})\b/i,
+    group: 1,
+  },
   { id: 'github-token', what: 'a GitHub token', regex: /\bgh[pousr]_[A-Za-z0-9]{36,255}\b/ },
   { id: 'github-pat', what: 'a GitHub fine-grained token', regex: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/ },
   { id: 'openai-style-key', what: 'an OpenAI/Anthropic-style API key', regex: /\bsk-(?:proj-|svcacct-|admin-|ant-)?(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}/ },

@@ -118,7 +118,9 @@ describe('parseUnifiedDiff', () => {
 
   it('unquotes C-quoted paths with escapes', () => {
     expect(unquoteGitPath('"a/sp\\303\\244ce\\tx.txt"')).toBe('a/sp\u00e4ce\tx.txt');
-    const parsed = parseUnifiedDiff('diff --git "a/\\303\\244.txt" "b/\\303\\244.txt"\nnew file mode 100644\n--- /dev/null\n+++ "b/\\303\\244.txt"\n@@ -0,0 +1 @@\n+hi\n');
+    const parsed = parseUnifiedDiff(
+      'diff --git "a/\\303\\244.txt" "b/\\303\\244.txt"\nnew file mode 100644\n--- /dev/null\n+++ "b/\\303\\244.txt"\n@@ -0,0 +1 @@\n+hi\n',
+    );
     expect(parsed.files[0]).toMatchObject({ path: '\u00e4.txt', status: 'added' });
   });
 

@@ -181,7 +181,12 @@ export function parseUnifiedDiff(text: string): ParsedDiff {
     if (hunk) {
       if (!file) throw new DiffParseError('hunk before any file header', i + 1);
       awaitingPair = false;
-      const h: DiffHunk = { oldStart: Number(hunk[1]), oldLines: hunk[2] === undefined ? 1 : Number(hunk[2]), newStart: Number(hunk[3]), newLines: hunk[4] === undefined ? 1 : Number(hunk[4]) };
+      const h: DiffHunk = {
+        oldStart: Number(hunk[1]),
+        oldLines: hunk[2] === undefined ? 1 : Number(hunk[2]),
+        newStart: Number(hunk[3]),
+        newLines: hunk[4] === undefined ? 1 : Number(hunk[4]),
+      };
       file.hunks.push(h);
       oldNo = h.oldStart;
       newNo = h.newStart;

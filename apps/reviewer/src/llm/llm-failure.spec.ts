@@ -4,7 +4,8 @@ import { LlmAnswerError } from '@agency/llm-client';
 import { classifyLlmFailure } from './llm-failure.js';
 
 // Errors as the openai SDK builds them from the gateway's answers.
-const gatewayError = (status: number, code: string, message: string) => APIError.generate(status, { error: { code, message, type: 'x' } }, message, new Headers());
+const gatewayError = (status: number, code: string, message: string) =>
+  APIError.generate(status, { error: { code, message, type: 'x' } }, message, new Headers());
 
 describe('classifyLlmFailure', () => {
   it('reports a spent budget as BUDGET_EXCEEDED, not as a rate limit to retry', () => {

@@ -27,12 +27,28 @@ describe('parseReviewAnswer', () => {
     ['findings not a list', { ...valid(), findings: {} }, 'findings: must be a list (got {})'],
     ['unknown top-level field', { ...valid(), notes: 'x' }, 'notes: unknown field; allowed: verdict, confidence, summary, findings'],
     ['finding not an object', { ...valid(), findings: ['x'] }, 'findings[0]: must be an object (got "x")'],
-    ['bad severity', { ...valid(), findings: [{ ...valid().findings[0], severity: 'high' }] }, 'findings[0].severity: must be one of info, minor, major, critical (got "high")'],
-    ['fractional line', { ...valid(), findings: [{ ...valid().findings[0], line: 2.5 }] }, 'findings[0].line: must be a line number (an integer from 1) or absent (got 2.5)'],
+    [
+      'bad severity',
+      { ...valid(), findings: [{ ...valid().findings[0], severity: 'high' }] },
+      'findings[0].severity: must be one of info, minor, major, critical (got "high")',
+    ],
+    [
+      'fractional line',
+      { ...valid(), findings: [{ ...valid().findings[0], line: 2.5 }] },
+      'findings[0].line: must be a line number (an integer from 1) or absent (got 2.5)',
+    ],
     ['missing file', { ...valid(), findings: [{ severity: 'minor', message: 'x' }] }, 'findings[0].file: must be a string (got undefined)'],
     ['empty message', { ...valid(), findings: [{ file: 'a', severity: 'minor', message: '' }] }, 'findings[0].message: must not be empty'],
-    ['unknown finding field', { ...valid(), findings: [{ ...valid().findings[0], category: 'style' }] }, 'findings[0].category: unknown field; allowed: file, line, severity, message, suggestion, confidence'],
-    ['finding confidence', { ...valid(), findings: [{ ...valid().findings[0], confidence: -1 }] }, 'findings[0].confidence: must be a number from 0 to 1 (got -1)'],
+    [
+      'unknown finding field',
+      { ...valid(), findings: [{ ...valid().findings[0], category: 'style' }] },
+      'findings[0].category: unknown field; allowed: file, line, severity, message, suggestion, confidence',
+    ],
+    [
+      'finding confidence',
+      { ...valid(), findings: [{ ...valid().findings[0], confidence: -1 }] },
+      'findings[0].confidence: must be a number from 0 to 1 (got -1)',
+    ],
   ])('%s', (_name, answer, message) => {
     expect(() => parseReviewAnswer(answer)).toThrow(ReviewAnswerError);
     expect(() => parseReviewAnswer(answer)).toThrow(message);

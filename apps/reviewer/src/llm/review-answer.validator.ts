@@ -38,7 +38,8 @@ function text(value: unknown, field: string, opts: { min: number; max: number })
 }
 
 function unit(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) throw new ReviewAnswerError(field, `must be a number from 0 to 1 (got ${shown(value)})`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
+    throw new ReviewAnswerError(field, `must be a number from 0 to 1 (got ${shown(value)})`);
   return value;
 }
 
@@ -47,17 +48,23 @@ function finding(value: unknown, at: string): ModelFinding {
   noUnknownKeys(value, FINDING_KEYS, at);
   // An empty file means the finding is about the change as a whole.
   const file = text(value.file, `${at}.file`, { min: 0, max: 1000 });
-  if (!SEVERITIES.includes(value.severity as Severity)) throw new ReviewAnswerError(`${at}.severity`, `must be one of ${SEVERITIES.join(', ')} (got ${shown(value.severity)})`);
+  if (!SEVERITIES.includes(value.severity as Severity))
+    throw new ReviewAnswerError(`${at}.severity`, `must be one of ${SEVERITIES.join(', ')} (got ${shown(value.severity)})`);
   const out: ModelFinding = { file, severity: value.severity as Severity, message: text(value.message, `${at}.message`, { min: 1, max: 5000 }) };
   // Models write null for "not applicable"; treat it as absent.
   if (value.line !== undefined && value.line !== null) {
-    if (typeof value.line !== 'number' || !Number.isInteger(value.line) || value.line < 1) throw new ReviewAnswerError(`${at}.line`, `must be a line number (an integer from 1) or absent (got ${shown(value.line)})`);
+    if (typeof value.line !== 'number' || !Number.isInteger(value.line) || value.line < 1)
+      throw new ReviewAnswerError(`${at}.line`, `must be a line number (an integer from 1) or absent (got ${shown(value.line)})`);
     out.line = value.line;
   }
   if (value.suggestion !== undefined && value.suggestion !== null) out.suggestion = text(value.suggestion, `${at}.suggestion`, { min: 0, max: 5000 });
   if (value.confidence !== undefined && value.confidence !== null) out.confidence = unit(value.confidence, `${at}.confidence`);
   return out;
 }
+
+/** The review's JSON shape, as a repair turn repeats it. */
+export const REVIEW_SHAPE =
+  '{"verdict": "approve" | "request-changes" | "reject", "confidence": 0.0-1.0, "summary": "...", "findings": [{"file": "...", "line": 1, "severity": "minor" | "major" | "critical", "message": "...", "suggestion": "..."}]}';
 
 /**
  * Checks the reviewer model's answer strictly: every field typed and bounded, no unknown field,
@@ -66,11 +73,13 @@ function finding(value: unknown, at: string): ModelFinding {
 export function parseReviewAnswer(value: unknown): ModelReview {
   if (!isObject(value)) throw new ReviewAnswerError('(answer)', `must be a JSON object (got ${shown(value)})`);
   noUnknownKeys(value, TOP_KEYS, '');
-  if (!VERDICTS.includes(value.verdict as Verdict)) throw new ReviewAnswerError('verdict', `must be one of ${VERDICTS.join(', ')} (got ${shown(value.verdict)})`);
+  if (!VERDICTS.includes(value.verdict as Verdict))
+    throw new ReviewAnswerError('verdict', `must be one of ${VERDICTS.join(', ')} (got ${shown(value.verdict)})`);
   const confidence = unit(value.confidence, 'confidence');
   const summary = text(value.summary, 'summary', { min: 1, max: 10_000 });
   if (!Array.isArray(value.findings)) throw new ReviewAnswerError('findings', `must be a list (got ${shown(value.findings)})`);
-  if (value.findings.length > MAX_MODEL_FINDINGS) throw new ReviewAnswerError('findings', `must hold at most ${MAX_MODEL_FINDINGS} findings (got ${value.findings.length})`);
+  if (value.findings.length > MAX_MODEL_FINDINGS)
+    throw new ReviewAnswerError('findings', `must hold at most ${MAX_MODEL_FINDINGS} findings (got ${value.findings.length})`);
   const findings = value.findings.map((f, i) => finding(f, `findings[${i}]`));
   return { verdict: value.verdict as Verdict, confidence, summary, findings };
 }

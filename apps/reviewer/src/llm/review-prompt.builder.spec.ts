@@ -2,7 +2,10 @@ import { sampleFr } from '@agency/contracts/testing';
 import type { CheckResult } from '../review/review.model.js';
 import { buildReviewPrompt, fence, formatPlan, truncateDiff } from './review-prompt.builder.js';
 
-const section = (path: string, lines: number) => [`diff --git a/${path} b/${path}`, `--- a/${path}`, `+++ b/${path}`, `@@ -0,0 +1,${lines} @@`, ...Array.from({ length: lines }, (_, i) => `+line ${i}`)].join('\n') + '\n';
+const section = (path: string, lines: number) =>
+  [`diff --git a/${path} b/${path}`, `--- a/${path}`, `+++ b/${path}`, `@@ -0,0 +1,${lines} @@`, ...Array.from({ length: lines }, (_, i) => `+line ${i}`)].join(
+    '\n',
+  ) + '\n';
 
 describe('truncateDiff', () => {
   it('leaves a small diff alone', () => {
@@ -41,8 +44,20 @@ describe('formatPlan', () => {
 });
 
 describe('buildReviewPrompt', () => {
-  const checks: CheckResult[] = [{ id: 'secrets', passed: false, detail: '1 added line(s) look like they hold secrets', findings: [{ file: 'src/a.js', line: 3, severity: 'critical', message: 'token', blocking: true, source: 'check' }] }];
-  const tests = { passed: true, counts: { total: 3, passed: 3, failed: 0, skipped: 0 }, report: { key: 'FR-1/s/t.json', size: 1, sha256: 'a'.repeat(64), contentType: 'application/json' } };
+  const checks: CheckResult[] = [
+    {
+      id: 'secrets',
+      passed: false,
+      detail: '1 added line(s) look like they hold secrets',
+      findings: [{ file: 'src/a.js', line: 3, severity: 'critical', message: 'token', blocking: true, source: 'check' }],
+    },
+  ];
+  const tests = {
+    passed: true,
+    counts: { total: 3, passed: 3, failed: 0, skipped: 0 },
+    format: 'node' as const,
+    report: { key: 'FR-1/s/t.json', size: 1, sha256: 'a'.repeat(64), contentType: 'application/json' },
+  };
   const rules = [{ id: 'no-secrets', title: 'No credentials in code', severity: 'critical' as const, appliesTo: [], text: 'No API keys.' }];
 
   it('holds the FR, plan, tests, checks, rules, diff and the round', () => {
@@ -65,7 +80,56 @@ describe('buildReviewPrompt', () => {
       { diffBytes: 300, planChars: 100, bodyChars: 100 },
     );
     expect(diff.truncated).toBe(true);
-    expect(prompt).toMatch(/\[diff truncated: \d+ of \d+ bytes shown; a\.js cut part-way; files not shown: b\.js\. Do not report findings on parts you did not see\.\]/);
+    expect(prompt).toMatch(
+      /\[diff truncated: \d+ of \d+ bytes shown; a\.js cut part-way; files not shown: b\.js\. Do not report findings on parts you did not see\.\]/,
+    );
     expect(prompt).toContain('No vault rule applies to the changed files.');
+  });
+});
+
+describe('buildReviewPrompt, what a later round and a real repository add', () => {
+  const tests = {
+    passed: true,
+    counts: { total: 0, passed: 0, failed: 0, skipped: 0 },
+    format: 'unparsed' as const,
+    report: { key: 'FR-1/s/t.json', size: 1, sha256: 'a'.repeat(64), contentType: 'application/json' },
+  };
+  const plan = JSON.stringify({
+    summary: 'Add stringify()',
+    steps: [{ title: 'Write it', files: ['src/index.ts'], detail: 'Mirror parse().' }],
+    risks: [],
+    instructions: [{ path: 'AGENTS.md', content: 'Every export needs a test.' }],
+    meta: { frId: 'FR-1' },
+  });
+
+  it("shows the repository's instructions, the plan as the coder read it, the coder's claim and the earlier findings", () => {
+    const fr = { ...sampleFr(), body: '## Problem\n\nNo stringify.\n\n## Acceptance criteria\n\n- works', acceptanceCriteria: ['works'] };
+    const { prompt } = buildReviewPrompt({
+      fr,
+      plan,
+      diff: section('src/index.ts', 1),
+      tests,
+      checks: [],
+      rules: [],
+      round: 2,
+      coderSummary: 'Trimmed the name as asked.',
+      earlier: {
+        round: 1,
+        verdict: 'request-changes',
+        findings: [{ file: 'src/index.ts', line: 3, severity: 'major', message: 'Trim the name', blocking: true }],
+      },
+      testOutputTail: 'Total: 39 Passed: 39',
+    });
+    expect(prompt.startsWith("# The repository's instructions for agents")).toBe(true);
+    expect(prompt).toContain('## AGENTS.md\n\n```\nEvery export needs a test.\n```');
+    expect(prompt).toContain('# Plan\n\n```\nAdd stringify()\n\n1. Write it (src/index.ts)\n   Mirror parse().\n```');
+    expect(prompt).not.toContain('"meta"');
+    expect(prompt).toContain('# What the coder says it did\n\nTrimmed the name as asked.');
+    expect(prompt).toContain('# The previous review (round 1: request-changes)');
+    expect(prompt).toContain('- src/index.ts:3 [major, blocking] Trim the name');
+    expect(prompt).toContain('judged by the exit code');
+    expect(prompt).toContain('The end of the test output:\n\n```\nTotal: 39 Passed: 39\n```');
+    // The criteria are listed once, not again in the description.
+    expect(prompt.match(/works/g)).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
-import type { FrSnapshotDto, TestResultDto } from '@agency/contracts';
-import type { ReviewRule } from '@agency/vault';
+import type { EarlierReviewDto, FrSnapshotDto, TestResultDto } from '@agency/contracts';
+import { bodyForPrompt, type ReviewRule } from '@agency/vault';
 import type { CheckResult } from '../review/review.model.js';
 
 export interface PromptLimits {
@@ -19,6 +19,12 @@ export interface ReviewPromptInput {
   checks: CheckResult[];
   rules: ReviewRule[];
   round: number;
+  /** What the coder says it did in this round. */
+  coderSummary?: string;
+  /** The previous round's verdict and findings, in a fix round. */
+  earlier?: EarlierReviewDto;
+  /** The end of the test output, when the counts cannot tell (an output in no known format). */
+  testOutputTail?: string;
 }
 
 export interface TruncatedDiff {
@@ -43,7 +49,10 @@ function cutBytes(text: string, maxBytes: number): string {
   const buf = Buffer.from(text, 'utf8');
   if (buf.byteLength <= maxBytes) return text;
   // Cut at the last whole line within the budget (and never inside a UTF-8 sequence).
-  const head = buf.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  const head = buf
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
   const nl = head.lastIndexOf('\n');
   return nl > 0 ? head.slice(0, nl + 1) : head;
 }
@@ -82,12 +91,52 @@ export function truncateDiff(diff: string, maxBytes: number): TruncatedDiff {
       full = true;
     }
   }
-  return { text, truncated: true, shownBytes: Buffer.byteLength(text, 'utf8'), totalBytes, omittedFiles: omittedFiles.filter((f) => f !== ''), ...(partialFile ? { partialFile } : {}) };
+  return {
+    text,
+    truncated: true,
+    shownBytes: Buffer.byteLength(text, 'utf8'),
+    totalBytes,
+    omittedFiles: omittedFiles.filter((f) => f !== ''),
+    ...(partialFile ? { partialFile } : {}),
+  };
 }
 
 function bounded(text: string, max: number, what: string): string {
   if (text.length <= max) return text;
   return `${text.slice(0, max)}\n[${what} truncated: ${max} of ${text.length} characters shown]`;
+}
+
+/** The plan artifact's parts: the plan itself (as the coder read it) and the repository's instructions for agents. */
+export function planParts(raw: string): { plan: { text: string; lang: string }; instructions: Array<{ path: string; content: string }> } {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(raw);
+  } catch {
+    return { plan: { text: raw, lang: '' }, instructions: [] };
+  }
+  const o = (stored ?? {}) as { summary?: unknown; steps?: unknown; risks?: unknown; instructions?: unknown };
+  const instructions = Array.isArray(o.instructions)
+    ? o.instructions.filter((i): i is { path: string; content: string } => typeof i?.path === 'string' && typeof i?.content === 'string')
+    : [];
+  if (typeof o.summary !== 'string' || !Array.isArray(o.steps)) return { plan: formatPlan(raw), instructions };
+  const lines = [o.summary, ''];
+  o.steps.forEach((s: { title?: unknown; files?: unknown; detail?: unknown }, i) => {
+    const files = Array.isArray(s.files) && s.files.length ? ` (${s.files.join(', ')})` : '';
+    lines.push(`${i + 1}. ${String(s.title ?? '')}${files}`);
+    if (typeof s.detail === 'string' && s.detail.trim()) lines.push(`   ${s.detail.trim().replace(/\n/g, '\n   ')}`);
+  });
+  if (Array.isArray(o.risks) && o.risks.length) lines.push('', 'Risks:', ...o.risks.map((r) => `- ${String(r)}`));
+  return { plan: { text: lines.join('\n'), lang: '' }, instructions };
+}
+
+function earlierSection(earlier: EarlierReviewDto | undefined): string {
+  if (!earlier) return '';
+  const findings = earlier.findings.length
+    ? earlier.findings
+        .map((f) => `- ${f.file || '(whole change)'}${f.line !== undefined ? `:${f.line}` : ''} [${f.severity}${f.blocking ? ', blocking' : ''}] ${f.message}`)
+        .join('\n')
+    : '- (none)';
+  return `# The previous review (round ${earlier.round}: ${earlier.verdict})\n\nIts findings, which this round was meant to address:\n\n${findings}\n\nCheck each against the diff: do not report again what was fixed; report what is still wrong, saying it was raised before.`;
 }
 
 /** Pretty-prints a JSON plan; anything else is shown as stored. */
@@ -99,10 +148,16 @@ export function formatPlan(raw: string): { text: string; lang: string } {
   }
 }
 
+function instructionsText(files: ReadonlyArray<{ path: string; content: string }>): string {
+  const parts = files.map((f) => `## ${f.path}\n\n${fence(f.content.trim())}`);
+  return `# The repository's instructions for agents\n\nIts maintainers wrote these; a change that ignores them deserves a finding.\n\n${parts.join('\n\n')}`;
+}
+
 function checksSection(checks: CheckResult[]): string {
   const lines = checks.map((c) => `- ${c.id}: ${c.passed ? 'passed' : 'FAILED'} (${c.detail})`);
   for (const c of checks) {
-    for (const f of c.findings) lines.push(`  - ${f.file || '(whole change)'}${f.line ? `:${f.line}` : ''} [${f.severity}${f.blocking ? ', blocking' : ''}] ${f.message}`);
+    for (const f of c.findings)
+      lines.push(`  - ${f.file || '(whole change)'}${f.line ? `:${f.line}` : ''} [${f.severity}${f.blocking ? ', blocking' : ''}] ${f.message}`);
   }
   return lines.join('\n');
 }
@@ -118,19 +173,25 @@ function rulesSection(rules: ReviewRule[]): string {
 export function buildReviewPrompt(input: ReviewPromptInput, limits: PromptLimits = DEFAULT_PROMPT_LIMITS): { prompt: string; diff: TruncatedDiff } {
   const { fr, tests } = input;
   const criteria = fr.acceptanceCriteria.length ? fr.acceptanceCriteria.map((c, i) => `${i + 1}. ${c}`).join('\n') : '(none listed)';
-  const plan = formatPlan(input.plan);
+  const { plan, instructions } = planParts(input.plan);
   const diff = truncateDiff(input.diff, limits.diffBytes);
   const c = tests.counts;
   const diffNote = diff.truncated
     ? `\n[diff truncated: ${diff.shownBytes} of ${diff.totalBytes} bytes shown${diff.partialFile ? `; ${diff.partialFile} cut part-way` : ''}${diff.omittedFiles.length ? `; files not shown: ${diff.omittedFiles.join(', ')}` : ''}. Do not report findings on parts you did not see.]`
     : '';
+  const testsLine = `Passed: ${tests.passed ? 'yes' : 'no'} (${tests.format === 'unparsed' ? 'judged by the exit code: the output matched no known test runner, so there are no counts' : `${c.passed}/${c.total} passed, ${c.failed} failed, ${c.skipped} skipped`}). Report artifact: ${tests.report.key}.`;
   const sections = [
+    ...(instructions.length > 0 ? [instructionsText(instructions)] : []),
     `# Feature request ${fr.id}: ${fr.title}`,
     `Priority: ${fr.priority}. Repository: ${fr.repo} (base ${fr.base}).`,
-    `## Description\n\n${bounded(fr.body.trim() || '(empty)', limits.bodyChars, 'description')}`,
+    `## Description\n\n${bounded(bodyForPrompt(fr) || '(empty)', limits.bodyChars, 'description')}`,
     `## Acceptance criteria\n\n${criteria}`,
     `# Plan\n\n${fence(bounded(plan.text, limits.planChars, 'plan'), plan.lang)}`,
-    `# Test result\n\nPassed: ${tests.passed ? 'yes' : 'no'} (${c.passed}/${c.total} passed, ${c.failed} failed, ${c.skipped} skipped). Report artifact: ${tests.report.key}.`,
+    ...(input.coderSummary
+      ? [`# What the coder says it did\n\n${bounded(input.coderSummary.trim(), 5000, 'summary')}\n\nCheck it against the diff; it is a claim, not evidence.`]
+      : []),
+    ...(input.earlier ? [earlierSection(input.earlier)] : []),
+    `# Test result\n\n${testsLine}${input.testOutputTail ? `\n\nThe end of the test output:\n\n${fence(input.testOutputTail)}` : ''}`,
     `# Deterministic checks\n\nThese already ran and their findings are already reported; do not repeat them.\n\n${checksSection(input.checks)}`,
     `# Review rules\n\n${rulesSection(input.rules)}`,
     `# Diff\n\n${fence(diff.text || '(empty diff)', 'diff')}${diffNote}`,

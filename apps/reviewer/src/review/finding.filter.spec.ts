@@ -22,12 +22,39 @@ const diff = parseUnifiedDiff(
   ].join('\n'),
 );
 const options = { minSeverity: 'minor' as const, minConfidence: 0.5 };
-const model = (f: Partial<Finding>): Finding => ({ file: 'src/a.js', line: 2, severity: 'major', message: 'Handle a null name.', confidence: 0.8, blocking: false, source: 'model', ...f });
-const check = (f: Partial<Finding>): Finding => ({ file: 'src/a.js', line: 3, severity: 'critical', message: 'Added line 3 of src/a.js contains what looks like a GitHub token.', confidence: 1, blocking: true, source: 'check', check: 'secrets', ...f });
+const model = (f: Partial<Finding>): Finding => ({
+  file: 'src/a.js',
+  line: 2,
+  severity: 'major',
+  message: 'Handle a null name.',
+  confidence: 0.8,
+  blocking: false,
+  source: 'model',
+  ...f,
+});
+const check = (f: Partial<Finding>): Finding => ({
+  file: 'src/a.js',
+  line: 3,
+  severity: 'critical',
+  message: 'Added line 3 of src/a.js contains what looks like a GitHub token.',
+  confidence: 1,
+  blocking: true,
+  source: 'check',
+  check: 'secrets',
+  ...f,
+});
 
 describe('modelFindings', () => {
-  it('gives findings without a confidence the review\'s confidence', () => {
-    const out = modelFindings({ verdict: 'approve', confidence: 0.7, summary: 's', findings: [{ file: 'a', severity: 'minor', message: 'm' }, { file: 'b', severity: 'minor', message: 'n', confidence: 0.2 }] });
+  it("gives findings without a confidence the review's confidence", () => {
+    const out = modelFindings({
+      verdict: 'approve',
+      confidence: 0.7,
+      summary: 's',
+      findings: [
+        { file: 'a', severity: 'minor', message: 'm' },
+        { file: 'b', severity: 'minor', message: 'n', confidence: 0.2 },
+      ],
+    });
     expect(out.map((f) => f.confidence)).toEqual([0.7, 0.2]);
     expect(out.every((f) => f.source === 'model' && !f.blocking)).toBe(true);
   });
@@ -73,15 +100,41 @@ describe('filterFindings', () => {
     ]);
   });
 
+  it("lets a finding about what the change misses block: a file it should have changed, named without a line (a bytes.js relay trial's History.md)", () => {
+    const { kept } = filterFindings(
+      [],
+      [
+        model({ file: 'History.md', line: undefined, severity: 'major', message: 'The change log is not updated.' }),
+        model({ file: 'docs/x.md', line: undefined, severity: 'minor', message: 'Mention it in the docs.' }),
+      ],
+      diff,
+      options,
+    );
+    expect(kept.map((f) => [f.file, f.blocking, f.note])).toEqual([
+      ['History.md', true, undefined],
+      ['docs/x.md', false, undefined],
+    ]);
+  });
+
   it('keeps findings off the changed lines as non-blocking notes', () => {
-    const { kept } = filterFindings([], [model({ line: 4, severity: 'critical' }), model({ file: 'src/other.js', line: 1, message: 'Unrelated file.' })], diff, options);
+    const { kept } = filterFindings(
+      [],
+      [model({ line: 4, severity: 'critical' }), model({ file: 'src/other.js', line: 1, message: 'Unrelated file.' })],
+      diff,
+      options,
+    );
     expect(kept.every((f) => !f.blocking)).toBe(true);
     expect(kept[0]!.note).toContain('is not a line this change touched');
     expect(kept[0]!.message).toContain('(Not on a changed line; non-blocking.)');
   });
 
   it('merges a model finding into the check finding on the same line', () => {
-    const { kept, dropped } = filterFindings([check({})], [model({ line: 3, severity: 'critical', message: 'Hard-coded token.', suggestion: 'Use an env variable.' })], diff, options);
+    const { kept, dropped } = filterFindings(
+      [check({})],
+      [model({ line: 3, severity: 'critical', message: 'Hard-coded token.', suggestion: 'Use an env variable.' })],
+      diff,
+      options,
+    );
     expect(kept).toHaveLength(1);
     expect(kept[0]).toMatchObject({ source: 'check', blocking: true, message: check({}).message, suggestion: 'Use an env variable.' });
     expect(dropped[0]!.reason).toBe('duplicate of check:secrets src/a.js:3: merged');
@@ -105,7 +158,12 @@ describe('filterFindings', () => {
 
   it('never makes a finding on an untouched line blocking, even merged with a duplicate on a changed line', () => {
     // The critical one sits off the change; its duplicate on a changed line (line 2) is the one that may block.
-    const { kept } = filterFindings([], [model({ line: 4, severity: 'critical', message: 'Null name crashes here.' }), model({ line: 2, severity: 'major', message: 'Null name crashes.' })], diff, options);
+    const { kept } = filterFindings(
+      [],
+      [model({ line: 4, severity: 'critical', message: 'Null name crashes here.' }), model({ line: 2, severity: 'major', message: 'Null name crashes.' })],
+      diff,
+      options,
+    );
     expect(kept).toHaveLength(1);
     expect(kept[0]).toMatchObject({ line: 2, blocking: true, severity: 'major', confidence: 0.8 });
     expect(kept[0]!.message).not.toContain('non-blocking');
@@ -122,7 +180,9 @@ describe('filterFindings', () => {
   });
 
   it('sorts blocking and severe findings first and caps the list', () => {
-    const many = Array.from({ length: MAX_EVENT_FINDINGS + 3 }, (_, i) => model({ file: `src/f${i}.js`, line: 1, severity: 'minor', message: `Point ${i} about thing${i}.` }));
+    const many = Array.from({ length: MAX_EVENT_FINDINGS + 3 }, (_, i) =>
+      model({ file: `src/f${i}.js`, line: 1, severity: 'minor', message: `Point ${i} about thing${i}.` }),
+    );
     const { kept, dropped } = filterFindings([check({})], many, diff, options);
     expect(kept).toHaveLength(MAX_EVENT_FINDINGS);
     expect(kept[0]!.source).toBe('check');

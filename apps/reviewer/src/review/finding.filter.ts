@@ -15,10 +15,40 @@ export interface FilterResult {
 /** ReviewedEvent carries at most this many findings. */
 export const MAX_EVENT_FINDINGS = 200;
 
-const STOP_WORDS = new Set(['the', 'and', 'for', 'this', 'that', 'with', 'should', 'could', 'would', 'are', 'not', 'but', 'from', 'line', 'file', 'here', 'its', 'was', 'has', 'have', 'into', 'when', 'there', 'which']);
+const STOP_WORDS = new Set([
+  'the',
+  'and',
+  'for',
+  'this',
+  'that',
+  'with',
+  'should',
+  'could',
+  'would',
+  'are',
+  'not',
+  'but',
+  'from',
+  'line',
+  'file',
+  'here',
+  'its',
+  'was',
+  'has',
+  'have',
+  'into',
+  'when',
+  'there',
+  'which',
+]);
 
 function words(message: string): Set<string> {
-  return new Set(message.toLowerCase().match(/[a-z0-9_]{3,}/g)?.filter((w) => !STOP_WORDS.has(w)) ?? []);
+  return new Set(
+    message
+      .toLowerCase()
+      .match(/[a-z0-9_]{3,}/g)
+      ?.filter((w) => !STOP_WORDS.has(w)) ?? [],
+  );
 }
 
 /** Two messages say the same thing when most words of the shorter one appear in the longer. */
@@ -88,14 +118,16 @@ function merge(base: Finding, extra: Finding): Finding {
 /**
  * The noise filter: drops model findings below MIN_SEVERITY or MIN_CONFIDENCE, keeps findings
  * off the changed lines only as non-blocking notes, makes major/critical findings on changed
- * lines blocking, and merges duplicates (same file, and the same line or the same point) into
+ * lines blocking, and those about what the change misses (no file, or a file outside the diff
+ * and no line: a criterion not met, a file not changed) too, and merges duplicates (same file, and the same line or the same point) into
  * the deterministic finding or the stronger model finding. Blocking check findings always stay.
  */
 export function filterFindings(checks: readonly Finding[], model: readonly Finding[], diff: ParsedDiff | undefined, options: NoiseOptions): FilterResult {
   const kept: Finding[] = [];
   const dropped: DroppedFinding[] = [];
   for (const f of checks) {
-    if (!f.blocking && !atLeast(f.severity, options.minSeverity)) dropped.push({ finding: f, reason: `severity ${f.severity} is below MIN_SEVERITY ${options.minSeverity}` });
+    if (!f.blocking && !atLeast(f.severity, options.minSeverity))
+      dropped.push({ finding: f, reason: `severity ${f.severity} is below MIN_SEVERITY ${options.minSeverity}` });
     else kept.push(f);
   }
   for (const raw of model) {
@@ -109,7 +141,9 @@ export function filterFindings(checks: readonly Finding[], model: readonly Findi
       dropped.push({ finding: f, reason: `confidence ${f.confidence ?? 0} is below MIN_CONFIDENCE ${options.minConfidence}` });
       continue;
     }
-    if (onChangedLine(diff, f)) f.blocking = atLeast(f.severity, 'major');
+    // Something the change misses (a criterion, a file it should have changed) has no line to be on.
+    const missing = !f.file.trim() || (f.line === undefined && !resolved);
+    if (onChangedLine(diff, f) || missing) f.blocking = atLeast(f.severity, 'major');
     else {
       f.blocking = false;
       f.note = `${f.file}${f.line !== undefined ? `:${f.line}` : ''} is not a line this change touched: kept as a non-blocking note`;
@@ -130,7 +164,11 @@ export function filterFindings(checks: readonly Finding[], model: readonly Findi
 /** Blocking first, then by severity, file and line; beyond the event's limit the rest is dropped. */
 export function capFindings(kept: Finding[], dropped: DroppedFinding[]): FilterResult {
   const sorted = [...kept].sort(
-    (a, b) => Number(b.blocking) - Number(a.blocking) || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0),
+    (a, b) =>
+      Number(b.blocking) - Number(a.blocking) ||
+      SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+      a.file.localeCompare(b.file) ||
+      (a.line ?? 0) - (b.line ?? 0),
   );
   const over = sorted.splice(MAX_EVENT_FINDINGS);
   return { kept: sorted, dropped: [...dropped, ...over.map((finding) => ({ finding, reason: `over the ${MAX_EVENT_FINDINGS}-finding limit of the event` }))] };

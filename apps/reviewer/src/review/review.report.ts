@@ -24,7 +24,12 @@ export interface ReviewReport {
   outcome: StoredOutcome;
   verdict?: { final: Verdict; confidence: number; reason: string; model?: { verdict: Verdict; confidence: number } };
   inputs: {
-    diff: { key: string; bytes: number; parseError?: string; files: { path: string; oldPath?: string; status: string; binary: boolean; added: number; removed: number }[] };
+    diff: {
+      key: string;
+      bytes: number;
+      parseError?: string;
+      files: { path: string; oldPath?: string; status: string; binary: boolean; added: number; removed: number }[];
+    };
     plan: { key: string };
     tests: { passed: boolean; counts: { total: number; passed: number; failed: number; skipped: number }; report: string };
   };

@@ -53,7 +53,18 @@ class FixedVault extends ReviewerVaultRepository {
     super(new ReviewerConfig());
   }
   override agent(): AgentDefinition {
-    return { role: 'reviewer', model: 'reviewer', maxSteps: 1, maxTokens: 2048, temperature: 0, tools: [], systemPrompt: 'You review changes. Answer JSON.' };
+    return {
+      role: 'reviewer',
+      model: 'reviewer',
+      maxSteps: 1,
+      maxTokens: 2048,
+      temperature: 0,
+      tools: [],
+      systemPrompt: 'You review changes. Answer JSON.',
+      repairTurns: 2,
+      condenseAfterChars: 60_000,
+      repeatLimit: 3,
+    };
   }
   override rules(): ReviewRule[] {
     return [
@@ -76,16 +87,22 @@ class FixedClock extends Clock {
 class FakeLint {
   result: CheckResult = { id: 'lint', passed: true, detail: 'no lint command configured (repos.example/greeter.lint)', findings: [] };
   readonly calls: string[] = [];
-  async run(cmd: Pick<ReviewCommand, 'repo' | 'workspace'>): Promise<CheckResult> {
-    this.calls.push(cmd.workspace.headSha);
+  run(cmd: Pick<ReviewCommand, 'repo' | 'tests'>): CheckResult {
+    this.calls.push(cmd.tests.report.key);
     return this.result;
   }
 }
 
 const TOKEN = `ghp_${'Z9y8X7w6V5'.repeat(3)}abcdef`;
-const CLEAN_DIFF = 'diff --git a/src/farewell.js b/src/farewell.js\nnew file mode 100644\n--- /dev/null\n+++ b/src/farewell.js\n@@ -0,0 +1,3 @@\n+export function farewell(name) {\n+  return `Goodbye, ${name}!`;\n+}\n';
+const CLEAN_DIFF =
+  'diff --git a/src/farewell.js b/src/farewell.js\nnew file mode 100644\n--- /dev/null\n+++ b/src/farewell.js\n@@ -0,0 +1,3 @@\n+export function farewell(name) {\n+  return `Goodbye, ${name}!`;\n+}\n';
 const TOKEN_DIFF = `diff --git a/src/config.js b/src/config.js\nnew file mode 100644\n--- /dev/null\n+++ b/src/config.js\n@@ -0,0 +1,2 @@\n+// Settings.\n+export const token = '${TOKEN}';\n`;
-const APPROVE = JSON.stringify({ verdict: 'approve', confidence: 0.92, summary: 'Matches the FR.', findings: [{ file: 'src/farewell.js', line: 2, severity: 'info', message: 'Consider trimming.' }] });
+const APPROVE = JSON.stringify({
+  verdict: 'approve',
+  confidence: 0.92,
+  summary: 'Matches the FR.',
+  findings: [{ file: 'src/farewell.js', line: 2, severity: 'info', message: 'Consider trimming.' }],
+});
 
 describe('ReviewService', () => {
   let artifacts: MemoryArtifacts;
@@ -121,7 +138,13 @@ describe('ReviewService', () => {
     expect(outcome.event.report).toEqual(report);
 
     const stored = artifacts.report(report.key);
-    expect(stored.checks.map((c) => [c.id, c.passed])).toEqual([['tests', true], ['diff', true], ['forbidden-paths', true], ['secrets', true], ['lint', true]]);
+    expect(stored.checks.map((c) => [c.id, c.passed])).toEqual([
+      ['tests', true],
+      ['diff', true],
+      ['forbidden-paths', true],
+      ['secrets', true],
+      ['lint', true],
+    ]);
     expect(stored.rules).toEqual({ applied: ['tests-required'], skipped: [{ id: 'docs-only', reason: 'no changed file matches docs/**' }] });
     expect(stored.model).toMatchObject({ alias: 'reviewer-strong', respondedModel: 'scripted/reviewer', repaired: false, rawAnswer: APPROVE });
     expect(stored.findings.dropped.map((d) => d.reason)).toEqual(['severity info is below MIN_SEVERITY minor']);
@@ -133,7 +156,7 @@ describe('ReviewService', () => {
     const user = String(request!.messages[1]!.content);
     expect(user).toContain('## tests-required: New behaviour has tests');
     expect(user).not.toContain('docs-only');
-    expect(user).toContain('"summary": "Add farewell()"');
+    expect(user).toContain('# Plan\n\n```\nAdd farewell()');
     expect(user.endsWith('Round: 1')).toBe(true);
   });
 
@@ -144,7 +167,9 @@ describe('ReviewService', () => {
     expect(llm.requests).toEqual([]);
     expect(outcome.event.verdict).toBe('request-changes');
     expect(outcome.event.confidence).toBe(1);
-    expect(outcome.event.summary).toBe('request-changes: 1 blocking check finding(s) (secrets). The model was not asked: deterministic checks already block the change.');
+    expect(outcome.event.summary).toBe(
+      'request-changes: 1 blocking check finding(s) (secrets). The model was not asked: deterministic checks already block the change.',
+    );
     expect(outcome.event.findings).toEqual([expect.objectContaining({ file: 'src/config.js', line: 2, severity: 'critical', blocking: true })]);
     expect(JSON.stringify(outcome.event)).not.toContain(TOKEN);
     expect(artifacts.report(report.key).model).toEqual({ alias: 'reviewer-strong', skipped: 'not asked: the secrets check(s) already block the change' });
@@ -161,7 +186,12 @@ describe('ReviewService', () => {
   });
 
   it.each([
-    ['a change to a CI workflow', CLEAN_DIFF.replaceAll('src/farewell.js', '.github/workflows/ci.yml'), 'forbidden-paths', { file: '.github/workflows/ci.yml', severity: 'critical' }],
+    [
+      'a change to a CI workflow',
+      CLEAN_DIFF.replaceAll('src/farewell.js', '.github/workflows/ci.yml'),
+      'forbidden-paths',
+      { file: '.github/workflows/ci.yml', severity: 'critical' },
+    ],
     ['an empty diff', '', 'diff', { file: '', severity: 'major', message: 'The change is empty: the diff touches no file.' }],
     ['a configured forbidden path', CLEAN_DIFF.replaceAll('src/farewell.js', 'infra/deploy.sh'), 'forbidden-paths', { file: 'infra/deploy.sh' }],
   ])('flags %s without asking the model', async (_what, diff, check, expected) => {
@@ -175,7 +205,12 @@ describe('ReviewService', () => {
   });
 
   it('flags a failing test report without asking the model', async () => {
-    const tests = { passed: false, counts: { total: 2, passed: 1, failed: 1, skipped: 0 }, report: (await command(CLEAN_DIFF)).payload.tests.report };
+    const tests = {
+      passed: false,
+      counts: { total: 2, passed: 1, failed: 1, skipped: 0 },
+      format: 'node' as const,
+      report: (await command(CLEAN_DIFF)).payload.tests.report,
+    };
     const llm = new ScriptedLlm([APPROVE]);
     const { outcome } = await service(llm).review(await command(CLEAN_DIFF, { tests }));
     if (outcome.kind !== 'reviewed') throw new Error('expected a review');
@@ -185,7 +220,22 @@ describe('ReviewService', () => {
   });
 
   it('runs lint on a usable change: a failing lint blocks without the model, a passing one lets the model review', async () => {
-    lint.result = { id: 'lint', passed: false, detail: '`npm run lint` failed (exit 1, 0.4 s)', findings: [{ file: '', severity: 'major', message: 'The lint command `npm run lint` failed (exit 1):\n\nsrc/farewell.js:2 no-var', blocking: true, confidence: 1, source: 'check', check: 'lint' }] };
+    lint.result = {
+      id: 'lint',
+      passed: false,
+      detail: '`npm run lint` failed (exit 1, 0.4 s)',
+      findings: [
+        {
+          file: '',
+          severity: 'major',
+          message: 'The lint command `npm run lint` failed (exit 1):\n\nsrc/farewell.js:2 no-var',
+          blocking: true,
+          confidence: 1,
+          source: 'check',
+          check: 'lint',
+        },
+      ],
+    };
     const llm = new ScriptedLlm([APPROVE]);
     const failed = await service(llm).review(await command(CLEAN_DIFF));
     if (failed.outcome.kind !== 'reviewed') throw new Error('expected a review');
@@ -203,14 +253,14 @@ describe('ReviewService', () => {
     expect(lint.calls).toHaveLength(2);
   });
 
-  it('reports a step failure when the answer stays invalid after the repair', async () => {
-    const llm = new ScriptedLlm(['not json', '{"verdict": "ok"}']);
+  it("reports a retryable step failure when the answer stays invalid after the agent's repair turns", async () => {
+    const llm = new ScriptedLlm(['not json', '{"verdict": "maybe"}', '{"verdict": "ok"}']);
     const { outcome, report } = await service(llm).review(await command(CLEAN_DIFF));
-    expect(llm.requests).toHaveLength(2);
+    expect(llm.requests).toHaveLength(3);
     expect(outcome.kind).toBe('failed');
     if (outcome.kind !== 'failed') return;
     expect(outcome.failure.code).toBe('LLM_ANSWER_INVALID');
-    expect(outcome.failure.retryable).toBe(false);
+    expect(outcome.failure.retryable).toBe(true);
     expect(outcome.failure.reason).toContain('verdict: must be one of approve, request-changes, reject (got "ok")');
     const stored = artifacts.report(report.key);
     expect(stored.model.rawAnswer).toBe('{"verdict": "ok"}');

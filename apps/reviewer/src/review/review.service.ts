@@ -10,7 +10,7 @@ import { checkSecrets, redactSecrets } from '../checks/secrets.check.js';
 import { changedPaths, DiffParseError, parseUnifiedDiff, type ParsedDiff } from '../diff/unified-diff.parser.js';
 import { LintCheck } from '../lint/lint.check.js';
 import { classifyLlmFailure, type LlmFailure } from '../llm/llm-failure.js';
-import { parseReviewAnswer } from '../llm/review-answer.validator.js';
+import { parseReviewAnswer, REVIEW_SHAPE } from '../llm/review-answer.validator.js';
 import { buildReviewPrompt, DEFAULT_PROMPT_LIMITS } from '../llm/review-prompt.builder.js';
 import { ReviewerConfig } from '../reviewer.config.js';
 import { selectRules } from '../vault/rule.selector.js';
@@ -65,10 +65,15 @@ export class ReviewService {
     }
 
     const { patterns, lockFilesAllowed } = forbiddenPatterns(cmd.fr, settings.forbiddenPaths);
-    const diffCheck = checkDiff({ bytes: diffBytes, ...(parsed ? { parsed } : {}), ...(parseError !== undefined ? { parseError } : {}) }, this.config.MAX_DIFF_BYTES);
+    const diffCheck = checkDiff(
+      { bytes: diffBytes, ...(parsed ? { parsed } : {}), ...(parseError !== undefined ? { parseError } : {}) },
+      this.config.MAX_DIFF_BYTES,
+    );
     const checks: CheckResult[] = [checkTests(cmd.tests), diffCheck, checkForbiddenPaths(parsed, patterns, lockFilesAllowed), checkSecrets(parsed)];
     // Lint needs a change to lint: an empty, unreadable or oversized diff already blocks.
-    checks.push(diffCheck.passed ? await this.lint.run(cmd) : { id: 'lint', passed: true, detail: 'not run: the diff check already blocks the change', findings: [] });
+    checks.push(
+      diffCheck.passed ? await this.lint.run(cmd) : { id: 'lint', passed: true, detail: 'not run: the diff check already blocks the change', findings: [] },
+    );
     const checkFindings = checks.flatMap((c) => c.findings);
     const selection = selectRules(rules, parsed ? changedPaths(parsed) : []);
     const blockingChecks = [...new Set(checkFindings.filter((f) => f.blocking).map((f) => f.check ?? 'check'))];
@@ -82,8 +87,20 @@ export class ReviewService {
       modelReport = { alias, skipped: `not asked: the ${blockingChecks.join(', ')} check(s) already block the change` };
     } else {
       const redacted = redactSecrets(diffText);
+      const testOutputTail = cmd.tests.format === 'unparsed' ? await this.testOutputTail(cmd.tests.report) : undefined;
       const { prompt, diff: promptDiff } = buildReviewPrompt(
-        { fr: cmd.fr, plan: planText, diff: redacted.text, tests: cmd.tests, checks, rules: selection.applied, round: cmd.round },
+        {
+          fr: cmd.fr,
+          plan: planText,
+          diff: redacted.text,
+          tests: cmd.tests,
+          checks,
+          rules: selection.applied,
+          round: cmd.round,
+          ...(cmd.coderSummary ? { coderSummary: cmd.coderSummary } : {}),
+          ...(cmd.earlier ? { earlier: cmd.earlier } : {}),
+          ...(testOutputTail ? { testOutputTail: redactSecrets(testOutputTail).text } : {}),
+        },
         { ...DEFAULT_PROMPT_LIMITS, diffBytes: this.config.MAX_PROMPT_DIFF_BYTES },
       );
       try {
@@ -99,6 +116,7 @@ export class ReviewService {
           },
           parseReviewAnswer,
           { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}), frBudgetUsd: cmd.strategy.budgetUsd },
+          { repairTurns: agent.repairTurns, shape: REVIEW_SHAPE },
         );
       } catch (e) {
         failure = classifyLlmFailure(e);
@@ -109,15 +127,31 @@ export class ReviewService {
         alias,
         promptBytes: Buffer.byteLength(prompt, 'utf8'),
         redactedSecrets: redacted.count,
-        promptDiff: { truncated: promptDiff.truncated, shownBytes: promptDiff.shownBytes, totalBytes: promptDiff.totalBytes, omittedFiles: promptDiff.omittedFiles, ...(promptDiff.partialFile ? { partialFile: promptDiff.partialFile } : {}) },
+        promptDiff: {
+          truncated: promptDiff.truncated,
+          shownBytes: promptDiff.shownBytes,
+          totalBytes: promptDiff.totalBytes,
+          omittedFiles: promptDiff.omittedFiles,
+          ...(promptDiff.partialFile ? { partialFile: promptDiff.partialFile } : {}),
+        },
         ...(answer
-          ? { respondedModel: answer.result.model, repaired: answer.repaired, inputTokens: answer.result.inputTokens, outputTokens: answer.result.outputTokens, rawAnswer: answer.result.content, parsed: answer.value }
+          ? {
+              respondedModel: answer.result.model,
+              repaired: answer.repaired,
+              inputTokens: answer.result.inputTokens,
+              outputTokens: answer.result.outputTokens,
+              rawAnswer: answer.result.content,
+              parsed: answer.value,
+            }
           : {}),
         ...(failure ? { error: { code: failure.code, message: failure.message }, ...(failure.answer !== undefined ? { rawAnswer: failure.answer } : {}) } : {}),
       };
     }
 
-    const { kept, dropped } = filterFindings(checkFindings, answer ? modelFindings(answer.value) : [], parsed, { minSeverity: this.config.MIN_SEVERITY, minConfidence: this.config.MIN_CONFIDENCE });
+    const { kept, dropped } = filterFindings(checkFindings, answer ? modelFindings(answer.value) : [], parsed, {
+      minSeverity: this.config.MIN_SEVERITY,
+      minConfidence: this.config.MIN_CONFIDENCE,
+    });
 
     const { sagaId, frId } = env;
     const base: Omit<ReviewReport, 'outcome'> = {
@@ -150,7 +184,7 @@ export class ReviewService {
 
     // The model was asked (no check blocks) and gave nothing usable: the saga decides what next.
     if (failure) {
-      const stepFailure: StepFailedEvent = { code: failure.code, reason: clip(failure.message, 10_000), retryable: false };
+      const stepFailure: StepFailedEvent = { code: failure.code, reason: clip(failure.message, 10_000), retryable: failure.retryable };
       const ref = await this.store({ ...base, outcome: { kind: 'failed', failure: stepFailure } });
       return { outcome: { kind: 'failed', failure: stepFailure }, report: ref };
     }
@@ -171,10 +205,22 @@ export class ReviewService {
     const ref = await this.store({
       ...base,
       outcome: { kind: 'reviewed', event },
-      verdict: { final: verdict.verdict, confidence: verdict.confidence, reason: verdict.reason, ...(model ? { model: { verdict: model.verdict, confidence: model.confidence } } : {}) },
+      verdict: {
+        final: verdict.verdict,
+        confidence: verdict.confidence,
+        reason: verdict.reason,
+        ...(model ? { model: { verdict: model.verdict, confidence: model.confidence } } : {}),
+      },
     });
     this.logger.info(
-      { round: cmd.round, verdict: verdict.verdict, confidence: verdict.confidence, kept: kept.length, dropped: dropped.length, blocking: kept.filter((f) => f.blocking).length },
+      {
+        round: cmd.round,
+        verdict: verdict.verdict,
+        confidence: verdict.confidence,
+        kept: kept.length,
+        dropped: dropped.length,
+        blocking: kept.filter((f) => f.blocking).length,
+      },
       `review round ${cmd.round}: ${verdict.verdict} (${verdict.reason})`,
     );
     return { outcome: { kind: 'reviewed', event: { ...event, report: ref } }, report: ref };
@@ -185,6 +231,17 @@ export class ReviewService {
     const report = await this.artifacts.getJson<ReviewReport>(ref);
     const stored: StoredOutcome = report.outcome;
     return stored.kind === 'reviewed' ? { kind: 'reviewed', event: { ...stored.event, report: ref } } : stored;
+  }
+
+  /** The end of the test output from the test report, when the counts cannot say what ran; nothing when the report cannot be read. */
+  private async testOutputTail(ref: ArtifactRefDto): Promise<string | undefined> {
+    try {
+      const report = await this.artifacts.getJson<{ outputTail?: unknown }>(ref);
+      return typeof report.outputTail === 'string' && report.outputTail.trim() ? report.outputTail.slice(-3000) : undefined;
+    } catch (err) {
+      this.logger.warn({ err, report: ref.key }, 'test report not readable; reviewing without the test output');
+      return undefined;
+    }
   }
 
   private store(report: ReviewReport): Promise<ArtifactRefDto> {

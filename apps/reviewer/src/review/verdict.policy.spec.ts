@@ -2,7 +2,16 @@ import type { Finding, ModelReview } from './review.model.js';
 import { decideVerdict } from './verdict.policy.js';
 
 const review = (verdict: ModelReview['verdict'], confidence = 0.9): ModelReview => ({ verdict, confidence, summary: 's', findings: [] });
-const f = (p: Partial<Finding>): Finding => ({ file: 'a.js', line: 1, severity: 'major', message: 'm', blocking: false, source: 'model', confidence: 0.8, ...p });
+const f = (p: Partial<Finding>): Finding => ({
+  file: 'a.js',
+  line: 1,
+  severity: 'major',
+  message: 'm',
+  blocking: false,
+  source: 'model',
+  confidence: 0.8,
+  ...p,
+});
 const blockingCheck = f({ source: 'check', check: 'secrets', blocking: true, confidence: 1 });
 
 describe('decideVerdict', () => {

@@ -40,9 +40,10 @@ export function parseReviewSection(doc: unknown, file: string): ReviewSettings {
   for (const key of Object.keys(s)) if (!KNOWN_KEYS.includes(key)) problems.push(`review.${key}: unknown key (known: ${KNOWN_KEYS.join(', ')})`);
   const paths = s.forbidden_paths ?? [];
   if (!Array.isArray(paths)) problems.push('review.forbidden_paths: must be a list of glob patterns');
-  else paths.forEach((p, i) => {
-    if (typeof p !== 'string' || p.trim() === '') problems.push(`review.forbidden_paths[${i}]: must be a non-empty glob string`);
-  });
+  else
+    paths.forEach((p, i) => {
+      if (typeof p !== 'string' || p.trim() === '') problems.push(`review.forbidden_paths[${i}]: must be a non-empty glob string`);
+    });
   if (problems.length > 0) throw new ReviewSettingsError(file, problems);
   return { forbiddenPaths: (paths as string[]).map((p) => p.trim()), source: `${file} review section` };
 }

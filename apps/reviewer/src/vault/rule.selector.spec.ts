@@ -30,7 +30,7 @@ describe('selectRules', () => {
     expect(selection.skipped).toEqual([{ id: 'docs', reason: 'no changed file matches docs/**, *.md' }]);
   });
 
-  it('matches any one of a rule\'s globs', () => {
+  it("matches any one of a rule's globs", () => {
     expect(selectRules(rules, ['README.md']).applied.map((r) => r.id)).toEqual(['no-secrets', 'docs']);
   });
 

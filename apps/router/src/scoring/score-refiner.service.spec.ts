@@ -20,13 +20,20 @@ class ScriptedLlm extends LlmClient {
   }
 }
 
-const gatewayError = (status: number, code: string, message: string) => APIError.generate(status, { error: { code, message, type: 'x' } }, message, new Headers());
+const gatewayError = (status: number, code: string, message: string) =>
+  APIError.generate(status, { error: { code, message, type: 'x' } }, message, new Headers());
 
 function fixtures(llm: ScriptedLlm | undefined) {
   const warnings: { fields: unknown; message: string }[] = [];
   const refiner = new ModelScoreRefiner(llm, { warn: ((fields: unknown, message: string) => void warnings.push({ fields, message })) as never });
   const fr = sampleFr();
-  const request: RefineRequest = { fr, heuristic: scoreFr(fr), model: 'router-check', maxAdjustment: 15, ctx: { frId: 'FR-1', sagaId: 'FR-1-r1', step: 'score', frBudgetUsd: 2 } };
+  const request: RefineRequest = {
+    fr,
+    heuristic: scoreFr(fr),
+    model: 'router-check',
+    maxAdjustment: 15,
+    ctx: { frId: 'FR-1', sagaId: 'FR-1-r1', step: 'score', frBudgetUsd: 2 },
+  };
   return { refiner, request, warnings };
 }
 
@@ -54,7 +61,8 @@ describe('parseScoreAdjustment', () => {
   });
 
   it('refuses anything but an object', () => {
-    for (const v of [null, [1], 'twelve', 12]) expect(() => parseScoreAdjustment(v, 15)).toThrow('the answer must be a JSON object with "adjustment" and "reason"');
+    for (const v of [null, [1], 'twelve', 12])
+      expect(() => parseScoreAdjustment(v, 15)).toThrow('the answer must be a JSON object with "adjustment" and "reason"');
   });
 });
 
@@ -111,22 +119,34 @@ describe('ModelScoreRefiner', () => {
     const { refiner, request, warnings } = fixtures(new ScriptedLlm(['not json', '{"adjustment": 3}']));
     const reason = await refiner.refine(request);
     expect(reason).toMatchObject({ feature: 'model', points: 0 });
-    expect(reason.detail).toMatch(/^model refinement failed \(router-check\): model router-check gave no usable JSON after one repair: first not valid JSON .*; then reason must be a non-empty string \(got nothing\); heuristic score kept$/);
+    expect(reason.detail).toMatch(
+      /^model refinement failed \(router-check\): model router-check gave no usable JSON after 1 repair turn\(s\): first answer: not valid JSON .*; repair 1: reason must be a non-empty string \(got nothing\); heuristic score kept$/,
+    );
     expect(warnings.map((w) => w.message)).toEqual(['score refinement failed; the heuristic score stands']);
   });
 
   it('keeps the heuristic when the model call fails', async () => {
     const { refiner, request } = fixtures(new ScriptedLlm([gatewayError(404, 'model_not_found', 'no model alias router-check')]));
-    expect(await refiner.refine(request)).toEqual({ feature: 'model', points: 0, detail: 'model refinement failed (router-check): the LLM gateway answered HTTP 404: 404 no model alias router-check; heuristic score kept' });
+    expect(await refiner.refine(request)).toEqual({
+      feature: 'model',
+      points: 0,
+      detail: 'model refinement failed (router-check): the LLM gateway answered HTTP 404: 404 no model alias router-check; heuristic score kept',
+    });
     const timedOut = fixtures(new ScriptedLlm([new Error('Request timed out.')]));
-    expect(await timedOut.refiner.refine(timedOut.request)).toEqual({ feature: 'model', points: 0, detail: 'model refinement failed (router-check): Request timed out.; heuristic score kept' });
+    expect(await timedOut.refiner.refine(timedOut.request)).toEqual({
+      feature: 'model',
+      points: 0,
+      detail: 'model refinement failed (router-check): Request timed out.; heuristic score kept',
+    });
   });
 
   it('keeps the heuristic when the gateway refuses the call for budget', async () => {
     const { refiner, request } = fixtures(new ScriptedLlm([gatewayError(429, 'budget_exceeded', 'the budget of FR-1 is used up')]));
     const reason = await refiner.refine(request);
     expect(reason).toMatchObject({ feature: 'model', points: 0 });
-    expect(reason.detail).toBe('model refinement skipped (router-check): the LLM gateway refused the call, budget used up (429 the budget of FR-1 is used up); heuristic score kept');
+    expect(reason.detail).toBe(
+      'model refinement skipped (router-check): the LLM gateway refused the call, budget used up (429 the budget of FR-1 is used up); heuristic score kept',
+    );
   });
 
   it('skips without a gateway, warning once', async () => {

@@ -27,7 +27,8 @@ const MAX_FAILURE_CHARS = 400;
 export function parseScoreAdjustment(value: unknown, max: number): ScoreAdjustment {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the answer must be a JSON object with "adjustment" and "reason"');
   const { adjustment, reason } = value as Record<string, unknown>;
-  if (typeof adjustment !== 'number' || !Number.isInteger(adjustment)) throw new Error(`adjustment must be an integer from -${max} to ${max} (got ${JSON.stringify(adjustment) ?? 'nothing'})`);
+  if (typeof adjustment !== 'number' || !Number.isInteger(adjustment))
+    throw new Error(`adjustment must be an integer from -${max} to ${max} (got ${JSON.stringify(adjustment) ?? 'nothing'})`);
   if (adjustment < -max || adjustment > max) throw new Error(`adjustment must be between -${max} and ${max} (got ${adjustment})`);
   if (typeof reason !== 'string' || reason.trim() === '') throw new Error(`reason must be a non-empty string (got ${JSON.stringify(reason) ?? 'nothing'})`);
   if (reason.trim().length > MAX_REASON_CHARS) throw new Error(`reason must be at most ${MAX_REASON_CHARS} characters (got ${reason.trim().length})`);
@@ -60,7 +61,10 @@ function list(items: string[], bullet: (i: number) => string): string {
 
 export function userPrompt(fr: FrSnapshotDto, heuristic: RefineRequest['heuristic']): string {
   const body = fr.body.trim();
-  const spec = body.length > PROMPT_LIMITS.bodyChars ? `Spec (the first ${PROMPT_LIMITS.bodyChars} of ${body.length} characters):\n${body.slice(0, PROMPT_LIMITS.bodyChars)}` : `Spec:\n${body || '(empty)'}`;
+  const spec =
+    body.length > PROMPT_LIMITS.bodyChars
+      ? `Spec (the first ${PROMPT_LIMITS.bodyChars} of ${body.length} characters):\n${body.slice(0, PROMPT_LIMITS.bodyChars)}`
+      : `Spec:\n${body || '(empty)'}`;
   return [
     `${fr.id}: ${fr.title}`,
     `Repository: ${fr.repo}`,
@@ -115,7 +119,10 @@ export class ModelScoreRefiner implements ScoreRefiner {
       { role: 'user', content: userPrompt(fr, heuristic) },
     ];
     try {
-      const { value } = await this.llm.chatJson({ model, messages, temperature: 0, maxTokens: 400 }, (v) => parseScoreAdjustment(v, maxAdjustment), ctx);
+      const { value } = await this.llm.chatJson({ model, messages, temperature: 0, maxTokens: 400 }, (v) => parseScoreAdjustment(v, maxAdjustment), ctx, {
+        repairTurns: 1,
+        shape: '{"adjustment": <integer>, "reason": "..."}',
+      });
       return { feature: 'model', points: value.adjustment, detail: `${model}: ${value.reason}` };
     } catch (err) {
       const why = cut(describeRefinementFailure(err), MAX_FAILURE_CHARS);

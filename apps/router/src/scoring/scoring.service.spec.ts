@@ -24,18 +24,38 @@ describe('scoreFr', () => {
 
   it('scores repository size from its file count, and says when it is not known yet', () => {
     const unknown = scoreFr(sampleFr());
-    expect(unknown.reasons.at(-1)).toEqual({ feature: 'repo_size', points: 0, detail: 'repository size not known yet (recorded when a plan of this repository lists its files)' });
+    expect(unknown.reasons.at(-1)).toEqual({
+      feature: 'repo_size',
+      points: 0,
+      detail: 'repository size not known yet (recorded when a plan of this repository lists its files)',
+    });
     const known = scoreFr(sampleFr(), { fileCount: 1000, sizeBytes: 1, baseSha: 'abcdef0123456789'.repeat(2) });
     expect(known.reasons.at(-1)).toEqual({ feature: 'repo_size', points: 15, detail: '1000 files in the repository at abcdef012345' });
     expect(known.score).toBe(unknown.score + 15);
-    expect(scoreFr(sampleFr(), { fileCount: 10, sizeBytes: 1 }).reasons.at(-1)).toEqual({ feature: 'repo_size', points: 5, detail: '10 files in the repository' });
+    expect(scoreFr(sampleFr(), { fileCount: 10, sizeBytes: 1 }).reasons.at(-1)).toEqual({
+      feature: 'repo_size',
+      points: 5,
+      detail: '10 files in the repository',
+    });
   });
 
   it('caps each feature and the total', () => {
-    const fr = { ...sampleFr(), phases: Array.from({ length: 20 }, (_, i) => `phase ${i}`), acceptanceCriteria: Array.from({ length: 50 }, () => 'x'), body: 'x'.repeat(100_000), dependsOn: ['FR-1', 'FR-2', 'FR-3'] };
+    const fr = {
+      ...sampleFr(),
+      phases: Array.from({ length: 20 }, (_, i) => `phase ${i}`),
+      acceptanceCriteria: Array.from({ length: 50 }, () => 'x'),
+      body: 'x'.repeat(100_000),
+      dependsOn: ['FR-1', 'FR-2', 'FR-3'],
+    };
     const { score, reasons } = scoreFr(fr, { fileCount: 10_000_000, sizeBytes: 1 });
     const points = Object.fromEntries(reasons.map((r) => [r.feature, r.points]));
-    expect(points).toMatchObject({ phases: WEIGHTS.phase.cap, acceptance_criteria: WEIGHTS.criterion.cap, spec_length: WEIGHTS.specChars.cap, dependencies: WEIGHTS.dependency.cap, repo_size: WEIGHTS.repoFilesLog10.cap });
+    expect(points).toMatchObject({
+      phases: WEIGHTS.phase.cap,
+      acceptance_criteria: WEIGHTS.criterion.cap,
+      spec_length: WEIGHTS.specChars.cap,
+      dependencies: WEIGHTS.dependency.cap,
+      repo_size: WEIGHTS.repoFilesLog10.cap,
+    });
     expect(score).toBeLessThanOrEqual(100);
   });
 
@@ -56,7 +76,17 @@ describe('tier choice', () => {
   });
 
   it('turns a tier into the strategy the saga carries', () => {
-    expect(strategyOf(config.tiers[1]!, AGENTS)).toEqual({ tier: 'large', plannerModel: 'p2', coderModel: 'c2', reviewerModel: 'r2', reviewRounds: 2, planApproval: true, autoMerge: false, budgetUsd: 20, sandbox: { memoryMb: 2048, cpus: 2 } });
+    expect(strategyOf(config.tiers[1]!, AGENTS)).toEqual({
+      tier: 'large',
+      plannerModel: 'p2',
+      coderModel: 'c2',
+      reviewerModel: 'r2',
+      reviewRounds: 2,
+      planApproval: true,
+      autoMerge: false,
+      budgetUsd: 20,
+      sandbox: { memoryMb: 2048, cpus: 2 },
+    });
     // A role the tier leaves out runs on its agent file's model.
     const partial = parseAgencyConfig(`
 repos: { a/b: { forge: github, url: https://example.com/a/b.git, test: npm test } }
@@ -106,7 +136,8 @@ tiers:
   - { name: large, max_score: 100, models: { coder: c }, budget_usd: 25 }
 `);
   const heuristic = scoreFr(sampleFr()).score;
-  const serviceWith = (refiner: ScoreRefiner, cfg: AgencyConfig = refining) => new ScoringService({ current: () => cfg, agentModels: () => AGENTS } as TierConfigRepository, refiner);
+  const serviceWith = (refiner: ScoreRefiner, cfg: AgencyConfig = refining) =>
+    new ScoringService({ current: () => cfg, agentModels: () => AGENTS } as TierConfigRepository, refiner);
   const ctx = { frId: 'FR-1', sagaId: 'FR-1-r1', step: 'score' };
 
   it('moves the score by the adjustment and picks the tier from the refined score', async () => {
@@ -130,8 +161,17 @@ tiers:
     expect(refinedScore(9.1, 12)).toBe(21.1);
     const down = await serviceWith(new FakeRefiner({ feature: 'model', points: -20, detail: 'router-check: trivial' })).score(sampleFr());
     expect(down).toMatchObject({ score: 0, tier: 'small' });
-    const big = { ...sampleFr(), phases: Array.from({ length: 10 }, (_, i) => `phase ${i}`), acceptanceCriteria: Array.from({ length: 10 }, () => 'x'), body: 'x'.repeat(10_000), dependsOn: ['FR-2', 'FR-3'] };
-    const up = await serviceWith(new FakeRefiner({ feature: 'model', points: 20, detail: 'router-check: hard' })).score(big, { fileCount: 100_000, sizeBytes: 1 });
+    const big = {
+      ...sampleFr(),
+      phases: Array.from({ length: 10 }, (_, i) => `phase ${i}`),
+      acceptanceCriteria: Array.from({ length: 10 }, () => 'x'),
+      body: 'x'.repeat(10_000),
+      dependsOn: ['FR-2', 'FR-3'],
+    };
+    const up = await serviceWith(new FakeRefiner({ feature: 'model', points: 20, detail: 'router-check: hard' })).score(big, {
+      fileCount: 100_000,
+      sizeBytes: 1,
+    });
     expect(scoreFr(big, { fileCount: 100_000, sizeBytes: 1 }).score).toBeGreaterThan(80);
     expect(up).toMatchObject({ score: 100, tier: 'large' });
   });

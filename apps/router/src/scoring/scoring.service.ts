@@ -33,14 +33,29 @@ export function scoreFr(fr: FrSnapshotDto, repoStats?: RepoSize): { score: numbe
     reasons.push({ feature, points, detail });
   };
   add('phases', fr.phases.length * WEIGHTS.phase.each, WEIGHTS.phase.cap, `${fr.phases.length} phase(s)`);
-  add('acceptance_criteria', fr.acceptanceCriteria.length * WEIGHTS.criterion.each, WEIGHTS.criterion.cap, `${fr.acceptanceCriteria.length} criterion/criteria`);
+  add(
+    'acceptance_criteria',
+    fr.acceptanceCriteria.length * WEIGHTS.criterion.each,
+    WEIGHTS.criterion.cap,
+    `${fr.acceptanceCriteria.length} criterion/criteria`,
+  );
   add('spec_length', fr.body.length / WEIGHTS.specChars.per, WEIGHTS.specChars.cap, `${fr.body.length} characters of spec`);
   add('dependencies', fr.dependsOn.length * WEIGHTS.dependency.each, WEIGHTS.dependency.cap, `depends on ${fr.dependsOn.length} FR(s)`);
   const files = filesMentioned(`${fr.body}\n${fr.phases.join('\n')}`);
-  add('files_touched', files.length * WEIGHTS.file.each, WEIGHTS.file.cap, `${files.length} file(s) named${files.length ? `: ${files.slice(0, 5).join(', ')}` : ''}`);
+  add(
+    'files_touched',
+    files.length * WEIGHTS.file.each,
+    WEIGHTS.file.cap,
+    `${files.length} file(s) named${files.length ? `: ${files.slice(0, 5).join(', ')}` : ''}`,
+  );
   if (repoStats) {
     const at = repoStats.baseSha ? ` at ${repoStats.baseSha.slice(0, 12)}` : '';
-    add('repo_size', Math.log10(Math.max(1, repoStats.fileCount)) * WEIGHTS.repoFilesLog10.each, WEIGHTS.repoFilesLog10.cap, `${repoStats.fileCount} files in the repository${at}`);
+    add(
+      'repo_size',
+      Math.log10(Math.max(1, repoStats.fileCount)) * WEIGHTS.repoFilesLog10.each,
+      WEIGHTS.repoFilesLog10.cap,
+      `${repoStats.fileCount} files in the repository${at}`,
+    );
   } else {
     // The runner records the size when it plans; the first FR of a repository is scored without it.
     reasons.push({ feature: 'repo_size', points: 0, detail: 'repository size not known yet (recorded when a plan of this repository lists its files)' });
@@ -50,7 +65,11 @@ export function scoreFr(fr: FrSnapshotDto, repoStats?: RepoSize): { score: numbe
 }
 
 function sandboxLimitsOf(s: TierSandboxConfig): SandboxLimitsDto {
-  return { ...(s.memory_mb !== undefined ? { memoryMb: s.memory_mb } : {}), ...(s.cpus !== undefined ? { cpus: s.cpus } : {}), ...(s.pids !== undefined ? { pids: s.pids } : {}) };
+  return {
+    ...(s.memory_mb !== undefined ? { memoryMb: s.memory_mb } : {}),
+    ...(s.cpus !== undefined ? { cpus: s.cpus } : {}),
+    ...(s.pids !== undefined ? { pids: s.pids } : {}),
+  };
 }
 
 /** The model alias each agent's file names: a tier without its own alias for a role uses it. */
@@ -120,7 +139,11 @@ export class ScoringService {
     try {
       return await this.refiner.refine(request);
     } catch (err) {
-      return { feature: 'model', points: 0, detail: `model refinement failed (${request.model}): ${err instanceof Error ? err.message : String(err)}; heuristic score kept` };
+      return {
+        feature: 'model',
+        points: 0,
+        detail: `model refinement failed (${request.model}): ${err instanceof Error ? err.message : String(err)}; heuristic score kept`,
+      };
     }
   }
 }

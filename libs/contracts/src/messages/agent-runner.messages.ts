@@ -15,6 +15,7 @@ import {
   MinLength,
   ValidateNested,
   IsDefined,
+  IsIn,
 } from 'class-validator';
 import {
   ArtifactRefDto,
@@ -23,8 +24,10 @@ import {
   ReviewFindingDto,
   SandboxLimitsDto,
   StrategyDto,
+  TEST_OUTPUT_FORMATS,
   TestCountsDto,
   WorkspaceRefDto,
+  type TestOutputFormat,
 } from '../common.dto.js';
 
 /** agency.cmd.agent-runner.plan.v1 */
@@ -141,6 +144,23 @@ export class PlannedEvent {
   stepCount!: number;
 }
 
+/**
+ * Why a coder stopped before it called finish. Its checkpoint commits are handed in all the
+ * same (CodedEvent.stopped), and the saga makes them a draft PR that says why.
+ */
+export const CODER_STOP_CODES = ['STEP_LIMIT', 'REPEATED_ACTION', 'TIMEOUT', 'BUDGET_EXCEEDED'] as const;
+export type CoderStopCode = (typeof CODER_STOP_CODES)[number];
+
+export class CoderStopDto {
+  @IsIn(CODER_STOP_CODES)
+  code!: CoderStopCode;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(5000)
+  reason!: string;
+}
+
 /** agency.evt.agent-runner.coded.v1 */
 export class CodedEvent {
   @IsInt()
@@ -169,6 +189,41 @@ export class CodedEvent {
   @IsString()
   @MaxLength(5000)
   summary!: string;
+
+  /** Set when the coder stopped early (step limit, repeats, timeout, budget) and handed in its checkpoints as the work. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CoderStopDto)
+  stopped?: CoderStopDto;
+}
+
+/** Lint output kept in a test report and event (its end, where linters print problems and their summary). */
+export const LINT_OUTPUT_MAX_CHARS = 16_000;
+
+/**
+ * The repository's lint command (`repos.<name>.lint`) as the test step ran it, in the job's
+ * sandbox: same environment as the tests, no network, no secrets. The reviewer only reads it.
+ */
+export class LintResultDto {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(2000)
+  command!: string;
+
+  @IsInt()
+  exitCode!: number;
+
+  @IsBoolean()
+  timedOut!: boolean;
+
+  @IsInt()
+  @Min(0)
+  durationMs!: number;
+
+  /** The end of what the command printed (stdout and stderr interleaved), as the sandbox gave it. */
+  @IsString()
+  @MaxLength(LINT_OUTPUT_MAX_CHARS)
+  outputTail!: string;
 }
 
 /** agency.evt.agent-runner.tested.v1 */
@@ -191,6 +246,10 @@ export class TestedEvent {
   @Type(() => TestCountsDto)
   counts!: TestCountsDto;
 
+  /** Which runner's output the counts were read from; `unparsed`: none understood it and the counts mean nothing. */
+  @IsIn(TEST_OUTPUT_FORMATS)
+  format!: TestOutputFormat;
+
   @IsInt()
   @Min(0)
   durationMs!: number;
@@ -208,6 +267,12 @@ export class TestedEvent {
   @IsString()
   @MaxLength(20_000)
   failureExcerpt!: string;
+
+  /** The repository's lint, run after the tests in the same sandbox; absent when none is configured or it could not run (setup failed). */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LintResultDto)
+  lint?: LintResultDto;
 }
 
 /** agency.evt.agent-runner.cleaned.v1 */

@@ -1,7 +1,22 @@
 // class-transformer's @Type reads design metadata through the Reflect API.
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, MaxLength, Min, MinLength, ValidateNested, IsDefined } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+  IsDefined,
+} from 'class-validator';
 import { FrSnapshotDto, RepoTargetDto, WorkspaceRefDto } from '../common.dto.js';
 
 /** What the PR description is built from; git-service renders it. */
@@ -22,6 +37,18 @@ export class PrContextDto {
   @IsNumber()
   @Min(0)
   costUsd!: number;
+
+  /** What the coder says it changed (its last round's finish summary). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  changeSummary?: string;
+
+  /** Why the PR is a draft (rounds exhausted, budget, the coder stopped early), when it is. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  draftReason?: string;
 
   @IsOptional()
   @IsString()
@@ -77,6 +104,70 @@ export class MergePrCommand {
 
   @IsIn(['merge', 'squash', 'rebase'])
   method!: 'merge' | 'squash' | 'rebase';
+}
+
+/**
+ * agency.cmd.git-service.close-pr.v1: the saga ends an FR run's PR without merging it (rejected,
+ * cancelled, failed, or replaced by a fresh run of the FR). Closing a closed PR is a no-op.
+ */
+export class ClosePrCommand {
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => RepoTargetDto)
+  repo!: RepoTargetDto;
+
+  @IsInt()
+  @Min(1)
+  number!: number;
+
+  /** Why, left as a comment on the PR before it is closed. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(5000)
+  reason!: string;
+
+  /** Also delete the PR's branch on the forge (an agency branch only; never the base). */
+  @IsBoolean()
+  deleteBranch!: boolean;
+}
+
+/**
+ * agency.cmd.git-service.delete-branch.v1: ends an agency branch of the FR on the forge: its open
+ * PR (if any, of this FR) is closed first with `reason`, then the branch is deleted unless
+ * `keepBranch`. For a stopped run whose PR the saga has not heard of yet (a draft in flight), and
+ * the branch a fresh run of the FR replaces. A branch that is not there is a no-op.
+ */
+export class DeleteBranchCommand {
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => RepoTargetDto)
+  repo!: RepoTargetDto;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
+  branch!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  reason?: string;
+
+  /** Close the branch's open PR only; the branch stays (a failed run a retry continues, or the keep setting). */
+  @IsOptional()
+  @IsBoolean()
+  keepBranch?: boolean;
+}
+
+/** agency.evt.git-service.branch-deleted.v1 */
+export class BranchDeletedEvent {
+  @IsString()
+  @MaxLength(300)
+  branch!: string;
+
+  /** False when the branch was not on the forge (already deleted). */
+  @IsBoolean()
+  deleted!: boolean;
 }
 
 /** agency.evt.git-service.pr-opened.v1 */

@@ -18,9 +18,16 @@ export class LlmUsageEvent {
   @Min(0)
   inputTokens!: number;
 
+  /** Of inputTokens, the ones read from the vendor's prompt cache. */
   @IsInt()
   @Min(0)
   cachedInputTokens!: number;
+
+  /** Of inputTokens, the ones written to the vendor's prompt cache (Anthropic's cache_creation_input_tokens); absent when none. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  cacheWriteTokens?: number;
 
   @IsInt()
   @Min(0)

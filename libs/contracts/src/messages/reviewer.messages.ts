@@ -1,8 +1,19 @@
 // class-transformer's @Type reads design metadata through the Reflect API.
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsString, Max, MaxLength, Min, ValidateNested, IsDefined } from 'class-validator';
-import { ArtifactRefDto, FrSnapshotDto, RepoTargetDto, ReviewFindingDto, StrategyDto, TestCountsDto, WorkspaceRefDto } from '../common.dto.js';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateNested, IsDefined } from 'class-validator';
+import { LintResultDto } from './agent-runner.messages.js';
+import {
+  ArtifactRefDto,
+  FrSnapshotDto,
+  RepoTargetDto,
+  ReviewFindingDto,
+  StrategyDto,
+  TEST_OUTPUT_FORMATS,
+  TestCountsDto,
+  WorkspaceRefDto,
+  type TestOutputFormat,
+} from '../common.dto.js';
 
 export class TestResultDto {
   @IsBoolean()
@@ -13,10 +24,36 @@ export class TestResultDto {
   @Type(() => TestCountsDto)
   counts!: TestCountsDto;
 
+  /** `unparsed`: the counts mean nothing; the report's output tail and exit code are what is known. */
+  @IsIn(TEST_OUTPUT_FORMATS)
+  format!: TestOutputFormat;
+
   @IsDefined()
   @ValidateNested()
   @Type(() => ArtifactRefDto)
   report!: ArtifactRefDto;
+
+  /** The repository's lint as the test step ran it in the sandbox (TestedEvent.lint); the reviewer's lint check reads it. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LintResultDto)
+  lint?: LintResultDto;
+}
+
+/** An earlier review round, so a later round's reviewer knows what it asked for and can check it was done. */
+export class EarlierReviewDto {
+  @IsInt()
+  @Min(1)
+  round!: number;
+
+  @IsIn(['approve', 'request-changes', 'reject'])
+  verdict!: 'approve' | 'request-changes' | 'reject';
+
+  @IsArray()
+  @ArrayMaxSize(200)
+  @ValidateNested({ each: true })
+  @Type(() => ReviewFindingDto)
+  findings!: ReviewFindingDto[];
 }
 
 /** agency.cmd.reviewer.review.v1 */
@@ -59,6 +96,18 @@ export class ReviewCommand {
   @ValidateNested()
   @Type(() => TestResultDto)
   tests!: TestResultDto;
+
+  /** What the coder said it did in this round (its finish summary). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  coderSummary?: string;
+
+  /** The previous review round (its verdict and findings), in a fix round. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => EarlierReviewDto)
+  earlier?: EarlierReviewDto;
 }
 
 export const VERDICTS = ['approve', 'request-changes', 'reject'] as const;

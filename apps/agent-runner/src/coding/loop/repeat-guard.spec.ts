@@ -28,3 +28,21 @@ describe('RepeatGuard', () => {
     expect(canonicalArgs('')).toBe('{}');
   });
 });
+
+describe('RepeatGuard.check', () => {
+  it('warns the first time the limit is reached, then stops on the next repeat', () => {
+    const guard = new RepeatGuard(3);
+    const verdicts = Array.from({ length: 4 }, () => guard.check('run_command', '{"command":"npm test"}').verdict);
+    expect(verdicts).toEqual(['ok', 'ok', 'warn', 'stop']);
+  });
+
+  it('warns again after a change, since the count and the warning start over', () => {
+    const guard = new RepeatGuard(2);
+    expect(guard.check('read_file', '{"path":"a"}').verdict).toBe('ok');
+    expect(guard.check('read_file', '{"path":"a"}').verdict).toBe('warn');
+    guard.changed();
+    expect(guard.check('read_file', '{"path":"a"}').verdict).toBe('ok');
+    expect(guard.check('read_file', '{"path":"a"}').verdict).toBe('warn');
+    expect(guard.check('read_file', '{"path":"a"}').verdict).toBe('stop');
+  });
+});

@@ -2,7 +2,12 @@
 export function canonicalArgs(raw: string): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, sort(x)]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([k, x]) => [k, sort(x)]),
+      );
     return v;
   };
   try {
@@ -12,13 +17,18 @@ export function canonicalArgs(raw: string): string {
   }
 }
 
+/** What to do with an action: run it, run nothing and warn the model, or stop the loop. */
+export type RepeatVerdict = 'ok' | 'warn' | 'stop';
+
 /**
  * Spots a model going round in circles: the same action (tool and arguments) done `limit` times
- * with no change to the repository in between. A change resets the count, since the same read
- * or test run after an edit is a fresh look, not a repeat.
+ * with no change to the repository in between. The first time it gets there the model is warned
+ * (the action is not run again); doing it once more stops the loop. A change resets everything,
+ * since the same read or test run after an edit is a fresh look, not a repeat.
  */
 export class RepeatGuard {
   private readonly counts = new Map<string, number>();
+  private readonly warned = new Set<string>();
 
   constructor(readonly limit = 3) {
     if (!Number.isInteger(limit) || limit < 2) throw new Error(`repeat limit must be an integer of at least 2, got ${limit}`);
@@ -32,7 +42,18 @@ export class RepeatGuard {
     return n;
   }
 
+  /** Counts the action and says what to do with it. */
+  check(name: string, rawArgs: string): { count: number; verdict: RepeatVerdict } {
+    const count = this.record(name, rawArgs);
+    if (count < this.limit) return { count, verdict: 'ok' };
+    const key = `${name} ${canonicalArgs(rawArgs)}`;
+    if (this.warned.has(key)) return { count, verdict: 'stop' };
+    this.warned.add(key);
+    return { count, verdict: 'warn' };
+  }
+
   changed(): void {
     this.counts.clear();
+    this.warned.clear();
   }
 }

@@ -6,7 +6,7 @@ import type { JobWorkspace } from '../../git/workspace.service.js';
 import type { SandboxExecOptions, SandboxResult } from '../../sandbox/sandbox.js';
 import { CoderTools } from './coder-tools.js';
 
-const ALL = ['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command'];
+const ALL = ['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command', 'show_changes'];
 
 describe('CoderTools on a real directory', () => {
   let base: TempDir;
@@ -21,7 +21,7 @@ describe('CoderTools on a real directory', () => {
       files: new WorktreeFiles(),
       git: {
         grep: async (_ws, pattern, o) => ({ lines: [`src/a.js:1:${pattern}${o.path ? ` in ${o.path}` : ''}`], more: false }),
-        applyPatch: async (_ws, patch) => void patches.push(patch),
+        applyPatch: async (_ws, patch) => (patches.push(patch), { reducedContext: false }),
       },
       sandbox: async () => ({
         jobId: 'j',
@@ -31,6 +31,7 @@ describe('CoderTools on a real directory', () => {
       }),
       commandTimeoutMs: 60_000,
       allowed: new Set(allowed),
+      diff: async (path) => (path === 'docs' ? '' : `diff --git a/src/a.js b/src/a.js\n-line 1\n+line one\n${path ? `(only ${path})` : ''}`),
     });
   const run = (name: string, args: unknown, allowed?: string[]) => tools(allowed).run(name, typeof args === 'string' ? args : JSON.stringify(args));
 
@@ -49,22 +50,69 @@ describe('CoderTools on a real directory', () => {
 
   afterEach(() => base.remove());
 
-  it('lists files without node_modules, reads whole files and line ranges', async () => {
+  it('lists files without node_modules, reads whole files and line ranges with line numbers', async () => {
     expect(await run('list_files', {})).toEqual({ ok: true, content: 'src/a.js (21 B)' });
-    expect((await run('read_file', { path: 'src/a.js' })).content).toBe('line 1\nline 2\nline 3\n');
-    expect((await run('read_file', { path: 'src/a.js', start_line: 2, end_line: 3 })).content).toBe('(lines 2-3 of 4)\nline 2\nline 3');
-    expect(await run('read_file', { path: 'src/a.js', start_line: 3, end_line: 2 })).toMatchObject({ ok: false, content: expect.stringContaining('start_line 3 is after end_line 2') });
+    expect((await run('read_file', { path: 'src/a.js' })).content).toBe('src/a.js (3 lines)\n1\tline 1\n2\tline 2\n3\tline 3');
+    expect((await run('read_file', { path: 'src/a.js', start_line: 2, end_line: 3 })).content).toBe('src/a.js (lines 2-3 of 3)\n2\tline 2\n3\tline 3');
+    // Models often send numbers as text.
+    expect((await run('read_file', { path: 'src/a.js', start_line: '2', end_line: '2' })).content).toBe('src/a.js (lines 2-2 of 3)\n2\tline 2');
+    expect(await run('read_file', { path: 'src/a.js', start_line: 3, end_line: 2 })).toEqual({
+      ok: false,
+      content: 'error: end_line 2 is before start_line 3',
+    });
+    expect(await run('read_file', { path: 'src/a.js', start_line: 9 })).toEqual({
+      ok: false,
+      content: 'error: start_line 9 is past the end of src/a.js (3 lines)',
+    });
     expect(await run('read_file', { path: 'src/missing.js' })).toEqual({ ok: false, content: 'error: path "src/missing.js" does not exist' });
   });
 
+  it('suggests the path meant when one does not exist: another case, the same name elsewhere', async () => {
+    writeFileSync(join(root, 'README.md'), 'readme\n');
+    mkdirSync(join(root, 'lib'));
+    writeFileSync(join(root, 'lib', 'a.ts'), 'x\n');
+    expect((await run('read_file', { path: 'readme.md' })).content).toBe('error: path "readme.md" does not exist; did you mean README.md?');
+    expect((await run('read_file', { path: 'a.js' })).content).toBe('error: path "a.js" does not exist; did you mean src/a.js or lib/a.ts?');
+    expect((await run('edit_file', { path: 'src/A.js', old_text: 'a', new_text: 'b' })).content).toBe(
+      'error: path "src/A.js" is not an existing file; create it with write_file; did you mean src/a.js?',
+    );
+  });
+
+  it('reads a long file in pages, saying how to read on', async () => {
+    writeFileSync(join(root, 'big.js'), Array.from({ length: 1000 }, (_, i) => `const v${i + 1} = ${i + 1};`).join('\n'));
+    const first = (await run('read_file', { path: 'big.js' })).content;
+    expect(first.split('\n')[0]).toBe('big.js (lines 1-400 of 1000)');
+    expect(first.split('\n')[1]).toBe('  1\tconst v1 = 1;');
+    expect(first.endsWith('[... 600 more lines: read_file with start_line 401 to go on ...]')).toBe(true);
+    const last = (await run('read_file', { path: 'big.js', start_line: 990 })).content;
+    expect(last.split('\n')).toEqual([
+      'big.js (lines 990-1000 of 1000)',
+      ...Array.from({ length: 11 }, (_, i) => `${String(990 + i).padStart(4)}\tconst v${990 + i} = ${990 + i};`),
+    ]);
+  });
+
   it('writes and edits, reporting what changed', async () => {
-    expect(await run('write_file', { path: 'src/deep/new.js', content: 'x = 1\n' })).toEqual({ ok: true, content: 'wrote src/deep/new.js (6 bytes)', changed: ['src/deep/new.js'] });
-    expect(await run('edit_file', { path: 'src/a.js', old_text: 'line 2', new_text: 'LINE TWO' })).toEqual({ ok: true, content: 'edited src/a.js: 1 replacement(s)', changed: ['src/a.js'] });
+    expect(await run('write_file', { path: 'src/deep/new.js', content: 'x = 1\n' })).toEqual({
+      ok: true,
+      content: 'wrote src/deep/new.js (6 bytes)',
+      changed: ['src/deep/new.js'],
+    });
+    expect(await run('edit_file', { path: 'src/a.js', old_text: 'line 2', new_text: 'LINE TWO' })).toEqual({
+      ok: true,
+      content: 'edited src/a.js: 1 replacement(s)',
+      changed: ['src/a.js'],
+    });
     expect(readFileSync(join(root, 'src/a.js'), 'utf8')).toBe('line 1\nLINE TWO\nline 3\n');
-    expect((await run('edit_file', { path: 'src/a.js', old_text: 'line', new_text: 'l' })).content).toBe('error: old_text occurs 2 times in src/a.js; give more surrounding text so it is unique, or set replace_all');
-    expect((await run('edit_file', { path: 'src/a.js', old_text: 'line', new_text: 'l', replace_all: true })).content).toBe('edited src/a.js: 2 replacement(s)');
+    expect((await run('edit_file', { path: 'src/a.js', old_text: 'line', new_text: 'l' })).content).toBe(
+      'error: old_text occurs 2 times in src/a.js; give more surrounding text so it is unique, or set replace_all',
+    );
+    expect((await run('edit_file', { path: 'src/a.js', old_text: 'line', new_text: 'l', replace_all: true })).content).toBe(
+      'edited src/a.js: 2 replacement(s)',
+    );
     expect((await run('edit_file', { path: 'src/a.js', old_text: 'nope', new_text: 'x' })).content).toContain('old_text was not found in src/a.js');
-    expect((await run('edit_file', { path: 'src/b.js', old_text: 'a', new_text: 'b' })).content).toBe('error: path "src/b.js" is not an existing file; create it with write_file');
+    expect((await run('edit_file', { path: 'src/b.js', old_text: 'a', new_text: 'b' })).content).toBe(
+      'error: path "src/b.js" is not an existing file; create it with write_file',
+    );
   });
 
   it('refuses "..", absolute paths, .git and symlinks out of the worktree, in every file tool', async () => {
@@ -86,7 +134,9 @@ describe('CoderTools on a real directory', () => {
     ]);
     for (const r of refusals) {
       expect(r.ok).toBe(false);
-      expect(r.content).toMatch(/^error: path ".*" (contains "\.\." and would leave the repository|is absolute|is a symlink pointing outside|goes through a symlink pointing outside|is inside \.git)/);
+      expect(r.content).toMatch(
+        /^error: path ".*" (contains "\.\." and would leave the repository|is absolute|is a symlink pointing outside|goes through a symlink pointing outside|is inside \.git)/,
+      );
     }
     expect(readFileSync(join(base.path, 'secret.txt'), 'utf8')).toBe('secret');
     expect(patches).toEqual([]);
@@ -100,9 +150,37 @@ describe('CoderTools on a real directory', () => {
     expect((await run('apply_patch', { patch: 'change line 1' })).content).toContain('the patch has no file headers');
   });
 
-  it('runs commands in the sandbox within the agency\'s limit and says how they ended', async () => {
+  it("says why a patch did not apply and what usually fixes it, without the runner's paths", async () => {
+    const failing = new CoderTools({
+      ws: { dir: root } as JobWorkspace,
+      files: new WorktreeFiles(),
+      git: {
+        grep: async () => ({ lines: [], more: false }),
+        applyPatch: async () => {
+          throw new Error(
+            'git --git-dir=/w/mirrors/x.git/worktrees/j --work-tree=/w/worktrees/j apply --recount /w/tmp/5f0e8a3c-1b2d-4e5f-8a9b-0c1d2e3f4a5b.patch failed: error: patch failed: src/a.js:1\nerror: src/a.js: patch does not apply',
+          );
+        },
+      },
+      sandbox: async () => {
+        throw new Error('unused');
+      },
+      commandTimeoutMs: 1000,
+      allowed: new Set(ALL),
+    });
+    const r = await failing.run('apply_patch', JSON.stringify({ patch: '--- a/src/a.js\n+++ b/src/a.js\n@@ -1 +1 @@\n-line one\n+line 1\n' }));
+    expect(r.ok).toBe(false);
+    expect(r.content).toBe(
+      'error: the patch did not apply: error: patch failed: src/a.js:1\nerror: src/a.js: patch does not apply. Where it differs: hunk 1 of src/a.js: its first line "line one" is not in the file. Each hunk\'s context and removed lines must match the file exactly, whitespace and blank lines included: read_file the region again (the line numbers it shows are not part of the file), or use edit_file for a small change.',
+    );
+    expect(r.content).not.toContain('/w/');
+  });
+
+  it("runs commands in the sandbox within the agency's limit and says how they ended", async () => {
     expect(await run('run_command', { command: 'npm test', timeout_seconds: 5 })).toEqual({ ok: true, content: 'exit code 0, 1.5 s\nok\n' });
     expect(commands[0]).toMatchObject({ command: 'npm test', timeoutMs: 5000, maxOutputBytes: 16_000 });
+    // git in the sandbox says why it cannot work, instead of naming a host path.
+    expect(commands[0]!.env?.GIT_DIR).toMatch(/git-is-not-available-in-the-sandbox/);
     await run('run_command', { command: 'npm test', timeout_seconds: 100_000 });
     expect(commands[1]!.timeoutMs).toBe(60_000);
     result = { exitCode: 137, timedOut: true, output: '' };
@@ -111,11 +189,41 @@ describe('CoderTools on a real directory', () => {
     expect((await run('run_command', { command: 'node hog.js' })).content).toMatch(/^killed: the sandbox ran out of memory/);
   });
 
+  it("shows the round's changes so far, or says there are none", async () => {
+    expect((await run('show_changes', {})).content).toBe('diff --git a/src/a.js b/src/a.js\n-line 1\n+line one\n');
+    expect((await run('show_changes', { path: 'src/a.js' })).content).toContain('(only src/a.js)');
+    expect(await run('show_changes', { path: 'docs' })).toEqual({ ok: true, content: 'no changes under docs in this round yet' });
+    expect((await run('show_changes', { path: '../x' })).content).toMatch(/^error: path "\.\.\/x" contains "\.\."/);
+  });
+
   it('answers mistakes in calling a tool instead of failing', async () => {
-    expect(await run('write_file', '{not json')).toMatchObject({ ok: false, content: expect.stringContaining('the arguments of write_file are not a JSON object') });
-    expect(await run('write_file', { path: 'a.js' })).toEqual({ ok: false, content: 'error: argument "content" must be a string' });
+    expect(await run('write_file', 'write a.js please')).toMatchObject({
+      ok: false,
+      content: expect.stringContaining('the arguments of write_file are not a JSON object'),
+    });
+    // Sloppy JSON is repaired, as the agents' answers are: a trailing comma, a missing brace.
+    expect(await run('write_file', '{"path": "fixed.js", "content": "x\\n",}')).toMatchObject({ ok: true, content: 'wrote fixed.js (2 bytes)' });
+    expect(await run('write_file', '{"path": "fixed2.js", "content": "y"')).toMatchObject({ ok: true, content: 'wrote fixed2.js (1 bytes)' });
+    // Repaired into something else than the call meant: the argument check says what is wrong.
+    expect((await run('write_file', '{not json')).content).toContain('write_file has no argument "not json"');
+    expect(await run('write_file', { path: 'a.js' })).toEqual({
+      ok: false,
+      content: 'error: argument "content" of write_file is missing. write_file takes: path (string, required), content (string, required)',
+    });
+    expect(await run('read_file', { file: 'a.js' })).toEqual({
+      ok: false,
+      content: 'error: read_file has no argument "file". read_file takes: path (string, required), start_line (integer), end_line (integer)',
+    });
+    expect(await run('read_file', { path: 'src/a.js', start_line: 'two' })).toEqual({
+      ok: false,
+      content:
+        'error: argument "start_line" of read_file must be an integer (got "two"). read_file takes: path (string, required), start_line (integer), end_line (integer)',
+    });
     expect(await run('delete_everything', {})).toMatchObject({ ok: false, content: expect.stringContaining('there is no tool "delete_everything"') });
-    expect(await run('run_command', { command: 'ls' }, ['read_file'])).toEqual({ ok: false, content: 'error: there is no tool "run_command"; use one of: read_file, finish' });
+    expect(await run('run_command', { command: 'ls' }, ['read_file'])).toEqual({
+      ok: false,
+      content: 'error: there is no tool "run_command"; use one of: read_file, finish',
+    });
     expect(await run('finish', { summary: '  ' })).toEqual({ ok: false, content: 'error: argument "summary" is empty; say what you changed' });
     expect(await run('finish', { summary: 'Done.' })).toEqual({ ok: true, content: 'finished', finished: { summary: 'Done.' } });
   });

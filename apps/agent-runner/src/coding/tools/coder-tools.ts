@@ -1,10 +1,14 @@
+import { SpanKind, withSpan } from '@agency/telemetry';
+import { jsonrepair } from 'jsonrepair';
 import type { WorktreeFiles } from '../../files/worktree-files.js';
 import { checkRelativePath, resolveInside, UnsafePathError } from '../../files/path-guard.js';
 import type { JobWorkspace } from '../../git/workspace.service.js';
 import type { WorktreeGit } from '../../git/worktree-git.js';
 import type { SandboxSession } from '../../sandbox/sandbox.js';
+import { firstMismatch, hunksOf } from './patch-hunks.js';
 import { patchPaths } from './patch-paths.js';
-import type { ToolName } from './tool-schemas.js';
+import { checkToolArgs, ToolArgumentError } from './tool-args.js';
+import { TOOL_SCHEMAS, type ToolName } from './tool-schemas.js';
 
 /** What one tool call gave: the text the model reads, and what it changed in the repository. */
 export interface ToolOutcome {
@@ -16,7 +20,23 @@ export interface ToolOutcome {
   finished?: { summary: string };
 }
 
-export const TOOL_LIMITS = { readBytes: 100_000, listFiles: 500, searchLines: 200, contentChars: 1_000_000, commandOutputBytes: 16_000, patchChars: 1_000_000 } as const;
+export const TOOL_LIMITS = {
+  readBytes: 400_000,
+  readLines: 400,
+  listFiles: 500,
+  searchLines: 200,
+  contentChars: 1_000_000,
+  commandOutputBytes: 16_000,
+  patchChars: 1_000_000,
+  diffChars: 30_000,
+} as const;
+
+/**
+ * The environment of the coder's commands besides the sandbox's own: git in the sandbox cannot
+ * reach the repository (its git directory lives in the runner's mirror, out of reach), so it says
+ * why in its own error instead of naming a host path.
+ */
+export const COMMAND_ENV: Readonly<Record<string, string>> = { GIT_DIR: '/git-is-not-available-in-the-sandbox--the-agency-commits-for-you--use-show_changes' };
 
 export interface CoderToolsContext {
   ws: JobWorkspace;
@@ -29,10 +49,11 @@ export interface CoderToolsContext {
   allowed: ReadonlySet<string>;
   /** After the runner (as root) changed files: hand them to the worktree's owner. */
   adopt?: (paths: string[]) => void;
+  /** What a command changed in the worktree (git's view): tracked files are committed, new ones only reported. */
+  changes?: () => Promise<{ tracked: string[]; untracked: string[] }>;
+  /** The round's changes so far as a diff against its start, optionally under one path. */
+  diff?: (path?: string) => Promise<string>;
 }
-
-/** A model's mistake in calling a tool: told back to it, never thrown out of the loop. */
-class ToolArgumentError extends Error {}
 
 function str(args: Record<string, unknown>, key: string, options: { optional?: boolean; max?: number } = {}): string {
   const v = args[key];
@@ -44,30 +65,106 @@ function str(args: Record<string, unknown>, key: string, options: { optional?: b
 
 function int(args: Record<string, unknown>, key: string): number | undefined {
   const v = args[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ToolArgumentError(`argument "${key}" must be a positive integer`);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || v < 1) throw new ToolArgumentError(`argument "${key}" must be a positive integer`);
   return v;
+}
+
+/** `  12\tconst x = 1;`: lines as `cat -n` shows them, so findings and edits can name them. */
+export function numberLines(lines: readonly string[], first: number): string {
+  const width = String(first + lines.length - 1).length;
+  return lines.map((l, i) => `${String(first + i).padStart(width)}\t${l}`).join('\n');
+}
+
+/**
+ * A tool call's arguments as JSON, repaired where they are merely sloppy (a trailing comma, a
+ * missing quote or bracket: seen in a relay trial, where the call was refused although its
+ * meaning was plain), as the agents' answers are. The JSON parser's own complaint otherwise.
+ */
+function parseToolArgs(raw: string): unknown {
+  const text = raw.trim() === '' ? '{}' : raw;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    try {
+      return JSON.parse(jsonrepair(text));
+    } catch {
+      throw e;
+    }
+  }
+}
+
+/** git refused a patch; the message is what the model reads. */
+class PatchRefusedError extends Error {}
+
+/**
+ * git apply's complaint without the runner's own paths (the patch sits in a temporary file), the
+ * first line of the patch that differs from the file when one does, and what usually fixes it.
+ */
+export function patchFailure(message: string, mismatch?: string): string {
+  const cleaned = message
+    .replace(/^git .*? failed: /, '')
+    .replace(/\/[^\s:'"]*\/tmp\/[0-9a-f-]+\.patch/g, 'the patch')
+    .trim();
+  const where = mismatch ? ` Where it differs: ${mismatch}.` : '';
+  return `the patch did not apply: ${cleaned}.${where} Each hunk's context and removed lines must match the file exactly, whitespace and blank lines included: read_file the region again (the line numbers it shows are not part of the file), or use edit_file for a small change.`;
+}
+
+function listed(paths: readonly string[]): string {
+  return paths.length <= 10 ? paths.join(', ') : `${paths.slice(0, 10).join(', ')} and ${paths.length - 10} more`;
+}
+
+/** What the model is told about the files a command changed. */
+function changesNote(c: { tracked: string[]; untracked: string[] }): string {
+  const parts: string[] = [];
+  if (c.tracked.length > 0) parts.push(`[the command changed ${c.tracked.length} tracked file(s), committed with this step: ${listed(c.tracked)}]`);
+  if (c.untracked.length > 0) parts.push(`[new files the command created are not committed: ${listed(c.untracked)}; create a file with write_file to keep it]`);
+  return `\n${parts.join('\n')}`;
 }
 
 /** The coder's tools on one job's worktree; every path goes through the path guard. */
 export class CoderTools {
   constructor(private readonly ctx: CoderToolsContext) {}
 
+  /**
+   * One tool call of the model, as a span named by OpenTelemetry's GenAI conventions,
+   * `execute_tool <tool>` (an unknown name is `execute_tool unknown`), with whether it worked.
+   */
   async run(name: string, rawArgs: string): Promise<ToolOutcome> {
-    if (name !== 'finish' && !this.ctx.allowed.has(name)) return { ok: false, content: `error: there is no tool "${name}"; use one of: ${[...this.ctx.allowed, 'finish'].join(', ')}` };
+    const tool = name in TOOL_SCHEMAS || name === 'finish' ? name : 'unknown';
+    return withSpan(
+      `execute_tool ${tool}`,
+      { kind: SpanKind.INTERNAL, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
+      async (span) => {
+        const outcome = await this.runTool(name, rawArgs);
+        span.setAttribute('agency.tool.ok', outcome.ok);
+        return outcome;
+      },
+    );
+  }
+
+  private async runTool(name: string, rawArgs: string): Promise<ToolOutcome> {
+    const offered = [...this.ctx.allowed].filter((n) => n in TOOL_SCHEMAS && n !== 'finish');
+    if (name !== 'finish' && !(this.ctx.allowed.has(name) && name in TOOL_SCHEMAS))
+      return { ok: false, content: `error: there is no tool "${name}"; use one of: ${[...offered, 'finish'].join(', ')}` };
     let args: Record<string, unknown>;
     try {
-      const parsed: unknown = JSON.parse(rawArgs.trim() === '' ? '{}' : rawArgs);
+      const parsed = parseToolArgs(rawArgs);
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-      args = parsed as Record<string, unknown>;
+      args = checkToolArgs(TOOL_SCHEMAS[name as ToolName], parsed as Record<string, unknown>);
     } catch (e) {
+      if (e instanceof ToolArgumentError) return { ok: false, content: `error: ${e.message}` };
       return { ok: false, content: `error: the arguments of ${name} are not a JSON object (${(e as Error).message})` };
     }
     try {
       return await this.dispatch(name as ToolName, args);
     } catch (e) {
+      if (e instanceof UnsafePathError && /does not exist|is not an existing file/.test(e.problem))
+        return { ok: false, content: `error: ${e.message}${await this.suggest(e.path)}` };
       if (e instanceof ToolArgumentError || e instanceof UnsafePathError) return { ok: false, content: `error: ${e.message}` };
-      if (e instanceof Error && (name === 'edit_file' || name === 'apply_patch' || name === 'search')) return { ok: false, content: `error: ${e.message}` };
+      if (e instanceof PatchRefusedError) return { ok: false, content: `error: ${e.message}` };
+      if (e instanceof Error && name === 'apply_patch') return { ok: false, content: `error: ${patchFailure(e.message)}` };
+      if (e instanceof Error && (name === 'edit_file' || name === 'search')) return { ok: false, content: `error: ${e.message}` };
       throw e;
     }
   }
@@ -83,25 +180,19 @@ export class CoderTools {
         if (more > 0) lines.push(`[... ${more} more file(s) not listed; list a subdirectory ...]`);
         return { ok: true, content: lines.length > 0 ? lines.join('\n') : '(no files)' };
       }
-      case 'read_file': {
-        const path = checkRelativePath(str(args, 'path'));
-        const text = await this.ctx.files.readForModel(root, path, TOOL_LIMITS.readBytes);
-        const start = int(args, 'start_line');
-        const end = int(args, 'end_line');
-        if (start === undefined && end === undefined) return { ok: true, content: text };
-        const lines = text.split('\n');
-        const from = start ?? 1;
-        const to = Math.min(end ?? lines.length, lines.length);
-        if (from > to) throw new ToolArgumentError(`start_line ${from} is after end_line ${to} (the file has ${lines.length} lines)`);
-        return { ok: true, content: `(lines ${from}-${to} of ${lines.length})\n${lines.slice(from - 1, to).join('\n')}` };
-      }
+      case 'read_file':
+        return { ok: true, content: await this.readFile(root, args) };
       case 'search': {
         const pattern = str(args, 'pattern', { max: 1000 });
         if (pattern === '') throw new ToolArgumentError('argument "pattern" is empty');
         const path = str(args, 'path', { optional: true });
         const narrowed = path.trim() && path.trim() !== '.' ? checkRelativePath(path) : undefined;
         if (narrowed) resolveInside(root, narrowed);
-        const found = await this.ctx.git.grep(this.ctx.ws, pattern, { regex: args.regex === true, max: TOOL_LIMITS.searchLines, ...(narrowed ? { path: narrowed } : {}) });
+        const found = await this.ctx.git.grep(this.ctx.ws, pattern, {
+          regex: args.regex === true,
+          max: TOOL_LIMITS.searchLines,
+          ...(narrowed ? { path: narrowed } : {}),
+        });
         if (found.lines.length === 0) return { ok: true, content: 'no matches' };
         return { ok: true, content: [...found.lines, ...(found.more ? [`[... more matches not shown; narrow the search ...]`] : [])].join('\n') };
       }
@@ -113,7 +204,13 @@ export class CoderTools {
       }
       case 'edit_file': {
         const path = checkRelativePath(str(args, 'path'));
-        const { replacements } = await this.ctx.files.edit(root, path, str(args, 'old_text', { max: TOOL_LIMITS.contentChars }), str(args, 'new_text', { max: TOOL_LIMITS.contentChars }), args.replace_all === true);
+        const { replacements } = await this.ctx.files.edit(
+          root,
+          path,
+          str(args, 'old_text', { max: TOOL_LIMITS.contentChars }),
+          str(args, 'new_text', { max: TOOL_LIMITS.contentChars }),
+          args.replace_all === true,
+        );
         return { ok: true, content: `edited ${path}: ${replacements} replacement(s)`, changed: [path] };
       }
       case 'apply_patch': {
@@ -125,9 +222,22 @@ export class CoderTools {
           resolveInside(root, normalized);
           return normalized;
         });
-        await this.ctx.git.applyPatch(this.ctx.ws, patch, strip);
+        const hunks = hunksOf(patch, strip);
+        let applied: { reducedContext: boolean } | void;
+        try {
+          applied = await this.ctx.git.applyPatch(this.ctx.ws, patch, strip, { everyHunkRemoves: hunks.length > 0 && hunks.every((h) => h.removes > 0) });
+        } catch (e) {
+          const where = await firstMismatch(hunks, (p) => this.ctx.files.readForModel(root, p, TOOL_LIMITS.contentChars).catch(() => undefined)).catch(
+            () => undefined,
+          );
+          throw new PatchRefusedError(patchFailure((e as Error).message, where));
+        }
         this.ctx.adopt?.(checked);
-        return { ok: true, content: `applied the patch to ${checked.join(', ')}`, changed: checked };
+        const loose =
+          applied && applied.reducedContext
+            ? ' with one line of context (not all of its context matched as it is, e.g. a hunk with nothing after its change): check the result with show_changes'
+            : '';
+        return { ok: true, content: `applied the patch to ${checked.join(', ')}${loose}`, changed: checked };
       }
       case 'run_command': {
         const command = str(args, 'command', { max: 20_000 });
@@ -135,13 +245,35 @@ export class CoderTools {
         const asked = int(args, 'timeout_seconds');
         const timeoutMs = Math.min(this.ctx.commandTimeoutMs, asked ? asked * 1000 : this.ctx.commandTimeoutMs);
         const session = await this.ctx.sandbox();
-        const r = await session.exec({ command, timeoutMs, maxOutputBytes: TOOL_LIMITS.commandOutputBytes });
+        const r = await session.exec({ command, timeoutMs, maxOutputBytes: TOOL_LIMITS.commandOutputBytes, env: { ...COMMAND_ENV } });
+        this.workdir = session.workdir;
         const how = r.timedOut
           ? `killed at the time limit of ${Math.round(timeoutMs / 1000)} s`
           : r.oomKilled
             ? 'killed: the sandbox ran out of memory'
             : `exit code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}`;
-        return { ok: r.exitCode === 0 && !r.timedOut, content: `${how}, ${(r.durationMs / 1000).toFixed(1)} s\n${r.output || '(no output)'}` };
+        const content = `${how}, ${(r.durationMs / 1000).toFixed(1)} s\n${r.output || '(no output)'}`;
+        const changed = await this.ctx.changes?.();
+        if (!changed || (changed.tracked.length === 0 && changed.untracked.length === 0)) return { ok: r.exitCode === 0 && !r.timedOut, content };
+        return {
+          ok: r.exitCode === 0 && !r.timedOut,
+          content: `${content}${changesNote(changed)}`,
+          ...(changed.tracked.length > 0 ? { changed: changed.tracked } : {}),
+        };
+      }
+      case 'show_changes': {
+        const path = str(args, 'path', { optional: true }).trim();
+        const narrowed = path && path !== '.' ? checkRelativePath(path) : undefined;
+        if (!this.ctx.diff) return { ok: false, content: 'error: show_changes is not available here' };
+        const diff = await this.ctx.diff(narrowed);
+        if (!diff.trim()) return { ok: true, content: narrowed ? `no changes under ${narrowed} in this round yet` : 'no changes in this round yet' };
+        return {
+          ok: true,
+          content:
+            diff.length > TOOL_LIMITS.diffChars
+              ? `${diff.slice(0, TOOL_LIMITS.diffChars)}\n[... ${diff.length - TOOL_LIMITS.diffChars} more characters: show_changes with a path to see one file ...]`
+              : diff,
+        };
       }
       case 'finish': {
         const summary = str(args, 'summary', { max: 5000 }).trim();
@@ -151,5 +283,47 @@ export class CoderTools {
       default:
         return { ok: false, content: `error: there is no tool "${String(name)}"` };
     }
+  }
+
+  /** `; did you mean README.md?` for a path that does not exist: the same path in another case, or files of the same name elsewhere. */
+  private async suggest(path: string): Promise<string> {
+    const { files } = await this.ctx.files.list(this.ctx.ws.dir, '', 20_000).catch(() => ({ files: [] as Array<{ path: string }> }));
+    const lower = path.toLowerCase();
+    const base = lower.split('/').pop() ?? lower;
+    const stem = base.replace(/\.[^.]+$/, '');
+    const near = files.map((f) => f.path).filter((p) => p.toLowerCase() === lower);
+    const sameName = files.map((f) => f.path).filter((p) => p.toLowerCase().split('/').pop() === base && !near.includes(p));
+    const sameStem = files
+      .map((f) => f.path)
+      .filter((p) => (p.toLowerCase().split('/').pop() ?? '').replace(/\.[^.]+$/, '') === stem && !near.includes(p) && !sameName.includes(p));
+    // The same path in another case is surely the one meant; otherwise files of that name, then of that stem.
+    const candidates = (near.length > 0 ? near : [...sameName, ...sameStem]).slice(0, 5);
+    return candidates.length > 0 ? `; did you mean ${candidates.join(' or ')}?` : '';
+  }
+
+  /** Where commands ran, as the last session said (for the model's benefit). */
+  workdir?: string;
+
+  /**
+   * A file with numbered lines, at most TOOL_LIMITS.readLines of them: a long file says how long
+   * it is and how to read on, so one read never floods the conversation.
+   */
+  private async readFile(root: string, args: Record<string, unknown>): Promise<string> {
+    const path = checkRelativePath(str(args, 'path'));
+    const text = await this.ctx.files.readForModel(root, path, TOOL_LIMITS.readBytes);
+    const lines = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
+    if (text === '') return `${path} is empty`;
+    const start = int(args, 'start_line') ?? 1;
+    if (start > lines.length) throw new ToolArgumentError(`start_line ${start} is past the end of ${path} (${lines.length} lines)`);
+    const asked = int(args, 'end_line');
+    if (asked !== undefined && asked < start) throw new ToolArgumentError(`end_line ${asked} is before start_line ${start}`);
+    const end = Math.min(asked ?? lines.length, lines.length, start + TOOL_LIMITS.readLines - 1);
+    const whole = start === 1 && end === lines.length;
+    const header = whole ? `${path} (${lines.length} line${lines.length === 1 ? '' : 's'})` : `${path} (lines ${start}-${end} of ${lines.length})`;
+    const more =
+      end < lines.length && (asked === undefined || asked > end)
+        ? `\n[... ${lines.length - end} more lines: read_file with start_line ${end + 1} to go on ...]`
+        : '';
+    return `${header}\n${numberLines(lines.slice(start - 1, end), start)}${more}`;
   }
 }

@@ -2,7 +2,8 @@ import { patchPaths } from './patch-paths.js';
 
 describe('patchPaths', () => {
   it('reads git-style headers with a/ and b/ prefixes (strip 1)', () => {
-    const patch = 'diff --git a/src/a.js b/src/a.js\nindex 1..2 100644\n--- a/src/a.js\n+++ b/src/a.js\n@@ -1 +1 @@\n-x\n+y\n--- /dev/null\n+++ b/src/new.js\n@@ -0,0 +1 @@\n+z\n';
+    const patch =
+      'diff --git a/src/a.js b/src/a.js\nindex 1..2 100644\n--- a/src/a.js\n+++ b/src/a.js\n@@ -1 +1 @@\n-x\n+y\n--- /dev/null\n+++ b/src/new.js\n@@ -0,0 +1 @@\n+z\n';
     expect(patchPaths(patch)).toEqual({ strip: 1, paths: ['src/a.js', 'src/new.js'] });
   });
 

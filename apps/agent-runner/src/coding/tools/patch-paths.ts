@@ -7,7 +7,7 @@ export interface PatchPaths {
 }
 
 /** `--- a/src/x.js\t2024-01-01 ...` -> `a/src/x.js`; quoted names (`"a/with space"`) lose their quotes. */
-function headerPath(rest: string): string {
+export function headerPath(rest: string): string {
   let p = rest.split('\t')[0]!.trim();
   if (p.startsWith('"') && p.endsWith('"') && p.length >= 2) p = p.slice(1, -1).replace(/\\(["\\])/g, '$1');
   return p;

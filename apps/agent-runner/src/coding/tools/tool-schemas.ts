@@ -1,20 +1,22 @@
 import type { ToolDefinition } from '@agency/llm-client';
 
 /** Every tool the coder knows; an agent's `tools:` in the vault picks which it offers. `finish` is always offered. */
-export const TOOL_NAMES = ['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command', 'finish'] as const;
+export const TOOL_NAMES = ['list_files', 'read_file', 'search', 'write_file', 'edit_file', 'apply_patch', 'run_command', 'show_changes', 'finish'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
-const path = { type: 'string', description: 'Path relative to the repository root, forward slashes, e.g. src/index.js' } as const;
+const path = { type: 'string', description: 'Relative to the repository root, e.g. src/index.js' } as const;
 
+// Descriptions are short on purpose: every one is sent with every turn of the tool loop.
 export const TOOL_SCHEMAS: Record<ToolName, ToolDefinition> = {
   list_files: {
     name: 'list_files',
-    description: 'List files (with sizes) under a directory of the repository, recursively. .git and node_modules are skipped.',
-    parameters: { type: 'object', properties: { path: { type: 'string', description: 'Directory relative to the repository root; empty for the root.' } }, additionalProperties: false },
+    description: 'List files (with sizes) under a directory, recursively; .git and node_modules skipped.',
+    parameters: { type: 'object', properties: { path: { type: 'string', description: 'Directory; empty for the root.' } }, additionalProperties: false },
   },
   read_file: {
     name: 'read_file',
-    description: 'Read a text file of the repository. Optionally only lines start_line..end_line (1-based, inclusive).',
+    description:
+      'Read a text file with line numbers ("12<TAB>text"; not part of the file), at most 400 lines per call; start_line/end_line (1-based) for a part.',
     parameters: {
       type: 'object',
       properties: { path, start_line: { type: 'integer', minimum: 1 }, end_line: { type: 'integer', minimum: 1 } },
@@ -24,12 +26,12 @@ export const TOOL_SCHEMAS: Record<ToolName, ToolDefinition> = {
   },
   search: {
     name: 'search',
-    description: 'Search the repository\'s text files (git grep). Answers "path:line:text" lines.',
+    description: 'Search text files (git grep); answers "path:line:text".',
     parameters: {
       type: 'object',
       properties: {
-        pattern: { type: 'string', description: 'Text to find; a POSIX extended regular expression when regex is true.' },
-        regex: { type: 'boolean', description: 'Treat pattern as a regular expression (default false: fixed text).' },
+        pattern: { type: 'string' },
+        regex: { type: 'boolean', description: 'POSIX extended regex (default: fixed text).' },
         path: { type: 'string', description: 'Only this file or directory.' },
       },
       required: ['pattern'],
@@ -38,12 +40,13 @@ export const TOOL_SCHEMAS: Record<ToolName, ToolDefinition> = {
   },
   write_file: {
     name: 'write_file',
-    description: 'Create a file or replace its whole content. Parent directories are created. The change is committed at once.',
-    parameters: { type: 'object', properties: { path, content: { type: 'string', description: 'The complete new content.' } }, required: ['path', 'content'], additionalProperties: false },
+    description: 'Create a file or replace its whole content (parent directories are made). Committed at once.',
+    parameters: { type: 'object', properties: { path, content: { type: 'string' } }, required: ['path', 'content'], additionalProperties: false },
   },
   edit_file: {
     name: 'edit_file',
-    description: 'Replace exact text in an existing file: old_text must occur exactly once (or set replace_all). Copy old_text from read_file, whitespace included. Committed at once.',
+    description:
+      'Replace old_text, which must occur exactly once (or set replace_all), copied from read_file with its whitespace and without the line numbers. Committed at once.',
     parameters: {
       type: 'object',
       properties: { path, old_text: { type: 'string' }, new_text: { type: 'string' }, replace_all: { type: 'boolean' } },
@@ -53,22 +56,29 @@ export const TOOL_SCHEMAS: Record<ToolName, ToolDefinition> = {
   },
   apply_patch: {
     name: 'apply_patch',
-    description: 'Apply a unified diff (git diff format: "--- a/path", "+++ b/path", @@ hunks) to the repository\'s files. Committed at once.',
+    description: 'Apply a unified diff ("--- a/path", "+++ b/path", @@ hunks). Committed at once.',
     parameters: { type: 'object', properties: { patch: { type: 'string' } }, required: ['patch'], additionalProperties: false },
   },
   run_command: {
     name: 'run_command',
-    description: 'Run a shell command (sh -c) in the repository, in an isolated sandbox without network. Answers the exit code and the output (cut in the middle when long). Use it to run tests or linters; file changes made by commands are not committed.',
+    description:
+      'Run a shell command (sh -c) in the repository, in a sandbox without network: tests, linters, formatters. Answers the exit code and output. Changes to tracked files are committed; new files are not (use write_file). No git: use show_changes.',
     parameters: {
       type: 'object',
-      properties: { command: { type: 'string' }, timeout_seconds: { type: 'integer', minimum: 1, description: 'Wall-clock limit (capped by the agency).' } },
+      properties: { command: { type: 'string' }, timeout_seconds: { type: 'integer', minimum: 1 } },
       required: ['command'],
       additionalProperties: false,
     },
   },
+  show_changes: {
+    name: 'show_changes',
+    description: 'The diff of this round so far (committed and not), to review before finish.',
+    parameters: { type: 'object', properties: { path: { type: 'string', description: 'Only this file or directory.' } }, additionalProperties: false },
+  },
   finish: {
     name: 'finish',
-    description: 'End the work: every change is already committed. Give a short summary of what you changed and why.',
+    description:
+      'End the work (everything is committed) with a short summary of what you changed and why; it becomes the commit message and the PR description.',
     parameters: { type: 'object', properties: { summary: { type: 'string' } }, required: ['summary'], additionalProperties: false },
   },
 };

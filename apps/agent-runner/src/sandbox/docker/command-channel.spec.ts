@@ -20,16 +20,16 @@ function wire() {
 describe('CommandChannel', () => {
   it('resolves ready with the hello, sends a run request and collects output and exit', async () => {
     const { channel, sent, say, tick } = wire();
-    say({ t: 'ready', pid: 7, uid: 1000, node: 'v24.0.0' });
-    await expect(channel.ready).resolves.toEqual({ pid: 7, uid: 1000, node: 'v24.0.0' });
+    say({ t: 'ready', pid: 7, uid: 1000, node: 'v24.0.0', oomCount: 0 });
+    await expect(channel.ready).resolves.toEqual({ pid: 7, uid: 1000, node: 'v24.0.0', oomCount: 0 });
     const chunks: string[] = [];
     const result = channel.run({ cmd: 'echo hi', cwd: '/workspace/repo', timeoutMs: 1000, maxBytes: 100 }, (c) => chunks.push(c.toString()));
     await tick();
     expect(sent).toEqual([{ t: 'run', id: 1, cmd: 'echo hi', cwd: '/workspace/repo', timeoutMs: 1000, maxBytes: 100 }]);
     say({ t: 'out', id: 1, d: Buffer.from('hi\n').toString('base64') });
     say({ t: 'out', id: 99, d: Buffer.from('not ours').toString('base64') });
-    say({ t: 'exit', id: 1, code: 0, signal: null, timedOut: false, oom: false, total: 3, tail: null, ms: 4 });
-    await expect(result).resolves.toEqual({ code: 0, signal: null, timedOut: false, oom: false, total: 3, tail: null, ms: 4 });
+    say({ t: 'exit', id: 1, code: 0, signal: null, timedOut: false, oom: false, oomCount: 2, total: 3, tail: null, ms: 4 });
+    await expect(result).resolves.toEqual({ code: 0, signal: null, timedOut: false, oom: false, oomCount: 2, total: 3, tail: null, ms: 4 });
     expect(chunks).toEqual(['hi\n']);
   });
 

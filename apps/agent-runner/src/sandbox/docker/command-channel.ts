@@ -5,6 +5,8 @@ export interface ServerHello {
   pid: number;
   uid: number;
   node: string;
+  /** The cgroup's OOM-kill count at start; -1 when the server cannot read it. */
+  oomCount: number;
 }
 
 export interface ServerRunRequest {
@@ -21,6 +23,8 @@ export interface ServerExit {
   signal: string | null;
   timedOut: boolean;
   oom: boolean;
+  /** The container's OOM-kill count after the command; -1 when unknown. */
+  oomCount: number;
   /** Bytes the command wrote in all. */
   total: number;
   /** The last three quarters of maxBytes of the output, base64, when more was written than forwarded. */
@@ -126,7 +130,7 @@ export class CommandChannel {
       return;
     }
     if (msg.t === 'ready') {
-      this.resolveReady({ pid: Number(msg.pid), uid: Number(msg.uid), node: String(msg.node) });
+      this.resolveReady({ pid: Number(msg.pid), uid: Number(msg.uid), node: String(msg.node), oomCount: typeof msg.oomCount === 'number' ? msg.oomCount : -1 });
       return;
     }
     const current = this.current;
@@ -140,6 +144,7 @@ export class CommandChannel {
         signal: typeof msg.signal === 'string' ? msg.signal : null,
         timedOut: msg.timedOut === true,
         oom: msg.oom === true,
+        oomCount: typeof msg.oomCount === 'number' ? msg.oomCount : -1,
         total: typeof msg.total === 'number' ? msg.total : 0,
         tail: typeof msg.tail === 'string' ? msg.tail : null,
         ms: typeof msg.ms === 'number' ? msg.ms : 0,

@@ -1,5 +1,6 @@
 import type * as ChildProcessModule from 'node:child_process';
 import type * as FsModule from 'node:fs';
+import type * as NetModule from 'node:net';
 
 /**
  * The command server: the main process of every sandbox container. A `docker exec` costs about
@@ -8,12 +9,17 @@ import type * as FsModule from 'node:fs';
  *
  *   -> {"t":"run","id":1,"cmd":"npm test","cwd":"/workspace/repo","env":{},"timeoutMs":60000,"maxBytes":2000000}
  *   <- {"t":"out","id":1,"d":"<base64>"}          output as it comes, up to maxBytes
- *   <- {"t":"exit","id":1,"code":0,"signal":null,"timedOut":false,"oom":false,"total":123,"tail":null,"ms":42}
+ *   <- {"t":"exit","id":1,"code":0,"signal":null,"timedOut":false,"oom":false,"oomCount":0,"total":123,"tail":null,"ms":42}
  *   -> {"t":"bye"}                                  kill everything and exit
  *
  * After a command ends (or times out), every other process in the container is killed, so
  * nothing a command started (a daemon, a fork bomb, a `setsid` escapee) outlives it. The kernel's
  * OOM-kill counter of the container's cgroup tells a memory kill from any other SIGKILL.
+ *
+ * A command's stdout and stderr are one FIFO, not the socket pair `stdio: 'pipe'` makes: node
+ * writes to a socket that is momentarily full asynchronously and drops the queue at
+ * `process.exit()`, so a test runner that prints many small pieces and exits at once (uvu) lost
+ * the end of its output, its summary included; a pipe is written synchronously.
  *
  * The function is sent as source text (`node -e "(<source>)()"`), so it must not use anything
  * from this module's scope: only globals, and Node's built-in modules loaded at run time.
@@ -24,9 +30,11 @@ export function commandServerMain(): void {
   const load = <T>(id: string): T => (typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : g.require!(id)) as T;
   const cp = load<typeof ChildProcessModule>('node:child_process');
   const fs = load<typeof FsModule>('node:fs');
+  const net = load<typeof NetModule>('node:net');
   const KILL_GRACE_MS = 2000;
   const DRAIN_MS = 500;
   const DRAIN_ALL_DEAD_MS = 10_000;
+  const START_RETRY_MS = 15_000;
 
   const send = (msg: Record<string, unknown>) => {
     process.stdout.write(`${JSON.stringify(msg)}\n`);
@@ -90,6 +98,64 @@ export function commandServerMain(): void {
     return -1;
   };
 
+  /** A FIFO for one command's output: its read end as a stream, its write end for the command (the name is gone at once). */
+  const outputPipe = (id: number): { reader: NetModule.Socket; writeFd: number } => {
+    const path = `/tmp/.agency-output-${process.pid}-${id}`;
+    fs.rmSync(path, { force: true });
+    const made = cp.spawnSync('mkfifo', ['-m', '600', path]);
+    if (made.status !== 0) throw new Error(`mkfifo failed: ${String(made.stderr ?? made.error?.message ?? '').trim()}`);
+    try {
+      const readFd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      const writeFd = fs.openSync(path, fs.constants.O_WRONLY);
+      return { reader: new net.Socket({ fd: readFd, readable: true, writable: false }), writeFd };
+    } finally {
+      fs.rmSync(path, { force: true });
+    }
+  };
+
+  /** Starts a command with its output on a fresh FIFO. */
+  const startOnce = async (req: Extract<Request, { t: 'run' }>): Promise<{ child: ChildProcessModule.ChildProcess; output: NetModule.Socket }> => {
+    const { reader, writeFd } = outputPipe(req.id);
+    let child: ChildProcessModule.ChildProcess;
+    try {
+      // The command goes first in line for the OOM killer, so a memory hog dies and the server lives.
+      child = cp.spawn('/bin/sh', ['-c', 'echo 1000 > /proc/self/oom_score_adj 2>/dev/null; exec /bin/sh -c "$1"', 'sh', req.cmd], {
+        cwd: req.cwd,
+        env: { ...process.env, ...(req.env ?? {}) },
+        detached: true,
+        stdio: ['ignore', writeFd, writeFd],
+      });
+    } catch (e) {
+      reader.destroy();
+      throw e;
+    } finally {
+      // The command holds its own copies; the read end sees its end once every writer has gone.
+      fs.closeSync(writeFd);
+    }
+    if (child.pid === undefined) {
+      // A failed spawn has no pid; its error (EAGAIN at the process limit) comes on the next tick.
+      const error = await new Promise<Error>((resolve) => child.once('error', resolve));
+      reader.destroy();
+      throw error;
+    }
+    return { child, output: reader };
+  };
+  /**
+   * Starts a command; while the container's process limit is still full (init has not yet reaped
+   * all a fork bomb left), tries again for a while instead of failing the next command.
+   */
+  const start = async (req: Extract<Request, { t: 'run' }>) => {
+    const deadline = Date.now() + START_RETRY_MS;
+    for (;;) {
+      try {
+        return await startOnce(req);
+      } catch (e) {
+        if (!/EAGAIN/.test((e as Error).message) || Date.now() > deadline) throw e;
+        await sleep(50);
+      }
+    }
+  };
+
   let busy = false;
   const run = async (req: Extract<Request, { t: 'run' }>) => {
     if (busy) return send({ t: 'exit', id: req.id, error: 'another command is still running' });
@@ -118,20 +184,14 @@ export function commandServerMain(): void {
       }
     };
     let child: ChildProcessModule.ChildProcess;
+    let output: NetModule.Socket;
     try {
-      // The command goes first in line for the OOM killer, so a memory hog dies and the server lives.
-      child = cp.spawn('/bin/sh', ['-c', 'echo 1000 > /proc/self/oom_score_adj 2>/dev/null; exec /bin/sh -c "$1"', 'sh', req.cmd], {
-        cwd: req.cwd,
-        env: { ...process.env, ...(req.env ?? {}) },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      ({ child, output } = await start(req));
     } catch (e) {
       busy = false;
       return send({ t: 'exit', id: req.id, error: `cannot start the command: ${(e as Error).message}` });
     }
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    output.on('data', onData);
     let graceTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -143,7 +203,11 @@ export function commandServerMain(): void {
       signalAll('SIGTERM');
       graceTimer = setTimeout(() => void killAll(), KILL_GRACE_MS);
     }, req.timeoutMs);
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const closed = new Promise<void>((resolve) => {
+      output.once('end', () => resolve());
+      output.once('close', () => resolve());
+      output.once('error', () => resolve());
+    });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', (e) => resolve({ code: 127, signal: null, error: e.message }));
@@ -156,8 +220,7 @@ export function commandServerMain(): void {
     // starved CPU can take more than a moment: wait for it (bounded) rather than drop output.
     const noneLeft = await killAll();
     await Promise.race([closed, sleep(noneLeft ? DRAIN_ALL_DEAD_MS : DRAIN_MS)]);
-    child.stdout!.destroy();
-    child.stderr!.destroy();
+    output.destroy();
     const oomAfter = oomKills();
     // A shell reports its killed child as exit code 137, so the counter, not the signal, tells.
     const oom = oomBefore >= 0 && oomAfter > oomBefore;
@@ -170,6 +233,8 @@ export function commandServerMain(): void {
       signal: exit.signal,
       timedOut,
       oom,
+      // The container's count so far: the runner tells a later container death from an earlier kill with it.
+      oomCount: oomAfter,
       total,
       tail: tailBuf ? tailBuf.toString('base64') : null,
       ms: Date.now() - started,
@@ -204,7 +269,7 @@ export function commandServerMain(): void {
   });
   // The runner went away (its attach connection closed stdin): nothing may outlive it.
   process.stdin.on('end', () => void bye());
-  send({ t: 'ready', pid: process.pid, uid: process.getuid?.() ?? -1, node: process.version });
+  send({ t: 'ready', pid: process.pid, uid: process.getuid?.() ?? -1, node: process.version, oomCount: oomKills() });
 }
 
 /** The `node` arguments that start the server: its source as one `-e` script. */

@@ -31,6 +31,12 @@ export class ContainerReaper {
       }),
     );
     if (orphans.length > 0) this.logger.info({ owner, removed: orphans.map((c) => c.names[0] ?? c.id) }, 'removed orphaned sandbox containers');
+    // Then the setup networks (the registry proxy's): none is in use once the containers are gone.
+    if (keep.size === 0) {
+      for (const n of await this.engine.listNetworks([`${LABELS.sandbox}=true`, `${LABELS.owner}=${owner}`]).catch(() => [])) {
+        await this.engine.removeNetwork(n.id).catch((err: unknown) => this.logger.warn({ err, network: n.name }, 'sandbox network not removed'));
+      }
+    }
     return orphans.map((c) => c.names[0] ?? c.id);
   }
 }

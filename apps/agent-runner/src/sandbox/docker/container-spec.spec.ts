@@ -1,12 +1,12 @@
 import { sandboxOwnerOf } from '../../agent-runner.config.js';
-import { containerName, containerSpec, SANDBOX_ENV } from './container-spec.js';
+import { containerName, containerSpec, SANDBOX_ENV, SERVER_NODE_LABEL, serverNodeOf } from './container-spec.js';
 
 const input = {
   image: 'agency/sandbox:latest',
   name: 'agency-sbx-test-1',
   slotHostDir: '/work/sandbox/slots/abc',
   user: { uid: 1000, gid: 1001 },
-  limits: { memoryMb: 512, cpus: 1.5, pids: 128, tmpMb: 256, network: 'none' },
+  limits: { memoryMb: 512, diskMb: 64, cpus: 1.5, pids: 128, tmpMb: 256, network: 'none' },
   labels: { 'agency.sandbox': 'true', 'agency.sandbox.owner': 'runner-a' },
 };
 
@@ -20,7 +20,7 @@ describe('containerSpec', () => {
       OpenStdin: true,
       StdinOnce: true,
       Tty: false,
-      NetworkDisabled: true,
+      NetworkDisabled: false,
       Labels: input.labels,
     });
     expect(spec.HostConfig).toMatchObject({
@@ -35,14 +35,18 @@ describe('containerSpec', () => {
       MemorySwap: 512 * 1024 * 1024,
       NanoCpus: 1_500_000_000,
       PidsLimit: 128,
+      Ulimits: [{ Name: 'fsize', Soft: 64 * 1024 * 1024, Hard: 64 * 1024 * 1024 }],
       LogConfig: { Type: 'none', Config: {} },
     });
     expect(spec.HostConfig!.Privileged).toBeUndefined();
+    // An environment container's extra mounts (a cache archive read-only, an incoming folder read-write).
+    const env = containerSpec({ ...input, extraBinds: [{ hostPath: '/work/environments/entries/k.tar', target: '/agency/cache-in/env.tar', readOnly: true }] });
+    expect(env.HostConfig!.Binds).toEqual(['/work/sandbox/slots/abc:/workspace:rw', '/work/environments/entries/k.tar:/agency/cache-in/env.tar:ro']);
     expect(spec.Cmd![0]).toBe('-e');
     expect(spec.Cmd![1]).toMatch(/^\(function commandServerMain\(\)/);
   });
 
-  it('gives commands a fixed environment and nothing of the runner\'s', () => {
+  it("gives commands a fixed environment and nothing of the runner's", () => {
     process.env.AGENCY_SECRET_FOR_SPEC = 'sk-nope';
     try {
       const env = containerSpec(input).Env!;
@@ -58,6 +62,14 @@ describe('containerSpec', () => {
     const spec = containerSpec({ ...input, limits: { ...input.limits, network: 'sandbox-egress' } });
     expect(spec.NetworkDisabled).toBe(false);
     expect(spec.HostConfig!.NetworkMode).toBe('sandbox-egress');
+  });
+
+  it("starts the command server with the image's unreadable node when it names one, else plain node", () => {
+    expect(containerSpec({ ...input, serverNode: '/usr/local/lib/agency-server-node' }).Entrypoint).toEqual(['/usr/local/lib/agency-server-node']);
+    expect(serverNodeOf({ [SERVER_NODE_LABEL]: '/usr/local/lib/agency-server-node' })).toBe('/usr/local/lib/agency-server-node');
+    expect(serverNodeOf({ [SERVER_NODE_LABEL]: 'node' })).toBeUndefined();
+    expect(serverNodeOf({})).toBeUndefined();
+    expect(serverNodeOf(undefined)).toBeUndefined();
   });
 
   it('never runs as root', () => {

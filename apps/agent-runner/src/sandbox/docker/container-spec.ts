@@ -26,18 +26,27 @@ export const SANDBOX_ENV: Readonly<Record<string, string>> = {
   HOME: '/tmp',
   TMPDIR: '/tmp',
   CI: 'true',
+  // NO_COLOR only: with FORCE_COLOR too, node warns on every run that one overrides the other.
   NO_COLOR: '1',
-  FORCE_COLOR: '0',
   LANG: 'C.UTF-8',
   npm_config_cache: '/tmp/.npm',
   npm_config_update_notifier: 'false',
   PIP_CACHE_DIR: '/tmp/.cache/pip',
   GOCACHE: '/tmp/.cache/go-build',
   GOPATH: '/tmp/go',
+  // What a setup downloads outside the project (Go modules, crates, user-installed Python
+  // packages, gems) must outlive the setup's container: kept in the worktree's environment
+  // directory, which is excluded from git and cached with the rest of the environment.
+  GOMODCACHE: `${SLOT_MOUNT}/${REPO_DIR}/.agency-env/go-mod`,
+  CARGO_HOME: `${SLOT_MOUNT}/${REPO_DIR}/.agency-env/cargo`,
+  PYTHONUSERBASE: `${SLOT_MOUNT}/${REPO_DIR}/.agency-env/python`,
+  BUNDLE_PATH: `${SLOT_MOUNT}/${REPO_DIR}/.agency-env/bundle`,
 };
 
 export interface SandboxLimits {
   memoryMb: number;
+  /** The most one file may grow to (RLIMIT_FSIZE); absent: no cap. */
+  diskMb?: number;
   cpus: number;
   pids: number;
   tmpMb: number;
@@ -47,17 +56,24 @@ export interface SandboxLimits {
 
 export interface ContainerSpecInput {
   image: string;
+  /** The node that runs the command server (the image's unreadable copy, see serverNodeOf); default `node`. */
+  serverNode?: string;
   name: string;
   /** The slot directory as the Docker engine sees it. */
   slotHostDir: string;
   user: { uid: number; gid: number };
   limits: SandboxLimits;
   labels: Record<string, string>;
+  /** More bind mounts (engine paths), for an environment container. */
+  extraBinds?: Array<{ hostPath: string; target: string; readOnly: boolean }>;
 }
 
 /** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; everything else becomes '-'. */
 export function containerName(...parts: string[]): string {
-  const name = parts.join('-').replace(/[^a-zA-Z0-9_.-]+/g, '-').replace(/^[^a-zA-Z0-9]+/, '');
+  const name = parts
+    .join('-')
+    .replace(/[^a-zA-Z0-9_.-]+/g, '-')
+    .replace(/^[^a-zA-Z0-9]+/, '');
   return name.slice(0, 200) || 'agency-sandbox';
 }
 
@@ -76,7 +92,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     Hostname: 'sandbox',
     User: `${input.user.uid}:${input.user.gid}`,
     WorkingDir: SLOT_MOUNT,
-    Entrypoint: ['node'],
+    Entrypoint: [input.serverNode ?? 'node'],
     Cmd: commandServerArgs(),
     Env: Object.entries(SANDBOX_ENV).map(([k, v]) => `${k}=${v}`),
     Labels: input.labels,
@@ -87,10 +103,13 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     // When the runner's attach connection goes (it exited, or was killed), the server reads EOF and ends the container.
     StdinOnce: true,
     Tty: false,
-    NetworkDisabled: input.limits.network === 'none',
+    // Network mode `none`, not NetworkDisabled: both leave only the loopback interface, but a
+    // disabled network also gets no /etc/hosts from the engine, so `localhost` resolves nowhere and
+    // test runners that start a local server (vitest, jest workers, supertest) fail with EAI_AGAIN.
+    NetworkDisabled: false,
     StopTimeout: 1,
     HostConfig: {
-      Binds: [`${input.slotHostDir}:${SLOT_MOUNT}:rw`],
+      Binds: [`${input.slotHostDir}:${SLOT_MOUNT}:rw`, ...(input.extraBinds ?? []).map((b) => `${b.hostPath}:${b.target}:${b.readOnly ? 'ro' : 'rw'}`)],
       NetworkMode: input.limits.network,
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${input.limits.tmpMb}m,mode=1777` },
@@ -101,10 +120,21 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       MemorySwap: memory,
       NanoCpus: Math.round(input.limits.cpus * 1e9),
       PidsLimit: input.limits.pids,
+      // The kernel stops every write past the cap (EFBIG, SIGXFSZ): the disk limit the engine enforces.
+      ...(input.limits.diskMb ? { Ulimits: [{ Name: 'fsize', Soft: input.limits.diskMb * 1024 * 1024, Hard: input.limits.diskMb * 1024 * 1024 }] } : {}),
       IpcMode: 'private',
       // Output travels over the attach stream; nothing a command prints is written to the host's disk.
       LogConfig: { Type: 'none', Config: {} },
       RestartPolicy: { Name: 'no' },
     },
   };
+}
+
+/** The image label naming the command server's unreadable node (deploy/images/sandbox.Dockerfile). */
+export const SERVER_NODE_LABEL = 'agency.command-server-node';
+
+/** The command server's node as the image's labels name it; undefined: the image has none (plain `node`). */
+export function serverNodeOf(labels: Record<string, string> | undefined): string | undefined {
+  const path = labels?.[SERVER_NODE_LABEL];
+  return path && path.startsWith('/') ? path : undefined;
 }

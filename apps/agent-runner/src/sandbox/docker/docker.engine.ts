@@ -47,6 +47,16 @@ export class DockerEngine {
     }
   }
 
+  /** An image's labels; undefined when the engine has no such image. */
+  async imageLabels(image: string): Promise<Record<string, string> | undefined> {
+    try {
+      return (await this.docker.getImage(image).inspect()).Config?.Labels ?? {};
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
   async imageExists(image: string): Promise<boolean> {
     try {
       await this.docker.getImage(image).inspect();
@@ -61,10 +71,12 @@ export class DockerEngine {
    * Creates the container, attaches to its stdio before it starts (so no output is lost), then
    * starts it. A container that fails to start is removed.
    */
-  async createAttached(options: Docker.ContainerCreateOptions): Promise<AttachedContainer> {
+  async createAttached(options: Docker.ContainerCreateOptions, beforeStart?: (id: string) => Promise<void>): Promise<AttachedContainer> {
     const container = await this.docker.createContainer(options);
     try {
-      const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & Writable & Readable;
+      const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream &
+        Writable &
+        Readable;
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       container.modem.demuxStream(stream, stdout, stderr);
@@ -78,6 +90,7 @@ export class DockerEngine {
         stdout.destroy(e);
         stderr.destroy(e);
       });
+      await beforeStart?.(container.id);
       await container.start();
       return { id: container.id, stdin: stream, stdout, stderr };
     } catch (e) {
@@ -125,6 +138,49 @@ export class DockerEngine {
   async oomKilled(id: string): Promise<boolean> {
     const info = await this.docker.getContainer(id).inspect();
     return info.State?.OOMKilled === true;
+  }
+
+  /** The image's id (its content digest): a rebuilt image under the same tag has another. */
+  async imageId(image: string): Promise<string> {
+    return (await this.docker.getImage(image).inspect()).Id;
+  }
+
+  /**
+   * Creates a bridge network; `internal`: only its members reach each other. An internal network
+   * still routes to the host's own addresses through its bridge's IP (the INPUT chain, which
+   * Docker's isolation rules do not cover): the bridge gets no IP (`inhibit_ipv4`), so nothing on
+   * the host is reachable from it either.
+   */
+  async createNetwork(name: string, internal: boolean, labels: Record<string, string>): Promise<string> {
+    const network = await this.docker.createNetwork({
+      Name: name,
+      Driver: 'bridge',
+      Internal: internal,
+      Labels: labels,
+      CheckDuplicate: true,
+      ...(internal ? { Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' } } : {}),
+    });
+    return network.id;
+  }
+
+  /** Adds a container to a network, reachable there under `aliases`. */
+  async connect(networkId: string, containerId: string, aliases: string[]): Promise<void> {
+    await this.docker.getNetwork(networkId).connect({ Container: containerId, EndpointConfig: { Aliases: aliases } });
+  }
+
+  /** Removes a network; one already gone is fine. */
+  async removeNetwork(id: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(id).remove();
+    } catch (e) {
+      if (statusOf(e) !== 404) throw e;
+    }
+  }
+
+  /** Networks carrying every given label. */
+  async listNetworks(labels: string[]): Promise<Array<{ id: string; name: string }>> {
+    const found = await this.docker.listNetworks({ filters: { label: labels } });
+    return found.map((n) => ({ id: n.Id, name: n.Name }));
   }
 
   /** Containers, running or not, carrying every given label (`key=value` or `key`). */

@@ -12,6 +12,22 @@ const WATCHDOG_SLACK_MS = 15_000;
 /** How long `bye` may take before the container is killed. */
 const BYE_TIMEOUT_MS = 3000;
 
+/**
+ * Whether a container that ended during a command ran out of memory. Docker's OOMKilled flag is
+ * set by any OOM kill in the container and stays set, so it only answers for this command when
+ * no earlier command of the container was an OOM kill (`oomsBefore`: the count the server last
+ * reported; -1 when it could not read its cgroup, then the flag is all there is).
+ */
+export function endedByOom(dockerFlag: boolean, oomsBefore: number): boolean {
+  return dockerFlag && oomsBefore <= 0;
+}
+
+/** What a write past the per-file cap (RLIMIT_FSIZE) looks like: the signal, a shell's report of it, or EFBIG. */
+export function hitFileSizeLimit(exitCode: number, signal: string | undefined, output: string): boolean {
+  if (signal === 'SIGXFSZ') return true;
+  return exitCode !== 0 && /File size limit exceeded|\bEFBIG\b/.test(output);
+}
+
 function signalNumber(signal: string): number {
   return (constants.signals as Record<string, number | undefined>)[signal] ?? 0;
 }
@@ -22,6 +38,8 @@ function signalNumber(signal: string): number {
  */
 export class SandboxContainer {
   private renamed?: Promise<void>;
+  /** OOM kills in this container so far, as its server last reported them. */
+  private oomsSeen: number;
 
   private constructor(
     private readonly engine: DockerEngine,
@@ -32,7 +50,9 @@ export class SandboxContainer {
     readonly user: { uid: number; gid: number },
     private readonly channel: CommandChannel,
     readonly hello: ServerHello,
-  ) {}
+  ) {
+    this.oomsSeen = hello.oomCount;
+  }
 
   /** Creates, attaches and starts the container and waits for its server's hello. */
   static async start(engine: DockerEngine, input: ContainerSpecInput & { slotDir: string }): Promise<SandboxContainer> {
@@ -42,7 +62,11 @@ export class SandboxContainer {
     } catch (e) {
       const status = dockerStatusOf(e);
       if (status === 404 && /image/i.test((e as Error).message)) {
-        throw new SandboxError('SANDBOX_IMAGE_MISSING', `sandbox image "${input.image}" is not available to the Docker engine: build it (scripts/docker/build-images.sh) or pull it`, false);
+        throw new SandboxError(
+          'SANDBOX_IMAGE_MISSING',
+          `sandbox image "${input.image}" is not available to the Docker engine: build it (scripts/docker/build-images.sh) or pull it`,
+          false,
+        );
       }
       throw new SandboxError('SANDBOX_UNAVAILABLE', `cannot start a sandbox container from ${input.image}: ${(e as Error).message}`);
     }
@@ -94,21 +118,27 @@ export class SandboxContainer {
     // The server enforces the limit; if it cannot (a command killed it), the container goes.
     const watchdog = setTimeout(() => void this.engine.kill(this.id).catch(() => undefined), options.timeoutMs + WATCHDOG_SLACK_MS);
     try {
-      const exit = await this.channel.run({ cmd: options.command, cwd: SANDBOX_WORKDIR, env: { ...env, ...(options.env ?? {}) }, timeoutMs: options.timeoutMs, maxBytes }, (chunk) => {
-        output.append(chunk);
-        options.onOutput?.(chunk.toString('utf8'));
-      });
+      const exit = await this.channel.run(
+        { cmd: options.command, cwd: SANDBOX_WORKDIR, env: { ...env, ...(options.env ?? {}) }, timeoutMs: options.timeoutMs, maxBytes },
+        (chunk) => {
+          output.append(chunk);
+          options.onOutput?.(chunk.toString('utf8'));
+        },
+      );
+      if (exit.oomCount >= 0) this.oomsSeen = exit.oomCount;
       if (exit.error && exit.code === null) throw new Error(exit.error);
       if (exit.tail !== null) output.finishWith(exit.total, Buffer.from(exit.tail, 'base64'));
       const signal = exit.signal ?? undefined;
       const exitCode = exit.code ?? (signal ? 128 + signalNumber(signal) : 1);
+      const text = exit.error ? `${output.toString()}${exit.error}\n` : output.toString();
       return {
         exitCode,
         ...(signal ? { signal } : {}),
         timedOut: exit.timedOut,
         ...(exit.oom ? { oomKilled: true } : {}),
+        ...(hitFileSizeLimit(exitCode, signal, text) ? { diskLimitHit: true } : {}),
         durationMs: Date.now() - started,
-        output: exit.error ? `${output.toString()}${exit.error}\n` : output.toString(),
+        output: text,
         outputBytes: output.totalBytes,
         truncated: output.truncated,
       };
@@ -117,10 +147,20 @@ export class SandboxContainer {
       // The server died under the command: it killed it, the kernel did (memory), or the watchdog did.
       const elapsed = Date.now() - started;
       const timedOut = elapsed >= options.timeoutMs;
-      const oom = await this.wasOomKilled();
+      const flagged = await this.wasOomKilled();
+      const oom = endedByOom(flagged, this.oomsSeen);
       const note = `\n[the sandbox container ended during the command${oom ? ': out of memory' : timedOut ? ': killed at the time limit' : ''}: ${e.message}]\n`;
       output.append(Buffer.from(note));
-      return { exitCode: 137, signal: 'SIGKILL', timedOut, ...(oom ? { oomKilled: true } : {}), durationMs: elapsed, output: output.toString(), outputBytes: output.totalBytes, truncated: output.truncated };
+      return {
+        exitCode: 137,
+        signal: 'SIGKILL',
+        timedOut,
+        ...(oom ? { oomKilled: true } : {}),
+        durationMs: elapsed,
+        output: output.toString(),
+        outputBytes: output.totalBytes,
+        truncated: output.truncated,
+      };
     } finally {
       clearTimeout(watchdog);
     }

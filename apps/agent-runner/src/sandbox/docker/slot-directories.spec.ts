@@ -1,7 +1,8 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, type TempDir } from '@agency/testing';
 import type { AgentRunnerConfig } from '../../agent-runner.config.js';
+import { WorkspaceTamperedError } from '../../files/path-errors.js';
 import { SlotDirectories } from './slot-directories.js';
 
 describe('SlotDirectories', () => {
@@ -58,5 +59,62 @@ describe('SlotDirectories', () => {
     expect(readdirSync(fresh.root)).toEqual([]);
     // A session closing after the recovery finds its worktree already home.
     expect(() => slots.moveOut(slot, worktree)).not.toThrow();
+  });
+
+  describe('a slot whose repo/ a command replaced', () => {
+    let slot: ReturnType<SlotDirectories['create']>;
+    let other: string;
+
+    beforeEach(() => {
+      other = join(work.path, 'worktrees', 'job-2');
+      mkdirSync(other);
+      writeFileSync(join(other, 'theirs.txt'), 'theirs\n');
+      slot = slots.create();
+      slots.moveIn(slot, worktree);
+      renameSync(join(slot.dir, 'repo'), join(slot.dir, 'orig'));
+    });
+
+    it.each([
+      ['a link to another job', () => symlinkSync(other, join(slot.dir, 'repo')), 'a command replaced /workspace/repo with a symlink'],
+      ['another directory', () => mkdirSync(join(slot.dir, 'repo')), 'put another directory in its place'],
+      ['nothing', () => undefined, 'a command removed or moved /workspace/repo'],
+    ])('never moves %s into worktrees/, and fails with WorkspaceTamperedError', (_what, replace, message) => {
+      replace();
+      let error: unknown;
+      try {
+        slots.moveOut(slot, worktree);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(WorkspaceTamperedError);
+      expect((error as Error).message).toContain(message);
+      expect(lstatSync(worktree, { throwIfNoEntry: false })).toBeUndefined();
+      slots.discard(slot);
+      expect(readdirSync(other)).toEqual(['theirs.txt']);
+      // Asked again (a session closing after a failed container replacement), it has nothing more to say.
+      expect(() => slots.moveOut(slot, worktree)).not.toThrow();
+    });
+
+    it('says what the command did', () => {
+      symlinkSync(other, join(slot.dir, 'repo'));
+      expect(() => slots.moveOut(slot, worktree)).toThrow(`a command replaced /workspace/repo with a symlink (to ${other})`);
+    });
+
+    it('recovers only the claimed directory after a crash', () => {
+      symlinkSync(other, join(slot.dir, 'repo'));
+      const refused: string[] = [];
+      expect(new SlotDirectories({ WORK_DIR: work.path } as AgentRunnerConfig).recover(join(work.path, 'worktrees'), (w) => refused.push(w))).toEqual([]);
+      expect(refused).toEqual([worktree]);
+      expect(lstatSync(worktree, { throwIfNoEntry: false })).toBeUndefined();
+      expect(readdirSync(other)).toEqual(['theirs.txt']);
+    });
+  });
+
+  it('moves back a worktree a command made read-only', () => {
+    const slot = slots.create();
+    slots.moveIn(slot, worktree);
+    chmodSync(join(slot.dir, 'repo'), 0o555);
+    slots.moveOut(slot, worktree);
+    expect(lstatSync(worktree).isDirectory()).toBe(true);
   });
 });

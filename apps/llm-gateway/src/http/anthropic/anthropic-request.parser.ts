@@ -1,5 +1,5 @@
 import { isRecord, kindOf } from '../../common/shape.js';
-import type { LlmChatBody, LlmMessage, LlmTool, LlmToolCall, LlmToolChoice } from '../../providers/llm-provider.js';
+import type { LlmCacheControl, LlmChatBody, LlmMessage, LlmTool, LlmToolCall, LlmToolChoice } from '../../providers/llm-provider.js';
 import { ApiError } from '../api-error.js';
 
 /** An Anthropic Messages request, checked and turned into the gateway's neutral format. */
@@ -29,16 +29,43 @@ function num(value: unknown, param: string, min: number, max: number, integer = 
   return value;
 }
 
-/** Text of a string or of a list of text blocks (a system prompt, a tool result). */
-function textOf(value: unknown, param: string): string {
-  if (typeof value === 'string') return value;
+/** Anthropic's limit on cache_control breakpoints per request. */
+export const MAX_CACHE_BREAKPOINTS = 4;
+
+/**
+ * The client's cache_control breakpoints, checked as Anthropic checks them and counted (at most
+ * four per request), so an Anthropic provider gets them where the client put them.
+ */
+class CacheMarks {
+  count = 0;
+
+  read(block: Record<string, unknown>, param: string): { cacheControl?: LlmCacheControl } {
+    const raw = block.cache_control;
+    if (raw === undefined || raw === null) return {};
+    const p = at(param, 'cache_control');
+    if (!isRecord(raw) || raw.type !== 'ephemeral') fail(at(p, 'type'), `must be "ephemeral", got ${JSON.stringify(isRecord(raw) ? raw.type : raw)}`);
+    if (raw.ttl !== undefined && raw.ttl !== '5m' && raw.ttl !== '1h') fail(at(p, 'ttl'), `must be "5m" or "1h", got ${JSON.stringify(raw.ttl)}`);
+    this.count += 1;
+    if (this.count > MAX_CACHE_BREAKPOINTS) fail(p, `a request may set cache_control on at most ${MAX_CACHE_BREAKPOINTS} blocks; this is the ${this.count}th`);
+    return { cacheControl: raw.ttl ? { type: 'ephemeral', ttl: raw.ttl } : { type: 'ephemeral' } };
+  }
+}
+
+/** Text blocks (a system prompt, a tool result's content), each with its cache_control. */
+function textBlocks(value: unknown, param: string, marks: CacheMarks): Array<{ text: string; cacheControl?: LlmCacheControl }> {
+  if (typeof value === 'string') return [{ text: value }];
   if (!Array.isArray(value)) fail(param, `must be a string or a list of text blocks, got ${kindOf(value)}`);
-  return value
-    .map((b, i) => {
-      if (!isRecord(b) || b.type !== 'text') fail(at(at(param, i), 'type'), `only "text" blocks are supported here, got ${JSON.stringify(isRecord(b) ? b.type : b)}`);
-      return str(b.text, at(at(param, i), 'text'), true);
-    })
-    .join('\n\n');
+  return value.map((b, i) => {
+    if (!isRecord(b) || b.type !== 'text')
+      fail(at(at(param, i), 'type'), `only "text" blocks are supported here, got ${JSON.stringify(isRecord(b) ? b.type : b)}`);
+    return { text: str(b.text, at(at(param, i), 'text'), true), ...marks.read(b, at(param, i)) };
+  });
+}
+
+/** A list of text blocks as one text; a breakpoint on any of them marks the whole (the last block). */
+function joined(parts: Array<{ text: string; cacheControl?: LlmCacheControl }>): { text: string; cacheControl?: LlmCacheControl } {
+  const marked = parts.findLast((b) => b.cacheControl);
+  return { text: parts.map((b) => b.text).join('\n\n'), ...(marked ? { cacheControl: marked.cacheControl } : {}) };
 }
 
 function blocks(value: unknown, param: string): Record<string, unknown>[] {
@@ -50,45 +77,73 @@ function blocks(value: unknown, param: string): Record<string, unknown>[] {
   });
 }
 
-/** A user turn: its tool results become tool messages, its text one user message after them. */
-function userTurn(content: unknown, param: string, out: LlmMessage[]): void {
-  const texts: string[] = [];
+/**
+ * A user turn: its tool results become tool messages, its text one user message after them. Text
+ * blocks of a turn with a breakpoint among them stay separate messages (an Anthropic provider
+ * gets them back as separate blocks, the breakpoint where the client put it).
+ */
+function userTurn(content: unknown, param: string, out: LlmMessage[], marks: CacheMarks): void {
+  const texts: Array<{ text: string; cacheControl?: LlmCacheControl }> = [];
   blocks(content, param).forEach((b, i) => {
     const p = at(param, i);
-    if (b.type === 'text') texts.push(str(b.text, at(p, 'text'), true));
+    if (b.type === 'text') texts.push({ text: str(b.text, at(p, 'text'), true), ...marks.read(b, p) });
     else if (b.type === 'tool_result') {
       if (b.is_error !== undefined && typeof b.is_error !== 'boolean') fail(at(p, 'is_error'), `must be a boolean, got ${kindOf(b.is_error)}`);
-      out.push({ role: 'tool', toolCallId: str(b.tool_use_id, at(p, 'tool_use_id')), content: b.content === undefined ? '' : textOf(b.content, at(p, 'content')), ...(b.is_error ? { isError: true } : {}) });
+      const own = marks.read(b, p);
+      // A breakpoint inside the result's content marks the result itself.
+      const inner = b.content === undefined ? { text: '' } : joined(textBlocks(b.content, at(p, 'content'), marks));
+      const cacheControl = own.cacheControl ?? inner.cacheControl;
+      out.push({
+        role: 'tool',
+        toolCallId: str(b.tool_use_id, at(p, 'tool_use_id')),
+        content: inner.text,
+        ...(b.is_error ? { isError: true } : {}),
+        ...(cacheControl ? { cacheControl } : {}),
+      });
     } else fail(at(p, 'type'), `only "text" and "tool_result" blocks are supported in a user message, got ${JSON.stringify(b.type)}`);
   });
-  if (texts.length || typeof content === 'string') out.push({ role: 'user', content: texts.join('\n\n') });
+  if (texts.some((t) => t.cacheControl))
+    for (const t of texts) out.push({ role: 'user', content: t.text, ...(t.cacheControl ? { cacheControl: t.cacheControl } : {}) });
+  else if (texts.length || typeof content === 'string') out.push({ role: 'user', content: texts.map((t) => t.text).join('\n\n') });
 }
 
-function assistantTurn(content: unknown, param: string): LlmMessage {
-  const texts: string[] = [];
+function assistantTurn(content: unknown, param: string, marks: CacheMarks): LlmMessage {
+  const texts: Array<{ text: string; cacheControl?: LlmCacheControl }> = [];
   const calls: LlmToolCall[] = [];
   blocks(content, param).forEach((b, i) => {
     const p = at(param, i);
-    if (b.type === 'text') texts.push(str(b.text, at(p, 'text'), true));
+    if (b.type === 'text') texts.push({ text: str(b.text, at(p, 'text'), true), ...marks.read(b, p) });
     else if (b.type === 'tool_use') {
       if (b.input !== undefined && !isRecord(b.input)) fail(at(p, 'input'), `must be an object, got ${kindOf(b.input)}`);
-      calls.push({ id: str(b.id, at(p, 'id')), name: str(b.name, at(p, 'name')), arguments: JSON.stringify(b.input ?? {}) });
+      calls.push({ id: str(b.id, at(p, 'id')), name: str(b.name, at(p, 'name')), arguments: JSON.stringify(b.input ?? {}), ...marks.read(b, p) });
     } else if (b.type !== 'thinking' && b.type !== 'redacted_thinking') {
       fail(at(p, 'type'), `only "text" and "tool_use" blocks are supported in an assistant message, got ${JSON.stringify(b.type)}`);
     }
     // Thinking blocks are the model's scratch work: not part of the neutral conversation.
   });
-  return { role: 'assistant', content: texts.length ? texts.join('\n\n') : calls.length ? null : '', ...(calls.length ? { toolCalls: calls } : {}) };
+  const text = joined(texts);
+  return {
+    role: 'assistant',
+    content: texts.length ? text.text : calls.length ? null : '',
+    ...(calls.length ? { toolCalls: calls } : {}),
+    ...(text.cacheControl ? { cacheControl: text.cacheControl } : {}),
+  };
 }
 
-function tools(value: unknown): LlmTool[] {
+function tools(value: unknown, marks: CacheMarks): LlmTool[] {
   if (!Array.isArray(value)) fail('tools', `must be a list, got ${kindOf(value)}`);
   return value.map((t, i) => {
     const p = at('tools', i);
     if (!isRecord(t)) fail(p, `must be an object, got ${kindOf(t)}`);
-    if (t.type !== undefined && t.type !== null && t.type !== 'custom') fail(at(p, 'type'), `only custom tools (name, description, input_schema) are supported, got ${JSON.stringify(t.type)}`);
+    if (t.type !== undefined && t.type !== null && t.type !== 'custom')
+      fail(at(p, 'type'), `only custom tools (name, description, input_schema) are supported, got ${JSON.stringify(t.type)}`);
     if (!isRecord(t.input_schema)) fail(at(p, 'input_schema'), `must be a JSON Schema object, got ${kindOf(t.input_schema)}`);
-    return { name: str(t.name, at(p, 'name')), ...(t.description !== undefined ? { description: str(t.description, at(p, 'description'), true) } : {}), parameters: t.input_schema };
+    return {
+      name: str(t.name, at(p, 'name')),
+      ...(t.description !== undefined ? { description: str(t.description, at(p, 'description'), true) } : {}),
+      parameters: t.input_schema,
+      ...marks.read(t, p),
+    };
   });
 }
 
@@ -114,26 +169,36 @@ function toolChoice(value: unknown): { choice: LlmToolChoice; parallel?: boolean
  * message names it (`messages.1.content.0.type: ...`). Fields the gateway does not use
  * (metadata, top_k, thinking, service_tier...) are ignored.
  */
-export function parseMessagesRequest(body: unknown): ParsedMessagesRequest {
+export function parseMessagesRequest(body: unknown, options: { countOnly?: boolean } = {}): ParsedMessagesRequest {
   if (!isRecord(body)) throw ApiError.invalidRequest(`the request body must be a JSON object, got ${kindOf(body)}`);
   const alias = str(body.model, 'model');
-  if (body.max_tokens === undefined) fail('max_tokens', 'is required');
-  const maxTokens = num(body.max_tokens, 'max_tokens', 1, 10_000_000, true);
+  // count_tokens takes the prompt only: no max_tokens.
+  if (body.max_tokens === undefined && !options.countOnly) fail('max_tokens', 'is required');
+  const maxTokens = body.max_tokens === undefined ? undefined : num(body.max_tokens, 'max_tokens', 1, 10_000_000, true);
   if (!Array.isArray(body.messages)) fail('messages', body.messages === undefined ? 'is required' : `must be a list, got ${kindOf(body.messages)}`);
   if (body.messages.length === 0) fail('messages', 'must contain at least one message');
   const messages: LlmMessage[] = [];
+  // Counted in Anthropic's order (tools, system, messages), so the fifth breakpoint is the one named.
+  const marks = new CacheMarks();
+  const toolList = body.tools != null ? tools(body.tools, marks) : undefined;
   if (body.system !== undefined && body.system !== null) {
-    const system = textOf(body.system, 'system');
-    if (system) messages.push({ role: 'system', content: system });
+    const parts = textBlocks(body.system, 'system', marks);
+    // System blocks with a breakpoint among them stay apart, for an Anthropic provider to send back as they came.
+    if (parts.some((b) => b.cacheControl))
+      for (const b of parts) messages.push({ role: 'system', content: b.text, ...(b.cacheControl ? { cacheControl: b.cacheControl } : {}) });
+    else {
+      const system = joined(parts).text;
+      if (system) messages.push({ role: 'system', content: system });
+    }
   }
   body.messages.forEach((m, i) => {
     const p = at('messages', i);
     if (!isRecord(m)) fail(p, `must be an object, got ${kindOf(m)}`);
-    if (m.role === 'user') userTurn(m.content, at(p, 'content'), messages);
-    else if (m.role === 'assistant') messages.push(assistantTurn(m.content, at(p, 'content')));
+    if (m.role === 'user') userTurn(m.content, at(p, 'content'), messages, marks);
+    else if (m.role === 'assistant') messages.push(assistantTurn(m.content, at(p, 'content'), marks));
     else fail(at(p, 'role'), `must be "user" or "assistant", got ${JSON.stringify(m.role)}`);
   });
-  const out: LlmChatBody = { messages, maxTokens };
+  const out: LlmChatBody = { messages, ...(maxTokens !== undefined ? { maxTokens } : {}) };
   if (body.temperature != null) out.temperature = num(body.temperature, 'temperature', 0, 1);
   if (body.top_p != null) out.topP = num(body.top_p, 'top_p', 0, 1);
   if (body.top_k != null) num(body.top_k, 'top_k', 0, 1_000_000, true);
@@ -141,7 +206,7 @@ export function parseMessagesRequest(body: unknown): ParsedMessagesRequest {
     if (!Array.isArray(body.stop_sequences)) fail('stop_sequences', `must be a list of strings, got ${kindOf(body.stop_sequences)}`);
     out.stop = body.stop_sequences.map((s, i) => str(s, at('stop_sequences', i)));
   }
-  if (body.tools != null) out.tools = tools(body.tools);
+  if (toolList) out.tools = toolList;
   if (body.tool_choice != null) {
     const { choice, parallel } = toolChoice(body.tool_choice);
     out.toolChoice = choice;

@@ -1,27 +1,10 @@
 import type { ChatOutcome } from '../../chat/chat.service.js';
+import { FakeSse, SAMPLE_OUTCOME } from '../../../test/fakes/sse.fake.js';
 import { ApiError } from '../api-error.js';
 import type { SseWriter } from '../sse.writer.js';
 import { AnthropicStreamWriter, anthropicUsageOf, toMessage } from './anthropic-response.mapper.js';
 
-const OUTCOME: ChatOutcome = {
-  localId: 'abc',
-  created: 1,
-  ref: 'oa/gpt-4.1',
-  alias: 'coder',
-  costUsd: 0,
-  response: { model: 'gpt-4.1', content: 'Reading.', toolCalls: [{ id: 'call_1', name: 'read', arguments: '{"path":"a"}' }], finishReason: 'tool_calls', usage: { inputTokens: 100, cachedInputTokens: 60, cacheWriteInputTokens: 10, outputTokens: 5 } },
-};
-
-class FakeSse {
-  events: Array<[string, Record<string, unknown>]> = [];
-  ended = false;
-  event(name: string, value: object): void {
-    this.events.push([name, value as Record<string, unknown>]);
-  }
-  end(): void {
-    this.ended = true;
-  }
-}
+const OUTCOME: ChatOutcome = { ...SAMPLE_OUTCOME, created: 1 };
 
 describe('Anthropic responses', () => {
   it('maps a whole answer to a Message, cache tokens apart from input_tokens', () => {
@@ -39,7 +22,12 @@ describe('Anthropic responses', () => {
       usage: { input_tokens: 30, output_tokens: 5, cache_creation_input_tokens: 10, cache_read_input_tokens: 60 },
     });
     expect(toMessage({ ...OUTCOME, upstreamId: 'msg_vendor' }).id).toBe('msg_vendor');
-    expect(anthropicUsageOf({ inputTokens: 3, cachedInputTokens: 0, outputTokens: 1 })).toEqual({ input_tokens: 3, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+    expect(anthropicUsageOf({ inputTokens: 3, cachedInputTokens: 0, outputTokens: 1 })).toEqual({
+      input_tokens: 3,
+      output_tokens: 1,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    });
   });
 
   it('writes the event sequence the SDK expects, one block per text run and tool call', () => {
@@ -68,7 +56,11 @@ describe('Anthropic responses', () => {
     ]);
     expect(sse.events[0]![1]).toMatchObject({ message: { id: 'msg_abc', usage: { input_tokens: 40, cache_read_input_tokens: 60, output_tokens: 0 } } });
     expect(sse.events[6]![1]).toEqual({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'call_1', name: 'read', input: {} } });
-    expect(sse.events[10]![1]).toEqual({ type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 30, output_tokens: 5, cache_creation_input_tokens: 10, cache_read_input_tokens: 60 } });
+    expect(sse.events[10]![1]).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use', stop_sequence: null },
+      usage: { input_tokens: 30, output_tokens: 5, cache_creation_input_tokens: 10, cache_read_input_tokens: 60 },
+    });
     expect(sse.ended).toBe(true);
   });
 

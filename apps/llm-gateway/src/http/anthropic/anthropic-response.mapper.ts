@@ -38,7 +38,12 @@ export function stopReasonOf(finish: LlmFinishReason): string {
 /** Anthropic counts cache reads and writes apart from input_tokens; ours include them. */
 export function anthropicUsageOf(u: LlmUsage): AnthropicUsage {
   const write = u.cacheWriteInputTokens ?? 0;
-  return { input_tokens: Math.max(0, u.inputTokens - u.cachedInputTokens - write), output_tokens: u.outputTokens, cache_creation_input_tokens: write, cache_read_input_tokens: u.cachedInputTokens };
+  return {
+    input_tokens: Math.max(0, u.inputTokens - u.cachedInputTokens - write),
+    output_tokens: u.outputTokens,
+    cache_creation_input_tokens: write,
+    cache_read_input_tokens: u.cachedInputTokens,
+  };
 }
 
 export function toMessage(o: ChatOutcome): AnthropicMessage {
@@ -46,7 +51,16 @@ export function toMessage(o: ChatOutcome): AnthropicMessage {
   const content: Block[] = [];
   if (r.content) content.push({ type: 'text', text: r.content, citations: null });
   for (const c of r.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: argumentsObject(c.arguments) });
-  return { id: anthropicId(o), type: 'message', role: 'assistant', model: o.ref, content, stop_reason: stopReasonOf(r.finishReason), stop_sequence: null, usage: anthropicUsageOf(r.usage) };
+  return {
+    id: anthropicId(o),
+    type: 'message',
+    role: 'assistant',
+    model: o.ref,
+    content,
+    stop_reason: stopReasonOf(r.finishReason),
+    stop_sequence: null,
+    usage: anthropicUsageOf(r.usage),
+  };
 }
 
 /**
@@ -65,7 +79,16 @@ export class AnthropicStreamWriter {
 
   start(meta: CompletionMeta, usage: LlmUsage | undefined): void {
     const u = anthropicUsageOf(usage ?? { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 });
-    const message: AnthropicMessage = { id: anthropicId(meta), type: 'message', role: 'assistant', model: meta.ref, content: [], stop_reason: null, stop_sequence: null, usage: { ...u, output_tokens: 0 } };
+    const message: AnthropicMessage = {
+      id: anthropicId(meta),
+      type: 'message',
+      role: 'assistant',
+      model: meta.ref,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...u, output_tokens: 0 },
+    };
     this.sse.event('message_start', { type: 'message_start', message });
     this.sse.event('ping', { type: 'ping' });
   }
@@ -79,7 +102,8 @@ export class AnthropicStreamWriter {
       this.blockOfTool.set(event.index, this.block);
     } else {
       const index = this.blockOfTool.get(event.index);
-      if (index !== undefined) this.sse.event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: event.arguments } });
+      if (index !== undefined)
+        this.sse.event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: event.arguments } });
     }
   }
 

@@ -11,7 +11,13 @@ const OUTCOME: ChatOutcome = {
   ref: 'scripted/planner',
   alias: 'planner',
   costUsd: 0.001,
-  response: { model: 'planner', content: 'hello world', toolCalls: [], finishReason: 'stop', usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 3 } },
+  response: {
+    model: 'planner',
+    content: 'hello world',
+    toolCalls: [],
+    finishReason: 'stop',
+    usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 3 },
+  },
 };
 
 /** Plays the chat service: answers, or breaks after its first piece when `breakAfterFirst`. */
@@ -68,7 +74,11 @@ describe('ChatCompletionsHandler', () => {
   let chat: FakeChat;
   let handler: ChatCompletionsHandler;
   let res: FakeResponse;
-  const exchange = (body: unknown, headers: Record<string, string> = {}) => ({ body, headers: { ...HEADERS, ...headers }, res: res as unknown as ServerResponse });
+  const exchange = (body: unknown, headers: Record<string, string> = {}) => ({
+    body,
+    headers: { ...HEADERS, ...headers },
+    res: res as unknown as ServerResponse,
+  });
 
   beforeEach(() => {
     chat = new FakeChat();
@@ -87,7 +97,12 @@ describe('ChatCompletionsHandler', () => {
   it('answers a plain request with a chat.completion', async () => {
     await handler.handle(exchange({ model: 'planner', messages: [{ role: 'user', content: 'hi' }] }, { 'x-agency-fr-id': 'FR-1' }));
     expect(res.head?.status).toBe(200);
-    expect(JSON.parse(res.written.join(''))).toMatchObject({ object: 'chat.completion', model: 'scripted/planner', choices: [{ message: { content: 'hello world' } }], usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 } });
+    expect(JSON.parse(res.written.join(''))).toMatchObject({
+      object: 'chat.completion',
+      model: 'scripted/planner',
+      choices: [{ message: { content: 'hello world' } }],
+      usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 },
+    });
     expect(chat.calls[0]).toMatchObject({ alias: 'planner', context: { frId: 'FR-1' }, caller: { id: 'agents' } });
     expect(chat.calls[0]!.traceHeader('traceparent')).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
   });
@@ -98,7 +113,13 @@ describe('ChatCompletionsHandler', () => {
     const e = events();
     expect(e.at(-1)).toBe('[DONE]');
     const chunks = e.slice(0, -1).map((x) => JSON.parse(x));
-    expect(chunks.map((c) => c.choices[0]?.delta ?? 'usage')).toEqual([{ role: 'assistant', content: '', refusal: null }, { content: 'hello ' }, { content: 'world' }, {}, 'usage']);
+    expect(chunks.map((c) => c.choices[0]?.delta ?? 'usage')).toEqual([
+      { role: 'assistant', content: '', refusal: null },
+      { content: 'hello ' },
+      { content: 'world' },
+      {},
+      'usage',
+    ]);
     expect(chunks[3].choices[0].finish_reason).toBe('stop');
     expect(chunks[4].usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 3 });
     expect(res.ended).toBe(true);

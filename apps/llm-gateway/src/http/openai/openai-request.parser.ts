@@ -1,6 +1,7 @@
 import { childPath, isRecord, kindOf } from '../../common/shape.js';
 import type { LlmChatBody, LlmMessage, LlmResponseFormat, LlmTool, LlmToolCall, LlmToolChoice } from '../../providers/llm-provider.js';
 import { ApiError } from '../api-error.js';
+import { fail, num, str } from './openai-params.js';
 
 /** An OpenAI chat request, checked and turned into the gateway's neutral format. */
 export interface ParsedChatRequest {
@@ -9,23 +10,6 @@ export interface ParsedChatRequest {
   /** stream_options.include_usage: a last chunk carries the usage. */
   includeUsage: boolean;
   body: LlmChatBody;
-}
-
-function fail(param: string, message: string): never {
-  throw ApiError.invalidRequest(`'${param}': ${message}`, param);
-}
-
-function str(value: unknown, param: string, options: { allowEmpty?: boolean } = {}): string {
-  if (typeof value !== 'string') fail(param, `must be a string, got ${kindOf(value)}`);
-  if (!options.allowEmpty && value === '') fail(param, 'must not be empty');
-  return value;
-}
-
-function num(value: unknown, param: string, min: number, max: number, integer = false): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) fail(param, `must be a number, got ${kindOf(value)}`);
-  if (integer && !Number.isInteger(value)) fail(param, `must be an integer, got ${value}`);
-  if (value < min || value > max) fail(param, `must be between ${min} and ${max}, got ${value}`);
-  return value;
 }
 
 /** Text content: a string, or a list of `{type: "text", text}` parts (joined). */
@@ -47,7 +31,11 @@ function toolCalls(value: unknown, param: string): LlmToolCall[] {
   return value.map((c, i) => {
     const p = childPath(param, i);
     if (!isRecord(c) || !isRecord(c.function)) fail(p, 'must be {id, type: "function", function: {name, arguments}}');
-    return { id: str(c.id, childPath(p, 'id')), name: str(c.function.name, `${p}.function.name`), arguments: str(c.function.arguments ?? '{}', `${p}.function.arguments`, { allowEmpty: true }) };
+    return {
+      id: str(c.id, childPath(p, 'id')),
+      name: str(c.function.name, `${p}.function.name`),
+      arguments: str(c.function.arguments ?? '{}', `${p}.function.arguments`, { allowEmpty: true }),
+    };
   });
 }
 
@@ -98,7 +86,8 @@ function toolChoice(value: unknown): LlmToolChoice {
 function responseFormat(value: unknown): LlmResponseFormat {
   if (!isRecord(value)) fail('response_format', `must be an object, got ${kindOf(value)}`);
   const type = value.type;
-  if (type !== 'text' && type !== 'json_object' && type !== 'json_schema') fail('response_format.type', `must be one of text, json_object, json_schema, got ${JSON.stringify(type)}`);
+  if (type !== 'text' && type !== 'json_object' && type !== 'json_schema')
+    fail('response_format.type', `must be one of text, json_object, json_schema, got ${JSON.stringify(type)}`);
   if (type !== 'json_schema') return { type };
   if (!isRecord(value.json_schema)) fail('response_format.json_schema', 'is required when type is json_schema');
   return { type, jsonSchema: value.json_schema };
@@ -117,7 +106,8 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
   const messages = body.messages.map((m, i) => message(m, childPath('messages', i)));
   const out: ParsedChatRequest['body'] = { messages };
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  if (maxTokens !== undefined && maxTokens !== null) out.maxTokens = num(maxTokens, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens', 1, 10_000_000, true);
+  if (maxTokens !== undefined && maxTokens !== null)
+    out.maxTokens = num(maxTokens, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens', 1, 10_000_000, true);
   if (body.temperature != null) out.temperature = num(body.temperature, 'temperature', 0, 2);
   if (body.top_p != null) out.topP = num(body.top_p, 'top_p', 0, 1);
   if (body.n != null && num(body.n, 'n', 1, 128, true) !== 1) fail('n', 'only n=1 is supported');

@@ -46,7 +46,13 @@ export function toCompletion(o: ChatOutcome): ChatCompletion {
 type Delta = ChatCompletionChunk.Choice.Delta;
 
 function chunk(meta: CompletionMeta, delta: Delta, finish: ChatCompletionChunk.Choice['finish_reason'] = null): ChatCompletionChunk {
-  return { id: openAiId(meta), object: 'chat.completion.chunk', created: meta.created, model: meta.ref, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+  return {
+    id: openAiId(meta),
+    object: 'chat.completion.chunk',
+    created: meta.created,
+    model: meta.ref,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  };
 }
 
 /** The first chunk announces the role, as OpenAI's does. */
@@ -57,7 +63,8 @@ export function roleChunk(meta: CompletionMeta): ChatCompletionChunk {
 export function pieceChunk(meta: CompletionMeta, event: LlmStreamPiece): ChatCompletionChunk {
   if (event.kind === 'text') return chunk(meta, { content: event.text });
   // As OpenAI streams them: id, type and name (with empty arguments) first, then argument pieces.
-  if (event.kind === 'tool-call-start') return chunk(meta, { tool_calls: [{ index: event.index, id: event.id, type: 'function', function: { name: event.name, arguments: '' } }] });
+  if (event.kind === 'tool-call-start')
+    return chunk(meta, { tool_calls: [{ index: event.index, id: event.id, type: 'function', function: { name: event.name, arguments: '' } }] });
   return chunk(meta, { tool_calls: [{ index: event.index, function: { arguments: event.arguments } }] });
 }
 

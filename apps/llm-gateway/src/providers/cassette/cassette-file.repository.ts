@@ -17,10 +17,12 @@ export class CassetteFileRepository implements BeforeApplicationShutdown {
   append(file: string, exchange: CassetteExchange): Promise<void> {
     const line = `${JSON.stringify(exchange)}\n`;
     const previous = this.writes.get(file) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(async () => {
-      await mkdir(dirname(file), { recursive: true });
-      await appendFile(file, line, 'utf8');
-    });
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        await mkdir(dirname(file), { recursive: true });
+        await appendFile(file, line, 'utf8');
+      });
     this.writes.set(file, next);
     return next;
   }

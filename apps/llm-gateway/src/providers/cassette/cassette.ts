@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isRecord, kindOf } from '../../common/shape.js';
 import type { HttpProviderType } from '../../config/provider-settings.js';
 import type { TransportFailure } from '../http/http.transport.js';
+import type { CallTags } from './conversation.js';
 
 /** How the recorded provider spoke: replay rebuilds the same wire format from it. */
 export interface CassetteWire {
@@ -20,9 +21,11 @@ export interface CassetteExchange {
   cassette: 1;
   provider: string;
   wire: CassetteWire;
-  /** sha256 of the request body: what a replayed request is matched by. */
+  /** sha256 of the request body: what a replayed request is matched by (match: exact). */
   key: string;
   request: { method: string; path: string; body: unknown };
+  /** The alias and the x-agency-fr-id and x-agency-step headers of the call (match: conversation). */
+  call?: CallTags;
   /** Absent when the vendor could not be reached at all. */
   response?: { status: number; headers: Record<string, string>; chunks: CassetteChunk[] };
   /** A connection failure: before the answer (no response) or in the middle of it. */
@@ -81,12 +84,14 @@ export function checkExchange(value: unknown, file: string, where: string): Cass
   if (typeof value.key !== 'string' || !/^[0-9a-f]{64}$/.test(value.key)) throw bad('key must be a sha256 in hex');
   if (value.response !== undefined) {
     const r = value.response;
-    if (!isRecord(r) || typeof r.status !== 'number' || !isRecord(r.headers) || !Array.isArray(r.chunks)) throw bad('response must have status, headers and chunks');
+    if (!isRecord(r) || typeof r.status !== 'number' || !isRecord(r.headers) || !Array.isArray(r.chunks))
+      throw bad('response must have status, headers and chunks');
     r.chunks.forEach((c, i) => {
       if (typeof c !== 'string' && !(isRecord(c) && typeof c.base64 === 'string')) throw bad(`response.chunks[${i}] must be a string or {base64}`);
     });
   }
-  if (value.error !== undefined && !(isRecord(value.error) && typeof value.error.kind === 'string' && typeof value.error.message === 'string')) throw bad('error must have kind and message');
+  if (value.error !== undefined && !(isRecord(value.error) && typeof value.error.kind === 'string' && typeof value.error.message === 'string'))
+    throw bad('error must have kind and message');
   if (value.response === undefined && value.error === undefined) throw bad('has neither a response nor an error');
   return value as unknown as CassetteExchange;
 }

@@ -31,6 +31,7 @@ export class RecordingTransport {
       wire: this.wire,
       key: requestKey(body),
       request: { method: request.method, path, body: parseOrText(body) },
+      ...(request.tags ? { call: request.tags } : {}),
     };
     let response: UpstreamResponse;
     try {
@@ -43,7 +44,12 @@ export class RecordingTransport {
     for (const name of KEPT_HEADERS) if (response.headers[name] !== undefined) headers[name] = response.headers[name]!;
     const chunks: Buffer[] = [];
     const write = (error?: CassetteExchange['error']) =>
-      this.write({ ...base, response: { status: response.status, headers, chunks: chunks.map(encodeChunk) }, ...(error ? { error } : {}), recordedAt: this.now().toISOString() });
+      this.write({
+        ...base,
+        response: { status: response.status, headers, chunks: chunks.map(encodeChunk) },
+        ...(error ? { error } : {}),
+        recordedAt: this.now().toISOString(),
+      });
     const source = response.body;
     async function* tee(): AsyncIterable<Buffer> {
       let finished = false;

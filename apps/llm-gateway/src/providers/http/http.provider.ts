@@ -1,4 +1,14 @@
-import type { LlmChatRequest, LlmChatResponse, LlmProvider, LlmStreamEvent } from '../llm-provider.js';
+import {
+  ProviderError,
+  type LlmCallLimits,
+  type LlmChatRequest,
+  type LlmChatResponse,
+  type LlmEmbedRequest,
+  type LlmEmbedResponse,
+  type LlmProvider,
+  type LlmStreamEvent,
+} from '../llm-provider.js';
+import type { WireRequest } from '../wire/wire-format.js';
 import { WireError, type WireFormat } from '../wire/wire-format.js';
 import { readBody, TransportError, type HttpTransport, type UpstreamResponse } from './http.transport.js';
 import { SseDecoder } from './sse.decoder.js';
@@ -9,9 +19,14 @@ export interface HttpProviderTimeouts {
   idleTimeoutMs: number;
   /** The largest answer read whole (non-streaming, and error bodies). */
   maxBodyBytes: number;
+  /**
+   * Answer a non-streaming call from a streamed answer, assembled: the first-byte timeout then
+   * bounds only the wait for the answer to start, and a long answer still coming is never cut.
+   */
+  streamUpstream: boolean;
 }
 
-export const DEFAULT_TIMEOUTS: HttpProviderTimeouts = { timeoutMs: 60_000, idleTimeoutMs: 120_000, maxBodyBytes: 32 * 1024 * 1024 };
+export const DEFAULT_TIMEOUTS: HttpProviderTimeouts = { timeoutMs: 60_000, idleTimeoutMs: 120_000, maxBodyBytes: 32 * 1024 * 1024, streamUpstream: true };
 /** An error body is only quoted: no need to read much of it. */
 const ERROR_BODY_BYTES = 64 * 1024;
 
@@ -31,30 +46,53 @@ export class HttpProvider implements LlmProvider {
     private readonly nowMs: () => number = Date.now,
   ) {
     this.type = wire.type;
+    const embeddings = wire.embeddings;
+    if (embeddings)
+      this.embed = (request, signal, limits = {}) =>
+        this.json(embeddings.request(request), signal, limits, (body) => embeddings.response(body, request), request);
+    const count = wire.tokenCount;
+    if (count) this.countTokens = (request, signal) => this.json(count.request(request), signal, {}, (body) => count.response(body), request);
   }
 
-  async chat(request: LlmChatRequest, signal?: AbortSignal): Promise<LlmChatResponse> {
-    const response = await this.send(request, false, signal);
-    let body: Buffer;
+  readonly embed?: (request: LlmEmbedRequest, signal?: AbortSignal, limits?: LlmCallLimits) => Promise<LlmEmbedResponse>;
+  readonly countTokens?: (request: LlmChatRequest, signal?: AbortSignal) => Promise<number>;
+
+  /** A plain JSON exchange (embeddings, token counts): sent, checked and read like a chat answer. */
+  private async json<T>(
+    wire: WireRequest,
+    signal: AbortSignal | undefined,
+    limits: LlmCallLimits,
+    read: (body: Buffer, response: UpstreamResponse) => T,
+    call: { alias: string; context: LlmChatRequest['context'] },
+  ): Promise<T> {
+    const response = await this.sendWire(wire, call, signal, limits);
+    const body = await this.whole(response);
+    return this.read(() => read(body, response));
+  }
+
+  /** The whole body of an answer, a transport failure as a ProviderError. */
+  private async whole(response: UpstreamResponse): Promise<Buffer> {
     try {
-      body = await readBody(response.body, this.timeouts.maxBodyBytes);
+      return await readBody(response.body, this.timeouts.maxBodyBytes);
     } catch (e) {
       throw this.mapped(e);
     }
-    return stamped(this.read(() => this.wire.response(body, request)), response);
   }
 
-  async *stream(request: LlmChatRequest, signal?: AbortSignal): AsyncIterable<LlmStreamEvent> {
-    const response = await this.send(request, true, signal);
+  async chat(request: LlmChatRequest, signal?: AbortSignal, limits: LlmCallLimits = {}): Promise<LlmChatResponse> {
+    if (this.timeouts.streamUpstream) {
+      for await (const event of this.stream(request, signal, limits)) if (event.kind === 'end') return event.response;
+      throw new ProviderError(`provider "${this.name}" ended its stream without a final answer`, 502, 'incomplete_stream', true);
+    }
+    return this.json(this.wire.request(request, false), signal, limits, (body, response) => stamped(this.wire.response(body, request), response), request);
+  }
+
+  async *stream(request: LlmChatRequest, signal?: AbortSignal, limits: LlmCallLimits = {}): AsyncIterable<LlmStreamEvent> {
+    const response = await this.sendWire(this.wire.request(request, true), request, signal, limits);
     const contentType = response.headers['content-type'] ?? '';
     if (!contentType.includes('text/event-stream')) {
       // Some compatible servers ignore stream: true and answer in one piece: accept that.
-      let body: Buffer;
-      try {
-        body = await readBody(response.body, this.timeouts.maxBodyBytes);
-      } catch (e) {
-        throw this.mapped(e);
-      }
+      const body = await this.whole(response);
       let whole: LlmChatResponse;
       try {
         whole = stamped(this.wire.response(body, request), response);
@@ -88,15 +126,45 @@ export class HttpProvider implements LlmProvider {
     } finally {
       await iterator.return?.();
     }
-    yield { kind: 'end', response: stamped(this.read(() => reader.finish()), response) };
+    yield {
+      kind: 'end',
+      response: stamped(
+        this.read(() => reader.finish()),
+        response,
+      ),
+    };
   }
 
-  private async send(request: LlmChatRequest, stream: boolean, signal?: AbortSignal): Promise<UpstreamResponse> {
-    const wire = this.wire.request(request, stream);
+  private async sendWire(
+    wire: WireRequest,
+    request: { alias: string; context: LlmChatRequest['context'] },
+    signal: AbortSignal | undefined,
+    limits: LlmCallLimits,
+  ): Promise<UpstreamResponse> {
+    // The call's deadline may leave less than the provider's own first-byte timeout.
+    const cut = limits.firstByteTimeoutMs !== undefined && limits.firstByteTimeoutMs < this.timeouts.timeoutMs;
+    const timeoutMs = cut ? limits.firstByteTimeoutMs! : this.timeouts.timeoutMs;
     let response: UpstreamResponse;
     try {
-      response = await this.transport.send({ url: wire.url, method: 'POST', headers: wire.headers, body: wire.body, timeoutMs: this.timeouts.timeoutMs, idleTimeoutMs: this.timeouts.idleTimeoutMs }, signal);
+      const tags = {
+        alias: request.alias,
+        ...(request.context.frId ? { frId: request.context.frId } : {}),
+        ...(request.context.step ? { step: request.context.step } : {}),
+      };
+      response = await this.transport.send(
+        { url: wire.url, method: 'POST', headers: wire.headers, body: wire.body, timeoutMs, idleTimeoutMs: this.timeouts.idleTimeoutMs, tags },
+        signal,
+      );
     } catch (e) {
+      // Not the target's fault: the call ran out of time (its circuit breaker is left alone).
+      if (cut && e instanceof TransportError && e.kind === 'timeout') {
+        throw new ProviderError(
+          `provider "${this.name}" had not started its answer when the call's deadline came (${timeoutMs} ms left for it)`,
+          504,
+          'deadline_exceeded',
+          false,
+        );
+      }
       throw this.mapped(e);
     }
     if (response.status >= 200 && response.status < 300) return response;

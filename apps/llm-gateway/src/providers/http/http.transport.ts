@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { CallTags } from '../cassette/conversation.js';
 
 /** One call to a vendor, already in the vendor's wire format. */
 export interface UpstreamRequest {
@@ -13,6 +14,8 @@ export interface UpstreamRequest {
   timeoutMs: number;
   /** Longest silence between two chunks once the answer flows. */
   idleTimeoutMs: number;
+  /** Who made the call (never sent): cassettes record it, conversation replay matches by it. */
+  tags?: CallTags;
 }
 
 /** The answer's bytes exactly as they came off the wire (chunked encoding removed). */
@@ -135,7 +138,14 @@ export class HttpTransport implements OnApplicationShutdown {
     let t = this.targets.get(raw);
     if (!t) {
       const url = new URL(raw);
-      t = { secure: url.protocol === 'https:', protocol: url.protocol, hostname: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, where: url.origin };
+      t = {
+        secure: url.protocol === 'https:',
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
+        where: url.origin,
+      };
       if (this.targets.size > 1000) this.targets.clear();
       this.targets.set(raw, t);
     }
@@ -172,7 +182,15 @@ export class HttpTransport implements OnApplicationShutdown {
       const onAbort = () => fail(new TransportError('aborted', 'the call was cancelled'));
 
       const req = client.request(
-        { protocol: url.protocol, hostname: url.hostname, port: url.port, path: url.path, method: request.method, headers, agent: secure ? this.httpsAgent : this.httpAgent },
+        {
+          protocol: url.protocol,
+          hostname: url.hostname,
+          port: url.port,
+          path: url.path,
+          method: request.method,
+          headers,
+          agent: secure ? this.httpsAgent : this.httpAgent,
+        },
         (res) => {
           settled = true;
           // Keep only the status and the header object, never `res` itself: an upstream response
@@ -183,7 +201,10 @@ export class HttpTransport implements OnApplicationShutdown {
           res.on('data', (chunk: Buffer) => {
             if (!gotFirstByte) {
               gotFirstByte = true;
-              arm(request.idleTimeoutMs, () => new TransportError('idle-timeout', `${where} went silent for ${request.idleTimeoutMs} ms in the middle of its answer`));
+              arm(
+                request.idleTimeoutMs,
+                () => new TransportError('idle-timeout', `${where} went silent for ${request.idleTimeoutMs} ms in the middle of its answer`),
+              );
             } else timer?.refresh();
             body.push(chunk);
           });
@@ -192,7 +213,9 @@ export class HttpTransport implements OnApplicationShutdown {
             signal?.removeEventListener('abort', onAbort);
             body.end();
           });
-          res.on('error', (e: NodeJS.ErrnoException) => fail(new TransportError('reset', `${where} closed the connection in the middle of its answer (${describe(e)})`, e.code)));
+          res.on('error', (e: NodeJS.ErrnoException) =>
+            fail(new TransportError('reset', `${where} closed the connection in the middle of its answer (${describe(e)})`, e.code)),
+          );
         },
       );
       arm(request.timeoutMs, () => new TransportError('timeout', `${where} sent no answer within ${request.timeoutMs} ms`));
@@ -200,7 +223,13 @@ export class HttpTransport implements OnApplicationShutdown {
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (settled) return fail(new TransportError('reset', `${where} closed the connection in the middle of its answer (${describe(e)})`, e.code));
         const kind = e.code && RESET_CODES.has(e.code) ? 'reset' : 'connect';
-        fail(new TransportError(kind, kind === 'connect' ? `cannot connect to ${where} (${describe(e)})` : `${where} closed the connection before answering (${describe(e)})`, e.code));
+        fail(
+          new TransportError(
+            kind,
+            kind === 'connect' ? `cannot connect to ${where} (${describe(e)})` : `${where} closed the connection before answering (${describe(e)})`,
+            e.code,
+          ),
+        );
       });
       req.end(request.body);
     });

@@ -11,7 +11,10 @@ describe('SseDecoder', () => {
 
   it('joins data lines, ignores comments and unknown fields, accepts CRLF and CR', () => {
     const d = new SseDecoder();
-    expect(d.push(bytes(': keep-alive\r\nid: 7\r\ndata: one\r\ndata:two\r\n\r\ndata: three\r\rretry: 10\n\n'))).toEqual([{ data: 'one\ntwo' }, { data: 'three' }]);
+    expect(d.push(bytes(': keep-alive\r\nid: 7\r\ndata: one\r\ndata:two\r\n\r\ndata: three\r\rretry: 10\n\n'))).toEqual([
+      { data: 'one\ntwo' },
+      { data: 'three' },
+    ]);
   });
 
   it('reassembles events split anywhere, even inside a UTF-8 character or a CRLF', () => {

@@ -52,8 +52,16 @@ describe('statusError', () => {
 
 describe('transportError', () => {
   it('retries connection failures and timeouts, never a cancellation', () => {
-    expect(transportError('oa', new TransportError('connect', 'cannot connect to http://127.0.0.1:9 (ECONNREFUSED)', 'ECONNREFUSED'))).toMatchObject({ status: 502, code: 'upstream_unreachable', retryable: true });
-    expect(transportError('oa', new TransportError('timeout', 'sent no answer within 5 ms'))).toMatchObject({ status: 504, code: 'upstream_timeout', retryable: true });
+    expect(transportError('oa', new TransportError('connect', 'cannot connect to http://127.0.0.1:9 (ECONNREFUSED)', 'ECONNREFUSED'))).toMatchObject({
+      status: 502,
+      code: 'upstream_unreachable',
+      retryable: true,
+    });
+    expect(transportError('oa', new TransportError('timeout', 'sent no answer within 5 ms'))).toMatchObject({
+      status: 504,
+      code: 'upstream_timeout',
+      retryable: true,
+    });
     expect(transportError('oa', new TransportError('idle-timeout', 'went silent'))).toMatchObject({ status: 504, code: 'upstream_stalled' });
     expect(transportError('oa', new TransportError('reset', 'closed'))).toMatchObject({ status: 502, code: 'upstream_connection_lost', retryable: true });
     expect(transportError('oa', new TransportError('aborted', 'cancelled'))).toMatchObject({ status: 499, code: 'cancelled', disposition: 'final' });

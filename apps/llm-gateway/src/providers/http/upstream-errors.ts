@@ -36,7 +36,13 @@ export function vendorMessage(body: Buffer): string {
  * - 401, 403, 404: the gateway's own vendor key or model name is wrong: no retry, next target, 502.
  * - other 4xx: the request itself is at fault (e.g. too long for the model): answered as 400 (413 stays 413).
  */
-export function statusError(provider: string, status: number, body: Buffer, headers: Readonly<Record<string, string | undefined>>, nowMs: number): ProviderError {
+export function statusError(
+  provider: string,
+  status: number,
+  body: Buffer,
+  headers: Readonly<Record<string, string | undefined>>,
+  nowMs: number,
+): ProviderError {
   const said = vendorMessage(body);
   const after = retryAfterMs(headers, nowMs);
   const prefix = `provider "${provider}" answered ${status}`;
@@ -45,9 +51,18 @@ export function statusError(provider: string, status: number, body: Buffer, head
   if (status === 529 || status === 503) return new ProviderError(`${prefix} (overloaded): ${said}`, 502, 'upstream_overloaded', true, { retryAfterMs: after });
   if (status === 409 || status >= 500) return new ProviderError(`${prefix}: ${said}`, 502, 'upstream_error', true, { retryAfterMs: after });
   if (status === 401 || status === 403) {
-    return new ProviderError(`${prefix}: the gateway's key for this provider was refused (${said}); check its api_key_env`, 502, 'upstream_auth_failed', false, { disposition: 'fallback' });
+    return new ProviderError(
+      `${prefix}: the gateway's key for this provider was refused (${said}); check its api_key_env`,
+      502,
+      'upstream_auth_failed',
+      false,
+      { disposition: 'fallback' },
+    );
   }
-  if (status === 404) return new ProviderError(`${prefix} (not found): ${said}; check the model name and base_url in llm.models`, 502, 'upstream_not_found', false, { disposition: 'fallback' });
+  if (status === 404)
+    return new ProviderError(`${prefix} (not found): ${said}; check the model name and base_url in llm.models`, 502, 'upstream_not_found', false, {
+      disposition: 'fallback',
+    });
   if (status >= 400) return new ProviderError(`${prefix}: ${said}`, status === 413 ? 413 : 400, 'upstream_rejected', false);
   return new ProviderError(`${prefix}, which the gateway does not expect: ${said}`, 502, 'upstream_error', false, { disposition: 'fallback' });
 }

@@ -32,7 +32,13 @@ rules:
         match: { model: 'coder' },
         replies: [
           { content: 'first', toolCalls: [] },
-          { content: null, toolCalls: [{ name: 'read_file', arguments: '{"path":"a.js"}' }, { name: 'list', arguments: '{"dir": "{{ frId }}"}' }] },
+          {
+            content: null,
+            toolCalls: [
+              { name: 'read_file', arguments: '{"path":"a.js"}' },
+              { name: 'list', arguments: '{"dir": "{{ frId }}"}' },
+            ],
+          },
         ],
       },
     ]);
@@ -67,7 +73,9 @@ rules:
       'rules[0].reply.content: unknown placeholder {{fr_id}} (known: {{frId}}, {{jobId}}, {{sagaId}}, {{step}}, {{model}})',
     ]);
     expect(problems('version: 1\nrules:\n  - match: { model: a }\n    reply: {}\n')).toEqual(['rules[0].reply: needs content or tool_calls']);
-    expect(problems('version: 1\nrules:\n  - match: { model: a }\n    reply: { tool_calls: [{ arguments: {} }] }\n')).toEqual(['rules[0].reply.tool_calls[0].name: must be a non-empty string, got nothing']);
+    expect(problems('version: 1\nrules:\n  - match: { model: a }\n    reply: { tool_calls: [{ arguments: {} }] }\n')).toEqual([
+      'rules[0].reply.tool_calls[0].name: must be a non-empty string, got nothing',
+    ]);
   });
 
   it('refuses a file that is not a mapping, or has no rule list', () => {

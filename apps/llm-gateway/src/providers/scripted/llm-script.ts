@@ -50,7 +50,8 @@ const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
 
 function checkPlaceholders(p: Problems, path: string, text: string): void {
   for (const m of text.matchAll(PLACEHOLDER)) {
-    if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!)) p.add(path, `unknown placeholder {{${m[1]}}} (known: ${PLACEHOLDERS.map((x) => `{{${x}}}`).join(', ')})`);
+    if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!))
+      p.add(path, `unknown placeholder {{${m[1]}}} (known: ${PLACEHOLDERS.map((x) => `{{${x}}}`).join(', ')})`);
   }
 }
 
@@ -145,10 +146,11 @@ export function parseScript(raw: unknown, file: string): LlmScript {
   if (raw.version !== 1) p.add('version', `must be 1, got ${JSON.stringify(raw.version) ?? 'nothing'}`);
   const rules: ScriptRule[] = [];
   if (!Array.isArray(raw.rules)) p.add('rules', `must be a list, got ${kindOf(raw.rules)}`);
-  else raw.rules.forEach((r, i) => {
-    const rule = parseRule(p, childPath('rules', i), r, i);
-    if (rule) rules.push(rule);
-  });
+  else
+    raw.rules.forEach((r, i) => {
+      const rule = parseRule(p, childPath('rules', i), r, i);
+      if (rule) rules.push(rule);
+    });
   if (!p.empty) throw new ScriptError(file, p.list);
   return { rules };
 }

@@ -78,7 +78,14 @@ export function renderReply(answer: ScriptAnswer, call: ScriptCall): ScriptReply
     toolCalls: answer.reply.toolCalls.map((c) => ({
       name: c.name,
       // Inside JSON text a value must stay a valid JSON string: escape it as one.
-      arguments: fill(c.arguments, Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : JSON.stringify(v).slice(1, -1)])) as Record<Placeholder, string | undefined>, where),
+      arguments: fill(
+        c.arguments,
+        Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : JSON.stringify(v).slice(1, -1)])) as Record<
+          Placeholder,
+          string | undefined
+        >,
+        where,
+      ),
     })),
   };
 }

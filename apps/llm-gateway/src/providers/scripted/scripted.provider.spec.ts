@@ -26,7 +26,16 @@ class FakeScripts {
 }
 
 function request(overrides: Partial<LlmChatRequest> = {}): LlmChatRequest {
-  return { alias: 'planner', model: 'planner-v1', messages: [{ role: 'system', content: 'abcdefgh' }, { role: 'user', content: 'hello' }], context: { frId: 'FR-9' }, ...overrides };
+  return {
+    alias: 'planner',
+    model: 'planner-v1',
+    messages: [
+      { role: 'system', content: 'abcdefgh' },
+      { role: 'user', content: 'hello' },
+    ],
+    context: { frId: 'FR-9' },
+    ...overrides,
+  };
 }
 
 describe('ScriptedProvider', () => {
@@ -41,7 +50,13 @@ describe('ScriptedProvider', () => {
   it('answers from the script with estimated usage', async () => {
     const r = await provider.chat(request());
     // input: 3 priming + (3 + ceil(8/4)) + (3 + ceil(5/4)) = 13; output: ceil(40/4) = 10.
-    expect(r).toEqual({ model: 'planner-v1', content: '0123456789abcdefghij0123456789abcdefghij', toolCalls: [], finishReason: 'stop', usage: { inputTokens: 13, cachedInputTokens: 0, outputTokens: 10 } });
+    expect(r).toEqual({
+      model: 'planner-v1',
+      content: '0123456789abcdefghij0123456789abcdefghij',
+      toolCalls: [],
+      finishReason: 'stop',
+      usage: { inputTokens: 13, cachedInputTokens: 0, outputTokens: 10 },
+    });
     expect((await provider.chat(request())).content).toBe('second for FR-9');
   });
 
@@ -63,7 +78,9 @@ describe('ScriptedProvider', () => {
     const error = await provider.chat(request({ alias: 'reviewer' })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ status: 422, code: 'script_no_match', retryable: false });
-    expect((error as Error).message).toBe('scripted provider "scripted": no rule in llm-script.yaml matches model "reviewer" for FR-9; add a rule with match.model "reviewer"');
+    expect((error as Error).message).toBe(
+      'scripted provider "scripted": no rule in llm-script.yaml matches model "reviewer" for FR-9; add a rule with match.model "reviewer"',
+    );
     await expect(provider.chat(request({ alias: 'reviewer', context: {} }))).rejects.toThrow('matches model "reviewer" (no x-agency-fr-id header)');
   });
 
@@ -76,7 +93,11 @@ describe('ScriptedProvider', () => {
 
   it('reports a broken script as a 500 naming the file', async () => {
     scripts.failure = new ScriptError('/vault/40_config/llm-script.yaml', ['rules[0].match.model: is required']);
-    await expect(provider.chat(request())).rejects.toMatchObject({ status: 500, code: 'script_invalid', message: 'scripted provider "scripted": /vault/40_config/llm-script.yaml: rules[0].match.model: is required' });
+    await expect(provider.chat(request())).rejects.toMatchObject({
+      status: 500,
+      code: 'script_invalid',
+      message: 'scripted provider "scripted": /vault/40_config/llm-script.yaml: rules[0].match.model: is required',
+    });
     expect(() => provider.validate()).toThrow('rules[0].match.model: is required');
   });
 
@@ -84,7 +105,12 @@ describe('ScriptedProvider', () => {
     const events: LlmStreamEvent[] = [];
     for await (const e of provider.stream(request())) events.push(e);
     expect(events.map((e) => e.kind)).toEqual(['text', 'text', 'end']);
-    expect(events.filter((e) => e.kind === 'text').map((e) => e.text).join('')).toBe('0123456789abcdefghij0123456789abcdefghij');
+    expect(
+      events
+        .filter((e) => e.kind === 'text')
+        .map((e) => e.text)
+        .join(''),
+    ).toBe('0123456789abcdefghij0123456789abcdefghij');
     const end = events.at(-1)!;
     expect(end.kind === 'end' && end.response.usage.outputTokens).toBe(10);
   });

@@ -45,7 +45,8 @@ export class ScriptedProvider implements LlmProvider {
     try {
       reply = renderReply(answer, call);
     } catch (e) {
-      if (e instanceof PlaceholderError) throw new ProviderError(`scripted provider "${this.name}": ${basename(this.scriptFile)} ${e.message}`, 422, 'script_placeholder', false);
+      if (e instanceof PlaceholderError)
+        throw new ProviderError(`scripted provider "${this.name}": ${basename(this.scriptFile)} ${e.message}`, 422, 'script_placeholder', false);
       throw e;
     }
     const toolCalls: LlmToolCall[] = reply.toolCalls.map((c) => ({ id: `call_${(this.toolCallSeq += 1)}`, name: c.name, arguments: c.arguments }));

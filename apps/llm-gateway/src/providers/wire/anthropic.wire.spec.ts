@@ -1,7 +1,13 @@
 import type { LlmChatRequest, LlmStreamEvent } from '../llm-provider.js';
 import { AnthropicStreamReader, anthropicBody, anthropicMessages, anthropicUsage, parseAnthropicMessage } from './anthropic.wire.js';
 
-const call = (over: Partial<LlmChatRequest> = {}): LlmChatRequest => ({ alias: 'coder', model: 'claude-x', messages: [{ role: 'user', content: 'hi' }], context: {}, ...over });
+const call = (over: Partial<LlmChatRequest> = {}): LlmChatRequest => ({
+  alias: 'coder',
+  model: 'claude-x',
+  messages: [{ role: 'user', content: 'hi' }],
+  context: {},
+  ...over,
+});
 
 describe('anthropicMessages', () => {
   it('lifts system messages, puts tool results in user turns and merges consecutive roles', () => {
@@ -10,7 +16,14 @@ describe('anthropicMessages', () => {
         { role: 'system', content: 'one' },
         { role: 'user', content: 'read both' },
         { role: 'system', content: 'two' },
-        { role: 'assistant', content: 'Sure.', toolCalls: [{ id: 'a', name: 'read', arguments: '{"p":"x"}' }, { id: 'b', name: 'read', arguments: 'not json' }] },
+        {
+          role: 'assistant',
+          content: 'Sure.',
+          toolCalls: [
+            { id: 'a', name: 'read', arguments: '{"p":"x"}' },
+            { id: 'b', name: 'read', arguments: 'not json' },
+          ],
+        },
         { role: 'tool', toolCallId: 'a', content: 'X' },
         { role: 'tool', toolCallId: 'b', content: 'boom', isError: true },
         { role: 'user', content: 'and now?' },
@@ -44,7 +57,11 @@ describe('anthropicMessages', () => {
 describe('anthropicBody', () => {
   it('defaults max_tokens, clamps temperature, maps tools, tool choice and stop', () => {
     expect(
-      anthropicBody(call({ temperature: 1.7, topP: 0.5, stop: ['END'], tools: [{ name: 'read', description: 'reads' }], toolChoice: 'required', parallelToolCalls: false }), true, 1024),
+      anthropicBody(
+        call({ temperature: 1.7, topP: 0.5, stop: ['END'], tools: [{ name: 'read', description: 'reads' }], toolChoice: 'required', parallelToolCalls: false }),
+        true,
+        1024,
+      ),
     ).toEqual({
       model: 'claude-x',
       max_tokens: 1024,
@@ -56,14 +73,27 @@ describe('anthropicBody', () => {
       tool_choice: { type: 'any', disable_parallel_tool_use: true },
       stream: true,
     });
-    expect(anthropicBody(call({ toolChoice: { name: 'read' }, maxTokens: 5 }), false, 1024)).toMatchObject({ max_tokens: 5, tool_choice: { type: 'tool', name: 'read' } });
+    expect(anthropicBody(call({ toolChoice: { name: 'read' }, maxTokens: 5 }), false, 1024)).toMatchObject({
+      max_tokens: 5,
+      tool_choice: { type: 'tool', name: 'read' },
+    });
     expect(anthropicBody(call({ toolChoice: 'none' }), false, 1024)).toMatchObject({ tool_choice: { type: 'none' } });
   });
 
   it('asks for JSON in the system prompt, with the schema when there is one', () => {
-    expect(anthropicBody(call({ messages: [{ role: 'system', content: 'Plan.' }, { role: 'user', content: 'go' }], responseFormat: { type: 'json_object' } }), false, 10).system).toBe(
-      'Plan.\n\nAnswer with one JSON object and nothing else: no prose, no code fences.',
-    );
+    expect(
+      anthropicBody(
+        call({
+          messages: [
+            { role: 'system', content: 'Plan.' },
+            { role: 'user', content: 'go' },
+          ],
+          responseFormat: { type: 'json_object' },
+        }),
+        false,
+        10,
+      ).system,
+    ).toBe('Plan.\n\nAnswer with one JSON object and nothing else: no prose, no code fences.');
     expect(anthropicBody(call({ responseFormat: { type: 'json_schema', jsonSchema: { name: 'p', schema: { type: 'object' } } } }), false, 10).system).toBe(
       'Answer with one JSON object and nothing else: no prose, no code fences. It must match this JSON Schema: {"type":"object"}',
     );
@@ -77,7 +107,11 @@ describe('parseAnthropicMessage', () => {
         JSON.stringify({
           id: 'msg_1',
           model: 'claude-x-2025',
-          content: [{ type: 'thinking', thinking: '...' }, { type: 'text', text: 'Reading.' }, { type: 'tool_use', id: 'toolu_1', name: 'read', input: { p: 1 } }],
+          content: [
+            { type: 'thinking', thinking: '...' },
+            { type: 'text', text: 'Reading.' },
+            { type: 'tool_use', id: 'toolu_1', name: 'read', input: { p: 1 } },
+          ],
           stop_reason: 'tool_use',
           usage: { input_tokens: 10, cache_read_input_tokens: 100, cache_creation_input_tokens: 20, output_tokens: 7 },
         }),
@@ -97,7 +131,14 @@ describe('parseAnthropicMessage', () => {
 
   it('maps stop reasons and refuses a malformed body', () => {
     const parse = (stop: string) => parseAnthropicMessage(Buffer.from(JSON.stringify({ content: [], stop_reason: stop, usage: {} })), call()).finishReason;
-    expect(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use', 'refusal', 'model_context_window_exceeded'].map(parse)).toEqual(['stop', 'stop', 'length', 'tool_calls', 'content_filter', 'length']);
+    expect(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use', 'refusal', 'model_context_window_exceeded'].map(parse)).toEqual([
+      'stop',
+      'stop',
+      'length',
+      'tool_calls',
+      'content_filter',
+      'length',
+    ]);
     expect(() => parseAnthropicMessage(Buffer.from('{"type":"message"}'), call())).toThrow('the message has no content list or no usage');
   });
 });
@@ -148,9 +189,15 @@ describe('AnthropicStreamReader', () => {
 
   it('reports an error event by its type, and a stream without message_stop as truncated', () => {
     expect(() => new AnthropicStreamReader('claude', call()).read(ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }))).toThrow(
-      expect.objectContaining({ status: 502, code: 'upstream_overloaded', message: 'provider "claude" failed in the middle of its stream (overloaded_error): Overloaded' }),
+      expect.objectContaining({
+        status: 502,
+        code: 'upstream_overloaded',
+        message: 'provider "claude" failed in the middle of its stream (overloaded_error): Overloaded',
+      }),
     );
-    expect(() => new AnthropicStreamReader('claude', call()).read(ev('error', { error: { type: 'rate_limit_error', message: 'slow' } }))).toThrow(expect.objectContaining({ status: 429 }));
+    expect(() => new AnthropicStreamReader('claude', call()).read(ev('error', { error: { type: 'rate_limit_error', message: 'slow' } }))).toThrow(
+      expect.objectContaining({ status: 429 }),
+    );
     const r = new AnthropicStreamReader('claude', call());
     r.read(ev('message_start', { message: { id: 'msg_1', usage: {} } }));
     expect(() => r.finish()).toThrow('provider "claude" ended its stream early: message_stop never arrived');

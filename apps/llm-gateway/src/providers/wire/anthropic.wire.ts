@@ -1,37 +1,51 @@
 import { isRecord } from '../../common/shape.js';
 import { truncatedError } from '../http/upstream-errors.js';
 import type { SseEvent } from '../http/sse.decoder.js';
-import { ProviderError, type LlmChatRequest, type LlmChatResponse, type LlmFinishReason, type LlmMessage, type LlmStreamEvent, type LlmToolCall, type LlmUsage } from '../llm-provider.js';
+import {
+  ProviderError,
+  type LlmCacheControl,
+  type LlmChatRequest,
+  type LlmChatResponse,
+  type LlmFinishReason,
+  type LlmMessage,
+  type LlmStreamEvent,
+  type LlmToolCall,
+  type LlmUsage,
+} from '../llm-provider.js';
+import { hasClientBreakpoints, placeCacheBreakpoints, type AnthropicMessage, type Block, type TextBlock } from './anthropic-cache.js';
 import { argumentsObject, joinUrl, WireError, type WireFormat, type WireRequest, type WireStreamReader } from './wire-format.js';
 
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
 export const ANTHROPIC_VERSION = '2023-06-01';
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 
-type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> } | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean };
-type AnthropicMessage = { role: 'user' | 'assistant'; content: string | Block[] };
+const cc = (c: LlmCacheControl | undefined) => (c ? { cache_control: c } : {});
 
 function blocksOf(m: Exclude<LlmMessage, { role: 'system' }>): Block[] {
   switch (m.role) {
     case 'user':
-      return m.content === '' ? [] : [{ type: 'text', text: m.content }];
+      return m.content === '' ? [] : [{ type: 'text', text: m.content, ...cc(m.cacheControl) }];
     case 'assistant':
-      return [...(m.content ? [{ type: 'text' as const, text: m.content }] : []), ...(m.toolCalls ?? []).map((c) => ({ type: 'tool_use' as const, id: c.id, name: c.name, input: argumentsObject(c.arguments) }))];
+      return [
+        ...(m.content ? [{ type: 'text' as const, text: m.content, ...cc(m.cacheControl) }] : []),
+        ...(m.toolCalls ?? []).map((c) => ({ type: 'tool_use' as const, id: c.id, name: c.name, input: argumentsObject(c.arguments), ...cc(c.cacheControl) })),
+      ];
     case 'tool':
-      return [{ type: 'tool_result', tool_use_id: m.toolCallId, content: m.content, ...(m.isError ? { is_error: true } : {}) }];
+      return [{ type: 'tool_result', tool_use_id: m.toolCallId, content: m.content, ...(m.isError ? { is_error: true } : {}), ...cc(m.cacheControl) }];
   }
 }
 
 /**
  * OpenAI-style messages as Anthropic wants them: system messages lifted into `system`, tool
  * results inside user messages, consecutive messages of one role merged (Anthropic alternates).
+ * The system prompt is one string unless a client's breakpoint marks one of its parts.
  */
-export function anthropicMessages(messages: readonly LlmMessage[]): { system?: string; messages: AnthropicMessage[] } {
-  const system: string[] = [];
+export function anthropicMessages(messages: readonly LlmMessage[]): { system?: string | TextBlock[]; messages: AnthropicMessage[] } {
+  const system: TextBlock[] = [];
   const out: { role: 'user' | 'assistant'; blocks: Block[] }[] = [];
   for (const m of messages) {
     if (m.role === 'system') {
-      system.push(m.content);
+      system.push({ type: 'text', text: m.content, ...cc(m.cacheControl) });
       continue;
     }
     const role = m.role === 'assistant' ? 'assistant' : 'user';
@@ -39,10 +53,14 @@ export function anthropicMessages(messages: readonly LlmMessage[]): { system?: s
     if (last?.role === role) last.blocks.push(...blocksOf(m));
     else out.push({ role, blocks: blocksOf(m) });
   }
+  const systemValue = system.some((b) => b.cache_control) ? system : system.map((b) => b.text).join('\n\n');
   return {
-    ...(system.length ? { system: system.join('\n\n') } : {}),
-    // A lone text block is sent as a plain string, as people write it.
-    messages: out.map(({ role, blocks }) => ({ role, content: blocks.length === 1 && blocks[0]!.type === 'text' ? blocks[0]!.text : blocks })),
+    ...(system.length ? { system: systemValue } : {}),
+    // A lone unmarked text block is sent as a plain string, as people write it.
+    messages: out.map(({ role, blocks }) => ({
+      role,
+      content: blocks.length === 1 && blocks[0]!.type === 'text' && !blocks[0]!.cache_control ? blocks[0]!.text : blocks,
+    })),
   };
 }
 
@@ -54,11 +72,20 @@ function jsonInstruction(call: LlmChatRequest): string | undefined {
   return `Answer with one JSON object and nothing else: no prose, no code fences.${schema ? ` It must match this JSON Schema: ${JSON.stringify(schema)}` : ''}`;
 }
 
+function withInstruction(system: string | TextBlock[] | undefined, instruction: string | undefined): string | TextBlock[] | undefined {
+  if (!instruction) return system;
+  if (Array.isArray(system)) return [...system, { type: 'text', text: instruction }];
+  return system ? `${system}\n\n${instruction}` : instruction;
+}
+
+/**
+ * Anthropic's request. Breakpoints: a client's own are sent as they came; a request with none gets
+ * the gateway's (anthropic-cache.ts), so a tool loop reads its growing prefix from the cache.
+ */
 export function anthropicBody(call: LlmChatRequest, stream: boolean, defaultMaxTokens: number): Record<string, unknown> {
   const { system, messages } = anthropicMessages(call.messages);
-  const json = jsonInstruction(call);
   const body: Record<string, unknown> = { model: call.model, max_tokens: call.maxTokens ?? defaultMaxTokens };
-  const fullSystem = [system, json].filter(Boolean).join('\n\n');
+  const fullSystem = withInstruction(system, jsonInstruction(call));
   if (fullSystem) body.system = fullSystem;
   body.messages = messages;
   // Anthropic's temperature range is 0-1, OpenAI's 0-2.
@@ -66,14 +93,29 @@ export function anthropicBody(call: LlmChatRequest, stream: boolean, defaultMaxT
   if (call.topP !== undefined) body.top_p = call.topP;
   if (call.stop?.length) body.stop_sequences = call.stop;
   if (call.tools?.length) {
-    body.tools = call.tools.map((t) => ({ name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), input_schema: t.parameters ?? { type: 'object', properties: {} } }));
+    body.tools = call.tools.map((t) => ({
+      name: t.name,
+      ...(t.description !== undefined ? { description: t.description } : {}),
+      input_schema: t.parameters ?? { type: 'object', properties: {} },
+      ...cc(t.cacheControl),
+    }));
   }
   const c = call.toolChoice;
   const choice: Record<string, unknown> | undefined =
-    c === undefined ? undefined : c === 'auto' ? { type: 'auto' } : c === 'required' ? { type: 'any' } : c === 'none' ? { type: 'none' } : { type: 'tool', name: c.name };
-  if (call.parallelToolCalls === false && call.tools?.length && choice?.type !== 'none') body.tool_choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
+    c === undefined
+      ? undefined
+      : c === 'auto'
+        ? { type: 'auto' }
+        : c === 'required'
+          ? { type: 'any' }
+          : c === 'none'
+            ? { type: 'none' }
+            : { type: 'tool', name: c.name };
+  if (call.parallelToolCalls === false && call.tools?.length && choice?.type !== 'none')
+    body.tool_choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
   else if (choice) body.tool_choice = choice;
   if (stream) body.stream = true;
+  if (!hasClientBreakpoints(call)) placeCacheBreakpoints(body, call.model);
   return body;
 }
 
@@ -259,4 +301,24 @@ export class AnthropicWire implements WireFormat {
   streamReader(call: LlmChatRequest): WireStreamReader {
     return new AnthropicStreamReader(this.provider, call);
   }
+
+  /** POST /v1/messages/count_tokens: the prompt's parts only (no max_tokens, sampling or stream). */
+  readonly tokenCount = {
+    request: (call: LlmChatRequest): WireRequest => {
+      const { model, system, messages, tools, tool_choice: toolChoice } = anthropicBody(call, false, this.defaultMaxTokens);
+      const body = {
+        model,
+        ...(system !== undefined ? { system } : {}),
+        messages,
+        ...(tools !== undefined ? { tools } : {}),
+        ...(toolChoice !== undefined ? { tool_choice: toolChoice } : {}),
+      };
+      return { url: joinUrl(this.baseUrl, '/v1/messages/count_tokens'), headers: this.headers, body: JSON.stringify(body) };
+    },
+    response: (body: Buffer): number => {
+      const json = parseJson(body.toString('utf8'), 'the token count');
+      if (!isRecord(json) || typeof json.input_tokens !== 'number') throw new WireError('the token count has no input_tokens');
+      return json.input_tokens;
+    },
+  };
 }

@@ -2,7 +2,13 @@ import { ProviderError, type LlmChatRequest, type LlmStreamEvent } from '../llm-
 import { OpenAiStreamReader, openAiBody, parseOpenAiCompletion } from './openai.wire.js';
 import { WireError } from './wire-format.js';
 
-const call = (over: Partial<LlmChatRequest> = {}): LlmChatRequest => ({ alias: 'coder', model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello there' }], context: {}, ...over });
+const call = (over: Partial<LlmChatRequest> = {}): LlmChatRequest => ({
+  alias: 'coder',
+  model: 'gpt-4.1',
+  messages: [{ role: 'user', content: 'hello there' }],
+  context: {},
+  ...over,
+});
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 describe('openAiBody', () => {
@@ -46,7 +52,11 @@ describe('openAiBody', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    expect(openAiBody(call({ maxTokens: 9 }), false, 'max_tokens')).toEqual({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 9 });
+    expect(openAiBody(call({ maxTokens: 9 }), false, 'max_tokens')).toEqual({
+      model: 'gpt-4.1',
+      messages: [{ role: 'user', content: 'hello there' }],
+      max_tokens: 9,
+    });
   });
 });
 
@@ -57,17 +67,35 @@ describe('parseOpenAiCompletion', () => {
         id: 'chatcmpl-1',
         created: 5,
         model: 'gpt-4.1-2025',
-        choices: [{ message: { content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'read', arguments: '{}' } }] }, finish_reason: 'tool_calls' }],
+        choices: [
+          {
+            message: { content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'read', arguments: '{}' } }] },
+            finish_reason: 'tool_calls',
+          },
+        ],
         usage: { prompt_tokens: 100, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 60 } },
       }),
       call(),
     );
-    expect(r).toEqual({ id: 'chatcmpl-1', created: 5, model: 'gpt-4.1-2025', content: null, toolCalls: [{ id: 'c1', name: 'read', arguments: '{}' }], finishReason: 'tool_calls', usage: { inputTokens: 100, cachedInputTokens: 60, outputTokens: 5 } });
+    expect(r).toEqual({
+      id: 'chatcmpl-1',
+      created: 5,
+      model: 'gpt-4.1-2025',
+      content: null,
+      toolCalls: [{ id: 'c1', name: 'read', arguments: '{}' }],
+      finishReason: 'tool_calls',
+      usage: { inputTokens: 100, cachedInputTokens: 60, outputTokens: 5 },
+    });
   });
 
   it('estimates usage a compatible server left out', () => {
     const r = parseOpenAiCompletion(json({ choices: [{ message: { content: 'abcdefgh' }, finish_reason: 'length' }] }), call());
-    expect(r).toMatchObject({ model: 'gpt-4.1', content: 'abcdefgh', finishReason: 'length', usage: { inputTokens: 9, cachedInputTokens: 0, outputTokens: 2 } });
+    expect(r).toMatchObject({
+      model: 'gpt-4.1',
+      content: 'abcdefgh',
+      finishReason: 'length',
+      usage: { inputTokens: 9, cachedInputTokens: 0, outputTokens: 2 },
+    });
   });
 
   it('refuses what is not a chat completion', () => {
@@ -78,7 +106,9 @@ describe('parseOpenAiCompletion', () => {
 });
 
 describe('OpenAiStreamReader', () => {
-  const chunk = (delta: object, finish: string | null = null, extra: object = {}) => ({ data: JSON.stringify({ id: 'chatcmpl-9', created: 7, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finish }], ...extra }) });
+  const chunk = (delta: object, finish: string | null = null, extra: object = {}) => ({
+    data: JSON.stringify({ id: 'chatcmpl-9', created: 7, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finish }], ...extra }),
+  });
 
   it('turns chunks into neutral events and a whole answer', () => {
     const r = new OpenAiStreamReader('oa', call());
@@ -102,7 +132,15 @@ describe('OpenAiStreamReader', () => {
       { kind: 'tool-call-args', index: 0, arguments: '{"p":' },
       { kind: 'tool-call-args', index: 0, arguments: '1}' },
     ]);
-    expect(r.finish()).toEqual({ id: 'chatcmpl-9', created: 7, model: 'gpt-4.1', content: 'Hi', toolCalls: [{ id: 'call_a', name: 'read', arguments: '{"p":1}' }], finishReason: 'tool_calls', usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 4 } });
+    expect(r.finish()).toEqual({
+      id: 'chatcmpl-9',
+      created: 7,
+      model: 'gpt-4.1',
+      content: 'Hi',
+      toolCalls: [{ id: 'call_a', name: 'read', arguments: '{"p":1}' }],
+      finishReason: 'tool_calls',
+      usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 4 },
+    });
   });
 
   it('accepts a whole tool call in one delta (some compatible servers)', () => {

@@ -1,8 +1,24 @@
-import type { ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam, ChatCompletionTool, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+  ChatCompletionToolChoiceOption,
+} from 'openai/resources/chat/completions';
 import { isRecord } from '../../common/shape.js';
 import { truncatedError } from '../http/upstream-errors.js';
 import type { SseEvent } from '../http/sse.decoder.js';
-import { ProviderError, type LlmChatRequest, type LlmChatResponse, type LlmFinishReason, type LlmMessage, type LlmStreamEvent, type LlmToolCall, type LlmUsage } from '../llm-provider.js';
+import {
+  ProviderError,
+  type LlmChatRequest,
+  type LlmChatResponse,
+  type LlmEmbedRequest,
+  type LlmEmbedResponse,
+  type LlmFinishReason,
+  type LlmMessage,
+  type LlmStreamEvent,
+  type LlmToolCall,
+  type LlmUsage,
+} from '../llm-provider.js';
 import { estimateInputTokens, estimateOutputTokens } from '../token-estimate.js';
 import { joinUrl, WireError, type WireFormat, type WireRequest, type WireStreamReader } from './wire-format.js';
 
@@ -17,7 +33,9 @@ function message(m: LlmMessage): ChatCompletionMessageParam {
       return {
         role: 'assistant',
         content: m.content,
-        ...(m.toolCalls?.length ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) } : {}),
+        ...(m.toolCalls?.length
+          ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
+          : {}),
       };
     case 'tool':
       return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
@@ -36,10 +54,16 @@ export function openAiBody(call: LlmChatRequest, stream: boolean, maxTokensField
   if (call.topP !== undefined) body.top_p = call.topP;
   if (call.stop?.length) body.stop = call.stop;
   if (call.responseFormat) {
-    body.response_format = call.responseFormat.type === 'json_schema' ? { type: 'json_schema', json_schema: call.responseFormat.jsonSchema as never } : { type: call.responseFormat.type };
+    body.response_format =
+      call.responseFormat.type === 'json_schema'
+        ? { type: 'json_schema', json_schema: call.responseFormat.jsonSchema as never }
+        : { type: call.responseFormat.type };
   }
   if (call.tools?.length) {
-    body.tools = call.tools.map((t): ChatCompletionTool => ({ type: 'function', function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), ...(t.parameters ? { parameters: t.parameters } : {}) } }));
+    body.tools = call.tools.map((t): ChatCompletionTool => ({
+      type: 'function',
+      function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), ...(t.parameters ? { parameters: t.parameters } : {}) },
+    }));
     if (call.parallelToolCalls !== undefined) body.parallel_tool_calls = call.parallelToolCalls;
   }
   if (call.toolChoice !== undefined) body.tool_choice = toolChoice(call.toolChoice);
@@ -61,7 +85,11 @@ function finishReason(value: unknown): LlmFinishReason {
 export function openAiUsage(raw: unknown, call: LlmChatRequest, content: string | null, toolCalls: LlmToolCall[]): LlmUsage {
   if (isRecord(raw) && typeof raw.prompt_tokens === 'number' && typeof raw.completion_tokens === 'number') {
     const details = isRecord(raw.prompt_tokens_details) ? raw.prompt_tokens_details : {};
-    return { inputTokens: raw.prompt_tokens, cachedInputTokens: typeof details.cached_tokens === 'number' ? details.cached_tokens : 0, outputTokens: raw.completion_tokens };
+    return {
+      inputTokens: raw.prompt_tokens,
+      cachedInputTokens: typeof details.cached_tokens === 'number' ? details.cached_tokens : 0,
+      outputTokens: raw.completion_tokens,
+    };
   }
   return { inputTokens: estimateInputTokens(call.messages), cachedInputTokens: 0, outputTokens: estimateOutputTokens(content, toolCalls) };
 }
@@ -83,8 +111,13 @@ export function parseOpenAiCompletion(body: Buffer, call: LlmChatRequest): LlmCh
   const toolCalls: LlmToolCall[] = [];
   if (Array.isArray(m.tool_calls)) {
     m.tool_calls.forEach((c, i) => {
-      if (!isRecord(c) || !isRecord(c.function) || typeof c.function.name !== 'string') throw new WireError(`choices[0].message.tool_calls[${i}] has no function.name`);
-      toolCalls.push({ id: typeof c.id === 'string' ? c.id : `call_${i}`, name: c.function.name, arguments: typeof c.function.arguments === 'string' ? c.function.arguments : '{}' });
+      if (!isRecord(c) || !isRecord(c.function) || typeof c.function.name !== 'string')
+        throw new WireError(`choices[0].message.tool_calls[${i}] has no function.name`);
+      toolCalls.push({
+        id: typeof c.id === 'string' ? c.id : `call_${i}`,
+        name: c.function.name,
+        arguments: typeof c.function.arguments === 'string' ? c.function.arguments : '{}',
+      });
     });
   }
   const content = typeof m.content === 'string' ? m.content : null;
@@ -209,4 +242,41 @@ export class OpenAiWire implements WireFormat {
   streamReader(call: LlmChatRequest): WireStreamReader {
     return new OpenAiStreamReader(this.provider, call);
   }
+
+  readonly embeddings = {
+    request: (call: LlmEmbedRequest): WireRequest => ({
+      url: joinUrl(this.baseUrl, '/embeddings'),
+      headers: this.headers,
+      body: JSON.stringify({
+        model: call.model,
+        input: call.input,
+        encoding_format: 'float',
+        ...(call.dimensions !== undefined ? { dimensions: call.dimensions } : {}),
+      }),
+    }),
+    response: (body: Buffer, call: LlmEmbedRequest): LlmEmbedResponse => parseOpenAiEmbeddings(body, call),
+  };
+}
+
+/** OpenAI's embeddings answer: `data[].embedding` by `index` (floats, or base64 float32 from servers that ignore encoding_format). */
+export function parseOpenAiEmbeddings(body: Buffer, call: LlmEmbedRequest): LlmEmbedResponse {
+  const json = parseJson(body.toString('utf8'), 'the embeddings answer');
+  if (!isRecord(json) || !Array.isArray(json.data)) throw new WireError('the embeddings answer has no data list');
+  const vectors: number[][] = [];
+  json.data.forEach((d, i) => {
+    if (!isRecord(d)) throw new WireError(`data[${i}] is not an object`);
+    const index = typeof d.index === 'number' ? d.index : i;
+    if (typeof d.embedding === 'string') vectors[index] = [...new Float32Array(Uint8Array.from(Buffer.from(d.embedding, 'base64')).buffer)];
+    else if (Array.isArray(d.embedding) && d.embedding.every((x) => typeof x === 'number')) vectors[index] = d.embedding as number[];
+    else throw new WireError(`data[${i}].embedding is neither a list of numbers nor base64`);
+  });
+  if (vectors.length !== call.input.length || vectors.some((v) => v === undefined))
+    throw new WireError(`the embeddings answer has ${json.data.length} vectors for ${call.input.length} inputs`);
+  const usage = isRecord(json.usage) && typeof json.usage.prompt_tokens === 'number' ? json.usage.prompt_tokens : estimateEmbedTokens(call.input);
+  return { model: typeof json.model === 'string' ? json.model : call.model, vectors, usage: { inputTokens: usage, cachedInputTokens: 0, outputTokens: 0 } };
+}
+
+/** Tokens of embedding input, for servers that report none: about 4 characters a token, or the token arrays' length. */
+export function estimateEmbedTokens(input: string[] | number[][]): number {
+  return input.reduce((sum: number, x: string | number[]) => sum + (typeof x === 'string' ? Math.ceil(x.length / 4) : x.length), 0);
 }

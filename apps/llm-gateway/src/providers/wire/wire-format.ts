@@ -1,4 +1,4 @@
-import type { LlmChatRequest, LlmChatResponse, LlmStreamEvent } from '../llm-provider.js';
+import type { LlmChatRequest, LlmChatResponse, LlmEmbedRequest, LlmEmbedResponse, LlmStreamEvent } from '../llm-provider.js';
 import type { SseEvent } from '../http/sse.decoder.js';
 
 /** The vendor sent something that is not its documented format. */
@@ -31,6 +31,17 @@ export interface WireFormat {
   /** Throws WireError when the body is not a valid answer. */
   response(body: Buffer, call: LlmChatRequest): LlmChatResponse;
   streamReader(call: LlmChatRequest): WireStreamReader;
+  /** The vendor's embeddings endpoint, when it has one. */
+  embeddings?: {
+    request(call: LlmEmbedRequest): WireRequest;
+    /** Throws WireError when the body is not a valid answer. */
+    response(body: Buffer, call: LlmEmbedRequest): LlmEmbedResponse;
+  };
+  /** The vendor's token counting endpoint, when it has one: the request, and the count in its answer. */
+  tokenCount?: {
+    request(call: LlmChatRequest): WireRequest;
+    response(body: Buffer): number;
+  };
 }
 
 /** JSON arguments for a vendor that wants an object (Anthropic's tool_use.input). */

@@ -1,0 +1,75 @@
+import type { ToolDefinition } from '@agency/llm-client';
+
+/** A model's mistake in calling a tool: told back to it, never thrown out of the loop. */
+export class ToolArgumentError extends Error {}
+
+interface PropertySchema {
+  type?: string;
+  description?: string;
+}
+
+interface ObjectSchema {
+  properties?: Record<string, PropertySchema>;
+  required?: string[];
+}
+
+/** `path (string, required), start_line (integer)`: what a tool takes, for error messages. */
+export function describeParameters(tool: ToolDefinition): string {
+  const schema = tool.parameters as ObjectSchema;
+  const required = new Set(schema.required ?? []);
+  const parts = Object.entries(schema.properties ?? {}).map(([name, p]) => `${name} (${p.type ?? 'any'}${required.has(name) ? ', required' : ''})`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+/** Values models commonly send as text for numbers and booleans: taken as meant. */
+function coerce(value: unknown, type: string | undefined): unknown {
+  if (typeof value !== 'string') return value;
+  if (type === 'integer' && /^\s*-?\d+\s*$/.test(value)) return Number(value);
+  if (type === 'boolean' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+  return value;
+}
+
+function typeOk(value: unknown, type: string | undefined): boolean {
+  if (type === undefined) return true;
+  if (type === 'integer') return typeof value === 'number' && Number.isInteger(value);
+  if (type === 'array') return Array.isArray(value);
+  if (type === 'object') return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === type;
+}
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * Checks a tool call's arguments against the tool's JSON schema (the flat objects our tools take):
+ * an unknown argument is named, with the arguments the tool does take; a missing one or one of the
+ * wrong type says which. Hand-written rather than a schema library: the schemas are flat, and the
+ * point is a message a model acts on at once.
+ */
+export function checkToolArgs(tool: ToolDefinition, args: Record<string, unknown>): Record<string, unknown> {
+  const schema = tool.parameters as ObjectSchema;
+  const properties = schema.properties ?? {};
+  const expected = `${tool.name} takes: ${describeParameters(tool)}`;
+  const unknown = Object.keys(args).filter((k) => !(k in properties));
+  if (unknown.length > 0) {
+    const names = unknown.map((k) => `"${k}"`).join(', ');
+    throw new ToolArgumentError(`${tool.name} has no argument${unknown.length > 1 ? 's' : ''} ${names}. ${expected}`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, p] of Object.entries(properties)) {
+    const raw = args[name];
+    if (raw === undefined || raw === null) {
+      if ((schema.required ?? []).includes(name)) throw new ToolArgumentError(`argument "${name}" of ${tool.name} is missing. ${expected}`);
+      continue;
+    }
+    const value = coerce(raw, p.type);
+    if (!typeOk(value, p.type))
+      throw new ToolArgumentError(
+        `argument "${name}" of ${tool.name} must be ${p.type === 'integer' ? 'an integer' : `a ${p.type}`} (got ${shown(raw)}). ${expected}`,
+      );
+    out[name] = value;
+  }
+  return out;
+}

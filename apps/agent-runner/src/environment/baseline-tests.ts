@@ -1,0 +1,103 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { RepoTargetDto, TestCountsDto } from '@agency/contracts';
+import { AgentRunnerConfig } from '../agent-runner.config.js';
+import { WorkspaceService, type JobWorkspace } from '../git/workspace.service.js';
+import { Sandbox, type SandboxLimitOverrides } from '../sandbox/sandbox.js';
+import { StepFailure } from '../steps/step-failure.js';
+import { parseTestOutput, type TestOutputFormat } from '../testing/test-output.parser.js';
+
+/** The repository's tests as they stand at the job's base, before any change. */
+export interface BaselineResult {
+  command: string;
+  passed: boolean;
+  exitCode: number;
+  timedOut: boolean;
+  format: TestOutputFormat;
+  counts: TestCountsDto;
+  /** The output's end, for a failing run (what the model needs to tell an old failure from its own). */
+  tail: string;
+  durationMs: number;
+}
+
+const TAIL_CHARS = 1500;
+const CACHED = 200;
+
+/**
+ * Runs the test command once at the job's base, after the setup, in the job's sandbox (no
+ * network), so the coder knows what already failed before it changed anything: in a relay trial
+ * the repository's own tests could not run on the sandbox's Node at the base, and nothing said
+ * so. The result is kept per repository, base commit, test and setup command (a re-driven step
+ * or the next job at that base does not run it again); what the run left in the worktree is
+ * discarded. Off with BASELINE_TESTS=false.
+ */
+@Injectable()
+export class BaselineTests {
+  private readonly cache = new Map<string, BaselineResult>();
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly config: AgentRunnerConfig,
+    @Inject(Sandbox) private readonly sandbox: Pick<Sandbox, 'open'>,
+    @Inject(WorkspaceService) private readonly workspaces: Pick<WorkspaceService, 'discardChanges'>,
+  ) {
+    this.timeoutMs = config.TEST_TIMEOUT_SECONDS * 1000;
+  }
+
+  async run(
+    ws: JobWorkspace,
+    repo: RepoTargetDto,
+    options: { jobId: string; limits?: SandboxLimitOverrides; progress: (message: string) => void; signal?: AbortSignal },
+  ): Promise<BaselineResult | undefined> {
+    const command = repo.testCommand?.trim();
+    if (this.config.BASELINE_TESTS === false || !command) return undefined;
+    const key = [repo.name, ws.baseSha, command, repo.setupCommand ?? ''].join('\0');
+    const known = this.cache.get(key);
+    if (known) return known;
+    options.progress(`environment: the tests at the base (${command})`);
+    const session = await this.sandbox.open({
+      workspace: ws.dir,
+      jobId: options.jobId,
+      repo: repo.name,
+      ...(options.limits ? { limits: options.limits } : {}),
+    });
+    let result;
+    try {
+      result = await session.exec({ command, timeoutMs: this.timeoutMs });
+    } finally {
+      await session.close();
+    }
+    // A cancelled job's worktree is gone or going: nothing more is done in it.
+    if (options.signal?.aborted)
+      throw new StepFailure('JOB_CANCELLED', `the tests at the base were stopped: ${String(options.signal.reason ?? 'the job was cancelled')}`, false);
+    // Snapshots, coverage or build output the run wrote are not the coder's to find.
+    await this.workspaces.discardChanges(ws);
+    const parsed = parseTestOutput(result.output);
+    const passed = result.exitCode === 0 && !result.timedOut;
+    const baseline: BaselineResult = {
+      command,
+      passed,
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      format: parsed.format,
+      counts: parsed.counts,
+      tail: passed ? '' : result.output.slice(-TAIL_CHARS),
+      durationMs: result.durationMs,
+    };
+    this.cache.set(key, baseline);
+    if (this.cache.size > CACHED) this.cache.delete(this.cache.keys().next().value!);
+    return baseline;
+  }
+}
+
+/** One line (and the output's end, when it failed) for the coder's prompt. */
+export function baselineText(b: BaselineResult): string {
+  const counts =
+    b.format === 'unparsed'
+      ? `exit code ${b.exitCode}`
+      : `${b.counts.passed} passed, ${b.counts.failed} failed, ${b.counts.skipped} skipped of ${b.counts.total}`;
+  // A repository without tests (a published package) passes with nothing run: say that, not "0 passed of 0".
+  if (b.passed && b.format !== 'unparsed' && b.counts.total === 0) return `Before any change, the tests (\`${b.command}\`) found no test to run at the base.`;
+  if (b.passed) return `Before any change, the tests (\`${b.command}\`) passed at the base: ${counts}.`;
+  const how = b.timedOut ? 'ran out of time' : 'already failed';
+  return `Before any change, the tests (\`${b.command}\`) ${how} at the base (${counts}): those failures are not yours to fix unless the feature request is about them, and a change must not add new ones. The end of that run:\n${'```'}\n${b.tail.trim()}\n${'```'}`;
+}

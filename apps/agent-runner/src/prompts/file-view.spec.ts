@@ -1,0 +1,35 @@
+import { fileView, VIEW_LIMITS } from './file-view.js';
+
+describe('fileView', () => {
+  it('shows a short file whole, with line numbers', () => {
+    expect(fileView('src/a.js', 'const a = 1;\nmodule.exports = { a };\n')).toEqual({ text: '1\tconst a = 1;\n2\tmodule.exports = { a };', whole: true });
+  });
+
+  it('shows a long source file to change as an outline of its declarations', () => {
+    const body = Array.from({ length: 600 }, (_, i) =>
+      i % 50 === 0 ? `export function f${i}(x) {` : i % 50 === 49 ? '}' : `  return x + ${i}; // some padding to make the file long enough`,
+    );
+    const view = fileView('src/long.ts', body.join('\n'));
+    expect(view.whole).toBe(false);
+    expect(view.text.split('\n')[0]).toMatch(/^\[outline: 600 lines, \d+ characters; its declarations with their line numbers; read_file to see the code\]$/);
+    expect(view.text).toContain('  1\texport function f0(x) {');
+    expect(view.text).toContain('551\texport function f550(x) {');
+    expect(view.text).not.toContain('return x +');
+  });
+
+  it('shows a long neighbour to imitate only by its first lines', () => {
+    const test = Array.from({ length: 900 }, (_, i) => `test('case ${i}', () => { assert.equal(fn(${i}), ${i}); });`).join('\n');
+    expect(test.length).toBeGreaterThan(VIEW_LIMITS.wholeChars);
+    const view = fileView('test/index.test.js', test, { purpose: 'imitate' });
+    expect(view.whole).toBe(false);
+    const lines = view.text.split('\n');
+    expect(lines[0]).toBe(`[the first ${VIEW_LIMITS.excerptLines} of 900 lines; read_file to see more]`);
+    expect(lines).toHaveLength(VIEW_LIMITS.excerptLines + 1);
+    expect(view.text.length).toBeLessThan(test.length / 5);
+  });
+
+  it('falls back to the first lines where no outline can be made', () => {
+    const data = Array.from({ length: 2000 }, (_, i) => `row ${i},${i * 2},${i * 3}`).join('\n');
+    expect(fileView('data/rows.csv', data).text.split('\n')[0]).toBe('[the first 40 of 2000 lines; read_file to see more]');
+  });
+});

@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Envelope, LlmUsageEvent } from '@agency/contracts';
+import { Metrics } from '@agency/bootstrap';
+import { Clock, type BusPublisher } from '@agency/messaging';
+import { createLogger } from '@agency/telemetry';
+import { SpoolFiles } from '../common/spool-file.js';
+import { GatewayMetrics } from './gateway.metrics.js';
+import { USAGE_SPOOL, UsagePublisher } from './usage.publisher.js';
+
+/** JetStream in memory: stores each Nats-Msg-Id once; `down` refuses every publish. */
+class FakeBus {
+  stored = new Map<string, Envelope<LlmUsageEvent>>();
+  attempts = 0;
+  down = false;
+  async publishBatch(_def: unknown, items: Array<{ envelope: Envelope<LlmUsageEvent>; msgId: string }>) {
+    return Promise.allSettled(
+      items.map(async ({ envelope, msgId }) => {
+        this.attempts += 1;
+        if (this.down) throw new Error('nats: timeout');
+        if (!this.stored.has(msgId)) this.stored.set(msgId, envelope);
+        return { envelope, streamSeq: this.stored.size, duplicate: false };
+      }),
+    );
+  }
+}
+
+const payload = (costUsd: number): LlmUsageEvent => ({
+  alias: 'coder',
+  provider: 'scripted',
+  model: 'm',
+  inputTokens: 10,
+  cachedInputTokens: 0,
+  outputTokens: 5,
+  costUsd,
+  latencyMs: 3,
+  status: 'ok',
+});
+const silent = createLogger({ service: 'llm-gateway', level: 'silent' });
+
+describe('UsagePublisher', () => {
+  let bus: FakeBus;
+  let workDir: string;
+  let metrics: GatewayMetrics;
+  let registry: Metrics;
+  const outboxOn = (b: FakeBus) => new UsagePublisher(b as unknown as BusPublisher, new Clock(), metrics, silent, new SpoolFiles({ WORK_DIR: workDir }));
+  const costs = () => [...bus.stored.values()].map((e) => e.payload.costUsd).sort();
+
+  beforeEach(() => {
+    bus = new FakeBus();
+    registry = new Metrics('llm-gateway');
+    metrics = new GatewayMetrics(registry);
+    workDir = mkdtempSync(join(tmpdir(), 'usage-'));
+  });
+  afterEach(() => rmSync(workDir, { recursive: true, force: true }));
+
+  it('queues without waiting and publishes after the tick, with the call context', async () => {
+    const outbox = outboxOn(bus);
+    outbox.publish({ frId: 'FR-1', step: 'code', jobId: 'job-1' }, payload(1));
+    outbox.publish({ frId: 'FR-2' }, payload(2));
+    expect(bus.attempts).toBe(0);
+    expect(await outbox.flush()).toBe(true);
+    const [first, second] = [...bus.stored.values()];
+    expect(first).toMatchObject({ type: 'llm-gateway.usage', frId: 'FR-1', sagaId: 'FR-1', step: 'code', jobId: 'job-1', payload: { costUsd: 1 } });
+    expect(second).toMatchObject({ frId: 'FR-2', step: 'llm', payload: { costUsd: 2 } });
+    expect(second).not.toHaveProperty('jobId');
+  });
+
+  it('publishes again until the bus takes the events, each once, and counts the failures', async () => {
+    const outbox = outboxOn(bus);
+    bus.down = true;
+    for (let i = 1; i <= 3; i += 1) outbox.publish({ frId: 'FR-1' }, payload(i));
+    await vi.waitFor(() => expect(bus.attempts).toBeGreaterThanOrEqual(6));
+    expect(await outbox.flush(20)).toBe(false);
+    bus.down = false;
+    expect(await outbox.flush()).toBe(true);
+    expect(costs()).toEqual([1, 2, 3]);
+    expect(await registry.registry.getSingleMetricAsString('llm_gateway_usage_publish_failures_total')).toMatch(/ ([6-9]|\d\d+)$/m);
+  });
+
+  it('keeps what the bus did not take at shutdown in WORK_DIR, and the next start publishes it', async () => {
+    const outbox = outboxOn(bus);
+    outbox.shutdownWaitMs = 50;
+    bus.down = true;
+    outbox.publish({ frId: 'FR-1' }, payload(1));
+    outbox.publish({ frId: 'FR-1' }, payload(2));
+    await outbox.beforeApplicationShutdown();
+    expect(existsSync(join(workDir, USAGE_SPOOL))).toBe(true);
+    bus.down = false;
+    const next = outboxOn(bus);
+    await next.onModuleInit();
+    expect(await next.flush()).toBe(true);
+    expect(costs()).toEqual([1, 2]);
+    expect(existsSync(join(workDir, USAGE_SPOOL))).toBe(false);
+  });
+});

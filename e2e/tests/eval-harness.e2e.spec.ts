@@ -1,0 +1,127 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSuite, runSuite, SCRIPTED_PRICES, ScriptedAnswers, scriptFor, TaskOutcome, type SuiteReport, type TaskResult } from '@agency/eval';
+import { portState, randomFreePortBase } from '@agency/stack';
+import { tempDir, type TempDir } from '@agency/testing';
+
+const root = join(import.meta.dirname, '..', '..');
+const suiteDir = join(root, 'e2e', 'fixtures', 'eval-suite');
+
+/** A port base whose two stacks (base and base + 10, eight ports each) are free. */
+async function twoStackBase(): Promise<number> {
+  for (;;) {
+    const base = await randomFreePortBase();
+    const states = await Promise.all(Array.from({ length: 8 }, (_, i) => portState(base + 10 + i)));
+    if (states.every((s) => s === 'free')) return base;
+  }
+}
+
+/** The scripted provider's documented estimate: ceil(characters / 4) per text, a tool call's name and arguments each. */
+const tokens = (text: string) => Math.ceil(text.length / 4);
+type ScriptReply = { content?: string; tool_calls?: Array<{ name: string; arguments: Record<string, unknown> }> };
+const outputTokens = (r: ScriptReply) =>
+  tokens(r.content ?? '') + (r.tool_calls ?? []).reduce((s, c) => s + tokens(c.name) + tokens(JSON.stringify(c.arguments)), 0);
+
+/** Output tokens per role the script must have produced: each reply once, in order. */
+function expectedOutput(answers: ScriptedAnswers, task: string): Record<string, number> {
+  const t = loadSuite(suiteDir).tasks.find((x) => x.name === task)!;
+  const rules = scriptFor(answers, 'FR-001', t.spec.title, t.referencePatch).rules as Array<{
+    match: { model: string };
+    reply?: ScriptReply;
+    replies?: ScriptReply[];
+  }>;
+  return Object.fromEntries(rules.map((r) => [r.match.model, (r.replies ?? [r.reply!]).reduce((s, x) => s + outputTokens(x), 0)]));
+}
+
+function expectCostsAdd(r: SuiteReport, answers: ScriptedAnswers): void {
+  const v = r.variants[0]!;
+  const valid = v.tasks.filter((t) => t.outcome !== TaskOutcome.Invalid);
+  for (const t of valid) {
+    const usage = t.figures!.usage;
+    expect(Object.fromEntries(Object.entries(usage).map(([role, u]) => [role, u.calls]))).toEqual({ planner: 1, coder: 2, reviewer: 1 });
+    expect(Object.fromEntries(Object.entries(usage).map(([role, u]) => [role, u.outputTokens]))).toEqual(expectedOutput(answers, t.task));
+    for (const [role, u] of Object.entries(usage)) {
+      const price = SCRIPTED_PRICES[`scripted/${role}` as keyof typeof SCRIPTED_PRICES];
+      expect(u.cachedInputTokens).toBe(0);
+      expect(u.inputTokens).toBeGreaterThan(0);
+      expect(u.costUsd).toBeCloseTo((u.inputTokens * price.input_per_mtok + u.outputTokens * price.output_per_mtok) / 1e6, 9);
+    }
+    // The orchestrator's own account of the run (it adds each usage event once) agrees.
+    expect(t.figures!.costUsd).toBeCloseTo(t.sagaCostUsd!, 9);
+    expect(t.figures!.costUsd).toBeGreaterThan(0);
+  }
+  const total = valid.reduce((s, t) => s + t.figures!.costUsd, 0);
+  expect(v.figures.costUsd).toBeCloseTo(total, 9);
+  expect(v.figures.costPerTaskUsd).toBeCloseTo(total / valid.length, 9);
+  for (const role of ['planner', 'coder', 'reviewer']) {
+    expect(v.figures.usage[role]!.outputTokens).toBe(valid.reduce((s, t) => s + t.figures!.usage[role]!.outputTokens, 0));
+  }
+}
+
+function expectInvalidRefused(tasks: TaskResult[]): void {
+  const invalid = tasks.find((t) => t.task === 'already-done')!;
+  expect(invalid).toMatchObject({ outcome: TaskOutcome.Invalid, reachedPr: false, resolved: false });
+  expect(invalid.hidden?.passed).toBe(true);
+  expect(invalid.figures).toBeUndefined();
+}
+
+// The harness measures: the scripted oracle (the coder applies each task's reference solution)
+// resolves every valid task, a scripted wrong answer none, with the same pipeline, stacks and
+// hidden tests in Docker; costs and tokens add up to what the scripted model's estimate gives.
+describe('agency eval: oracle 100%, wrong answer 0%', () => {
+  let dir: TempDir;
+  const run = async (answers: ScriptedAnswers) =>
+    (
+      await runSuite({
+        suiteDir,
+        outDir: join(dir.path, answers),
+        rootDir: root,
+        configVault: join(root, 'examples', 'vault'),
+        variants: [{}],
+        answers,
+        concurrency: 2,
+        portBase: await twoStackBase(),
+        timeoutMs: 240_000,
+      })
+    ).report;
+
+  beforeAll(() => {
+    dir = tempDir('agency-eval-e2e-');
+  });
+  afterAll(() => {
+    if (process.env.KEEP_E2E_DIR) console.log(`eval e2e state kept in ${dir.path}`);
+    else dir?.remove();
+  });
+
+  it('the oracle resolves every valid task and refuses the one whose hidden tests pass at the base', async () => {
+    const r = await run(ScriptedAnswers.Oracle);
+    const v = r.variants[0]!;
+    expect(v.figures).toMatchObject({ tasks: 3, valid: 2, reachedPr: 2, resolved: 2, resolvedRate: 1 });
+    for (const t of v.tasks.filter((x) => x.outcome !== TaskOutcome.Invalid)) {
+      expect(t).toMatchObject({ outcome: TaskOutcome.Resolved, reachedPr: true, resolved: true, state: 'awaiting-merge', draft: false });
+      expect(t.figures!.prTests).toMatchObject({ passed: true });
+      expect(t.figures!.reviewRounds).toBe(1);
+      expect(t.figures!.timeToPrMs).toBeGreaterThan(0);
+      expect(t.figures!.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['plan', 'code-r1', 'test-r1', 'review-r1']));
+    }
+    expect(v.figures.costPerResolvedUsd).toBeCloseTo(v.figures.costUsd / 2, 9);
+    expectInvalidRefused(v.tasks);
+    expectCostsAdd(r, ScriptedAnswers.Oracle);
+    expect(existsSync(join(dir.path, 'oracle', 'report.md'))).toBe(true);
+    expect(readFileSync(join(dir.path, 'oracle', 'report.md'), 'utf8')).toMatch(/\| as configured \| 2 \| 100% \| 2 \| 2\/3 \|/);
+  });
+
+  it('a wrong answer reaches a PR on every valid task and resolves none', async () => {
+    const r = await run(ScriptedAnswers.Wrong);
+    const v = r.variants[0]!;
+    expect(v.figures).toMatchObject({ tasks: 3, valid: 2, reachedPr: 2, resolved: 0, resolvedRate: 0 });
+    expect(v.figures.costPerResolvedUsd).toBeUndefined();
+    for (const t of v.tasks.filter((x) => x.outcome !== TaskOutcome.Invalid)) {
+      expect(t).toMatchObject({ outcome: TaskOutcome.Unresolved, reachedPr: true, resolved: false });
+      expect(t.hidden).toMatchObject({ passed: false, timedOut: false });
+      expect(t.hidden!.exitCode).not.toBe(0);
+    }
+    expectInvalidRefused(v.tasks);
+    expectCostsAdd(r, ScriptedAnswers.Wrong);
+  });
+});
