@@ -96,7 +96,7 @@ describe('SANDBOX=process and the vault models', () => {
     const { code, output } = await bootOutput(env());
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();
-    expect(output).toContain('these models of the vault are not scripted: 20_agents/coder.md: coder (openai)');
+    expect(output).toContain('these models of the vault are not scripted: coder (openai; 20_agents/coder.md and 4 more)');
     expect(output).toContain('SANDBOX_PROCESS_UNSAFE=allow');
     expect(output).not.toContain(API_KEY);
   }, 120_000);
@@ -105,7 +105,7 @@ describe('SANDBOX=process and the vault models', () => {
     const { code, output } = await bootOutput(env({ SANDBOX_PROCESS_UNSAFE: 'allow' }));
     expect(code).toBeNull();
     expect(output).toMatch(/SANDBOX=process: commands run in their own namespaces .* as SANDBOX_UID\/GID/);
-    expect(output).toContain('SANDBOX_PROCESS_UNSAFE=allow accepts this for live models: 20_agents/coder.md: coder (openai)');
+    expect(output).toContain('SANDBOX_PROCESS_UNSAFE=allow accepts this for live models: coder (openai; 20_agents/coder.md and 4 more)');
   }, 120_000);
 });
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgencyApi, cliBusOptions } from './api.client.js';
+import { AgencyApi, cliBusOptions, serviceUrl } from './api.client.js';
 
 describe('AgencyApi errors', () => {
   const api = new AgencyApi('http://orchestrator.test', 'http://registry.test', 'http://git.test');
@@ -52,6 +52,23 @@ describe('AgencyApi errors', () => {
     expect(fetch.mock.calls[0]![1]).toMatchObject({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":"me"}' });
     fetch.mockResolvedValueOnce(new Response('', { status: 200 }));
     expect(await api.get(api.orchestratorUrl, '/x')).toBeUndefined();
+  });
+});
+
+describe('serviceUrl: which agency the CLI asks', () => {
+  const stack = { natsUrl: 'nats://127.0.0.1:4999', services: { orchestrator: 'http://127.0.0.1:7330' } };
+
+  it("takes the URL variable first, then the running stack's, then the default port", () => {
+    expect(serviceUrl('orchestrator', { AGENCY_ORCHESTRATOR_URL: 'http://o.test' }, stack)).toBe('http://o.test');
+    expect(serviceUrl('orchestrator', {}, stack)).toBe('http://127.0.0.1:7330');
+    expect(serviceUrl('registry', {}, undefined)).toBe('http://127.0.0.1:7102');
+  });
+
+  it('says the stack of AGENCY_RUN_DIR is not running instead of asking whatever agency holds the default port', () => {
+    expect(() => serviceUrl('orchestrator', { AGENCY_RUN_DIR: '/tmp/gone-run' }, undefined)).toThrow(
+      /the stack of .* is not running \(no stack\.json there\): start it with agency up, or set AGENCY_ORCHESTRATOR_URL/,
+    );
+    expect(serviceUrl('orchestrator', { AGENCY_RUN_DIR: '/tmp/gone-run', AGENCY_ORCHESTRATOR_URL: 'http://o.test' }, undefined)).toBe('http://o.test');
   });
 });
 

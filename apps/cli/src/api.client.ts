@@ -35,12 +35,40 @@ export function cliBusOptions(
   return { servers };
 }
 
+type ServiceName = 'orchestrator' | 'registry' | 'git-service';
+const URL_VARIABLES: Record<ServiceName, string> = {
+  orchestrator: 'AGENCY_ORCHESTRATOR_URL',
+  registry: 'AGENCY_REGISTRY_URL',
+  'git-service': 'AGENCY_GIT_SERVICE_URL',
+};
+const DEFAULT_URLS: Record<ServiceName, string> = {
+  orchestrator: 'http://127.0.0.1:7100',
+  registry: 'http://127.0.0.1:7102',
+  'git-service': 'http://127.0.0.1:7105',
+};
+
+/**
+ * Where the CLI asks a service: its URL variable, else the stack `agency up` runs, else the
+ * default port. With AGENCY_RUN_DIR naming a run whose stack has stopped, no default: the
+ * default port may belong to another agency, which would answer for the wrong FRs.
+ */
+export function serviceUrl(service: ServiceName, env: NodeJS.ProcessEnv = process.env, stack: StackState | undefined = runningStack()): string {
+  const own = env[URL_VARIABLES[service]];
+  if (own) return own;
+  const running = stack?.services[service];
+  if (running) return running;
+  if (env.AGENCY_RUN_DIR) {
+    throw new Error(`the stack of ${defaultRunDir()} is not running (no stack.json there): start it with agency up, or set ${URL_VARIABLES[service]}`);
+  }
+  return DEFAULT_URLS[service];
+}
+
 /** Small HTTP client for the services' APIs; errors say which service did not answer. */
 export class AgencyApi {
   constructor(
-    readonly orchestratorUrl = process.env.AGENCY_ORCHESTRATOR_URL ?? runningStack()?.services.orchestrator ?? 'http://127.0.0.1:7100',
-    readonly registryUrl = process.env.AGENCY_REGISTRY_URL ?? runningStack()?.services.registry ?? 'http://127.0.0.1:7102',
-    readonly gitServiceUrl = process.env.AGENCY_GIT_SERVICE_URL ?? runningStack()?.services['git-service'] ?? 'http://127.0.0.1:7105',
+    readonly orchestratorUrl = serviceUrl('orchestrator'),
+    readonly registryUrl = serviceUrl('registry'),
+    readonly gitServiceUrl = serviceUrl('git-service'),
   ) {}
 
   async get<T>(base: string, path: string): Promise<T> {

@@ -1,4 +1,4 @@
-import { bodyForPrompt, nestedHeadings, withoutSections } from './fr-sections.js';
+import { bodyForPrompt, listItem, nestedHeadings, withoutSections } from './fr-sections.js';
 
 describe('FR body sections for prompts', () => {
   const body =
@@ -26,5 +26,10 @@ describe('nestedHeadings', () => {
     expect(nestedHeadings(body, 3)).toBe('### Goal\n\ntext\n\n#### Detail\n\n```md\n# not a heading\n```\n\n###### deep');
     expect(nestedHeadings('### Already deep\n\ntext', 3)).toBe('### Already deep\n\ntext');
     expect(nestedHeadings('no headings at all', 3)).toBe('no headings at all');
+  });
+
+  it('listItem indents continuation lines under the text and leaves blank lines blank', () => {
+    expect(listItem('- [ ] ', ' first\nsecond\n\n- nested ')).toBe('- [ ] first\n      second\n\n      - nested');
+    expect(listItem('10. ', 'one line')).toBe('10. one line');
   });
 });

@@ -50,3 +50,12 @@ export function bodyForPrompt(fr: { body: string; phases: readonly string[]; acc
   const drop = [...(fr.phases.length > 0 ? [LISTED_SECTIONS.phases] : []), ...(fr.acceptanceCriteria.length > 0 ? [LISTED_SECTIONS.acceptanceCriteria] : [])];
   return nestedHeadings(withoutSections(fr.body, drop), 3);
 }
+
+/**
+ * A markdown list item whose continuation lines are indented under its text, so a multi-line
+ * phase or criterion (as the FR parser keeps it, dedented) stays one item wherever it is shown.
+ */
+export function listItem(marker: string, text: string): string {
+  const [first = '', ...rest] = text.trim().split('\n');
+  return [`${marker}${first}`, ...rest.map((l) => (l ? `${' '.repeat(marker.length)}${l}` : l))].join('\n');
+}

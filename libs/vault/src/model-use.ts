@@ -51,9 +51,21 @@ export function modelsInUse(vaultPath: string): ModelUse[] {
   return uses;
 }
 
-/** The uses that are not scripted (a live model, or one the vault cannot resolve), in words; empty when every one is scripted. */
+/**
+ * The aliases that are not scripted (a live model, or one the vault cannot resolve), in words, one
+ * per alias with where it is used (the first place, and how many more); empty when every one is
+ * scripted. One line per use repeated each alias for every tier (570 characters for three aliases).
+ */
 export function nonScriptedModels(vaultPath: string): string[] {
-  return modelsInUse(vaultPath)
-    .filter((u) => u.types.some((t) => t !== 'scripted'))
-    .map((u) => `${u.where}: ${u.alias} (${u.types.join(', ')})`);
+  const byAlias = new Map<string, { types: string[]; where: string[] }>();
+  for (const u of modelsInUse(vaultPath)) {
+    if (!u.types.some((t) => t !== 'scripted')) continue;
+    const seen = byAlias.get(u.alias);
+    if (seen) seen.where.push(u.where);
+    else byAlias.set(u.alias, { types: u.types, where: [u.where] });
+  }
+  return [...byAlias].map(([alias, { types, where }]) => {
+    const more = where.length > 1 ? ` and ${where.length - 1} more` : '';
+    return `${alias} (${types.join(', ')}; ${where[0]}${more})`;
+  });
 }

@@ -123,6 +123,11 @@ describe('buildCodeMessages', () => {
     expect(text).toContain(
       "The repository's dependencies were installed by its setup (`npm ci`) before you started, so the test runner and tools are there; the sandbox has no network",
     );
+    // Once, in the task: the repository header no longer repeats it (trial FR-109 had it twice).
+    expect(text.split('`npm ci`').length - 1 + text.split('setup: npm ci').length - 1).toBe(1);
+    expect(text).toContain('Tests run with: npm test (after the setup named in your task)');
+    const single = String(buildCodeMessages(coder, { ...base, repo, round: 1 })[1]!.content);
+    expect(single).toContain('(after setup: npm ci)');
   });
 });
 

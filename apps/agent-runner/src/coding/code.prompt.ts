@@ -158,6 +158,12 @@ function resumeSection(resume: ResumeNote | undefined): string {
   return `# Resuming\n\nAttempt ${resume.attempt} of this round stopped (${resume.reason}) after these commits, which are kept; the files above show their result:\n\n${commits}\n\nContinue from there: check what is done, finish what is left, and do not start over.`;
 }
 
+/** The setup command beside the test command, unless the task below spells it out already. */
+function setupAside(input: CodePromptInput): string {
+  if (!input.repo.setupCommand) return '';
+  return input.tools && input.environment?.setupCommand ? ' (after the setup named in your task)' : ` (after setup: ${input.repo.setupCommand})`;
+}
+
 /**
  * The coder's conversation: the vault's system prompt, then one user message whose stable part
  * comes first (the repository's own instructions and map: the same for every FR on this base, so a
@@ -167,7 +173,7 @@ export function buildCodeMessages(agent: AgentDefinition, input: CodePromptInput
   const fixing = input.findings.length > 0 || !!input.testFailures;
   const sections = [
     instructionsSection(input.instructions ?? []),
-    `# Repository ${input.repo.name}\n\nTests run with: ${input.repo.testCommand}${input.repo.setupCommand ? ` (after setup: ${input.repo.setupCommand})` : ''}\n\nFiles (path and size):\n\n${repoMap(input.tree)}`,
+    `# Repository ${input.repo.name}\n\nTests run with: ${input.repo.testCommand}${setupAside(input)}\n\nFiles (path and size):\n\n${repoMap(input.tree)}`,
     frSection(input.fr),
     planSection(input.plan),
     filesSection(input.contents, CONTEXT_LIMITS.totalChars),

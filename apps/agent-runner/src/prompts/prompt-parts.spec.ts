@@ -20,6 +20,13 @@ describe('prompt parts', () => {
     expect(text).toContain('## Acceptance criteria\n\n- greet("Ada") returns "Hello, Ada!"');
   });
 
+  it('frSection keeps a multi-line phase or criterion one item: continuation lines indented under its text', () => {
+    const fr = { ...sampleFr(), phases: ['API\n1. types'], acceptanceCriteria: ['Keeps case\nafter a number (`locale`).', 'works'] };
+    const text = frSection(fr);
+    expect(text).toContain('## Phases\n\n1. API\n   1. types');
+    expect(text).toContain('## Acceptance criteria\n\n- Keeps case\n  after a number (`locale`).\n- works');
+  });
+
   it('repoMap lists sorted files with sizes', () => {
     expect(
       repoMap([

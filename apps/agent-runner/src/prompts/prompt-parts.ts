@@ -1,5 +1,5 @@
 import type { FrSnapshotDto } from '@agency/contracts';
-import { bodyForPrompt } from '@agency/vault';
+import { bodyForPrompt, listItem } from '@agency/vault';
 
 export interface RepoFile {
   path: string;
@@ -38,8 +38,8 @@ export function frSection(fr: FrSnapshotDto, maxBodyChars = 40_000): string {
     '',
     bounded(bodyForPrompt(fr) || '(no description)', maxBodyChars, 'FR body'),
   ];
-  if (fr.phases.length > 0) lines.push('', '## Phases', '', ...fr.phases.map((p, i) => `${i + 1}. ${p}`));
-  if (fr.acceptanceCriteria.length > 0) lines.push('', '## Acceptance criteria', '', ...fr.acceptanceCriteria.map((c) => `- ${c}`));
+  if (fr.phases.length > 0) lines.push('', '## Phases', '', ...fr.phases.map((p, i) => listItem(`${i + 1}. `, p)));
+  if (fr.acceptanceCriteria.length > 0) lines.push('', '## Acceptance criteria', '', ...fr.acceptanceCriteria.map((c) => listItem('- ', c)));
   return lines.join('\n');
 }
 

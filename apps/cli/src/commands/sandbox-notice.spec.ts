@@ -12,10 +12,10 @@ describe('sandboxNotice', () => {
     expect(scripted[0]).toBe('sandbox    HOST PROCESSES (no Docker engine answers)');
     expect(scripted[1]).toMatch(/^WARNING {4}agent commands run on this machine/);
     expect(scripted.at(-1)).toContain('every model the agents use is scripted');
-    expect(sandboxNotice({ sandbox: 'process', why: 'SANDBOX=process is set' }, ['20_agents/coder.md: coder (openai)'], false).at(-1)).toBe(
-      'ERROR      the agent-runner will refuse to start: these models are not scripted: 20_agents/coder.md: coder (openai); use Docker, or set SANDBOX_PROCESS_UNSAFE=allow',
+    expect(sandboxNotice({ sandbox: 'process', why: 'SANDBOX=process is set' }, ['coder (openai; 20_agents/coder.md and 4 more)'], false).at(-1)).toBe(
+      'ERROR      the agent-runner will refuse to start: these models are not scripted: coder (openai; 20_agents/coder.md and 4 more); use Docker, or set SANDBOX_PROCESS_UNSAFE=allow',
     );
-    expect(sandboxNotice({ sandbox: 'process', why: 'SANDBOX=process is set' }, ['20_agents/coder.md: coder (openai)'], true).at(-1)).toMatch(
+    expect(sandboxNotice({ sandbox: 'process', why: 'SANDBOX=process is set' }, ['coder (openai; 20_agents/coder.md and 4 more)'], true).at(-1)).toMatch(
       /^WARNING {4}SANDBOX_PROCESS_UNSAFE=allow: live models/,
     );
   });
@@ -30,6 +30,6 @@ describe('modelNotice', () => {
   });
 
   it('names the live models when there are any', () => {
-    expect(modelNotice(['20_agents/coder.md: coder (openai)'])).toEqual(['models     live: 20_agents/coder.md: coder (openai)']);
+    expect(modelNotice(['coder (openai; 20_agents/coder.md and 4 more)'])).toEqual(['models     live: coder (openai; 20_agents/coder.md and 4 more)']);
   });
 });

@@ -1,4 +1,5 @@
 import type { FrSnapshotDto, OpenPrCommand } from '@agency/contracts';
+import { listItem as item } from '@agency/vault';
 import type { PrOrigin } from '../forge/forge.js';
 
 /** GitHub refuses bodies over 65,536 characters; the local forge keeps the same limit. */
@@ -11,12 +12,6 @@ export function prTitle(fr: Pick<FrSnapshotDto, 'id' | 'title'>): string {
 export function formatUsd(amount: number): string {
   // Small runs cost fractions of a cent; two decimals would show them as free.
   return `$${amount.toFixed(amount < 1 ? 4 : 2)}`;
-}
-
-/** A list item's continuation lines indented, so a multi-line criterion stays one item. */
-function item(marker: string, text: string): string {
-  const [first = '', ...rest] = text.trim().split('\n');
-  return [`${marker}${first}`, ...rest.map((l) => `${' '.repeat(marker.length)}${l}`)].join('\n');
 }
 
 function section(title: string, content: string): string {
@@ -45,7 +40,11 @@ export function renderPrBody(cmd: Pick<OpenPrCommand, 'fr' | 'context' | 'draft'
     section('Plan', context.planSummary || '_No plan summary._'),
     section('Tests', context.testSummary || '_No test summary._'),
     section('Review', reviews),
-    section('Cost', `${formatUsd(context.costUsd)} so far (model usage for ${fr.id}, all its runs).`),
+    // The last model call's usage can reach the saga just after its step's result, so this is a floor.
+    section(
+      'Cost',
+      `${formatUsd(context.costUsd)} so far (model usage for ${fr.id}, all its runs, as recorded when this PR was opened; the FR file keeps the final total).`,
+    ),
     section('Trace', traceLine(context.traceId, context.traceUrl)),
   ];
   const marker = `\n${agencyMarker(fr.id, fr.contentHash, origin)}\n`;

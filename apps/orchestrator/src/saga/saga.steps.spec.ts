@@ -152,6 +152,29 @@ describe('stepCommand: what the reviewer and the PR are told', () => {
     expect((draft.payload as { context: object }).context).not.toHaveProperty('draftReason');
   });
 
+  it("lists the last review's findings under its round, blocking or not, so the notes reach the human who merges (they were counted only)", () => {
+    const rec = testing({
+      state: 'opening-pr',
+      step: 'open-pr-r1',
+      tests,
+      reviews: [{ round: 1, verdict: 'approve', confidence: 0.9, summary: 'Looks right.', findings: 2, blocking: 0 }],
+      lastReview: {
+        round: 1,
+        verdict: 'approve',
+        findings: [
+          { file: 'src/a.js', line: 3, severity: 'minor', message: 'Name the\nconstant.', blocking: false },
+          { file: '', severity: 'minor', message: 'README could mention the option.', blocking: false },
+        ],
+      },
+    });
+    const cmd = stepCommand(rec, undefined)!;
+    expect((cmd.payload as { context: { reviewRounds: string[] } }).context.reviewRounds).toEqual([
+      'round 1: approve (confidence 0.90, 2 finding(s), 0 blocking): Looks right.\n' +
+        '- `src/a.js:3` [minor] Name the constant.\n' +
+        '- (whole change) [minor] README could mention the option.',
+    ]);
+  });
+
   it('tells every round in the PR\'s "What changed", the main change first (only the last round\'s small fix was shown)', () => {
     const rounds = [
       { round: 1, summary: 'Added filterQuery() to src/utils.ts, with tests.' },

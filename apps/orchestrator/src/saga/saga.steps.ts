@@ -38,6 +38,26 @@ export function frPathIn(record: SagaRecord, state: SagaState): string {
   return `${FR_FOLDERS[folderFor(state)]}/${record.frPath.split('/').pop()!}`;
 }
 
+const LISTED_FINDINGS = 20;
+
+/**
+ * One line per review round; the last round's findings follow its line, so notes the reviewer
+ * did not block on still reach the human who merges.
+ */
+function reviewRounds(record: SagaRecord): string[] {
+  return record.reviews.map((r) => {
+    const head = `round ${r.round}: ${r.verdict} (confidence ${r.confidence.toFixed(2)}, ${r.findings} finding(s), ${r.blocking} blocking): ${r.summary}`;
+    const findings = record.lastReview?.round === r.round ? record.lastReview.findings : [];
+    const shown = findings.slice(0, LISTED_FINDINGS).map((f) => {
+      const where = f.file ? `\`${f.file}${f.line ? `:${f.line}` : ''}\`` : '(whole change)';
+      const message = f.message.length > 300 ? `${f.message.slice(0, 297)}...` : f.message;
+      return `- ${where} [${f.severity}${f.blocking ? ', blocking' : ''}] ${message.replace(/\s+/g, ' ')}`;
+    });
+    if (findings.length > LISTED_FINDINGS) shown.push(`- ... and ${findings.length - LISTED_FINDINGS} more (in the trace)`);
+    return [head, ...shown].join('\n');
+  });
+}
+
 /** The PR as the saga would have it now; `draft` until review passes. `final`: the open-pr step itself (not a round's draft). */
 function openPrPayload(record: SagaRecord, traceUrl: string | undefined, draft: boolean, final: boolean): PayloadOf<typeof Messages.OpenPr> {
   const tier = need(record.strategy, 'strategy', record).tier;
@@ -52,9 +72,7 @@ function openPrPayload(record: SagaRecord, traceUrl: string | undefined, draft: 
     context: {
       planSummary: record.planSummary ?? '',
       testSummary: record.tests ? testSummary(record.tests) : record.stopped ? 'not run: the coder stopped before the tests' : 'not run',
-      reviewRounds: record.reviews.map(
-        (r) => `round ${r.round}: ${r.verdict} (confidence ${r.confidence.toFixed(2)}, ${r.findings} finding(s), ${r.blocking} blocking): ${r.summary}`,
-      ),
+      reviewRounds: reviewRounds(record),
       costUsd: totalCostUsd(record),
       traceId: record.traceId,
       ...(changeSummary(record) ? { changeSummary: changeSummary(record)!.slice(0, 5000) } : {}),

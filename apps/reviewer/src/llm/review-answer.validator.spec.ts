@@ -29,8 +29,8 @@ describe('parseReviewAnswer', () => {
     ['finding not an object', { ...valid(), findings: ['x'] }, 'findings[0]: must be an object (got "x")'],
     [
       'bad severity',
-      { ...valid(), findings: [{ ...valid().findings[0], severity: 'high' }] },
-      'findings[0].severity: must be one of info, minor, major, critical (got "high")',
+      { ...valid(), findings: [{ ...valid().findings[0], severity: 'urgent-ish' }] },
+      'findings[0].severity: must be one of minor, major, critical (got "urgent-ish")',
     ],
     [
       'fractional line',
@@ -54,6 +54,20 @@ describe('parseReviewAnswer', () => {
     expect(() => parseReviewAnswer(answer)).toThrow(message);
   });
 
+  it.each([
+    ['nit', 'minor'],
+    ['Nitpick', 'minor'],
+    ['low', 'minor'],
+    ['medium', 'major'],
+    ['high', 'major'],
+    ['blocker', 'critical'],
+    [' MAJOR ', 'major'],
+    ['info', 'info'],
+  ])('takes the severity word %j models use as %s instead of spending a repair turn', (word, expected) => {
+    const answer = { ...valid(), findings: [{ ...valid().findings[0], severity: word }] };
+    expect(parseReviewAnswer(answer).findings[0]!.severity).toBe(expected);
+  });
+
   it('bounds sizes', () => {
     expect(() => parseReviewAnswer({ ...valid(), summary: 'x'.repeat(10_001) })).toThrow('summary: must be at most 10000 characters (got 10001)');
     const many = Array.from({ length: 201 }, () => valid().findings[0]);
@@ -62,7 +76,7 @@ describe('parseReviewAnswer', () => {
 
   it('names the field in the error object', () => {
     try {
-      parseReviewAnswer({ ...valid(), findings: [{ ...valid().findings[0], severity: 'high' }] });
+      parseReviewAnswer({ ...valid(), findings: [{ ...valid().findings[0], severity: 7 }] });
     } catch (e) {
       expect((e as ReviewAnswerError).field).toBe('findings[0].severity');
       return;

@@ -43,14 +43,49 @@ function unit(value: unknown, field: string): number {
   return value;
 }
 
+/** The severities the prompt offers; `info` is accepted too but not advertised. */
+const ASKED_SEVERITIES: readonly Severity[] = ['minor', 'major', 'critical'];
+
+/**
+ * Words real models use for severities (trial FR-109 answered "nit", which cost a repair turn).
+ * Mapped to the nearest agreed severity, never upwards past what the word means.
+ */
+const SEVERITY_SYNONYMS: Readonly<Record<string, Severity>> = {
+  nit: 'minor',
+  nitpick: 'minor',
+  trivial: 'minor',
+  style: 'minor',
+  suggestion: 'minor',
+  note: 'minor',
+  low: 'minor',
+  warning: 'minor',
+  medium: 'major',
+  moderate: 'major',
+  high: 'major',
+  error: 'major',
+  blocker: 'critical',
+  blocking: 'critical',
+  severe: 'critical',
+};
+
+function severity(value: unknown, field: string): Severity {
+  const word = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  if (word !== undefined && SEVERITIES.includes(word as Severity)) return word as Severity;
+  const mapped = word !== undefined ? SEVERITY_SYNONYMS[word] : undefined;
+  if (mapped) return mapped;
+  throw new ReviewAnswerError(field, `must be one of ${ASKED_SEVERITIES.join(', ')} (got ${shown(value)})`);
+}
+
 function finding(value: unknown, at: string): ModelFinding {
   if (!isObject(value)) throw new ReviewAnswerError(at, `must be an object (got ${shown(value)})`);
   noUnknownKeys(value, FINDING_KEYS, at);
   // An empty file means the finding is about the change as a whole.
   const file = text(value.file, `${at}.file`, { min: 0, max: 1000 });
-  if (!SEVERITIES.includes(value.severity as Severity))
-    throw new ReviewAnswerError(`${at}.severity`, `must be one of ${SEVERITIES.join(', ')} (got ${shown(value.severity)})`);
-  const out: ModelFinding = { file, severity: value.severity as Severity, message: text(value.message, `${at}.message`, { min: 1, max: 5000 }) };
+  const out: ModelFinding = {
+    file,
+    severity: severity(value.severity, `${at}.severity`),
+    message: text(value.message, `${at}.message`, { min: 1, max: 5000 }),
+  };
   // Models write null for "not applicable"; treat it as absent.
   if (value.line !== undefined && value.line !== null) {
     if (typeof value.line !== 'number' || !Number.isInteger(value.line) || value.line < 1)

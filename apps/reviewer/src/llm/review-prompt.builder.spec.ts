@@ -61,10 +61,11 @@ describe('buildReviewPrompt', () => {
   const rules = [{ id: 'no-secrets', title: 'No credentials in code', severity: 'critical' as const, appliesTo: [], text: 'No API keys.' }];
 
   it('holds the FR, plan, tests, checks, rules, diff and the round', () => {
-    const fr = { ...sampleFr(), acceptanceCriteria: ['greet() returns Hello'] };
+    const fr = { ...sampleFr(), acceptanceCriteria: ['greet() returns Hello', 'Names are trimmed\n(`locale` ignored).'] };
     const { prompt } = buildReviewPrompt({ fr, plan: '{"steps":[]}', diff: section('src/a.js', 1), tests, checks, rules, round: 2 });
     expect(prompt).toContain(`# Feature request ${fr.id}: ${fr.title}`);
-    expect(prompt).toContain('1. greet() returns Hello');
+    // The FR's own bullets, as the planner and coder see them; a continuation stays under its item.
+    expect(prompt).toContain('- greet() returns Hello\n- Names are trimmed\n  (`locale` ignored).');
     expect(prompt).toContain('"steps": []');
     expect(prompt).toContain('Passed: yes (3/3 passed, 0 failed, 0 skipped)');
     expect(prompt).toContain('- secrets: FAILED (1 added line(s) look like they hold secrets)');

@@ -1,5 +1,5 @@
 import type { EarlierReviewDto, FrSnapshotDto, TestResultDto } from '@agency/contracts';
-import { bodyForPrompt, type ReviewRule } from '@agency/vault';
+import { bodyForPrompt, listItem, type ReviewRule } from '@agency/vault';
 import type { CheckResult } from '../review/review.model.js';
 
 export interface PromptLimits {
@@ -172,7 +172,7 @@ function rulesSection(rules: ReviewRule[]): string {
 /** The user message of the review call: FR, plan, test result, checks, rules, diff, round. */
 export function buildReviewPrompt(input: ReviewPromptInput, limits: PromptLimits = DEFAULT_PROMPT_LIMITS): { prompt: string; diff: TruncatedDiff } {
   const { fr, tests } = input;
-  const criteria = fr.acceptanceCriteria.length ? fr.acceptanceCriteria.map((c, i) => `${i + 1}. ${c}`).join('\n') : '(none listed)';
+  const criteria = fr.acceptanceCriteria.length ? fr.acceptanceCriteria.map((c) => listItem('- ', c)).join('\n') : '(none listed)';
   const { plan, instructions } = planParts(input.plan);
   const diff = truncateDiff(input.diff, limits.diffBytes);
   const c = tests.counts;
