@@ -116,6 +116,58 @@ describe('ProcessSandbox with real child processes', () => {
 });
 
 /**
+ * SANDBOX=process where the host allows no namespaces, the runner as root: each command still runs
+ * as SANDBOX_UID/GID with a scrubbed environment, so root's environment (the gateway key) and files
+ * are out of its reach.
+ */
+describe('ProcessSandbox without namespaces (runner as root)', () => {
+  let work: TempDir;
+  let worktree: string;
+  let sandbox: ProcessSandbox;
+
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) throw new Error("these tests run as root, as the project's test machines do");
+  });
+
+  beforeEach(() => {
+    work = tempDir('process-plain-');
+    worktree = join(work.path, 'worktrees', 'job-1');
+    mkdirSync(worktree, { recursive: true });
+    writeFileSync(join(worktree, 'a.txt'), 'a\n');
+    writeFileSync(join(work.path, 'root-only.txt'), 'secret\n', { mode: 0o600 });
+    const config = { TEST_OUTPUT_MAX_BYTES: 1_000_000, WORK_DIR: work.path, SANDBOX_UID: 1000, SANDBOX_GID: 1000 } as AgentRunnerConfig;
+    sandbox = new ProcessSandbox(config, { isolation: 'none', owner: new WorktreeOwner(config) });
+  });
+
+  afterEach(() => {
+    sandbox.onApplicationShutdown();
+    work.remove();
+  });
+
+  it("runs as the sandbox user, not root: the runner's environment and root's files are refused, the worktree is its own", async () => {
+    process.env.LLM_GATEWAY_API_KEY = 'sk-canary-plain-sandbox';
+    try {
+      const r = await sandbox.run({
+        command: `id -u; id -g; echo "home=$HOME"; cat /proc/$PPID/environ; cat ${join(work.path, 'root-only.txt')}; echo b > b.txt && echo wrote`,
+        workspace: worktree,
+        jobId: 'job-1',
+        timeoutMs: 20_000,
+      });
+      const lines = r.output.split('\n');
+      expect(lines.slice(0, 3)).toEqual(['1000', '1000', 'home=/tmp']);
+      expect(r.output).not.toContain('sk-canary-plain-sandbox');
+      expect(r.output).not.toContain('secret');
+      expect(r.output).toMatch(/environ: Permission denied/);
+      expect(r.output).toMatch(/root-only\.txt: Permission denied/);
+      expect(r.output).toContain('wrote');
+      expect(statSync(join(worktree, 'b.txt')).uid).toBe(1000);
+    } finally {
+      delete process.env.LLM_GATEWAY_API_KEY;
+    }
+  });
+});
+
+/**
  * SANDBOX=process with namespaces, the runner as root (as in these tests): each command runs as
  * SANDBOX_UID/GID in namespaces of its own (see process-isolation.ts).
  */

@@ -54,7 +54,8 @@ export interface ProcessSandboxOptions {
  * its own: no network, its own /proc and /tmp, the runner's disk hidden but for the job's
  * worktree, and (runner as root) SANDBOX_UID/GID without capabilities; when it exits, the kernel
  * kills everything it left, whatever session it moved to. Without isolation it is a plain child in
- * its own process group (a `setsid` escapes it), with the runner's user: no boundary at all.
+ * its own process group (a `setsid` escapes it) with a scrubbed environment, as SANDBOX_UID/GID
+ * when the runner is root (given an owner), else as the runner's user: little boundary beyond that.
  */
 @Injectable()
 export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
@@ -81,8 +82,10 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
     this.options.checkModels?.();
     const info = statSync(options.workspace, { throwIfNoEntry: false });
     if (!info?.isDirectory()) throw new Error(`sandbox workspace ${options.workspace} is not a directory`);
-    // As root, commands run as the sandbox user, who must own the worktree (the runner's own files stay out of reach).
-    const user = this.isolation === 'root' ? this.options.owner?.prepare(options.workspace) : undefined;
+    // As root, commands run as the sandbox user, who must own the worktree (the runner's own files
+    // stay out of reach), with namespaces or without: root's environment, memory and the Docker socket are not theirs.
+    const asSandboxUser = this.isolation === 'root' || (this.isolation === 'none' && process.getuid?.() === 0);
+    const user = asSandboxUser ? this.options.owner?.prepare(options.workspace) : undefined;
     return tracedSession(
       {
         jobId: options.jobId,
@@ -110,9 +113,12 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
           tmpMb: this.tmpMb,
         })
       : { file: 'sh', args: ['-c', options.command] };
+    // Without namespaces the sandbox user gets the process's uid/gid directly, and no home of the runner's.
+    const plainUser = !isolated && user ? { uid: user.uid, gid: user.gid } : {};
     return spawn(file, args, {
+      ...plainUser,
       cwd: workspace,
-      env: sandboxEnv(options.env, process.env, isolated),
+      env: sandboxEnv(options.env, process.env, isolated || !!user),
       // Its own process group: process.kill(-pid) reaches everything the command starts (in namespaces, the kernel does the rest).
       detached: true,
       // One real pipe for both (see openOutputPipe): a socket pair lost output written just before an exit.

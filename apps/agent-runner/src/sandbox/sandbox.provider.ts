@@ -32,7 +32,7 @@ export function processSandboxRefusal(config: Pick<AgentRunnerConfig, 'VAULT_PAT
 const EXPOSURE: Record<IsolationMode, string> = {
   root: "commands run in their own namespaces (no network, own /proc and /tmp, WORK_DIR hidden but for the job's worktree) as SANDBOX_UID/GID without capabilities; they still see the host's other files as that user",
   user: "commands run in their own namespaces (no network, own /proc and /tmp, WORK_DIR hidden but for the job's worktree) inside a user namespace, as the runner's own user without capabilities; they can write whatever that user can outside WORK_DIR",
-  none: "commands run as plain host processes of the runner's own user: they can read its environment and memory (the gateway key), reach NATS, write the mirrors and every job's worktree, and a setsid process outlives them",
+  none: "commands run as plain host processes: as SANDBOX_UID/GID when the runner is root (the runner's environment and memory, root's files and the Docker socket out of their reach), else as the runner's own user (they can read its environment: the gateway key); either way they share the host's network (NATS's port, without credentials) and /tmp, can write what that user can (other jobs' worktrees of the same owner), and a setsid process outlives them",
 };
 
 /** SANDBOX=process: refused for a live model unless allowed, isolated as far as the host lets it, and said loudly. */
