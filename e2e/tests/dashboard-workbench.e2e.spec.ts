@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LocalStack, randomFreePortBase, seedBareRepo, seedVault } from '@agency/stack';
 import { expectEventually, tempDir, type TempDir } from '@agency/testing';
+import { checkedShot, COLOURS } from './support/screenshots.js';
 
 // The dashboard as a workbench, in headless Chromium against the quick start's stack (LocalStack
 // with its dashboard, as `npm start` runs it): FR-001's plan whole, its round's diff file by
@@ -128,6 +129,19 @@ describe('the dashboard as a workbench', () => {
     // The PR as the forge records it, and the button that merges it.
     expect(await page.locator('#work h3', { hasText: 'Pull request' }).textContent()).toBe('Pull request #1: open');
     expect(await page.locator('#work .pr-meta code').allTextContents()).toEqual(['agency/FR-001-add-a-farewell-function', 'main']);
+    // The detail's PR link leads to that PR in the page (the local forge's record is JSON), not to a JSON tab.
+    const prLink = page.locator('#detail .links a.pr-link');
+    expect(await prLink.getAttribute('href')).toBe('#work-pr');
+    expect(await prLink.getAttribute('target')).toBeNull();
+    await prLink.click();
+    await expectEventually(async () =>
+      expect(
+        await page
+          .locator('#work-pr')
+          .evaluate((h) => h.getBoundingClientRect().top >= 0 && h.getBoundingClientRect().bottom <= h.ownerDocument.documentElement.clientHeight),
+      ).toBe(true),
+    );
+    expect(page.url()).toBe(`${url}/#/fr/FR-001`);
     expect(await page.locator('#detail button[data-action="approve"]').textContent()).toBe('approve & merge');
     expect(await page.locator('#work .plan-summary').textContent()).toBe('Add farewell(name) and a test.');
     expect(await page.locator('#work .plan-steps li').count()).toBe(2);
@@ -147,7 +161,8 @@ describe('the dashboard as a workbench', () => {
     // The test run's output, as the coder saw it.
     expect(await page.locator('#work .transcript .turn.tool', { hasText: 'run_command' }).locator('pre.result').textContent()).toMatch(/pass 2|# pass/);
     expect(await page.locator('#work .transcript .turn.model').count()).toBeGreaterThan(0);
-    await page.screenshot({ path: join(SHOTS, '11-workbench-desktop.png'), fullPage: true });
+    // The opened diff's added lines are drawn in their colour.
+    await checkedShot(page, join(SHOTS, '11-workbench-desktop.png'), 'workbench at a desktop width', [['added diff lines', COLOURS.diffAdd, 0]]);
   });
 
   it('fits a phone: nothing scrolls sideways at 390 px', async () => {
@@ -157,7 +172,7 @@ describe('the dashboard as a workbench', () => {
     const widths = await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]');
     const [scroll, inner] = widths as [number, number];
     expect(scroll, 'page width at 390 px').toBeLessThanOrEqual(inner);
-    await page.screenshot({ path: join(SHOTS, '12-workbench-phone.png'), fullPage: true });
+    await checkedShot(page, join(SHOTS, '12-workbench-phone.png'), 'workbench at a phone width');
   });
 
   it('merges the PR from the page (approve at the merge gate), and the FR is done', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { LocalStack, seedBareRepo, seedVault, STACK_SERVICES, type StackService } from '@agency/stack';
 import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+import { checkedShot, COLOURS, near, pngColours } from './support/screenshots.js';
 
 // The dashboard in headless Chromium (Debian's chromium driven by playwright-core) against the
 // seven services as processes (LocalStack) plus the dashboard process: FRs by state, the queue,
@@ -12,10 +13,7 @@ import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHa
 
 const root = join(import.meta.dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// Colours of the dashboard's stylesheet (apps/dashboard/src/ui/styles.css.ts) the screenshots must show.
-const COLOURS = { header: '#111827', page: '#f6f7f9', waiting: '#fdf3e1', stopped: '#fde8e8' };
 const SHOTS = process.env.DASHBOARD_SCREENSHOTS_DIR ?? join(root, 'tmp', 'dashboard-screenshots');
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 describe('dashboard in headless Chromium', () => {
   let dir: TempDir;
@@ -32,53 +30,16 @@ describe('dashboard in headless Chromium', () => {
   const button = (action: string) => page.locator(`#detail button[data-action="${action}"]`);
   const stateOf = async (frId: string) => ((await (await fetch(`${stack.url('orchestrator')}/sagas/${frId}`)).json()) as { state: string }).state;
 
-  /** Pixel counts per colour of a PNG, decoded by Chromium itself (no image library needed). */
-  async function colours(png: Buffer): Promise<Array<[string, number]>> {
-    const counts = await page.evaluate(async (b64) => {
-      // Runs in the page; this project's TypeScript has no DOM lib, so the few DOM types used are declared here.
-      type Img = { src: string; width: number; height: number; decode(): Promise<void> };
-      type Ctx = { drawImage(image: Img, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
-      type Canvas = { width: number; height: number; getContext(kind: '2d'): Ctx | null };
-      const dom = globalThis as unknown as { Image: new () => Img; document: { createElement(tag: 'canvas'): Canvas } };
-      const img = new dom.Image();
-      img.src = `data:image/png;base64,${b64}`;
-      await img.decode();
-      const canvas = dom.document.createElement('canvas');
-      canvas.width = img.width;
-      canvas.height = img.height;
-      const ctx = canvas.getContext('2d')!;
-      ctx.drawImage(img, 0, 0);
-      const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-      const out: Record<string, number> = {};
-      for (let i = 0; i < d.length; i += 4) {
-        const k = `#${[d[i]!, d[i + 1]!, d[i + 2]!].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
-        out[k] = (out[k] ?? 0) + 1;
-      }
-      return out;
-    }, png.toString('base64'));
-    return Object.entries(counts).sort((a, b) => b[1] - a[1]);
-  }
-
-  const near = (hex: string, want: string) => [1, 3, 5].every((i) => Math.abs(parseInt(hex.slice(i, i + 2), 16) - parseInt(want.slice(i, i + 2), 16)) <= 4);
-
   /**
    * A full-page screenshot, checked by its pixels: the dark header bar and the page background
    * are drawn, with text (many anti-aliased shades), and each named badge shows its state's colour.
    */
   async function shot(name: string, badges: Array<[Locator, string]> = []): Promise<string> {
     const file = join(SHOTS, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    const png = readFileSync(file);
-    expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
-    const all = await colours(png);
-    const total = all.reduce((n, [, c]) => n + c, 0);
-    const share = (want: string) => all.filter(([hex]) => near(hex, want)).reduce((n, [, c]) => n + c, 0) / total;
-    expect(share(COLOURS.header), `${name}: header bar`).toBeGreaterThan(0.01);
-    expect(share(COLOURS.page), `${name}: page background`).toBeGreaterThan(0.05);
-    expect(all.length, `${name}: distinct colours (text drawn)`).toBeGreaterThan(100);
+    await checkedShot(page, file, name);
     for (const [badge, background] of badges) {
       // The badge's own pixels: mostly its state's background, behind its text.
-      const [top] = await colours(await badge.screenshot());
+      const [top] = await pngColours(page, await badge.screenshot());
       expect(near(top![0], background), `${name}: badge "${await badge.textContent()}" is ${top![0]}, expected ${background}`).toBe(true);
     }
     return file;

@@ -61,6 +61,20 @@ export function linkOrText(href: string | undefined, label: string, fallback: st
   return href ? el('a', { href, target: '_blank', rel: 'noopener' }, label) : fallback;
 }
 
+/**
+ * The FR's PR: a forge page in a new tab, or for the local forge (whose record is JSON) the PR as
+ * the workbench below shows it, scrolled to in place.
+ */
+export function prLinkOrText(href: string | undefined, label: string, fallback: string): HTMLElement | string {
+  if (!href?.startsWith('/forge/local/')) return linkOrText(href, label, fallback);
+  const a = el('a', { href: '#work-pr', class: 'pr-link' }, label);
+  a.addEventListener('click', (e) => {
+    e.preventDefault();
+    document.getElementById('work-pr')?.scrollIntoView({ block: 'start' });
+  });
+  return a;
+}
+
 export function renderOverview(ctx: UiContext, data: DashboardOverview): void {
   const doc = document;
   const errors = Object.entries(data.errors).map(([svc, msg]) => el('p', { class: 'error' }, `${svc}: ${msg}`));
@@ -193,7 +207,7 @@ export function renderDetail(ctx: UiContext, d: DashboardFrDetail, work?: WorkDa
       'p',
       { class: 'links' },
       'PR: ',
-      s.pr ? linkOrText(d.links.pr, `${s.pr.url}${s.pr.draft ? ' (draft)' : ''}`, s.pr.url) : 'none yet',
+      s.pr ? prLinkOrText(d.links.pr, `${s.pr.url}${s.pr.draft ? ' (draft)' : ''}`, s.pr.url) : 'none yet',
       ' · trace: ',
       linkOrText(d.links.trace, s.traceId, `${s.traceId} (agency trace ${s.frId})`),
     ),

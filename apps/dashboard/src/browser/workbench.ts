@@ -108,7 +108,7 @@ export function renderWork(ctx: UiContext, frId: string, w: WorkData, pr?: PullR
   if (pr) {
     const state = pr.state === 'merged' ? `merged${pr.mergeSha ? ` as ${pr.mergeSha.slice(0, 12)}` : ''}` : `${pr.state}${pr.draft ? ' (draft)' : ''}`;
     parts.push(
-      el('h3', null, `Pull request #${pr.number}: ${state}`),
+      el('h3', { id: 'work-pr' }, `Pull request #${pr.number}: ${state}`),
       el('p', { class: 'pr-meta' }, el('code', null, pr.branch), ' → ', el('code', null, pr.base), ` · head ${pr.headSha.slice(0, 12)} · `, pr.title),
       foldable(ctx, `${frId}:pr-body`, ['description'], () => [el('pre', { class: 'output' }, pr.body)]),
     );
