@@ -66,6 +66,26 @@ describe('saga state machine: the happy path', () => {
     expect(r.tests).toMatchObject({ passed: false, failureExcerpt: 'boom', exitCode: 1, format: 'node' });
   });
 
+  it("notes the review's first findings in the FR's log line, so a reader of the FR file sees them (only counts were logged)", () => {
+    const findings = [
+      finding('Name the\nconstant.', false),
+      { ...finding('README could mention it.', false), file: '', line: undefined },
+      finding('a'),
+      finding('b'),
+    ];
+    const d = decide(
+      record('reviewing', 'review-r1', { round: 1 }),
+      ev('reviewed', 'Reviewed', 'review-r1', { verdict: 'approve', confidence: 0.9, findings }),
+      settings,
+    );
+    expect(effects(d)[0]).toMatchObject({
+      kind: 'fr-file',
+      log:
+        'round 1: review approve (confidence 0.90, 4 finding(s), 2 blocking) ' +
+        '[[major] src/a.js:3: Name the constant.; [major] whole change: README could mention it.; [major] src/a.js:3: a (+1 more)]; opening the PR',
+    });
+  });
+
   it('never says "0/0 passed" for test output no parser understood', () => {
     const d = decide(
       record('testing', 'test-r1', { round: 1 }),

@@ -69,6 +69,20 @@ function findingKey(f: ReviewFindingDto): string {
   return `${f.file}:${f.line ?? ''}:${f.message.trim().toLowerCase()}`;
 }
 
+const NOTED_FINDINGS = 3;
+
+/** The first findings in brief, for the FR's log line (the PR body lists more): a reader of the FR file sees what the reviewer noted. */
+export function findingNotes(findings: readonly ReviewFindingDto[]): string {
+  if (findings.length === 0) return '';
+  const brief = findings.slice(0, NOTED_FINDINGS).map((f) => {
+    const where = f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : 'whole change';
+    const message = f.message.replace(/\s+/g, ' ').trim();
+    return `[${f.severity}] ${where}: ${message.length > 120 ? `${message.slice(0, 117)}...` : message}`;
+  });
+  const more = findings.length > NOTED_FINDINGS ? ` (+${findings.length - NOTED_FINDINGS} more)` : '';
+  return ` [${brief.join('; ')}${more}]`;
+}
+
 /**
  * Approve: the PR. Reject: blocked. Changes requested: another coding round while the tier has
  * rounds left and the review found something new; otherwise a draft PR for a person.
@@ -82,7 +96,7 @@ export function onReviewed(t: Transition, e: EventOf<'reviewed'>): Decision {
     reviews: [...r.reviews, { round: p.round, verdict: p.verdict, confidence: p.confidence, summary: p.summary, findings: p.findings.length, blocking }],
     lastReview: { round: r.round, verdict: p.verdict, findings: p.findings },
   };
-  const line = `round ${r.round}: review ${p.verdict} (confidence ${p.confidence.toFixed(2)}, ${p.findings.length} finding(s), ${blocking} blocking)`;
+  const line = `round ${r.round}: review ${p.verdict} (confidence ${p.confidence.toFixed(2)}, ${p.findings.length} finding(s), ${blocking} blocking)${findingNotes(p.findings)}`;
   if (p.verdict === 'approve') return t.to('opening-pr', openPrStep(r.round), reviewed, { log: `${line}; opening the PR` });
   if (p.verdict === 'reject') {
     return t.to(
