@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderKustomization, schemaProblems, unknownFieldProblems, type K8sObject } from './support/k8s-schema.js';
+import { K8sSchemas, SCHEMA_SETS, renderKustomization, type K8sObject } from './support/k8s-schema.js';
 import { NATS_PRINCIPALS, passwordVariable, renderNatsAuthorization } from '@agency/stack';
 import { allowed, type Endpoint } from './support/network-policy.js';
 
 // deploy/k8s rendered with the real kubectl (kustomize v5), every object checked against the
-// Kubernetes schema, and the properties the deployment promises checked on what is rendered.
+// Kubernetes schemas of 1.36 (what k3s's stable channel ships) and 1.33 (the floor), and the
+// properties the deployment promises checked on what is rendered.
 const root = join(import.meta.dirname, '..', '..', '..');
 const k8s = join(root, 'deploy', 'k8s');
 const SERVICES = ['orchestrator', 'router', 'registry', 'agent-runner', 'reviewer', 'git-service', 'llm-gateway', 'dashboard'] as const;
@@ -66,25 +67,63 @@ const get = (overlay: string) => {
   return objs;
 };
 
+const schemaSets = SCHEMA_SETS.map((set) => new K8sSchemas(set));
+const problemsOf = async (schemas: K8sSchemas, o: K8sObject) => [...(await schemas.schemaProblems(o)), ...schemas.unknownFieldProblems(o)];
+
+/** A field that appeared in a Kubernetes minor: present in that minor's schemas and later ones, absent before. */
+const FIELDS_BY_MINOR: [minor: number, schema: string, field: string][] = [
+  [33, 'IoK8sApiCoreV1Lifecycle', 'stopSignal'],
+  [34, 'IoK8sApiCoreV1PodSpec', 'hostnameOverride'],
+  [35, 'IoK8sApiCoreV1NodeStatus', 'declaredFeatures'],
+  // 1.36 replaced 1.35's alpha spec.workloadRef with spec.schedulingGroup (workload-aware scheduling).
+  [36, 'IoK8sApiCoreV1PodSpec', 'schedulingGroup'],
+];
+
 describe('deploy/k8s renders and every object is a valid Kubernetes object', () => {
-  it.each(overlays)('kubectl kustomize %s: schema-valid, no unknown fields, all in namespace agency', async (overlay) => {
-    const objs = get(overlay);
-    expect(objs.length).toBeGreaterThan(50);
-    const problems: string[] = [];
-    for (const o of objs) problems.push(...(await schemaProblems(o)), ...unknownFieldProblems(o));
-    expect(problems).toEqual([]);
-    const outside = objs.filter((o) => !['Namespace', 'PersistentVolume'].includes(o.kind) && o.metadata.namespace !== 'agency');
-    expect(outside.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  const cases = schemaSets.flatMap((schemas) => overlays.map((overlay) => [schemas.set.kubernetes, schemas.release, overlay, schemas] as const));
+  it.each(cases)(
+    'Kubernetes %s schemas (kubernetes-models %s), kubectl kustomize %s: schema-valid, no unknown fields, all in namespace agency',
+    async (_k8s, _release, overlay, schemas) => {
+      const objs = get(overlay);
+      expect(objs.length).toBeGreaterThan(50);
+      const problems: string[] = [];
+      for (const o of objs) problems.push(...(await problemsOf(schemas, o)));
+      expect(problems).toEqual([]);
+      const outside = objs.filter((o) => !['Namespace', 'PersistentVolume'].includes(o.kind) && o.metadata.namespace !== 'agency');
+      expect(outside.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    },
+  );
+
+  it.each(schemaSets.map((s) => [s.set.kubernetes, s.release, s] as const))(
+    'the Kubernetes %s schemas (kubernetes-models %s) are that version: its release was generated from it and it has the fields of that minor and no later one',
+    (kubernetes, _release, schemas) => {
+      expect(schemas.generatedFrom, `look up which Kubernetes version kubernetes-models ${schemas.release} was generated from (its CHANGELOG)`).toBe(
+        kubernetes,
+      );
+      const minor = Number(kubernetes.split('.')[1]);
+      for (const [since, schema, field] of FIELDS_BY_MINOR)
+        expect(schemas.knownFields(schema).has(field), `${schema}.${field} (since 1.${since}) in the ${kubernetes} schemas`).toBe(since <= minor);
+    },
+  );
+
+  // No npm package carries the schemas of 1.37 (k3s's latest channel) or 1.35: GA API versions and
+  // their fields are never removed within Kubernetes 1.x, so what 1.33 and 1.36 both accept holds there.
+  it('uses only GA API versions, which no Kubernetes 1.x removes (the schemas also hold removed ones, like extensions/v1beta1)', () => {
+    const versions = new Set(overlays.flatMap((overlay) => get(overlay).map((o) => o.apiVersion)));
+    expect([...versions].filter((v) => !/^([a-z0-9.-]+\/)?v\d+$/.test(v))).toEqual([]);
   });
 
-  it('catches a misspelt field and an invalid value (the checks are not blind)', async () => {
-    const d = structuredClone(find(get('base'), 'Deployment', 'router'));
-    const c = podOf(d).containers[0] as Container & Obj;
-    c.livenesProbe = c.livenessProbe;
-    expect(unknownFieldProblems(d)).toEqual([expect.stringContaining('livenesProbe: not a field of CoreV1Container')]);
-    c.resources = { limits: { memory: 'lots' } };
-    expect((await schemaProblems(d)).join()).toMatch(/memory must match format "quantity"/);
-  });
+  it.each(schemaSets.map((s) => [s.set.kubernetes, s] as const))(
+    'Kubernetes %s: catches a misspelt field and an invalid value (the checks are not blind)',
+    async (_k8s, schemas) => {
+      const d = structuredClone(find(get('base'), 'Deployment', 'router'));
+      const c = podOf(d).containers[0] as Container & Obj;
+      c.livenesProbe = c.livenessProbe;
+      expect(schemas.unknownFieldProblems(d)).toEqual([expect.stringContaining('livenesProbe: not a field of CoreV1Container')]);
+      c.resources = { limits: { memory: 'lots' } };
+      expect((await schemas.schemaProblems(d)).join()).toMatch(/memory must match format "quantity"/);
+    },
+  );
 });
 
 describe('the services', () => {
@@ -234,6 +273,29 @@ describe('the services', () => {
     expect((pv.spec as { hostPath: { path: string } }).hostPath.path).toBe('/srv/agency/vault');
     expect((find(get('overlays/k3s'), 'PersistentVolumeClaim', 'agency-vault').spec as { volumeName: string }).volumeName).toBe('agency-vault');
   });
+
+  it('keep WORK_DIR on a writable volume of its own (the root is read-only); the gateway spools unsent spend there, on one that outlives its container', () => {
+    for (const overlay of overlays) {
+      const objs = get(overlay);
+      const gatewayWorkDir = configMap(objs, 'llm-gateway-config').data?.WORK_DIR;
+      // Unset, spend and usage events the bus has not taken are lost when the gateway stops (issue 15).
+      expect(gatewayWorkDir, `${overlay}: llm-gateway WORK_DIR`).toBe('/work');
+      for (const svc of SERVICES) {
+        const workDir = configMap(objs, `${svc}-config`).data?.WORK_DIR;
+        if (!workDir) continue;
+        const w = workloads(objs).find((o) => o.metadata.name === svc)!;
+        const pod = podOf(w);
+        const mount = pod.containers.find((x) => x.name === svc)!.volumeMounts?.find((m) => m.mountPath === workDir);
+        expect(mount, `${overlay} ${svc}: a volume at ${workDir}`).toBeDefined();
+        expect(Boolean(mount!.readOnly), `${overlay} ${svc}`).toBe(false);
+        const volume = pod.volumes?.find((v) => v.name === mount!.name);
+        const claimTemplates = (w.spec as { volumeClaimTemplates?: { metadata: { name: string } }[] }).volumeClaimTemplates ?? [];
+        // An emptyDir lives as long as the pod (a restarted container finds it); a claim longer.
+        const kept = volume ? 'emptyDir' in volume || 'persistentVolumeClaim' in volume : claimTemplates.some((t) => t.metadata.name === mount!.name);
+        expect(kept, `${overlay} ${svc}: volume ${mount!.name}`).toBe(true);
+      }
+    }
+  });
 });
 
 describe('the sandbox under k3s', () => {
@@ -318,7 +380,7 @@ describe('NATS', () => {
       metadata: { name: c.name, namespace: 'agency', labels: { 'app.kubernetes.io/name': 'nats-admin' } },
       spec: overrides.spec,
     } as unknown as K8sObject;
-    expect([...(await schemaProblems(pod)), ...unknownFieldProblems(pod)]).toEqual([]);
+    for (const schemas of schemaSets) expect(await problemsOf(schemas, pod), schemas.set.kubernetes).toEqual([]);
   });
 
   it('runs three clustered servers in the HA overlay and raises the agency streams to three replicas', () => {
