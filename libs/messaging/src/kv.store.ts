@@ -127,9 +127,15 @@ export class KvStore<T> {
    * Archives a key: its history goes (a purge: one marker replaces every revision, so it reads
    * and lists as absent and can be created again). The marker itself stays: removing a subject's
    * last message needs the stream-wide purge the services are not allowed (bus-permissions.ts).
+   * With `revision`, compare-and-set: throws RevisionConflictError when the key moved past it.
    */
-  async erase(key: string): Promise<void> {
-    await this.kv.purge(key);
+  async erase(key: string, revision?: number): Promise<void> {
+    try {
+      await this.kv.purge(key, revision === undefined ? undefined : { previousSeq: revision });
+    } catch (e) {
+      if (isWrongRevision(e)) throw new RevisionConflictError(this.bucket, key);
+      throw e;
+    }
   }
 
   /**

@@ -11,10 +11,19 @@ interface FinishedDay {
   sagas: string[];
 }
 
+interface ArchivedThrough {
+  /** The last day whose finished runs were archived. */
+  day: string;
+}
+
+type IndexValue = ActiveIndex | FinishedDay | ArchivedThrough;
+
 const ACTIVE_KEY = 'index.active';
 /** Written once the index was built from a store that predates it. */
 const BUILT_KEY = 'index.built';
-const dayKey = (day: string) => `index.finished.${day}`;
+const ARCHIVED_KEY = 'index.archived-through';
+const DAY_PREFIX = 'index.finished.';
+const dayKey = (day: string) => `${DAY_PREFIX}${day}`;
 
 /** The UTC day of a time, as the finished index names it. */
 export function dayOf(at: Date): string {
@@ -29,13 +38,13 @@ export function dayOf(at: Date): string {
  */
 @Injectable()
 export class SagaIndexRepository {
-  private readonly store: RetryingLazy<KvStore<ActiveIndex | FinishedDay>>;
+  private readonly store: RetryingLazy<KvStore<IndexValue>>;
 
   constructor(bus: BusConnection) {
-    this.store = KvStore.lazy<ActiveIndex | FinishedDay>(bus, BUCKETS.sagas, { history: 10 });
+    this.store = KvStore.lazy<IndexValue>(bus, BUCKETS.sagas, { history: 10 });
   }
 
-  private open(): Promise<KvStore<ActiveIndex | FinishedDay>> {
+  private open(): Promise<KvStore<IndexValue>> {
     return this.store.get();
   }
 
@@ -110,5 +119,23 @@ export class SagaIndexRepository {
 
   async dropDay(day: string): Promise<void> {
     await (await this.open()).erase(dayKey(day));
+  }
+
+  /** The last day archival went through, so a pass picks up where the last one stopped however long ago. */
+  async archivedThrough(): Promise<string | undefined> {
+    return ((await (await this.open()).get(ARCHIVED_KEY))?.value as ArchivedThrough | undefined)?.day;
+  }
+
+  async markArchivedThrough(day: string): Promise<void> {
+    await (await this.open()).put(ARCHIVED_KEY, { day });
+  }
+
+  /**
+   * Every day a run was ever filed under, oldest first (dropped days too: their key's purge marker
+   * stays). One listing of the bucket's subjects, only for the first archival pass of a store, when
+   * there is no mark to start from.
+   */
+  async finishedDays(): Promise<string[]> {
+    return (await (await this.open()).keys(`${DAY_PREFIX}>`)).map((key) => key.slice(DAY_PREFIX.length)).sort();
   }
 }

@@ -168,6 +168,9 @@ describe('saga state machine: gates, loops and failures', () => {
     const notMerging = decide(failingTests, ev('pr-opened', 'PrOpened', 'open-pr-r1'), allowed);
     expect(next(notMerging).mergeRequested).toBe(false);
     expect(kinds(notMerging).filter((k) => k.startsWith('step'))).toEqual([]);
+    // No test report at all is no pass either (kills `passed !== false` as well as dropping the check).
+    const { tests: _none, ...untested } = base;
+    expect(next(decide(untested, ev('pr-opened', 'PrOpened', 'open-pr-r1'), allowed)).mergeRequested).toBe(false);
   });
 
   it('retries a retryable step failure after a backoff, then fails the FR', () => {

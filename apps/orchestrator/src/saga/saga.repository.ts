@@ -96,14 +96,25 @@ export class SagaRepository {
     return (await store.values('saga.>')).map((v) => v.value as SagaRecord);
   }
 
-  /** Archives a finished run: its record and history leave the bucket (the FR file and the audit stream keep its story). */
-  async erase(record: SagaRecord): Promise<void> {
+  /**
+   * Archives a finished run: its record and history leave the bucket (the FR file and the audit
+   * stream keep its story). Only the record as read: a run a person retried since is kept (false).
+   */
+  async erase(stored: Versioned<SagaRecord>): Promise<boolean> {
     const store = await this.open();
-    // The FR's pointer says so first, so a missing record is never taken for a claim a crash cut short.
+    const record = stored.value;
+    // The FR's pointer says so first, so a missing record is never taken for a claim a crash cut
+    // short (a pointer marked for a record that stays is harmless: the record is read first).
     await store.mutate(`fr.${record.frId}`, (v) => {
       const entry = v as FrIndexEntry | undefined;
       return entry && entry.sagaId === record.sagaId && !entry.archived ? { ...entry, archived: true } : undefined;
     });
-    await store.erase(`saga.${record.sagaId}`);
+    try {
+      await store.erase(`saga.${record.sagaId}`, stored.revision);
+      return true;
+    } catch (e) {
+      if (e instanceof RevisionConflictError) return false;
+      throw e;
+    }
   }
 }

@@ -54,7 +54,8 @@ describe('SweeperService tending the active sagas', () => {
     const forget = vi.fn(async () => undefined);
     const sweeper = new SweeperService(
       { get: async () => (current ? { value: current, revision: 2 } : undefined) } as unknown as SagaRepository,
-      { built: async () => true, active: async () => ['FR-1-r1'], forget, finishedOn: async () => [] } as unknown as SagaIndexRepository,
+      // Archival is up to date (sweeper.archive.spec.ts tests it).
+      { built: async () => true, active: async () => ['FR-1-r1'], forget, archivedThrough: async () => '2026-11-24' } as unknown as SagaIndexRepository,
       { handle, flush: async (v: unknown) => v } as unknown as SagaService,
       { syncFr } as unknown as EffectInterpreter,
       { nowMs: () => T, now: () => new Date(T) } as Clock,

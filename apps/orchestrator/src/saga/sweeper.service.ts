@@ -19,9 +19,8 @@ import { folderFor } from './saga.steps.js';
 /** States where the saga waits on a person or on the queue: no step clock runs. */
 const UNTIMED = new Set(['queued', 'awaiting-plan-approval', 'awaiting-merge']);
 const DAY_MS = 24 * 3600_000;
-/** Archival looks this often, and this many days back (a sweeper that was down for a while catches up). */
+/** Archival looks this often. */
 const ARCHIVE_EVERY_MS = 10 * 60_000;
-const ARCHIVE_CATCH_UP_DAYS = 7;
 
 /** Why a step is overdue, or undefined if it is not. */
 export function overdue(record: SagaRecord, nowMs: number, quietMs: number, deadlineMs: number): string | undefined {
@@ -171,25 +170,43 @@ export class SweeperService implements OnApplicationShutdown {
     return true;
   }
 
-  /** Runs finished before the retention are archived: their records leave the store, day by day. */
+  /**
+   * Runs finished before the retention are archived: their records leave the store, day by day,
+   * once the whole day is past the retention. A pass goes through every day since the last one
+   * (kept in the index), so a sweeper that was down for weeks leaves nothing behind.
+   */
   private async archive(): Promise<void> {
     const now = this.clock.nowMs();
     if (now - this.archivedAt < ARCHIVE_EVERY_MS) return;
     this.archivedAt = now;
     const retentionMs = this.config.SAGA_RETENTION_HOURS * 3600_000;
     await this.refusals.expire(new Date(now - retentionMs).toISOString());
-    for (let back = 1; back <= ARCHIVE_CATCH_UP_DAYS; back += 1) {
-      const day = dayOf(new Date(now - retentionMs - back * DAY_MS));
-      const ids = await this.index.finishedOn(day);
-      if (ids.length === 0) continue;
-      for (const sagaId of ids) {
-        const r = (await this.sagas.get(sagaId))?.value;
-        // A run retried since is active again (or finished later): it waits for its own day.
-        if (r && isTerminal(r.state) && r.outbox.length === 0 && Date.parse(r.updatedAt) + retentionMs < now) await this.sagas.erase(r);
-      }
-      await this.index.dropDay(day);
-      this.logger.info({ day, runs: ids.length }, 'finished runs archived');
+    const through = dayOf(new Date(now - retentionMs - DAY_MS));
+    const last = await this.index.archivedThrough();
+    if (last !== undefined && last >= through) return;
+    for (const day of await this.daysToArchive(last, through)) await this.archiveDay(day, now, retentionMs);
+    await this.index.markArchivedThrough(through);
+  }
+
+  /** The days after `last` up to `through`; on a store's first pass, every day filed up to `through`. */
+  private async daysToArchive(last: string | undefined, through: string): Promise<string[]> {
+    if (last === undefined) return (await this.index.finishedDays()).filter((day) => day <= through);
+    const days: string[] = [];
+    for (let t = Date.parse(`${last}T00:00:00Z`) + DAY_MS; dayOf(new Date(t)) <= through; t += DAY_MS) days.push(dayOf(new Date(t)));
+    return days;
+  }
+
+  private async archiveDay(day: string, now: number, retentionMs: number): Promise<void> {
+    const ids = await this.index.finishedOn(day);
+    if (ids.length === 0) return;
+    for (const sagaId of ids) {
+      const stored = await this.sagas.get(sagaId);
+      const r = stored?.value;
+      // A run retried since is active again (or finished later): it waits for its own day.
+      if (r && isTerminal(r.state) && r.outbox.length === 0 && Date.parse(r.updatedAt) + retentionMs < now) await this.sagas.erase(stored);
     }
+    await this.index.dropDay(day);
+    this.logger.info({ day, runs: ids.length }, 'finished runs archived');
   }
 
   async onApplicationShutdown(): Promise<void> {
