@@ -4,12 +4,24 @@ import { Objm, type ObjectStore } from '@nats-io/obj';
 import { BUCKETS, type ArtifactRefDto } from '@agency/contracts';
 import type { BusConnection } from './bus-connection.js';
 import { PermanentError } from './errors.js';
+import { OBJECT_STALL_MS, readObject, type ReadObjectOptions } from './object-read.js';
 
 /** Plans, diffs, bundles, reports and transcripts, in the JetStream object store. */
 export class ArtifactStore {
   private store?: RetryingLazy<ObjectStore>;
 
-  constructor(private readonly bus: BusConnection) {}
+  private readonly reads: ReadObjectOptions;
+
+  /** @param stallMs how long a read may go without data before it starts again (tests shorten it). */
+  constructor(
+    private readonly bus: BusConnection,
+    stallMs = OBJECT_STALL_MS,
+  ) {
+    const stream = `OBJ_${BUCKETS.artifacts}`;
+    const oneChunk = async (nuid: string) =>
+      (await this.bus.jsm.streams.getMessage(stream, { last_by_subj: `$O.${BUCKETS.artifacts}.C.${nuid}` }))?.data ?? null;
+    this.reads = { stallMs, oneChunk };
+  }
 
   private open(): Promise<ObjectStore> {
     this.store ??= new RetryingLazy(() => new Objm(this.bus.js).create(BUCKETS.artifacts, { description: 'agency artifacts' }));
@@ -30,8 +42,7 @@ export class ArtifactStore {
 
   /** Reads an artifact and checks it is the one the reference names. */
   async get(ref: ArtifactRefDto): Promise<Uint8Array> {
-    const store = await this.open();
-    const data = await store.getBlob(ref.key);
+    const data = (await readObject(await this.open(), ref.key, this.reads))?.data;
     if (!data) throw new PermanentError(`artifact ${ref.key} does not exist`, 'ARTIFACT_MISSING');
     const sha256 = createHash('sha256').update(data).digest('hex');
     if (sha256 !== ref.sha256) throw new PermanentError(`artifact ${ref.key} has sha256 ${sha256}, expected ${ref.sha256}`, 'ARTIFACT_CORRUPT');
@@ -43,11 +54,9 @@ export class ArtifactStore {
    * without an event naming them (a stopped attempt's checkpoints).
    */
   async find(key: string): Promise<{ ref: ArtifactRefDto; data: Uint8Array } | undefined> {
-    const store = await this.open();
-    const info = await store.info(key);
-    if (!info || info.deleted) return undefined;
-    const data = await store.getBlob(key);
-    if (!data) return undefined;
+    const found = await readObject(await this.open(), key, this.reads);
+    if (!found) return undefined;
+    const { info, data } = found;
     const sha256 = createHash('sha256').update(data).digest('hex');
     return { ref: { key, size: data.byteLength, sha256, contentType: info.description ?? 'application/octet-stream' }, data };
   }
