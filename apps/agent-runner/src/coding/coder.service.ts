@@ -141,10 +141,9 @@ export class CoderService {
         : undefined;
     const note = environmentNote(summary);
     const environment = before ? { ...(note ?? {}), baseline: baselineText(before) } : note;
-    if (env.attempt > 1) {
-      const resumed = await this.handover.resume(env, roundStart);
-      if (resumed) return { ws: resumed.ws, roundStart, ...(environment ? { environment } : {}), resume: resumed.note };
-    }
+    // An earlier attempt's handover, or this step's run that was cut short on this disk (a redelivery after a crash has the same attempt number).
+    const resumed = await this.handover.resume(env, roundStart, ws);
+    if (resumed) return { ws: resumed.ws, roundStart, ...(environment ? { environment } : {}), resume: resumed.note };
     return { ws, roundStart, ...(environment ? { environment } : {}) };
   }
 
