@@ -3,7 +3,7 @@ import type { AgentDefinition } from '@agency/vault';
 import { UnsafePathError } from '../files/path-guard.js';
 import type { Plan } from '../planning/plan.answer.js';
 import { parseCodeAnswer } from './code.answer.js';
-import { buildCodeMessages, contextPaths } from './code.prompt.js';
+import { buildCodeMessages, CONTEXT_LIMITS, contextPaths, failureTail } from './code.prompt.js';
 
 const coder: AgentDefinition = {
   role: 'coder',
@@ -78,6 +78,19 @@ describe('buildCodeMessages', () => {
     expect(text).toContain('# Review findings to address\n\n- [major, blocking] src/farewell.js:3: Trim the name Suggestion: name.trim()');
     expect(text).toContain('# Failing tests of the previous round\n\n```\nnot ok 1 - farewell\n# fail 1\n```');
     expect(text).toContain("Round 2. The files above already hold the earlier rounds' work");
+  });
+
+  it("keeps the tester's verdict lines when long failing output is cut to its end", () => {
+    const output = Array.from({ length: 2000 }, (_, i) => `widget ${i}: checked`).join('\n');
+    const excerpt = `[test command "make check" exited with code 2]\n[failing: widgets]\n${output}`;
+    const text = String(buildCodeMessages(coder, { ...base, round: 2, findings: [], testFailures: excerpt })[1]!.content);
+    expect(text).toContain('# Failing tests of the previous round\n\n```\n[test command "make check" exited with code 2]\n[failing: widgets]\n[... ');
+    expect(text).toContain('widget 1999: checked\n```');
+    expect(text).not.toContain('widget 0: checked');
+    const cut = failureTail(excerpt, CONTEXT_LIMITS.testFailureChars);
+    expect(cut.length).toBeLessThanOrEqual(CONTEXT_LIMITS.testFailureChars + 100);
+    // Output with no verdict line is cut to its end alone.
+    expect(failureTail(output, 100)).toMatch(/^\[\.\.\. \d+ characters of test output cut \.\.\.\]\n.*widget 1999: checked$/s);
   });
 
   it('explains the tools instead of the JSON format when the agent has tools, keeping JSON as a fallback', () => {

@@ -4,7 +4,7 @@ import type { ChatMessage } from '@agency/llm-client';
 import type { AgentDefinition } from '@agency/vault';
 import type { Plan } from '../planning/plan.answer.js';
 import { fileView } from '../prompts/file-view.js';
-import { bounded, fence, frSection, instructionsSection, repoMap, type RepoFile } from '../prompts/prompt-parts.js';
+import { fence, frSection, instructionsSection, repoMap, type RepoFile } from '../prompts/prompt-parts.js';
 
 export const CODE_ANSWER_FORMAT =
   'Answer with one JSON object and nothing else: {"summary": "<what you changed>", "files": [{"path": "relative/path", "content": "<the whole new content of the file>"}]}. ' +
@@ -165,6 +165,19 @@ function setupAside(input: CodePromptInput): string {
 }
 
 /**
+ * The tester's excerpt within `max` characters: its verdict lines (`[test command "npm test"
+ * exited with code 1]`, `[failing: ...]`) and the output's end. Cutting from the front alone lost
+ * the exit code, all there is to go on when no parser read the output.
+ */
+export function failureTail(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const verdict = /^(?:\[[^\n]*\]\n){1,2}/.exec(text)?.[0] ?? '';
+  const head = verdict.length <= max / 4 ? verdict : '';
+  const room = max - head.length;
+  return `${head}[... ${text.length - head.length - room} characters of test output cut ...]\n${text.slice(-room)}`;
+}
+
+/**
  * The coder's conversation: the vault's system prompt, then one user message whose stable part
  * comes first (the repository's own instructions and map: the same for every FR on this base, so a
  * provider's prompt cache can hold it) and the FR's part after (FR, plan, current files, what to fix).
@@ -179,9 +192,7 @@ export function buildCodeMessages(agent: AgentDefinition, input: CodePromptInput
     filesSection(input.contents, CONTEXT_LIMITS.totalChars),
     resumeSection(input.resume),
     findingsSection(input.findings),
-    input.testFailures
-      ? `# Failing tests of the previous round\n\n${fence(bounded(input.testFailures.slice(-CONTEXT_LIMITS.testFailureChars), CONTEXT_LIMITS.testFailureChars, 'test output'))}`
-      : '',
+    input.testFailures ? `# Failing tests of the previous round\n\n${fence(failureTail(input.testFailures, CONTEXT_LIMITS.testFailureChars))}` : '',
     `# Your task\n\nRound ${input.round}. ${fixing ? "The files above already hold the earlier rounds' work; fix what the findings and failing tests show, and keep the rest." : 'Implement the plan.'}\n\n${input.tools ? toolTaskText(input.repo.testCommand, input.tools.workdir, input.environment) : CODE_ANSWER_FORMAT}`,
   ];
   return [

@@ -183,14 +183,19 @@ class FakeArtifacts {
 }
 
 class FakeSandbox {
+  /** Where commands run, as the backend says: the container's path, or the host worktree under SANDBOX=process. */
+  workdir = '/workspace/repo';
   opened: SandboxOpenOptions[] = [];
+  workdirFor(workspace: string) {
+    return this.workdir === 'host' ? workspace : this.workdir;
+  }
   commands: string[] = [];
   closed = 0;
   async open(options: SandboxOpenOptions) {
     this.opened.push(options);
     return {
       jobId: options.jobId,
-      workdir: '/workspace/repo',
+      workdir: this.workdirFor(options.workspace),
       exec: async (o: SandboxExecOptions): Promise<SandboxResult> => {
         this.commands.push(o.command);
         return { exitCode: 0, timedOut: false, durationMs: 5, output: 'ℹ tests 1\nℹ pass 1\n', outputBytes: 18, truncated: false };
@@ -309,6 +314,21 @@ describe('CoderService, one-shot (an agent without tools)', () => {
 });
 
 describe('CoderService, tool loop (an agent with tools)', () => {
+  it("names the directory the sandbox's commands really run in: the container's, or the host worktree under SANDBOX=process", async () => {
+    const finish = () => [toolTurn([['finish', { summary: 'done' }]])];
+    const docker = setup({ tools: ALL_TOOLS, turns: finish() });
+    await docker.service.code(codeEnv()).catch(() => undefined);
+    expect(String((docker.llm.calls[0]!.request as ChatToolsRequest).messages[1]!.content)).toContain(
+      "the sandbox's working directory /workspace/repo is the repository",
+    );
+    const processBackend = setup({ tools: ALL_TOOLS, turns: finish() });
+    processBackend.sandbox.workdir = 'host';
+    await processBackend.service.code(codeEnv()).catch(() => undefined);
+    const text = String((processBackend.llm.calls[0]!.request as ChatToolsRequest).messages[1]!.content);
+    expect(text).toContain("the sandbox's working directory /work/worktrees/job-1 is the repository");
+    expect(text).not.toContain('/workspace/repo');
+  });
+
   it('commits after every change, runs commands in one sandbox session, and reports the finish summary', async () => {
     const turns = [
       toolTurn([['read_file', { path: 'src/greet.js' }]]),

@@ -82,7 +82,7 @@ export class CoderService {
     @Inject(WorktreeFiles) private readonly files: Pick<WorktreeFiles, 'check' | 'write' | 'readText' | 'edit' | 'list' | 'readForModel'>,
     @Inject(ArtifactStore) private readonly artifacts: Pick<ArtifactStore, 'put' | 'putJson' | 'getJson'>,
     @Inject(WorktreeGit) private readonly worktreeGit: Pick<WorktreeGit, 'grep' | 'applyPatch'>,
-    @Inject(Sandbox) private readonly sandbox: Pick<Sandbox, 'open'>,
+    @Inject(Sandbox) private readonly sandbox: Pick<Sandbox, 'open' | 'workdirFor'>,
     @Inject(CheckpointHandover) private readonly handover: Pick<CheckpointHandover, 'leave' | 'resume'>,
     config: AgentRunnerConfig,
     @Optional() private readonly owner?: WorktreeOwner,
@@ -141,10 +141,9 @@ export class CoderService {
         : undefined;
     const note = environmentNote(summary);
     const environment = before ? { ...(note ?? {}), baseline: baselineText(before) } : note;
-    if (env.attempt > 1) {
-      const resumed = await this.handover.resume(env, roundStart);
-      if (resumed) return { ws: resumed.ws, roundStart, ...(environment ? { environment } : {}), resume: resumed.note };
-    }
+    // An earlier attempt's handover, or this step's run that was cut short on this disk (a redelivery after a crash has the same attempt number).
+    const resumed = await this.handover.resume(env, roundStart, ws);
+    if (resumed) return { ws: resumed.ws, roundStart, ...(environment ? { environment } : {}), resume: resumed.note };
     return { ws, roundStart, ...(environment ? { environment } : {}) };
   }
 
@@ -163,7 +162,8 @@ export class CoderService {
       findings: cmd.findings,
       instructions,
       ...(cmd.testFailures ? { testFailures: cmd.testFailures } : {}),
-      ...(agent.tools.length > 0 ? { tools: { workdir: '/workspace/repo' } } : {}),
+      // Where run_command really runs: /workspace/repo in a container, the host worktree under SANDBOX=process.
+      ...(agent.tools.length > 0 ? { tools: { workdir: this.sandbox.workdirFor(start.ws.dir) } } : {}),
       ...(start.environment ? { environment: start.environment } : {}),
       ...(start.resume ? { resume: start.resume } : {}),
     });

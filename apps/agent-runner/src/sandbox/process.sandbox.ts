@@ -89,12 +89,17 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
     return tracedSession(
       {
         jobId: options.jobId,
-        workdir: options.workspace,
+        workdir: this.workdirFor(options.workspace),
         exec: (exec) => this.exec(options.workspace, exec, options.jobId, user),
         close: async () => undefined,
       },
       options.phase ?? 'agent',
     );
+  }
+
+  /** The host worktree itself: commands run there, namespaces or not. */
+  workdirFor(workspace: string): string {
+    return workspace;
   }
 
   async closeJob(jobId: string): Promise<number> {

@@ -106,6 +106,12 @@ export abstract class Sandbox {
 
   abstract open(options: SandboxOpenOptions): Promise<SandboxSession>;
 
+  /**
+   * Where a session on this workspace runs its commands, as they see it (SandboxSession.workdir),
+   * known before one is opened: the coder's prompt names it, and the session opens only at the first command.
+   */
+  abstract workdirFor(workspace: string): string;
+
   /** Ends everything running for a job (a cancelled job): its commands die, its container goes. Returns how many sessions ended. */
   abstract closeJob(jobId: string): Promise<number>;
 

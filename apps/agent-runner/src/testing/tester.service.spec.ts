@@ -176,13 +176,15 @@ describe('TesterService', () => {
     expect(reports[0]!.value).toMatchObject({ oomKilled: true });
   });
 
-  it('keeps the excerpt within the contract limit', async () => {
+  it('keeps the excerpt within the contract limit, its verdict line first', async () => {
     const long = Array.from({ length: 5000 }, (_, i) => `line ${i} ${'x'.repeat(20)}`).join('\n');
     const { tester } = setup([{ exitCode: 1, output: long }]);
     const tested = await tester.test(testEnv());
     expect(tested.failureExcerpt.length).toBeLessThanOrEqual(20_000);
     expect(tested.failureExcerpt.endsWith('line 4999 xxxxxxxxxxxxxxxxxxxx')).toBe(true);
-    expect(tested.failureExcerpt.startsWith('line ')).toBe(true);
+    // The verdict is kept at the start; the output's beginning is what goes.
+    expect(tested.failureExcerpt.startsWith('[test command "npm test" exited with code 1]\nline ')).toBe(true);
+    expect(tested.failureExcerpt).not.toContain('line 0 ');
   });
 });
 

@@ -154,7 +154,9 @@ export class TesterService {
     const ref = await this.artifacts.putJson(ArtifactKeys.testReport(env, round), report);
     const failing = parsed.tests.filter((t) => t.status === 'failed').map((t) => t.name);
     const named = failing.length > 0 ? `\n[failing: ${failing.slice(0, 20).join('; ')}${failing.length > 20 ? `; and ${failing.length - 20} more` : ''}]` : '';
-    const failureExcerpt = passed ? '' : tail(`${describeRun(last, timeoutSeconds)}${named}\n${outputTail}`, EXCERPT_CHARS);
+    // The verdict line (exit code, time-out) stays whatever the output's length: cut, it left the coder only the output's end.
+    const verdict = `${describeRun(last, timeoutSeconds)}${named}`.slice(0, EXCERPT_CHARS / 4);
+    const failureExcerpt = passed ? '' : `${verdict}\n${tail(outputTail, EXCERPT_CHARS - verdict.length - 1)}`;
     return {
       round,
       passed,

@@ -42,6 +42,8 @@ export interface ReceivedRequest {
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
   at: number;
+  /** Set when the caller (the gateway) closed the request before the answer was complete: a cancel or a timeout. */
+  closedEarly?: boolean;
 }
 
 /** Behaviour for the n-th request (0-based) this upstream receives. */
@@ -105,6 +107,9 @@ export async function startUpstream(wire: WireWriter, script: Script, options: U
     const request: ReceivedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: await readJson(req), at: Date.now() };
     const n = upstream.requests.length;
     upstream.requests.push(request);
+    res.on('close', () => {
+      if (!res.writableFinished) request.closedEarly = true;
+    });
     const other = wire.route?.(request);
     if (other) return void res.writeHead(other.status, { 'content-type': 'application/json' }).end(other.body);
     const invalid = wire.validate(request);

@@ -136,6 +136,11 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
     return pool;
   }
 
+  /** Every container mounts the job's worktree at the same place. */
+  workdirFor(): string {
+    return SANDBOX_WORKDIR;
+  }
+
   async closeJob(jobId: string): Promise<number> {
     const mine = [...this.sessions].filter((s) => s.jobId === jobId);
     // Killed first: close() waits for the running command, which the kill ends at once.
