@@ -18,13 +18,20 @@ interface FinishedDay {
   jobs: string[];
 }
 
-type Stored = Job | DispatchControl | LiveIndex | FinishedDay;
+interface ArchivedThrough {
+  /** The last day whose finished jobs were archived. */
+  day: string;
+}
+
+type Stored = Job | DispatchControl | LiveIndex | FinishedDay | ArchivedThrough;
 
 const CONTROL_KEY = 'control.dispatch';
 const LIVE_KEY = 'index.live';
 /** Written once the indexes were built from a store that predates them. */
 const BUILT_KEY = 'index.built';
-const dayKey = (day: string) => `index.finished.${day}`;
+const ARCHIVED_KEY = 'index.archived-through';
+const DAY_PREFIX = 'index.finished.';
+const dayKey = (day: string) => `${DAY_PREFIX}${day}`;
 
 /** The UTC day of a time, as the finished index names it. */
 export function dayOf(at: Date): string {
@@ -111,6 +118,20 @@ export class JobRepository {
 
   async dropDay(day: string): Promise<void> {
     await (await this.open()).erase(dayKey(day));
+  }
+
+  /** The last day archival went through, so a pass picks up where the last one stopped however long ago. */
+  async archivedThrough(): Promise<string | undefined> {
+    return ((await (await this.open()).get(ARCHIVED_KEY))?.value as ArchivedThrough | undefined)?.day;
+  }
+
+  async markArchivedThrough(day: string): Promise<void> {
+    await (await this.open()).put(ARCHIVED_KEY, { day });
+  }
+
+  /** Every day a job was ever filed under, oldest first: one listing of the bucket's subjects, for a store's first archival pass only. */
+  async finishedDays(): Promise<string[]> {
+    return (await (await this.open()).keys(`${DAY_PREFIX}>`)).map((key) => key.slice(DAY_PREFIX.length)).sort();
   }
 
   /** The jobs still stored: the live ones and those finished within the retention (people's listings: from the indexes, never a listing of the bucket). */

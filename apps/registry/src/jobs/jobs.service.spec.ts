@@ -27,7 +27,7 @@ function job(jobId: string, state: Job['state'], finishedAgoH?: number): Job {
 describe('JobsService: dispatching from live jobs, archiving finished ones', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  function rig(stored: Job[], days: Record<string, string[]>) {
+  function rig(stored: Job[], days: Record<string, string[]>, marks: string[] = []) {
     const jobs = new Map(stored.map((j) => [j.jobId, j]));
     const erased: string[] = [];
     const dropped: string[] = [];
@@ -40,6 +40,9 @@ describe('JobsService: dispatching from live jobs, archiving finished ones', () 
       finishedOn: async (day: string) => days[day] ?? [],
       erase: async (id: string) => void erased.push(id),
       dropDay: async (day: string) => void dropped.push(day),
+      finishedDays: async () => Object.keys(days).sort(),
+      archivedThrough: async () => marks.at(-1),
+      markArchivedThrough: async (day: string) => void marks.push(day),
       getControl: async () => undefined,
       buildIndex: async () => 0,
       mutate: async () => undefined,
@@ -54,7 +57,7 @@ describe('JobsService: dispatching from live jobs, archiving finished ones', () 
       {} as BusConnection,
       createLogger({ service: 'test', level: 'silent' }),
     );
-    return { service, erased, dropped, all };
+    return { service, erased, dropped, all, marks };
   }
 
   it('archives the jobs finished before the retention, day by day, never a live or a recent one, and never lists every job', async () => {
@@ -69,5 +72,17 @@ describe('JobsService: dispatching from live jobs, archiving finished ones', () 
     // At most every ten minutes: a second pass right after does not look again.
     await service.dispatch();
     expect(dropped).toEqual(['2026-11-22']);
+  });
+
+  it('catches up on every day since its last pass, however long the registry was down (it looked a week back only)', async () => {
+    const { service, erased, dropped, marks } = rig(
+      [job('job-month-old', 'succeeded', 24 * 30), job('job-old', 'succeeded', 50)],
+      { '2026-10-25': ['job-month-old'], '2026-11-22': ['job-old'] },
+      ['2026-10-20'],
+    );
+    await service.dispatch();
+    expect(erased).toEqual(['job-month-old', 'job-old']);
+    expect(dropped).toEqual(['2026-10-25', '2026-11-22']);
+    expect(marks.at(-1)).toBe('2026-11-22');
   });
 });

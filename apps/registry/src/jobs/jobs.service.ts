@@ -12,7 +12,6 @@ import { pickJobs, queuePosition } from './queue-policy.js';
 
 const DAY_MS = 24 * 3600_000;
 const ARCHIVE_EVERY_MS = 10 * 60_000;
-const ARCHIVE_CATCH_UP_DAYS = 7;
 
 /** Jobs, their queue and their slots (FR-046). Dispatching reads the live jobs only (an index), never every job stored. */
 @Injectable()
@@ -153,24 +152,41 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** Finished jobs older than JOB_RETENTION_HOURS leave the store, day by day (at most every 10 minutes, a week back). */
+  /**
+   * Finished jobs older than JOB_RETENTION_HOURS leave the store, day by day once the whole day is
+   * past the retention (at most every 10 minutes). A pass goes through every day since the last
+   * one (kept in the bucket), so a registry that was down for weeks leaves nothing behind.
+   */
   private async archive(): Promise<void> {
     const now = this.clock.nowMs();
     if (now - this.archivedAt < ARCHIVE_EVERY_MS) return;
     this.archivedAt = now;
     const retentionMs = this.config.JOB_RETENTION_HOURS * 3600_000;
-    for (let back = 1; back <= ARCHIVE_CATCH_UP_DAYS; back += 1) {
-      const day = dayOf(new Date(now - retentionMs - back * DAY_MS));
-      const ids = await this.jobs.finishedOn(day);
-      if (ids.length === 0) continue;
-      for (const jobId of ids) {
-        const job = (await this.jobs.get(jobId))?.value;
-        if (job && job.state !== 'queued' && job.state !== 'running' && Date.parse(job.finishedAt ?? job.enqueuedAt) + retentionMs < now)
-          await this.jobs.erase(jobId);
-      }
-      await this.jobs.dropDay(day);
-      this.logger.info({ day, jobs: ids.length }, 'finished jobs archived');
+    const through = dayOf(new Date(now - retentionMs - DAY_MS));
+    const last = await this.jobs.archivedThrough();
+    if (last !== undefined && last >= through) return;
+    for (const day of await this.daysToArchive(last, through)) await this.archiveDay(day, now, retentionMs);
+    await this.jobs.markArchivedThrough(through);
+  }
+
+  /** The days after `last` up to `through`; on a store's first pass, every day filed up to `through`. */
+  private async daysToArchive(last: string | undefined, through: string): Promise<string[]> {
+    if (last === undefined) return (await this.jobs.finishedDays()).filter((day) => day <= through);
+    const days: string[] = [];
+    for (let t = Date.parse(`${last}T00:00:00Z`) + DAY_MS; dayOf(new Date(t)) <= through; t += DAY_MS) days.push(dayOf(new Date(t)));
+    return days;
+  }
+
+  private async archiveDay(day: string, now: number, retentionMs: number): Promise<void> {
+    const ids = await this.jobs.finishedOn(day);
+    if (ids.length === 0) return;
+    for (const jobId of ids) {
+      const job = (await this.jobs.get(jobId))?.value;
+      if (job && job.state !== 'queued' && job.state !== 'running' && Date.parse(job.finishedAt ?? job.enqueuedAt) + retentionMs < now)
+        await this.jobs.erase(jobId);
     }
+    await this.jobs.dropDay(day);
+    this.logger.info({ day, jobs: ids.length }, 'finished jobs archived');
   }
 
   private async publishDispatched(job: Job): Promise<void> {
