@@ -36,7 +36,11 @@ export async function startNatsServer(options: { binary?: string } = {}): Promis
 
   const launch = async () => {
     output = '';
-    child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Only what it needs: tests set canary secrets in their own environment.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.TZ ? { TZ: process.env.TZ } : {}) },
+    });
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<never>((_, reject) => child!.once('error', (e) => reject(new Error(`cannot start ${binary}: ${e.message}`))));
