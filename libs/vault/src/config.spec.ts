@@ -89,7 +89,7 @@ describe('agents and review rules', () => {
     expect(agents.planner.systemPrompt).toMatch(/^You are the planner/);
     const rules = loadReviewRules(exampleVault);
     expect(rules.map((r) => r.id)).toEqual(['tests-required', 'no-secrets']);
-    expect(rules[0]).toMatchObject({ severity: 'major', appliesTo: ['src/**'] });
+    expect(rules[0]).toMatchObject({ severity: 'major', appliesTo: ['*.js', '*.mjs', '*.cjs', '*.jsx', '*.ts', '*.mts', '*.cts', '*.tsx'] });
   });
 
   it('names the problems of a bad agent file', () => {
