@@ -122,12 +122,20 @@ class FakeWorkspaces {
 
 class FakeHandover {
   left: string[] = [];
+  pokes = 0;
   resumeFrom?: { attempt: number; reason: string; commits: string[] };
   constructor(private readonly workspaces: FakeWorkspaces) {}
   async leave(_env: Envelope<CodeCommand>, _ws: JobWorkspace, roundStart: string, reason: string) {
     if ((await this.workspaces.headOf()) === roundStart) return false;
     this.left.push(reason);
     return true;
+  }
+  live(env: Envelope<CodeCommand>, ws: JobWorkspace, roundStart: string) {
+    return {
+      poke: () => (this.pokes += 1),
+      finish: async () => undefined,
+      leave: (reason: string) => this.leave(env, ws, roundStart, reason),
+    };
   }
   async resume() {
     if (!this.resumeFrom) return undefined;
