@@ -53,6 +53,14 @@ const CUT_SHORT = 'its runner stopped in the middle of it';
 /** Kept refs looked at for an interrupted run: the newest few (a job rarely has more than one). */
 const KEPT_LOOKED_AT = 10;
 
+/** What finding and checking out a kept run needs of git. */
+type KeptGit = Pick<GitClient, 'run' | 'attempt' | 'runInTree'>;
+
+/** `sha` has `ancestor` in its history (false when this disk does not know `ancestor`). */
+async function descends(git: KeptGit, ws: JobWorkspace, sha: string, ancestor: string): Promise<boolean> {
+  return (await git.attempt(ws.mirrorDir, ['merge-base', '--is-ancestor', ancestor, sha])).ok;
+}
+
 function key(env: Envelope<CodeCommand>, attempt: number, ext: 'json' | `${Slot}.bundle`): string {
   return `${env.frId}/${env.sagaId}/code-r${env.payload.round}-a${attempt}.checkpoint.${ext}`;
 }
@@ -75,7 +83,7 @@ export class CheckpointHandover {
     @Inject(WorkspaceService) private readonly workspaces: Pick<WorkspaceService, 'exportWork' | 'commitSubjects' | 'openAt' | 'headOf'>,
     @Inject(ArtifactStore) private readonly artifacts: Pick<ArtifactStore, 'put' | 'putJson' | 'find'>,
     @Inject(SERVICE_LOGGER) private readonly logger: Pick<AgencyPinoLogger, 'info' | 'warn'>,
-    @Optional() @Inject(GitClient) private readonly git?: Pick<GitClient, 'run' | 'attempt' | 'runInTree'>,
+    @Optional() @Inject(GitClient) private readonly git?: KeptGit,
   ) {}
 
   /**
@@ -120,11 +128,12 @@ export class CheckpointHandover {
    */
   async resume(env: Envelope<CodeCommand>, roundStart: string, ws?: JobWorkspace): Promise<{ ws: JobWorkspace; note: ResumeNote } | undefined> {
     const noted = await this.latestNote(env, roundStart);
-    const kept = ws ? await this.keptRun(env, ws, roundStart) : undefined;
+    const git = this.git;
+    const kept = ws && git ? await this.keptRun(git, env, ws, roundStart) : undefined;
     // This disk's kept commits win when they continue the note (they are newer than its throttled handover).
-    if (ws && kept && (!noted || (kept !== noted.handover.headSha && (await this.descends(ws, kept, noted.handover.headSha))))) {
-      await this.git!.runInTree(ws, ['checkout', '--force', '-B', ws.branch, kept]);
-      await this.git!.runInTree(ws, ['clean', '-ffdq']);
+    if (ws && git && kept && (!noted || (kept !== noted.handover.headSha && (await descends(git, ws, kept, noted.handover.headSha))))) {
+      await git.runInTree(ws, ['checkout', '--force', '-B', ws.branch, kept]);
+      await git.runInTree(ws, ['clean', '-ffdq']);
       const commits = await this.workspaces.commitSubjects(ws, roundStart);
       return { ws, note: { attempt: env.attempt, reason: CUT_SHORT, commits } };
     }
@@ -174,25 +183,13 @@ export class CheckpointHandover {
     return undefined;
   }
 
-  /** `sha` has `ancestor` in its history (false when this disk does not know `ancestor`). */
-  private async descends(ws: JobWorkspace, sha: string, ancestor: string): Promise<boolean> {
-    return (await this.git!.attempt(ws.mirrorDir, ['merge-base', '--is-ancestor', ancestor, sha])).ok;
-  }
-
   /** The newest of the step's own commits that a reset of this worktree kept aside (a killed run's). */
-  private async keptRun(env: Envelope<CodeCommand>, ws: JobWorkspace, roundStart: string): Promise<string | undefined> {
-    if (!this.git) return undefined;
-    const listed = await this.git.run(ws.mirrorDir, [
-      'for-each-ref',
-      '--sort=-refname',
-      `--count=${KEPT_LOOKED_AT}`,
-      '--format=%(objectname)',
-      keptRefs(ws.jobId),
-    ]);
+  private async keptRun(git: KeptGit, env: Envelope<CodeCommand>, ws: JobWorkspace, roundStart: string): Promise<string | undefined> {
+    const listed = await git.run(ws.mirrorDir, ['for-each-ref', '--sort=-refname', `--count=${KEPT_LOOKED_AT}`, '--format=%(objectname)', keptRefs(ws.jobId)]);
     const mark = `Agency-Saga: ${env.sagaId}\nAgency-Step: ${env.step}`;
     for (const sha of listed.split('\n').filter(Boolean)) {
-      if (sha === roundStart || !(await this.descends(ws, sha, roundStart))) continue;
-      const bodies = (await this.git.run(ws.mirrorDir, ['log', '--format=%B%x00', `${roundStart}..${sha}`])).split('\0').map((b) => b.trim());
+      if (sha === roundStart || !(await descends(git, ws, sha, roundStart))) continue;
+      const bodies = (await git.run(ws.mirrorDir, ['log', '--format=%B%x00', `${roundStart}..${sha}`])).split('\0').map((b) => b.trim());
       // Only this step's checkpoints: another round's or saga's commits are not this step's work.
       if (bodies.filter(Boolean).every((b) => b.includes(mark))) return sha;
     }

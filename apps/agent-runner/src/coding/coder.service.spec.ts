@@ -348,9 +348,11 @@ describe('CoderService, tool loop (an agent with tools)', () => {
       toolTurn([['run_command', { command: 'node --test' }]]),
       toolTurn([['finish', { summary: 'Greets politely now.' }]]),
     ];
-    const { service, llm, workspaces, sandbox, artifacts } = setup({ tools: ALL_TOOLS, turns });
+    const { service, llm, workspaces, sandbox, artifacts, handover } = setup({ tools: ALL_TOOLS, turns });
     const coded = await service.code(codeEnv());
 
+    // Each checkpoint is offered for handover (the handover throttles), so a killed runner's work survives it.
+    expect(handover.pokes).toBe(2);
     const request = llm.calls[0]!.request as ChatToolsRequest;
     expect(request.tools.map((t) => t.name)).toEqual([...ALL_TOOLS, 'finish']);
     expect(String(request.messages[1]!.content)).toContain('call finish with a short summary');
