@@ -127,12 +127,12 @@ describe('a coder step redelivered after its runner was killed mid-step', () => 
     work?.remove();
   });
 
-  const startRunner = async () => {
+  const startRunner = async (workDir = work.path) => {
     const runner = await spawnRunner({
       HOME: process.env.HOME ?? '/tmp',
       NATS_URL: nats.url,
       VAULT_PATH,
-      WORK_DIR: work.path,
+      WORK_DIR: workDir,
       LLM_GATEWAY_URL: llm.url,
       LLM_GATEWAY_API_KEY: API_KEY,
       HEARTBEAT_SECONDS: '1',
@@ -144,9 +144,38 @@ describe('a coder step redelivered after its runner was killed mid-step', () => 
     return runner;
   };
 
-  async function events<K extends keyof typeof Messages>(name: K): Promise<Array<Envelope<PayloadOf<(typeof Messages)[K]>>>> {
+  async function events<K extends keyof typeof Messages>(name: K, sagaId = 'resume-crash'): Promise<Array<Envelope<PayloadOf<(typeof Messages)[K]>>>> {
     const stored = await readStream(bus.js, STREAMS.events.name, Messages[name].subject);
-    return stored.map((m) => JSON.parse(m.text) as Envelope<PayloadOf<(typeof Messages)[K]>>).filter((e) => e.sagaId === 'resume-crash');
+    return stored.map((m) => JSON.parse(m.text) as Envelope<PayloadOf<(typeof Messages)[K]>>).filter((e) => e.sagaId === sagaId);
+  }
+
+  /** The code command of round 1 (attempt 1) for an FR that writes a, b and c. */
+  async function sendCode(frId: string, sagaId: string, title: string): Promise<void> {
+    const plan = await new ArtifactStore(bus).putJson(`${frId}/${sagaId}/plan.json`, {
+      summary: 'Write a, b, c',
+      steps: [{ title: 'abc', files: ['a.txt'], detail: '' }],
+      risks: [],
+    });
+    const payload: CodeCommand = {
+      fr: { ...sampleFr(), id: frId, title, body: 'Write a, b and c.' },
+      repo: { name: 'example/greeter', cloneUrl: forge.cloneUrl, base: 'main', forge: 'local', testCommand: 'node --test' },
+      strategy: { ...sampleStrategy(), plannerModel: 'planner', coderModel: 'coder' },
+      plan,
+      round: 1,
+      findings: [],
+    };
+    await new BusPublisher(bus, new Clock()).publish(Messages.Code, { frId, sagaId, jobId: `job-${sagaId}`, step: 'code-r1', attempt: 1, payload });
+  }
+
+  async function coded(sagaId: string): Promise<Envelope<PayloadOf<typeof Messages.Coded>>> {
+    return expectEventually(
+      async () => {
+        const found = (await events('Coded', sagaId))[0];
+        expect(found).toBeDefined();
+        return found!;
+      },
+      { timeoutMs: 60_000, message: 'the redelivered code command done' },
+    );
   }
 
   it('resumes from the checkpoints the killed run committed', async () => {
@@ -155,27 +184,7 @@ describe('a coder step redelivered after its runner was killed mid-step', () => 
     const after = (call: FakeLlmCall): FakeLlmReply => (taskOf(call).includes('# Resuming') ? resumed(call) : turns([writeA, writeB, writeC, finish])(call));
     llm.respond = (call) => (killed ? after(call) : before(call));
     const first = await startRunner();
-    const plan = await new ArtifactStore(bus).putJson('FR-051/resume-crash/plan.json', {
-      summary: 'Write a, b, c',
-      steps: [{ title: 'abc', files: ['a.txt'], detail: '' }],
-      risks: [],
-    });
-    const payload: CodeCommand = {
-      fr: { ...sampleFr(), id: 'FR-051', title: 'Crash and resume', body: 'Write a, b and c.' },
-      repo: { name: 'example/greeter', cloneUrl: forge.cloneUrl, base: 'main', forge: 'local', testCommand: 'node --test' },
-      strategy: { ...sampleStrategy(), plannerModel: 'planner', coderModel: 'coder' },
-      plan,
-      round: 1,
-      findings: [],
-    };
-    await new BusPublisher(bus, new Clock()).publish(Messages.Code, {
-      frId: 'FR-051',
-      sagaId: 'resume-crash',
-      jobId: 'job-resume-crash',
-      step: 'code-r1',
-      attempt: 1,
-      payload,
-    });
+    await sendCode('FR-051', 'resume-crash', 'Crash and resume');
     // Mid-step: two checkpoints committed, the third model call held.
     await expectEventually(() => expect(llm.calls).toHaveLength(3), { timeoutMs: 60_000, message: "the coder's third call, held by the model" });
     first.child.kill('SIGKILL');
@@ -184,20 +193,13 @@ describe('a coder step redelivered after its runner was killed mid-step', () => 
 
     await startRunner();
     // JetStream delivers the unacknowledged command again.
-    const coded = await expectEventually(
-      async () => {
-        const found = (await events('Coded'))[0];
-        expect(found).toBeDefined();
-        return found!;
-      },
-      { timeoutMs: 60_000, message: 'the redelivered code command done' },
-    );
+    const done = await coded('resume-crash');
     const task = taskOf(llm.calls[3]!);
     expect(task).toContain('# Resuming');
     expect(task).toContain('FR-051: write_file a.txt (round 1, step 1)');
     expect(task).toContain('FR-051: write_file b.txt (round 1, step 2)');
-    expect(coded.payload).toMatchObject({ commits: 1, summary: 'a, b and c' });
-    expect([...coded.payload.filesChanged].sort()).toEqual(['a.txt', 'b.txt', 'c.txt']);
+    expect(done.payload).toMatchObject({ commits: 1, summary: 'a, b and c' });
+    expect([...done.payload.filesChanged].sort()).toEqual(['a.txt', 'b.txt', 'c.txt']);
     // Two model calls after the restart: nothing was done twice.
     expect(llm.calls).toHaveLength(5);
     const log = branchLog(work.path, 'job-resume-crash');
@@ -206,5 +208,62 @@ describe('a coder step redelivered after its runner was killed mid-step', () => 
       'FR-051: write_file b.txt (round 1, step 2)',
       'FR-051: write_file a.txt (round 1, step 1)',
     ]);
+  });
+
+  it('resumes on another runner, with another disk, from the checkpoints the killed run handed over', async () => {
+    // The runners of the test before are stopped: only A, then B, may take the command.
+    for (const r of runners) await r.stop();
+    const saga = 'resume-move';
+    const ofSaga = () => llm.calls.filter((c) => c.headers['x-agency-saga-id'] === saga);
+    let killed = false;
+    const before = turns([writeA, { hang: true }]);
+    const writeBc = tools(['write_file', { path: 'b.txt', content: 'b\n' }], ['write_file', { path: 'c.txt', content: 'c\n' }]);
+    const after = (call: FakeLlmCall): FakeLlmReply => turns(taskOf(call).includes('# Resuming') ? [writeBc, finish] : [writeA, writeBc, finish])(call);
+    llm.respond = (call) => (killed ? after(call) : before(call));
+    const diskA = tempDir('resume-disk-a-');
+    const diskB = tempDir('resume-disk-b-');
+    try {
+      const a = await startRunner(diskA.path);
+      await sendCode('FR-052', saga, 'Move and resume');
+      // Mid-step: one checkpoint committed and handed over to the object store, the second model call held.
+      const note = await expectEventually(
+        async () => {
+          expect(ofSaga()).toHaveLength(2);
+          const found = await new ArtifactStore(bus).find('FR-052/resume-move/code-r1-a1.checkpoint.json');
+          expect(found).toBeDefined();
+          return JSON.parse(new TextDecoder().decode(found!.data)) as { headSha: string; commits: string[] };
+        },
+        { timeoutMs: 30_000, message: "the first checkpoint handed over while the coder's second call is held" },
+      );
+      expect(note.commits).toEqual(['FR-052: write_file a.txt (round 1, step 1)']);
+      a.child.kill('SIGKILL');
+      await expectEventually(() => expect(a.child.signalCode).toBe('SIGKILL'), { message: 'runner A killed' });
+      killed = true;
+
+      // Runner B has none of A's disk: JetStream delivers the unacknowledged command to it.
+      await startRunner(diskB.path);
+      const done = await coded(saga);
+      const task = taskOf(ofSaga()[2]!);
+      expect(task).toContain('# Resuming\n\nAttempt 1 of this round stopped (its runner stopped in the middle of it)');
+      expect(task).toContain('FR-052: write_file a.txt (round 1, step 1)');
+      expect(ofSaga()).toHaveLength(4);
+      expect(done.payload).toMatchObject({ commits: 1, summary: 'a, b and c' });
+      expect([...done.payload.filesChanged].sort()).toEqual(['a.txt', 'b.txt', 'c.txt']);
+      // B's worktree holds A's work; the PR branch is one round commit with A's and B's work.
+      const worktree = join(diskB.path, 'worktrees', `job-${saga}`);
+      expect(readFileSync(join(worktree, 'a.txt'), 'utf8')).toBe('a\n');
+      const log = branchLog(diskB.path, `job-${saga}`);
+      expect(log.subjects(`${forge.baseSha}..${log.branch}`)).toEqual(['FR-052: Move and resume']);
+      expect(git(log.mirrorDir, 'show', '--format=', '--name-only', log.branch).split('\n').sort()).toEqual(['a.txt', 'b.txt', 'c.txt']);
+      expect(log.subjects(`${forge.baseSha}..refs/agency/checkpoints/job-${saga}/r1-a1`)).toEqual([
+        'FR-052: write_file c.txt (round 1, step 1)',
+        'FR-052: write_file b.txt (round 1, step 1)',
+        'FR-052: write_file a.txt (round 1, step 1)',
+      ]);
+    } finally {
+      for (const r of runners) await r.stop();
+      diskA.remove();
+      diskB.remove();
+    }
   });
 });

@@ -122,12 +122,20 @@ class FakeWorkspaces {
 
 class FakeHandover {
   left: string[] = [];
+  pokes = 0;
   resumeFrom?: { attempt: number; reason: string; commits: string[] };
   constructor(private readonly workspaces: FakeWorkspaces) {}
   async leave(_env: Envelope<CodeCommand>, _ws: JobWorkspace, roundStart: string, reason: string) {
     if ((await this.workspaces.headOf()) === roundStart) return false;
     this.left.push(reason);
     return true;
+  }
+  live(env: Envelope<CodeCommand>, ws: JobWorkspace, roundStart: string) {
+    return {
+      poke: () => (this.pokes += 1),
+      finish: async () => undefined,
+      leave: (reason: string) => this.leave(env, ws, roundStart, reason),
+    };
   }
   async resume() {
     if (!this.resumeFrom) return undefined;
@@ -340,9 +348,11 @@ describe('CoderService, tool loop (an agent with tools)', () => {
       toolTurn([['run_command', { command: 'node --test' }]]),
       toolTurn([['finish', { summary: 'Greets politely now.' }]]),
     ];
-    const { service, llm, workspaces, sandbox, artifacts } = setup({ tools: ALL_TOOLS, turns });
+    const { service, llm, workspaces, sandbox, artifacts, handover } = setup({ tools: ALL_TOOLS, turns });
     const coded = await service.code(codeEnv());
 
+    // Each checkpoint is offered for handover (the handover throttles), so a killed runner's work survives it.
+    expect(handover.pokes).toBe(2);
     const request = llm.calls[0]!.request as ChatToolsRequest;
     expect(request.tools.map((t) => t.name)).toEqual([...ALL_TOOLS, 'finish']);
     expect(String(request.messages[1]!.content)).toContain('call finish with a short summary');

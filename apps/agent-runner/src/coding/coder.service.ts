@@ -50,6 +50,8 @@ interface StepIo {
   progress: (message: string) => void;
   signal: AbortSignal | undefined;
   sandbox: () => Promise<SandboxSession>;
+  /** A checkpoint was committed. */
+  checkpointed: () => void;
 }
 
 /** What the prompt says about the job's environment. */
@@ -83,7 +85,7 @@ export class CoderService {
     @Inject(ArtifactStore) private readonly artifacts: Pick<ArtifactStore, 'put' | 'putJson' | 'getJson'>,
     @Inject(WorktreeGit) private readonly worktreeGit: Pick<WorktreeGit, 'grep' | 'applyPatch'>,
     @Inject(Sandbox) private readonly sandbox: Pick<Sandbox, 'open' | 'workdirFor'>,
-    @Inject(CheckpointHandover) private readonly handover: Pick<CheckpointHandover, 'leave' | 'resume'>,
+    @Inject(CheckpointHandover) private readonly handover: Pick<CheckpointHandover, 'live' | 'resume'>,
     config: AgentRunnerConfig,
     @Optional() private readonly owner?: WorktreeOwner,
     @Optional() @Inject(JobEnvironments) private readonly environments?: Pick<JobEnvironments, 'ensure'>,
@@ -101,20 +103,25 @@ export class CoderService {
     // The transcript is stored as it grows (every 2 s at most), so the dashboard shows the round live.
     const transcript = new Transcript(undefined, () => live.poke());
     const live = new LiveSaver(() => this.saveTranscript(env, transcript, undefined, undefined, true));
+    // Checkpoints go to the object store as they are made, so a killed runner's work resumes on another.
+    const handing = this.handover.live(env, ws, roundStart);
     let session: Promise<SandboxSession> | undefined;
     let outcome: CoderLoopResult | undefined;
     let failure: unknown;
     try {
       const messages = await this.prompt(env, agent, plan, instructions, start);
-      const result = await this.work(env, agent, start, messages, { transcript, progress, signal, sandbox: () => (session ??= this.openSandbox(env, ws)) });
+      const io = { transcript, progress, signal, sandbox: () => (session ??= this.openSandbox(env, ws)), checkpointed: () => handing.poke() };
+      const result = await this.work(env, agent, start, messages, io);
       await this.checkWorkDone(env, ws, roundStart, result);
       outcome = result;
     } catch (e) {
       failure = e;
       // What this attempt committed is not lost: the next attempt (the saga's re-drive) resumes from it.
-      await this.handover.leave(env, ws, roundStart, e instanceof Error ? e.message : String(e)).catch(() => false);
+      await handing.leave(e instanceof Error ? e.message : String(e)).catch(() => false);
       throw e;
     } finally {
+      // No handover may run once the round is squashed.
+      await handing.finish();
       if (session) await (await session.catch(() => undefined))?.close();
       await live.finish();
       await this.saveTranscript(env, transcript, outcome, failure);
@@ -178,7 +185,7 @@ export class CoderService {
     io: StepIo,
   ): Promise<CoderLoopResult> {
     const { ws, roundStart } = start;
-    const { transcript, progress, signal, sandbox } = io;
+    const { transcript, progress, signal, sandbox, checkpointed } = io;
     const cmd = env.payload;
     const ctx = callContextOf(env, cmd.strategy.budgetUsd, signal);
     const trailer = `Agency-Saga: ${env.sagaId}\nAgency-Step: ${env.step}`;
@@ -236,8 +243,16 @@ export class CoderService {
     const loop = new CoderLoop({
       llm: this.llm,
       tools: coderTools,
-      checkpoint: (paths, label, step) =>
-        this.workspaces.commit(ws, checkpointSubject(cmd.fr.id, label, cmd.round, step), `Checkpoint of the coder's tool loop.\n\n${trailer}`, paths),
+      checkpoint: async (paths, label, step) => {
+        const sha = await this.workspaces.commit(
+          ws,
+          checkpointSubject(cmd.fr.id, label, cmd.round, step),
+          `Checkpoint of the coder's tool loop.\n\n${trailer}`,
+          paths,
+        );
+        if (sha) checkpointed();
+        return sha;
+      },
       applyAnswer,
       parseAnswer,
       transcript,
