@@ -139,7 +139,7 @@ describe('a hostile test command (issue 12 item 1 at the test step), runner as u
     );
 
   /** A code step whose coder writes `files` and finishes: it must pass, and hands over its workspace. */
-  const code = async (sagaId: string, round: number, files: Record<string, string>): Promise<WorkspaceRefDto> => {
+  const code = async (sagaId: string, round: number, files: Record<string, string>, repo: Partial<RepoTargetDto> = {}): Promise<WorkspaceRefDto> => {
     const frId = frIdOf(sagaId);
     const writes = Object.entries(files).map(([path, content]) => tools(['write_file', { path, content }]));
     script.on(sagaId, 'coder', turns([...writes, tools(['finish', { summary: 'done' }])]));
@@ -156,7 +156,7 @@ describe('a hostile test command (issue 12 item 1 at the test step), runner as u
       attempt: 1,
       payload: {
         fr: { ...sampleFr(), id: frId, title: `Escape test ${sagaId}`, body: 'A change.' },
-        repo: repoTarget(),
+        repo: repoTarget(repo),
         strategy: { ...sampleStrategy(), plannerModel: 'planner', coderModel: 'coder' },
         plan,
         round,
@@ -243,18 +243,19 @@ describe('a hostile test command (issue 12 item 1 at the test step), runner as u
       expect(slotsHolding('orig'), sagaId).toEqual([]);
     }
 
-    // Everything locked (the worktree's directories, the worktree, the slot) after passing tests: the worktree comes
-    // back usable, the next round commits on it, and the cleanup removes it.
+    // Everything locked (the environment setup made, the worktree's directories, the worktree, the slot) after passing
+    // tests: the worktree comes back usable, the next round commits on it, and the cleanup removes it.
+    const withSetup = { setupCommand: 'mkdir -p deps && echo x > deps/x' };
     const lockTarget = await code('lock-down', 1, {
       'package.json': PACKAGE_JSON,
-      'escape.sh': 'node --test && chmod 000 test src /workspace/repo /workspace\n',
+      'escape.sh': 'node --test && chmod 000 deps test src /workspace/repo /workspace\n',
     });
-    const locked = await test('lock-down', 1, lockTarget, {});
+    const locked = await test('lock-down', 1, lockTarget, withSetup);
     expect(outcome(locked)).toBe('done');
     if (locked.kind === 'done') expect(locked.event.payload.passed).toBe(true);
-    // The lock held past the move back (which opens only the worktree's own directory): round 2's git meets it.
-    expect(statSync(join(work.path, 'worktrees', 'job-lock-down', 'src')).mode & 0o777).toBe(0);
-    await code('lock-down', 2, { 'src/round2.js': 'export const two = 2;\n' });
+    // The locks held past the move back (which opens only the worktree's own directory): round 2 meets them.
+    for (const dir of ['src', 'deps']) expect(statSync(join(work.path, 'worktrees', 'job-lock-down', dir)).mode & 0o777, dir).toBe(0);
+    await code('lock-down', 2, { 'src/round2.js': 'export const two = 2;\n' }, withSetup);
     await publisher.publish(Messages.Cleanup, {
       frId: frIdOf('lock-down'),
       sagaId: 'lock-down',
