@@ -8,6 +8,7 @@ import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { ArtifactStore, PermanentError } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { AgentRunnerConfig } from '../agent-runner.config.js';
+import { openUpTree, removeTree } from '../files/tree-removal.js';
 import { StepFailure } from '../steps/step-failure.js';
 import { isSafeRefName, slugify } from './branch-name.js';
 import { GIT_IDENTITY, GitClient, redactCredentials } from './git.client.js';
@@ -242,7 +243,7 @@ export class WorkspaceService {
     const present = () => lstatSync(dir, { throwIfNoEntry: false }) !== undefined;
     if (!known) {
       const existed = present();
-      rmSync(dir, { recursive: true, force: true });
+      removeTree(dir);
       return existed;
     }
     return this.locks.run(known.mirrorDir, async () => {
@@ -446,8 +447,19 @@ export class WorkspaceService {
     const before = await this.git.attemptInTree(job, ['rev-parse', '--verify', '--quiet', 'HEAD']);
     if (before.ok && before.stdout.trim() !== sha)
       await this.git.run(job.mirrorDir, ['update-ref', `${keptRefs(job.jobId)}${Date.now()}`, before.stdout.trim()]);
-    await this.git.runInTree(job, ['checkout', '--force', '-B', branch, sha]);
-    await this.git.runInTree(job, ['clean', '-ffdq']);
+    const reset = async () => {
+      await this.git.runInTree(job, ['checkout', '--force', '-B', branch, sha]);
+      await this.git.runInTree(job, ['clean', '-ffdq']);
+    };
+    try {
+      await reset();
+    } catch (e) {
+      // A sandboxed command (the runner's own user) may have locked directories of the worktree
+      // (chmod 000 src): git cannot write into them. The owner's access given back, git tries once more.
+      this.logger.warn({ jobId: job.jobId, err: e }, 'worktree reset failed; giving the owner access to its directories back and retrying');
+      openUpTree(job.dir);
+      await reset();
+    }
   }
 
   private workspaceOf(r: JobRecord): JobWorkspace {
@@ -471,7 +483,7 @@ export class WorkspaceService {
       const removed = await this.git.attempt(mirrorDir, ['worktree', 'remove', '--force', '--force', dir]);
       if (!removed.ok) this.logger.warn({ jobId, dir, err: removed.error }, 'git could not remove the worktree; deleting the directory');
     }
-    rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
     if (mirrorThere && known?.gitDir && isInside(join(mirrorDir, 'worktrees'), known.gitDir)) rmSync(known.gitDir, { recursive: true, force: true });
     if (mirrorThere) await this.git.run(mirrorDir, ['worktree', 'prune']);
   }

@@ -1,27 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  lstatSync,
-  openSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  writeFileSync,
-  type Stats,
-} from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AgentRunnerConfig } from '../../agent-runner.config.js';
 import { kindOf } from '../../files/dir-handle.js';
 import { WorkspaceTamperedError } from '../../files/path-errors.js';
+import { giveOwnerAccess, removeTree } from '../../files/tree-removal.js';
 import { SandboxError } from '../sandbox.js';
 import { REPO_DIR } from './container-spec.js';
 
@@ -56,22 +40,22 @@ function wrongEntry(entry: Stats | undefined, claim: Claim, readLink: () => stri
 
 /**
  * rename(2) of a directory to another parent needs write permission on the directory itself;
- * a command may have taken it away (chmod 555 /workspace/repo). The runner owns the worktree
- * (or is root), so it gives it back through a no-follow descriptor and tries once more.
+ * a command may have taken it away (chmod 555 or 000 /workspace/repo). The runner owns the
+ * worktree (or is root), so it gives it back without following a link and tries once more.
  */
 function renameOwnDir(from: string, to: string): void {
   try {
     renameSync(from, to);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
-    const fd = openSync(from, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-    try {
-      fchmodSync(fd, (fstatSync(fd).mode & 0o7777) | 0o700);
-    } finally {
-      closeSync(fd);
-    }
+    giveOwnerAccess(from);
     renameSync(from, to);
   }
+}
+
+/** The slot is the container's /workspace: the command's user may have locked it (chmod 000 /workspace). */
+function unlockSlot(dir: string): void {
+  if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) giveOwnerAccess(dir);
 }
 
 /**
@@ -145,6 +129,7 @@ export class SlotDirectories {
    */
   moveOut(slot: Slot, worktree: string): void {
     const inside = join(slot.dir, REPO_DIR);
+    unlockSlot(slot.dir);
     const info = lstatSync(worktree, { throwIfNoEntry: false });
     if (info && !info.isSymbolicLink()) {
       // Already back (a restarted runner's recovery moved it): nothing to do.
@@ -164,9 +149,9 @@ export class SlotDirectories {
     }
   }
 
-  /** Removes the slot and whatever a command left in it beside the worktree (links are removed, never followed). */
+  /** Removes the slot and whatever a command left in it beside the worktree (links are removed, never followed; locked directories opened up). */
   discard(slot: Slot): void {
-    rmSync(slot.dir, { recursive: true, force: true });
+    removeTree(slot.dir);
     this.dropClaim(slot.id);
   }
 
@@ -187,6 +172,7 @@ export class SlotDirectories {
       const claim = this.readClaim(parts[0]);
       try {
         if (!claim || claim.worktree !== link) throw new WorkspaceTamperedError(`slot ${parts[0]} has no record of holding ${link}`);
+        unlockSlot(join(this.root, parts[0]));
         this.bringBack(join(this.root, parts[0], REPO_DIR), claim);
         moved.push(link);
       } catch (e) {
@@ -195,7 +181,7 @@ export class SlotDirectories {
       }
     }
     // Retried: a container being removed at the same moment may still be writing into its slot.
-    rmSync(this.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    removeTree(this.root, { maxRetries: 10, retryDelay: 100 });
     rmSync(this.claimsDir, { recursive: true, force: true });
     mkdirSync(this.root, { recursive: true });
     return moved;
