@@ -1,3 +1,4 @@
+import type { FailureCode } from './failure-code.js';
 import type { RoleUsage, RunFigures } from './run-metrics.js';
 
 /** Why a task has no run result; `invalid`: its hidden tests already pass at the base. */
@@ -28,8 +29,10 @@ export interface TaskResult {
   state?: string;
   prUrl?: string;
   draft?: boolean;
-  /** The failure code when the run failed (`BUDGET_EXCEEDED`, `STEP_TIMEOUT`, `TIMEOUT`...). */
-  failureCode?: string;
+  /** Why the run failed or never ran (the harness's codes: the same across pipeline versions). */
+  failureCode?: FailureCode;
+  /** The pipeline's own code of that failure (`EMPTY_CHANGE`, `LLM_ANSWER_INVALID`...). */
+  pipelineCode?: string;
   failure?: string;
   /** The orchestrator's own cost of the run (it adds each usage event once). */
   sagaCostUsd?: number;
@@ -147,7 +150,7 @@ function taskRow(t: TaskResult): string {
     usd(t.figures?.costUsd),
     secs(t.figures?.timeToPrMs),
     steps,
-    t.failureCode ?? '',
+    t.failureCode ? `${t.failureCode}${t.pipelineCode && t.pipelineCode !== t.failureCode ? ` (${t.pipelineCode})` : ''}` : '',
   ];
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
 }
