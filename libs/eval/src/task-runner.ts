@@ -138,6 +138,7 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
     reachedPr,
     resolved,
     ...(saga ? { state: saga.state, sagaCostUsd: saga.costUsd } : {}),
+    ...(saga?.tier ? { tier: saga.tier } : {}),
     ...(saga?.prUrl ? { prUrl: saga.prUrl } : {}),
     ...(pr ? { draft: pr.draft } : {}),
     ...(failed ? { failureCode: failed.code, ...(failed.pipelineCode ? { pipelineCode: failed.pipelineCode } : {}) } : {}),
