@@ -1,6 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSuite, runSuite, SCRIPTED_PRICES, ScriptedAnswers, scriptFor, TaskOutcome, type SuiteReport, type TaskResult } from '@agency/eval';
+import {
+  loadSuite,
+  runSuite,
+  SCRIPTED_PRICES,
+  ScriptedAnswers,
+  scriptFor,
+  TaskOutcome,
+  type SuiteReport,
+  type TaskResult,
+  type Variant,
+  type VariantReport,
+} from '@agency/eval';
 import { portState, randomFreePortBase } from '@agency/stack';
 import { tempDir, type TempDir } from '@agency/testing';
 
@@ -33,8 +44,7 @@ function expectedOutput(answers: ScriptedAnswers, task: string): Record<string, 
   return Object.fromEntries(rules.map((r) => [r.match.model, (r.replies ?? [r.reply!]).reduce((s, x) => s + outputTokens(x), 0)]));
 }
 
-function expectCostsAdd(r: SuiteReport, answers: ScriptedAnswers): void {
-  const v = r.variants[0]!;
+function expectCostsAdd(v: VariantReport, answers: ScriptedAnswers): void {
   const valid = v.tasks.filter((t) => t.outcome !== TaskOutcome.Invalid);
   for (const t of valid) {
     const usage = t.figures!.usage;
@@ -70,14 +80,14 @@ function expectInvalidRefused(tasks: TaskResult[]): void {
 // hidden tests in Docker; costs and tokens add up to what the scripted model's estimate gives.
 describe('agency eval: oracle 100%, wrong answer 0%', () => {
   let dir: TempDir;
-  const run = async (answers: ScriptedAnswers) =>
+  const run = async (answers: ScriptedAnswers, variants: Variant[] = [{}]): Promise<SuiteReport> =>
     (
       await runSuite({
         suiteDir,
         outDir: join(dir.path, answers),
         rootDir: root,
         configVault: join(root, 'examples', 'vault'),
-        variants: [{}],
+        variants,
         answers,
         concurrency: 2,
         portBase: await twoStackBase(),
@@ -93,22 +103,40 @@ describe('agency eval: oracle 100%, wrong answer 0%', () => {
     else dir?.remove();
   });
 
-  it('the oracle resolves every valid task and refuses the one whose hidden tests pass at the base', async () => {
-    const r = await run(ScriptedAnswers.Oracle);
-    const v = r.variants[0]!;
-    expect(v.figures).toMatchObject({ tasks: 3, valid: 2, reachedPr: 2, resolved: 2, resolvedRate: 1 });
-    for (const t of v.tasks.filter((x) => x.outcome !== TaskOutcome.Invalid)) {
-      expect(t).toMatchObject({ outcome: TaskOutcome.Resolved, reachedPr: true, resolved: true, state: 'awaiting-merge', draft: false });
-      expect(t.figures!.prTests).toMatchObject({ passed: true });
-      expect(t.figures!.reviewRounds).toBe(1);
-      expect(t.figures!.timeToPrMs).toBeGreaterThan(0);
-      expect(t.figures!.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['plan', 'code-r1', 'test-r1', 'review-r1']));
+  // Two variants (tiers small and large, as `--tiers small,large` gives): every task runs once per
+  // variant, each on the tier it forces, and each variant's figures add up on their own.
+  it('the oracle resolves every valid task in each of two variants and refuses the one whose hidden tests pass at the base', async () => {
+    const r = await run(ScriptedAnswers.Oracle, [{ tier: 'small' }, { tier: 'large' }]);
+    expect(r.variants.map((v) => v.label)).toEqual(['tier small', 'tier large']);
+    for (const v of r.variants) {
+      expect(v.figures).toMatchObject({ tasks: 3, valid: 2, reachedPr: 2, resolved: 2, resolvedRate: 1 });
+      for (const t of v.tasks.filter((x) => x.outcome !== TaskOutcome.Invalid)) {
+        expect(t).toMatchObject({
+          outcome: TaskOutcome.Resolved,
+          reachedPr: true,
+          resolved: true,
+          state: 'awaiting-merge',
+          draft: false,
+          tier: v.variant.tier,
+        });
+        expect(t.figures!.prTests).toMatchObject({ passed: true });
+        expect(t.figures!.reviewRounds).toBe(1);
+        expect(t.figures!.timeToPrMs).toBeGreaterThan(0);
+        expect(t.figures!.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['plan', 'code-r1', 'test-r1', 'review-r1']));
+      }
+      expect(v.figures.costPerResolvedUsd).toBeCloseTo(v.figures.costUsd / 2, 9);
+      expectInvalidRefused(v.tasks);
+      expectCostsAdd(v, ScriptedAnswers.Oracle);
     }
-    expect(v.figures.costPerResolvedUsd).toBeCloseTo(v.figures.costUsd / 2, 9);
-    expectInvalidRefused(v.tasks);
-    expectCostsAdd(r, ScriptedAnswers.Oracle);
-    expect(existsSync(join(dir.path, 'oracle', 'report.md'))).toBe(true);
-    expect(readFileSync(join(dir.path, 'oracle', 'report.md'), 'utf8')).toMatch(/\| as configured \| 2 \| 100% \| 2 \| 2\/3 \|/);
+    // Two result sets, not one counted twice: each variant's tasks ran on stacks of their own.
+    const prs = r.variants.flatMap((v) => v.tasks.flatMap((t) => (t.prUrl ? [t.prUrl] : [])));
+    expect(prs).toHaveLength(4);
+    expect(existsSync(join(dir.path, 'oracle', 'runs', 'v1', 'slug-dashes'))).toBe(true);
+    const md = readFileSync(join(dir.path, 'oracle', 'report.md'), 'utf8');
+    expect(md).toMatch(/\| tier small \| 2 \| 100% \| 2 \| 2\/3 \|/);
+    expect(md).toMatch(/\| tier large \| 2 \| 100% \| 2 \| 2\/3 \|/);
+    expect(md).toContain('| task | tier small | tier large |');
+    expect(md).toMatch(/^\| slug-dashes \| resolved, \$[\d.]+, [\d.]+ s \| resolved, \$[\d.]+, [\d.]+ s \|$/m);
   });
 
   it('a wrong answer reaches a PR on every valid task and resolves none', async () => {
@@ -122,6 +150,6 @@ describe('agency eval: oracle 100%, wrong answer 0%', () => {
       expect(t.hidden!.exitCode).not.toBe(0);
     }
     expectInvalidRefused(v.tasks);
-    expectCostsAdd(r, ScriptedAnswers.Wrong);
+    expectCostsAdd(v, ScriptedAnswers.Wrong);
   });
 });

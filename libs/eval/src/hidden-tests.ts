@@ -7,6 +7,14 @@ import type { HiddenTestResult } from './report.js';
 import { git } from './repo-source.js';
 import type { LoadedTask } from './suite.loader.js';
 
+/** The task's own setup failed at its base: the task is broken, not the agency. */
+export class SetupFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SetupFailedError';
+  }
+}
+
 /** A commit's files into an empty folder, without .git: nothing in the tree can reach a repository. */
 export function exportTree(repo: string, ref: string, target: string): void {
   rmSync(target, { recursive: true, force: true });
@@ -48,7 +56,7 @@ export class HiddenTests {
       exportTree(baseRepo, 'main', dir);
       const run = await this.containers.run({ dir, command: task.spec.setup, timeoutMs: 900_000, network: 'registry' });
       if (run.exitCode !== 0 || run.timedOut)
-        throw new Error(
+        throw new SetupFailedError(
           `${task.name}: setup "${task.spec.setup}" failed at the base (exit ${run.exitCode}${run.timedOut ? ', timed out' : ''}): ${run.output.slice(-1500)}`,
         );
       writeFileSync(done, `${new Date().toISOString()}\n`);

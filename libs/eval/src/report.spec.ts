@@ -1,3 +1,4 @@
+import { FailureCode } from './failure-code.js';
 import { compareMarkdown, quantile, reportMarkdown, suiteFigures, TaskOutcome, type SuiteReport, type TaskResult } from './report.js';
 import { roleOf, runFigures, type RunEvent } from './run-metrics.js';
 import { patchFiles } from './scripted-answers.js';
@@ -129,6 +130,45 @@ describe('suite figures and reports', () => {
     expect(cmp).toContain('| as configured | 2/4 (50%) | 0/1 (0%) | $2.0000 | $1.0000 | $4.0000 | – | 20.0 s | 5.0 s |');
     expect(cmp).toContain('| a | resolved | unresolved | $1.0000 | $1.0000 |');
     expect(cmp).toContain('| d | invalid | – | – | – |');
+  });
+});
+
+describe('several variants', () => {
+  const variant = (tier: string, t: TaskResult[]) => ({ variant: { tier }, label: `tier ${tier}`, figures: suiteFigures(t), tasks: t });
+  const report: SuiteReport = {
+    suite: 's',
+    startedAt: '2026-01-01T00:00:00Z',
+    finishedAt: '2026-01-01T01:00:00Z',
+    answers: 'models',
+    machine: 'm',
+    variants: [
+      variant('small', [result('a', TaskOutcome.Resolved, 1, 10_000), { ...result('b', TaskOutcome.NoPr, 2), failureCode: FailureCode.BudgetExceeded }]),
+      variant('large', [result('a', TaskOutcome.Resolved, 3, 20_000), result('b', TaskOutcome.Resolved, 4, 40_000)]),
+    ],
+  };
+
+  it("puts each variant's figures in a row and the tasks side by side", () => {
+    const md = reportMarkdown(report);
+    expect(md).toContain('| tier small | 1 | 50% | 1 | 2/2 | $3.0000 | $1.5000 | $3.0000 | 10.0 s / 10.0 s |');
+    expect(md).toContain('| tier large | 2 | 100% | 2 | 2/2 | $7.0000 | $3.5000 | $3.5000 | 20.0 s / 40.0 s |');
+    expect(md).toContain('| task | tier small | tier large |');
+    expect(md).toContain('| a | resolved, $1.0000, 10.0 s | resolved, $3.0000, 20.0 s |');
+    expect(md).toContain('| b | no-pr BUDGET_EXCEEDED, $2.0000, – | resolved, $4.0000, 40.0 s |');
+    expect(md).toContain('## tier small');
+    expect(md).toContain('## tier large');
+  });
+
+  it("compares two reports variant by variant, every variant's tasks", () => {
+    const after = {
+      ...report,
+      variants: [report.variants[1]!, report.variants[0]!].map((v, i) => ({ ...v, label: report.variants[i]!.label, variant: report.variants[i]!.variant })),
+    };
+    const cmp = compareMarkdown(report, after, ['before', 'after']);
+    expect(cmp).toContain('| tier small | 1/2 (50%) | 2/2 (100%) | $1.5000 | $3.5000 | $3.0000 | $3.5000 | 10.0 s | 20.0 s |');
+    expect(cmp).toContain('| tier large | 2/2 (100%) | 1/2 (50%) |');
+    expect(cmp).toContain('| task | variant | before | after | cost before | cost after |');
+    expect(cmp).toContain('| b | tier small | no-pr | resolved | $2.0000 | $4.0000 |');
+    expect(cmp).toContain('| b | tier large | resolved | no-pr | $4.0000 | $2.0000 |');
   });
 });
 

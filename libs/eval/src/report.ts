@@ -1,3 +1,4 @@
+import type { FailureCode } from './failure-code.js';
 import type { RoleUsage, RunFigures } from './run-metrics.js';
 
 /** Why a task has no run result; `invalid`: its hidden tests already pass at the base. */
@@ -26,10 +27,14 @@ export interface TaskResult {
   resolved: boolean;
   /** The saga's final state (`awaiting-merge`, `failed`...). */
   state?: string;
+  /** The tier the run had (the variant's, when it forces one). */
+  tier?: string;
   prUrl?: string;
   draft?: boolean;
-  /** The failure code when the run failed (`BUDGET_EXCEEDED`, `STEP_TIMEOUT`, `TIMEOUT`...). */
-  failureCode?: string;
+  /** Why the run failed or never ran (the harness's codes: the same across pipeline versions). */
+  failureCode?: FailureCode;
+  /** The pipeline's own code of that failure (`EMPTY_CHANGE`, `LLM_ANSWER_INVALID`...). */
+  pipelineCode?: string;
   failure?: string;
   /** The orchestrator's own cost of the run (it adds each usage event once). */
   sagaCostUsd?: number;
@@ -147,12 +152,26 @@ function taskRow(t: TaskResult): string {
     usd(t.figures?.costUsd),
     secs(t.figures?.timeToPrMs),
     steps,
-    t.failureCode ?? '',
+    t.failureCode ? `${t.failureCode}${t.pipelineCode && t.pipelineCode !== t.failureCode ? ` (${t.pipelineCode})` : ''}` : '',
   ];
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
 }
 
-/** The report as markdown: the suite's figures per variant, then one row per task. */
+/** One task in every variant, a column each: outcome, cost and time to PR. */
+function sideBySide(variants: VariantReport[]): string[] {
+  const lines = ['', '## Tasks side by side', '', `| task | ${variants.map((v) => v.label).join(' | ')} |`, `|---|${variants.map(() => '---|').join('')}`];
+  const names = [...new Set(variants.flatMap((v) => v.tasks.map((t) => t.task)))];
+  for (const name of names) {
+    const cells = variants.map((v) => {
+      const t = v.tasks.find((x) => x.task === name);
+      return t ? `${t.outcome}${t.failureCode ? ` ${t.failureCode}` : ''}, ${usd(t.figures?.costUsd)}, ${secs(t.figures?.timeToPrMs)}` : '–';
+    });
+    lines.push(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  return lines;
+}
+
+/** The report as markdown: the suite's figures per variant, the tasks side by side (several variants), then one row per task. */
 export function reportMarkdown(r: SuiteReport): string {
   const lines = [`# Eval: ${r.suite} (${r.answers})`, '', `${r.startedAt} to ${r.finishedAt} on ${r.machine}`, ''];
   lines.push(
@@ -165,6 +184,7 @@ export function reportMarkdown(r: SuiteReport): string {
       `| ${v.label} | ${f.resolved} | ${pct(f.resolvedRate)} | ${f.reachedPr} | ${f.valid}/${f.tasks} | ${usd(f.costUsd)} | ${usd(f.costPerTaskUsd)} | ${usd(f.costPerResolvedUsd)} | ${secs(f.timeToPrMedianMs)} / ${secs(f.timeToPrP90Ms)} |`,
     );
   }
+  if (r.variants.length > 1) lines.push(...sideBySide(r.variants));
   for (const v of r.variants) {
     lines.push('', `## ${v.label}`, '', `Tokens per role (calls× input/cached/output): ${tokens(v.figures.usage)}`, '');
     lines.push(
@@ -176,7 +196,10 @@ export function reportMarkdown(r: SuiteReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Two reports side by side: per variant and task, A's figures against B's. */
+/**
+ * Two reports side by side: per variant (paired by position: the same --models/--tiers give the
+ * same order) and task, A's figures against B's.
+ */
 export function compareMarkdown(a: SuiteReport, b: SuiteReport, names: [string, string] = ['A', 'B']): string {
   const [na, nb] = names;
   const lines = [`# Eval compare: ${na} (${a.suite}, ${a.answers}, ${a.startedAt}) vs ${nb} (${b.suite}, ${b.answers}, ${b.startedAt})`, ''];
@@ -185,21 +208,33 @@ export function compareMarkdown(a: SuiteReport, b: SuiteReport, names: [string, 
     '|---|---|---|---|---|---|---|---|---|',
   );
   const pairs = Math.max(a.variants.length, b.variants.length);
+  const labelOf = (i: number) => {
+    const va = a.variants[i];
+    const vb = b.variants[i];
+    return va && vb && va.label !== vb.label ? `${va.label} / ${vb.label}` : (va ?? vb)!.label;
+  };
   for (let i = 0; i < pairs; i++) {
     const va = a.variants[i];
     const vb = b.variants[i];
-    const label = va && vb && va.label !== vb.label ? `${va.label} / ${vb.label}` : (va ?? vb)!.label;
     const rate = (v?: VariantReport) => (v ? `${v.figures.resolved}/${v.figures.valid} (${pct(v.figures.resolvedRate)})` : '–');
     lines.push(
-      `| ${label} | ${rate(va)} | ${rate(vb)} | ${usd(va?.figures.costPerTaskUsd)} | ${usd(vb?.figures.costPerTaskUsd)} | ${usd(va?.figures.costPerResolvedUsd)} | ${usd(vb?.figures.costPerResolvedUsd)} | ${secs(va?.figures.timeToPrMedianMs)} | ${secs(vb?.figures.timeToPrMedianMs)} |`,
+      `| ${labelOf(i)} | ${rate(va)} | ${rate(vb)} | ${usd(va?.figures.costPerTaskUsd)} | ${usd(vb?.figures.costPerTaskUsd)} | ${usd(va?.figures.costPerResolvedUsd)} | ${usd(vb?.figures.costPerResolvedUsd)} | ${secs(va?.figures.timeToPrMedianMs)} | ${secs(vb?.figures.timeToPrMedianMs)} |`,
     );
   }
-  const tasks = [...new Set([...a.variants.flatMap((v) => v.tasks.map((t) => t.task)), ...b.variants.flatMap((v) => v.tasks.map((t) => t.task))])];
-  lines.push('', `| task | ${na} | ${nb} | cost ${na} | cost ${nb} |`, '|---|---|---|---|---|');
-  for (const task of tasks) {
-    const ta = a.variants[0]?.tasks.find((t) => t.task === task);
-    const tb = b.variants[0]?.tasks.find((t) => t.task === task);
-    lines.push(`| ${task} | ${ta?.outcome ?? '–'} | ${tb?.outcome ?? '–'} | ${usd(ta?.figures?.costUsd)} | ${usd(tb?.figures?.costUsd)} |`);
+  // Several variants: a column names each row's; one: the table as it always was.
+  const several = pairs > 1;
+  lines.push('', `| task | ${several ? 'variant | ' : ''}${na} | ${nb} | cost ${na} | cost ${nb} |`, `|---|${several ? '---|' : ''}---|---|---|---|`);
+  for (let i = 0; i < pairs; i++) {
+    const va = a.variants[i];
+    const vb = b.variants[i];
+    const tasks = [...new Set([...(va?.tasks ?? []), ...(vb?.tasks ?? [])].map((t) => t.task))];
+    for (const task of tasks) {
+      const ta = va?.tasks.find((t) => t.task === task);
+      const tb = vb?.tasks.find((t) => t.task === task);
+      lines.push(
+        `| ${task} | ${several ? `${labelOf(i)} | ` : ''}${ta?.outcome ?? '–'} | ${tb?.outcome ?? '–'} | ${usd(ta?.figures?.costUsd)} | ${usd(tb?.figures?.costUsd)} |`,
+      );
+    }
   }
   return `${lines.join('\n')}\n`;
 }

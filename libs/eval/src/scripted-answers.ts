@@ -4,6 +4,8 @@ export enum ScriptedAnswers {
   Oracle = 'oracle',
   /** The coder writes an unrelated note: a harness that measures scores 0%. */
   Wrong = 'wrong',
+  /** The coder finishes without changing a file: the run fails (EMPTY_CHANGE) before a PR, and the report must say so. */
+  Empty = 'empty',
 }
 
 /** The files a unified diff changes (its `+++ b/...` lines; a deletion's `--- a/...`). */
@@ -25,19 +27,21 @@ const turn = (name: string, args: Record<string, unknown>) => ({ tool_calls: [{ 
 
 /**
  * A scripted model's script (the gateway's `scripted` provider) for one FR: the planner names the
- * files, the coder applies the reference patch (oracle) or writes a note (wrong) and finishes,
- * the reviewer approves. Aliases `planner`, `coder`, `reviewer`.
+ * files, the coder applies the reference patch (oracle), writes a note (wrong) or nothing (empty)
+ * and finishes, the reviewer approves. Aliases `planner`, `coder`, `reviewer`.
  */
 export function scriptFor(answers: ScriptedAnswers, frId: string, title: string, referencePatch: string): Record<string, unknown> {
   const files = answers === ScriptedAnswers.Oracle ? patchFiles(referencePatch) : ['EVAL-NOTE.md'];
   const plan = { summary: `${title}: change ${files.join(', ')}.`, steps: [{ title, files, detail: 'As the FR asks.' }], risks: [] };
-  const coder =
-    answers === ScriptedAnswers.Oracle
-      ? [turn('apply_patch', { patch: referencePatch }), turn('finish', { summary: `${title}.` })]
-      : [
-          turn('write_file', { path: 'EVAL-NOTE.md', content: `# ${frId}\n\nA scripted wrong answer: nothing of the FR is done.\n` }),
-          turn('finish', { summary: 'Wrote a note.' }),
-        ];
+  const coders: Record<ScriptedAnswers, Array<ReturnType<typeof turn>>> = {
+    [ScriptedAnswers.Oracle]: [turn('apply_patch', { patch: referencePatch }), turn('finish', { summary: `${title}.` })],
+    [ScriptedAnswers.Wrong]: [
+      turn('write_file', { path: 'EVAL-NOTE.md', content: `# ${frId}\n\nA scripted wrong answer: nothing of the FR is done.\n` }),
+      turn('finish', { summary: 'Wrote a note.' }),
+    ],
+    [ScriptedAnswers.Empty]: [turn('finish', { summary: 'Nothing to change.' })],
+  };
+  const coder = coders[answers];
   return {
     version: 1,
     rules: [

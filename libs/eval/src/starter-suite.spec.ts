@@ -20,4 +20,11 @@ describe('the starter suite', () => {
     expect(multiFile.length).toBeGreaterThanOrEqual(2);
     expect(suite.tasks.filter((t) => t.spec.kind === 'fix').length).toBeGreaterThanOrEqual(1);
   });
+
+  it('has JavaScript and TypeScript packages: a task whose reference changes TypeScript source, tested with dev dependencies', () => {
+    const ts = suite.tasks.filter((t) => patchFiles(t.referencePatch).some((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts')));
+    expect(ts.map((t) => t.name)).toContain('ts-dedent-tab-values');
+    for (const t of ts) expect(t.spec.setup).not.toContain('--omit=dev');
+    expect(suite.tasks.some((t) => patchFiles(t.referencePatch).some((f) => f.endsWith('.js')))).toBe(true);
+  });
 });

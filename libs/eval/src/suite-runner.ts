@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ContainerRunner } from './container.runner.js';
-import { HiddenTests } from './hidden-tests.js';
+import { FailureCode } from './failure-code.js';
+import { HiddenTests, SetupFailedError } from './hidden-tests.js';
 import { reportMarkdown, suiteFigures, TaskOutcome, variantLabel, type HiddenTestResult, type SuiteReport, type TaskResult, type Variant } from './report.js';
 import { materializeRepo } from './repo-source.js';
 import type { ScriptedAnswers } from './scripted-answers.js';
@@ -37,8 +38,24 @@ interface Prepared {
   refused?: TaskResult;
 }
 
-function refusal(task: LoadedTask, outcome: TaskOutcome, failure: string, hidden?: HiddenTestResult): TaskResult {
-  return { task: task.name, title: task.spec.title, outcome, reachedPr: false, resolved: false, failure, ...(hidden ? { hidden } : {}), wallMs: 0 };
+function refusal(task: LoadedTask, outcome: TaskOutcome, failure: string, hidden?: HiddenTestResult, code?: FailureCode): TaskResult {
+  return {
+    task: task.name,
+    title: task.spec.title,
+    outcome,
+    reachedPr: false,
+    resolved: false,
+    ...(code ? { failureCode: code } : {}),
+    failure,
+    ...(hidden ? { hidden } : {}),
+    wallMs: 0,
+  };
+}
+
+/** A task the harness could not prepare or run: its setup failed at the base, or something else did. */
+function harnessError(task: LoadedTask, e: unknown): TaskResult {
+  const code = e instanceof SetupFailedError ? FailureCode.SetupFailed : FailureCode.HarnessError;
+  return refusal(task, TaskOutcome.HarnessError, (e as Error).message, undefined, code);
 }
 
 /**
@@ -65,7 +82,7 @@ async function prepare(suite: LoadedSuite, o: SuiteRunOptions, hidden: HiddenTes
       out.push({ task, baseRepo });
     } catch (e) {
       o.log?.(`${task.name}: cannot be prepared: ${(e as Error).message}`);
-      out.push({ task, baseRepo, refused: refusal(task, TaskOutcome.HarnessError, (e as Error).message) });
+      out.push({ task, baseRepo, refused: harnessError(task, e) });
     }
   }
   return out;
@@ -127,7 +144,7 @@ export async function runSuite(o: SuiteRunOptions): Promise<{ report: SuiteRepor
       return r;
     } catch (e) {
       o.log?.(`${p.task.name}: harness error: ${(e as Error).message}`);
-      return refusal(p.task, TaskOutcome.HarnessError, (e as Error).message);
+      return harnessError(p.task, e);
     }
   });
   const report: SuiteReport = {

@@ -3,6 +3,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import { sagaStage, STREAMS, type SagaList, type SagaSummary } from '@agency/contracts';
 import { BusConnection } from '@agency/messaging';
 import { LocalStack } from '@agency/stack';
+import { runFailure } from './failure-code.js';
 import type { HiddenTests } from './hidden-tests.js';
 import { TaskOutcome, type TaskResult, type Variant } from './report.js';
 import { seedForge } from './repo-source.js';
@@ -83,13 +84,6 @@ async function prRecord(stack: LocalStack, prUrl: string): Promise<{ branch: str
   return res.ok ? ((await res.json()) as { branch: string; draft: boolean }) : undefined;
 }
 
-function failureCode(saga: SagaSummary | undefined, stepFailures: string[]): string | undefined {
-  if (!saga) return 'TIMEOUT';
-  if (!['failed', 'blocked', 'cancelled'].includes(saga.state)) return undefined;
-  const fromSaga = saga.failure?.match(/^([A-Z][A-Z0-9_]+)\b/)?.[1];
-  return fromSaga ?? stepFailures.at(-1)?.split(':')[0] ?? saga.state.toUpperCase();
-}
-
 /**
  * One task on a stack of its own (own NATS, ports, vault, forge and run directory): the FR goes
  * in, the real pipeline runs until the saga settles (a PR, a failure, or the time limit), then the
@@ -136,7 +130,7 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
   const reachedPr = pr !== undefined;
   const hidden = pr ? await o.hidden.run(task, join(forgeRoot, `${repoName}.git`), pr.branch, `pr-${o.portBase}`) : undefined;
   const resolved = hidden?.passed === true;
-  const code = failureCode(saga, figures.stepFailures);
+  const failed = runFailure(saga, figures.stepFailures);
   return {
     task: task.name,
     title: task.spec.title,
@@ -144,9 +138,10 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
     reachedPr,
     resolved,
     ...(saga ? { state: saga.state, sagaCostUsd: saga.costUsd } : {}),
+    ...(saga?.tier ? { tier: saga.tier } : {}),
     ...(saga?.prUrl ? { prUrl: saga.prUrl } : {}),
     ...(pr ? { draft: pr.draft } : {}),
-    ...(code ? { failureCode: code } : {}),
+    ...(failed ? { failureCode: failed.code, ...(failed.pipelineCode ? { pipelineCode: failed.pipelineCode } : {}) } : {}),
     ...(saga?.failure ? { failure: saga.failure } : !saga ? { failure: `no result within ${Math.round(o.timeoutMs / 1000)} s` } : {}),
     figures,
     ...(hidden ? { hidden } : {}),

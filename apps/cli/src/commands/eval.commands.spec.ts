@@ -11,7 +11,7 @@ describe('agency eval run options', () => {
   });
 
   it('refuses unknown answers, scripted answers with models, and a bad concurrency before anything starts', async () => {
-    await expect(evalRun('suite', { answers: 'best' })).rejects.toThrow('--answers must be models, oracle or wrong; got "best"');
-    await expect(evalRun('suite', { answers: 'oracle', models: 'x' })).rejects.toThrow('--answers oracle|wrong replaces the models: leave --models out');
+    await expect(evalRun('suite', { answers: 'best' })).rejects.toThrow('--answers must be models, oracle, wrong or empty; got "best"');
+    await expect(evalRun('suite', { answers: 'oracle', models: 'x' })).rejects.toThrow('--answers oracle replaces the models: leave --models out');
   });
 });

@@ -40,13 +40,13 @@ function positive(value: string | undefined, fallback: number, what: string): nu
 function answersOf(value?: string): ScriptedAnswers | undefined {
   if (value === undefined || value === 'models') return undefined;
   const known = Object.values(ScriptedAnswers) as string[];
-  if (!known.includes(value)) throw new Error(`--answers must be models, ${known.join(' or ')}; got "${value}"`);
+  if (!known.includes(value)) throw new Error(`--answers must be models, ${known.slice(0, -1).join(', ')} or ${known.at(-1)}; got "${value}"`);
   return value as ScriptedAnswers;
 }
 
 export async function evalRun(suiteDir: string, o: EvalRunOptions): Promise<number> {
   const answers = answersOf(o.answers);
-  if (answers && o.models) throw new Error('--answers oracle|wrong replaces the models: leave --models out');
+  if (answers && o.models) throw new Error(`--answers ${answers} replaces the models: leave --models out`);
   const root = repoRoot();
   if (!existsSync(join(root, 'dist', 'apps', 'orchestrator', 'src', 'main.js'))) throw new Error('the services are not built: run `npm run build` first');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
