@@ -38,15 +38,7 @@ describe('the coder tool loop over the OpenAI wire format, with real git and a D
     await h.start({ VAULT_PATH: vault.path, COMMAND_TIMEOUT_SECONDS: '60' });
     h.llm.respond = script.respond;
     script.on('plan', 'planner', PLAN_ANSWER);
-    await h.send(Messages.Plan, {
-      frId: 'FR-001',
-      sagaId: 'plan',
-      jobId: 'job-plan',
-      step: 'plan',
-      attempt: 1,
-      payload: { fr: h.fr(), repo: h.repo(), strategy: h.strategy() },
-    });
-    planned = await h.answer(Messages.Planned, 'plan', 'plan');
+    planned = await h.planOnce();
   });
 
   afterAll(async () => {

@@ -2,7 +2,17 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { runService, type RunningService } from '@agency/bootstrap';
 import { Objm } from '@nats-io/obj';
-import { BUCKETS, Messages, STREAMS, type AnyMessageDef, type Envelope, type PayloadOf, type RepoTargetDto, type StrategyDto } from '@agency/contracts';
+import {
+  BUCKETS,
+  Messages,
+  STREAMS,
+  type AnyMessageDef,
+  type Envelope,
+  type PayloadOf,
+  type PlannedEvent,
+  type RepoTargetDto,
+  type StrategyDto,
+} from '@agency/contracts';
 import { sampleFr, sampleStrategy } from '@agency/contracts/testing';
 import { ArtifactStore, BusConnection, BusPublisher, Clock, type EnvelopeInit, type PublishOptions } from '@agency/messaging';
 import { expectEventually, readStream, startFakeLlm, startNatsServer, tempDir, type FakeLlm, type NatsServerHandle, type TempDir } from '@agency/testing';
@@ -114,6 +124,19 @@ export class RunnerHarness {
     const data = await store.getBlob(key);
     if (!data) throw new Error(`no artifact ${key}`);
     return JSON.parse(new TextDecoder().decode(data)) as T;
+  }
+
+  /** Plans FR-001 once (saga `plan`) with the model answering as the caller set it up, for tests that code from that plan. */
+  async planOnce(): Promise<Envelope<PlannedEvent>> {
+    await this.send(Messages.Plan, {
+      frId: 'FR-001',
+      sagaId: 'plan',
+      jobId: 'job-plan',
+      step: 'plan',
+      attempt: 1,
+      payload: { fr: this.fr(), repo: this.repo(), strategy: this.strategy() },
+    });
+    return this.answer(Messages.Planned, 'plan', 'plan');
   }
 
   /** Waits for the step's answer (its result or a step-failed event) and returns it. */
