@@ -186,7 +186,8 @@ describe('dashboard in headless Chromium', () => {
     const coderCost = await page.locator('#detail table.timeline tbody tr', { hasText: 'code-r1' }).first().locator('td').nth(4).textContent();
     expect(coderCost).toMatch(/^\$\d/);
     const pr = page.locator('#detail .links a', { hasText: 'local://example/greeter/pulls/1' });
-    expect(await pr.getAttribute('href')).toBe('/forge/local/repos/example/greeter/pulls/1');
+    // A local PR's link leads to the PR shown in the page's workbench; the forge's record itself is JSON.
+    expect(await pr.getAttribute('href')).toBe('#work-pr');
     const record = (await (await fetch(`${dashboardUrl}/forge/local/repos/example/greeter/pulls/1`)).json()) as { state: string; branch: string };
     expect(record).toMatchObject({ state: 'open', branch: 'agency/FR-001-add-a-farewell-function' });
     // The answer to the button press survived the many live re-renders since.
