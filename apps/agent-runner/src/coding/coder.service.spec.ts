@@ -297,6 +297,18 @@ describe('CoderService, one-shot (an agent without tools)', () => {
     expect(artifacts.json.get('FR-1/saga-1/code-r1-a1.transcript.json')).toMatchObject({ outcome: { ok: false } });
   });
 
+  it('hands in the resumed work when the answer repeats what an earlier attempt already committed (chaos: a re-drive after a kill failed with EMPTY_CHANGE)', async () => {
+    const { service, workspaces, handover } = setup();
+    handover.resumeFrom = { attempt: 1, reason: 'its runner stopped in the middle of it', commits: ['FR-1: Add greet'] };
+    workspaces.changes = false;
+    const env = codeEnv();
+    env.attempt = 2;
+    const coded = await service.code(env);
+    expect(coded).toMatchObject({ summary: expect.any(String) });
+    // The earlier attempt's commits, from the round's start, become the round's commit.
+    expect(workspaces.log.filter((l) => l.startsWith('squash'))[0]).toMatch(/^squash bbbb as r1-a2: /);
+  });
+
   it('refuses an answer writing through a symlink out of the worktree, before writing anything', async () => {
     const { service, files } = setup({
       reply: {

@@ -198,11 +198,16 @@ export class CoderService {
         `${answer.summary}\n\n${trailer}`,
         answer.files.map((f) => f.path),
       );
-      if (!sha)
+      if (!sha) {
+        // Resumed from an earlier attempt that had already written this answer (a deterministic
+        // model, a re-drive after a kill): the round's work is there, nothing is missing.
+        const head = await this.workspaces.headOf(ws);
+        if (head !== roundStart) return head;
         throw new StepFailure(
           'EMPTY_CHANGE',
           `round ${cmd.round}: the coder's answer changed nothing; its ${answer.files.length} file(s) (${answer.files.map((f) => f.path).join(', ')}) already had that content`,
         );
+      }
       return sha;
     };
     if (agent.tools.length === 0) {
