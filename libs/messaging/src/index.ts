@@ -17,3 +17,4 @@ export * from './on-message.decorator.js';
 export * from './lease.js';
 export * from './retrying-lazy.js';
 export * from './bus-permissions.js';
+export * from './day-index.js';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BUCKETS } from '@agency/contracts';
-import { BusConnection, KvStore, RetryingLazy } from '@agency/messaging';
+import { BusConnection, dayOf, KvStore, RetryingLazy } from '@agency/messaging';
 
 interface ActiveIndex {
   /** sagaId -> when it became active. */
@@ -24,11 +24,6 @@ const BUILT_KEY = 'index.built';
 const ARCHIVED_KEY = 'index.archived-through';
 const DAY_PREFIX = 'index.finished.';
 const dayKey = (day: string) => `${DAY_PREFIX}${day}`;
-
-/** The UTC day of a time, as the finished index names it. */
-export function dayOf(at: Date): string {
-  return at.toISOString().slice(0, 10);
-}
 
 /**
  * The saga bucket's indexes, so the service's own work never reads finished runs: the active

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { Metrics, SERVICE_LOGGER } from '@agency/bootstrap';
 import { SAGA_STATES, type SagaState } from '@agency/contracts';
-import { BusConnection, Clock, Lease } from '@agency/messaging';
+import { BusConnection, Clock, dayOf, daysAfter, Lease } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { FR_FOLDERS } from '@agency/vault';
 import { RefusalRepository } from '../intake/refusal.repository.js';
@@ -10,7 +10,7 @@ import { OrchestratorConfig } from '../orchestrator.config.js';
 import { VaultRepository } from '../vault/vault.repository.js';
 import { EffectInterpreter } from './effect-interpreter.service.js';
 import { isTerminal } from './saga.machine.js';
-import { dayOf, SagaIndexRepository } from './saga-index.repository.js';
+import { SagaIndexRepository } from './saga-index.repository.js';
 import type { SagaRecord } from './saga.model.js';
 import { SagaRepository } from './saga.repository.js';
 import { SagaService } from './saga.service.js';
@@ -191,9 +191,7 @@ export class SweeperService implements OnApplicationShutdown {
   /** The days after `last` up to `through`; on a store's first pass, every day filed up to `through`. */
   private async daysToArchive(last: string | undefined, through: string): Promise<string[]> {
     if (last === undefined) return (await this.index.finishedDays()).filter((day) => day <= through);
-    const days: string[] = [];
-    for (let t = Date.parse(`${last}T00:00:00Z`) + DAY_MS; dayOf(new Date(t)) <= through; t += DAY_MS) days.push(dayOf(new Date(t)));
-    return days;
+    return daysAfter(last, through);
   }
 
   private async archiveDay(day: string, now: number, retentionMs: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BUCKETS } from '@agency/contracts';
-import { BusConnection, KvStore, type Versioned, RetryingLazy } from '@agency/messaging';
+import { BusConnection, dayOf, KvStore, type Versioned, RetryingLazy } from '@agency/messaging';
 import type { Job } from './job.model.js';
 
 export interface DispatchControl {
@@ -32,11 +32,6 @@ const BUILT_KEY = 'index.built';
 const ARCHIVED_KEY = 'index.archived-through';
 const DAY_PREFIX = 'index.finished.';
 const dayKey = (day: string) => `${DAY_PREFIX}${day}`;
-
-/** The UTC day of a time, as the finished index names it. */
-export function dayOf(at: Date): string {
-  return at.toISOString().slice(0, 10);
-}
 
 /**
  * Jobs in the `agency-jobs` KV bucket, one key per job, updated with compare-and-set; beside them

@@ -2,10 +2,10 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, type OnApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Messages, type CompleteJobCommand, type EnqueueJobCommand, type Envelope, type JobOutcome } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
-import { BusConnection, BusPublisher, Clock, Lease } from '@agency/messaging';
+import { BusConnection, BusPublisher, Clock, dayOf, daysAfter, Lease } from '@agency/messaging';
 import { context, contextFromTraceparent, injectTraceContext, withSpan, type AgencyPinoLogger } from '@agency/telemetry';
 import { RegistryConfig } from '../registry.config.js';
-import { dayOf, JobRepository } from './job.repository.js';
+import { JobRepository } from './job.repository.js';
 import { jobIdFor, type Job } from './job.model.js';
 import { LimitsRepository } from './limits.repository.js';
 import { pickJobs, queuePosition } from './queue-policy.js';
@@ -172,9 +172,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   /** The days after `last` up to `through`; on a store's first pass, every day filed up to `through`. */
   private async daysToArchive(last: string | undefined, through: string): Promise<string[]> {
     if (last === undefined) return (await this.jobs.finishedDays()).filter((day) => day <= through);
-    const days: string[] = [];
-    for (let t = Date.parse(`${last}T00:00:00Z`) + DAY_MS; dayOf(new Date(t)) <= through; t += DAY_MS) days.push(dayOf(new Date(t)));
-    return days;
+    return daysAfter(last, through);
   }
 
   private async archiveDay(day: string, now: number, retentionMs: number): Promise<void> {
