@@ -8,6 +8,19 @@ import { GitClient } from './git.client.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { JobWorkspace } from './workspace.service.js';
 
+/** Matches `git grep` shows per file (`--max-count`), for the coder's and the planner's search. */
+export const SEARCH_PER_FILE = 50;
+
+/** Some file of `path:line:text` results had as many matches as git shows: there may be more. */
+export function reachedPerFileCap(lines: readonly string[]): boolean {
+  const perFile = new Map<string, number>();
+  for (const l of lines) {
+    const file = l.slice(0, l.indexOf(':'));
+    perFile.set(file, (perFile.get(file) ?? 0) + 1);
+  }
+  return [...perFile.values()].some((n) => n >= SEARCH_PER_FILE);
+}
+
 export interface GrepResult {
   /** `path:line:text`, at most the requested number. */
   lines: string[];
@@ -40,7 +53,7 @@ export class WorktreeGit {
       '-I',
       '--no-color',
       '--full-name',
-      '--max-count=50',
+      `--max-count=${SEARCH_PER_FILE}`,
       options.regex ? '-E' : '-F',
       '-e',
       pattern,
@@ -56,7 +69,7 @@ export class WorktreeGit {
       .split('\n')
       .filter(Boolean)
       .map((l) => (l.length > 400 ? `${l.slice(0, 400)}...` : l));
-    return { lines: lines.slice(0, options.max), more: lines.length > options.max };
+    return { lines: lines.slice(0, options.max), more: lines.length > options.max || reachedPerFileCap(lines) };
   }
 
   /**

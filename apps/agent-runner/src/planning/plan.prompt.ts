@@ -10,7 +10,7 @@ export const PLAN_ANSWER_FORMAT =
 /**
  * The planner's conversation: the vault's system prompt, then the repository (its instructions
  * for agents and its map at the base: the stable part first, for prompt caches), the FR, and the
- * answer format.
+ * answer format (with what it may read first, when it has tools).
  */
 export function buildPlanMessages(
   agent: AgentDefinition,
@@ -18,6 +18,7 @@ export function buildPlanMessages(
   repo: RepoTargetDto,
   files: readonly RepoFile[],
   instructions: ReadonlyArray<{ path: string; content: string }> = [],
+  reading: { tools: readonly string[]; turns: number } = { tools: [], turns: 1 },
 ): ChatMessage[] {
   const user = [
     ...(instructions.length > 0 ? [instructionsSection(instructions), ''] : []),
@@ -33,10 +34,19 @@ export function buildPlanMessages(
     '',
     '# Your answer',
     '',
+    ...(reading.tools.length > 0 ? [readingNote(reading.tools, reading.turns), ''] : []),
     PLAN_ANSWER_FORMAT,
   ].join('\n');
   return [
     { role: 'system', content: agent.systemPrompt },
     { role: 'user', content: user },
   ];
+}
+
+/** What the planner is told when it may read before answering. */
+function readingNote(tools: readonly string[], turns: number): string {
+  return (
+    `Before you answer you may read the repository at this commit with ${tools.join(', ')}: read what you need to name the right files and functions, not everything. ` +
+    `You have ${turns} turns in all, the last one for the answer; answer as soon as you know enough.`
+  );
 }

@@ -1,6 +1,6 @@
 import type { RepoStatsRecord, RepoTargetDto } from '@agency/contracts';
 import { sampleEnvelope } from '@agency/contracts/testing';
-import type { CallContext, ChatRequest } from '@agency/llm-client';
+import type { CallContext, ChatRequest, ChatToolsRequest, ChatToolsResult } from '@agency/llm-client';
 import { Clock } from '@agency/messaging';
 import { createLogger } from '@agency/telemetry';
 import type { AgentDefinition } from '@agency/vault';
@@ -26,6 +26,11 @@ const plan = {
   ],
   risks: [],
 };
+
+const notCalled = async (): Promise<never> => {
+  throw new Error('not expected in this test');
+};
+const noGit = { runCapped: notCalled };
 
 class FakeRepoStats {
   readonly recorded: Array<{ repo: string; stats: RepoStatsRecord }> = [];
@@ -55,6 +60,7 @@ function fixtures() {
         fixes: [],
       };
     },
+    chatTools: notCalled,
   };
   const workspaces = {
     baseOf: async () => ({ mirrorDir: '/m.git', baseSha: 'c'.repeat(40) }),
@@ -69,7 +75,7 @@ function fixtures() {
   clock.now = () => new Date('2026-01-02T03:04:05.000Z');
   const repoStats = new FakeRepoStats();
   const logger = fakeLogger();
-  const service = new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, repoStats, logger, { read: async () => [] });
+  const service = new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, repoStats, logger, { read: async () => [] }, noGit);
   return { service, repoStats, logger };
 }
 
@@ -87,6 +93,7 @@ describe('PlannerService', () => {
           fixes: [],
         };
       },
+      chatTools: notCalled,
     };
     const seen: string[] = [];
     const workspaces = {
@@ -120,7 +127,7 @@ describe('PlannerService', () => {
       },
     };
     const signal = new AbortController().signal;
-    const planned = await new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, new FakeRepoStats(), fakeLogger(), reader).plan(
+    const planned = await new PlannerService({ get: () => planner }, llm, workspaces, artifacts, clock, new FakeRepoStats(), fakeLogger(), reader, noGit).plan(
       env,
       signal,
     );
@@ -178,5 +185,65 @@ describe('PlannerService', () => {
     expect(logger.warnings).toEqual([
       { fields: { err: repoStats.failWith, repo: 'example/greeter' }, message: 'repository stats not recorded; the router scores without repo_size' },
     ]);
+  });
+
+  it('lets a planner with reading tools read the base commit before it answers, and records what it read', async () => {
+    const requests: ChatToolsRequest[] = [];
+    const answers: Array<Partial<ChatToolsResult>> = [
+      { content: '', toolCalls: [{ id: 'c1', name: 'read_file', arguments: '{"path": "src/greet.js"}' }] },
+      { content: `Here is the plan:\n${JSON.stringify(plan)}`, toolCalls: [] },
+    ];
+    const llm = {
+      chatJson: notCalled,
+      async chatTools(request: ChatToolsRequest): Promise<ChatToolsResult> {
+        requests.push({ ...request, messages: [...request.messages] });
+        const a = answers.shift()!;
+        const message = { role: 'assistant' as const, content: a.content || null };
+        return { model: 'scripted/planner', inputTokens: 1, outputTokens: 1, finishReason: 'stop', content: '', toolCalls: [], message, ...a };
+      },
+    };
+    const shown: string[] = [];
+    const git = {
+      async runCapped(_dir: string, args: readonly string[]) {
+        shown.push(args.join(' '));
+        return { stdout: 'export const greet = (n) => `Hello, ${n}`;\n', truncated: false };
+      },
+    };
+    const stored: unknown[] = [];
+    const artifacts = {
+      async putJson(key: string, value: unknown) {
+        stored.push(value);
+        return { key, size: 10, sha256: 'a'.repeat(64), contentType: 'application/json' };
+      },
+    };
+    const reader: AgentDefinition = { ...planner, maxSteps: 4, tools: ['read_file', 'search', 'write_file'] };
+    const workspaces = { baseOf: async () => ({ mirrorDir: '/m.git', baseSha: 'b'.repeat(40) }), listFiles: async () => [{ path: 'src/greet.js', size: 44 }] };
+    const service = new PlannerService(
+      { get: () => reader },
+      llm,
+      workspaces,
+      artifacts,
+      new Clock(),
+      new FakeRepoStats(),
+      fakeLogger(),
+      { read: async () => [] },
+      git,
+    );
+
+    const planned = await service.plan(sampleEnvelope('Plan'));
+
+    expect(planned).toMatchObject({ summary: 'Add farewell()', stepCount: 2 });
+    // Only the reading tools are offered, and the prompt says how many turns there are.
+    expect(requests[0]!.tools.map((t) => t.name)).toEqual(['read_file', 'search']);
+    expect(String(requests[0]!.messages[1]!.content)).toContain('you may read the repository at this commit with read_file, search');
+    expect(String(requests[0]!.messages[1]!.content)).toContain('You have 4 turns in all');
+    // The file came from the base commit, and its numbered text went back to the model.
+    expect(shown).toEqual([`show ${'b'.repeat(40)}:src/greet.js`]);
+    expect(requests[1]!.messages.at(-1)).toEqual({
+      role: 'tool',
+      tool_call_id: 'c1',
+      content: 'src/greet.js (1 line)\n1\texport const greet = (n) => `Hello, ${n}`;',
+    });
+    expect(stored[0]).toMatchObject({ meta: { turns: 2, explored: ['read_file {"path": "src/greet.js"}'], answerFixes: expect.any(Array) } });
   });
 });

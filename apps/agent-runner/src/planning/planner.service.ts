@@ -5,26 +5,35 @@ import { LlmClient } from '@agency/llm-client';
 import { ArtifactStore, Clock } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { AgentsRepository } from '../agents/agents.repository.js';
+import { TOOL_SCHEMAS } from '../coding/tools/tool-schemas.js';
+import { GitClient } from '../git/git.client.js';
 import { WorkspaceService } from '../git/workspace.service.js';
 import { RepoStatsStore } from '../repo-stats.store.js';
 import { ArtifactKeys } from '../steps/artifact-keys.js';
 import { callContextOf } from '../steps/step-ids.js';
+import { BaseTreeTools, plannerTools } from './base-tree-tools.js';
 import { parsePlan, PLAN_SHAPE } from './plan.answer.js';
 import { buildPlanMessages } from './plan.prompt.js';
+import { PlannerLoop } from './planner-loop.js';
 import { RepoInstructionsReader } from './repo-instructions.reader.js';
 
-/** The planner: FR and repository map in, a validated plan artifact out. */
+/**
+ * The planner: FR and repository map in, a validated plan artifact out. An agent whose vault file
+ * gives it reading tools (list_files, read_file, search) and more than one step reads the base
+ * commit before it answers; the plan records what it read.
+ */
 @Injectable()
 export class PlannerService {
   constructor(
     @Inject(AgentsRepository) private readonly agents: Pick<AgentsRepository, 'get'>,
-    @Inject(LlmClient) private readonly llm: Pick<LlmClient, 'chatJson'>,
+    @Inject(LlmClient) private readonly llm: Pick<LlmClient, 'chatJson' | 'chatTools'>,
     @Inject(WorkspaceService) private readonly workspaces: Pick<WorkspaceService, 'baseOf' | 'listFiles'>,
     @Inject(ArtifactStore) private readonly artifacts: Pick<ArtifactStore, 'putJson'>,
     private readonly clock: Clock,
     @Inject(RepoStatsStore) private readonly repoStats: Pick<RepoStatsStore, 'record'>,
     @Inject(SERVICE_LOGGER) private readonly logger: Pick<AgencyPinoLogger, 'warn'>,
     @Inject(RepoInstructionsReader) private readonly instructions: Pick<RepoInstructionsReader, 'read'>,
+    @Inject(GitClient) private readonly git: Pick<GitClient, 'runCapped'>,
   ) {}
 
   async plan(env: Envelope<PlanCommand>, signal?: AbortSignal): Promise<PlannedEvent> {
@@ -37,21 +46,25 @@ export class PlannerService {
     const recorded = this.recordRepoStats(repo.name, files, baseSha);
     // The repository's own instructions for agents travel in the plan, so coder and reviewer read the same ones.
     const instructions = await this.instructions.read(mirrorDir, baseSha, files);
-    const {
-      value: plan,
-      result,
-      fixes,
-    } = await this.llm.chatJson(
-      {
-        model: strategy.plannerModel,
-        messages: buildPlanMessages(agent, fr, repo, files, instructions),
-        maxTokens: agent.maxTokens,
-        temperature: agent.temperature,
-      },
-      parsePlan,
-      callContextOf(env, strategy.budgetUsd, signal),
-      { repairTurns: agent.repairTurns, shape: PLAN_SHAPE },
-    );
+    const tools = agent.maxSteps > 1 ? plannerTools(agent.tools) : [];
+    const messages = buildPlanMessages(agent, fr, repo, files, instructions, { tools, turns: agent.maxSteps });
+    const ctx = callContextOf(env, strategy.budgetUsd, signal);
+    const request = { model: strategy.plannerModel, messages, maxTokens: agent.maxTokens, temperature: agent.temperature };
+    // An agent given reading tools looks before it plans; one without (the default) answers at once.
+    const answered =
+      tools.length > 0
+        ? await new PlannerLoop({ llm: this.llm, tools: new BaseTreeTools(this.git, mirrorDir, baseSha, files, new Set(tools)) }).run({
+            ...request,
+            tools: tools.map((t) => TOOL_SCHEMAS[t]),
+            maxSteps: agent.maxSteps,
+            repairTurns: agent.repairTurns,
+            shape: PLAN_SHAPE,
+            parse: parsePlan,
+            ctx,
+          })
+        : await this.llm.chatJson(request, parsePlan, ctx, { repairTurns: agent.repairTurns, shape: PLAN_SHAPE });
+    const { value: plan, result, fixes } = answered;
+    const explored = 'explored' in answered ? { turns: answered.turns, explored: answered.explored } : {};
     const meta = {
       frId: fr.id,
       sagaId: env.sagaId,
@@ -61,6 +74,7 @@ export class PlannerService {
       model: result.model,
       createdAt: this.clock.now().toISOString(),
       ...(fixes.length > 0 ? { answerFixes: fixes } : {}),
+      ...explored,
     };
     const ref = await this.artifacts.putJson(ArtifactKeys.plan(env), { ...plan, ...(instructions.length > 0 ? { instructions } : {}), meta });
     await recorded;

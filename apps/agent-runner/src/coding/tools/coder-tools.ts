@@ -1,5 +1,3 @@
-import { SpanKind, withSpan } from '@agency/telemetry';
-import { jsonrepair } from 'jsonrepair';
 import type { WorktreeFiles } from '../../files/worktree-files.js';
 import { checkRelativePath, resolveInside, UnsafePathError } from '../../files/path-guard.js';
 import type { JobWorkspace } from '../../git/workspace.service.js';
@@ -7,18 +5,11 @@ import type { WorktreeGit } from '../../git/worktree-git.js';
 import type { SandboxSession } from '../../sandbox/sandbox.js';
 import { firstMismatch, hunksOf } from './patch-hunks.js';
 import { patchPaths } from './patch-paths.js';
-import { checkToolArgs, ToolArgumentError } from './tool-args.js';
+import { ToolArgumentError } from './tool-args.js';
 import { TOOL_SCHEMAS, type ToolName } from './tool-schemas.js';
+import { didYouMean, inToolSpan, intArg, readFileView, readToolArgs, stringArg, type ToolOutcome } from './tool-text.js';
 
-/** What one tool call gave: the text the model reads, and what it changed in the repository. */
-export interface ToolOutcome {
-  ok: boolean;
-  content: string;
-  /** Repository paths the call created, changed or deleted: they get a checkpoint commit. */
-  changed?: string[];
-  /** finish was called with this summary. */
-  finished?: { summary: string };
-}
+export type { ToolOutcome } from './tool-text.js';
 
 export const TOOL_LIMITS = {
   readBytes: 400_000,
@@ -55,45 +46,6 @@ export interface CoderToolsContext {
   diff?: (path?: string) => Promise<string>;
 }
 
-function str(args: Record<string, unknown>, key: string, options: { optional?: boolean; max?: number } = {}): string {
-  const v = args[key];
-  if (v === undefined && options.optional) return '';
-  if (typeof v !== 'string') throw new ToolArgumentError(`argument "${key}" must be a string`);
-  if (options.max !== undefined && v.length > options.max) throw new ToolArgumentError(`argument "${key}" is longer than ${options.max} characters`);
-  return v;
-}
-
-function int(args: Record<string, unknown>, key: string): number | undefined {
-  const v = args[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || v < 1) throw new ToolArgumentError(`argument "${key}" must be a positive integer`);
-  return v;
-}
-
-/** `  12\tconst x = 1;`: lines as `cat -n` shows them, so findings and edits can name them. */
-export function numberLines(lines: readonly string[], first: number): string {
-  const width = String(first + lines.length - 1).length;
-  return lines.map((l, i) => `${String(first + i).padStart(width)}\t${l}`).join('\n');
-}
-
-/**
- * A tool call's arguments as JSON, repaired where they are merely sloppy (a trailing comma, a
- * missing quote or bracket: seen in a relay trial, where the call was refused although its
- * meaning was plain), as the agents' answers are. The JSON parser's own complaint otherwise.
- */
-function parseToolArgs(raw: string): unknown {
-  const text = raw.trim() === '' ? '{}' : raw;
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    try {
-      return JSON.parse(jsonrepair(text));
-    } catch {
-      throw e;
-    }
-  }
-}
-
 /** git refused a patch; the message is what the model reads. */
 class PatchRefusedError extends Error {}
 
@@ -126,36 +78,18 @@ function changesNote(c: { tracked: string[]; untracked: string[] }): string {
 export class CoderTools {
   constructor(private readonly ctx: CoderToolsContext) {}
 
-  /**
-   * One tool call of the model, as a span named by OpenTelemetry's GenAI conventions,
-   * `execute_tool <tool>` (an unknown name is `execute_tool unknown`), with whether it worked.
-   */
+  /** One tool call of the model, in its `execute_tool <tool>` span. */
   async run(name: string, rawArgs: string): Promise<ToolOutcome> {
-    const tool = name in TOOL_SCHEMAS || name === 'finish' ? name : 'unknown';
-    return withSpan(
-      `execute_tool ${tool}`,
-      { kind: SpanKind.INTERNAL, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
-      async (span) => {
-        const outcome = await this.runTool(name, rawArgs);
-        span.setAttribute('agency.tool.ok', outcome.ok);
-        return outcome;
-      },
-    );
+    return inToolSpan(name in TOOL_SCHEMAS || name === 'finish' ? name : 'unknown', () => this.runTool(name, rawArgs));
   }
 
   private async runTool(name: string, rawArgs: string): Promise<ToolOutcome> {
     const offered = [...this.ctx.allowed].filter((n) => n in TOOL_SCHEMAS && n !== 'finish');
     if (name !== 'finish' && !(this.ctx.allowed.has(name) && name in TOOL_SCHEMAS))
       return { ok: false, content: `error: there is no tool "${name}"; use one of: ${[...offered, 'finish'].join(', ')}` };
-    let args: Record<string, unknown>;
-    try {
-      const parsed = parseToolArgs(rawArgs);
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-      args = checkToolArgs(TOOL_SCHEMAS[name as ToolName], parsed as Record<string, unknown>);
-    } catch (e) {
-      if (e instanceof ToolArgumentError) return { ok: false, content: `error: ${e.message}` };
-      return { ok: false, content: `error: the arguments of ${name} are not a JSON object (${(e as Error).message})` };
-    }
+    const read = readToolArgs(name as ToolName, rawArgs);
+    if ('refused' in read) return read.refused;
+    const { args } = read;
     try {
       return await this.dispatch(name as ToolName, args);
     } catch (e) {
@@ -173,7 +107,7 @@ export class CoderTools {
     const root = this.ctx.ws.dir;
     switch (name) {
       case 'list_files': {
-        const dir = str(args, 'path', { optional: true });
+        const dir = stringArg(args, 'path', { optional: true });
         if (dir.trim() && dir.trim() !== '.') checkRelativePath(dir);
         const { files, more } = await this.ctx.files.list(root, dir, TOOL_LIMITS.listFiles);
         const lines = files.map((f) => `${f.path} (${f.size} B)`);
@@ -183,9 +117,9 @@ export class CoderTools {
       case 'read_file':
         return { ok: true, content: await this.readFile(root, args) };
       case 'search': {
-        const pattern = str(args, 'pattern', { max: 1000 });
+        const pattern = stringArg(args, 'pattern', { max: 1000 });
         if (pattern === '') throw new ToolArgumentError('argument "pattern" is empty');
-        const path = str(args, 'path', { optional: true });
+        const path = stringArg(args, 'path', { optional: true });
         const narrowed = path.trim() && path.trim() !== '.' ? checkRelativePath(path) : undefined;
         if (narrowed) resolveInside(root, narrowed);
         const found = await this.ctx.git.grep(this.ctx.ws, pattern, {
@@ -197,24 +131,24 @@ export class CoderTools {
         return { ok: true, content: [...found.lines, ...(found.more ? [`[... more matches not shown; narrow the search ...]`] : [])].join('\n') };
       }
       case 'write_file': {
-        const path = checkRelativePath(str(args, 'path'));
-        const content = str(args, 'content', { max: TOOL_LIMITS.contentChars });
+        const path = checkRelativePath(stringArg(args, 'path'));
+        const content = stringArg(args, 'content', { max: TOOL_LIMITS.contentChars });
         await this.ctx.files.write(root, [{ path, content }]);
         return { ok: true, content: `wrote ${path} (${Buffer.byteLength(content)} bytes)`, changed: [path] };
       }
       case 'edit_file': {
-        const path = checkRelativePath(str(args, 'path'));
+        const path = checkRelativePath(stringArg(args, 'path'));
         const { replacements } = await this.ctx.files.edit(
           root,
           path,
-          str(args, 'old_text', { max: TOOL_LIMITS.contentChars }),
-          str(args, 'new_text', { max: TOOL_LIMITS.contentChars }),
+          stringArg(args, 'old_text', { max: TOOL_LIMITS.contentChars }),
+          stringArg(args, 'new_text', { max: TOOL_LIMITS.contentChars }),
           args.replace_all === true,
         );
         return { ok: true, content: `edited ${path}: ${replacements} replacement(s)`, changed: [path] };
       }
       case 'apply_patch': {
-        const patch = str(args, 'patch', { max: TOOL_LIMITS.patchChars });
+        const patch = stringArg(args, 'patch', { max: TOOL_LIMITS.patchChars });
         const { strip, paths } = patchPaths(patch);
         // Checked before git sees the patch: the same rules as every other file tool.
         const checked = paths.map((p) => {
@@ -240,9 +174,9 @@ export class CoderTools {
         return { ok: true, content: `applied the patch to ${checked.join(', ')}${loose}`, changed: checked };
       }
       case 'run_command': {
-        const command = str(args, 'command', { max: 20_000 });
+        const command = stringArg(args, 'command', { max: 20_000 });
         if (!command.trim()) throw new ToolArgumentError('argument "command" is empty');
-        const asked = int(args, 'timeout_seconds');
+        const asked = intArg(args, 'timeout_seconds');
         const timeoutMs = Math.min(this.ctx.commandTimeoutMs, asked ? asked * 1000 : this.ctx.commandTimeoutMs);
         const session = await this.ctx.sandbox();
         const r = await session.exec({ command, timeoutMs, maxOutputBytes: TOOL_LIMITS.commandOutputBytes, env: { ...COMMAND_ENV } });
@@ -262,7 +196,7 @@ export class CoderTools {
         };
       }
       case 'show_changes': {
-        const path = str(args, 'path', { optional: true }).trim();
+        const path = stringArg(args, 'path', { optional: true }).trim();
         const narrowed = path && path !== '.' ? checkRelativePath(path) : undefined;
         if (!this.ctx.diff) return { ok: false, content: 'error: show_changes is not available here' };
         const diff = await this.ctx.diff(narrowed);
@@ -276,7 +210,7 @@ export class CoderTools {
         };
       }
       case 'finish': {
-        const summary = str(args, 'summary', { max: 5000 }).trim();
+        const summary = stringArg(args, 'summary', { max: 5000 }).trim();
         if (!summary) throw new ToolArgumentError('argument "summary" is empty; say what you changed');
         return { ok: true, content: 'finished', finished: { summary } };
       }
@@ -285,45 +219,22 @@ export class CoderTools {
     }
   }
 
-  /** `; did you mean README.md?` for a path that does not exist: the same path in another case, or files of the same name elsewhere. */
+  /** `; did you mean README.md?` for a path that does not exist. */
   private async suggest(path: string): Promise<string> {
     const { files } = await this.ctx.files.list(this.ctx.ws.dir, '', 20_000).catch(() => ({ files: [] as Array<{ path: string }> }));
-    const lower = path.toLowerCase();
-    const base = lower.split('/').pop() ?? lower;
-    const stem = base.replace(/\.[^.]+$/, '');
-    const near = files.map((f) => f.path).filter((p) => p.toLowerCase() === lower);
-    const sameName = files.map((f) => f.path).filter((p) => p.toLowerCase().split('/').pop() === base && !near.includes(p));
-    const sameStem = files
-      .map((f) => f.path)
-      .filter((p) => (p.toLowerCase().split('/').pop() ?? '').replace(/\.[^.]+$/, '') === stem && !near.includes(p) && !sameName.includes(p));
-    // The same path in another case is surely the one meant; otherwise files of that name, then of that stem.
-    const candidates = (near.length > 0 ? near : [...sameName, ...sameStem]).slice(0, 5);
-    return candidates.length > 0 ? `; did you mean ${candidates.join(' or ')}?` : '';
+    return didYouMean(
+      path,
+      files.map((f) => f.path),
+    );
   }
 
   /** Where commands ran, as the last session said (for the model's benefit). */
   workdir?: string;
 
-  /**
-   * A file with numbered lines, at most TOOL_LIMITS.readLines of them: a long file says how long
-   * it is and how to read on, so one read never floods the conversation.
-   */
+  /** A file with numbered lines (readFileView). */
   private async readFile(root: string, args: Record<string, unknown>): Promise<string> {
-    const path = checkRelativePath(str(args, 'path'));
+    const path = checkRelativePath(stringArg(args, 'path'));
     const text = await this.ctx.files.readForModel(root, path, TOOL_LIMITS.readBytes);
-    const lines = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
-    if (text === '') return `${path} is empty`;
-    const start = int(args, 'start_line') ?? 1;
-    if (start > lines.length) throw new ToolArgumentError(`start_line ${start} is past the end of ${path} (${lines.length} lines)`);
-    const asked = int(args, 'end_line');
-    if (asked !== undefined && asked < start) throw new ToolArgumentError(`end_line ${asked} is before start_line ${start}`);
-    const end = Math.min(asked ?? lines.length, lines.length, start + TOOL_LIMITS.readLines - 1);
-    const whole = start === 1 && end === lines.length;
-    const header = whole ? `${path} (${lines.length} line${lines.length === 1 ? '' : 's'})` : `${path} (lines ${start}-${end} of ${lines.length})`;
-    const more =
-      end < lines.length && (asked === undefined || asked > end)
-        ? `\n[... ${lines.length - end} more lines: read_file with start_line ${end + 1} to go on ...]`
-        : '';
-    return `${header}\n${numberLines(lines.slice(start - 1, end), start)}${more}`;
+    return readFileView(path, text, { start: intArg(args, 'start_line'), end: intArg(args, 'end_line') }, TOOL_LIMITS.readLines);
   }
 }
