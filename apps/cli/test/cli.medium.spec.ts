@@ -2,8 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import type { SagaList, SagaSummary } from '@agency/contracts';
-import { LocalStack, seedVault } from '@agency/stack';
+import { Messages, type SagaList, type SagaSummary } from '@agency/contracts';
+import { BusConnection, BusPublisher, Clock, ensureStreams } from '@agency/messaging';
+import { LocalStack, seedVault, startNats } from '@agency/stack';
 import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -172,5 +173,49 @@ describe('agency CLI against a real orchestrator', () => {
     const r = await start(['status'], { AGENCY_ORCHESTRATOR_URL: `http://127.0.0.1:${port}` }).done;
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(new RegExp(`^agency: cannot reach http://127\\.0\\.0\\.1:${port} \\(.+\\); is the agency running\\? \\(npm start\\)$`));
+  });
+
+  it("logs of a stopped stack reads the run directory's store with a nats-server of its own, and refuses --follow", async () => {
+    const runDir = join(dir.path, 'stopped-run');
+    const own = await startNats(join(runDir, 'nats'));
+    const bus = await BusConnection.connect({ servers: own.url, name: 'offline-logs-test' });
+    await ensureStreams(bus.jsm);
+    const publisher = new BusPublisher(bus, new Clock());
+    for (const [sagaId, reason] of [
+      ['FR-007-r1', 'the first run failed'],
+      ['FR-007-r2', 'the second run failed'],
+    ] as const)
+      await publisher.publish(Messages.AgentStepFailed, {
+        frId: 'FR-007',
+        sagaId,
+        jobId: `job-${sagaId}`,
+        step: 'code-r1',
+        attempt: 1,
+        payload: { code: 'LLM_TIMEOUT', reason, retryable: true },
+      });
+    await bus.close();
+    await own.stop();
+
+    const offline = { AGENCY_RUN_DIR: runDir, AGENCY_ORCHESTRATOR_URL: 'http://127.0.0.1:9' };
+    const r = await start(['logs', 'FR-007'], offline).done;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`(no agency is running on ${runDir}: every run of FR-007, from its event store)`);
+    expect(lines.slice(1).map((l) => l.replace(/^\d\d:\d\d:\d\d {2}/, '').replace(/ +/g, ' '))).toEqual([
+      '== run FR-007-r1',
+      `${Messages.AgentStepFailed.type} code-r1 the first run failed`,
+      '== run FR-007-r2',
+      `${Messages.AgentStepFailed.type} code-r1 the second run failed`,
+    ]);
+    // The CLI's nats-server is gone again: nothing holds the store.
+    expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(join(runDir, 'nats'));
+
+    const follow = await start(['logs', 'FR-007', '-f'], offline).done;
+    expect(follow.code).toBe(1);
+    expect(follow.stderr).toContain(`no agency is running on ${runDir}: nothing new can happen, so --follow has nothing to wait for`);
+    const empty = await start(['logs', 'FR-007'], { ...offline, AGENCY_RUN_DIR: join(dir.path, 'never-run') }).done;
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('holds no event store');
   });
 });

@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { HEADERS, STREAMS, type SagaList } from '@agency/contracts';
 import { BusConnection } from '@agency/messaging';
-import { AgencyApi, cliBusOptions, type SagaSummary } from '../api.client.js';
+import { startNats } from '@agency/stack';
+import { AgencyApi, cliBusOptions, runningStack, type SagaSummary } from '../api.client.js';
+import { defaultRunDir } from '../paths.js';
 
 const who = () => process.env.AGENCY_USER ?? userInfo().username;
 
@@ -58,36 +62,81 @@ async function logScope(api: AgencyApi, frId: string): Promise<{ header: string;
  * An FR's timeline from the event stream (the audit log): every event of its current run (or its
  * refusals, for an FR the intake refused), then, with --follow, new ones as they happen. Needs
  * NATS_URL (default the local one) and, for a server with users, NATS_USER and NATS_PASSWORD (the
- * quick start's are found on their own).
+ * quick start's are found on their own). With no stack running on the run directory and no
+ * NATS_URL, the run directory's own store is read instead (`offlineLogs`).
  */
 export async function logs(api: AgencyApi, frId: string, follow: boolean): Promise<number> {
+  if (!process.env.NATS_URL && !runningStack()) return offlineLogs(frId, follow);
   const scope = await logScope(api, frId);
   const bus = await BusConnection.connect({ ...cliBusOptions(), name: 'agency-cli' });
   try {
-    const consumer = await bus.js.consumers.get(STREAMS.events.name, { deliver_policy: DeliverPolicy.All });
-    const info = await consumer.info(true);
-    let remaining = info.num_pending;
-    if (remaining === 0 && !follow) return 0;
-    const messages = await consumer.consume();
-    for await (const m of messages) {
-      remaining -= 1;
-      if (m.headers?.get(scope.header) === scope.value) {
-        const env = m.json<{ type: string; step: string; attempt: number; occurredAt: string; payload: Record<string, unknown> }>();
-        const p = env.payload;
-        const detail =
-          p.summary ??
-          p.reason ??
-          p.url ??
-          p.message ??
-          (p.to ? `${String(p.from)} -> ${String(p.to)}` : Array.isArray(p.problems) ? `${String(p.code)}: ${p.problems.join('; ')}` : '');
-        console.log(
-          `${env.occurredAt.slice(11, 19)}  ${env.type.padEnd(30)} ${env.step}${env.attempt > 1 ? `#${env.attempt}` : ''}  ${String(detail).slice(0, 140)}`,
-        );
-      }
-      if (!follow && remaining <= 0) break;
-    }
+    await printEvents(bus, scope, follow);
     return 0;
   } finally {
     await bus.close();
   }
+}
+
+/**
+ * `agency logs` after the stack stopped (`npm start -- --once` has exited): the run directory's
+ * JetStream store is opened by a nats-server of the CLI's own (loopback, a free port, no other
+ * client) for as long as it reads, and every run of the FR is shown, each under a line naming it,
+ * since without the orchestrator there is no "current run" to pick. --follow is refused: a
+ * stopped stack makes no more events.
+ */
+export async function offlineLogs(frId: string, follow: boolean, runDir = defaultRunDir()): Promise<number> {
+  const store = join(runDir, 'nats');
+  if (!existsSync(join(store, 'jetstream')))
+    throw new Error(`no agency is running on ${runDir}, and it holds no event store (${store}): start one with npm start, or set NATS_URL`);
+  if (follow)
+    throw new Error(
+      `no agency is running on ${runDir}: nothing new can happen, so --follow has nothing to wait for (without it, the recorded events are shown)`,
+    );
+  const nats = await startNats(store);
+  try {
+    const bus = await BusConnection.connect({ servers: nats.url, name: 'agency-cli-offline' });
+    try {
+      console.log(`(no agency is running on ${runDir}: every run of ${frId}, from its event store)`);
+      const shown = await printEvents(bus, { header: HEADERS.frId, value: frId }, false, true);
+      if (shown === 0) console.log(`no events of ${frId} are recorded`);
+      return 0;
+    } finally {
+      await bus.close();
+    }
+  } finally {
+    await nats.stop();
+  }
+}
+
+/** Prints the stream's events whose header matches, oldest first; with `byRun`, a line before each run's first. Returns how many. */
+async function printEvents(bus: BusConnection, scope: { header: string; value: string }, follow: boolean, byRun = false): Promise<number> {
+  const consumer = await bus.js.consumers.get(STREAMS.events.name, { deliver_policy: DeliverPolicy.All });
+  const info = await consumer.info(true);
+  let remaining = info.num_pending;
+  let shown = 0;
+  let run: string | undefined;
+  if (remaining === 0 && !follow) return 0;
+  const messages = await consumer.consume();
+  for await (const m of messages) {
+    remaining -= 1;
+    if (m.headers?.get(scope.header) === scope.value) {
+      const env = m.json<{ sagaId: string; type: string; step: string; attempt: number; occurredAt: string; payload: Record<string, unknown> }>();
+      if (byRun && env.sagaId !== run) console.log(`== run ${(run = env.sagaId)}`);
+      console.log(eventLine(env));
+      shown += 1;
+    }
+    if (!follow && remaining <= 0) break;
+  }
+  return shown;
+}
+
+function eventLine(env: { type: string; step: string; attempt: number; occurredAt: string; payload: Record<string, unknown> }): string {
+  const p = env.payload;
+  const detail =
+    p.summary ??
+    p.reason ??
+    p.url ??
+    p.message ??
+    (p.to ? `${String(p.from)} -> ${String(p.to)}` : Array.isArray(p.problems) ? `${String(p.code)}: ${p.problems.join('; ')}` : '');
+  return `${env.occurredAt.slice(11, 19)}  ${env.type.padEnd(30)} ${env.step}${env.attempt > 1 ? `#${env.attempt}` : ''}  ${String(detail).slice(0, 140)}`;
 }
