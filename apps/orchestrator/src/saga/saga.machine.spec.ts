@@ -86,6 +86,20 @@ describe('saga state machine: the happy path', () => {
     });
   });
 
+  it("says in the FR's log line which review rules were not applied, and keeps them for the PR (a rule matching nothing was silent)", () => {
+    const rules = { applied: ['tests-required'], skipped: [{ id: 'src-style', reason: 'no changed file matches src/**' }] };
+    const d = decide(
+      record('reviewing', 'review-r1', { round: 1 }),
+      ev('reviewed', 'Reviewed', 'review-r1', { verdict: 'approve', confidence: 0.9, findings: [], rules }),
+      settings,
+    );
+    expect(effects(d)[0]).toMatchObject({
+      kind: 'fr-file',
+      log: 'round 1: review approve (confidence 0.90, 0 finding(s), 0 blocking); review rule(s) not applied: src-style (no changed file matches src/**); opening the PR',
+    });
+    expect(next(d).reviews.at(-1)).toMatchObject({ round: 1, rules });
+  });
+
   it('never says "0/0 passed" for test output no parser understood', () => {
     const d = decide(
       record('testing', 'test-r1', { round: 1 }),

@@ -21,6 +21,8 @@ export interface ReviewRound {
   summary: string;
   findings: number;
   blocking: number;
+  /** The vault's review rules applied to the round's change, and those not applied with why (absent before reviewers reported them). */
+  rules?: { applied: string[]; skipped: Array<{ id: string; reason: string }> };
 }
 
 export interface TransitionRecord {

@@ -175,6 +175,20 @@ describe('stepCommand: what the reviewer and the PR are told', () => {
     ]);
   });
 
+  it('lists which review rules each round applied and which not, with why', () => {
+    const rules = { applied: ['tests-required'], skipped: [{ id: 'src-style', reason: 'no changed file matches src/**' }] };
+    const rec = testing({
+      state: 'opening-pr',
+      step: 'open-pr-r1',
+      tests,
+      reviews: [{ round: 1, verdict: 'approve', confidence: 0.9, summary: 'Looks right.', findings: 0, blocking: 0, rules }],
+    });
+    expect((stepCommand(rec, undefined)!.payload as { context: { reviewRounds: string[] } }).context.reviewRounds).toEqual([
+      'round 1: approve (confidence 0.90, 0 finding(s), 0 blocking): Looks right.\n' +
+        '- review rules: applied tests-required; not applied: src-style (no changed file matches src/**)',
+    ]);
+  });
+
   it('tells every round in the PR\'s "What changed", the main change first (only the last round\'s small fix was shown)', () => {
     const rounds = [
       { round: 1, summary: 'Added filterQuery() to src/utils.ts, with tests.' },

@@ -1,6 +1,6 @@
 import { Messages, type AnyMessageDef, type PayloadOf, type SagaState } from '@agency/contracts';
 import { FR_FOLDERS, type FrFolder } from '@agency/vault';
-import { totalCostUsd, type SagaRecord } from './saga.model.js';
+import { totalCostUsd, type ReviewRound, type SagaRecord } from './saga.model.js';
 import { testSummary } from './test-summary.js';
 
 export interface StepCommand<D extends AnyMessageDef = AnyMessageDef> {
@@ -54,8 +54,16 @@ function reviewRounds(record: SagaRecord): string[] {
       return `- ${where} [${f.severity}${f.blocking ? ', blocking' : ''}] ${message.replace(/\s+/g, ' ')}`;
     });
     if (findings.length > LISTED_FINDINGS) shown.push(`- ... and ${findings.length - LISTED_FINDINGS} more (in the trace)`);
-    return [head, ...shown].join('\n');
+    return [head, ...shown, ...rulesLine(r)].join('\n');
   });
+}
+
+/** Which of the vault's review rules the round applied and which not: a rule that never matches shows here, where the person who merges reads. */
+function rulesLine(r: ReviewRound): string[] {
+  if (!r.rules || (r.rules.applied.length === 0 && r.rules.skipped.length === 0)) return [];
+  const applied = r.rules.applied.length > 0 ? `applied ${r.rules.applied.join(', ')}` : 'none applied';
+  const skipped = r.rules.skipped.map((s) => `${s.id} (${s.reason})`).join(', ');
+  return [`- review rules: ${applied}${skipped ? `; not applied: ${skipped}` : ''}`];
 }
 
 /** The PR as the saga would have it now; `draft` until review passes. `final`: the open-pr step itself (not a round's draft). */

@@ -146,6 +146,8 @@ describe('ReviewService', () => {
       ['lint', true],
     ]);
     expect(stored.rules).toEqual({ applied: ['tests-required'], skipped: [{ id: 'docs-only', reason: 'no changed file matches docs/**' }] });
+    // The event carries them too: the saga shows a rule that was not applied in the FR log and the PR.
+    expect(outcome.event.rules).toEqual(stored.rules);
     expect(stored.model).toMatchObject({ alias: 'reviewer-strong', respondedModel: 'scripted/reviewer', repaired: false, rawAnswer: APPROVE });
     expect(stored.findings.dropped.map((d) => d.reason)).toEqual(['severity info is below MIN_SEVERITY minor']);
     expect(stored.reviewedAt).toBe('2026-01-02T03:04:05.000Z');

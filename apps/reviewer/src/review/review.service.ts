@@ -201,6 +201,10 @@ export class ReviewService {
       confidence: verdict.confidence,
       summary: clip(summaryParts.filter(Boolean).join(' '), MAX_SUMMARY),
       findings: kept.map(toDto),
+      rules: {
+        applied: selection.applied.slice(0, 100).map((r) => clip(r.id, 200)),
+        skipped: selection.skipped.slice(0, 100).map((r) => ({ id: clip(r.id, 200), reason: clip(r.reason, 1000) })),
+      },
     };
     const ref = await this.store({
       ...base,

@@ -113,6 +113,32 @@ export class ReviewCommand {
 export const VERDICTS = ['approve', 'request-changes', 'reject'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
+/** A review rule of the vault that was not applied to this change, and why. */
+export class SkippedRuleDto {
+  @IsString()
+  @MaxLength(200)
+  id!: string;
+
+  @IsString()
+  @MaxLength(1000)
+  reason!: string;
+}
+
+/** Which review rules of the vault the reviewer applied to the change, and which not (so the person who merges sees a rule that never applies). */
+export class ReviewRulesDto {
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(200, { each: true })
+  applied!: string[];
+
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => SkippedRuleDto)
+  skipped!: SkippedRuleDto[];
+}
+
 /** agency.evt.reviewer.reviewed.v1 */
 export class ReviewedEvent {
   @IsInt()
@@ -141,4 +167,10 @@ export class ReviewedEvent {
   @ValidateNested()
   @Type(() => ArtifactRefDto)
   report!: ArtifactRefDto;
+
+  /** Absent in events of reviewers older than this field. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ReviewRulesDto)
+  rules?: ReviewRulesDto;
 }

@@ -71,6 +71,13 @@ function findingKey(f: ReviewFindingDto): string {
 
 const NOTED_FINDINGS = 3;
 
+/** Review rules not applied, for the FR's log line: a rule that matches nothing is seen where the FR is read, not only in the review report. */
+export function skippedRulesNote(skipped: ReadonlyArray<{ id: string; reason: string }>): string {
+  if (skipped.length === 0) return '';
+  const shown = skipped.slice(0, 3).map((s) => `${s.id} (${s.reason})`);
+  return `; review rule(s) not applied: ${shown.join(', ')}${skipped.length > 3 ? ` (+${skipped.length - 3} more)` : ''}`;
+}
+
 /** The first findings in brief, for the FR's log line (the PR body lists more): a reader of the FR file sees what the reviewer noted. */
 export function findingNotes(findings: readonly ReviewFindingDto[]): string {
   if (findings.length === 0) return '';
@@ -93,10 +100,21 @@ export function onReviewed(t: Transition, e: EventOf<'reviewed'>): Decision {
   const p = e.env.payload;
   const blocking = p.findings.filter((f) => f.blocking).length;
   const reviewed: Partial<SagaRecord> = {
-    reviews: [...r.reviews, { round: p.round, verdict: p.verdict, confidence: p.confidence, summary: p.summary, findings: p.findings.length, blocking }],
+    reviews: [
+      ...r.reviews,
+      {
+        round: p.round,
+        verdict: p.verdict,
+        confidence: p.confidence,
+        summary: p.summary,
+        findings: p.findings.length,
+        blocking,
+        ...(p.rules ? { rules: { applied: p.rules.applied, skipped: p.rules.skipped.map((x) => ({ id: x.id, reason: x.reason })) } } : {}),
+      },
+    ],
     lastReview: { round: r.round, verdict: p.verdict, findings: p.findings },
   };
-  const line = `round ${r.round}: review ${p.verdict} (confidence ${p.confidence.toFixed(2)}, ${p.findings.length} finding(s), ${blocking} blocking)${findingNotes(p.findings)}`;
+  const line = `round ${r.round}: review ${p.verdict} (confidence ${p.confidence.toFixed(2)}, ${p.findings.length} finding(s), ${blocking} blocking)${findingNotes(p.findings)}${skippedRulesNote(p.rules?.skipped ?? [])}`;
   if (p.verdict === 'approve') return t.to('opening-pr', openPrStep(r.round), reviewed, { log: `${line}; opening the PR` });
   if (p.verdict === 'reject') {
     return t.to(
