@@ -72,6 +72,13 @@ describe('DockerSandbox against a real Docker engine', () => {
     expect(bridge.exitCode).toBe(3);
   });
 
+  it('runs npm offline: npx of a package that is not installed fails at once with ENOTCACHED, not after a DNS timeout (71 s in a relay trial)', async () => {
+    const r = await run('npx --yes not-a-real-package-agency-7f3a --version; echo "exit $?"');
+    expect(r.output).toContain('ENOTCACHED');
+    expect(r.output).not.toContain('EAI_AGAIN');
+    expect(r.output).toMatch(/exit [1-9]/);
+  });
+
   it('resolves localhost and serves on it, as test runners need (vitest failed with EAI_AGAIN without /etc/hosts)', async () => {
     const server =
       "const s = require('http').createServer((q, r) => r.end('up')).listen(0, 'localhost', () => require('http').get({ host: 'localhost', port: s.address().port }, (r) => r.on('data', (d) => { console.log('got ' + d); process.exit(0); })))";

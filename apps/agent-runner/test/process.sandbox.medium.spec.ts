@@ -105,7 +105,13 @@ describe('ProcessSandbox with real child processes', () => {
       delete process.env.LLM_GATEWAY_API_KEY;
       delete process.env.NATS_URL;
     }
-    expect(Object.keys(sandboxEnv({}, { PATH: '/bin', SECRET_TOKEN: 'x', HOME: '/h' })).sort()).toEqual(['CI', 'HOME', 'NO_COLOR', 'PATH']);
+    expect(Object.keys(sandboxEnv({}, { PATH: '/bin', SECRET_TOKEN: 'x', HOME: '/h' })).sort()).toEqual([
+      'CI',
+      'HOME',
+      'NO_COLOR',
+      'PATH',
+      'npm_config_offline',
+    ]);
   });
 
   it('refuses a workspace that does not exist, naming it', async () => {

@@ -14,7 +14,7 @@ const ws = {
 } as JobWorkspace;
 const repo = { name: 'acme/lib', cloneUrl: '/f/lib.git', base: 'main', forge: 'local', testCommand: 'npm test', setupCommand: 'npm ci' } as RepoTargetDto;
 
-function rig(output: string, exitCode: number, config: Partial<AgentRunnerConfig> = {}) {
+function rig(output: string, exitCode: number, config: Partial<AgentRunnerConfig> = {}, tools?: string) {
   const opened: SandboxOpenOptions[] = [];
   const commands: SandboxExecOptions[] = [];
   let discarded = 0;
@@ -24,10 +24,13 @@ function rig(output: string, exitCode: number, config: Partial<AgentRunnerConfig
       return {
         jobId: o.jobId,
         workdir: '/workspace/repo',
-        exec: async (e: SandboxExecOptions): Promise<SandboxResult> => (
-          commands.push(e),
-          { exitCode, timedOut: false, durationMs: 900, output, outputBytes: output.length, truncated: false }
-        ),
+        exec: async (e: SandboxExecOptions): Promise<SandboxResult> => {
+          commands.push(e);
+          // The listing of node_modules/.bin: absent unless the rig has tools.
+          if (e.command.startsWith('test -d node_modules/.bin'))
+            return { exitCode: tools === undefined ? 1 : 0, timedOut: false, durationMs: 5, output: tools ?? '', outputBytes: 0, truncated: false };
+          return { exitCode, timedOut: false, durationMs: 900, output, outputBytes: output.length, truncated: false };
+        },
         close: async () => undefined,
       };
     },
@@ -48,12 +51,13 @@ describe('BaselineTests', () => {
     );
     const first = await r.baseline.run(ws, repo, { jobId: 'job-1', progress });
     expect(first).toMatchObject({ command: 'npm test', passed: true, counts: { passed: 3, failed: 0, total: 3 }, tail: '' });
-    expect(r.commands).toEqual([{ command: 'npm test', timeoutMs: 600_000 }]);
+    expect(r.commands.map((c) => c.command)).toEqual(['npm test', 'test -d node_modules/.bin && ls -1 node_modules/.bin']);
+    expect(r.commands[0]).toEqual({ command: 'npm test', timeoutMs: 600_000 });
     expect(r.opened[0]).toMatchObject({ workspace: ws.dir, jobId: 'job-1', repo: 'acme/lib' });
     expect(r.discarded()).toBe(1);
     // The same base, test and setup: not run again (a re-driven step, the next job at that base).
     expect(await r.baseline.run(ws, repo, { jobId: 'job-2', progress })).toBe(first);
-    expect(r.commands).toHaveLength(1);
+    expect(r.commands).toHaveLength(2);
     expect(baselineText(first!)).toBe('Before any change, the tests (`npm test`) passed at the base: 3 passed, 0 failed, 0 skipped of 3.');
   });
 
@@ -65,6 +69,15 @@ describe('BaselineTests', () => {
     const text = baselineText(b);
     expect(text).toMatch(/^Before any change, the tests \(`npm test`\) already failed at the base \(exit code 1\): those failures are not yours to fix/);
     expect(text).toContain('SyntaxError: Cannot use import statement outside a module');
+  });
+
+  it('lists what the setup installed in node_modules/.bin, so the model does not npx a tool that is not there (seen in a relay trial: 71 s)', async () => {
+    const r = rig('ℹ tests 1\nℹ pass 1\nℹ fail 0\n', 0, {}, 'tsc\nvitest\nbad name; rm -rf /\n');
+    const b = (await r.baseline.run(ws, repo, { jobId: 'job-1', progress }))!;
+    expect(b.tools).toEqual(['tsc', 'vitest']);
+    expect(baselineText(b)).toMatch(/ Installed in node_modules\/\.bin \(npx finds only these, offline\): tsc, vitest\.$/);
+    const empty = rig('ℹ tests 1\nℹ pass 1\nℹ fail 0\n', 0, {}, '');
+    expect(baselineText((await empty.baseline.run(ws, repo, { jobId: 'job-1', progress }))!)).toMatch(/ Nothing is installed in node_modules\/\.bin\.$/);
   });
 
   it('does nothing without a test command or when BASELINE_TESTS is false', async () => {

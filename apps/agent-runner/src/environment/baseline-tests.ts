@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { RepoTargetDto, TestCountsDto } from '@agency/contracts';
 import { AgentRunnerConfig } from '../agent-runner.config.js';
 import { WorkspaceService, type JobWorkspace } from '../git/workspace.service.js';
-import { Sandbox, type SandboxLimitOverrides } from '../sandbox/sandbox.js';
+import { Sandbox, type SandboxLimitOverrides, type SandboxSession } from '../sandbox/sandbox.js';
 import { StepFailure } from '../steps/step-failure.js';
 import { parseTestOutput, type TestOutputFormat } from '../testing/test-output.parser.js';
 
@@ -17,6 +17,8 @@ export interface BaselineResult {
   /** The output's end, for a failing run (what the model needs to tell an old failure from its own). */
   tail: string;
   durationMs: number;
+  /** What the setup put in node_modules/.bin (absent: no such directory), so the model knows which tools exist offline. */
+  tools?: string[];
 }
 
 const TAIL_CHARS = 1500;
@@ -61,8 +63,10 @@ export class BaselineTests {
       ...(options.limits ? { limits: options.limits } : {}),
     });
     let result;
+    let tools: string[] | undefined;
     try {
       result = await session.exec({ command, timeoutMs: this.timeoutMs });
+      tools = await installedTools(session);
     } finally {
       await session.close();
     }
@@ -82,6 +86,7 @@ export class BaselineTests {
       counts: parsed.counts,
       tail: passed ? '' : result.output.slice(-TAIL_CHARS),
       durationMs: result.durationMs,
+      ...(tools ? { tools } : {}),
     };
     this.cache.set(key, baseline);
     if (this.cache.size > CACHED) this.cache.delete(this.cache.keys().next().value!);
@@ -89,8 +94,35 @@ export class BaselineTests {
   }
 }
 
-/** One line (and the output's end, when it failed) for the coder's prompt. */
+const LISTED_TOOLS = 80;
+
+/**
+ * The names in node_modules/.bin, listed in the sandbox (the worktree is the sandbox's to change,
+ * so the runner does not walk it); undefined when there is no such directory.
+ */
+async function installedTools(session: Pick<SandboxSession, 'exec'>): Promise<string[] | undefined> {
+  const r = await session.exec({ command: 'test -d node_modules/.bin && ls -1 node_modules/.bin', timeoutMs: 10_000, maxOutputBytes: 16_000 });
+  if (r.exitCode !== 0 || r.timedOut) return undefined;
+  return r.output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[\w@.+-]{1,100}$/.test(l));
+}
+
+/** The installed tools, for the prompt: a model that runs `npx tsc` without TypeScript learns it only from a failure. */
+function toolsText(tools: readonly string[] | undefined): string {
+  if (!tools) return '';
+  if (tools.length === 0) return ' Nothing is installed in node_modules/.bin.';
+  const more = tools.length > LISTED_TOOLS ? ` and ${tools.length - LISTED_TOOLS} more` : '';
+  return ` Installed in node_modules/.bin (npx finds only these, offline): ${tools.slice(0, LISTED_TOOLS).join(', ')}${more}.`;
+}
+
+/** One line (and the output's end, when it failed) for the coder's prompt, and the tools installed. */
 export function baselineText(b: BaselineResult): string {
+  return `${testsAtBase(b)}${toolsText(b.tools)}`;
+}
+
+function testsAtBase(b: BaselineResult): string {
   const counts =
     b.format === 'unparsed'
       ? `exit code ${b.exitCode}`

@@ -257,8 +257,9 @@ export class JobEnvironments implements OnApplicationBootstrap {
       });
       let result: SandboxResult;
       try {
-        const env = { ...(proxy?.env ?? {}), ...(trust?.env ?? {}) };
-        result = await session.exec({ command: setupCommand, timeoutMs: this.setupTimeoutMs, ...(Object.keys(env).length > 0 ? { env } : {}) });
+        // The one phase that may reach a registry: every other command runs npm offline (SANDBOX_ENV).
+        const env = { npm_config_offline: 'false', ...(proxy?.env ?? {}), ...(trust?.env ?? {}) };
+        result = await session.exec({ command: setupCommand, timeoutMs: this.setupTimeoutMs, env });
       } finally {
         await session.close();
       }

@@ -32,4 +32,51 @@ describe('fileView', () => {
     const data = Array.from({ length: 2000 }, (_, i) => `row ${i},${i * 2},${i * 3}`).join('\n');
     expect(fileView('data/rows.csv', data).text.split('\n')[0]).toBe('[the first 40 of 2000 lines; read_file to see more]');
   });
+
+  it("outlines declarations, not a function body's statements (a relay trial's outline listed them)", () => {
+    const code = [
+      'export interface Options {',
+      '  separators?: string[];',
+      '}',
+      '',
+      'export function splitByCase(str: string, separators?: string[]) {',
+      '  const splitters = separators ?? STR_SPLITTERS;',
+      '  const parts: string[] = [];',
+      '  if (!str || typeof str !== "string") {',
+      '    return parts;',
+      '  }',
+      '  for (const char of str) {',
+      '    parts.push(char);',
+      '  }',
+      '  return parts;',
+      '}',
+      '',
+      'export class Cache {',
+      '  get(key: string) {',
+      '    return key;',
+      '  }',
+      '  static create(size: number): Cache {',
+      '    return new Cache();',
+      '  }',
+      '}',
+      '',
+      'export namespace Case {',
+      '  export const upper = 1;',
+      '}',
+      '',
+      'const filler = 1;',
+      ...Array.from({ length: 200 }, (_, i) => `// filler ${i} ${'x'.repeat(40)}`),
+    ].join('\n');
+    const lines = fileView('src/index.ts', code).text.split('\n').slice(1);
+    expect(lines.map((l) => l.replace(/^ *\d+\t/, ''))).toEqual([
+      'export interface Options {',
+      'export function splitByCase(str: string, separators?: string[]) {',
+      'export class Cache {',
+      '  get(key: string) {',
+      '  static create(size: number): Cache {',
+      'export namespace Case {',
+      '  export const upper = 1;',
+      'const filler = 1;',
+    ]);
+  });
 });

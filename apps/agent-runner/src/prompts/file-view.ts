@@ -7,7 +7,9 @@ export const VIEW_LIMITS = { wholeChars: 4_000, excerptLines: 40, outlineLines: 
 const DECLARATIONS: Array<{ ext: RegExp; line: RegExp }> = [
   {
     ext: /\.(c|m)?[jt]sx?$/,
-    line: /^(\s{0,2})(export\s+)?(default\s+)?(declare\s+)?(abstract\s+)?(async\s+)?(function\*?|class|interface|type|enum|const|let|var|namespace|module)\s+[\w$]|^\s{0,2}(describe|it|test|suite)(\.\w+)?\(|^\s{2}(static\s+)?(async\s+)?(get\s+|set\s+)?[\w$#]+\s*\([^)]*\)\s*(:\s*[^{]+)?\{\s*$|^(module\.)?exports(\.\w+)?\s*=/,
+    // Top level, or exported from a namespace; a class's methods. Not the statements of a function
+    // body (`  const x = ...`, `  if (...) {`), which a relay trial's outline was full of.
+    line: /^(export\s+)?(default\s+)?(declare\s+)?(abstract\s+)?(async\s+)?(function\*?|class|interface|type|enum|const|let|var|namespace|module)\s+[\w$]|^\s{2}(export|declare)\s+(default\s+)?(abstract\s+)?(async\s+)?(function\*?|class|interface|type|enum|const|let|var|namespace)\s+[\w$]|^\s{0,2}(describe|it|test|suite)(\.\w+)?\(|^\s{2}(?!(if|for|while|switch|catch|return|await|typeof|new|else|do|try|with|function)\b)(static\s+)?(async\s+)?(get\s+|set\s+)?[\w$#]+\s*\([^)]*\)\s*(:\s*[^{]+)?\{\s*$|^(module\.)?exports(\.\w+)?\s*=/,
   },
   { ext: /\.py$/, line: /^\s{0,4}(async\s+)?(def|class)\s+\w/ },
   { ext: /\.go$/, line: /^(func|type|var|const)\s/ },

@@ -2,6 +2,7 @@ import type { ReviewFindingDto, SagaState } from '@agency/contracts';
 import { sampleArtifact, samplePayloads, sampleStrategy, sampleWorkspace } from '@agency/contracts/testing';
 import { effects, ev, ids, kinds, next, record, settings } from '../../test/support/saga.fixtures.js';
 import { decide, type SagaEvent } from './saga.machine.js';
+import { briefSummary } from './machine/work.transitions.js';
 import type { SagaRecord } from './saga.model.js';
 
 const finding = (message: string, blocking = true): ReviewFindingDto => ({ file: 'src/a.js', line: 3, severity: 'major', message, blocking });
@@ -98,6 +99,15 @@ describe('saga state machine: the happy path', () => {
       log: 'round 1: review approve (confidence 0.90, 0 finding(s), 0 blocking); review rule(s) not applied: src-style (no changed file matches src/**); opening the PR',
     });
     expect(next(d).reviews.at(-1)).toMatchObject({ round: 1, rules });
+  });
+
+  it("keeps the coder's summary to one short line in the FR log (a relay trial's was 1,083 characters)", () => {
+    expect(briefSummary('Added greet()')).toBe('Added greet()');
+    expect(briefSummary('Add flatCase and trainCase\n\n- src/index.ts: two functions')).toBe('Add flatCase and trainCase (more in the PR)');
+    const long = `Add flatCase and trainCase utilities ${'with many words '.repeat(30)}`;
+    const brief = briefSummary(long);
+    expect(brief.length).toBeLessThanOrEqual(200 + ' (more in the PR)'.length);
+    expect(brief).toMatch(/^Add flatCase and trainCase utilities with many words .*words \(more in the PR\)$/);
   });
 
   it('never says "0/0 passed" for test output no parser understood', () => {

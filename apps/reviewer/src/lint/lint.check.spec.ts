@@ -15,10 +15,11 @@ function cmd(lint?: Partial<LintResultDto>, lintCommand: string | null = 'npm ru
 describe('LintCheck', () => {
   const check = new LintCheck();
 
-  it('passes when the repository configures no lint', () => {
+  it('does not block when the repository configures no lint, and says it did not run', () => {
     expect(check.run(cmd(undefined, null))).toEqual({
       id: 'lint',
       passed: true,
+      notRun: true,
       detail: 'no lint command configured (repos.example/greeter.lint)',
       findings: [],
     });

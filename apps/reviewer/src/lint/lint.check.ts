@@ -40,7 +40,8 @@ export class LintCheck {
   run(cmd: Pick<ReviewCommand, 'repo' | 'tests'>): CheckResult {
     const configured = cmd.repo.lintCommand?.trim();
     const lint: LintResultDto | undefined = cmd.tests.lint;
-    if (!configured && !lint) return { id: 'lint', passed: true, detail: `no lint command configured (repos.${cmd.repo.name}.lint)`, findings: [] };
+    if (!configured && !lint)
+      return { id: 'lint', passed: true, notRun: true, detail: `no lint command configured (repos.${cmd.repo.name}.lint)`, findings: [] };
     if (!lint) {
       const why = 'the test step reported no lint result (its setup failed, or the runner predates lint in the sandbox)';
       return {

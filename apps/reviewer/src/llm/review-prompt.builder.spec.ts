@@ -51,6 +51,7 @@ describe('buildReviewPrompt', () => {
       detail: '1 added line(s) look like they hold secrets',
       findings: [{ file: 'src/a.js', line: 3, severity: 'critical', message: 'token', blocking: true, source: 'check' }],
     },
+    { id: 'lint', passed: true, notRun: true, detail: 'no lint command configured (repos.acme/x.lint)', findings: [] },
   ];
   const tests = {
     passed: true,
@@ -69,6 +70,8 @@ describe('buildReviewPrompt', () => {
     expect(prompt).toContain('"steps": []');
     expect(prompt).toContain('Passed: yes (3/3 passed, 0 failed, 0 skipped)');
     expect(prompt).toContain('- secrets: FAILED (1 added line(s) look like they hold secrets)');
+    // A check that did not run is not shown as passed (a relay trial's reviewer took "lint: passed" for a lint run).
+    expect(prompt).toContain('- lint: not run (no lint command configured (repos.acme/x.lint))');
     expect(prompt).toContain('src/a.js:3 [critical, blocking] token');
     expect(prompt).toContain('## no-secrets: No credentials in code\nSeverity: critical; applies to: every file\n\nNo API keys.');
     expect(prompt).toContain('+line 0');

@@ -154,7 +154,8 @@ function instructionsText(files: ReadonlyArray<{ path: string; content: string }
 }
 
 function checksSection(checks: CheckResult[]): string {
-  const lines = checks.map((c) => `- ${c.id}: ${c.passed ? 'passed' : 'FAILED'} (${c.detail})`);
+  // A check that did not run says so: "passed" made a reviewer believe lint and types were checked (relay trial).
+  const lines = checks.map((c) => `- ${c.id}: ${c.notRun ? 'not run' : c.passed ? 'passed' : 'FAILED'} (${c.detail})`);
   for (const c of checks) {
     for (const f of c.findings)
       lines.push(`  - ${f.file || '(whole change)'}${f.line ? `:${f.line}` : ''} [${f.severity}${f.blocking ? ', blocking' : ''}] ${f.message}`);

@@ -23,6 +23,8 @@ export interface CheckResult {
   findings: Finding[];
   /** What a command printed (lint), bounded and with secrets redacted: kept in the report. */
   output?: string;
+  /** Nothing was checked (no lint command configured): not a failure, but not a pass to rely on either. */
+  notRun?: boolean;
 }
 
 export interface DroppedFinding {

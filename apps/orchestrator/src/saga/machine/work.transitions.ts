@@ -39,7 +39,9 @@ export function onCoded(t: Transition, e: EventOf<'coded'>): Decision {
       { log: `round ${r.round}: ${why}; opening a draft PR with the ${p.commits} commit(s) handed in`, reason: why },
     );
   }
-  return t.to('testing', testStep(r.round), work, { log: `round ${r.round}: ${p.commits} commit(s), ${p.filesChanged.length} file(s): ${p.summary}` });
+  return t.to('testing', testStep(r.round), work, {
+    log: `round ${r.round}: ${p.commits} commit(s), ${p.filesChanged.length} file(s): ${briefSummary(p.summary)}`,
+  });
 }
 
 /** Tested: on to the review, and the round's work goes up as a draft PR meanwhile. */
@@ -70,6 +72,20 @@ function findingKey(f: ReviewFindingDto): string {
 }
 
 const NOTED_FINDINGS = 3;
+
+const BRIEF_CHARS = 200;
+
+/**
+ * The coder's summary in one log line: its first line, cut at a word (a relay trial's was 1,083
+ * characters of bullets on one line). The whole text is in the PR's "What changed".
+ */
+export function briefSummary(summary: string): string {
+  const first = summary.trim().split('\n')[0]!.trim();
+  if (first.length <= BRIEF_CHARS && first.length === summary.trim().length) return first;
+  const cut =
+    first.length <= BRIEF_CHARS ? first : first.slice(0, first.lastIndexOf(' ', BRIEF_CHARS) > 100 ? first.lastIndexOf(' ', BRIEF_CHARS) : BRIEF_CHARS);
+  return `${cut.replace(/[\s,;:.-]+$/, '')} (more in the PR)`;
+}
 
 /** Review rules not applied, for the FR's log line: a rule that matches nothing is seen where the FR is read, not only in the review report. */
 export function skippedRulesNote(skipped: ReadonlyArray<{ id: string; reason: string }>): string {
