@@ -12,6 +12,7 @@ interface SagaSummary {
   state: string;
   prUrl?: string;
   traceId: string;
+  costUsd: number;
   failure?: string;
 }
 
@@ -123,6 +124,18 @@ describe('walking skeleton: an FR file in, a pull request out, across seven proc
     expect(pr).toMatchObject({ number, branch, base: 'main', state: 'open', draft: false });
     expect(String(pr.body)).toContain('FR-001');
     expect(String(pr.body)).toContain(s.traceId);
+    // The description's cost comes to the FR's total, also when the last call's usage arrived after the PR opened.
+    await expectEventually(
+      async () => {
+        const cost = (await saga('FR-001'))!.costUsd;
+        expect(cost).toBeGreaterThan(0);
+        const body = String(
+          ((await (await fetch(`${stack.url('git-service')}/forge/local/repos/example/greeter/pulls/${number}`)).json()) as { body: string }).body,
+        );
+        expect(body).toContain(`### Cost\n\n$${cost.toFixed(4)} (model usage for FR-001`);
+      },
+      { timeoutMs: 30_000, message: "the PR's cost equals the FR's total" },
+    );
 
     const inReview = frFile(vault, '05_in_review', 'FR-001');
     expect(inReview).toBeDefined();

@@ -30,9 +30,7 @@ describe('renderPrBody', () => {
     expect(body).toContain('### Plan\n\nAdd src/farewell.js\n');
     expect(body).toContain('### Tests\n\npassed: 3 passed\n');
     expect(body).toContain('### Review\n\n1. round 1: changes requested\n2. round 2: approve\n');
-    expect(body).toContain(
-      '### Cost\n\n$0.4213 so far (model usage for FR-054, all its runs, as recorded when this PR was opened; the FR file keeps the final total).',
-    );
+    expect(body).toContain("### Cost\n\n$0.4213 (model usage for FR-054, all its runs; updated when a call's cost arrives after the PR opened).");
     expect(body.indexOf('### Plan')).toBeLessThan(body.indexOf('### Tests'));
     expect(body.indexOf('### Tests')).toBeLessThan(body.indexOf('### Review'));
   });

@@ -40,11 +40,8 @@ export function renderPrBody(cmd: Pick<OpenPrCommand, 'fr' | 'context' | 'draft'
     section('Plan', context.planSummary || '_No plan summary._'),
     section('Tests', context.testSummary || '_No test summary._'),
     section('Review', reviews),
-    // The last model call's usage can reach the saga just after its step's result, so this is a floor.
-    section(
-      'Cost',
-      `${formatUsd(context.costUsd)} so far (model usage for ${fr.id}, all its runs, as recorded when this PR was opened; the FR file keeps the final total).`,
-    ),
+    // A model call's usage can reach the saga just after its step's result: the saga then renders this description again.
+    section('Cost', `${formatUsd(context.costUsd)} (model usage for ${fr.id}, all its runs; updated when a call's cost arrives after the PR opened).`),
     section('Trace', traceLine(context.traceId, context.traceUrl)),
   ];
   const marker = `\n${agencyMarker(fr.id, fr.contentHash, origin)}\n`;

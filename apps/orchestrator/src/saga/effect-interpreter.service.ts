@@ -12,7 +12,7 @@ import { recordRunSpan } from './run-span.js';
 import { SagaIndexRepository } from './saga-index.repository.js';
 import { totalCostUsd, type SagaRecord } from './saga.model.js';
 import { SagaRepository } from './saga.repository.js';
-import { draftPrCommand, folderFor, stepCommand } from './saga.steps.js';
+import { draftPrCommand, folderFor, refreshPrCommand, stepCommand } from './saga.steps.js';
 
 /** The saga's own folders: a file found in one of them under its name was moved by the saga, not by a person. */
 const SAGA_FOLDERS = ['inProgress', 'inReview', 'done', 'blocked'] as const;
@@ -73,6 +73,12 @@ export class EffectInterpreter {
           const cmd = draftPrCommand(record, this.traceUrl(record));
           // The lap is the draft's attempt: a retried run's round pushes again instead of meeting its earlier record.
           if (cmd) await this.send(record, effect.id, cmd.def, cmd.payload, { step: draftPrStep(effect.round), attempt: record.lap });
+          return {};
+        }
+        case 'refresh-pr': {
+          const cmd = refreshPrCommand(record, this.traceUrl(record));
+          // A step of the draft family: its pr-opened result only records the PR, as a draft's does.
+          if (cmd) await this.send(record, effect.id, cmd.def, cmd.payload, { step: `${draftPrStep(effect.round)}-cost-${effect.seq}`, attempt: record.lap });
           return {};
         }
         case 'fr-file':

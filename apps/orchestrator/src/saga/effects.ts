@@ -7,7 +7,7 @@ import type { JobOutcome, SagaState } from '@agency/contracts';
  * name: carrying one out again publishes under the same Nats-Msg-Id (deduplicated), and two
  * different effects never share one.
  */
-export const EFFECT_KINDS = ['step', 'draft-pr', 'fr-file', 'state-changed', 'complete-job', 'cleanup', 'close-pr', 'close-branch'] as const;
+export const EFFECT_KINDS = ['step', 'draft-pr', 'refresh-pr', 'fr-file', 'state-changed', 'complete-job', 'cleanup', 'close-pr', 'close-branch'] as const;
 export type EffectKind = (typeof EFFECT_KINDS)[number];
 
 interface Base<K extends EffectKind> {
@@ -22,6 +22,8 @@ export type Effect =
   | (Base<'step'> & { step: string; attempt: number; notBefore?: string })
   /** The draft PR of the round just tested, so people see the work as it happens (not waited on). */
   | (Base<'draft-pr'> & { round: number })
+  /** The open PR's description rendered again from the record: a model call's cost arrived after the PR opened. */
+  | (Base<'refresh-pr'> & { round: number })
   /** Move the FR file to the folder of the record's state, write its fields, append `log` to its Agency log. */
   | (Base<'fr-file'> & { log?: string })
   | (Base<'state-changed'> & { from: SagaState; to: SagaState })

@@ -117,6 +117,8 @@ export interface SagaRecord {
   costUsd: number;
   /** What the FR's earlier runs spent; the FR file and the PR show the total. */
   priorCostUsd: number;
+  /** A model call's cost was counted while the PR was being opened: once open, its description is rendered again. */
+  prCostStale?: boolean;
   /** Ids of the usage events already counted: a redelivered one is not added again. */
   usageIds: string[];
   failure?: { code: string; reason: string };

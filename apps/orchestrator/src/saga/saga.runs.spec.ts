@@ -179,6 +179,36 @@ describe('runs: budget, stopped coders and exactly-once accounting', () => {
     });
   });
 
+  it("shows a model call's cost that arrives after the PR opened: the open PR's description is rendered again (relay trials: short by the last call)", () => {
+    const pr = { number: 7, url: 'local://x/pulls/7', draft: false };
+    const open = record('awaiting-merge', 'merge-r1', { round: 1, costUsd: 0.2, pr, workspace: sampleWorkspace() });
+    const usage = ev('usage', 'LlmUsage', 'llm', { costUsd: 0.05 });
+    const late = decide(open, usage, settings);
+    expect(kinds(late)).toEqual(['refresh-pr']);
+    expect(effects(late)[0]).toMatchObject({ kind: 'refresh-pr', round: 1, id: `${open.sagaId}:t${open.seq + 1}:refresh-pr` });
+    expect(next(late)).toMatchObject({ state: 'awaiting-merge', costUsd: 0.25, seq: open.seq + 1 });
+    expect(next(late).outbox.map((e) => e.kind)).toEqual(['refresh-pr']);
+    // The same event again is not counted or refreshed twice.
+    expect(decide(next(late), usage, settings).kind).toBe('ignore');
+    // Its answer (a pr-opened of the draft family) only records the PR.
+    const answered = decide(next(late), ev('pr-opened', 'PrOpened', `pr-r1-cost-${open.seq + 1}`, { number: 7, draft: false }), settings);
+    expect(kinds(answered)).toEqual([]);
+    expect(next(answered)).toMatchObject({ state: 'awaiting-merge', pr: { number: 7 } });
+    // An auto-merge under way is not held up by a description.
+    expect(kinds(decide({ ...open, mergeRequested: true }, ev('usage', 'LlmUsage', 'llm', { costUsd: 0.05 }), settings))).toEqual([]);
+  });
+
+  it('marks a cost that arrives while the PR is being opened, and refreshes the description once it is open', () => {
+    const opening = record('opening-pr', 'open-pr-r1', { round: 1, costUsd: 0.2, workspace: sampleWorkspace() });
+    const late = next(decide(opening, ev('usage', 'LlmUsage', 'llm', { costUsd: 0.05 }), settings));
+    expect(late).toMatchObject({ state: 'opening-pr', costUsd: 0.25, prCostStale: true });
+    const opened = decide(late, ev('pr-opened', 'PrOpened', 'open-pr-r1', { number: 7 }), settings);
+    expect(kinds(opened)).toContain('refresh-pr');
+    expect(next(opened)).toMatchObject({ state: 'awaiting-merge', prCostStale: false });
+    // Without a late cost, opening the PR refreshes nothing.
+    expect(kinds(decide(opening, ev('pr-opened', 'PrOpened', 'open-pr-r1', { number: 7 }), settings))).not.toContain('refresh-pr');
+  });
+
   it('lets a coder over the budget hand in its checkpoints as a draft PR, and fails the FR when it hands in nothing', () => {
     const coding = record('coding', 'code-r1', { round: 1, costUsd: 4.9 });
     const stopping = decide(coding, ev('usage', 'LlmUsage', 'llm', { costUsd: 0.2 }), settings);

@@ -99,6 +99,12 @@ export function draftPrCommand(record: SagaRecord, traceUrl: string | undefined)
   return command(Messages.OpenPr, openPrPayload(record, traceUrl, true, false));
 }
 
+/** The open PR's description again, as the open-pr step renders it (now with the cost counted since). */
+export function refreshPrCommand(record: SagaRecord, traceUrl: string | undefined): StepCommand | undefined {
+  if (!record.workspace || !record.strategy || !record.pr) return undefined;
+  return command(Messages.OpenPr, openPrPayload(record, traceUrl, record.draftReason !== undefined, true));
+}
+
 function reviewPayload(record: SagaRecord): PayloadOf<typeof Messages.Review> {
   const tests = need(record.tests, 'test result', record);
   const earlier = record.lastReview && record.lastReview.round < record.round ? record.lastReview : undefined;

@@ -7,7 +7,7 @@ import { sampleEnvelope, samplePayloads, sampleWorkspace } from '@agency/contrac
 import { isDue, type Effect } from '../../src/saga/effects.js';
 import { decide, draftPrStep, isOver, isStopped, type MachineSettings, type SagaEvent } from '../../src/saga/saga.machine.js';
 import type { SagaRecord } from '../../src/saga/saga.model.js';
-import { draftPrCommand, stepCommand } from '../../src/saga/saga.steps.js';
+import { draftPrCommand, refreshPrCommand, stepCommand } from '../../src/saga/saga.steps.js';
 import { record, settings } from './saga.fixtures.js';
 
 export const ACTIONS = [
@@ -207,6 +207,18 @@ export class SagaWorld {
               { step: draftPrStep(e.round), attempt: r.lap, ...(r.jobId ? { jobId: r.jobId } : {}) },
               { number: pr.number, draft: true, created: false },
             ),
+          ),
+        ];
+      }
+      case 'refresh-pr': {
+        const step = `${draftPrStep(e.round)}-cost-${e.seq}`;
+        this.validate(Messages.OpenPr, refreshPrCommand(r, undefined)?.payload, step);
+        const pr = this.prs.find((p) => p.number === r.pr?.number);
+        if (!pr) return [];
+        return [
+          evt(
+            'pr-opened',
+            envelope('PrOpened', { step, attempt: r.lap, ...(r.jobId ? { jobId: r.jobId } : {}) }, { number: pr.number, draft: r.pr!.draft, created: false }),
           ),
         ];
       }

@@ -203,6 +203,14 @@ export class Transition {
     return this.to(r.state, r.step, {}, { log, attempt: r.attempt + 1, ...(notBefore ? { notBefore } : {}) });
   }
 
+  /** Fields and effects without a move (a late cost that refreshes the open PR's description). */
+  updateWith(patch: Partial<SagaRecord>, specs: EffectSpec[]): Decision {
+    const r = this.record;
+    const seq = r.seq + 1;
+    const effects = withIds(r.sagaId, seq, specs);
+    return { kind: 'apply', next: { ...r, ...patch, updatedAt: this.at, seq, outbox: [...r.outbox, ...effects] }, effects };
+  }
+
   /** Fields only (heartbeat, cost, the draft PR's number): no move, no effect. */
   update(patch: Partial<SagaRecord>): Decision {
     return { kind: 'apply', next: { ...this.record, ...patch, updatedAt: this.at }, effects: [] };

@@ -1,6 +1,7 @@
 import type { SagaState } from '@agency/contracts';
 import { openPrStep, USAGE_IDS_KEPT, ignore, type Decision, type EventOf, type Transition } from './decision.js';
 import { matchesAttempt } from './guards.js';
+import type { SagaRecord } from '../saga.model.js';
 
 /** States in which spending more is still possible, so the budget is enforced. */
 const BUDGETED = new Set<SagaState>(['discovered', 'routed', 'queued', 'planning', 'awaiting-plan-approval', 'coding', 'fixing', 'testing', 'reviewing']);
@@ -58,6 +59,19 @@ export function onTimeout(t: Transition, e: EventOf<'timeout'>): Decision {
 }
 
 /**
+ * The cost counted; a PR already open shows the new total (its description is rendered again), and
+ * one being opened is marked so it is once opened: the last call's usage often arrives just after
+ * its step's result, and the PR showed a cost short by that call (relay trials).
+ */
+function lateCost(t: Transition, counted: Partial<SagaRecord>): Decision {
+  const r = t.record;
+  if (r.state === 'awaiting-merge' && r.pr && !r.mergeRequested)
+    return t.updateWith({ ...counted, prCostStale: false }, [{ kind: 'refresh-pr', round: r.round }]);
+  if (r.state === 'opening-pr') return t.update({ ...counted, prCostStale: true });
+  return t.update(counted);
+}
+
+/**
  * A model call's cost, counted once per usage event id whatever the redeliveries. Past the
  * tier's budget while work is still possible the run stops cleanly: a coder at work hands in
  * its checkpoints (the gateway refuses its calls), work already handed in becomes a draft PR,
@@ -69,7 +83,7 @@ export function onUsage(t: Transition, e: EventOf<'usage'>): Decision {
   const costUsd = Math.round((r.costUsd + e.env.payload.costUsd) * 1e6) / 1e6;
   const counted = { costUsd, usageIds: [...r.usageIds, e.env.id].slice(-USAGE_IDS_KEPT) };
   const budget = r.strategy?.budgetUsd;
-  if (budget === undefined || costUsd <= budget || !BUDGETED.has(r.state) || r.budgetStop) return t.update(counted);
+  if (budget === undefined || costUsd <= budget || !BUDGETED.has(r.state) || r.budgetStop) return lateCost(t, counted);
   const why = `budget of $${budget.toFixed(2)} exceeded ($${costUsd.toFixed(4)} spent)`;
   if (r.state === 'coding' || r.state === 'fixing') return t.update({ ...counted, budgetStop: why });
   if (r.workspace)

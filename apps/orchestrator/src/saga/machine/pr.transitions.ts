@@ -23,9 +23,11 @@ export function onPrOpened(t: Transition, e: EventOf<'pr-opened'>): Decision {
   return t.to(
     'awaiting-merge',
     mergeStep(r.round),
-    { pr: { number: p.number, url: p.url, draft: p.draft }, mergeRequested: autoMerge },
+    { pr: { number: p.number, url: p.url, draft: p.draft }, mergeRequested: autoMerge, prCostStale: false },
     {
       log: `PR ${p.created ? 'opened' : 'updated'}: ${p.url}${p.draft ? ' (draft)' : ''}${autoMerge ? '; auto-merging' : '; waiting for a human to merge'}`,
+      // A call's cost counted while the PR was being opened: its description shows the total again.
+      ...(r.prCostStale && !autoMerge ? { extra: [{ kind: 'refresh-pr' as const, round: r.round }] } : {}),
     },
   );
 }
