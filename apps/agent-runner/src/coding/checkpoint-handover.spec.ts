@@ -16,9 +16,11 @@ class FakeWorkspaces {
   async headOf() {
     return this.head;
   }
-  async exportWork(): Promise<ExportedWork> {
+  exports = 0;
+  async exportBundle(): Promise<Pick<ExportedWork, 'headSha' | 'bundle'>> {
     if (this.failExport) throw this.failExport;
-    return { headSha: this.head, bundle: new TextEncoder().encode(`bundle of ${this.head}`), diff: '', filesChanged: [], commits: 1 };
+    this.exports += 1;
+    return { headSha: this.head, bundle: new TextEncoder().encode(`bundle of ${this.head}`) };
   }
   async commitSubjects() {
     return [`commit ${this.head.slice(0, 1)}`];
@@ -115,9 +117,10 @@ describe('CheckpointHandover.live', () => {
     expect(artifacts.note(NOTE).bundle.key).not.toBe(named);
   });
 
-  it('nothing is handed over before the first commit', async () => {
-    const { artifacts, handover, env } = setup();
+  it('nothing is handed over, or even bundled, before the first commit', async () => {
+    const { artifacts, handover, env, workspaces } = setup();
     expect(await handover.leave(env, ws, BASE, 'failed at once')).toBe(false);
     expect(artifacts.writes).toEqual([]);
+    expect(workspaces.exports).toBe(0);
   });
 });

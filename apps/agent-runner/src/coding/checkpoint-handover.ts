@@ -80,7 +80,7 @@ function key(env: Envelope<CodeCommand>, attempt: number, ext: 'json' | `${Slot}
 @Injectable()
 export class CheckpointHandover {
   constructor(
-    @Inject(WorkspaceService) private readonly workspaces: Pick<WorkspaceService, 'exportWork' | 'commitSubjects' | 'openAt' | 'headOf'>,
+    @Inject(WorkspaceService) private readonly workspaces: Pick<WorkspaceService, 'exportBundle' | 'commitSubjects' | 'openAt' | 'headOf'>,
     @Inject(ArtifactStore) private readonly artifacts: Pick<ArtifactStore, 'put' | 'putJson' | 'find'>,
     @Inject(SERVICE_LOGGER) private readonly logger: Pick<AgencyPinoLogger, 'info' | 'warn'>,
     @Optional() @Inject(GitClient) private readonly git?: KeptGit,
@@ -150,7 +150,9 @@ export class CheckpointHandover {
 
   /** Bundle first, then the note naming it; the bundle's size, or undefined when there was nothing to hand over. */
   private async store(env: Envelope<CodeCommand>, ws: JobWorkspace, roundStart: string, reason: string, handed: Handed): Promise<number | undefined> {
-    const work = await this.workspaces.exportWork(ws);
+    // Nothing committed since the round started: nothing to bundle.
+    if ((await this.workspaces.headOf(ws)) === roundStart) return undefined;
+    const work = await this.workspaces.exportBundle(ws);
     if (work.headSha === roundStart) return undefined;
     const slot = await this.freeSlot(env, handed);
     const bundle = await this.artifacts.put(key(env, env.attempt, `${slot}.bundle`), work.bundle, BUNDLE_CONTENT_TYPE);

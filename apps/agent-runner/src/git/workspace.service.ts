@@ -205,34 +205,43 @@ export class WorkspaceService {
   /** Bundle (base..branch), diff, changed files and commit count of the job's work so far. */
   async exportWork(job: JobWorkspace): Promise<ExportedWork> {
     return this.locks.run(job.mirrorDir, async () => {
-      const headSha = (await this.git.runInTree(job, ['rev-parse', 'HEAD'])).trim();
-      const tmpDir = join(this.root, 'tmp');
-      mkdirSync(tmpDir, { recursive: true });
-      const file = join(tmpDir, `${randomUUID()}.bundle`);
-      try {
-        // The bundle names refs/heads/<branch>, which git-service looks for.
-        await this.git.run(job.mirrorDir, ['bundle', 'create', file, `^${job.baseSha}`, `refs/heads/${job.branch}`]);
-        // Checked before it is read: an agent's commits decide how large it is.
-        const size = (await stat(file)).size;
-        if (size > WORK_LIMITS.bundleBytes)
-          throw new StepFailure(
-            'WORK_TOO_LARGE',
-            `the job's commits make a bundle of ${size} bytes, more than the ${WORK_LIMITS.bundleBytes} a round may hand over; commit less (generated or binary files?)`,
-          );
-        const bundle = new Uint8Array(await readFile(file));
-        const capped = await this.git.runCapped(
-          job.mirrorDir,
-          ['diff', '--no-ext-diff', '--no-textconv', '--no-color', job.baseSha, headSha],
-          WORK_LIMITS.diffBytes,
-        );
-        const diff = capped.truncated ? `${capped.stdout}\n[diff cut at ${WORK_LIMITS.diffBytes} bytes: the change is larger]\n` : capped.stdout;
-        const names = await this.git.run(job.mirrorDir, ['diff', '--no-ext-diff', '--name-only', '-z', job.baseSha, headSha]);
-        const commits = Number((await this.git.run(job.mirrorDir, ['rev-list', '--count', `${job.baseSha}..${headSha}`])).trim());
-        return { headSha, bundle, diff, filesChanged: names.split('\0').filter(Boolean), commits };
-      } finally {
-        await rm(file, { force: true });
-      }
+      const { headSha, bundle } = await this.bundleOf(job);
+      const capped = await this.git.runCapped(
+        job.mirrorDir,
+        ['diff', '--no-ext-diff', '--no-textconv', '--no-color', job.baseSha, headSha],
+        WORK_LIMITS.diffBytes,
+      );
+      const diff = capped.truncated ? `${capped.stdout}\n[diff cut at ${WORK_LIMITS.diffBytes} bytes: the change is larger]\n` : capped.stdout;
+      const names = await this.git.run(job.mirrorDir, ['diff', '--no-ext-diff', '--name-only', '-z', job.baseSha, headSha]);
+      const commits = Number((await this.git.run(job.mirrorDir, ['rev-list', '--count', `${job.baseSha}..${headSha}`])).trim());
+      return { headSha, bundle, diff, filesChanged: names.split('\0').filter(Boolean), commits };
     });
+  }
+
+  /** The job's commits as a bundle (base..branch) and its head, without the diff (a live handover needs no more). */
+  async exportBundle(job: JobWorkspace): Promise<Pick<ExportedWork, 'headSha' | 'bundle'>> {
+    return this.locks.run(job.mirrorDir, () => this.bundleOf(job));
+  }
+
+  private async bundleOf(job: JobWorkspace): Promise<Pick<ExportedWork, 'headSha' | 'bundle'>> {
+    const headSha = (await this.git.runInTree(job, ['rev-parse', 'HEAD'])).trim();
+    const tmpDir = join(this.root, 'tmp');
+    mkdirSync(tmpDir, { recursive: true });
+    const file = join(tmpDir, `${randomUUID()}.bundle`);
+    try {
+      // The bundle names refs/heads/<branch>, which git-service looks for.
+      await this.git.run(job.mirrorDir, ['bundle', 'create', file, `^${job.baseSha}`, `refs/heads/${job.branch}`]);
+      // Checked before it is read: an agent's commits decide how large it is.
+      const size = (await stat(file)).size;
+      if (size > WORK_LIMITS.bundleBytes)
+        throw new StepFailure(
+          'WORK_TOO_LARGE',
+          `the job's commits make a bundle of ${size} bytes, more than the ${WORK_LIMITS.bundleBytes} a round may hand over; commit less (generated or binary files?)`,
+        );
+      return { headSha, bundle: new Uint8Array(await readFile(file)) };
+    } finally {
+      await rm(file, { force: true });
+    }
   }
 
   /** Removes the job's worktree and its local branch; false when there was no worktree. */
