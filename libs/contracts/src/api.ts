@@ -89,7 +89,13 @@ export interface RoundWork {
 export interface FrWork {
   frId: string;
   sagaId: string;
-  plan?: { summary?: string; steps?: Array<{ title?: string; files?: string[]; detail?: string }>; risks?: string[] };
+  plan?: {
+    summary?: string;
+    steps?: Array<{ title?: string; files?: string[]; detail?: string }>;
+    risks?: string[];
+    /** What a planner with reading tools read before it answered, and its turns. */
+    meta?: { explored?: string[]; turns?: number };
+  };
   rounds: RoundWork[];
   /** Artifacts that could not be read, and why (the page says so instead of showing nothing). */
   problems: string[];

@@ -21,3 +21,13 @@ export function formatTime(iso: string): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').slice(0, 19);
 }
+
+/** What the planner read before planning, in one line: `read 3 time(s) in 2 turns: read_file {"path":"src/a.ts"}; ...`. */
+export function exploredText(meta: { explored?: string[]; turns?: number } | undefined, max = 12): string {
+  const calls = meta?.explored ?? [];
+  if (calls.length === 0) return '';
+  const shown = calls.slice(0, max).join('; ');
+  const more = calls.length > max ? `; and ${calls.length - max} more` : '';
+  const turns = meta?.turns ? ` in ${meta.turns} turn(s)` : '';
+  return `read before planning, ${calls.length} call(s)${turns}: ${shown}${more}`;
+}

@@ -2,7 +2,7 @@
 // its review and the coder's transcript.
 import type { FrWork, PullRequestView, TranscriptView } from '@agency/contracts/browser';
 import { el, getJson, refresh, type UiContext } from './app.js';
-import { formatDuration } from './format.js';
+import { exploredText, formatDuration } from './format.js';
 
 /** What GET /api/sagas/:frId/work and /transcript/:round answer (libs/contracts). */
 export type WorkData = FrWork;
@@ -127,6 +127,8 @@ export function renderWork(ctx: UiContext, frId: string, w: WorkData, pr?: PullR
     );
     if (steps.length) parts.push(el('ol', { class: 'plan-steps' }, ...steps));
     if (w.plan.risks?.length) parts.push(el('p', { class: 'muted' }, `risks: ${w.plan.risks.join('; ')}`));
+    const explored = exploredText(w.plan.meta);
+    if (explored) parts.push(el('p', { class: 'muted plan-explored' }, explored));
   } else parts.push(el('p', { class: 'muted' }, 'no plan yet'));
   for (const r of [...w.rounds].reverse()) {
     const round = el('section', { class: 'round', 'data-round': String(r.round) }, el('h3', null, `Round ${r.round}`));
