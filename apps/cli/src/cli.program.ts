@@ -95,7 +95,7 @@ export function cliProgram(api: () => AgencyApi = () => new AgencyApi()): Comman
     .command('logs <frId>')
     .description("an FR's events from the audit log")
     .option('-f, --follow', 'keep printing new events')
-    .action((frId: string, o: { follow?: boolean }) => run(() => logs(api(), frId, !!o.follow))());
+    .action((frId: string, o: { follow?: boolean }) => run(() => logs(api, frId, !!o.follow))());
   addEvalCommands(program, run);
   return program;
 }

@@ -196,7 +196,8 @@ describe('agency CLI against a real orchestrator', () => {
     await bus.close();
     await own.stop();
 
-    const offline = { AGENCY_RUN_DIR: runDir, AGENCY_ORCHESTRATOR_URL: 'http://127.0.0.1:9' };
+    // As a person has it after `npm start -- --once` with --run-dir: no service URL set (a trial found it refused).
+    const offline = { AGENCY_RUN_DIR: runDir, AGENCY_ORCHESTRATOR_URL: '' };
     const r = await start(['logs', 'FR-007'], offline).done;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

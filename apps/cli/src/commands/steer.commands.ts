@@ -65,9 +65,10 @@ async function logScope(api: AgencyApi, frId: string): Promise<{ header: string;
  * quick start's are found on their own). With no stack running on the run directory and no
  * NATS_URL, the run directory's own store is read instead (`offlineLogs`).
  */
-export async function logs(api: AgencyApi, frId: string, follow: boolean): Promise<number> {
+export async function logs(api: () => AgencyApi, frId: string, follow: boolean): Promise<number> {
+  // Before any service URL is looked up: with AGENCY_RUN_DIR and no stack, that lookup refuses.
   if (!process.env.NATS_URL && !runningStack()) return offlineLogs(frId, follow);
-  const scope = await logScope(api, frId);
+  const scope = await logScope(api(), frId);
   const bus = await BusConnection.connect({ ...cliBusOptions(), name: 'agency-cli' });
   try {
     await printEvents(bus, scope, follow);
