@@ -3,7 +3,7 @@ import type { FrSnapshotDto, RepoTargetDto, ReviewFindingDto } from '@agency/con
 import type { ChatMessage } from '@agency/llm-client';
 import type { AgentDefinition } from '@agency/vault';
 import type { Plan } from '../planning/plan.answer.js';
-import { fileView } from '../prompts/file-view.js';
+import { fileView, VIEW_LIMITS } from '../prompts/file-view.js';
 import { fence, frSection, instructionsSection, repoMap, type RepoFile } from '../prompts/prompt-parts.js';
 
 export const CODE_ANSWER_FORMAT =
@@ -49,6 +49,8 @@ export interface ContextFile {
   path: string;
   content: string;
   purpose: 'change' | 'imitate';
+  /** The planner read it: shown whole up to VIEW_LIMITS.plannerReadChars, not as an outline the coder would read again. */
+  readByPlanner?: boolean;
 }
 
 /** An earlier attempt of this round that stopped, whose commits the round continues from. */
@@ -130,7 +132,7 @@ function filesSection(contents: ReadonlyArray<ContextFile>, totalChars: number):
   let used = 0;
   const left: string[] = [];
   for (const f of contents) {
-    const view = fileView(f.path, f.content, { purpose: f.purpose });
+    const view = fileView(f.path, f.content, { purpose: f.purpose, ...(f.readByPlanner ? { wholeChars: VIEW_LIMITS.plannerReadChars } : {}) });
     if (used + view.text.length > totalChars) {
       left.push(f.path);
       continue;

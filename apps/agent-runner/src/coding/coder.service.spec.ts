@@ -8,6 +8,7 @@ import { UnsafePathError } from '../files/path-guard.js';
 import type { ExportedWork, JobWorkspace } from '../git/workspace.service.js';
 import type { SandboxExecOptions, SandboxOpenOptions, SandboxResult } from '../sandbox/sandbox.js';
 import { stepFailureOf } from '../steps/step-failure.js';
+import { baselineText, type BaselineResult, type BaselineTests } from '../environment/baseline-tests.js';
 import { checkpointSubject, CoderService, commitSubject } from './coder.service.js';
 import { roundCommitMessage } from './round-commit.js';
 
@@ -146,6 +147,7 @@ class FakeHandover {
 
 class FakeFiles {
   written: Array<{ path: string; content: string }> = [];
+  texts: Record<string, string> = { 'src/greet.js': 'old greet\n' };
   refuse?: string;
   check(_root: string, paths: readonly string[]) {
     for (const p of paths) if (p === this.refuse) throw new UnsafePathError(p, 'is a symlink pointing outside the repository');
@@ -158,7 +160,7 @@ class FakeFiles {
     this.written.push(...files);
   }
   async readText(_root: string, path: string) {
-    return path === 'src/greet.js' ? 'old greet\n' : undefined;
+    return this.texts[path];
   }
   async readForModel(_root: string, path: string) {
     return `content of ${path}`;
@@ -213,7 +215,7 @@ class FakeSandbox {
   }
 }
 
-function setup(options: { tools?: string[]; reply?: unknown; turns?: ChatToolsResult[] } = {}) {
+function setup(options: { tools?: string[]; reply?: unknown; turns?: ChatToolsResult[]; baseline?: Pick<BaselineTests, 'run' | 'known'> } = {}) {
   const llm = new FakeLlm(options.reply ?? answer, options.turns);
   const workspaces = new FakeWorkspaces();
   const files = new FakeFiles();
@@ -221,9 +223,21 @@ function setup(options: { tools?: string[]; reply?: unknown; turns?: ChatToolsRe
   const sandbox = new FakeSandbox();
   const git = { grep: async () => ({ lines: [], more: false }), applyPatch: async () => ({ reducedContext: false }) };
   const handover = new FakeHandover(workspaces);
-  const service = new CoderService({ get: () => coderAgent(options.tools) }, llm, workspaces, files, artifacts, git, sandbox, handover, {
-    COMMAND_TIMEOUT_SECONDS: 60,
-  } as AgentRunnerConfig);
+  const config = { COMMAND_TIMEOUT_SECONDS: 60 } as AgentRunnerConfig;
+  const service = new CoderService(
+    { get: () => coderAgent(options.tools) },
+    llm,
+    workspaces,
+    files,
+    artifacts,
+    git,
+    sandbox,
+    handover,
+    config,
+    undefined,
+    undefined,
+    options.baseline,
+  );
   return { llm, workspaces, files, artifacts, sandbox, handover, service };
 }
 
@@ -281,6 +295,44 @@ describe('CoderService, one-shot (an agent without tools)', () => {
     const prompt = String(llm.calls[0]!.request.messages[1]!.content);
     expect(prompt).toContain('- [major, blocking] src/greet.js:1: Trim the name');
     expect(prompt).toContain('# fail 1');
+  });
+
+  it('repeats in a fix round what the runner found at the base: its tests and the installed tools (round 2 of a relay trial lost them)', async () => {
+    const known: BaselineResult = {
+      command: 'npm test',
+      passed: true,
+      exitCode: 0,
+      timedOut: false,
+      format: 'node',
+      counts: { total: 3, passed: 3, failed: 0, skipped: 0 },
+      tail: '',
+      durationMs: 5,
+      tools: ['tsc', 'vitest'],
+    };
+    const runs: string[] = [];
+    const baseline = { run: async () => (runs.push('run'), known), known: () => known };
+    const { service, llm } = setup({ baseline, tools: ALL_TOOLS, turns: [toolTurn([], JSON.stringify(answer))] });
+    await service.code(codeEnv({ round: 2, workspace: sampleWorkspace(), findings: [], testFailures: '# fail 1' }));
+    const prompt = String(llm.calls[0]!.request.messages[1]!.content);
+    expect(prompt).toContain(baselineText(known));
+    expect(prompt).toContain('Installed in node_modules/.bin (npx finds only these, offline): tsc, vitest.');
+    // Nothing is run again for it.
+    expect(runs).toEqual([]);
+  });
+
+  it('shows a long file the planner read whole, not as an outline the coder reads again (relay trial cookie-es)', async () => {
+    const long = Array.from({ length: 150 }, (_, i) => `export const v${i} = ${i}; // ${'x'.repeat(30)}`).join('\n');
+    const run = async (readFiles: string[] | undefined) => {
+      const { service, llm, files, artifacts } = setup();
+      files.texts['src/greet.js'] = long;
+      artifacts.plan = { ...storedPlan, meta: { frId: 'FR-1', ...(readFiles ? { readFiles } : {}) } };
+      await service.code(codeEnv());
+      return String(llm.calls[0]!.request.messages[1]!.content);
+    };
+    const read = await run(['src/greet.js']);
+    expect(read).toContain(`149\texport const v148 = 148;`);
+    expect(read).not.toContain('[outline: 150 lines');
+    expect(await run(undefined)).toContain('[outline: 150 lines');
   });
 
   it('fails the step with EMPTY_CHANGE when the answer changes nothing', async () => {

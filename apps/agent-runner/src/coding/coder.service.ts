@@ -11,7 +11,7 @@ import { WorktreeFiles } from '../files/worktree-files.js';
 import { branchName } from '../git/branch-name.js';
 import { WorkspaceService, type JobWorkspace } from '../git/workspace.service.js';
 import { WorktreeGit } from '../git/worktree-git.js';
-import { parsePlan, type Plan } from '../planning/plan.answer.js';
+import { parsePlan, plannerReadFiles, type Plan } from '../planning/plan.answer.js';
 import { instructionsOf, type RepoInstructions } from '../planning/repo-instructions.reader.js';
 import { Sandbox, type SandboxSession } from '../sandbox/sandbox.js';
 import { WorktreeOwner } from '../sandbox/worktree-owner.js';
@@ -89,7 +89,7 @@ export class CoderService {
     config: AgentRunnerConfig,
     @Optional() private readonly owner?: WorktreeOwner,
     @Optional() @Inject(JobEnvironments) private readonly environments?: Pick<JobEnvironments, 'ensure'>,
-    @Optional() @Inject(BaselineTests) private readonly baseline?: Pick<BaselineTests, 'run'>,
+    @Optional() @Inject(BaselineTests) private readonly baseline?: Pick<BaselineTests, 'run' | 'known'>,
   ) {
     this.commandTimeoutMs = config.COMMAND_TIMEOUT_SECONDS * 1000;
   }
@@ -97,7 +97,7 @@ export class CoderService {
   async code(env: Envelope<CodeCommand>, progress: (message: string) => void = () => undefined, signal?: AbortSignal): Promise<CodedEvent> {
     const cmd = env.payload;
     const agent = this.agents.get('coder');
-    const { plan, instructions } = await this.readPlan(cmd.plan);
+    const { plan, instructions, readFiles } = await this.readPlan(cmd.plan);
     const start = await this.startRound(env, progress, signal);
     const { ws, roundStart } = start;
     // The transcript is stored as it grows (every 2 s at most), so the dashboard shows the round live.
@@ -109,7 +109,7 @@ export class CoderService {
     let outcome: CoderLoopResult | undefined;
     let failure: unknown;
     try {
-      const messages = await this.prompt(env, agent, plan, instructions, start);
+      const messages = await this.prompt(env, agent, plan, instructions, start, readFiles);
       const io = { transcript, progress, signal, sandbox: () => (session ??= this.openSandbox(env, ws)), checkpointed: () => handing.poke() };
       const result = await this.work(env, agent, start, messages, io);
       await this.checkWorkDone(env, ws, roundStart, result);
@@ -141,11 +141,14 @@ export class CoderService {
     const limits = cmd.strategy.sandbox ? { limits: cmd.strategy.sandbox } : {};
     const summary = await this.environments?.ensure(ws, cmd.repo, { jobId, ...limits, progress });
     const roundStart = await this.workspaces.headOf(ws);
-    // The tests at the base, before the first round changes anything (not after a failed setup: they say nothing then).
+    // The tests at the base, before the first round changes anything (not after a failed setup: they say nothing then);
+    // a later round repeats what this runner found then (round 2 of a relay trial lost the tools' list).
     const before =
       cmd.round === 1 && roundStart === ws.baseSha && summary?.ok !== false
         ? await this.baseline?.run(ws, cmd.repo, { jobId, ...limits, progress, ...(signal ? { signal } : {}) })
-        : undefined;
+        : summary?.ok !== false
+          ? this.baseline?.known(ws, cmd.repo)
+          : undefined;
     const note = environmentNote(summary);
     const environment = before ? { ...(note ?? {}), baseline: baselineText(before) } : note;
     // An earlier attempt's handover, or this step's run that was cut short on this disk (a redelivery after a crash has the same attempt number).
@@ -154,11 +157,18 @@ export class CoderService {
     return { ws, roundStart, ...(environment ? { environment } : {}) };
   }
 
-  private async prompt(env: Envelope<CodeCommand>, agent: AgentDefinition, plan: Plan, instructions: RepoInstructions[], start: RoundStart) {
+  private async prompt(
+    env: Envelope<CodeCommand>,
+    agent: AgentDefinition,
+    plan: Plan,
+    instructions: RepoInstructions[],
+    start: RoundStart,
+    readFiles: readonly string[],
+  ) {
     const cmd = env.payload;
     const head = await this.workspaces.headOf(start.ws);
     const tree = await this.workspaces.listFiles(start.ws.mirrorDir, head);
-    const contents = await this.readContext(start.ws, contextPaths(plan, cmd.findings, tree));
+    const contents = await this.readContext(start.ws, contextPaths(plan, cmd.findings, tree), readFiles);
     return buildCodeMessages(agent, {
       fr: cmd.fr,
       repo: cmd.repo,
@@ -356,20 +366,24 @@ export class CoderService {
     }
   }
 
-  private async readPlan(ref: ArtifactRefDto): Promise<{ plan: Plan; instructions: RepoInstructions[] }> {
+  private async readPlan(ref: ArtifactRefDto): Promise<{ plan: Plan; instructions: RepoInstructions[]; readFiles: string[] }> {
     const stored = await this.artifacts.getJson<unknown>(ref);
     try {
-      return { plan: parsePlan(stored), instructions: instructionsOf(stored) };
+      return { plan: parsePlan(stored), instructions: instructionsOf(stored), readFiles: plannerReadFiles(stored) };
     } catch (e) {
       throw new PermanentError(`plan artifact ${ref.key} is not a plan: ${(e as Error).message}`, 'PLAN_INVALID');
     }
   }
 
-  private async readContext(ws: JobWorkspace, wanted: ReadonlyArray<{ path: string; purpose: ContextFile['purpose'] }>): Promise<ContextFile[]> {
+  private async readContext(
+    ws: JobWorkspace,
+    wanted: ReadonlyArray<{ path: string; purpose: ContextFile['purpose'] }>,
+    readFiles: readonly string[],
+  ): Promise<ContextFile[]> {
     const out: ContextFile[] = [];
     for (const { path, purpose } of wanted) {
       const content = await this.files.readText(ws.dir, path, CONTEXT_LIMITS.fileBytes);
-      if (content !== undefined) out.push({ path, content, purpose });
+      if (content !== undefined) out.push({ path, content, purpose, ...(readFiles.includes(path) ? { readByPlanner: true } : {}) });
     }
     return out;
   }

@@ -45,6 +45,15 @@ export class BaselineTests {
     this.timeoutMs = config.TEST_TIMEOUT_SECONDS * 1000;
   }
 
+  /**
+   * The result this runner already has for the job's base, without running anything: a later
+   * round's prompt repeats what the first said (the base's failures, the installed tools).
+   */
+  known(ws: JobWorkspace, repo: RepoTargetDto): BaselineResult | undefined {
+    const command = repo.testCommand?.trim();
+    return command ? this.cache.get(keyOf(ws, repo, command)) : undefined;
+  }
+
   async run(
     ws: JobWorkspace,
     repo: RepoTargetDto,
@@ -52,9 +61,9 @@ export class BaselineTests {
   ): Promise<BaselineResult | undefined> {
     const command = repo.testCommand?.trim();
     if (this.config.BASELINE_TESTS === false || !command) return undefined;
-    const key = [repo.name, ws.baseSha, command, repo.setupCommand ?? ''].join('\0');
-    const known = this.cache.get(key);
+    const known = this.known(ws, repo);
     if (known) return known;
+    const key = keyOf(ws, repo, command);
     options.progress(`environment: the tests at the base (${command})`);
     const session = await this.sandbox.open({
       workspace: ws.dir,
@@ -92,6 +101,10 @@ export class BaselineTests {
     if (this.cache.size > CACHED) this.cache.delete(this.cache.keys().next().value!);
     return baseline;
   }
+}
+
+function keyOf(ws: JobWorkspace, repo: RepoTargetDto, command: string): string {
+  return [repo.name, ws.baseSha, command, repo.setupCommand ?? ''].join('\0');
 }
 
 const LISTED_TOOLS = 80;

@@ -42,3 +42,9 @@ export function parsePlan(value: unknown): Plan {
 export function plannedFiles(plan: Plan): string[] {
   return [...new Set(plan.steps.flatMap((s) => s.files))];
 }
+
+/** The files a planner with reading tools read (plan.json's `meta.readFiles`); none in plans made without. */
+export function plannerReadFiles(storedPlan: unknown): string[] {
+  const list = (storedPlan as { meta?: { readFiles?: unknown } } | null)?.meta?.readFiles;
+  return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string').slice(0, 100) : [];
+}

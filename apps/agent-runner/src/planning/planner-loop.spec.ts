@@ -31,7 +31,8 @@ const tools = {
   ran: [] as string[],
   async run(name: string, args: string) {
     this.ran.push(`${name} ${args}`);
-    return { ok: true, content: `result of ${name}` };
+    const missing = args.includes('missing');
+    return { ok: !missing, content: missing ? 'error: no such file' : `result of ${name}` };
   },
 };
 
@@ -73,10 +74,16 @@ describe('PlannerLoop', () => {
     const done = await result;
     expect(done).toMatchObject({ value: { summary: 's' }, turns: 3 });
     expect(done.explored).toEqual(['read_file {"path":"a.ts"}', 'read_file {"path":"b.ts"}', 'read_file {"path":"c.ts"}']);
+    expect(done.readFiles).toEqual(['a.ts', 'b.ts', 'c.ts']);
     expect(done.fixes.length).toBeGreaterThan(0);
     expect(llm.requests.map((r) => r.toolChoice)).toEqual([undefined, undefined, 'none']);
     expect(llm.requests[2]!.messages.at(-1)).toEqual({ role: 'user', content: expect.stringMatching(/^That was your last look/) });
     expect(llm.requests[1]!.messages.filter((m) => m.role === 'tool')).toHaveLength(2);
+  });
+
+  it('records the files it read once each, not those a read failed on', async () => {
+    const { result } = run([{ calls: [read('./a.ts'), read('missing.ts'), read('a.ts')] }, { content: '{"summary": "s"}' }], 5);
+    expect((await result).readFiles).toEqual(['a.ts']);
   });
 
   it('does not run a read repeated past the limit, and tells the model why', async () => {

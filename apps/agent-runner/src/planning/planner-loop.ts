@@ -9,7 +9,7 @@ import {
   type ToolDefinition,
 } from '@agency/llm-client';
 import { RepeatGuard } from '../coding/loop/repeat-guard.js';
-import type { ToolOutcome } from '../coding/tools/tool-text.js';
+import { parseToolArgs, type ToolOutcome } from '../coding/tools/tool-text.js';
 
 export interface PlannerLoopDeps {
   llm: { chatTools(request: ChatToolsRequest, ctx?: CallContext): Promise<ChatToolsResult> };
@@ -40,6 +40,8 @@ export interface PlannerLoopResult<T> {
   turns: number;
   /** The tool calls made, `read_file src/a.ts` and so on, for the plan's record. */
   explored: string[];
+  /** Files read_file gave the planner, in order, once each: the coder is shown them whole. */
+  readFiles: string[];
 }
 
 const LAST_TURN = 'That was your last look: answer now with the plan as one JSON object (no more tool calls).';
@@ -57,6 +59,7 @@ export class PlannerLoop {
     const messages = [...input.messages];
     const guard = new RepeatGuard(3);
     const explored: string[] = [];
+    const readFiles: string[] = [];
     const problems: string[] = [];
     let toolTurns = 0;
     for (let turn = 1; ; turn += 1) {
@@ -77,13 +80,18 @@ export class PlannerLoop {
         toolTurns += 1;
         for (const call of reply.toolCalls) {
           explored.push(`${call.name} ${call.arguments.length > 120 ? `${call.arguments.slice(0, 120)}...` : call.arguments}`);
-          messages.push({ role: 'tool', tool_call_id: call.id, content: await this.runOnce(guard, call.name, call.arguments) });
+          const outcome = await this.runOnce(guard, call.name, call.arguments);
+          if (outcome.ok && call.name === 'read_file') {
+            const path = pathOf(call.arguments);
+            if (path && !readFiles.includes(path)) readFiles.push(path);
+          }
+          messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.content });
         }
         if (toolTurns >= input.maxSteps - 1) messages.push({ role: 'user', content: LAST_TURN });
         continue;
       }
       const problem = reply.toolCalls.length > 0 ? 'tool calls after the last look; the plan was expected' : this.problemOf(reply.content, input.parse);
-      if (typeof problem !== 'string') return { value: problem.value, result: reply, fixes: problem.fixes, turns: turn, explored };
+      if (typeof problem !== 'string') return { value: problem.value, result: reply, fixes: problem.fixes, turns: turn, explored, readFiles };
       problems.push(problem);
       if (problems.length > input.repairTurns) {
         const tried = problems.map((p, i) => `${i === 0 ? 'first answer' : `repair ${i}`}: ${p}`).join('; ');
@@ -109,10 +117,23 @@ export class PlannerLoop {
     }
   }
 
-  private async runOnce(guard: RepeatGuard, name: string, rawArgs: string): Promise<string> {
+  private async runOnce(guard: RepeatGuard, name: string, rawArgs: string): Promise<ToolOutcome> {
     const repeat = guard.check(name, rawArgs);
     if (repeat.verdict !== 'ok')
-      return `not run: you have called ${name} with these same arguments ${repeat.count} times; the commit does not change, so the result would be the same. Read something else or answer with the plan.`;
-    return (await this.deps.tools.run(name, rawArgs)).content;
+      return {
+        ok: false,
+        content: `not run: you have called ${name} with these same arguments ${repeat.count} times; the commit does not change, so the result would be the same. Read something else or answer with the plan.`,
+      };
+    return this.deps.tools.run(name, rawArgs);
+  }
+}
+
+/** The path a read_file call named, when its arguments say one. */
+function pathOf(rawArgs: string): string | undefined {
+  try {
+    const args = parseToolArgs(rawArgs) as { path?: unknown } | null;
+    return typeof args?.path === 'string' ? args.path.replace(/^\.\//, '') : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -64,7 +64,7 @@ export class PlannerService {
           })
         : await this.llm.chatJson(request, parsePlan, ctx, { repairTurns: agent.repairTurns, shape: PLAN_SHAPE });
     const { value: plan, result, fixes } = answered;
-    const explored = 'explored' in answered ? { turns: answered.turns, explored: answered.explored } : {};
+    const explored = 'explored' in answered ? { turns: answered.turns, explored: answered.explored, readFiles: answered.readFiles } : {};
     const meta = {
       frId: fr.id,
       sagaId: env.sagaId,

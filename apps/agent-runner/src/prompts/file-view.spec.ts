@@ -79,4 +79,29 @@ describe('fileView', () => {
       'const filler = 1;',
     ]);
   });
+
+  it('outlines nested tests, not only the first level (a relay trial lost the its inside a describe)', () => {
+    const code = [
+      "describe('parse', () => {",
+      "  it('reads one cookie', () => {",
+      '    expect(1).toBe(1);',
+      '  });',
+      "  describe('with allowMultiple', () => {",
+      "    it('keeps every value', () => {",
+      '      expect(2).toBe(2);',
+      '    });',
+      "    it.skip('later', () => {});",
+      '  });',
+      '});',
+      ...Array.from({ length: 200 }, (_, i) => `// filler ${i} ${'x'.repeat(40)}`),
+    ].join('\n');
+    const lines = fileView('test/parse.test.ts', code).text.split('\n').slice(1);
+    expect(lines.map((l) => l.replace(/^ *\d+\t/, '').trim())).toEqual([
+      "describe('parse', () => {",
+      "it('reads one cookie', () => {",
+      "describe('with allowMultiple', () => {",
+      "it('keeps every value', () => {",
+      "it.skip('later', () => {});",
+    ]);
+  });
 });

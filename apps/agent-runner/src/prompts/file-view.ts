@@ -1,15 +1,16 @@
 import { posix } from 'node:path';
 
 /** How much of a file goes into a prompt up front (the model can read_file the rest). */
-export const VIEW_LIMITS = { wholeChars: 4_000, excerptLines: 40, outlineLines: 120 } as const;
+export const VIEW_LIMITS = { wholeChars: 4_000, excerptLines: 40, outlineLines: 120, plannerReadChars: 16_000 } as const;
 
 /** Top-level declarations per language: the lines worth seeing in a file too long to show whole. */
 const DECLARATIONS: Array<{ ext: RegExp; line: RegExp }> = [
   {
     ext: /\.(c|m)?[jt]sx?$/,
-    // Top level, or exported from a namespace; a class's methods. Not the statements of a function
-    // body (`  const x = ...`, `  if (...) {`), which a relay trial's outline was full of.
-    line: /^(export\s+)?(default\s+)?(declare\s+)?(abstract\s+)?(async\s+)?(function\*?|class|interface|type|enum|const|let|var|namespace|module)\s+[\w$]|^\s{2}(export|declare)\s+(default\s+)?(abstract\s+)?(async\s+)?(function\*?|class|interface|type|enum|const|let|var|namespace)\s+[\w$]|^\s{0,2}(describe|it|test|suite)(\.\w+)?\(|^\s{2}(?!(if|for|while|switch|catch|return|await|typeof|new|else|do|try|with|function)\b)(static\s+)?(async\s+)?(get\s+|set\s+)?[\w$#]+\s*\([^)]*\)\s*(:\s*[^{]+)?\{\s*$|^(module\.)?exports(\.\w+)?\s*=/,
+    // Top level, or exported from a namespace; a class's methods; tests, nested ones too (a
+    // relay trial's outline stopped at the first describe). Not the statements of a function
+    // body (`  const x = ...`, `  if (...) {`), which another trial's outline was full of.
+    line: /^(export\s+)?(default\s+)?(declare\s+)?(abstract\s+)?(async\s+)?(function\*?|class|interface|type|enum|const|let|var|namespace|module)\s+[\w$]|^\s{2}(export|declare)\s+(default\s+)?(abstract\s+)?(async\s+)?(function\*?|class|interface|type|enum|const|let|var|namespace)\s+[\w$]|^\s{0,8}(describe|it|test|suite)(\.\w+)?\(|^\s{2}(?!(if|for|while|switch|catch|return|await|typeof|new|else|do|try|with|function)\b)(static\s+)?(async\s+)?(get\s+|set\s+)?[\w$#]+\s*\([^)]*\)\s*(:\s*[^{]+)?\{\s*$|^(module\.)?exports(\.\w+)?\s*=/,
   },
   { ext: /\.py$/, line: /^\s{0,4}(async\s+)?(def|class)\s+\w/ },
   { ext: /\.go$/, line: /^(func|type|var|const)\s/ },
@@ -37,11 +38,15 @@ function splitLines(text: string): string[] {
  * lines, with a note of what is left out. A long neighbour to imitate or test file no longer
  * fills the prompt on every turn of a tool loop.
  */
-export function fileView(path: string, text: string, options: { purpose: 'change' | 'imitate' } = { purpose: 'change' }): { text: string; whole: boolean } {
+export function fileView(
+  path: string,
+  text: string,
+  options: { purpose: 'change' | 'imitate'; wholeChars?: number } = { purpose: 'change' },
+): { text: string; whole: boolean } {
   const lines = splitLines(text);
   const width = String(lines.length).length;
   const all = lines.map((t, i) => ({ n: i + 1, text: t }));
-  if (text.length <= VIEW_LIMITS.wholeChars && (options.purpose === 'change' || lines.length <= VIEW_LIMITS.excerptLines)) {
+  if (text.length <= (options.wholeChars ?? VIEW_LIMITS.wholeChars) && (options.purpose === 'change' || lines.length <= VIEW_LIMITS.excerptLines)) {
     return { text: numbered(all, width), whole: true };
   }
   const rule = DECLARATIONS.find((d) => d.ext.test(posix.extname(path)) || d.ext.test(path));

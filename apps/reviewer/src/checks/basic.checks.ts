@@ -18,7 +18,7 @@ export function checkTests(tests: TestResultDto): CheckResult {
     return {
       id: 'tests',
       passed: false,
-      detail: `tests failed (${tally})`,
+      detail: tally,
       findings: [
         checkFinding('tests', {
           file: '',
@@ -49,7 +49,7 @@ export function checkTests(tests: TestResultDto): CheckResult {
       ],
     };
   }
-  return { id: 'tests', passed: true, detail: `tests passed (${tally})`, findings: [] };
+  return { id: 'tests', passed: true, detail: tally, findings: [] };
 }
 
 export interface DiffInput {

@@ -64,8 +64,16 @@ describe('parseReviewAnswer', () => {
     [' MAJOR ', 'major'],
     ['info', 'info'],
   ])('takes the severity word %j models use as %s instead of spending a repair turn', (word, expected) => {
-    const answer = { ...valid(), findings: [{ ...valid().findings[0], severity: word }] };
+    const answer = { ...valid(), verdict: 'request-changes', findings: [{ ...valid().findings[0], severity: word }] };
     expect(parseReviewAnswer(answer).findings[0]!.severity).toBe(expected);
+  });
+
+  it('reads "medium" in an approving review as minor: a middle word does not overturn the approval (relay trial cookie-es)', () => {
+    const finding = (severity: string) => ({ ...valid().findings[0], severity });
+    const approve = parseReviewAnswer({ ...valid(), findings: [finding('medium'), finding('Moderate'), finding('high'), finding('major')] });
+    expect(approve.findings.map((f) => f.severity)).toEqual(['minor', 'minor', 'major', 'major']);
+    const changes = parseReviewAnswer({ ...valid(), verdict: 'request-changes', findings: [finding('medium')] });
+    expect(changes.findings[0]!.severity).toBe('major');
   });
 
   it('bounds sizes', () => {

@@ -59,6 +59,7 @@ const SEVERITY_SYNONYMS: Readonly<Record<string, Severity>> = {
   note: 'minor',
   low: 'minor',
   warning: 'minor',
+  // Between minor and major: major, unless the model approved (see APPROVED_MIDDLE).
   medium: 'major',
   moderate: 'major',
   high: 'major',
@@ -68,22 +69,30 @@ const SEVERITY_SYNONYMS: Readonly<Record<string, Severity>> = {
   severe: 'critical',
 };
 
-function severity(value: unknown, field: string): Severity {
+/**
+ * The middle words of a low/medium/high scale, read as minor in an approving review: a model that
+ * approves and calls a note "medium" has not said it blocks, and mapped to major it overturned the
+ * approval and cost a whole round (relay trial cookie-es, a "consider running tsc in CI" note).
+ */
+const APPROVED_MIDDLE: ReadonlySet<string> = new Set(['medium', 'moderate']);
+
+function severity(value: unknown, field: string, verdict: Verdict): Severity {
   const word = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
   if (word !== undefined && SEVERITIES.includes(word as Severity)) return word as Severity;
+  if (word !== undefined && verdict === 'approve' && APPROVED_MIDDLE.has(word)) return 'minor';
   const mapped = word !== undefined ? SEVERITY_SYNONYMS[word] : undefined;
   if (mapped) return mapped;
   throw new ReviewAnswerError(field, `must be one of ${ASKED_SEVERITIES.join(', ')} (got ${shown(value)})`);
 }
 
-function finding(value: unknown, at: string): ModelFinding {
+function finding(value: unknown, at: string, verdict: Verdict): ModelFinding {
   if (!isObject(value)) throw new ReviewAnswerError(at, `must be an object (got ${shown(value)})`);
   noUnknownKeys(value, FINDING_KEYS, at);
   // An empty file means the finding is about the change as a whole.
   const file = text(value.file, `${at}.file`, { min: 0, max: 1000 });
   const out: ModelFinding = {
     file,
-    severity: severity(value.severity, `${at}.severity`),
+    severity: severity(value.severity, `${at}.severity`, verdict),
     message: text(value.message, `${at}.message`, { min: 1, max: 5000 }),
   };
   // Models write null for "not applicable"; treat it as absent.
@@ -115,6 +124,6 @@ export function parseReviewAnswer(value: unknown): ModelReview {
   if (!Array.isArray(value.findings)) throw new ReviewAnswerError('findings', `must be a list (got ${shown(value.findings)})`);
   if (value.findings.length > MAX_MODEL_FINDINGS)
     throw new ReviewAnswerError('findings', `must hold at most ${MAX_MODEL_FINDINGS} findings (got ${value.findings.length})`);
-  const findings = value.findings.map((f, i) => finding(f, `findings[${i}]`));
+  const findings = value.findings.map((f, i) => finding(f, `findings[${i}]`, value.verdict as Verdict));
   return { verdict: value.verdict as Verdict, confidence, summary, findings };
 }

@@ -171,7 +171,7 @@ describe('CoderTools on a real directory', () => {
     const r = await failing.run('apply_patch', JSON.stringify({ patch: '--- a/src/a.js\n+++ b/src/a.js\n@@ -1 +1 @@\n-line one\n+line 1\n' }));
     expect(r.ok).toBe(false);
     expect(r.content).toBe(
-      'error: the patch did not apply: error: patch failed: src/a.js:1\nerror: src/a.js: patch does not apply. Where it differs: hunk 1 of src/a.js: its first line "line one" is not in the file. Each hunk\'s context and removed lines must match the file exactly, whitespace and blank lines included: read_file the region again (the line numbers it shows are not part of the file), or use edit_file for a small change.',
+      'error: the patch did not apply: patch failed: src/a.js:1; src/a.js: patch does not apply. Where it differs: hunk 1 of src/a.js: its first line "line one" is not in the file. Each hunk\'s context and removed lines must match the file exactly, whitespace and blank lines included: read_file the region again (the line numbers it shows are not part of the file), or use edit_file for a small change.',
     );
     expect(r.content).not.toContain('/w/');
   });

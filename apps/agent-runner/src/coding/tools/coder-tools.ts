@@ -57,7 +57,10 @@ export function patchFailure(message: string, mismatch?: string): string {
   const cleaned = message
     .replace(/^git .*? failed: /, '')
     .replace(/\/[^\s:'"]*\/tmp\/[0-9a-f-]+\.patch/g, 'the patch')
-    .trim();
+    // git's own "error: " on every line read as a second error inside the first (relay trial cookie-es).
+    .replace(/^error: /gm, '')
+    .trim()
+    .replace(/\.?\n+/g, '; ');
   const where = mismatch ? ` Where it differs: ${mismatch}.` : '';
   return `the patch did not apply: ${cleaned}.${where} Each hunk's context and removed lines must match the file exactly, whitespace and blank lines included: read_file the region again (the line numbers it shows are not part of the file), or use edit_file for a small change.`;
 }
