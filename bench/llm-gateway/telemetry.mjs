@@ -9,6 +9,7 @@
 // Run from the repository root, with Node 24 (the one in node_modules), after tools/build.mjs:
 //   node bench/llm-gateway/telemetry.mjs [--mode json|sse] [--rounds 2] [--seconds 10]
 //   node bench/llm-gateway/telemetry.mjs --cpu-prof /tmp/prof   # V8 CPU profiles of both gateways
+//   node bench/llm-gateway/telemetry.mjs --on usage|spans        # "on" with only one of the two (default both)
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +22,9 @@ const mode = opt('--mode', 'json');
 const rounds = Number(opt('--rounds', '2'));
 const seconds = Number(opt('--seconds', '10'));
 const profileDir = opt('--cpu-prof', undefined);
+const onWhat = opt('--on', 'both');
+const spansOn = onWhat !== 'usage';
+const usageOn = onWhat !== 'spans';
 const work = mkdtempSync(join(tmpdir(), 'llm-gateway-telemetry-'));
 
 async function main() {
@@ -40,11 +44,11 @@ async function main() {
       env: { ...gatewayEnv({ natsPort, port, vaultPath }), ...env },
     });
   const off = gateway('off', offPort, {});
-  const on = gateway('on', onPort, { AGENCY_TRACE_FILE: join(work, 'spans.jsonl'), WORK_DIR: join(work, 'gateway-work') });
+  const on = gateway('on', onPort, { ...(spansOn ? { AGENCY_TRACE_FILE: join(work, 'spans.jsonl') } : {}), WORK_DIR: join(work, 'gateway-work') });
   const auth = { authorization: `Bearer ${GATEWAY_KEY}` };
   const targets = [
     { name: 'off', port: offPort, path: '/v1/chat/completions', headers: auth, pid: off.child.pid },
-    { name: 'on', port: onPort, path: '/v1/chat/completions', headers: { ...auth, ...FR_HEADERS }, pid: on.child.pid },
+    { name: 'on', port: onPort, path: '/v1/chat/completions', headers: { ...auth, ...(usageOn ? FR_HEADERS : {}) }, pid: on.child.pid },
   ];
   const body = bodyFor('bench', mode === 'sse');
   for (const t of targets) {
@@ -93,7 +97,7 @@ async function main() {
   );
   const s = summary;
   console.log(
-    `${mode}: on/off throughput ${((100 * s.on.rps) / s.off.rps).toFixed(1)}% (${s.on.rps.toFixed(0)} / ${s.off.rps.toFixed(0)} req/s); ` +
+    `${mode} (on: ${onWhat}): on/off throughput ${((100 * s.on.rps) / s.off.rps).toFixed(1)}% (${s.on.rps.toFixed(0)} / ${s.off.rps.toFixed(0)} req/s); ` +
       `gateway CPU ${s.on.gatewayUs.toFixed(0)} / ${s.off.gatewayUs.toFixed(0)} µs/req; nats-server ${s.on.natsUs.toFixed(0)} / ${s.off.natsUs.toFixed(0)} µs/req; load ${s.on.load.toFixed(1)} / ${s.off.load.toFixed(1)}`,
   );
 }

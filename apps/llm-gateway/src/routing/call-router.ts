@@ -180,7 +180,7 @@ export class CallRouter {
         retryAfterMs: admission.waitMs,
       });
     let left = o.deadline === undefined ? undefined : Math.max(1, o.deadline.at - now);
-    const waiting = admission.permit.slot(left === undefined ? o.signal : AbortSignal.any([...(o.signal ? [o.signal] : []), AbortSignal.timeout(left)]));
+    const waiting = admission.permit.slot(o.signal, left);
     if (waiting) {
       try {
         await waiting;

@@ -61,4 +61,46 @@ describe('ProviderLimiter', () => {
     third.release();
     expect(l.active).toBe(0);
   });
+
+  describe('a wait with a time limit', () => {
+    beforeEach(() => vi.useFakeTimers());
+    afterEach(() => vi.useRealTimers());
+
+    it('leaves the queue when the time is up, and the next caller gets the slot', async () => {
+      const l = new ProviderLimiter({ maxConcurrency: 1 }, () => now);
+      const first = permitOf(l.admit(0));
+      first.slot();
+      const late = permitOf(l.admit(0))
+        .slot(undefined, 1000)!
+        .catch((e: Error) => e.message);
+      const next = permitOf(l.admit(0)).slot(undefined, 5000)!;
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(await late).toBe('no free slot within 1000 ms');
+      expect(l.waiting).toBe(1);
+      first.release();
+      await next;
+      expect(l.active).toBe(1);
+    });
+
+    it('keeps no timer once the slot is given, or when it was free at once (issue 15: no timer per call)', async () => {
+      const l = new ProviderLimiter({ maxConcurrency: 1 }, () => now);
+      const first = permitOf(l.admit(0));
+      expect(first.slot(undefined, 300_000)).toBeUndefined();
+      expect(vi.getTimerCount()).toBe(0);
+      const waiting = permitOf(l.admit(0)).slot(new AbortController().signal, 300_000)!;
+      expect(vi.getTimerCount()).toBe(1);
+      first.release();
+      await waiting;
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('refuses at once a caller that was already cancelled', async () => {
+      const l = new ProviderLimiter({ maxConcurrency: 1 }, () => now);
+      permitOf(l.admit(0)).slot();
+      const gone = new AbortController();
+      gone.abort();
+      await expect(permitOf(l.admit(0)).slot(gone.signal, 1000)).rejects.toThrow('cancelled');
+      expect(l.waiting).toBe(0);
+    });
+  });
 });

@@ -37,8 +37,11 @@ const FREE: Admission = { ok: true, permit: { slot: () => undefined, release: ()
 export type Admission = { ok: true; permit: Permit } | { ok: false; waitMs: number; limit: string };
 
 export interface Permit {
-  /** Waits for a free concurrency slot (FIFO); rejects if `signal` aborts first. Undefined: the slot is free now. */
-  slot(signal?: AbortSignal): Promise<void> | undefined;
+  /**
+   * Waits for a free concurrency slot (FIFO); rejects if `signal` aborts or `timeoutMs` passes
+   * first. Undefined: the slot is free now (and no timer was made).
+   */
+  slot(signal?: AbortSignal, timeoutMs?: number): Promise<void> | undefined;
   /** Frees the slot and corrects the token count with what the call really used. */
   release(actualTokens?: number): void;
 }
@@ -98,13 +101,13 @@ export class ProviderLimiter {
     return {
       ok: true,
       permit: {
-        slot: (signal) => {
+        slot: (signal, timeoutMs) => {
           if (this.inFlight < this.max) {
             this.inFlight += 1;
             held = true;
             return undefined;
           }
-          return this.acquire(signal).then(() => void (held = true));
+          return this.acquire(signal, timeoutMs).then(() => void (held = true));
         },
         release: (actual) => {
           if (released) return;
@@ -116,25 +119,38 @@ export class ProviderLimiter {
     };
   }
 
-  private acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * A plain timer, cleared once the wait ends: an AbortSignal.timeout() here (one per call, for the
+   * call's whole deadline) would stay alive with everything its async context holds until it fired.
+   */
+  private acquire(signal?: AbortSignal, timeoutMs?: number): Promise<void> {
     if (this.inFlight < this.max) {
       this.inFlight += 1;
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const leave = (reason: string) => {
+        settle();
+        const i = this.queue.indexOf(entry);
+        if (i >= 0) this.queue.splice(i, 1);
+        reject(new Error(reason));
+      };
       const entry = {
         resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
+          settle();
           resolve();
         },
         reject,
       };
-      const onAbort = () => {
-        const i = this.queue.indexOf(entry);
-        if (i >= 0) this.queue.splice(i, 1);
-        reject(new Error('the call was cancelled while waiting for a free slot'));
-      };
+      const onAbort = () => leave('the call was cancelled while waiting for a free slot');
+      if (signal?.aborted) return reject(new Error('the call was cancelled while waiting for a free slot'));
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) timer = setTimeout(() => leave(`no free slot within ${timeoutMs} ms`), timeoutMs);
       this.queue.push(entry);
     });
   }

@@ -11,7 +11,7 @@ import {
 import type { WireRequest } from '../wire/wire-format.js';
 import { WireError, type WireFormat } from '../wire/wire-format.js';
 import { readBody, TransportError, type HttpTransport, type UpstreamResponse } from './http.transport.js';
-import { SseDecoder } from './sse.decoder.js';
+import { SseDecoder, type SseEvent } from './sse.decoder.js';
 import { malformedError, statusError, transportError } from './upstream-errors.js';
 
 export interface HttpProviderTimeouts {
@@ -80,27 +80,25 @@ export class HttpProvider implements LlmProvider {
   }
 
   async chat(request: LlmChatRequest, signal?: AbortSignal, limits: LlmCallLimits = {}): Promise<LlmChatResponse> {
-    if (this.timeouts.streamUpstream) {
-      for await (const event of this.stream(request, signal, limits)) if (event.kind === 'end') return event.response;
-      throw new ProviderError(`provider "${this.name}" ended its stream without a final answer`, 502, 'incomplete_stream', true);
-    }
-    return this.json(this.wire.request(request, false), signal, limits, (body, response) => stamped(this.wire.response(body, request), response), request);
+    if (!this.timeouts.streamUpstream)
+      return this.json(this.wire.request(request, false), signal, limits, (body, response) => stamped(this.wire.response(body, request), response), request);
+    const response = await this.sendWire(this.wire.request(request, true), request, signal, limits);
+    if (!isEventStream(response)) return this.onePiece(response, request);
+    // Only the whole answer is wanted: the events are read as they come (a broken stream still
+    // fails at once), without handing each piece through an async generator.
+    const reader = this.wire.streamReader(request);
+    await this.events(response, (event) => void this.read(() => reader.read(event)));
+    return stamped(
+      this.read(() => reader.finish()),
+      response,
+    );
   }
 
   async *stream(request: LlmChatRequest, signal?: AbortSignal, limits: LlmCallLimits = {}): AsyncIterable<LlmStreamEvent> {
     const response = await this.sendWire(this.wire.request(request, true), request, signal, limits);
-    const contentType = response.headers['content-type'] ?? '';
-    if (!contentType.includes('text/event-stream')) {
+    if (!isEventStream(response)) {
       // Some compatible servers ignore stream: true and answer in one piece: accept that.
-      const body = await this.whole(response);
-      let whole: LlmChatResponse;
-      try {
-        whole = stamped(this.wire.response(body, request), response);
-      } catch (e) {
-        if (e instanceof WireError) throw malformedError(this.name, `asked for a stream, got ${contentType || 'no content type'}: ${e.message}`);
-        throw e;
-      }
-      yield* piecesOf(whole);
+      yield* piecesOf(await this.onePiece(response, request));
       return;
     }
     const reader = this.wire.streamReader(request);
@@ -108,12 +106,7 @@ export class HttpProvider implements LlmProvider {
     const iterator = response.body[Symbol.asyncIterator]();
     try {
       for (;;) {
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await iterator.next();
-        } catch (e) {
-          throw this.mapped(e);
-        }
+        const next = await this.nextChunk(iterator);
         const events = next.done ? decoder.end() : decoder.push(next.value);
         for (const event of events) {
           for (const piece of this.read(() => reader.read(event))) {
@@ -133,6 +126,41 @@ export class HttpProvider implements LlmProvider {
         response,
       ),
     };
+  }
+
+  /** Feeds every server-sent event of the answer to `each`, as its bytes arrive. */
+  private async events(response: UpstreamResponse, each: (event: SseEvent) => void): Promise<void> {
+    const decoder = new SseDecoder();
+    const iterator = response.body[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await this.nextChunk(iterator);
+        for (const event of next.done ? decoder.end() : decoder.push(next.value)) each(event);
+        if (next.done) return;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+
+  private async nextChunk(iterator: AsyncIterator<Buffer>): Promise<IteratorResult<Buffer>> {
+    try {
+      return await iterator.next();
+    } catch (e) {
+      throw this.mapped(e);
+    }
+  }
+
+  /** A stream request answered in one piece (JSON), as the whole answer. */
+  private async onePiece(response: UpstreamResponse, request: LlmChatRequest): Promise<LlmChatResponse> {
+    const body = await this.whole(response);
+    try {
+      return stamped(this.wire.response(body, request), response);
+    } catch (e) {
+      const contentType = response.headers['content-type'] ?? '';
+      if (e instanceof WireError) throw malformedError(this.name, `asked for a stream, got ${contentType || 'no content type'}: ${e.message}`);
+      throw e;
+    }
   }
 
   private async sendWire(
@@ -198,6 +226,10 @@ export function dateOf(headers: UpstreamResponse['headers']): number | undefined
   if (!raw) return undefined;
   const ms = Date.parse(raw);
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
+}
+
+function isEventStream(response: UpstreamResponse): boolean {
+  return (response.headers['content-type'] ?? '').includes('text/event-stream');
 }
 
 function stamped(answer: LlmChatResponse, response: UpstreamResponse): LlmChatResponse {

@@ -17,6 +17,14 @@ describe('SseDecoder', () => {
     ]);
   });
 
+  it('finds every line end when LF, CR and CRLF alternate in one chunk', () => {
+    const d = new SseDecoder();
+    expect(d.push(bytes('data: one\ndata: two\rdata: three\r\ndata: four\n\rdata: five\n\r\n\n'))).toEqual([
+      { data: 'one\ntwo\nthree\nfour' },
+      { data: 'five' },
+    ]);
+  });
+
   it('reassembles events split anywhere, even inside a UTF-8 character or a CRLF', () => {
     const text = 'event: content_block_delta\r\ndata: {"text":"héllo 🎉"}\r\n\r\n';
     const all = bytes(text);

@@ -30,18 +30,23 @@ export class SseDecoder {
 
   private drain(final: boolean): SseEvent[] {
     const out: SseEvent[] = [];
+    const buffer = this.buffer;
+    // Line ends are found by indexOf (native), not a loop over characters: vendors end lines
+    // with LF; a CR, rare, is looked for once per chunk and again only after it was passed.
+    let cr = buffer.indexOf('\r');
     let start = 0;
     for (;;) {
-      let i = start;
-      while (i < this.buffer.length && this.buffer[i] !== '\n' && this.buffer[i] !== '\r') i += 1;
-      if (i >= this.buffer.length) break;
+      const lf = buffer.indexOf('\n', start);
+      if (cr >= 0 && cr < start) cr = buffer.indexOf('\r', start);
+      const i = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
+      if (i < 0) break;
       // A CR at the very end of a chunk may be the first half of CRLF: wait for more.
-      if (this.buffer[i] === '\r' && i + 1 >= this.buffer.length && !final) break;
-      const line = this.buffer.slice(start, i);
-      start = i + (this.buffer[i] === '\r' && this.buffer[i + 1] === '\n' ? 2 : 1);
+      if (i === cr && i + 1 >= buffer.length && !final) break;
+      const line = buffer.slice(start, i);
+      start = i + (i === cr && buffer.charCodeAt(i + 1) === 10 ? 2 : 1);
       this.line(line, out);
     }
-    this.buffer = this.buffer.slice(start);
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
     return out;
   }
 
