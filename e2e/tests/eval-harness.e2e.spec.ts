@@ -12,20 +12,11 @@ import {
   type Variant,
   type VariantReport,
 } from '@agency/eval';
-import { portState, randomFreePortBase } from '@agency/stack';
 import { tempDir, type TempDir } from '@agency/testing';
+import { twoStackBase } from './support/eval-ports.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const suiteDir = join(root, 'e2e', 'fixtures', 'eval-suite');
-
-/** A port base whose two stacks (base and base + 10, eight ports each) are free. */
-async function twoStackBase(): Promise<number> {
-  for (;;) {
-    const base = await randomFreePortBase();
-    const states = await Promise.all(Array.from({ length: 8 }, (_, i) => portState(base + 10 + i)));
-    if (states.every((s) => s === 'free')) return base;
-  }
-}
 
 /** The scripted provider's documented estimate: ceil(characters / 4) per text, a tool call's name and arguments each. */
 const tokens = (text: string) => Math.ceil(text.length / 4);

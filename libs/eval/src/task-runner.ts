@@ -4,6 +4,7 @@ import { sagaStage, STREAMS, type SagaList, type SagaSummary } from '@agency/con
 import { BusConnection } from '@agency/messaging';
 import { LocalStack } from '@agency/stack';
 import { runFailure } from './failure-code.js';
+import type { EnvironmentShare, EnvironmentUse } from './environment-share.js';
 import type { HiddenTests } from './hidden-tests.js';
 import { TaskOutcome, type TaskResult, type Variant } from './report.js';
 import { seedForge } from './repo-source.js';
@@ -36,6 +37,8 @@ export interface TaskRunOptions {
   timeoutMs: number;
   /** Added to every service's environment. */
   env?: Record<string, string>;
+  /** The agent-runner's environment cache shared with the suite's other stacks and later runs. */
+  environments?: EnvironmentShare;
   log?: (line: string) => void;
 }
 
@@ -106,6 +109,9 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
   let saga: SagaSummary | undefined;
   let events: RunEvent[] = [];
   let pr: { branch: string; draft: boolean } | undefined;
+  const runnerWorkDir = stack.envFor('agent-runner').WORK_DIR!;
+  const seeded = o.environments?.seed(runnerWorkDir);
+  let environments: EnvironmentUse | undefined;
   activeStacks.add(stack);
   try {
     await stack.start();
@@ -124,6 +130,7 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
   } finally {
     await stack.stop();
     activeStacks.delete(stack);
+    if (seeded) environments = o.environments?.harvest(runnerWorkDir, seeded);
   }
   const sagaId = saga?.sagaId ?? events.find((e) => e.type === 'orchestrator.fr-state-changed')?.sagaId ?? '';
   const figures = runFigures(events, sagaId);
@@ -145,6 +152,7 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
     ...(saga?.failure ? { failure: saga.failure } : !saga ? { failure: `no result within ${Math.round(o.timeoutMs / 1000)} s` } : {}),
     figures,
     ...(hidden ? { hidden } : {}),
+    ...(environments ? { environments } : {}),
     wallMs: Date.now() - started,
   };
 }

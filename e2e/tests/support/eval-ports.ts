@@ -1,0 +1,10 @@
+import { portState, randomFreePortBase } from '@agency/stack';
+
+/** A port base whose two eval stacks (base and base + 10, eight ports each, as `--concurrency 2` uses them) are free. */
+export async function twoStackBase(): Promise<number> {
+  for (;;) {
+    const base = await randomFreePortBase();
+    const states = await Promise.all(Array.from({ length: 8 }, (_, i) => portState(base + 10 + i)));
+    if (states.every((s) => s === 'free')) return base;
+  }
+}
