@@ -91,6 +91,14 @@ describe('agency eval: the starter suite, oracle 100% and wrong answer 0%', () =
       env,
       log: (line) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`),
     }));
+    // Where the time went, per run (CI's log keeps it): stack start, to PR (of it the code step,
+    // the sandbox's setup or restore included), hidden tests, stack stop.
+    const s = (ms?: number) => `${((ms ?? 0) / 1000).toFixed(1)} s`;
+    for (const v of report.variants)
+      for (const t of v.tasks)
+        console.log(
+          `${v.label} ${t.task}: start ${s(t.harness?.stackStartMs)}, to PR ${s(t.figures?.timeToPrMs)} (code ${s(t.figures?.steps.find((x) => x.step === 'code-r1')?.ms)}), hidden ${s(t.hidden?.durationMs)}, stop ${s(t.harness?.stackStopMs)}, wall ${s(t.wallMs)}`,
+        );
     console.log(`starter suite, ${report.variants[0]!.tasks.length} task(s), oracle and wrong: ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
     const hasSetup = (task: string) => loadSuite(suiteDir).tasks.find((t) => t.name === task)!.spec.setup !== undefined;

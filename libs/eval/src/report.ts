@@ -44,7 +44,16 @@ export interface TaskResult {
   hidden?: HiddenTestResult;
   /** The agent-runner's environments shared across the run's stacks: given, restored, newly stored. */
   environments?: EnvironmentUse;
+  /** The harness's own share of wallMs (the pipeline's is figures; the hidden tests' is hidden.durationMs). */
+  harness?: HarnessTimes;
   wallMs: number;
+}
+
+export interface HarnessTimes {
+  /** Starting the task's stack: nats-server and the seven services, until each is ready. */
+  stackStartMs: number;
+  /** Stopping it (its processes and sandbox containers). */
+  stackStopMs: number;
 }
 
 export interface Variant {

@@ -6,7 +6,7 @@ import { LocalStack } from '@agency/stack';
 import { runFailure } from './failure-code.js';
 import type { EnvironmentShare, EnvironmentUse } from './environment-share.js';
 import type { HiddenTests } from './hidden-tests.js';
-import { TaskOutcome, type TaskResult, type Variant } from './report.js';
+import { TaskOutcome, type HarnessTimes, type TaskResult, type Variant } from './report.js';
 import { seedForge } from './repo-source.js';
 import { runFigures, type RunEvent } from './run-metrics.js';
 import type { ScriptedAnswers } from './scripted-answers.js';
@@ -112,9 +112,12 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
   const runnerWorkDir = stack.envFor('agent-runner').WORK_DIR!;
   const seeded = o.environments?.seed(runnerWorkDir);
   let environments: EnvironmentUse | undefined;
+  const harness: HarnessTimes = { stackStartMs: 0, stackStopMs: 0 };
   activeStacks.add(stack);
   try {
+    const starting = Date.now();
     await stack.start();
+    harness.stackStartMs = Date.now() - starting;
     o.log?.(`${task.name}: stack up on ports ${o.portBase}-${o.portBase + 7}`);
     saga = await waitSettled(stack, o.timeoutMs);
     if (!saga) {
@@ -128,7 +131,9 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
     events = await readEvents(stack);
     if (saga?.prUrl) pr = await prRecord(stack, saga.prUrl);
   } finally {
+    const stopping = Date.now();
     await stack.stop();
+    harness.stackStopMs = Date.now() - stopping;
     activeStacks.delete(stack);
     if (seeded) environments = o.environments?.harvest(runnerWorkDir, seeded);
   }
@@ -153,6 +158,7 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
     figures,
     ...(hidden ? { hidden } : {}),
     ...(environments ? { environments } : {}),
+    harness,
     wallMs: Date.now() - started,
   };
 }
