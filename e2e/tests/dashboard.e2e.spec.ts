@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { LocalStack, seedBareRepo, seedVault, STACK_SERVICES, type StackService } from '@agency/stack';
 import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+import { startDashboard, stopDashboard, type DashboardProcess } from './support/dashboard-process.js';
 import { checkedShot, COLOURS, near, pngColours } from './support/screenshots.js';
 
 // The dashboard in headless Chromium (Debian's chromium driven by playwright-core) against the
@@ -19,7 +19,7 @@ describe('dashboard in headless Chromium', () => {
   let dir: TempDir;
   let nats: NatsServerHandle;
   let stack: LocalStack;
-  let dashboard: ChildProcess | undefined;
+  let dashboard: DashboardProcess | undefined;
   let dashboardUrl: string;
   let browser: Browser;
   let page: Page;
@@ -79,28 +79,14 @@ describe('dashboard in headless Chromium', () => {
     });
     await stack.start();
 
-    const port = await freePort();
-    dashboardUrl = `http://127.0.0.1:${port}`;
-    const log = openSync(join(dir.path, 'run', 'logs', 'dashboard.log'), 'a');
-    dashboard = spawn(process.execPath, ['--enable-source-maps', join(root, 'dist', 'apps', 'dashboard', 'src', 'main.js')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        NATS_URL: nats.url,
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: String(port),
-        LOG_LEVEL: 'info',
-        ORCHESTRATOR_URL: stack.url('orchestrator'),
-        REGISTRY_URL: stack.url('registry'),
-        GIT_SERVICE_URL: stack.url('git-service'),
-        TRACE_URL_TEMPLATE: 'http://jaeger.example:16686/trace/{traceId}',
-      },
-      stdio: ['ignore', log, log],
+    dashboard = await startDashboard(root, join(dir.path, 'run', 'logs', 'dashboard.log'), {
+      NATS_URL: nats.url,
+      ORCHESTRATOR_URL: stack.url('orchestrator'),
+      REGISTRY_URL: stack.url('registry'),
+      GIT_SERVICE_URL: stack.url('git-service'),
+      TRACE_URL_TEMPLATE: 'http://jaeger.example:16686/trace/{traceId}',
     });
-    closeSync(log);
-    await expectEventually(async () => expect((await fetch(`${dashboardUrl}/health/ready`)).status).toBe(200), {
-      timeoutMs: 30_000,
-      message: 'dashboard ready',
-    });
+    dashboardUrl = dashboard.url;
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -122,11 +108,7 @@ describe('dashboard in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (dashboard && dashboard.exitCode === null) {
-      const gone = new Promise((r) => dashboard!.once('exit', r));
-      dashboard.kill('SIGTERM');
-      await gone;
-    }
+    await stopDashboard(dashboard);
     await stack?.stop();
     await nats?.dispose();
     if (process.env.KEEP_E2E_DIR) console.log(`e2e state kept in ${dir.path}`);

@@ -108,7 +108,11 @@ function addEvalCommands(program: Command, run: (fn: () => Promise<number>) => (
     .option('--models <aliases>', 'comma-separated model aliases (of the configuration): every role uses each in turn')
     .option('--tiers <names>', 'comma-separated tiers: every FR runs on each in turn (default: the router picks)')
     .option('--concurrency <n>', 'stacks at once', '1')
-    .option('--answers <kind>', 'models (default), or scripted: oracle (the reference solutions), wrong (a wrong change) or empty (no change: the run fails)')
+    .option(
+      '--answers <kinds>',
+      'models (default), or scripted, comma-separated, a variant each: oracle (the reference solutions), wrong (a wrong change), empty (no change: the run fails)',
+    )
+    .option('--tasks <names>', "comma-separated: only these of the suite's tasks")
     .option('--vault <dir>', 'the agency configuration to measure: agents, rules, tiers, llm (default examples/vault)')
     .option('--out <dir>', 'where the run is kept (default .agency/eval/<suite>-<answers>-<time>)')
     .option('--port-base <port>', 'the first stack listens on this port and the 7 after it, the next 10 higher', '7600')

@@ -39,13 +39,20 @@ export const near = (hex: string, want: string) =>
 /**
  * Takes a full-page screenshot and checks it by its pixels: a PNG, the dark header bar and the
  * page background drawn, with text (many anti-aliased shades), and each extra colour at least its
- * share of the pixels. Returns the colours for further checks.
+ * share of the pixels. Returns the colours for further checks. `decoder` decodes the PNG: a page
+ * whose CSP allows data: images (the eval pages' does not).
  */
-export async function checkedShot(page: Page, file: string, name: string, extra: Array<[string, string, number]> = []): Promise<Array<[string, number]>> {
+export async function checkedShot(
+  page: Page,
+  file: string,
+  name: string,
+  extra: Array<[string, string, number]> = [],
+  decoder: Page = page,
+): Promise<Array<[string, number]>> {
   await page.screenshot({ path: file, fullPage: true });
   const png = readFileSync(file);
   expect(png.subarray(0, 8).equals(PNG_SIGNATURE), `${name}: a PNG`).toBe(true);
-  const all = await pngColours(page, png);
+  const all = await pngColours(decoder, png);
   const total = all.reduce((n, [, c]) => n + c, 0);
   const share = (want: string) => all.filter(([hex]) => near(hex, want)).reduce((n, [, c]) => n + c, 0) / total;
   // In pixels, not a share: a long full page makes the bar's share small (a phone's 390 x 50 bar is 19,500).

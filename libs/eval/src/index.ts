@@ -1,4 +1,5 @@
 export * from './container.runner.js';
+export * from './environment-share.js';
 export * from './failure-code.js';
 export * from './hidden-tests.js';
 export * from './report.js';

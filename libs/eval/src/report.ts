@@ -1,5 +1,7 @@
+import type { EnvironmentUse } from './environment-share.js';
 import type { FailureCode } from './failure-code.js';
 import type { RoleUsage, RunFigures } from './run-metrics.js';
+import type { ScriptedAnswers } from './scripted-answers.js';
 
 /** Why a task has no run result; `invalid`: its hidden tests already pass at the base. */
 export enum TaskOutcome {
@@ -40,7 +42,18 @@ export interface TaskResult {
   sagaCostUsd?: number;
   figures?: RunFigures;
   hidden?: HiddenTestResult;
+  /** The agent-runner's environments shared across the run's stacks: given, restored, newly stored. */
+  environments?: EnvironmentUse;
+  /** The harness's own share of wallMs (the pipeline's is figures; the hidden tests' is hidden.durationMs). */
+  harness?: HarnessTimes;
   wallMs: number;
+}
+
+export interface HarnessTimes {
+  /** Starting the task's stack: nats-server and the seven services, until each is ready. */
+  stackStartMs: number;
+  /** Stopping it (its processes and sandbox containers). */
+  stackStopMs: number;
 }
 
 export interface Variant {
@@ -48,6 +61,8 @@ export interface Variant {
   model?: string;
   /** The only tier the FRs run on; absent: the router picks per FR. */
   tier?: string;
+  /** Scripted answers instead of models for this variant (the run's own `answers` otherwise). */
+  answers?: ScriptedAnswers;
 }
 
 export interface SuiteFigures {
@@ -84,7 +99,11 @@ export interface SuiteReport {
 }
 
 export function variantLabel(v: Variant): string {
-  return [v.model ? `model ${v.model}` : undefined, v.tier ? `tier ${v.tier}` : undefined].filter(Boolean).join(', ') || 'as configured';
+  return (
+    [v.answers ? `answers ${v.answers}` : undefined, v.model ? `model ${v.model}` : undefined, v.tier ? `tier ${v.tier}` : undefined]
+      .filter(Boolean)
+      .join(', ') || 'as configured'
+  );
 }
 
 /** The q-quantile by nearest rank (q in 0..1) of unsorted numbers. */

@@ -55,11 +55,15 @@ export function scriptFor(answers: ScriptedAnswers, frId: string, title: string,
   };
 }
 
-/** Prices of the scripted aliases: the oracle's cost is then a known function of its tokens. */
+/**
+ * Prices of the scripted aliases: the oracle's cost is then a known function of its tokens. Cached
+ * input (the scripted provider's simulated prompt cache) at a tenth of the input price, as OpenAI's
+ * current models charge it.
+ */
 export const SCRIPTED_PRICES = {
-  'scripted/planner': { input_per_mtok: 3.0, output_per_mtok: 15.0 },
-  'scripted/coder': { input_per_mtok: 3.0, output_per_mtok: 15.0 },
-  'scripted/reviewer': { input_per_mtok: 1.0, output_per_mtok: 5.0 },
+  'scripted/planner': { input_per_mtok: 3.0, cached_input_per_mtok: 0.3, output_per_mtok: 15.0 },
+  'scripted/coder': { input_per_mtok: 3.0, cached_input_per_mtok: 0.3, output_per_mtok: 15.0 },
+  'scripted/reviewer': { input_per_mtok: 1.0, cached_input_per_mtok: 0.1, output_per_mtok: 5.0 },
 } as const;
 
 /** The llm section of agency.yaml that serves the script at `scriptFile` (relative to 40_config). */

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ContainerRunner } from './container.runner.js';
+import { EnvironmentShare } from './environment-share.js';
 import { FailureCode } from './failure-code.js';
 import { HiddenTests, SetupFailedError } from './hidden-tests.js';
 import { reportMarkdown, suiteFigures, TaskOutcome, variantLabel, type HiddenTestResult, type SuiteReport, type TaskResult, type Variant } from './report.js';
@@ -18,13 +19,19 @@ export interface SuiteRunOptions {
   rootDir: string;
   configVault: string;
   variants: Variant[];
+  /** Scripted answers of every variant that names none. */
   answers?: ScriptedAnswers;
+  /** Only these tasks of the suite (default: the suite's own list). */
+  tasks?: string[];
   concurrency: number;
   /** Task slot n uses ports portBase + 10n ... + 7. */
   portBase: number;
   timeoutMs: number;
   registry?: string;
-  /** Downloaded npm tarballs and the hidden tests' installs at each base (default <outDir>/../cache). */
+  /**
+   * Downloaded npm tarballs, the hidden tests' installs at each base and the agent-runners'
+   * environments (default <outDir>/../cache): kept, later runs reuse them.
+   */
   cacheDir?: string;
   image?: string;
   env?: Record<string, string>;
@@ -62,30 +69,45 @@ function harnessError(task: LoadedTask, e: unknown): TaskResult {
  * The base of every task, its dependencies, and the rule that a task whose hidden tests pass at
  * the base is invalid: it could not tell a solution from no work at all.
  */
-async function prepare(suite: LoadedSuite, o: SuiteRunOptions, hidden: HiddenTests): Promise<Prepared[]> {
-  const out: Prepared[] = [];
-  for (const task of suite.tasks) {
-    const baseRepo = join(o.outDir, 'repos', task.name);
-    try {
-      await materializeRepo(task.source, baseRepo, { registry: o.registry, cacheDir: o.cacheDir ?? join(o.outDir, '..', 'cache') });
-      await hidden.installDeps(task, baseRepo);
-      const atBase = await hidden.run(task, baseRepo, 'main', 'base');
-      if (atBase.passed) {
-        o.log?.(`${task.name}: INVALID, its hidden tests pass at the base`);
-        out.push({
-          task,
-          baseRepo,
-          refused: refusal(task, TaskOutcome.Invalid, 'the hidden tests pass at the base commit: the task cannot tell a solution from no change', atBase),
-        });
-        continue;
-      }
-      out.push({ task, baseRepo });
-    } catch (e) {
-      o.log?.(`${task.name}: cannot be prepared: ${(e as Error).message}`);
-      out.push({ task, baseRepo, refused: harnessError(task, e) });
+async function prepareTask(task: LoadedTask, o: SuiteRunOptions & { cacheDir: string }, hidden: HiddenTests): Promise<Prepared> {
+  const baseRepo = join(o.outDir, 'repos', task.name);
+  try {
+    const t0 = Date.now();
+    await materializeRepo(task.source, baseRepo, { registry: o.registry, cacheDir: o.cacheDir });
+    const t1 = Date.now();
+    await hidden.installDeps(task, baseRepo);
+    const t2 = Date.now();
+    const atBase = await hidden.run(task, baseRepo, 'main', 'base');
+    const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    o.log?.(`${task.name}: prepared (repository ${secs(t1 - t0)}, hidden tests' install ${secs(t2 - t1)}, check at the base ${secs(Date.now() - t2)})`);
+    if (atBase.passed) {
+      o.log?.(`${task.name}: INVALID, its hidden tests pass at the base`);
+      return {
+        task,
+        baseRepo,
+        refused: refusal(task, TaskOutcome.Invalid, 'the hidden tests pass at the base commit: the task cannot tell a solution from no change', atBase),
+      };
     }
+    return { task, baseRepo };
+  } catch (e) {
+    o.log?.(`${task.name}: cannot be prepared: ${(e as Error).message}`);
+    return { task, baseRepo, refused: harnessError(task, e) };
   }
-  return out;
+}
+
+/** Only the named tasks of a suite, in the order named; an unknown name is an error before anything runs. */
+export function selectTasks(suite: LoadedSuite, names?: string[]): LoadedSuite {
+  if (!names || names.length === 0) return suite;
+  const unknown = names.filter((n) => !suite.tasks.some((t) => t.name === n));
+  if (unknown.length > 0)
+    throw new Error(`no task ${unknown.join(', ')} in suite ${suite.manifest.name} (tasks: ${suite.tasks.map((t) => t.name).join(', ')})`);
+  return { ...suite, tasks: names.map((n) => suite.tasks.find((t) => t.name === n)!) };
+}
+
+/** The report's `answers`: the variants' scripted answers, or `models`. */
+function answersOfRun(variants: Variant[], answers?: ScriptedAnswers): string {
+  const all = [...new Set(variants.map((v) => v.answers ?? answers ?? 'models'))];
+  return all.join(', ');
 }
 
 /** Runs `work` items, at most `limit` at once; each gets a slot number (its ports) that no running item holds. */
@@ -114,14 +136,17 @@ function machine(): string {
  * tier), at most `concurrency` stacks at once; writes report.json and report.md into outDir.
  */
 export async function runSuite(o: SuiteRunOptions): Promise<{ report: SuiteReport; json: string; markdown: string }> {
-  const suite = loadSuite(o.suiteDir);
+  const suite = selectTasks(loadSuite(o.suiteDir), o.tasks);
   const outDir = resolve(o.outDir);
   mkdirSync(outDir, { recursive: true });
   const containers = new ContainerRunner(o.image);
   containers.check();
   const startedAt = new Date().toISOString();
-  const hidden = new HiddenTests(containers, join(outDir, 'hidden'), o.cacheDir ?? join(outDir, '..', 'cache'));
-  const prepared = await prepare(suite, { ...o, outDir }, hidden);
+  const cacheDir = o.cacheDir ?? join(outDir, '..', 'cache');
+  const hidden = new HiddenTests(containers, join(outDir, 'hidden'), cacheDir);
+  const environments = new EnvironmentShare(join(cacheDir, 'environments'));
+  // Mostly downloads and installs in containers: as many at once as there will be stacks.
+  const prepared = await pool(suite.tasks, o.concurrency, (task) => prepareTask(task, { ...o, outDir, cacheDir }, hidden));
   const items = o.variants.flatMap((variant, v) => prepared.map((p) => ({ variant, v, p })));
   const results = await pool(items, o.concurrency, async ({ variant, v, p }, slot) => {
     if (p.refused) return p.refused;
@@ -133,11 +158,12 @@ export async function runSuite(o: SuiteRunOptions): Promise<{ report: SuiteRepor
         dir: join(outDir, 'runs', `v${v}`, p.task.name),
         portBase: o.portBase + slot * 10,
         variant,
-        answers: o.answers,
+        answers: variant.answers ?? o.answers,
         baseRepo: p.baseRepo,
         hidden,
         timeoutMs: o.timeoutMs,
         env: o.env,
+        environments,
         log: o.log,
       });
       o.log?.(`${p.task.name}: ${r.outcome}${r.failureCode ? ` (${r.failureCode})` : ''}, $${(r.figures?.costUsd ?? 0).toFixed(4)}`);
@@ -151,7 +177,7 @@ export async function runSuite(o: SuiteRunOptions): Promise<{ report: SuiteRepor
     suite: suite.manifest.name,
     startedAt,
     finishedAt: new Date().toISOString(),
-    answers: o.answers ?? 'models',
+    answers: answersOfRun(o.variants, o.answers),
     machine: machine(),
     variants: o.variants.map((variant, v) => {
       const tasks = results.slice(v * prepared.length, (v + 1) * prepared.length);

@@ -4,8 +4,9 @@ import { sagaStage, STREAMS, type SagaList, type SagaSummary } from '@agency/con
 import { BusConnection } from '@agency/messaging';
 import { LocalStack } from '@agency/stack';
 import { runFailure } from './failure-code.js';
+import type { EnvironmentShare, EnvironmentUse } from './environment-share.js';
 import type { HiddenTests } from './hidden-tests.js';
-import { TaskOutcome, type TaskResult, type Variant } from './report.js';
+import { TaskOutcome, type HarnessTimes, type TaskResult, type Variant } from './report.js';
 import { seedForge } from './repo-source.js';
 import { runFigures, type RunEvent } from './run-metrics.js';
 import type { ScriptedAnswers } from './scripted-answers.js';
@@ -36,6 +37,8 @@ export interface TaskRunOptions {
   timeoutMs: number;
   /** Added to every service's environment. */
   env?: Record<string, string>;
+  /** The agent-runner's environment cache shared with the suite's other stacks and later runs. */
+  environments?: EnvironmentShare;
   log?: (line: string) => void;
 }
 
@@ -106,9 +109,15 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
   let saga: SagaSummary | undefined;
   let events: RunEvent[] = [];
   let pr: { branch: string; draft: boolean } | undefined;
+  const runnerWorkDir = stack.envFor('agent-runner').WORK_DIR!;
+  const seeded = o.environments?.seed(runnerWorkDir);
+  let environments: EnvironmentUse | undefined;
+  const harness: HarnessTimes = { stackStartMs: 0, stackStopMs: 0 };
   activeStacks.add(stack);
   try {
+    const starting = Date.now();
     await stack.start();
+    harness.stackStartMs = Date.now() - starting;
     o.log?.(`${task.name}: stack up on ports ${o.portBase}-${o.portBase + 7}`);
     saga = await waitSettled(stack, o.timeoutMs);
     if (!saga) {
@@ -122,8 +131,11 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
     events = await readEvents(stack);
     if (saga?.prUrl) pr = await prRecord(stack, saga.prUrl);
   } finally {
+    const stopping = Date.now();
     await stack.stop();
+    harness.stackStopMs = Date.now() - stopping;
     activeStacks.delete(stack);
+    if (seeded) environments = o.environments?.harvest(runnerWorkDir, seeded);
   }
   const sagaId = saga?.sagaId ?? events.find((e) => e.type === 'orchestrator.fr-state-changed')?.sagaId ?? '';
   const figures = runFigures(events, sagaId);
@@ -145,6 +157,8 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
     ...(saga?.failure ? { failure: saga.failure } : !saga ? { failure: `no result within ${Math.round(o.timeoutMs / 1000)} s` } : {}),
     figures,
     ...(hidden ? { hidden } : {}),
+    ...(environments ? { environments } : {}),
+    harness,
     wallMs: Date.now() - started,
   };
 }

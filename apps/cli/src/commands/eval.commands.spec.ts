@@ -1,3 +1,4 @@
+import { ScriptedAnswers } from '@agency/eval';
 import { evalRun, variantsOf } from './eval.commands.js';
 
 describe('agency eval run options', () => {
@@ -10,8 +11,15 @@ describe('agency eval run options', () => {
     expect(variantsOf(undefined, 'small,large')).toEqual([{ tier: 'small' }, { tier: 'large' }]);
   });
 
+  it('runs each scripted answer as a variant of its own, with every tier', () => {
+    expect(variantsOf(undefined, 'small', [ScriptedAnswers.Oracle, ScriptedAnswers.Wrong])).toEqual([
+      { answers: 'oracle', tier: 'small' },
+      { answers: 'wrong', tier: 'small' },
+    ]);
+  });
+
   it('refuses unknown answers, scripted answers with models, and a bad concurrency before anything starts', async () => {
-    await expect(evalRun('suite', { answers: 'best' })).rejects.toThrow('--answers must be models, oracle, wrong or empty; got "best"');
+    await expect(evalRun('suite', { answers: 'best' })).rejects.toThrow('--answers must be models, or one or more of oracle, wrong and empty; got "best"');
     await expect(evalRun('suite', { answers: 'oracle', models: 'x' })).rejects.toThrow('--answers oracle replaces the models: leave --models out');
   });
 });

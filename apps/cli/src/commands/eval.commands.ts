@@ -13,6 +13,7 @@ export interface EvalRunOptions {
   portBase?: string;
   timeout?: string;
   registry?: string;
+  tasks?: string;
 }
 
 const list = (value?: string): string[] =>
@@ -21,13 +22,15 @@ const list = (value?: string): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/** Every model with every tier; none given: the configuration as it is. */
-export function variantsOf(models?: string, tiers?: string): Variant[] {
-  const ms = list(models);
-  const ts = list(tiers);
-  const modelList: Array<string | undefined> = ms.length > 0 ? ms : [undefined];
-  const tierList: Array<string | undefined> = ts.length > 0 ? ts : [undefined];
-  return modelList.flatMap((model) => tierList.map((tier) => ({ ...(model ? { model } : {}), ...(tier ? { tier } : {}) })));
+const orNone = <T>(values: T[]): Array<T | undefined> => (values.length > 0 ? values : [undefined]);
+
+/** Every scripted answer (or the models) with every model and every tier; none given: the configuration as it is. */
+export function variantsOf(models?: string, tiers?: string, answers: ScriptedAnswers[] = []): Variant[] {
+  return orNone(answers).flatMap((a) =>
+    orNone(list(models)).flatMap((model) =>
+      orNone(list(tiers)).map((tier) => ({ ...(a ? { answers: a } : {}), ...(model ? { model } : {}), ...(tier ? { tier } : {}) })),
+    ),
+  );
 }
 
 function positive(value: string | undefined, fallback: number, what: string): number {
@@ -37,20 +40,22 @@ function positive(value: string | undefined, fallback: number, what: string): nu
   return n;
 }
 
-function answersOf(value?: string): ScriptedAnswers | undefined {
-  if (value === undefined || value === 'models') return undefined;
+/** `oracle`, `oracle,wrong`...: one variant each; `models` (or nothing): the configuration's models. */
+function answersOf(value?: string): ScriptedAnswers[] {
+  if (value === undefined || value === 'models') return [];
   const known = Object.values(ScriptedAnswers) as string[];
-  if (!known.includes(value)) throw new Error(`--answers must be models, ${known.slice(0, -1).join(', ')} or ${known.at(-1)}; got "${value}"`);
-  return value as ScriptedAnswers;
+  for (const v of list(value))
+    if (!known.includes(v)) throw new Error(`--answers must be models, or one or more of ${known.slice(0, -1).join(', ')} and ${known.at(-1)}; got "${v}"`);
+  return list(value) as ScriptedAnswers[];
 }
 
 export async function evalRun(suiteDir: string, o: EvalRunOptions): Promise<number> {
   const answers = answersOf(o.answers);
-  if (answers && o.models) throw new Error(`--answers ${answers} replaces the models: leave --models out`);
+  if (answers.length > 0 && o.models) throw new Error(`--answers ${answers.join(',')} replaces the models: leave --models out`);
   const root = repoRoot();
   if (!existsSync(join(root, 'dist', 'apps', 'orchestrator', 'src', 'main.js'))) throw new Error('the services are not built: run `npm run build` first');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const outDir = resolve(o.out ?? join(defaultEvalDir(), `${basename(resolve(suiteDir))}-${answers ?? 'models'}-${stamp}`));
+  const outDir = resolve(o.out ?? join(defaultEvalDir(), `${basename(resolve(suiteDir))}-${answers.join('-') || 'models'}-${stamp}`));
   // Ctrl-C or a kill: the task stacks (services, nats-server, sandbox containers) go first.
   for (const [signal, code] of [
     ['SIGINT', 130],
@@ -66,8 +71,8 @@ export async function evalRun(suiteDir: string, o: EvalRunOptions): Promise<numb
     outDir,
     rootDir: root,
     configVault: resolve(o.vault ?? join(root, 'examples', 'vault')),
-    variants: variantsOf(o.models, o.tiers),
-    answers,
+    variants: variantsOf(o.models, o.tiers, answers),
+    tasks: list(o.tasks),
     concurrency: positive(o.concurrency, 1, '--concurrency'),
     portBase: positive(o.portBase ?? process.env.AGENCY_PORT_BASE, 7600, '--port-base'),
     timeoutMs: positive(o.timeout, 1800, '--timeout') * 1000,

@@ -12,6 +12,7 @@ import { DEFAULT_TIMEOUTS, HttpProvider } from './http/http.provider.js';
 import { HttpTransport } from './http/http.transport.js';
 import type { LlmProvider } from './llm-provider.js';
 import { ScriptFileRepository } from './scripted/script-file.repository.js';
+import { PromptCache } from './scripted/prompt-cache.js';
 import { ScriptedProvider } from './scripted/scripted.provider.js';
 import { ANTHROPIC_BASE_URL, ANTHROPIC_VERSION, AnthropicWire, DEFAULT_ANTHROPIC_MAX_TOKENS } from './wire/anthropic.wire.js';
 import { OPENAI_BASE_URL, OpenAiWire } from './wire/openai.wire.js';
@@ -57,7 +58,7 @@ export class ProviderFactory {
   create(settings: ProviderSettings, all: ReadonlyMap<string, ProviderSettings>): LlmProvider {
     switch (settings.type) {
       case 'scripted': {
-        const provider = new ScriptedProvider(settings.name, settings.script, this.scripts);
+        const provider = new ScriptedProvider(settings.name, settings.script, this.scripts, new PromptCache(() => this.clock.nowMs()));
         provider.validate();
         return provider;
       }

@@ -1,6 +1,7 @@
 import { parse } from 'yaml';
 import { ProviderError, type LlmChatRequest, type LlmStreamEvent } from '../llm-provider.js';
 import { parseScript, ScriptError, type LlmScript } from './llm-script.js';
+import { PromptCache } from './prompt-cache.js';
 import { ScriptedProvider } from './scripted.provider.js';
 
 const script = (text: string) => parseScript(parse(text), '/vault/40_config/llm-script.yaml');
@@ -44,7 +45,7 @@ describe('ScriptedProvider', () => {
 
   beforeEach(() => {
     scripts = new FakeScripts();
-    provider = new ScriptedProvider('scripted', '/vault/40_config/llm-script.yaml', scripts);
+    provider = new ScriptedProvider('scripted', '/vault/40_config/llm-script.yaml', scripts, new PromptCache(() => 0));
   });
 
   it('answers from the script with estimated usage', async () => {
@@ -58,6 +59,23 @@ describe('ScriptedProvider', () => {
       usage: { inputTokens: 13, cachedInputTokens: 0, outputTokens: 10 },
     });
     expect((await provider.chat(request())).content).toBe('second for FR-9');
+  });
+
+  it("reports the prompt cache's hits as cached input tokens, and caches only answered prompts", async () => {
+    const long = 'x'.repeat(8000);
+    const ask = (user: string, alias = 'planner') =>
+      request({
+        alias,
+        messages: [
+          { role: 'system', content: long },
+          { role: 'user', content: user },
+        ],
+      });
+    // An unanswered call (no rule for the reviewer) is not remembered.
+    await expect(provider.chat(ask('first', 'reviewer'))).rejects.toMatchObject({ code: 'script_no_match' });
+    expect((await provider.chat(ask('first'))).usage).toMatchObject({ inputTokens: 2011, cachedInputTokens: 0 });
+    // Shared: 3 + 2000 (system) + 3 (user's framing) = 2006 -> 1920 in 128-token steps.
+    expect((await provider.chat(ask('again'))).usage).toMatchObject({ inputTokens: 2011, cachedInputTokens: 1920 });
   });
 
   it('returns tool calls with fresh ids and finish reason tool_calls', async () => {

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { ProviderError, type LlmChatRequest, type LlmChatResponse, type LlmProvider, type LlmStreamEvent, type LlmToolCall } from '../llm-provider.js';
 import { CHARS_PER_TOKEN, estimateInputTokens, estimateOutputTokens } from '../token-estimate.js';
 import { ScriptError, type LlmScript } from './llm-script.js';
+import { PromptCache } from './prompt-cache.js';
 import type { ScriptFileRepository } from './script-file.repository.js';
 import { lastUserText, PlaceholderError, renderReply, ScriptMatcher, type ScriptCall } from './script-matcher.js';
 
@@ -11,7 +12,8 @@ const STREAM_CHUNK_CHARS = 32;
 /**
  * A real provider that answers from a script file instead of a vendor: deterministic and offline,
  * so whole FR runs can be replayed in tests and in the quick start. Token usage is estimated from
- * text length (token-estimate.ts). Reply counters restart when the script file changes.
+ * text length (token-estimate.ts), cached input tokens by a simulation of OpenAI's automatic
+ * prompt caching (prompt-cache.ts). Reply counters restart when the script file changes.
  */
 export class ScriptedProvider implements LlmProvider {
   readonly type = 'scripted';
@@ -22,6 +24,7 @@ export class ScriptedProvider implements LlmProvider {
     readonly name: string,
     private readonly scriptFile: string,
     private readonly scripts: Pick<ScriptFileRepository, 'load'>,
+    private readonly promptCache: Pick<PromptCache, 'read'>,
   ) {}
 
   /** Loads and checks the script now, so a broken one stops the gateway at boot. */
@@ -49,6 +52,8 @@ export class ScriptedProvider implements LlmProvider {
         throw new ProviderError(`scripted provider "${this.name}": ${basename(this.scriptFile)} ${e.message}`, 422, 'script_placeholder', false);
       throw e;
     }
+    // Only a prompt that was answered is cached, as with a vendor.
+    const cachedInputTokens = this.promptCache.read(request);
     const toolCalls: LlmToolCall[] = reply.toolCalls.map((c) => ({ id: `call_${(this.toolCallSeq += 1)}`, name: c.name, arguments: c.arguments }));
     let content = reply.content;
     let finishReason: LlmChatResponse['finishReason'] = toolCalls.length > 0 ? 'tool_calls' : 'stop';
@@ -62,7 +67,7 @@ export class ScriptedProvider implements LlmProvider {
       content,
       toolCalls,
       finishReason,
-      usage: { inputTokens: estimateInputTokens(request.messages), cachedInputTokens: 0, outputTokens: estimateOutputTokens(content, toolCalls) },
+      usage: { inputTokens: estimateInputTokens(request.messages), cachedInputTokens, outputTokens: estimateOutputTokens(content, toolCalls) },
     };
   }
 
