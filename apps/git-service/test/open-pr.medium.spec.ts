@@ -65,7 +65,7 @@ describe('git-service open-pr against real git, a real file system and a real na
     expect(pr.body).toContain('Add src/farewell.js exporting farewell(name).');
     expect(pr.body).toContain('passed: 2 passed, 0 failed');
     expect(pr.body).toContain('1. round 1: approve (confidence 0.92');
-    expect(pr.body).toContain('$0.0213 so far');
+    expect(pr.body).toContain('### Cost\n\n$0.0213 (model usage for FR-001');
     expect(pr.body).toContain(`[Open the trace](http://localhost:16686/trace/${'e'.repeat(32)})`);
     expect(((await h.http('GET', '/forge/local/repos/example/greeter/pulls').then((r) => r.json())) as { pulls: unknown[] }).pulls).toHaveLength(1);
   });
