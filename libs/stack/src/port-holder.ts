@@ -133,9 +133,23 @@ export async function assertPortsFree(ports: Partial<Record<StackProcess, number
 
 /** A free port base picked at random from 20000-59990, so stacks started side by side (tests) take different ones. */
 export async function randomFreePortBase(host = '127.0.0.1'): Promise<number> {
+  // Below the kernel's ephemeral range: a port there can be taken by any outgoing connection
+  // between the check and the bind (an eval run failed so on a shared machine).
+  const top = Math.min(ephemeralLow(), 60_000) - 20;
+  const bases = Math.max(1, Math.floor((top - 20_000) / 10));
   for (let i = 0; i < 100; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 4_000) * 10;
+    const base = 20_000 + Math.floor(Math.random() * bases) * 10;
     if ((await findFreePortBase(base, host)) === base) return base;
   }
-  throw new Error('no free range of 8 ports found between 20000 and 60000');
+  throw new Error(`no free range of 8 ports found between 20000 and ${top}`);
+}
+
+/** The first port the kernel may hand an outgoing connection (Linux's ip_local_port_range; 32768 elsewhere). */
+export function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isFinite(low) && low > 20_100 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
