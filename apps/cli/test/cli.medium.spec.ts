@@ -219,4 +219,35 @@ describe('agency CLI against a real orchestrator', () => {
     expect(empty.code).toBe(1);
     expect(empty.stderr).toContain('holds no event store');
   });
+
+  it("logs of a stopped stack leaves no nats-server behind when its reader goes away early (`| head`: a trial found one left on the run's store)", async () => {
+    const runDir = join(dir.path, 'piped-run');
+    const own = await startNats(join(runDir, 'nats'));
+    const bus = await BusConnection.connect({ servers: own.url, name: 'offline-logs-pipe-test' });
+    await ensureStreams(bus.jsm);
+    const publisher = new BusPublisher(bus, new Clock());
+    // More than a pipe holds (64 KiB), so the CLI is still writing when the reader closes.
+    for (let i = 0; i < 1200; i++)
+      await publisher.publish(Messages.AgentStepFailed, {
+        frId: 'FR-008',
+        sagaId: 'FR-008-r1',
+        jobId: 'job-FR-008-r1',
+        step: 'code-r1',
+        attempt: i + 1,
+        payload: { code: 'LLM_TIMEOUT', reason: `attempt ${i} ${'x'.repeat(80)}`, retryable: true },
+      });
+    await bus.close();
+    await own.stop();
+
+    const logs = start(['logs', 'FR-008'], { AGENCY_RUN_DIR: runDir, AGENCY_ORCHESTRATOR_URL: '' });
+    await expectEventually(() => expect(logs.run.stdout).toContain('== run FR-008-r1'), { timeoutMs: 20_000, message: 'the first lines' });
+    logs.child.stdout!.destroy();
+    const r = await logs.done;
+    expect(r.code).toBe(0);
+    const store = join(runDir, 'nats');
+    await expectEventually(() => expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(store), {
+      timeoutMs: 15_000,
+      message: "the CLI's nats-server is gone",
+    });
+  });
 });

@@ -94,6 +94,15 @@ export async function offlineLogs(frId: string, follow: boolean, runDir = defaul
       `no agency is running on ${runDir}: nothing new can happen, so --follow has nothing to wait for (without it, the recorded events are shown)`,
     );
   const nats = await startNats(store);
+  // The CLI's own server never outlives it: a pipe closed early (`| head`: EPIPE) or Ctrl-C left it
+  // running on the run's store (relay trial defu).
+  const stop = () => void nats.child.kill('SIGTERM');
+  process.once('exit', stop);
+  const closed = (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : undefined);
+  process.stdout.on('error', closed);
+  const interrupted = () => process.exit(130);
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const bus = await BusConnection.connect({ servers: nats.url, name: 'agency-cli-offline' });
     try {
@@ -105,6 +114,10 @@ export async function offlineLogs(frId: string, follow: boolean, runDir = defaul
       await bus.close();
     }
   } finally {
+    process.off('exit', stop);
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    process.stdout.off('error', closed);
     await nats.stop();
   }
 }
@@ -139,5 +152,6 @@ function eventLine(env: { type: string; step: string; attempt: number; occurredA
     p.url ??
     p.message ??
     (p.to ? `${String(p.from)} -> ${String(p.to)}` : Array.isArray(p.problems) ? `${String(p.code)}: ${p.problems.join('; ')}` : '');
-  return `${env.occurredAt.slice(11, 19)}  ${env.type.padEnd(30)} ${env.step}${env.attempt > 1 ? `#${env.attempt}` : ''}  ${String(detail).slice(0, 140)}`;
+  // One event, one line: a coder's summary keeps its newlines in the event.
+  return `${env.occurredAt.slice(11, 19)}  ${env.type.padEnd(30)} ${env.step}${env.attempt > 1 ? `#${env.attempt}` : ''}  ${String(detail).replace(/\s+/g, ' ').slice(0, 140)}`;
 }
