@@ -45,6 +45,14 @@ describe('contextPaths', () => {
     expect(contextPaths(plan, [finding], tree)).toContainEqual({ path: 'README.md', purpose: 'change' });
     expect(contextPaths(plan, [finding], tree, 2).map((c) => c.path)).toEqual(['src/greet.js', 'README.md']);
   });
+
+  it('adds the files the planner read after those the plan and findings name (a trial planner read a file the plan did not list)', () => {
+    expect(contextPaths(plan, [], tree, undefined, ['README.md', 'src/greet.js', 'gone.js']).map((c) => c.path)).toEqual([
+      'src/greet.js',
+      'README.md',
+      'test/greet.test.js',
+    ]);
+  });
 });
 
 describe('buildCodeMessages', () => {

@@ -90,9 +90,11 @@ export function contextPaths(
   findings: readonly ReviewFindingDto[],
   tree: readonly RepoFile[],
   max: number = CONTEXT_LIMITS.files,
+  plannerRead: readonly string[] = [],
 ): Array<{ path: string; purpose: 'change' | 'imitate' }> {
   const existing = new Set(tree.map((f) => f.path));
-  const wanted = [...plan.steps.flatMap((s) => s.files), ...findings.map((f) => f.file)].map((p) => p.replace(/^\.\//, ''));
+  // What the plan and the findings name, then what the planner read (it read them for a reason: a trial's coder read one again).
+  const wanted = [...plan.steps.flatMap((s) => s.files), ...findings.map((f) => f.file), ...plannerRead].map((p) => p.replace(/^\.\//, ''));
   const out: Array<{ path: string; purpose: 'change' | 'imitate' }> = [];
   const add = (p: string, purpose: 'change' | 'imitate') => {
     if (existing.has(p) && !out.some((o) => o.path === p) && out.length < max) out.push({ path: p, purpose });

@@ -168,7 +168,7 @@ export class CoderService {
     const cmd = env.payload;
     const head = await this.workspaces.headOf(start.ws);
     const tree = await this.workspaces.listFiles(start.ws.mirrorDir, head);
-    const contents = await this.readContext(start.ws, contextPaths(plan, cmd.findings, tree), readFiles);
+    const contents = await this.readContext(start.ws, contextPaths(plan, cmd.findings, tree, undefined, readFiles), readFiles);
     return buildCodeMessages(agent, {
       fr: cmd.fr,
       repo: cmd.repo,

@@ -95,7 +95,8 @@ describe('fileView', () => {
       '});',
       ...Array.from({ length: 200 }, (_, i) => `// filler ${i} ${'x'.repeat(40)}`),
     ].join('\n');
-    const lines = fileView('test/parse.test.ts', code).text.split('\n').slice(1);
+    const text = fileView('test/parse.test.ts', code).text;
+    const lines = text.slice(0, text.indexOf('\n[its first')).split('\n').slice(1);
     expect(lines.map((l) => l.replace(/^ *\d+\t/, '').trim())).toEqual([
       "describe('parse', () => {",
       "it('reads one cookie', () => {",
@@ -103,5 +104,22 @@ describe('fileView', () => {
       "it('keeps every value', () => {",
       "it.skip('later', () => {});",
     ]);
+  });
+
+  it("shows a test file's imports and end under its outline, where new tests go (a trial's coder read both first)", () => {
+    const code = [
+      "import { describe, it, expect } from 'vitest';",
+      "import { defu } from '../src';",
+      '',
+      "describe('defu', () => {",
+      ...Array.from({ length: 120 }, (_, i) => [`  it('case ${i}', () => {`, `    expect(defu({ a: ${i} }, {})).toEqual({ a: ${i} });`, '  });']).flat(),
+      '});',
+    ].join('\n');
+    const text = fileView('test/defu.test.ts', code).text;
+    expect(text).toMatch(/^\[outline: 365 lines/);
+    expect(text).toContain("[its first 8 lines]\n  1\timport { describe, it, expect } from 'vitest';");
+    expect(text).toMatch(/\[its last 15 lines\]\n[\s\S]*365\t\}\);$/);
+    // A source file's outline stays an outline.
+    expect(fileView('src/defu.ts', code.replace(/describe|it\(/g, 'export function f(')).text).not.toContain('[its first');
   });
 });

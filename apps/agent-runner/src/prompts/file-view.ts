@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 
 /** How much of a file goes into a prompt up front (the model can read_file the rest). */
-export const VIEW_LIMITS = { wholeChars: 4_000, excerptLines: 40, outlineLines: 120, plannerReadChars: 16_000 } as const;
+export const VIEW_LIMITS = { wholeChars: 4_000, excerptLines: 40, outlineLines: 120, plannerReadChars: 16_000, testHeadLines: 8, testTailLines: 15 } as const;
 
 /** Top-level declarations per language: the lines worth seeing in a file too long to show whole. */
 const DECLARATIONS: Array<{ ext: RegExp; line: RegExp }> = [
@@ -22,6 +22,19 @@ const DECLARATIONS: Array<{ ext: RegExp; line: RegExp }> = [
   { ext: /\.rb$/, line: /^\s{0,2}(def|class|module)\s/ },
   { ext: /\.(md|markdown)$/, line: /^#{1,3}\s/ },
 ];
+
+const TEST_PATH = /(^|\/)(tests?|__tests__|spec)\/|\.(test|spec)\.[cm]?[jt]sx?$|_test\.(go|py)$|(^|\/)test_[^/]*\.py$/;
+
+/**
+ * A test file's imports and its end, under its outline: new tests are mostly appended, and a
+ * relay trial's coder read both before it could patch (two turns).
+ */
+function testFileEnds(path: string, all: ReadonlyArray<{ n: number; text: string }>, width: number): string {
+  if (!TEST_PATH.test(path) || all.length <= VIEW_LIMITS.testHeadLines + VIEW_LIMITS.testTailLines) return '';
+  const head = all.slice(0, VIEW_LIMITS.testHeadLines);
+  const tail = all.slice(-VIEW_LIMITS.testTailLines);
+  return `\n[its first ${head.length} lines]\n${numbered(head, width)}\n[its last ${tail.length} lines]\n${numbered(tail, width)}`;
+}
 
 /** `  12\ttext` lines. */
 function numbered(lines: ReadonlyArray<{ n: number; text: string }>, width: number): string {
@@ -56,7 +69,7 @@ export function fileView(
     const shown = declared.slice(0, VIEW_LIMITS.outlineLines).map(cut);
     const more = declared.length > shown.length ? `\n[... ${declared.length - shown.length} more declarations ...]` : '';
     return {
-      text: `[outline: ${lines.length} lines, ${text.length} characters; its declarations with their line numbers; read_file to see the code]\n${numbered(shown, width)}${more}`,
+      text: `[outline: ${lines.length} lines, ${text.length} characters; its declarations with their line numbers; read_file to see the code]\n${numbered(shown, width)}${more}${testFileEnds(path, all, width)}`,
       whole: false,
     };
   }

@@ -72,6 +72,13 @@ describe('parseReviewAnswer', () => {
     const finding = (severity: string) => ({ ...valid().findings[0], severity });
     const approve = parseReviewAnswer({ ...valid(), findings: [finding('medium'), finding('Moderate'), finding('high'), finding('major')] });
     expect(approve.findings.map((f) => f.severity)).toEqual(['minor', 'minor', 'major', 'major']);
+    // What the model said is kept beside the severity it was read as.
+    expect(approve.findings.map((f) => f.message)).toEqual([
+      'Trim the name. (severity given as "medium")',
+      'Trim the name. (severity given as "Moderate")',
+      'Trim the name. (severity given as "high")',
+      'Trim the name.',
+    ]);
     const changes = parseReviewAnswer({ ...valid(), verdict: 'request-changes', findings: [finding('medium')] });
     expect(changes.findings[0]!.severity).toBe('major');
   });

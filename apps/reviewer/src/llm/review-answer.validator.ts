@@ -90,10 +90,14 @@ function finding(value: unknown, at: string, verdict: Verdict): ModelFinding {
   noUnknownKeys(value, FINDING_KEYS, at);
   // An empty file means the finding is about the change as a whole.
   const file = text(value.file, `${at}.file`, { min: 0, max: 1000 });
+  const given = severity(value.severity, `${at}.severity`, verdict);
+  const said = typeof value.severity === 'string' ? value.severity.trim() : '';
+  // A word read as another severity keeps a trace of what the model said (a trial's "medium" became minor silently).
+  const note = said.toLowerCase() !== given ? ` (severity given as "${said.slice(0, 30)}")` : '';
   const out: ModelFinding = {
     file,
-    severity: severity(value.severity, `${at}.severity`, verdict),
-    message: text(value.message, `${at}.message`, { min: 1, max: 5000 }),
+    severity: given,
+    message: `${text(value.message, `${at}.message`, { min: 1, max: 5000 })}${note}`,
   };
   // Models write null for "not applicable"; treat it as absent.
   if (value.line !== undefined && value.line !== null) {
