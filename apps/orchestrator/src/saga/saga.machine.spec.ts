@@ -101,6 +101,19 @@ describe('saga state machine: the happy path', () => {
     expect(next(d).reviews.at(-1)).toMatchObject({ round: 1, rules });
   });
 
+  it("says in the FR log when the policy overturned the model's verdict", () => {
+    const findings = [finding('Untested branch')];
+    const d = decide(
+      record('reviewing', 'review-r1', { round: 1 }),
+      ev('reviewed', 'Reviewed', 'review-r1', { verdict: 'request-changes', modelVerdict: 'approve', confidence: 0.9, findings }),
+      settings,
+    );
+    expect(effects(d)[0]).toMatchObject({
+      kind: 'fr-file',
+      log: expect.stringMatching(/^round 1: review request-changes \(confidence 0\.90, 1 finding\(s\), 1 blocking; the model's verdict was approve\)/),
+    });
+  });
+
   it("keeps the coder's summary to one short line in the FR log (a relay trial's was 1,083 characters)", () => {
     expect(briefSummary('Added greet()')).toBe('Added greet()');
     expect(briefSummary('Add flatCase and trainCase\n\n- src/index.ts: two functions')).toBe('Add flatCase and trainCase (more in the PR)');

@@ -148,6 +148,8 @@ describe('ReviewService', () => {
     expect(stored.rules).toEqual({ applied: ['tests-required'], skipped: [{ id: 'docs-only', reason: 'no changed file matches docs/**' }] });
     // The event carries them too: the saga shows a rule that was not applied in the FR log and the PR.
     expect(outcome.event.rules).toEqual(stored.rules);
+    // The model's verdict stood: nothing to say about it.
+    expect(outcome.event).not.toHaveProperty('modelVerdict');
     expect(stored.model).toMatchObject({ alias: 'reviewer-strong', respondedModel: 'scripted/reviewer', repaired: false, rawAnswer: APPROVE });
     expect(stored.findings.dropped.map((d) => d.reason)).toEqual(['severity info is below MIN_SEVERITY minor']);
     expect(stored.reviewedAt).toBe('2026-01-02T03:04:05.000Z');
@@ -160,6 +162,18 @@ describe('ReviewService', () => {
     expect(user).not.toContain('docs-only');
     expect(user).toContain('# Plan\n\n```\nAdd farewell()');
     expect(user.endsWith('Round: 1')).toBe(true);
+  });
+
+  it("names the model's verdict when a blocking finding overturns its approval", async () => {
+    const approveWithMajor = JSON.stringify({
+      verdict: 'approve',
+      confidence: 0.9,
+      summary: 'Fine.',
+      findings: [{ file: 'src/farewell.js', line: 2, severity: 'major', message: 'Trim the name.' }],
+    });
+    const { outcome } = await service(new ScriptedLlm([approveWithMajor])).review(await command(CLEAN_DIFF));
+    if (outcome.kind !== 'reviewed') throw new Error('expected a review');
+    expect(outcome.event).toMatchObject({ verdict: 'request-changes', modelVerdict: 'approve' });
   });
 
   it('requests changes for an added token without asking the model', async () => {

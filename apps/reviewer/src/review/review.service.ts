@@ -205,6 +205,7 @@ export class ReviewService {
         applied: selection.applied.slice(0, 100).map((r) => clip(r.id, 200)),
         skipped: selection.skipped.slice(0, 100).map((r) => ({ id: clip(r.id, 200), reason: clip(r.reason, 1000) })),
       },
+      ...(model && model.verdict !== verdict.verdict ? { modelVerdict: model.verdict } : {}),
     };
     const ref = await this.store({
       ...base,

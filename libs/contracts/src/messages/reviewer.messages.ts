@@ -173,4 +173,9 @@ export class ReviewedEvent {
   @ValidateNested()
   @Type(() => ReviewRulesDto)
   rules?: ReviewRulesDto;
+
+  /** The model's own verdict when the policy overrode it (an approval that blocking findings turned into request-changes). */
+  @IsOptional()
+  @IsIn(VERDICTS)
+  modelVerdict?: Verdict;
 }

@@ -130,7 +130,9 @@ export function onReviewed(t: Transition, e: EventOf<'reviewed'>): Decision {
     ],
     lastReview: { round: r.round, verdict: p.verdict, findings: p.findings },
   };
-  const line = `round ${r.round}: review ${p.verdict} (confidence ${p.confidence.toFixed(2)}, ${p.findings.length} finding(s), ${blocking} blocking)${findingNotes(p.findings)}${skippedRulesNote(p.rules?.skipped ?? [])}`;
+  // An approval the policy overturned says so: a reader of the FR file saw only "request-changes" (relay trial cookie-es).
+  const overridden = p.modelVerdict && p.modelVerdict !== p.verdict ? `; the model's verdict was ${p.modelVerdict}` : '';
+  const line = `round ${r.round}: review ${p.verdict} (confidence ${p.confidence.toFixed(2)}, ${p.findings.length} finding(s), ${blocking} blocking${overridden})${findingNotes(p.findings)}${skippedRulesNote(p.rules?.skipped ?? [])}`;
   if (p.verdict === 'approve') return t.to('opening-pr', openPrStep(r.round), reviewed, { log: `${line}; opening the PR` });
   if (p.verdict === 'reject') {
     return t.to(
