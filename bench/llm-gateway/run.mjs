@@ -17,7 +17,8 @@
 // next to it. Every gateway is started with this process's Node (process.execPath), so both peers
 // run on the same Node version, printed in the header.
 //
-// What it measures, for each target (direct = client -> mock, ours, ours with telemetry, portkey)
+// What it measures, for each target (direct = client -> mock, ours, ours with telemetry, portkey;
+// for JSON also ours with stream_upstream: false, asking the vendor for JSON as Portkey does)
 // and mode (json, sse):
 // - latency at 1 connection: sequential requests on a keep-alive connection, timed with
 //   process.hrtime; median and p99. "Added" latency = the gateway's minus direct's.
@@ -224,6 +225,9 @@ async function main() {
       oursTarget,
       teleTarget,
       { name: 'portkey', port: portkeyPort, path: '/v1/chat/completions', headers: portkeyHeaders, model: 'bench-model', pid: portkey.child.pid },
+      // Like for like with Portkey, which asks the vendor for plain JSON: our default asks for a
+      // stream even for a JSON answer (stream_upstream, so a first-byte limit never cuts a long one).
+      { ...oursTarget, name: 'ours-plain', label: 'ours (stream_upstream: false)', model: 'bench-plain' },
     ],
     sse: [
       direct,
