@@ -79,6 +79,27 @@ async function waitSettled(stack: LocalStack, timeoutMs: number): Promise<SagaSu
   return undefined;
 }
 
+/** What the run's usage events cost: the sum the orchestrator's total comes to once it counted them all. */
+function usageCostUsd(events: readonly RunEvent[], sagaId: string): number {
+  return events.filter((e) => e.type === 'llm-gateway.usage' && e.sagaId === sagaId).reduce((sum, e) => sum + Number(e.payload.costUsd ?? 0), 0);
+}
+
+/**
+ * The saga once the orchestrator counted every usage event (it rounds its total to micro-dollars
+ * per call, hence the tolerance); the last one read if that does not happen within 15 s (the
+ * report then shows the difference).
+ */
+async function sagaCounting(stack: LocalStack, settled: SagaSummary, usageUsd: number): Promise<SagaSummary> {
+  const deadline = Date.now() + 15_000;
+  let last = settled;
+  for (;;) {
+    if (Math.abs(last.costUsd - usageUsd) < 1e-5) return last;
+    if (Date.now() >= deadline) return last;
+    await new Promise((r) => setTimeout(r, 200));
+    last = (await sagaOf(stack).catch(() => undefined)) ?? last;
+  }
+}
+
 /** The PR's branch and draft flag, from the local forge's record. */
 async function prRecord(stack: LocalStack, prUrl: string): Promise<{ branch: string; draft: boolean } | undefined> {
   const m = prUrl.match(/^local:\/\/(.+)\/pulls\/(\d+)$/);
@@ -128,7 +149,13 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
         body: JSON.stringify({ by: 'eval', reason: 'eval time limit' }),
       }).catch(() => undefined);
     }
+    // The gateway publishes usage off the request's path, in batches: a step's last call may not
+    // be in the stream when the saga settles (a failed-task medium test missed a coder call).
+    // Stopping the gateway flushes what it holds (a clean shutdown never drops usage); then the
+    // orchestrator is given the time to count it, so both totals hold every call.
+    await stack.stopService('llm-gateway');
     events = await readEvents(stack);
+    if (saga) saga = await sagaCounting(stack, saga, usageCostUsd(events, saga.sagaId));
     if (saga?.prUrl) pr = await prRecord(stack, saga.prUrl);
   } finally {
     const stopping = Date.now();
