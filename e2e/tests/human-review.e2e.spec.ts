@@ -90,7 +90,11 @@ describe('human review rounds: changes requested twice on the PR, each answered 
       message: 'FR-001 awaiting merge',
     });
     expect(await pr(1)).toMatchObject({ state: 'open', draft: false });
-    expect((await job('job-FR-001-r1'))?.state).toBe('succeeded');
+    // The job is completed by an effect of that transition, carried out after it: polled, not read once.
+    await expectEventually(async () => expect((await job('job-FR-001-r1'))?.state).toBe('succeeded'), {
+      timeoutMs: 30_000,
+      message: 'job-FR-001-r1 succeeded',
+    });
   });
 
   for (const [human, body] of [
@@ -129,7 +133,7 @@ describe('human review rounds: changes requested twice on the PR, each answered 
         message: `round ${round} back at the PR`,
       });
       expect((await saga()).failure).toBeUndefined();
-      expect((await job(jobId))?.state).toBe('succeeded');
+      await expectEventually(async () => expect((await job(jobId))?.state).toBe('succeeded'), { timeoutMs: 30_000, message: `${jobId} succeeded` });
 
       const listed = ((await (await fetch(pulls())).json()) as { pulls: PullRecord[] }).pulls;
       expect(listed.map((p) => [p.number, p.state])).toEqual([[1, 'open']]);
