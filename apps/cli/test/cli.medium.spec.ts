@@ -17,6 +17,26 @@ interface Run {
   stderr: string;
 }
 
+/** A run directory whose stack has stopped, its event store holding `count` step failures per run of `frId`. */
+async function stoppedRun(runDir: string, frId: string, runs: ReadonlyArray<{ sagaId: string; count: number; reason: (i: number) => string }>) {
+  const own = await startNats(join(runDir, 'nats'));
+  const bus = await BusConnection.connect({ servers: own.url, name: 'offline-logs-test' });
+  await ensureStreams(bus.jsm);
+  const publisher = new BusPublisher(bus, new Clock());
+  for (const run of runs)
+    for (let i = 0; i < run.count; i++)
+      await publisher.publish(Messages.AgentStepFailed, {
+        frId,
+        sagaId: run.sagaId,
+        jobId: `job-${run.sagaId}`,
+        step: 'code-r1',
+        attempt: i + 1,
+        payload: { code: 'LLM_TIMEOUT', reason: run.reason(i), retryable: true },
+      });
+  await bus.close();
+  await own.stop();
+}
+
 /**
  * The `agency` command as a person runs it (its own process, from dist/) against a real
  * orchestrator (its own process too) on a nats-server of the test's own, with the example vault.
@@ -177,24 +197,10 @@ describe('agency CLI against a real orchestrator', () => {
 
   it("logs of a stopped stack reads the run directory's store with a nats-server of its own, and refuses --follow", async () => {
     const runDir = join(dir.path, 'stopped-run');
-    const own = await startNats(join(runDir, 'nats'));
-    const bus = await BusConnection.connect({ servers: own.url, name: 'offline-logs-test' });
-    await ensureStreams(bus.jsm);
-    const publisher = new BusPublisher(bus, new Clock());
-    for (const [sagaId, reason] of [
-      ['FR-007-r1', 'the first run failed'],
-      ['FR-007-r2', 'the second run failed'],
-    ] as const)
-      await publisher.publish(Messages.AgentStepFailed, {
-        frId: 'FR-007',
-        sagaId,
-        jobId: `job-${sagaId}`,
-        step: 'code-r1',
-        attempt: 1,
-        payload: { code: 'LLM_TIMEOUT', reason, retryable: true },
-      });
-    await bus.close();
-    await own.stop();
+    await stoppedRun(runDir, 'FR-007', [
+      { sagaId: 'FR-007-r1', count: 1, reason: () => 'the first run failed' },
+      { sagaId: 'FR-007-r2', count: 1, reason: () => 'the second run failed' },
+    ]);
 
     // As a person has it after `npm start -- --once` with --run-dir: no service URL set (a trial found it refused).
     const offline = { AGENCY_RUN_DIR: runDir, AGENCY_ORCHESTRATOR_URL: '' };
@@ -222,22 +228,8 @@ describe('agency CLI against a real orchestrator', () => {
 
   it("logs of a stopped stack leaves no nats-server behind when its reader goes away early (`| head`: a trial found one left on the run's store)", async () => {
     const runDir = join(dir.path, 'piped-run');
-    const own = await startNats(join(runDir, 'nats'));
-    const bus = await BusConnection.connect({ servers: own.url, name: 'offline-logs-pipe-test' });
-    await ensureStreams(bus.jsm);
-    const publisher = new BusPublisher(bus, new Clock());
     // More than a pipe holds (64 KiB), so the CLI is still writing when the reader closes.
-    for (let i = 0; i < 1200; i++)
-      await publisher.publish(Messages.AgentStepFailed, {
-        frId: 'FR-008',
-        sagaId: 'FR-008-r1',
-        jobId: 'job-FR-008-r1',
-        step: 'code-r1',
-        attempt: i + 1,
-        payload: { code: 'LLM_TIMEOUT', reason: `attempt ${i} ${'x'.repeat(80)}`, retryable: true },
-      });
-    await bus.close();
-    await own.stop();
+    await stoppedRun(runDir, 'FR-008', [{ sagaId: 'FR-008-r1', count: 1200, reason: (i) => `attempt ${i} ${'x'.repeat(80)}` }]);
 
     const logs = start(['logs', 'FR-008'], { AGENCY_RUN_DIR: runDir, AGENCY_ORCHESTRATOR_URL: '' });
     await expectEventually(() => expect(logs.run.stdout).toContain('== run FR-008-r1'), { timeoutMs: 20_000, message: 'the first lines' });

@@ -79,11 +79,6 @@ async function waitSettled(stack: LocalStack, timeoutMs: number): Promise<SagaSu
   return undefined;
 }
 
-/** What the run's usage events cost: the sum the orchestrator's total comes to once it counted them all. */
-function usageCostUsd(events: readonly RunEvent[], sagaId: string): number {
-  return events.filter((e) => e.type === 'llm-gateway.usage' && e.sagaId === sagaId).reduce((sum, e) => sum + Number(e.payload.costUsd ?? 0), 0);
-}
-
 /**
  * The saga once the orchestrator counted every usage event (it rounds its total to micro-dollars
  * per call, hence the tolerance); the last one read if that does not happen within 15 s (the
@@ -155,7 +150,7 @@ export async function runTask(task: LoadedTask, o: TaskRunOptions): Promise<Task
     // orchestrator is given the time to count it, so both totals hold every call.
     await stack.stopService('llm-gateway');
     events = await readEvents(stack);
-    if (saga) saga = await sagaCounting(stack, saga, usageCostUsd(events, saga.sagaId));
+    if (saga) saga = await sagaCounting(stack, saga, runFigures(events, saga.sagaId).costUsd);
     if (saga?.prUrl) pr = await prRecord(stack, saga.prUrl);
   } finally {
     const stopping = Date.now();
