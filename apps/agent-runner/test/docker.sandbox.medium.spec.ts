@@ -3,6 +3,7 @@ import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@agency/telemetry';
 import { expectEventually } from '@agency/testing';
+import { LABELS } from '../src/sandbox/docker/container-spec.js';
 import { DockerSandbox } from '../src/sandbox/docker/docker.sandbox.js';
 import { SlotDirectories } from '../src/sandbox/docker/slot-directories.js';
 import type { SandboxSession } from '../src/sandbox/sandbox.js';
@@ -246,7 +247,15 @@ describe('DockerSandbox against a real Docker engine', () => {
     expect(lstatSync(dir).isDirectory()).toBe(true);
     expect(readFileSync(join(dir, 'more.txt'), 'utf8')).toBe('more\n');
     expect(lstatSync(workspace).isDirectory()).toBe(true);
-    expect(readdirSync(join(rig.work.path, 'sandbox', 'slots'))).toEqual([]);
+    // No slot is left without a container: the first life's pool, still alive in this process,
+    // may refill with a fresh container (slot first, container next), so this is polled.
+    await expectEventually(
+      async () => {
+        const live = new Set((await rig.engine.list([`${LABELS.owner}=${rig.config.SANDBOX_OWNER}`])).map((c) => c.labels[LABELS.slot]));
+        expect(readdirSync(join(rig.work.path, 'sandbox', 'slots')).filter((slot) => !live.has(slot))).toEqual([]);
+      },
+      { timeoutMs: 60_000, message: 'only slots of live containers' },
+    );
     await restarted.onApplicationShutdown();
   });
 });
