@@ -32,15 +32,17 @@ describe('runFigures', () => {
       ev('agent-runner.tested', 16, 'test-r2', { passed: true, format: 'unparsed', counts: { total: 0 } }),
       ev('reviewer.reviewed', 17, 'review-r2'),
       ev('git-service.pr-opened', 18, 'open-pr-r2'),
+      // Two calls the gateway folded into one event.
+      ev('llm-gateway.usage', 17, 'review-r2', { inputTokens: 20, cachedInputTokens: 0, outputTokens: 2, costUsd: 0.0002, calls: 2 }),
       { ...ev('llm-gateway.usage', 5, 'plan', { inputTokens: 999 }), sagaId: 'other' },
     ];
     const f = runFigures(events, 's1');
     expect(f.usage).toEqual({
       planner: { calls: 1, inputTokens: 100, cachedInputTokens: 2, outputTokens: 10, costUsd: 0.001 },
       coder: { calls: 2, inputTokens: 500, cachedInputTokens: 4, outputTokens: 50, costUsd: 0.005 },
-      reviewer: { calls: 1, inputTokens: 50, cachedInputTokens: 2, outputTokens: 5, costUsd: 0.0005 },
+      reviewer: { calls: 3, inputTokens: 70, cachedInputTokens: 2, outputTokens: 7, costUsd: 0.0007 },
     });
-    expect(f.costUsd).toBeCloseTo(0.0065, 12);
+    expect(f.costUsd).toBeCloseTo(0.0067, 12);
     expect(f.steps).toEqual([
       { step: 'route', ms: 1000 },
       { step: 'plan', ms: 3000 },

@@ -71,7 +71,8 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 function addUsage(usage: Record<string, RoleUsage>, e: RunEvent): void {
   const role = roleOf(e.step);
   const u = (usage[role] ??= { calls: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: 0 });
-  u.calls += 1;
+  // An event counts several calls when the gateway folded concurrent calls of one step together.
+  u.calls += num(e.payload.calls) || 1;
   u.inputTokens += num(e.payload.inputTokens);
   u.cachedInputTokens += num(e.payload.cachedInputTokens);
   u.outputTokens += num(e.payload.outputTokens);

@@ -60,16 +60,18 @@ describe('EventFeedService', () => {
   it('replays from EVENT_REPLAY_HOURS ago and adds model cost per saga and step', () => {
     expect(stream.since?.toISOString()).toBe('2026-01-03T00:00:00.000Z');
     push(env('llm-gateway.usage', 'code-r1', usage(0.1, 100, 20)));
-    push(env('llm-gateway.usage', 'code-r1', usage(0.05, 50, 10)));
+    // Two calls the gateway folded into one event.
+    push(env('llm-gateway.usage', 'code-r1', { ...usage(0.05, 50, 10), calls: 2 }));
     push(env('llm-gateway.usage', 'plan', usage(0.2)));
     push(env('llm-gateway.usage', 'plan', usage(9), 'FR-2-r1'));
     push(env('agent-runner.coded', 'code-r1', { summary: 'added farewell' }));
     const costs = feed.stepCosts('FR-1-r1');
-    expect(costs.get('code-r1')).toEqual({ costUsd: expect.closeTo(0.15, 9), calls: 2, inputTokens: 150, outputTokens: 30 });
+    expect(costs.get('code-r1')).toEqual({ costUsd: expect.closeTo(0.15, 9), calls: 3, inputTokens: 150, outputTokens: 30 });
     expect(costs.get('plan')?.costUsd).toBe(0.2);
     expect(feed.stepCosts('FR-9-r1').size).toBe(0);
     expect(feed.eventsOf('FR-1-r1').map((e) => e.type)).toEqual(['llm-gateway.usage', 'llm-gateway.usage', 'llm-gateway.usage', 'agent-runner.coded']);
     expect(feed.latest(2).map((e) => e.summary)).toEqual(['added farewell', 'scripted/coder: 10 in / 5 out tokens, $9.0000']);
+    expect(feed.eventsOf('FR-1-r1')[1]!.summary).toBe('scripted/coder (2 calls): 50 in / 10 out tokens, $0.0500');
   });
 
   it('ignores a sequence it has seen (the stream re-followed after an error)', () => {

@@ -31,7 +31,7 @@ export function summarize(env: EventEnvelope): string {
     case 'orchestrator.fr-state-changed':
       return `${str(p.from) ?? '?'} -> ${str(p.to) ?? '?'}${p.reason ? `: ${str(p.reason)}` : ''}`;
     case 'llm-gateway.usage':
-      return `${str(p.model) ?? 'model'}: ${num(p.inputTokens)} in / ${num(p.outputTokens)} out tokens, $${num(p.costUsd).toFixed(4)}`;
+      return `${str(p.model) ?? 'model'}${num(p.calls) > 1 ? ` (${num(p.calls)} calls)` : ''}: ${num(p.inputTokens)} in / ${num(p.outputTokens)} out tokens, $${num(p.costUsd).toFixed(4)}`;
     case 'router.scored':
       return `score ${str(p.score) ?? '?'}, tier ${str(p.tier) ?? '?'}`;
     case 'reviewer.reviewed':
@@ -94,7 +94,7 @@ export class EventFeedService implements OnModuleInit, OnApplicationShutdown {
       const bySteps = this.costs.get(env.sagaId) ?? new Map<string, StepCost>();
       const c = bySteps.get(env.step) ?? { costUsd: 0, calls: 0, inputTokens: 0, outputTokens: 0 };
       c.costUsd += num(env.payload.costUsd);
-      c.calls += 1;
+      c.calls += num(env.payload.calls) || 1;
       c.inputTokens += num(env.payload.inputTokens);
       c.outputTokens += num(env.payload.outputTokens);
       bySteps.set(env.step, c);

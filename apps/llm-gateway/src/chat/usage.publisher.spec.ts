@@ -67,16 +67,33 @@ describe('UsagePublisher', () => {
     expect(second).not.toHaveProperty('jobId');
   });
 
-  it('publishes again until the bus takes the events, each once, and counts the failures', async () => {
+  it('folds the calls of one step that end within a flush into one event; other steps, models and outcomes keep theirs', async () => {
+    const outbox = outboxOn(bus);
+    for (let i = 1; i <= 3; i += 1) outbox.publish({ frId: 'FR-1', sagaId: 's1', step: 'code' }, payload(i));
+    outbox.publish({ frId: 'FR-1', sagaId: 's1', step: 'review' }, payload(10));
+    outbox.publish({ frId: 'FR-1', sagaId: 's1', step: 'code' }, { ...payload(20), status: 'error' });
+    expect(await outbox.flush()).toBe(true);
+    const events = [...bus.stored.values()];
+    expect(events.map((e) => [e.step, e.payload.status, e.payload.costUsd, e.payload.calls])).toEqual([
+      ['code', 'ok', 6, 3],
+      ['review', 'ok', 10, undefined],
+      ['code', 'error', 20, undefined],
+    ]);
+    expect(events[0]!.payload).toMatchObject({ inputTokens: 30, outputTokens: 15, latencyMs: 9 });
+  });
+
+  it('publishes again until the bus takes the events, each once, never folding a call into an event already sent', async () => {
     const outbox = outboxOn(bus);
     bus.down = true;
     for (let i = 1; i <= 3; i += 1) outbox.publish({ frId: 'FR-1' }, payload(i));
-    await vi.waitFor(() => expect(bus.attempts).toBeGreaterThanOrEqual(6));
+    await vi.waitFor(() => expect(bus.attempts).toBeGreaterThanOrEqual(2));
+    // A call of the same step after a failed send: a new event, as the failed one may have been stored.
+    outbox.publish({ frId: 'FR-1' }, payload(4));
     expect(await outbox.flush(20)).toBe(false);
     bus.down = false;
     expect(await outbox.flush()).toBe(true);
-    expect(costs()).toEqual([1, 2, 3]);
-    expect(await registry.registry.getSingleMetricAsString('llm_gateway_usage_publish_failures_total')).toMatch(/ ([6-9]|\d\d+)$/m);
+    expect(costs()).toEqual([4, 6]);
+    expect(await registry.registry.getSingleMetricAsString('llm_gateway_usage_publish_failures_total')).toMatch(/ ([2-9]|\d\d+)$/m);
   });
 
   it('keeps what the bus did not take at shutdown in WORK_DIR, and the next start publishes it', async () => {
@@ -84,7 +101,7 @@ describe('UsagePublisher', () => {
     outbox.shutdownWaitMs = 50;
     bus.down = true;
     outbox.publish({ frId: 'FR-1' }, payload(1));
-    outbox.publish({ frId: 'FR-1' }, payload(2));
+    outbox.publish({ frId: 'FR-2' }, payload(2));
     await outbox.beforeApplicationShutdown();
     expect(existsSync(join(workDir, USAGE_SPOOL))).toBe(true);
     bus.down = false;

@@ -7,6 +7,7 @@ import { IdleSignal } from '../common/idle-signal.js';
 import { SpoolFiles, type SpoolFile } from '../common/spool-file.js';
 import type { LlmCallContext } from '../providers/llm-provider.js';
 import { GatewayMetrics } from './gateway.metrics.js';
+import { UsageWindow, type CallUsage } from './usage-coalescing.js';
 
 /** Step recorded when the caller sends no x-agency-step header. */
 export const DEFAULT_USAGE_STEP = 'llm';
@@ -21,22 +22,27 @@ export const USAGE_SPOOL = 'unpublished-usage.json';
 /** Events are published this long after the first of a batch was queued: a few batches a second, not one per call. */
 export const USAGE_FLUSH_MS = 100;
 
-/** The call's trace context goes with the event, so the event links to the call's span. */
+/** The first call's trace context goes with the event, so the event links to that call's span. */
 type QueuedUsage = BatchItem<LlmUsageEvent>;
 
 /**
- * The `llm-gateway.usage` events, one per call that names an FR, kept off the hot path: a call
- * only puts its event (made whole at once: id, time, Nats-Msg-Id) in a bounded outbox; the
- * outbox publishes them in batches, USAGE_FLUSH_MS after the first of a batch came (so a busy
- * gateway sends a few batches a second, each with one span and its acks on one subscription). An event the bus did not take is published again (same Nats-Msg-Id, so JetStream
- * stores it once) with backoff until it is stored; a shutdown waits for the outbox and keeps
- * what is left in WORK_DIR for the next start. The saga, step and job come from the call's
- * headers; without a saga header the FR id stands in for it (calls made outside a run). Each call
- * gets its own Nats-Msg-Id: the default dedupe key (saga:step:attempt:type) would drop every call
- * of a step but the first.
+ * The `llm-gateway.usage` events of the calls that name an FR, kept off the hot path: a call
+ * only adds its usage to a bounded outbox; USAGE_FLUSH_MS after the first of a batch came, the
+ * outbox folds the calls into events (one per saga step, model and outcome: coalesceUsage, so a
+ * saga's lone call is an event of its own and many concurrent calls of one FR are a few events
+ * a second, not one per call) and publishes them together (one span, their acks on one
+ * subscription). An event the bus did not take is published again as it was (same Nats-Msg-Id,
+ * so JetStream stores it once) with backoff until it is stored; a shutdown waits for the outbox
+ * and keeps what is left in WORK_DIR for the next start. The saga, step and job come from the
+ * call's headers; without a saga header the FR id stands in for it (calls made outside a run).
+ * Each event gets its own Nats-Msg-Id: the default dedupe key (saga:step:attempt:type) would drop
+ * every event of a step but the first.
  */
 @Injectable()
 export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
+  /** Calls of this flush, folded into events as they come. */
+  private readonly window = new UsageWindow();
+  /** Events made, in order, not yet taken by the bus: never folded again (a retry must send the same event). */
   private queue: QueuedUsage[] = [];
   /** The batch being published. */
   private sending: QueuedUsage[] = [];
@@ -50,7 +56,7 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
   private closed = false;
   private readonly idle = new IdleSignal();
   private readonly spool: SpoolFile<{ events: Array<{ envelope: Envelope<LlmUsageEvent>; msgId: string }> }> | undefined;
-  /** Events dropped since the last log line about it. */
+  /** Calls dropped since the last log line about it. */
   private dropped = 0;
   /** How long a shutdown waits for the bus before spooling (tests shorten it). */
   shutdownWaitMs = USAGE_SHUTDOWN_MS;
@@ -74,35 +80,59 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
     this.schedule();
   }
 
-  /** Queues the call's event; it is published in the background. Never throws, never waits. */
+  /** Adds the call's usage to the outbox; it is published in the background. Never throws, never waits. */
   publish(call: LlmCallContext & { frId: string }, payload: LlmUsageEvent): void {
-    const envelope: Envelope<LlmUsageEvent> = {
-      id: this.clock.uuid(),
-      type: Messages.LlmUsage.type,
-      version: Messages.LlmUsage.version,
+    const usage: CallUsage = {
       frId: call.frId,
       sagaId: call.sagaId ?? call.frId,
       step: call.step ?? DEFAULT_USAGE_STEP,
-      attempt: 1,
-      occurredAt: this.clock.now().toISOString(),
       payload,
+      trace: otelContext.active(),
+      endedAtMs: this.clock.nowMs(),
     };
-    if (call.jobId) envelope.jobId = call.jobId;
-    if (this.queue.length >= USAGE_QUEUE_LIMIT) {
+    if (call.jobId) usage.jobId = call.jobId;
+    // Past the limit the oldest event goes; with none queued, a call that would need a new one.
+    let room = this.window.size + this.queue.length < USAGE_QUEUE_LIMIT;
+    if (!room && this.queue.length > 0) {
       this.queue.shift();
-      this.metrics.recordPublishFailure();
-      if (this.dropped++ === 0)
-        this.logger.error(
-          { limit: USAGE_QUEUE_LIMIT },
-          'usage events are dropped: the bus has not taken them for too long; these calls are missing from the FR cost',
-        );
+      this.droppedOne();
+      room = true;
     }
-    this.queue.push({ envelope, msgId: `llm-usage:${envelope.id}`, trace: otelContext.active() });
+    if (!this.window.add(usage, room)) this.droppedOne();
     this.schedule();
   }
 
+  private droppedOne(): void {
+    this.metrics.recordPublishFailure();
+    if (this.dropped++ === 0)
+      this.logger.error(
+        { limit: USAGE_QUEUE_LIMIT },
+        'usage events are dropped: the bus has not taken them for too long; these calls are missing from the FR cost',
+      );
+  }
+
+  /** The window's events go to the end of the queue. */
+  private seal(): void {
+    if (this.window.size === 0) return;
+    for (const group of this.window.take()) {
+      const envelope: Envelope<LlmUsageEvent> = {
+        id: this.clock.uuid(),
+        type: Messages.LlmUsage.type,
+        version: Messages.LlmUsage.version,
+        frId: group.frId,
+        sagaId: group.sagaId,
+        step: group.step,
+        attempt: 1,
+        occurredAt: new Date(group.endedAtMs).toISOString(),
+        payload: group.payload,
+      };
+      if (group.jobId) envelope.jobId = group.jobId;
+      this.queue.push({ envelope, msgId: `llm-usage:${envelope.id}`, trace: group.trace });
+    }
+  }
+
   private schedule(delayMs = USAGE_FLUSH_MS): void {
-    if (this.closed || this.draining || this.retryTimer || this.flushTimer || this.queue.length === 0) return;
+    if (this.closed || this.draining || this.retryTimer || this.flushTimer || this.queue.length + this.window.size === 0) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.draining = true;
@@ -112,6 +142,7 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async drain(): Promise<void> {
+    this.seal();
     while (this.queue.length > 0) {
       const batch = (this.sending = this.queue.splice(0, USAGE_BATCH));
       const results = await this.bus
@@ -143,6 +174,8 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
     }
     this.draining = false;
     if (this.queue.length > 0) return;
+    // Calls that ended while this batch was sent go in the next one.
+    if (this.window.size > 0) return this.schedule();
     if (this.spoolLoaded) {
       this.spoolLoaded = false;
       await this.spool?.clear().catch(() => undefined);
@@ -164,7 +197,7 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Nothing queued and nothing being sent. */
   private settled(): boolean {
-    return this.queue.length === 0 && this.sending.length === 0;
+    return this.window.size === 0 && this.queue.length === 0 && this.sending.length === 0;
   }
 
   /** Before the bus closes: the outbox is published, or kept in WORK_DIR. */
@@ -173,6 +206,7 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
     this.closed = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.flushTimer);
+    this.seal();
     // A batch still being sent is kept too: its Nats-Msg-Id makes a second copy harmless.
     const events = [...this.sending, ...this.queue].map(({ envelope, msgId }) => ({ envelope, msgId }));
     this.queue = [];

@@ -1,6 +1,11 @@
 import { IsIn, IsInt, IsNumber, IsOptional, IsString, MaxLength, Min } from 'class-validator';
 
-/** agency.evt.llm-gateway.usage.v1: one per model call, so every FR knows its cost. */
+/**
+ * agency.evt.llm-gateway.usage.v1: what model calls cost, so every FR knows its cost. One event
+ * per call, except that the calls of one saga step with the same model and outcome that end
+ * within one flush of the gateway's outbox (100 ms) share an event: then `calls` says how many,
+ * and tokens, cost and latency are their sums.
+ */
 export class LlmUsageEvent {
   @IsString()
   @MaxLength(200)
@@ -37,9 +42,16 @@ export class LlmUsageEvent {
   @Min(0)
   costUsd!: number;
 
+  /** The call's latency; for several calls, the sum of theirs. */
   @IsInt()
   @Min(0)
   latencyMs!: number;
+
+  /** How many calls this event counts; absent for one. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  calls?: number;
 
   @IsIn(['ok', 'error'])
   status!: 'ok' | 'error';
