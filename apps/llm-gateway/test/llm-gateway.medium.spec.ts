@@ -120,6 +120,24 @@ describe('llm-gateway over HTTP, with a real NATS', () => {
     expect(events[0]!.id).not.toBe(events[1]!.id);
   });
 
+  it('counts every call of a burst of concurrent calls of one step, folded or not, at the cost of their tokens', async () => {
+    const ctx = { frId: 'FR-111', jobId: 'job-111', sagaId: 'saga-111', step: 'code' };
+    const n = 24;
+    await Promise.all(Array.from({ length: n }, (_, i) => client.chat({ model: 'planner', messages: [{ role: 'user', content: `call ${i}` }] }, ctx)));
+    const events = await expectEventually(async () => {
+      const evts = await usageEvents('FR-111');
+      expect(evts.reduce((sum, e) => sum + (e.payload.calls ?? 1), 0)).toBe(n);
+      return evts;
+    });
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    for (const e of events) {
+      expect(e).toMatchObject({ frId: 'FR-111', jobId: 'job-111', sagaId: 'saga-111', step: 'code' });
+      const calls = e.payload.calls ?? 1;
+      expect(e.payload.outputTokens).toBe(calls * Math.ceil('generic plan for FR-111'.length / 4));
+      expect(e.payload.costUsd).toBeCloseTo((e.payload.inputTokens * 3 + e.payload.outputTokens * 15) / 1e6, 12);
+    }
+  });
+
   it('defaults step and saga when only the FR header is sent, and reports failures as error usage', async () => {
     await openai.chat.completions.create({ model: 'planner', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-agency-fr-id': 'FR-105' } });
     await expect(

@@ -1,6 +1,6 @@
 import type { LlmUsageEvent } from '@agency/contracts';
 import { context } from '@agency/telemetry';
-import { UsageWindow, type CallUsage } from './usage-coalescing.js';
+import { USAGE_FOLD_ABOVE, UsageWindow, type CallUsage } from './usage-coalescing.js';
 
 const payload = (patch: Partial<LlmUsageEvent> = {}): LlmUsageEvent => ({
   alias: 'coder',
@@ -24,65 +24,69 @@ const call = (patch: Partial<CallUsage> = {}, p: Partial<LlmUsageEvent> = {}): C
   ...patch,
 });
 
-/** The window's groups after `calls` came. */
-function coalesceUsage(calls: CallUsage[]) {
+/** The window's events after `calls` came. */
+function eventsOf(calls: CallUsage[]) {
   const window = new UsageWindow();
   for (const c of calls) window.add(c);
   return window.take();
 }
+const many = (n: number, patch: Partial<CallUsage> = {}, p: Partial<LlmUsageEvent> = {}) => Array.from({ length: n }, () => call(patch, p));
 
 describe('UsageWindow', () => {
-  it('leaves a lone call as it is: no `calls`, the same payload', () => {
-    const [only, ...rest] = coalesceUsage([call({ jobId: 'job-1' })]);
-    expect(rest).toEqual([]);
-    expect(only).toMatchObject({ frId: 'FR-1', sagaId: 'saga-1', step: 'code', jobId: 'job-1', payload: payload() });
-    expect(only!.payload).not.toHaveProperty('calls');
+  it(`gives every call its own event, unchanged, while a group has at most ${USAGE_FOLD_ABOVE}`, () => {
+    const calls = many(USAGE_FOLD_ABOVE, { jobId: 'job-1' });
+    const events = eventsOf(calls);
+    expect(events).toHaveLength(USAGE_FOLD_ABOVE);
+    expect(events.every((e, i) => e === calls[i])).toBe(true);
+    expect(events[0]!.payload).not.toHaveProperty('calls');
   });
 
-  it('sums the calls of one group, cache writes included, and keeps the latest end', () => {
-    const [group] = coalesceUsage([call({ endedAtMs: 1_000 }), call({ endedAtMs: 3_000 }, { cacheWriteTokens: 7 }), call({ endedAtMs: 2_000 })]);
-    expect(group!.payload).toEqual(
-      payload({ inputTokens: 300, cachedInputTokens: 120, outputTokens: 30, costUsd: 1.5, latencyMs: 600, cacheWriteTokens: 7, calls: 3 }),
+  it('folds a busier group into one event: sums, cache writes included, the count and the latest end', () => {
+    const calls = many(USAGE_FOLD_ABOVE + 2);
+    calls[1] = call({ endedAtMs: 3_000 }, { cacheWriteTokens: 7 });
+    calls[2] = call({ endedAtMs: 2_000 });
+    const [folded, ...rest] = eventsOf(calls);
+    expect(rest).toEqual([]);
+    const n = USAGE_FOLD_ABOVE + 2;
+    expect(folded!.payload).toEqual(
+      payload({ inputTokens: 100 * n, cachedInputTokens: 40 * n, outputTokens: 10 * n, costUsd: 0.5 * n, latencyMs: 200 * n, cacheWriteTokens: 7, calls: n }),
     );
-    expect(group!.endedAtMs).toBe(3_000);
+    expect(folded!.endedAtMs).toBe(3_000);
+    // The calls given are left as they were.
+    expect(calls[0]!.payload).toEqual(payload());
   });
 
   it('keeps apart what a consumer tells apart: FR, saga, step, job, alias, provider, model, outcome and key', () => {
-    const calls = [
-      call(),
-      call({ frId: 'FR-2' }),
-      call({ sagaId: 'saga-2' }),
-      call({ step: 'review' }),
-      call({ jobId: 'job-2' }),
-      call({}, { alias: 'planner' }),
-      call({}, { provider: 'anthropic' }),
-      call({}, { model: 'gpt-y' }),
-      call({}, { status: 'error' }),
-      call({}, { apiKeyId: 'team-a' }),
-      call(),
+    const others: Array<[Partial<CallUsage>, Partial<LlmUsageEvent>]> = [
+      [{ frId: 'FR-2' }, {}],
+      [{ sagaId: 'saga-2' }, {}],
+      [{ step: 'review' }, {}],
+      [{ jobId: 'job-2' }, {}],
+      [{}, { alias: 'planner' }],
+      [{}, { provider: 'anthropic' }],
+      [{}, { model: 'gpt-y' }],
+      [{}, { status: 'error' }],
+      [{}, { apiKeyId: 'team-a' }],
     ];
-    const groups = coalesceUsage(calls);
-    expect(groups).toHaveLength(10);
-    // In the order each group's first call came; the last call joined the first group.
-    expect(groups[0]!.payload.calls).toBe(2);
-    expect(groups.slice(1).every((g) => g.payload.calls === undefined)).toBe(true);
-    expect(groups[1]!.frId).toBe('FR-2');
+    const calls = [...many(USAGE_FOLD_ABOVE + 1), ...others.flatMap(([c, p]) => many(USAGE_FOLD_ABOVE + 1, c, p))];
+    const events = eventsOf(calls);
+    expect(events).toHaveLength(others.length + 1);
+    expect(events.every((e) => e.payload.calls === USAGE_FOLD_ABOVE + 1)).toBe(true);
+    // In the order each group's first call came.
+    expect(events[1]!.frId).toBe('FR-2');
+    expect(events[9]!.payload.apiKeyId).toBe('team-a');
   });
 
-  it('starts no group without room, but still folds a call into a group it has; take() empties it', () => {
+  it('counts the events it would give, needs no room to fold, and take() empties it', () => {
     const window = new UsageWindow();
-    expect(window.add(call())).toBe(true);
-    expect(window.add(call(), false)).toBe(true);
+    for (const c of many(USAGE_FOLD_ABOVE)) expect(window.add(c)).toBe(true);
+    expect(window.size).toBe(USAGE_FOLD_ABOVE);
     expect(window.add(call({ step: 'review' }), false)).toBe(false);
+    // The fifth call of the group folds it: one event instead of five, no room needed.
+    expect(window.add(call(), false)).toBe(true);
     expect(window.size).toBe(1);
-    expect(window.take().map((g) => g.payload.calls)).toEqual([2]);
+    expect(window.take().map((g) => g.payload.calls)).toEqual([USAGE_FOLD_ABOVE + 1]);
     expect(window.size).toBe(0);
     expect(window.take()).toEqual([]);
-  });
-
-  it('does not change the calls it was given', () => {
-    const first = call();
-    coalesceUsage([first, call()]);
-    expect(first.payload).toEqual(payload());
   });
 });

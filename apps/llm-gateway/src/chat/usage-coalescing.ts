@@ -36,40 +36,70 @@ function add(into: LlmUsageEvent, p: LlmUsageEvent): void {
   into.calls = (into.calls ?? 1) + (p.calls ?? 1);
 }
 
+/** Up to this many calls of one group in one flush keep an event each; more are folded into one. */
+export const USAGE_FOLD_ABOVE = 4;
+
+interface Group {
+  /** The group's calls while they are few; undefined once folded. */
+  members?: CallUsage[];
+  folded?: CoalescedUsage;
+}
+
 /**
- * The calls that end within one flush of the outbox, folded as they come into one event per
- * group (see groupKey), in the order each group's first call came. A saga makes one call at a
- * time, so in the agency's own runs a group is nearly always a single call and its event is
- * exactly that call's; a client that tags many concurrent calls with one FR gets a few events a
- * second instead of one per call. Tokens, cost and latency are summed, `calls` says how many
- * (absent for one). Folding on arrival keeps only one payload and one trace context per group
- * alive until the flush, not every call's (a call's context holds its span).
+ * The calls that end within one flush of the outbox, grouped (see groupKey) as they come. A group
+ * of up to USAGE_FOLD_ABOVE calls gives an event per call, so the agency's runs (a saga makes one
+ * call at a time, seconds apart) and any client at a human pace see one event per call; past that
+ * (a client that tags many concurrent calls with one FR) the group is folded into one event, so a
+ * busy FR costs a few events a second instead of one per call. A folded event sums tokens, cost
+ * and latency and says in `calls` how many it counts. Folding on arrival keeps one payload and
+ * one trace context per folded group alive until the flush, not every call's (a call's context
+ * holds its span). Events come out in the order each group's first call came.
  */
 export class UsageWindow {
-  private groups = new Map<string, CoalescedUsage>();
+  private groups = new Map<string, Group>();
+  private events = 0;
 
+  /** Events the window would give now. */
   get size(): number {
-    return this.groups.size;
+    return this.events;
   }
 
-  /** Folds the call in; false when it would start a group and `room` is false (the outbox is full). */
+  /** Takes the call in; false when it would need another event and `room` is false (the outbox is full). */
   add(call: CallUsage, room = true): boolean {
     const key = groupKey(call);
     const group = this.groups.get(key);
-    if (group) {
-      add(group.payload, call.payload);
-      group.endedAtMs = Math.max(group.endedAtMs, call.endedAtMs);
+    if (group?.folded) {
+      add(group.folded.payload, call.payload);
+      group.folded.endedAtMs = Math.max(group.folded.endedAtMs, call.endedAtMs);
+      return true;
+    }
+    if (group?.members && group.members.length >= USAGE_FOLD_ABOVE) {
+      const [first, ...rest] = group.members;
+      const folded: CoalescedUsage = { ...first!, payload: { ...first!.payload } };
+      for (const c of [...rest, call]) {
+        add(folded.payload, c.payload);
+        folded.endedAtMs = Math.max(folded.endedAtMs, c.endedAtMs);
+      }
+      this.events -= group.members.length - 1;
+      this.groups.set(key, { folded });
       return true;
     }
     if (!room) return false;
-    this.groups.set(key, { ...call, payload: { ...call.payload } });
+    if (group?.members) group.members.push(call);
+    else this.groups.set(key, { members: [call] });
+    this.events += 1;
     return true;
   }
 
-  /** The groups so far, emptying the window. */
+  /** The events so far, emptying the window. */
   take(): CoalescedUsage[] {
-    const groups = [...this.groups.values()];
+    const out: CoalescedUsage[] = [];
+    for (const g of this.groups.values()) {
+      if (g.folded) out.push(g.folded);
+      else for (const c of g.members ?? []) out.push(c);
+    }
     this.groups = new Map();
-    return groups;
+    this.events = 0;
+    return out;
   }
 }

@@ -7,6 +7,7 @@ import { Clock, type BusPublisher } from '@agency/messaging';
 import { createLogger } from '@agency/telemetry';
 import { SpoolFiles } from '../common/spool-file.js';
 import { GatewayMetrics } from './gateway.metrics.js';
+import { USAGE_FOLD_ABOVE } from './usage-coalescing.js';
 import { USAGE_SPOOL, UsagePublisher } from './usage.publisher.js';
 
 /** JetStream in memory: stores each Nats-Msg-Id once; `down` refuses every publish. */
@@ -45,7 +46,7 @@ describe('UsagePublisher', () => {
   let metrics: GatewayMetrics;
   let registry: Metrics;
   const outboxOn = (b: FakeBus) => new UsagePublisher(b as unknown as BusPublisher, new Clock(), metrics, silent, new SpoolFiles({ WORK_DIR: workDir }));
-  const costs = () => [...bus.stored.values()].map((e) => e.payload.costUsd).sort();
+  const costs = () => [...bus.stored.values()].map((e) => e.payload.costUsd).sort((a, b) => a - b);
 
   beforeEach(() => {
     bus = new FakeBus();
@@ -67,32 +68,34 @@ describe('UsagePublisher', () => {
     expect(second).not.toHaveProperty('jobId');
   });
 
-  it('folds the calls of one step that end within a flush into one event; other steps, models and outcomes keep theirs', async () => {
+  it('gives each call its event, and folds a busy step into one; other steps, models and outcomes keep theirs', async () => {
     const outbox = outboxOn(bus);
-    for (let i = 1; i <= 3; i += 1) outbox.publish({ frId: 'FR-1', sagaId: 's1', step: 'code' }, payload(i));
-    outbox.publish({ frId: 'FR-1', sagaId: 's1', step: 'review' }, payload(10));
+    outbox.publish({ frId: 'FR-1', sagaId: 's1', step: 'plan' }, payload(1));
+    outbox.publish({ frId: 'FR-1', sagaId: 's1', step: 'plan' }, payload(2));
+    for (let i = 0; i <= USAGE_FOLD_ABOVE; i += 1) outbox.publish({ frId: 'FR-1', sagaId: 's1', step: 'code' }, payload(3));
     outbox.publish({ frId: 'FR-1', sagaId: 's1', step: 'code' }, { ...payload(20), status: 'error' });
     expect(await outbox.flush()).toBe(true);
     const events = [...bus.stored.values()];
     expect(events.map((e) => [e.step, e.payload.status, e.payload.costUsd, e.payload.calls])).toEqual([
-      ['code', 'ok', 6, 3],
-      ['review', 'ok', 10, undefined],
+      ['plan', 'ok', 1, undefined],
+      ['plan', 'ok', 2, undefined],
+      ['code', 'ok', 3 * (USAGE_FOLD_ABOVE + 1), USAGE_FOLD_ABOVE + 1],
       ['code', 'error', 20, undefined],
     ]);
-    expect(events[0]!.payload).toMatchObject({ inputTokens: 30, outputTokens: 15, latencyMs: 9 });
+    expect(events[2]!.payload).toMatchObject({ inputTokens: 10 * (USAGE_FOLD_ABOVE + 1), latencyMs: 3 * (USAGE_FOLD_ABOVE + 1) });
   });
 
-  it('publishes again until the bus takes the events, each once, never folding a call into an event already sent', async () => {
+  it('publishes again until the bus takes the events, each once, never adding a call to an event already sent', async () => {
     const outbox = outboxOn(bus);
     bus.down = true;
-    for (let i = 1; i <= 3; i += 1) outbox.publish({ frId: 'FR-1' }, payload(i));
+    for (let i = 0; i <= USAGE_FOLD_ABOVE; i += 1) outbox.publish({ frId: 'FR-1' }, payload(1));
     await vi.waitFor(() => expect(bus.attempts).toBeGreaterThanOrEqual(2));
-    // A call of the same step after a failed send: a new event, as the failed one may have been stored.
-    outbox.publish({ frId: 'FR-1' }, payload(4));
+    // Calls of the same step after a failed send make a new event: the failed one may have been stored.
+    for (let i = 0; i <= USAGE_FOLD_ABOVE; i += 1) outbox.publish({ frId: 'FR-1' }, payload(2));
     expect(await outbox.flush(20)).toBe(false);
     bus.down = false;
     expect(await outbox.flush()).toBe(true);
-    expect(costs()).toEqual([4, 6]);
+    expect(costs()).toEqual([(USAGE_FOLD_ABOVE + 1) * 1, (USAGE_FOLD_ABOVE + 1) * 2]);
     expect(await registry.registry.getSingleMetricAsString('llm_gateway_usage_publish_failures_total')).toMatch(/ ([2-9]|\d\d+)$/m);
   });
 
@@ -101,7 +104,7 @@ describe('UsagePublisher', () => {
     outbox.shutdownWaitMs = 50;
     bus.down = true;
     outbox.publish({ frId: 'FR-1' }, payload(1));
-    outbox.publish({ frId: 'FR-2' }, payload(2));
+    outbox.publish({ frId: 'FR-1' }, payload(2));
     await outbox.beforeApplicationShutdown();
     expect(existsSync(join(workDir, USAGE_SPOOL))).toBe(true);
     bus.down = false;

@@ -28,19 +28,20 @@ type QueuedUsage = BatchItem<LlmUsageEvent>;
 /**
  * The `llm-gateway.usage` events of the calls that name an FR, kept off the hot path: a call
  * only adds its usage to a bounded outbox; USAGE_FLUSH_MS after the first of a batch came, the
- * outbox folds the calls into events (one per saga step, model and outcome: coalesceUsage, so a
- * saga's lone call is an event of its own and many concurrent calls of one FR are a few events
- * a second, not one per call) and publishes them together (one span, their acks on one
- * subscription). An event the bus did not take is published again as it was (same Nats-Msg-Id,
- * so JetStream stores it once) with backoff until it is stored; a shutdown waits for the outbox
- * and keeps what is left in WORK_DIR for the next start. The saga, step and job come from the
- * call's headers; without a saga header the FR id stands in for it (calls made outside a run).
- * Each event gets its own Nats-Msg-Id: the default dedupe key (saga:step:attempt:type) would drop
+ * outbox publishes the events together (one span, their acks on one subscription). Each call
+ * has its own event, unless more than USAGE_FOLD_ABOVE calls of one saga step, model and outcome
+ * came within the flush (a client tagging many concurrent calls with one FR): those share one
+ * event (UsageWindow), so the bus carries a few events a second per busy FR instead of one per
+ * call. An event the bus did not take is published again as it was (same Nats-Msg-Id, so
+ * JetStream stores it once) with backoff until it is stored; a shutdown waits for the outbox and
+ * keeps what is left in WORK_DIR for the next start. The saga, step and job come from the call's
+ * headers; without a saga header the FR id stands in for it (calls made outside a run). Each
+ * event gets its own Nats-Msg-Id: the default dedupe key (saga:step:attempt:type) would drop
  * every event of a step but the first.
  */
 @Injectable()
 export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
-  /** Calls of this flush, folded into events as they come. */
+  /** Calls of this flush, grouped (and folded when many) as they come. */
   private readonly window = new UsageWindow();
   /** Events made, in order, not yet taken by the bus: never folded again (a retry must send the same event). */
   private queue: QueuedUsage[] = [];

@@ -2,9 +2,9 @@ import { IsIn, IsInt, IsNumber, IsOptional, IsString, MaxLength, Min } from 'cla
 
 /**
  * agency.evt.llm-gateway.usage.v1: what model calls cost, so every FR knows its cost. One event
- * per call, except that the calls of one saga step with the same model and outcome that end
- * within one flush of the gateway's outbox (100 ms) share an event: then `calls` says how many,
- * and tokens, cost and latency are their sums.
+ * per call, except when more than a few calls of one saga step with the same model and outcome
+ * end within one flush of the gateway's outbox (100 ms; a client tagging many concurrent calls
+ * with one FR): those share an event, `calls` says how many, tokens, cost and latency are sums.
  */
 export class LlmUsageEvent {
   @IsString()
