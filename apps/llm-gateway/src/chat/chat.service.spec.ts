@@ -215,6 +215,12 @@ describe('ChatService', () => {
     expect(await metrics.registry.getSingleMetricAsString('llm_gateway_requests_total')).toContain(
       'llm_gateway_requests_total{alias="planner",model="scripted/planner-v1",status="422",key="agents",service="llm-gateway"} 1',
     );
+    // The warn line names the provider's code, what an operator greps for (cassette_no_match...).
+    expect(logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'llm call failed')).toMatchObject({
+      code: 'script_no_match',
+      error: 'no rule matches',
+      status: 422,
+    });
   });
 
   it('refuses an unknown alias, naming the known ones', async () => {

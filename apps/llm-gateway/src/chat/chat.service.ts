@@ -357,7 +357,11 @@ export class ChatService {
         line.prompt = call.body.messages;
         if (response) line.answer = { content: response.content, toolCalls: response.toolCalls };
       }
-      if (!ok) line.error = error?.message;
+      if (!ok) {
+        line.error = error?.message;
+        // The provider's code (cassette_no_match, timeout...) is what an operator greps for.
+        if (error instanceof ProviderError) line.code = error.code;
+      }
       this.logger[level](line, status === 200 ? 'llm call' : ok ? 'llm call cancelled by the client' : 'llm call failed');
     }
     const frId = call.context.frId;
