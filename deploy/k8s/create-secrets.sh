@@ -123,6 +123,6 @@ if [ "$ROTATE" -eq 1 ]; then
   kubectl -n "$NS" rollout restart statefulset/nats >/dev/null 2>&1 || true
   kubectl -n "$NS" rollout status statefulset/nats --timeout=300s >/dev/null 2>&1 || true
   kubectl -n "$NS" rollout restart deployment/orchestrator deployment/router deployment/registry deployment/reviewer \
-    deployment/git-service deployment/llm-gateway deployment/dashboard statefulset/agent-runner deployment/grafana >/dev/null 2>&1 || true
+    deployment/git-service statefulset/llm-gateway deployment/dashboard statefulset/agent-runner deployment/grafana >/dev/null 2>&1 || true
   echo "create-secrets: rotated; restarted NATS, the services, the dashboard and Grafana"
 fi

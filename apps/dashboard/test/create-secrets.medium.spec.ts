@@ -115,7 +115,7 @@ describe('deploy/k8s/create-secrets.sh (a stand-in cluster, the real kubectl for
       .join(' ');
     for (const w of [
       'deployment/router',
-      'deployment/llm-gateway',
+      'statefulset/llm-gateway',
       'deployment/git-service',
       'statefulset/agent-runner',
       'deployment/reviewer',

@@ -274,7 +274,7 @@ describe('the services', () => {
     expect((find(get('overlays/k3s'), 'PersistentVolumeClaim', 'agency-vault').spec as { volumeName: string }).volumeName).toBe('agency-vault');
   });
 
-  it('keep WORK_DIR on a writable volume of its own (the root is read-only); the gateway spools unsent spend there, on one that outlives its container', () => {
+  it('keep WORK_DIR on a writable volume of its own (the root is read-only); the gateway spools unsent spend there, on a claim per replica that outlives its pod', () => {
     for (const overlay of overlays) {
       const objs = get(overlay);
       const gatewayWorkDir = configMap(objs, 'llm-gateway-config').data?.WORK_DIR;
@@ -293,6 +293,12 @@ describe('the services', () => {
         // An emptyDir lives as long as the pod (a restarted container finds it); a claim longer.
         const kept = volume ? 'emptyDir' in volume || 'persistentVolumeClaim' in volume : claimTemplates.some((t) => t.metadata.name === mount!.name);
         expect(kept, `${overlay} ${svc}: volume ${mount!.name}`).toBe(true);
+        // The gateway's spool must outlive the pod too (a rollout while NATS is down): a claim per replica.
+        if (svc === 'llm-gateway') {
+          expect(w.kind, `${overlay}: llm-gateway`).toBe('StatefulSet');
+          expect(volume, `${overlay}: llm-gateway WORK_DIR is no pod volume`).toBeUndefined();
+          expect(claimTemplates.map((t) => t.metadata.name), `${overlay}: llm-gateway claim templates`).toContain(mount!.name);
+        }
       }
     }
   });
