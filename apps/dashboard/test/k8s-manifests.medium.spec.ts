@@ -297,7 +297,10 @@ describe('the services', () => {
         if (svc === 'llm-gateway') {
           expect(w.kind, `${overlay}: llm-gateway`).toBe('StatefulSet');
           expect(volume, `${overlay}: llm-gateway WORK_DIR is no pod volume`).toBeUndefined();
-          expect(claimTemplates.map((t) => t.metadata.name), `${overlay}: llm-gateway claim templates`).toContain(mount!.name);
+          expect(
+            claimTemplates.map((t) => t.metadata.name),
+            `${overlay}: llm-gateway claim templates`,
+          ).toContain(mount!.name);
         }
       }
     }
