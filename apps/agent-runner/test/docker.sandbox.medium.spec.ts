@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@agency/telemetry';
 import { expectEventually } from '@agency/testing';
@@ -209,6 +209,27 @@ describe('DockerSandbox against a real Docker engine', () => {
     expect(readFileSync(join(dirB, 'b-only.txt'), 'utf8')).toBe('b\n');
     await expectEventually(async () => expect((await rig.containers()).some((n) => n.includes('job-b'))).toBe(false), { message: 'job-b container removed' });
   });
+
+  // Only a root runner writes files the sandbox user does not own (a non-root runner is that user).
+  it.runIf(process.getuid?.() === 0)(
+    'lets the sandbox user rewrite files the runner wrote as root into a worktree it had handed over (vitest -u in a trial: EACCES)',
+    async () => {
+      const dir = rig.workspace('job-root-files', { 'test/a.test.ts': 'old\n', 'node_modules/x/index.js': 'x\n' });
+      // As after an earlier session: the directories are the sandbox user's; then the runner's git (root) rewrote a file.
+      chownSync(dir, rig.config.SANDBOX_UID, rig.config.SANDBOX_GID);
+      chownSync(join(dir, 'test'), rig.config.SANDBOX_UID, rig.config.SANDBOX_GID);
+      const s = await rig.sandbox.open({ workspace: dir, jobId: 'job-root-files' });
+      try {
+        const r = await s.exec({ command: 'echo new > test/a.test.ts && echo REWROTE', timeoutMs: 30_000 });
+        expect(r.output).toContain('REWROTE');
+      } finally {
+        await s.close();
+      }
+      expect(readFileSync(join(dir, 'test', 'a.test.ts'), 'utf8')).toBe('new\n');
+      // node_modules is the sandbox's own: not walked (the runner leaves what it finds there).
+      expect(statSync(join(dir, 'node_modules', 'x', 'index.js')).uid).toBe(0);
+    },
+  );
 
   it('replaces a container whose server a command killed, and goes on', async () => {
     const r = await run('kill -9 -1; sleep 5');

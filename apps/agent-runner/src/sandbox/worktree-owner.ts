@@ -34,18 +34,26 @@ export class WorktreeOwner {
     return { uid: process.getuid?.() ?? this.fallback.uid, gid: process.getgid?.() ?? this.fallback.gid };
   }
 
-  /** Makes sure a non-root user owns the worktree and returns it. */
+  /**
+   * Makes sure a non-root user owns the worktree and everything in it, and returns it. A root
+   * runner walks the whole tree every time: its own git (worktree add, checkout, clean) writes
+   * files as root into a directory it handed over before, and a root-owned file is one the
+   * sandbox cannot rewrite (a trial's `vitest -u` failed with EACCES on the test file). node_modules
+   * is skipped: only commands in the sandbox write there, as its user.
+   */
   prepare(worktree: string): SandboxUser {
     const info = statSync(worktree);
-    if (info.uid !== 0) return { uid: info.uid, gid: info.gid };
-    if (!this.runnerIsRoot)
+    if (!this.runnerIsRoot) {
+      if (info.uid !== 0) return { uid: info.uid, gid: info.gid };
       throw new SandboxError(
         'SANDBOX_BROKEN',
         `worktree ${worktree} is owned by root, and a non-root runner cannot hand it to an unprivileged sandbox user`,
         false,
       );
-    chownTree(worktree, this.fallback.uid, this.fallback.gid);
-    return this.fallback;
+    }
+    const owner = info.uid !== 0 ? { uid: info.uid, gid: info.gid } : this.fallback;
+    chownTree(worktree, owner.uid, owner.gid, SANDBOX_WRITTEN);
+    return owner;
   }
 
   /** Who files the runner creates in a worktree owned as `root` says must go to; undefined when they stay the runner's. */
@@ -92,8 +100,11 @@ function adoptPath(root: DirHandle, rel: string, owner: SandboxUser): void {
   }
 }
 
-/** lchown of every entry not already owned right (symlinks themselves, never their targets). */
-export function chownTree(root: string, uid: number, gid: number): number {
+/** Directories only sandboxed commands write into (as the sandbox user): chownTree need not walk them. */
+const SANDBOX_WRITTEN: ReadonlySet<string> = new Set(['node_modules']);
+
+/** lchown of every entry not already owned right (symlinks themselves, never their targets); directories named in `skip` are left as they are. */
+export function chownTree(root: string, uid: number, gid: number, skip: ReadonlySet<string> = new Set()): number {
   let changed = 0;
   const stack = [root];
   while (stack.length > 0) {
@@ -105,7 +116,7 @@ export function chownTree(root: string, uid: number, gid: number): number {
       lchownSync(path, uid, gid);
       changed += 1;
     }
-    if (info.isDirectory()) for (const name of readdirSync(path)) stack.push(join(path, name));
+    if (info.isDirectory()) for (const name of readdirSync(path)) if (!skip.has(name)) stack.push(join(path, name));
   }
   return changed;
 }
