@@ -18,6 +18,22 @@ describe('parseReviewAnswer', () => {
   });
 
   it.each([
+    ['n/a', undefined],
+    ['N/A', undefined],
+    ['none', undefined],
+    ['-', undefined],
+    ['', undefined],
+    [0, undefined],
+    ['12', 12],
+    ['L12', 12],
+    ['line 7', 7],
+    ['12-15', 12],
+  ])('reads a line given as %j without a repair turn', (line, expected) => {
+    const [f] = parseReviewAnswer({ ...valid(), findings: [{ ...valid().findings[0], line }] }).findings;
+    expect(f!.line).toBe(expected);
+  });
+
+  it.each([
     ['not an object', [], '(answer): must be a JSON object (got [])'],
     ['bad verdict', { ...valid(), verdict: 'lgtm' }, 'verdict: must be one of approve, request-changes, reject (got "lgtm")'],
     ['confidence out of range', { ...valid(), confidence: 1.5 }, 'confidence: must be a number from 0 to 1 (got 1.5)'],
@@ -31,6 +47,16 @@ describe('parseReviewAnswer', () => {
       'bad severity',
       { ...valid(), findings: [{ ...valid().findings[0], severity: 'urgent-ish' }] },
       'findings[0].severity: must be one of minor, major, critical (got "urgent-ish")',
+    ],
+    [
+      'negative line',
+      { ...valid(), findings: [{ ...valid().findings[0], line: -3 }] },
+      'findings[0].line: must be a line number (an integer from 1) or absent (got -3)',
+    ],
+    [
+      'line as a list',
+      { ...valid(), findings: [{ ...valid().findings[0], line: [3] }] },
+      'findings[0].line: must be a line number (an integer from 1) or absent (got [3])',
     ],
     [
       'fractional line',

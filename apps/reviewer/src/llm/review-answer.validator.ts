@@ -85,6 +85,23 @@ function severity(value: unknown, field: string, verdict: Verdict): Severity {
   throw new ReviewAnswerError(field, `must be one of ${ASKED_SEVERITIES.join(', ')} (got ${shown(value)})`);
 }
 
+/**
+ * A finding's line. Models say "not applicable" in many ways (null, 0, "n/a", "none", "-") and
+ * write lines as text ("12", "L12", "12-15"): those are read without a repair turn (a trial's
+ * reviewer paid a whole turn for `"line": "n/a"`); only other kinds of value are refused.
+ */
+function lineOf(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null || value === 0) return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  if (typeof value === 'string') {
+    const digits = /^\s*(?:line\s*|l)?(\d+)/i.exec(value);
+    if (!digits) return undefined;
+    const n = Number(digits[1]);
+    return n > 0 ? n : undefined;
+  }
+  throw new ReviewAnswerError(field, `must be a line number (an integer from 1) or absent (got ${shown(value)})`);
+}
+
 function finding(value: unknown, at: string, verdict: Verdict): ModelFinding {
   if (!isObject(value)) throw new ReviewAnswerError(at, `must be an object (got ${shown(value)})`);
   noUnknownKeys(value, FINDING_KEYS, at);
@@ -99,12 +116,8 @@ function finding(value: unknown, at: string, verdict: Verdict): ModelFinding {
     severity: given,
     message: `${text(value.message, `${at}.message`, { min: 1, max: 5000 })}${note}`,
   };
-  // Models write null for "not applicable"; treat it as absent.
-  if (value.line !== undefined && value.line !== null) {
-    if (typeof value.line !== 'number' || !Number.isInteger(value.line) || value.line < 1)
-      throw new ReviewAnswerError(`${at}.line`, `must be a line number (an integer from 1) or absent (got ${shown(value.line)})`);
-    out.line = value.line;
-  }
+  const line = lineOf(value.line, `${at}.line`);
+  if (line !== undefined) out.line = line;
   if (value.suggestion !== undefined && value.suggestion !== null) out.suggestion = text(value.suggestion, `${at}.suggestion`, { min: 0, max: 5000 });
   if (value.confidence !== undefined && value.confidence !== null) out.confidence = unit(value.confidence, `${at}.confidence`);
   return out;
