@@ -133,6 +133,28 @@ describe('buildCodeMessages', () => {
     expect(text.startsWith("# The repository's instructions for agents")).toBe(true);
     expect(text).toContain('## AGENTS.md\n\n```\nRun `npm run lint` before finishing.\n```');
     expect(text).toContain('# Resuming\n\nAttempt 1 of this round stopped (the model call timed out) after these commits, which are kept');
+    // What they ask of every change is part of this one (a citty trial lost a round to "Keep AGENTS.md updated").
+    expect(text).toContain('What they ask of every change (documentation, a changelog entry, files to keep updated) is part of this change');
+  });
+
+  it('shows a file to change once when it is one of the instructions shown above (AGENTS.md twice in a trial), and whole when it differs', () => {
+    const agents = '# Agents\n\nKeep AGENTS.md updated.\n';
+    const prompt = (content: string) =>
+      String(
+        buildCodeMessages(coder, {
+          ...base,
+          round: 2,
+          instructions: [{ path: 'AGENTS.md', content: agents }],
+          contents: [...base.contents, { path: 'AGENTS.md', content, purpose: 'change' }],
+        })[1]!.content,
+      );
+    const same = prompt(agents);
+    expect(same.split('Keep AGENTS.md updated.').length - 1).toBe(1);
+    expect(same).toContain("AGENTS.md: as shown above among the repository's instructions (the same file).");
+    expect(same).toContain('## src/greet.js');
+    const changed = prompt(`${agents}\nA line of round 1.\n`);
+    expect(changed.split('Keep AGENTS.md updated.').length - 1).toBe(2);
+    expect(changed).not.toContain('as shown above among');
   });
 
   it('tells a tool-using coder what setup installed and that there is no network', () => {
@@ -149,6 +171,15 @@ describe('buildCodeMessages', () => {
     expect(text).toContain('Tests run with: npm test (after the setup named in your task)');
     const single = String(buildCodeMessages(coder, { ...base, repo, round: 1 })[1]!.content);
     expect(single).toContain('(after setup: npm ci)');
+    expect(text).not.toContain('Lint runs with');
+  });
+
+  it('names the configured lint, which the test step runs and the reviewer reads, in every round (a citty trial coder knew it only from the FR)', () => {
+    const repo = { ...sampleRepo(), lintCommand: 'npx oxlint . && npx oxfmt --check' };
+    for (const round of [1, 2]) {
+      const text = String(buildCodeMessages(coder, { ...base, repo, round, tools: { workdir: '/workspace/repo' } })[1]!.content);
+      expect(text).toContain('Lint runs with: npx oxlint . && npx oxfmt --check (in the test step, after the tests; its result goes to the reviewer');
+    }
   });
 });
 

@@ -42,6 +42,12 @@ export function toolTaskText(testCommand: string, workdir: string, env?: Environ
   );
 }
 
+/** The configured lint, which the test step runs after the tests and the reviewer reads: a slip it finds would cost a round. */
+function lintLine(repo: RepoTargetDto): string {
+  const lint = repo.lintCommand?.trim();
+  return lint ? `\nLint runs with: ${lint} (in the test step, after the tests; its result goes to the reviewer, so run it before you finish)` : '';
+}
+
 export const CONTEXT_LIMITS = { files: 16, fileBytes: 400_000, totalChars: 60_000, testFailureChars: 12_000 } as const;
 
 /** A file shown up front: one to change (whole, or its outline when long), or a neighbour to imitate (its start). */
@@ -123,13 +129,30 @@ function planSection(plan: Plan): string {
   return lines.join('\n');
 }
 
-function filesSection(contents: ReadonlyArray<ContextFile>, totalChars: number): string {
-  if (contents.length === 0) return '';
+/**
+ * The files to show, less those shown whole already among the repository's instructions (a
+ * finding about AGENTS.md put it in a trial's prompt twice, ~1,000 tokens a turn); their paths
+ * are named so the coder knows they are to change.
+ */
+function withoutInstructions(
+  contents: ReadonlyArray<ContextFile>,
+  instructions: ReadonlyArray<{ path: string; content: string }>,
+): { shown: ContextFile[]; above: string[] } {
+  const same = new Map(instructions.map((f) => [f.path, f.content.trim()]));
+  const above = contents.filter((f) => same.get(f.path) === f.content.trim()).map((f) => f.path);
+  return { shown: contents.filter((f) => !above.includes(f.path)), above };
+}
+
+function filesSection(all: ReadonlyArray<ContextFile>, totalChars: number, instructions: ReadonlyArray<{ path: string; content: string }> = []): string {
+  const { shown: contents, above } = withoutInstructions(all, instructions);
+  const aboveNote = above.length > 0 ? `${above.join(', ')}: as shown above among the repository's instructions (the same file).` : '';
+  if (contents.length === 0) return aboveNote ? `# Current files\n\n${aboveNote}` : '';
   const parts: string[] = [
     '# Current files',
     '',
     'With line numbers (not part of the files). Long files are shown as an outline or their first lines: read_file shows the rest.',
     '',
+    ...(aboveNote ? [aboveNote, ''] : []),
   ];
   let used = 0;
   const left: string[] = [];
@@ -190,10 +213,10 @@ export function buildCodeMessages(agent: AgentDefinition, input: CodePromptInput
   const fixing = input.findings.length > 0 || !!input.testFailures;
   const sections = [
     instructionsSection(input.instructions ?? []),
-    `# Repository ${input.repo.name}\n\nTests run with: ${input.repo.testCommand}${setupAside(input)}\n\nFiles (path and size):\n\n${repoMap(input.tree)}`,
+    `# Repository ${input.repo.name}\n\nTests run with: ${input.repo.testCommand}${setupAside(input)}${lintLine(input.repo)}\n\nFiles (path and size):\n\n${repoMap(input.tree)}`,
     frSection(input.fr),
     planSection(input.plan),
-    filesSection(input.contents, CONTEXT_LIMITS.totalChars),
+    filesSection(input.contents, CONTEXT_LIMITS.totalChars, input.instructions),
     resumeSection(input.resume),
     findingsSection(input.findings),
     input.testFailures ? `# Failing tests of the previous round\n\n${fence(failureTail(input.testFailures, CONTEXT_LIMITS.testFailureChars))}` : '',

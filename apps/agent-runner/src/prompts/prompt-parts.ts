@@ -80,7 +80,7 @@ export function instructionsSection(files: ReadonlyArray<{ path: string; content
   const parts = [
     "# The repository's instructions for agents",
     '',
-    'Its maintainers wrote these for coding agents; follow them unless the feature request says otherwise.',
+    'Its maintainers wrote these for coding agents; follow them unless the feature request says otherwise. What they ask of every change (documentation, a changelog entry, files to keep updated) is part of this change: plan it and make it.',
     '',
   ];
   for (const f of files) parts.push(`## ${f.path}`, '', fence(f.content.trim()), '');
