@@ -126,6 +126,8 @@ export interface ChatJsonResult<T> {
   /** Repair turns it took (0: the first answer was usable). */
   repairs: number;
   repaired: boolean;
+  /** Why each refused answer could not be used (one per repair turn), for the caller's log. */
+  problems?: string[];
   /** What had to be done to read the answer (taken out of prose, malformed JSON mended). */
   fixes: string[];
 }
@@ -236,7 +238,7 @@ export class LlmClient {
       let problem: string;
       if (read.ok) {
         try {
-          return { value: parse(read.value), result, repairs, repaired: repairs > 0, fixes: read.fixes };
+          return { value: parse(read.value), result, repairs, repaired: repairs > 0, problems: [...problems], fixes: read.fixes };
         } catch (e) {
           problem = (e as Error).message;
         }

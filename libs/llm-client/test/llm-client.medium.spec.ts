@@ -91,7 +91,7 @@ describe('LlmClient against an OpenAI-wire server', () => {
     it('shows the model the precise problem in a repair turn, and takes the corrected answer', async () => {
       fake.respond = () => (fake.calls.length === 1 ? '{"title": "wrong field"}' : '{"summary": "fixed"}');
       const r = await client().chatJson({ model: 'planner', messages }, parse);
-      expect(r).toMatchObject({ value: { summary: 'fixed' }, repairs: 1, repaired: true });
+      expect(r).toMatchObject({ value: { summary: 'fixed' }, repairs: 1, repaired: true, problems: ['summary: must be a string'] });
       const repair = fake.calls[1]!.messages;
       expect(repair.at(-2)).toMatchObject({ role: 'assistant', content: '{"title": "wrong field"}' });
       expect(repair.at(-1)!.content).toBe(

@@ -17,6 +17,15 @@ describe('mentionsDependencies', () => {
     expect(mentionsDependencies(fr(body))).toBe(expected);
   });
 
+  it.each([
+    ['an example in a fenced block', 'Add aliases.\n\n```ts\nconst install = { description: "Install dependencies" };\n```\n', false],
+    ['an example in inline code', 'Show `description: "Install dependencies"` next to the name.', false],
+    ['a lock file named in backticks', 'Update `pnpm-lock.yaml` after the upgrade.', true],
+    ['prose after a code block', '```js\nx()\n```\n\nThen bump the dependencies.', true],
+  ])('leaves code examples out: %s', (_name, body, expected) => {
+    expect(mentionsDependencies(fr(body))).toBe(expected);
+  });
+
   it('reads the acceptance criteria too', () => {
     expect(mentionsDependencies(fr('Say goodbye.', ['package-lock.json is updated']))).toBe(true);
   });

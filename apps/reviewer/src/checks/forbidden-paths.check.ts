@@ -23,9 +23,21 @@ export const LOCK_FILE_PATTERNS: ForbiddenPattern[] = ['package-lock.json', 'yar
 
 const DEPENDENCY_WORDS = /\b(?:dependenc(?:y|ies)|lock ?files?|package-lock\.json|yarn\.lock|pnpm-lock\.yaml)\b/i;
 
-/** Whether the FR (title, body, acceptance criteria) talks about dependencies. */
+/** Fenced blocks and inline code; a lock file's name in backticks stays (it is a request about it). */
+const CODE = /^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$|`([^`\n]*)`/gm;
+const LOCK_FILE_NAME = /^(?:package-lock\.json|yarn\.lock|pnpm-lock\.yaml)$/;
+
+/**
+ * Whether the FR (title, body, acceptance criteria) talks about dependencies, its code examples
+ * left out: a trial FR's example `description: "Install dependencies"` lifted the lock-file guard.
+ */
 export function mentionsDependencies(fr: Pick<FrSnapshotDto, 'title' | 'body' | 'acceptanceCriteria'>): boolean {
-  return DEPENDENCY_WORDS.test([fr.title, fr.body, ...fr.acceptanceCriteria].join('\n'));
+  const prose = [fr.title, fr.body, ...fr.acceptanceCriteria]
+    .join('\n')
+    .replace(CODE, (_whole: string, _fence: string | undefined, inline: string | undefined) =>
+      inline !== undefined && LOCK_FILE_NAME.test(inline.trim()) ? inline : ' ',
+    );
+  return DEPENDENCY_WORDS.test(prose);
 }
 
 /** The patterns that apply to this FR: workflows, lock files (unless allowed), then the vault's own. */

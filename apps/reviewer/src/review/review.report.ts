@@ -54,6 +54,8 @@ export interface ReviewReport {
     promptDiff?: Omit<TruncatedDiff, 'text'>;
     respondedModel?: string;
     repaired?: boolean;
+    /** Why each refused answer could not be used, when the model was asked again. */
+    repairProblems?: string[];
     inputTokens?: number;
     outputTokens?: number;
     /** The answer exactly as the model gave it (the repaired one, if repaired). */

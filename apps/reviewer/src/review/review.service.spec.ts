@@ -283,6 +283,17 @@ describe('ReviewService', () => {
     expect(stored.outcome).toEqual({ kind: 'failed', failure: outcome.failure });
   });
 
+  it('records why an answer was refused and asked again, in the stored report', async () => {
+    const llm = new ScriptedLlm(['{"verdict": "maybe"}', APPROVE]);
+    const { outcome, report } = await service(llm).review(await command(CLEAN_DIFF));
+    expect(outcome.kind).toBe('reviewed');
+    const stored = artifacts.report(report.key);
+    expect(stored.model).toMatchObject({
+      repaired: true,
+      repairProblems: [expect.stringContaining('verdict: must be one of approve, request-changes, reject (got "maybe")')],
+    });
+  });
+
   it('retries transient model failures through the transport', async () => {
     const llm = new ScriptedLlm([new APIConnectionError({ message: 'Connection error.' })]);
     await expect(service(llm).review(await command(CLEAN_DIFF))).rejects.toBeInstanceOf(RetryableError);

@@ -79,7 +79,7 @@ export class ReviewService {
     const blockingChecks = [...new Set(checkFindings.filter((f) => f.blocking).map((f) => f.check ?? 'check'))];
 
     const alias = cmd.strategy.reviewerModel || agent.model;
-    let answer: { value: ModelReview; result: ChatResult; repaired: boolean } | undefined;
+    let answer: { value: ModelReview; result: ChatResult; repaired: boolean; problems?: string[] } | undefined;
     let failure: LlmFailure | undefined;
     let modelReport: ReviewReport['model'];
     if (blockingChecks.length > 0) {
@@ -118,6 +118,12 @@ export class ReviewService {
           { frId: env.frId, sagaId: env.sagaId, step: env.step, ...(env.jobId ? { jobId: env.jobId } : {}), frBudgetUsd: cmd.strategy.budgetUsd },
           { repairTurns: agent.repairTurns, shape: REVIEW_SHAPE },
         );
+        // A repair turn costs a whole prompt again: say why (a trial's was invisible but for a span count).
+        if (answer.repaired)
+          this.logger.info(
+            { round: cmd.round, alias, problems: answer.problems },
+            `reviewer answer refused and asked again: ${answer.problems?.join('; ') ?? ''}`,
+          );
       } catch (e) {
         failure = classifyLlmFailure(e);
         if (!failure) throw new RetryableError(`reviewer model call failed: ${(e as Error).message}`);
@@ -138,6 +144,7 @@ export class ReviewService {
           ? {
               respondedModel: answer.result.model,
               repaired: answer.repaired,
+              ...(answer.problems?.length ? { repairProblems: answer.problems } : {}),
               inputTokens: answer.result.inputTokens,
               outputTokens: answer.result.outputTokens,
               rawAnswer: answer.result.content,
