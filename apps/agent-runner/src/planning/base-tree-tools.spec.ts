@@ -85,6 +85,27 @@ describe('BaseTreeTools', () => {
     expect((await tools.run('search', '{"pattern": "(", "regex": true}')).content).toMatch(/^error: search failed: /);
   });
 
+  it("reads by another family's name for a reading tool, and refuses a shell, which planning does not offer", async () => {
+    expect((await tools.run('cat', '{"path": "src/greet.ts", "end_line": 1}')).content).toBe(
+      '[ran as read_file; the tool is called read_file]\nsrc/greet.ts (lines 1-1 of 3)\n1\texport function greet(name: string) {',
+    );
+    expect((await tools.run('ls', '{"path": "src"}')).content).toBe(
+      '[ran as list_files; the tool is called list_files]\nsrc/index.ts (11034 B)\nsrc/greet.ts (67 B)',
+    );
+    expect(await tools.run('bash', '{"command": "ls"}')).toEqual({
+      ok: false,
+      content: 'error: there is no tool "bash" for planning; use one of: list_files, read_file, search, or answer with the plan',
+    });
+  });
+
+  it('suggests a file whose name differs by a leading "_" (relay trial citty: src/utils.ts for src/_utils.ts)', async () => {
+    // A path the commit does not have is answered from its file list, before git is asked.
+    const underscore = new BaseTreeTools(new SafeGit(20_000), dir.path, 'HEAD', [{ path: 'src/_utils.ts', size: 20 }], new Set(['read_file']));
+    expect((await underscore.run('read_file', '{"path": "src/utils.ts"}')).content).toBe(
+      'error: path "src/utils.ts" does not exist; did you mean src/_utils.ts?',
+    );
+  });
+
   it('offers a planner only the reading tools its vault file lists', () => {
     expect(plannerTools(['read_file', 'write_file', 'run_command', 'search'])).toEqual(['read_file', 'search']);
     expect(plannerTools([])).toEqual([]);

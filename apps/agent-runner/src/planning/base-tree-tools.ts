@@ -1,4 +1,5 @@
 import { TOOL_LIMITS } from '../coding/tools/coder-tools.js';
+import { aliasedCall, withAliasNote } from '../coding/tools/tool-aliases.js';
 import { ToolArgumentError } from '../coding/tools/tool-args.js';
 import type { ToolName } from '../coding/tools/tool-schemas.js';
 import { didYouMean, inToolSpan, intArg, readFileView, readToolArgs, stringArg, type ToolOutcome } from '../coding/tools/tool-text.js';
@@ -36,9 +37,13 @@ export class BaseTreeTools {
     this.paths = new Set(files.map((f) => f.path));
   }
 
+  /** One tool call, in its `execute_tool <tool>` span; a reading tool called by another family's name (`cat`) runs as the tool it stands for. */
   async run(name: string, rawArgs: string): Promise<ToolOutcome> {
-    const tool = (PLANNER_TOOL_NAMES as readonly string[]).includes(name) ? name : 'unknown';
-    return inToolSpan(tool, () => this.runTool(name, rawArgs));
+    const offered = new Set(PLANNER_TOOL_NAMES.filter((n) => this.allowed.has(n)));
+    const alias = aliasedCall(name, rawArgs, offered);
+    if (alias) return inToolSpan({ asked: name, ran: alias.tool }, async () => withAliasNote(alias.note, await this.runTool(alias.tool, alias.rawArgs)));
+    const known = (PLANNER_TOOL_NAMES as readonly string[]).includes(name);
+    return inToolSpan({ asked: name, ...(known ? { ran: name } : {}) }, () => this.runTool(name, rawArgs));
   }
 
   private async runTool(name: string, rawArgs: string): Promise<ToolOutcome> {

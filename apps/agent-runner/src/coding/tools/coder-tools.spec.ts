@@ -196,6 +196,37 @@ describe('CoderTools on a real directory', () => {
     expect((await run('show_changes', { path: '../x' })).content).toMatch(/^error: path "\.\.\/x" contains "\.\."/);
   });
 
+  it("runs a tool called by another family's name as ours, when ours is offered, and says so (relay trial citty: bash)", async () => {
+    expect(await run('bash', { command: 'npx vitest run' })).toEqual({
+      ok: true,
+      content: '[ran as run_command; the tool is called run_command]\nexit code 0, 1.5 s\nok\n',
+    });
+    expect(commands.map((c) => c.command)).toEqual(['npx vitest run']);
+    expect((await run('cat', { file_path: 'src/a.js', start_line: 2, end_line: 2 })).content).toBe(
+      '[ran as read_file; the tool is called read_file]\nsrc/a.js (lines 2-2 of 3)\n2\tline 2',
+    );
+    expect(await run('create_file', { path: 'b.js', content: 'b\n' })).toEqual({
+      ok: true,
+      content: '[ran as write_file; the tool is called write_file]\nwrote b.js (2 bytes)',
+      changed: ['b.js'],
+    });
+    // The tool's own checks still apply, with the note.
+    expect((await run('cat', { path: 'src/A.js' })).content).toBe(
+      '[ran as read_file; the tool is called read_file]\nerror: path "src/A.js" does not exist; did you mean src/a.js?',
+    );
+    // Not offered, or arguments that do not map: refused, saying which tools exist.
+    expect(await run('bash', { command: 'ls' }, ['read_file'])).toEqual({
+      ok: false,
+      content: 'error: there is no tool "bash"; use one of: read_file, finish',
+    });
+    expect(await run('bash', { cmd: 'ls' })).toEqual({
+      ok: false,
+      content:
+        'error: there is no tool "bash"; use one of: list_files, read_file, search, write_file, edit_file, apply_patch, run_command, show_changes, finish',
+    });
+    expect(commands).toHaveLength(1);
+  });
+
   it('answers mistakes in calling a tool instead of failing', async () => {
     expect(await run('write_file', 'write a.js please')).toMatchObject({
       ok: false,

@@ -6,6 +6,7 @@ import type { SandboxSession } from '../../sandbox/sandbox.js';
 import { firstMismatch, hunksOf } from './patch-hunks.js';
 import { patchPaths } from './patch-paths.js';
 import { ToolArgumentError } from './tool-args.js';
+import { aliasedCall, withAliasNote } from './tool-aliases.js';
 import { TOOL_SCHEMAS, type ToolName } from './tool-schemas.js';
 import { didYouMean, inToolSpan, intArg, readFileView, readToolArgs, stringArg, type ToolOutcome } from './tool-text.js';
 
@@ -81,13 +82,21 @@ function changesNote(c: { tracked: string[]; untracked: string[] }): string {
 export class CoderTools {
   constructor(private readonly ctx: CoderToolsContext) {}
 
-  /** One tool call of the model, in its `execute_tool <tool>` span. */
+  /** One tool call of the model, in its `execute_tool <tool>` span; a tool called by another family's name (`bash`) runs as the tool it stands for. */
   async run(name: string, rawArgs: string): Promise<ToolOutcome> {
-    return inToolSpan(name in TOOL_SCHEMAS || name === 'finish' ? name : 'unknown', () => this.runTool(name, rawArgs));
+    const alias = aliasedCall(name, rawArgs, new Set([...this.offered(), 'finish']));
+    if (alias) return inToolSpan({ asked: name, ran: alias.tool }, async () => withAliasNote(alias.note, await this.runTool(alias.tool, alias.rawArgs)));
+    const known = Object.hasOwn(TOOL_SCHEMAS, name);
+    return inToolSpan({ asked: name, ...(known ? { ran: name } : {}) }, () => this.runTool(name, rawArgs));
+  }
+
+  /** The tools this agent may use, finish aside. */
+  private offered(): string[] {
+    return [...this.ctx.allowed].filter((n) => n in TOOL_SCHEMAS && n !== 'finish');
   }
 
   private async runTool(name: string, rawArgs: string): Promise<ToolOutcome> {
-    const offered = [...this.ctx.allowed].filter((n) => n in TOOL_SCHEMAS && n !== 'finish');
+    const offered = this.offered();
     if (name !== 'finish' && !(this.ctx.allowed.has(name) && name in TOOL_SCHEMAS))
       return { ok: false, content: `error: there is no tool "${name}"; use one of: ${[...offered, 'finish'].join(', ')}` };
     const read = readToolArgs(name as ToolName, rawArgs);

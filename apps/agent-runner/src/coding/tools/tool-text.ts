@@ -75,30 +75,128 @@ export function readFileView(path: string, text: string, range: { start?: number
   return `${header}\n${numberLines(lines.slice(start - 1, end), start)}${more}`;
 }
 
-/**
- * `; did you mean README.md?` for a path that does not exist: the same path in another case,
- * or files of the same name elsewhere, then of the same stem.
- */
-export function didYouMean(path: string, paths: readonly string[]): string {
-  const lower = path.toLowerCase();
-  const base = lower.split('/').pop() ?? lower;
-  const stem = base.replace(/\.[^.]+$/, '');
-  const near = paths.filter((p) => p.toLowerCase() === lower);
-  const sameName = paths.filter((p) => p.toLowerCase().split('/').pop() === base && !near.includes(p));
-  const sameStem = paths.filter((p) => (p.toLowerCase().split('/').pop() ?? '').replace(/\.[^.]+$/, '') === stem && !near.includes(p) && !sameName.includes(p));
-  // The same path in another case is surely the one meant; otherwise files of that name, then of that stem.
-  const candidates = (near.length > 0 ? near : [...sameName, ...sameStem]).slice(0, 5);
-  return candidates.length > 0 ? `; did you mean ${candidates.join(' or ')}?` : '';
+/** Levenshtein distance with adjacent transpositions (`utlis` is one step from `utils`), giving up past `limit`. */
+export function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j], before[j - 2] + 1);
+    }
+    if (Math.min(...row) > limit) return limit + 1;
+    before = previous;
+    previous = row;
+  }
+  return previous[b.length];
+}
+
+/** How a path that exists resembles the one asked for; lower is closer. */
+enum Likeness {
+  SameName = 0,
+  SameNameUnprefixed = 1,
+  SameStem = 2,
+  NearName = 3,
+}
+
+interface PathParts {
+  dir: string[];
+  base: string;
+  bare: string;
+  stem: string;
+}
+
+function partsOf(path: string): PathParts {
+  const segments = path.toLowerCase().split('/');
+  const base = segments.pop() ?? '';
+  const bare = base.replace(/^[_.]+/, '');
+  return { dir: segments, base, bare, stem: bare.replace(/\.[^.]+$/, '') };
+}
+
+/** Steps from one directory to the other: 0 the same, 1 its parent or a subdirectory, 2 a sibling. */
+function dirSteps(a: readonly string[], b: readonly string[]): number {
+  let common = 0;
+  while (common < a.length && common < b.length && a[common] === b[common]) common += 1;
+  return a.length - common + (b.length - common);
 }
 
 /**
- * One tool call of the model, as a span named by OpenTelemetry's GenAI conventions,
- * `execute_tool <tool>` (`tool` is `unknown` for a name no tool has), with whether it worked.
+ * The edit distance a name may be off by and still be meant, by the length of its stem: none
+ * below three characters (b.js is not a misspelt a.js), one up to five, two from six.
  */
-export function inToolSpan(tool: string, work: () => Promise<ToolOutcome>): Promise<ToolOutcome> {
+function nameSlack(stem: string): number {
+  return stem.length < 3 ? 0 : stem.length < 6 ? 1 : 2;
+}
+
+interface Resemblance {
+  likeness: Likeness;
+  /** How far off it is: its likeness (a misspelling by its edit distance), plus the directories between. */
+  cost: number;
+}
+
+/** How `candidate` resembles `asked`, or undefined when it does not enough to be suggested. */
+function resemblance(asked: PathParts, candidate: PathParts): Resemblance | undefined {
+  const steps = dirSteps(asked.dir, candidate.dir);
+  if (candidate.base === asked.base) return { likeness: Likeness.SameName, cost: steps };
+  if (candidate.bare === asked.bare) return { likeness: Likeness.SameNameUnprefixed, cost: 1 + steps };
+  if (candidate.stem === asked.stem && asked.stem !== '') return { likeness: Likeness.SameStem, cost: 2 + steps };
+  // A misspelt name is only worth naming close to where it was looked for.
+  if (steps > 1) return undefined;
+  const slack = nameSlack(asked.stem);
+  if (slack === 0) return undefined;
+  const distance = editDistance(asked.base, candidate.base, slack);
+  return distance <= slack ? { likeness: Likeness.NearName, cost: 1 + distance + steps } : undefined;
+}
+
+/** At most this many suggestions: more reads as a listing, not a hint. */
+const MAX_SUGGESTIONS = 3;
+
+/**
+ * `; did you mean README.md?` for a path that does not exist: the same path in another case
+ * alone, as it is surely the one meant; otherwise at most three paths, closest first, of: the
+ * same file name elsewhere, the same name but for a leading `_` or `.` (src/_utils.ts for
+ * src/utils.ts, relay trial citty), the same stem, a name a letter or two off in the same
+ * directory, its parent or a subdirectory. Closest weighs how alike the names are and how many
+ * directories lie between (a `_utils.ts` beside it before a `utils.ts` two directories away).
+ */
+export function didYouMean(path: string, paths: readonly string[]): string {
+  const lower = path.toLowerCase();
+  const sameCase = paths.filter((p) => p.toLowerCase() === lower);
+  if (sameCase.length > 0) return `; did you mean ${sameCase.slice(0, MAX_SUGGESTIONS).join(' or ')}?`;
+  const asked = partsOf(path);
+  const ranked = paths
+    .map((p) => ({ path: p, ...resemblance(asked, partsOf(p)) }))
+    .filter((r): r is { path: string } & Resemblance => r.likeness !== undefined)
+    .sort((x, y) => x.cost - y.cost || x.likeness - y.likeness || x.path.localeCompare(y.path));
+  const shown = ranked.slice(0, MAX_SUGGESTIONS).map((r) => r.path);
+  return shown.length > 0 ? `; did you mean ${shown.join(' or ')}?` : '';
+}
+
+/** A name a tool could have (OpenAI's rule for function names): anything else is not put in a span name. */
+const TOOL_NAME_SHAPE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * One tool call of the model, as a span named by OpenTelemetry's GenAI conventions,
+ * `execute_tool <tool>`, with whether it worked. `ran` is the tool that ran, when the model's
+ * name was one of ours or stood for one (`bash` for run_command); a name no tool has keeps the
+ * model's name, so a trace shows what it asked for. Whenever the two differ, the name asked is
+ * `agency.tool.asked_name`: a count of those is a count of turns a tool's name cost.
+ */
+export function inToolSpan(call: { asked: string; ran?: string }, work: () => Promise<ToolOutcome>): Promise<ToolOutcome> {
+  const tool = call.ran ?? (TOOL_NAME_SHAPE.test(call.asked) ? call.asked : undefined);
   return withSpan(
-    `execute_tool ${tool}`,
-    { kind: SpanKind.INTERNAL, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
+    tool ? `execute_tool ${tool}` : 'execute_tool',
+    {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'gen_ai.operation.name': 'execute_tool',
+        ...(tool ? { 'gen_ai.tool.name': tool } : {}),
+        ...(call.asked !== call.ran ? { 'agency.tool.asked_name': call.asked.slice(0, 200) } : {}),
+      },
+    },
     async (span) => {
       const outcome = await work();
       span.setAttribute('agency.tool.ok', outcome.ok);
