@@ -86,6 +86,22 @@ describe('PlannerLoop', () => {
     expect((await result).readFiles).toEqual(['a.ts']);
   });
 
+  it('records a read made under another name (cat, view_file) that ran as read_file', async () => {
+    const { result } = run(
+      [
+        {
+          calls: [
+            { name: 'cat', arguments: JSON.stringify({ path: 'b.ts' }) },
+            { name: 'bash', arguments: '{"command": "ls"}' },
+          ],
+        },
+        { content: '{"summary": "s"}' },
+      ],
+      5,
+    );
+    expect((await result).readFiles).toEqual(['b.ts']);
+  });
+
   it('does not run a read repeated past the limit, and tells the model why', async () => {
     const same = read('a.ts');
     const { llm, result } = run([{ calls: [same, same, same] }, { content: '{"summary": "s"}' }], 5);

@@ -9,6 +9,7 @@ import {
   type ToolDefinition,
 } from '@agency/llm-client';
 import { RepeatGuard } from '../coding/loop/repeat-guard.js';
+import { aliasedCall } from '../coding/tools/tool-aliases.js';
 import { parseToolArgs, type ToolOutcome } from '../coding/tools/tool-text.js';
 
 export interface PlannerLoopDeps {
@@ -81,8 +82,10 @@ export class PlannerLoop {
         for (const call of reply.toolCalls) {
           explored.push(`${call.name} ${call.arguments.length > 120 ? `${call.arguments.slice(0, 120)}...` : call.arguments}`);
           const outcome = await this.runOnce(guard, call.name, call.arguments);
-          if (outcome.ok && call.name === 'read_file') {
-            const path = pathOf(call.arguments);
+          // A read made under another name (`cat`, `view_file`) ran as read_file: it counts too.
+          const read = call.name === 'read_file' ? call.arguments : aliasedCall(call.name, call.arguments, READ_ONLY)?.rawArgs;
+          if (outcome.ok && read !== undefined) {
+            const path = pathOf(read);
             if (path && !readFiles.includes(path)) readFiles.push(path);
           }
           messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.content });
@@ -127,6 +130,8 @@ export class PlannerLoop {
     return this.deps.tools.run(name, rawArgs);
   }
 }
+
+const READ_ONLY: ReadonlySet<string> = new Set(['read_file']);
 
 /** The path a read_file call named, when its arguments say one. */
 function pathOf(rawArgs: string): string | undefined {
