@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { POLL_HEADER } from '@agency/contracts';
 import { AgencyApi, cliBusOptions, serviceUrl } from './api.client.js';
 
 describe('AgencyApi errors', () => {
@@ -52,6 +55,37 @@ describe('AgencyApi errors', () => {
     expect(fetch.mock.calls[0]![1]).toMatchObject({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":"me"}' });
     fetch.mockResolvedValueOnce(new Response('', { status: 200 }));
     expect(await api.get(api.orchestratorUrl, '/x')).toBeUndefined();
+  });
+});
+
+describe('AgencyApi polls', () => {
+  const seen: Array<{ method?: string; headers: IncomingHttpHeaders }> = [];
+  let server: Server;
+  let base = '';
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push({ method: req.method, headers: req.headers });
+      res.setHeader('content-type', 'application/json').end('{"sagas":[]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('marks a read repeated to watch state as a poll, so the service neither traces nor logs it, and no other request', async () => {
+    const api = new AgencyApi(base, base, base);
+    expect(await api.get(base, '/sagas', { poll: true })).toEqual({ sagas: [] });
+    await api.get(base, '/sagas');
+    await api.post(base, '/sagas/FR-1/approve', { by: 'me' });
+    expect(seen.map((r) => [r.method, r.headers[POLL_HEADER]])).toEqual([
+      ['GET', '1'],
+      ['GET', undefined],
+      ['POST', undefined],
+    ]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { POLL_HEADER } from '@agency/contracts';
 import { defaultRunDir } from './paths.js';
 
 export interface StackState {
@@ -71,20 +72,21 @@ export class AgencyApi {
     readonly gitServiceUrl = serviceUrl('git-service'),
   ) {}
 
-  async get<T>(base: string, path: string): Promise<T> {
-    return this.request<T>('GET', base, path);
+  /** With `poll`, a read repeated only to watch state: the service leaves no trace or info line for it (POLL_HEADER). */
+  async get<T>(base: string, path: string, options: { poll?: boolean } = {}): Promise<T> {
+    return this.request<T>('GET', base, path, undefined, options.poll ? { [POLL_HEADER]: '1' } : {});
   }
 
   async post<T>(base: string, path: string, body?: unknown): Promise<T> {
     return this.request<T>('POST', base, path, body);
   }
 
-  private async request<T>(method: string, base: string, path: string, body?: unknown): Promise<T> {
+  private async request<T>(method: string, base: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });

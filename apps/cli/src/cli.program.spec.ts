@@ -62,7 +62,8 @@ describe('agency command line', () => {
   it('prints the table once without --watch', async () => {
     const get = vi.spyOn(api, 'get').mockResolvedValue({ sagas: [summary] });
     await agency('status');
-    expect(get).toHaveBeenCalledWith('http://orchestrator.test', '/sagas');
+    // Asked once by a person: not a poll, so the orchestrator traces and logs it.
+    expect(get).toHaveBeenCalledWith('http://orchestrator.test', '/sagas', { poll: false });
     expect(out.join('\n')).toContain('FR-7');
     expect(process.exitCode).toBe(0);
   });

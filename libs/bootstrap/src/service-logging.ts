@@ -3,6 +3,7 @@ import { RequestMethod, type DynamicModule, type LoggerService } from '@nestjs/c
 import { Logger, LoggerModule, PinoLogger, type Params } from 'nestjs-pino';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { requestTraceIds } from './http-span.interceptor.js';
+import { isQuietPoll } from './poll-request.js';
 
 /** Probes and scrapes come every few seconds and say nothing about the work: no request lines for them. */
 const UNLOGGED = /^\/(health\/|metrics(\?|$))/;
@@ -41,6 +42,9 @@ export function serviceLogging(logger: AgencyPinoLogger, options: RequestLogging
     pinoHttp: {
       logger,
       autoLogging: { ignore: (req) => UNLOGGED.test(requestedUrl(req)) },
+      // A client's state polling (POLL_HEADER) drowned the info lines of a run (669 of 700): debug
+      // when it succeeds, so LOG_LEVEL=debug still shows it; any failure keeps its info line.
+      customLogLevel: (req, res, err) => (isQuietPoll(req.method, req.headers, res.statusCode, err !== undefined) ? 'debug' : 'info'),
       quietReqLogger: true,
       customProps: (req) => requestTraceIds(req) ?? {},
       serializers: {

@@ -46,7 +46,8 @@ export function watchTitle(seconds: number, at: Date): string {
  */
 export async function status(api: AgencyApi, watchSeconds?: number): Promise<number> {
   const listing = async () => {
-    const l = await api.get<SagaList>(api.orchestratorUrl, '/sagas');
+    // --watch reads again and again: a poll, which the orchestrator neither traces nor logs at info.
+    const l = await api.get<SagaList>(api.orchestratorUrl, '/sagas', { poll: watchSeconds !== undefined });
     return renderStatus(l.sagas, l.refused ?? [], wantsColour(), l.finishedNotListed ?? 0);
   };
   if (watchSeconds === undefined) {

@@ -7,6 +7,7 @@ import { BusConnection } from '@agency/messaging';
 import { startNats } from '@agency/stack';
 import { AgencyApi, cliBusOptions, runningStack, type SagaSummary } from '../api.client.js';
 import { defaultRunDir } from '../paths.js';
+import { eventLine, type LoggedEvent } from './event-line.js';
 
 const who = () => process.env.AGENCY_USER ?? userInfo().username;
 
@@ -134,7 +135,7 @@ async function printEvents(bus: BusConnection, scope: { header: string; value: s
   for await (const m of messages) {
     remaining -= 1;
     if (m.headers?.get(scope.header) === scope.value) {
-      const env = m.json<{ sagaId: string; type: string; step: string; attempt: number; occurredAt: string; payload: Record<string, unknown> }>();
+      const env = m.json<LoggedEvent & { sagaId: string }>();
       if (byRun && env.sagaId !== run) console.log(`== run ${(run = env.sagaId)}`);
       console.log(eventLine(env));
       shown += 1;
@@ -142,16 +143,4 @@ async function printEvents(bus: BusConnection, scope: { header: string; value: s
     if (!follow && remaining <= 0) break;
   }
   return shown;
-}
-
-function eventLine(env: { type: string; step: string; attempt: number; occurredAt: string; payload: Record<string, unknown> }): string {
-  const p = env.payload;
-  const detail =
-    p.summary ??
-    p.reason ??
-    p.url ??
-    p.message ??
-    (p.to ? `${String(p.from)} -> ${String(p.to)}` : Array.isArray(p.problems) ? `${String(p.code)}: ${p.problems.join('; ')}` : '');
-  // One event, one line: a coder's summary keeps its newlines in the event.
-  return `${env.occurredAt.slice(11, 19)}  ${env.type.padEnd(30)} ${env.step}${env.attempt > 1 ? `#${env.attempt}` : ''}  ${String(detail).replace(/\s+/g, ' ').slice(0, 140)}`;
 }

@@ -173,7 +173,8 @@ async function follow(stack: LocalStack, vaultPath: string, runDir: string, opti
   const deadline = Date.now() + Number(options.timeout ?? 600) * 1000;
   let quietSince = Date.now();
   while (!stopping.aborted) {
-    const { sagas } = await api.get<{ sagas: SagaSummary[] }>(api.orchestratorUrl, '/sagas');
+    // Marked as a poll: twice a second, each read was a trace and a log line of the orchestrator's.
+    const { sagas } = await api.get<{ sagas: SagaSummary[] }>(api.orchestratorUrl, '/sagas', { poll: true });
     for (const s of sagas) {
       const key = `${s.state}/${s.step}/${s.attempt}`;
       if (seen.get(s.sagaId) !== key) {

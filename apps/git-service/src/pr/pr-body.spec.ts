@@ -35,6 +35,11 @@ describe('renderPrBody', () => {
     expect(body.indexOf('### Tests')).toBeLessThan(body.indexOf('### Review'));
   });
 
+  it('keeps the lint line the saga adds under the test counts', () => {
+    const body = renderPrBody(command({ testSummary: 'passed: 3 passed, 0 failed, 0 skipped of 3 (round 1)\nlint: `npm run lint` passed' }));
+    expect(body).toContain('### Tests\n\npassed: 3 passed, 0 failed, 0 skipped of 3 (round 1)\nlint: `npm run lint` passed\n\n### Review');
+  });
+
   it('links the trace when a viewer URL is given, else shows the trace id', () => {
     expect(renderPrBody(command({ traceUrl: 'http://jaeger/trace/x' }))).toContain(`[Open the trace](http://jaeger/trace/x) (trace id \`${'a'.repeat(32)}\`)`);
     const body = renderPrBody(command({ traceUrl: undefined }));

@@ -152,6 +152,18 @@ describe('stepCommand: what the reviewer and the PR are told', () => {
     expect((draft.payload as { context: object }).context).not.toHaveProperty('draftReason');
   });
 
+  it("adds the lint the test step ran under the PR's test counts, and says when a configured lint did not run", () => {
+    const lint = { command: 'npm run lint', exitCode: 0, timedOut: false, durationMs: 800, outputTail: '' };
+    const repo = { ...sampleRepo(), lintCommand: 'npm run lint' };
+    const summary = (rec: SagaRecord) => (stepCommand(rec, undefined)!.payload as { context: { testSummary: string } }).context.testSummary;
+    expect(summary(testing({ state: 'opening-pr', step: 'open-pr-r2', round: 2, repo, tests: { ...tests, lint } }))).toBe(
+      'passed: exit code 0, output not in a known format (no test counts) (round 2)\nlint: `npm run lint` passed',
+    );
+    expect(summary(testing({ state: 'opening-pr', step: 'open-pr-r2', round: 2, repo, tests }))).toBe(
+      'passed: exit code 0, output not in a known format (no test counts) (round 2)\nlint: `npm run lint` not run',
+    );
+  });
+
   it("lists the last review's findings under its round, blocking or not, so the notes reach the human who merges (they were counted only)", () => {
     const rec = testing({
       state: 'opening-pr',

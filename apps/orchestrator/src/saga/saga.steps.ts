@@ -79,7 +79,11 @@ function openPrPayload(record: SagaRecord, traceUrl: string | undefined, draft: 
     labels: ['agency', `tier:${tier}`, ...(!final ? ['agency:in-progress'] : draft ? ['agency:needs-human'] : [])],
     context: {
       planSummary: record.planSummary ?? '',
-      testSummary: record.tests ? testSummary(record.tests) : record.stopped ? 'not run: the coder stopped before the tests' : 'not run',
+      testSummary: record.tests
+        ? testSummary(record.tests, record.repo.lintCommand)
+        : record.stopped
+          ? 'not run: the coder stopped before the tests'
+          : 'not run',
       reviewRounds: reviewRounds(record),
       costUsd: totalCostUsd(record),
       traceId: record.traceId,

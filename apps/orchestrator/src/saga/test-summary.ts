@@ -1,4 +1,4 @@
-import type { TestCountsDto, TestOutputFormat } from '@agency/contracts';
+import type { LintResultDto, TestCountsDto, TestOutputFormat } from '@agency/contracts';
 
 export interface TestOutcome {
   round: number;
@@ -7,6 +7,7 @@ export interface TestOutcome {
   format?: TestOutputFormat;
   exitCode?: number;
   timedOut?: boolean;
+  lint?: LintResultDto;
 }
 
 /** An output no parser understood has counts that mean nothing: say what is known (the exit code), never "0/0". */
@@ -22,10 +23,23 @@ export function testVerdict(t: TestOutcome): string {
     : `${verdict} (${t.counts.passed}/${t.counts.total} passed)`;
 }
 
-/** For the PR body and the coder: the counts when they mean something, the exit code when not. */
-export function testSummary(t: TestOutcome | undefined): string {
+/**
+ * The lint line under the counts (relay trial on unjs/citty: that the configured lint ran and passed
+ * was only in the reviewer's prompt). "not run" when the repository has a lint but the test step
+ * brought no result (its setup failed); nothing when none is configured.
+ */
+export function lintSummary(lint: LintResultDto | undefined, configured: string | undefined): string | undefined {
+  if (lint) return `lint: \`${lint.command}\` ${lint.timedOut ? 'timed out' : lint.exitCode === 0 ? 'passed' : `failed (exit code ${lint.exitCode})`}`;
+  return configured?.trim() ? `lint: \`${configured.trim()}\` not run` : undefined;
+}
+
+/** For the PR body and the coder: the counts when they mean something, the exit code when not; the lint on a line of its own. */
+export function testSummary(t: TestOutcome | undefined, lintCommand?: string): string {
   if (!t) return 'not run';
   const verdict = t.passed ? 'passed' : 'failed';
-  if (unparsed(t)) return `${verdict}: exit code ${t.exitCode ?? 'unknown'}, output not in a known format (no test counts) (round ${t.round})`;
-  return `${verdict}: ${t.counts.passed} passed, ${t.counts.failed} failed, ${t.counts.skipped} skipped of ${t.counts.total} (round ${t.round})`;
+  const tests = unparsed(t)
+    ? `${verdict}: exit code ${t.exitCode ?? 'unknown'}, output not in a known format (no test counts) (round ${t.round})`
+    : `${verdict}: ${t.counts.passed} passed, ${t.counts.failed} failed, ${t.counts.skipped} skipped of ${t.counts.total} (round ${t.round})`;
+  const lint = lintSummary(t.lint, lintCommand);
+  return lint ? `${tests}\n${lint}` : tests;
 }
