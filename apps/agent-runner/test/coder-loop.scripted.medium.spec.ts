@@ -1,17 +1,14 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Messages, type ArtifactRefDto } from '@agency/contracts';
-import { LocalStack } from '@agency/stack';
-import { expectEventually, freePort, tempDir, type TempDir } from '@agency/testing';
-import { git, VAULT_PATH } from './support/greeter-forge.js';
+import { expectEventually, type TempDir } from '@agency/testing';
+import { git } from './support/greeter-forge.js';
 import { RunnerHarness } from './support/runner-harness.js';
+import { startScriptedGateway, turn, type ScriptedGateway } from './support/scripted-gateway.js';
 import { FAREWELL_JS, FAREWELL_TEST_JS } from './support/scripts.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
 const MAX_STEPS = 5;
 
-// The tool loop's turns as the gateway's scripted provider replays them: the n-th call of a rule gets its n-th reply.
-const turn = (...calls: Array<[string, Record<string, unknown>]>) => ({ tool_calls: calls.map(([name, args]) => ({ name, arguments: args })) });
 const SCRIPT = {
   version: 1,
   rules: [
@@ -41,45 +38,20 @@ const SCRIPT = {
  */
 describe('the coder tool loop on the scripted provider, through the real gateway', () => {
   const h = new RunnerHarness();
-  let vault: TempDir;
+  let rig: ScriptedGateway;
   let run: TempDir;
-  let stack: LocalStack;
   let plan: ArtifactRefDto;
 
   beforeAll(async () => {
-    if (!existsSync(join(root, 'dist', 'apps', 'llm-gateway', 'src', 'main.js')))
-      throw new Error('the llm-gateway is not built: run `npm run build` (npm test builds first)');
-    vault = tempDir('scripted-vault-');
-    run = tempDir('scripted-run-');
-    cpSync(VAULT_PATH, vault.path, { recursive: true });
-    writeFileSync(join(vault.path, '40_config', 'llm-script.yaml'), JSON.stringify(SCRIPT, null, 2));
-    const coder = join(vault.path, '20_agents', 'coder.md');
-    writeFileSync(coder, readFileSync(coder, 'utf8').replace(/^max_steps: \d+$/m, `max_steps: ${MAX_STEPS}`));
-    const port = await freePort();
-    stack = new LocalStack({ runDir: run.path, vaultPath: vault.path, rootDir: root, ports: { 'llm-gateway': port }, env: { LOG_LEVEL: 'warn' } });
-    await h.start({
-      VAULT_PATH: vault.path,
-      LLM_GATEWAY_URL: `${stack.url('llm-gateway')}/v1`,
-      LLM_GATEWAY_API_KEY: stack.gatewayKey,
-      COMMAND_TIMEOUT_SECONDS: '60',
-      AGENCY_TRACE_FILE: join(run.path, 'runner-spans.jsonl'),
+    rig = await startScriptedGateway(h, SCRIPT, 'scripted', (dir) => {
+      const coder = join(dir, '20_agents', 'coder.md');
+      writeFileSync(coder, readFileSync(coder, 'utf8').replace(/^max_steps: \d+$/m, `max_steps: ${MAX_STEPS}`));
     });
-    // Only the gateway, on the harness's nats-server (LocalStack.start would run all seven).
-    stack.natsUrl = h.nats.url;
-    mkdirSync(join(run.path, 'logs'), { recursive: true });
-    await stack.startService('llm-gateway');
-    plan = await h.artifacts.putJson('scripted/plan.json', {
-      summary: 'Add farewell()',
-      steps: [{ title: 'farewell', files: ['src/farewell.js'], detail: '' }],
-      risks: [],
-    });
+    ({ run, plan } = rig);
   });
 
   afterAll(async () => {
-    await stack?.stop();
-    await h.dispose();
-    vault?.remove();
-    run?.remove();
+    await rig?.dispose();
   });
 
   const code = (frId: string, sagaId: string) => {

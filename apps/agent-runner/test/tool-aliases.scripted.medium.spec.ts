@@ -1,15 +1,12 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Messages, type ArtifactRefDto } from '@agency/contracts';
-import { LocalStack } from '@agency/stack';
-import { expectEventually, freePort, tempDir, type TempDir } from '@agency/testing';
-import { git, VAULT_PATH } from './support/greeter-forge.js';
+import { expectEventually, type TempDir } from '@agency/testing';
+import { git } from './support/greeter-forge.js';
 import { RunnerHarness } from './support/runner-harness.js';
+import { startScriptedGateway, turn, type ScriptedGateway } from './support/scripted-gateway.js';
 import { FAREWELL_JS } from './support/scripts.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
-
-const turn = (...calls: Array<[string, Record<string, unknown>]>) => ({ tool_calls: calls.map(([name, args]) => ({ name, arguments: args })) });
 // A model used to other tool names (relay trial citty: `bash` cost a turn), then one that is no tool at all.
 const SCRIPT = {
   version: 1,
@@ -35,42 +32,17 @@ interface TranscriptEntry {
 /** Tool names of other families through the whole coder step: the real gateway replaying a script, the runner, the sandbox, git. */
 describe('a coder calling tools by other names, through the real gateway', () => {
   const h = new RunnerHarness();
-  let vault: TempDir;
+  let rig: ScriptedGateway;
   let run: TempDir;
-  let stack: LocalStack;
   let plan: ArtifactRefDto;
 
   beforeAll(async () => {
-    if (!existsSync(join(root, 'dist', 'apps', 'llm-gateway', 'src', 'main.js')))
-      throw new Error('the llm-gateway is not built: run `npm run build` (npm test builds first)');
-    vault = tempDir('aliases-vault-');
-    run = tempDir('aliases-run-');
-    cpSync(VAULT_PATH, vault.path, { recursive: true });
-    writeFileSync(join(vault.path, '40_config', 'llm-script.yaml'), JSON.stringify(SCRIPT, null, 2));
-    const port = await freePort();
-    stack = new LocalStack({ runDir: run.path, vaultPath: vault.path, rootDir: root, ports: { 'llm-gateway': port }, env: { LOG_LEVEL: 'warn' } });
-    await h.start({
-      VAULT_PATH: vault.path,
-      LLM_GATEWAY_URL: `${stack.url('llm-gateway')}/v1`,
-      LLM_GATEWAY_API_KEY: stack.gatewayKey,
-      COMMAND_TIMEOUT_SECONDS: '60',
-      AGENCY_TRACE_FILE: join(run.path, 'runner-spans.jsonl'),
-    });
-    stack.natsUrl = h.nats.url;
-    mkdirSync(join(run.path, 'logs'), { recursive: true });
-    await stack.startService('llm-gateway');
-    plan = await h.artifacts.putJson('aliases/plan.json', {
-      summary: 'Add farewell()',
-      steps: [{ title: 'farewell', files: ['src/farewell.js'], detail: '' }],
-      risks: [],
-    });
+    rig = await startScriptedGateway(h, SCRIPT, 'aliases');
+    ({ run, plan } = rig);
   });
 
   afterAll(async () => {
-    await stack?.stop();
-    await h.dispose();
-    vault?.remove();
-    run?.remove();
+    await rig?.dispose();
   });
 
   it('runs bash as run_command and create_file as write_file with a note, refuses a name no tool has, and traces the names asked', async () => {
