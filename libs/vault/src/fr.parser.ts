@@ -106,6 +106,37 @@ export function sectionItems(body: string, heading: RegExp): string[] {
   return whole.length > 0 ? whole : subheadings;
 }
 
+/** A bug report's "Expected" (behaviour, result...) section: what must hold once it is fixed. */
+const EXPECTED = /^expected(\s+(behaviou?rs?|results?|outcomes?|output))?\s*:?\s*$/i;
+const EXPECTED_TEXT_CHARS = 2000;
+
+/**
+ * The acceptance criteria of the body: its "Acceptance criteria" list; without one, a bug
+ * report's "Expected" section, its list items or else its text as one criterion (a trial's
+ * reviewer and PR read "no acceptance criteria" for an FR that said exactly what was expected).
+ */
+function criteriaOf(body: string): string[] {
+  const listed = sectionItems(body, /^acceptance\s+criteria\b/i);
+  if (listed.length > 0) return listed;
+  const expected = sectionItems(body, EXPECTED);
+  if (expected.length > 0) return expected;
+  const text = sectionText(body, EXPECTED);
+  return text ? [text.length > EXPECTED_TEXT_CHARS ? `${text.slice(0, EXPECTED_TEXT_CHARS).trimEnd()} [...]` : text] : [];
+}
+
+/** The text under the first heading matching `heading`, up to the next heading of its level or higher. */
+function sectionText(body: string, heading: RegExp): string {
+  const lines = body.split(/\r?\n/);
+  const start = lines.findIndex((l) => /^#{1,6}\s/.test(l) && heading.test(l.replace(/^#+\s*/, '')));
+  if (start < 0) return '';
+  const level = lines[start]!.match(/^#+/)![0].length;
+  const end = lines.findIndex((l, i) => i > start && (l.match(/^(#{1,6})\s/)?.[1]?.length ?? 7) <= level);
+  return lines
+    .slice(start + 1, end < 0 ? undefined : end)
+    .join('\n')
+    .trim();
+}
+
 function stringList(value: unknown, field: string, problems: string[]): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' && typeof v !== 'number')) {
@@ -117,8 +148,8 @@ function stringList(value: unknown, field: string, problems: string[]): string[]
 
 /**
  * Parses an FR file: YAML front matter (id, title required; priority, repo, base, phases,
- * depends_on optional) and a markdown body whose "Phases" and "Acceptance criteria" lists are
- * read when the front matter does not give them. `defaults` fill what the vault config decides.
+ * depends_on optional) and a markdown body whose "Phases" and "Acceptance criteria" lists (or,
+ * for a bug report, its "Expected" section) are read when the front matter does not give them. `defaults` fill what the vault config decides.
  */
 export function parseFr(text: string, path: string, defaults: { repo?: string; base?: string } = {}): ParsedFr {
   let split;
@@ -146,7 +177,7 @@ export function parseFr(text: string, path: string, defaults: { repo?: string; b
   const phases = stringList(fm.phases, 'phases', problems) ?? sectionItems(body, /^phases?\b/i);
   const dependsOn = stringList(fm.depends_on, 'depends_on', problems) ?? [];
   for (const d of dependsOn) if (!FR_ID_PATTERN.test(d)) problems.push(`depends_on: "${d}" is not an FR id`);
-  const acceptanceCriteria = stringList(fm.acceptance_criteria, 'acceptance_criteria', problems) ?? sectionItems(body, /^acceptance\s+criteria\b/i);
+  const acceptanceCriteria = stringList(fm.acceptance_criteria, 'acceptance_criteria', problems) ?? criteriaOf(body);
   if (problems.length > 0) throw new FrParseError(path, problems);
 
   const extra: Record<string, unknown> = {};

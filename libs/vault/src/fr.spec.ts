@@ -86,6 +86,19 @@ describe('parseFr', () => {
     expect(sectionItems('## Phases\n### Phase 1: api\n- x\n### Phase 2: ui\n## Other', /^phases/i)).toEqual(['Phase 1: api', 'Phase 2: ui']);
   });
 
+  it('reads a bug report\'s Expected section as its criteria when it has no Acceptance criteria (a trial\'s reviewer read "none listed")', () => {
+    const fr = (body: string) => parseFr(`---\nid: FR-9\ntitle: Bug\nrepo: a/b\n---\n${body}`, 'x.md').acceptanceCriteria;
+    expect(
+      fr('## Problem\n\n`posix.win32` is undefined.\n\n## Expected\n\n- `posix.win32` is the win32 namespace\n- `posix.delimiter` is always ":"\n'),
+    ).toEqual(['`posix.win32` is the win32 namespace', '`posix.delimiter` is always ":"']);
+    expect(fr('## Problem\n\nIt breaks.\n\n## Expected behavior\n\nEach namespace keeps its own delimiter,\nwhatever the platform.\n\n## Notes\n\nx')).toEqual([
+      'Each namespace keeps its own delimiter,\nwhatever the platform.',
+    ]);
+    // Acceptance criteria win; an "Expected" that is something else is not read.
+    expect(fr('## Expected\n\n- e\n\n## Acceptance criteria\n\n- a\n')).toEqual(['a']);
+    expect(fr('## Expected changes to the API\n\n- x\n')).toEqual([]);
+  });
+
   it('keeps a multi-line item whole: continuation lines and nested sub-items stay under it', () => {
     const body = [
       '## Acceptance criteria',
