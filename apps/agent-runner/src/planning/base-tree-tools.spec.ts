@@ -80,7 +80,7 @@ describe('BaseTreeTools', () => {
     expect((await tools.run('write_file', '{"path": "a", "content": "b"}')).content).toMatch(
       /^error: there is no tool "write_file" for planning; use one of: list_files, read_file, search/,
     );
-    expect((await tools.run('read_file', '{"file": "src/greet.ts"}')).ok).toBe(false);
+    expect((await tools.run('read_file', '{"name": "src/greet.ts"}')).ok).toBe(false);
     expect((await tools.run('search', '{"pattern": ""}')).content).toBe('error: argument "pattern" is empty');
     expect((await tools.run('search', '{"pattern": "(", "regex": true}')).content).toMatch(/^error: search failed: /);
   });

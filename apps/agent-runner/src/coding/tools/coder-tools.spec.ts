@@ -103,6 +103,12 @@ describe('CoderTools on a real directory', () => {
       changed: ['src/a.js'],
     });
     expect(readFileSync(join(root, 'src/a.js'), 'utf8')).toBe('line 1\nLINE TWO\nline 3\n');
+    // Other tool families' argument names (Claude Code's old_string/new_string, file_path) are read as ours (pathe trial: a turn).
+    expect(await run('edit_file', { file_path: 'src/a.js', old_string: 'LINE TWO', new_string: 'line 2' })).toMatchObject({ ok: true, changed: ['src/a.js'] });
+    expect(await run('read_file', { filepath: 'src/a.js' })).toMatchObject({ ok: true, content: expect.stringContaining('line 2') });
+    // Under both names at once it stays an error that names the stray one.
+    expect((await run('read_file', { path: 'src/a.js', filepath: 'src/b.js' })).content).toContain('read_file has no argument "filepath"');
+    await run('edit_file', { path: 'src/a.js', old_text: 'line 2', new_text: 'LINE TWO' });
     expect((await run('edit_file', { path: 'src/a.js', old_text: 'line', new_text: 'l' })).content).toBe(
       'error: old_text occurs 2 times in src/a.js; give more surrounding text so it is unique, or set replace_all',
     );
@@ -219,7 +225,7 @@ describe('CoderTools on a real directory', () => {
       ok: false,
       content: 'error: there is no tool "bash"; use one of: read_file, finish',
     });
-    expect(await run('bash', { cmd: 'ls' })).toEqual({
+    expect(await run('bash', { script: 'ls' })).toEqual({
       ok: false,
       content:
         'error: there is no tool "bash"; use one of: list_files, read_file, search, write_file, edit_file, apply_patch, run_command, show_changes, finish',
@@ -241,9 +247,9 @@ describe('CoderTools on a real directory', () => {
       ok: false,
       content: 'error: argument "content" of write_file is missing. write_file takes: path (string, required), content (string, required)',
     });
-    expect(await run('read_file', { file: 'a.js' })).toEqual({
+    expect(await run('read_file', { name: 'a.js' })).toEqual({
       ok: false,
-      content: 'error: read_file has no argument "file". read_file takes: path (string, required), start_line (integer), end_line (integer)',
+      content: 'error: read_file has no argument "name". read_file takes: path (string, required), start_line (integer), end_line (integer)',
     });
     expect(await run('read_file', { path: 'src/a.js', start_line: 'two' })).toEqual({
       ok: false,

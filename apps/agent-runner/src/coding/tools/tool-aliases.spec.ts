@@ -44,7 +44,7 @@ describe('aliasedCall', () => {
     expect(aliasedCall('bash', '{"command": "ls", "restart": true}', CODER)).toBeUndefined();
     expect(aliasedCall('read', '{"file_path": "a", "offset": 1, "limit": 10}', CODER)).toBeUndefined();
     expect(aliasedCall('cat', '{"path": "a", "file_path": "b"}', CODER)).toBeUndefined();
-    expect(aliasedCall('bash', '{"cmd": "ls"}', CODER)).toBeUndefined();
+    expect(aliasedCall('bash', '{"script": "ls"}', CODER)).toBeUndefined();
     expect(aliasedCall('bash', '{}', CODER)).toBeUndefined();
     expect(aliasedCall('bash', 'ls -la', CODER)).toBeUndefined();
     expect(aliasedCall('bash', '{"command": "ls", "toString": 1}', CODER)).toBeUndefined();

@@ -1,4 +1,5 @@
 import { TOOL_NAMES, TOOL_SCHEMAS, type ToolName } from './tool-schemas.js';
+import { ARGUMENT_SYNONYMS } from './tool-args.js';
 import { parseToolArgs } from './tool-text.js';
 
 /**
@@ -30,9 +31,6 @@ const ALIASES: ReadonlyMap<string, ToolName> = new Map(
   } satisfies Record<string, ToolName>),
 );
 
-/** Argument names of those families that mean one of ours exactly. */
-const ARGUMENT_ALIASES: ReadonlyMap<string, string> = new Map([['file_path', 'path']]);
-
 /** A call by another name, as the tool it stands for. */
 export interface AliasedCall {
   tool: ToolName;
@@ -55,7 +53,7 @@ function mappedArgs(tool: ToolName, rawArgs: string): Record<string, unknown> | 
   const properties = schema.properties ?? {};
   const args: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(parsed)) {
-    const ours = Object.hasOwn(properties, key) ? key : ARGUMENT_ALIASES.get(key);
+    const ours = Object.hasOwn(properties, key) ? key : ARGUMENT_SYNONYMS.get(key);
     if (ours === undefined || !Object.hasOwn(properties, ours) || Object.hasOwn(args, ours)) return undefined;
     args[ours] = value;
   }

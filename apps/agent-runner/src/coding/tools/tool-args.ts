@@ -43,15 +43,48 @@ function shown(value: unknown): string {
 }
 
 /**
+ * Argument names other tool families use for ours (Claude Code's `old_string`/`new_string` and
+ * `file_path`, `filepath`...): a pathe trial's coder lost a whole turn to `old_string`.
+ */
+export const ARGUMENT_SYNONYMS: ReadonlyMap<string, string> = new Map([
+  ['file_path', 'path'],
+  ['filepath', 'path'],
+  ['filePath', 'path'],
+  ['filename', 'path'],
+  ['file', 'path'],
+  ['old_string', 'old_text'],
+  ['old_str', 'old_text'],
+  ['oldText', 'old_text'],
+  ['new_string', 'new_text'],
+  ['new_str', 'new_text'],
+  ['newText', 'new_text'],
+  ['replaceAll', 'replace_all'],
+  ['file_text', 'content'],
+  ['contents', 'content'],
+  ['cmd', 'command'],
+]);
+
+/** The arguments with other families' names put under ours, where the tool has that argument and it was not given under our name too. */
+function withOurArgumentNames(args: Record<string, unknown>, properties: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args)) {
+    const ours = key in properties ? key : ARGUMENT_SYNONYMS.get(key);
+    out[ours !== undefined && ours in properties && !(ours in args) && !(ours in out) ? ours : key] = value;
+  }
+  return out;
+}
+
+/**
  * Checks a tool call's arguments against the tool's JSON schema (the flat objects our tools take):
  * an unknown argument is named, with the arguments the tool does take; a missing one or one of the
  * wrong type says which. Hand-written rather than a schema library: the schemas are flat, and the
  * point is a message a model acts on at once.
  */
-export function checkToolArgs(tool: ToolDefinition, args: Record<string, unknown>): Record<string, unknown> {
+export function checkToolArgs(tool: ToolDefinition, given: Record<string, unknown>): Record<string, unknown> {
   const schema = tool.parameters as ObjectSchema;
   const properties = schema.properties ?? {};
   const expected = `${tool.name} takes: ${describeParameters(tool)}`;
+  const args = withOurArgumentNames(given, properties);
   const unknown = Object.keys(args).filter((k) => !(k in properties));
   if (unknown.length > 0) {
     const names = unknown.map((k) => `"${k}"`).join(', ');
