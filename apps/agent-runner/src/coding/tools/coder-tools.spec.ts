@@ -31,7 +31,7 @@ describe('CoderTools on a real directory', () => {
       }),
       commandTimeoutMs: 60_000,
       allowed: new Set(allowed),
-      diff: async (path) => (path === 'docs' ? '' : `diff --git a/src/a.js b/src/a.js\n-line 1\n+line one\n${path ? `(only ${path})` : ''}`),
+      diff: async (path) => (path?.startsWith('docs') ? '' : `diff --git a/src/a.js b/src/a.js\n-line 1\n+line one\n${path ? `(only ${path})` : ''}`),
     });
   const run = (name: string, args: unknown, allowed?: string[]) => tools(allowed).run(name, typeof args === 'string' ? args : JSON.stringify(args));
 
@@ -198,7 +198,14 @@ describe('CoderTools on a real directory', () => {
   it("shows the round's changes so far, or says there are none", async () => {
     expect((await run('show_changes', {})).content).toBe('diff --git a/src/a.js b/src/a.js\n-line 1\n+line one\n');
     expect((await run('show_changes', { path: 'src/a.js' })).content).toContain('(only src/a.js)');
+    mkdirSync(join(root, 'docs'), { recursive: true });
+    writeFileSync(join(root, 'docs', 'guide.md'), 'guide\n');
     expect(await run('show_changes', { path: 'docs' })).toEqual({ ok: true, content: 'no changes under docs in this round yet' });
+    // A path that is not there is no "unchanged file" (pathe trial).
+    expect(await run('show_changes', { path: 'docs/guid.md' })).toEqual({
+      ok: false,
+      content: 'error: path "docs/guid.md" does not exist; did you mean docs/guide.md?',
+    });
     expect((await run('show_changes', { path: '../x' })).content).toMatch(/^error: path "\.\.\/x" contains "\.\."/);
   });
 

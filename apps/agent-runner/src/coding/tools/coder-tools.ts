@@ -212,7 +212,12 @@ export class CoderTools {
         const narrowed = path && path !== '.' ? checkRelativePath(path) : undefined;
         if (!this.ctx.diff) return { ok: false, content: 'error: show_changes is not available here' };
         const diff = await this.ctx.diff(narrowed);
-        if (!diff.trim()) return { ok: true, content: narrowed ? `no changes under ${narrowed} in this round yet` : 'no changes in this round yet' };
+        if (!diff.trim()) {
+          // A path that is not there reads otherwise like an unchanged file (pathe trial: "no changes under src/index.js").
+          if (narrowed && !(await this.exists(narrowed)))
+            return { ok: false, content: `error: path "${narrowed}" does not exist${await this.suggest(narrowed)}` };
+          return { ok: true, content: narrowed ? `no changes under ${narrowed} in this round yet` : 'no changes in this round yet' };
+        }
         return {
           ok: true,
           content:
@@ -231,13 +236,19 @@ export class CoderTools {
     }
   }
 
+  private async allFiles(): Promise<string[]> {
+    const { files } = await this.ctx.files.list(this.ctx.ws.dir, '', 20_000).catch(() => ({ files: [] as Array<{ path: string }> }));
+    return files.map((f) => f.path);
+  }
+
   /** `; did you mean README.md?` for a path that does not exist. */
   private async suggest(path: string): Promise<string> {
-    const { files } = await this.ctx.files.list(this.ctx.ws.dir, '', 20_000).catch(() => ({ files: [] as Array<{ path: string }> }));
-    return didYouMean(
-      path,
-      files.map((f) => f.path),
-    );
+    return didYouMean(path, await this.allFiles());
+  }
+
+  /** A file of the worktree, or a directory holding one. */
+  private async exists(path: string): Promise<boolean> {
+    return (await this.allFiles()).some((f) => f === path || f.startsWith(`${path.replace(/\/$/, '')}/`));
   }
 
   /** Where commands ran, as the last session said (for the model's benefit). */
