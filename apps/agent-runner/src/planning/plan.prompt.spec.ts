@@ -30,8 +30,16 @@ describe('buildPlanMessages', () => {
     expect(user).toContain('greet("Ada") returns "Hello, Ada!"');
     expect(user).toContain('# Repository example/greeter at main');
     expect(user).toContain('Tests run with: npm test (after setup: npm ci)');
+    expect(user).not.toContain('Lint runs with');
     expect(user).toContain('package.json (230 B)\nsrc/greet.js (98 B)');
     expect(user).toContain('"steps": [{"title"');
+  });
+
+  it('names the configured lint next to the tests (pathe trial: only the coder was told)', () => {
+    const [, user] = buildPlanMessages(planner, sampleFr(), { ...sampleRepo(), lintCommand: 'npx prettier -c src test' }, []);
+    expect(String(user!.content)).toContain(
+      'Tests run with: npm test\nLint runs with: npx prettier -c src test (after the tests; the reviewer reads its result)',
+    );
   });
 });
 

@@ -25,6 +25,8 @@ export function buildPlanMessages(
     `# Repository ${repo.name} at ${repo.base}`,
     '',
     `Tests run with: ${repo.testCommand}${repo.setupCommand ? ` (after setup: ${repo.setupCommand})` : ''}`,
+    // The lint gates the change as the tests do: a plan that ignores it costs a fix round (pathe trial).
+    ...(repo.lintCommand?.trim() ? [`Lint runs with: ${repo.lintCommand.trim()} (after the tests; the reviewer reads its result)`] : []),
     '',
     'Files (path and size):',
     '',
