@@ -12,12 +12,16 @@ describe('slugify', () => {
     expect(slugify('日本語 title')).toBe('title');
   });
 
-  it('cuts at 40 characters without a trailing dash', () => {
+  it('cuts at 40 characters between words, without a trailing dash', () => {
     const slug = slugify('Make the greeter say goodbye politely in every supported language');
     expect(slug.length).toBeLessThanOrEqual(40);
     expect(slug).toBe('make-the-greeter-say-goodbye-politely-in');
     expect(slugify('aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeee')).toBe('aaaaaaaaa-bbbbbbbbb-ccccccccc-ddddddddd');
     expect(slugify('a'.repeat(39) + ' b')).toBe('a'.repeat(39));
+    // Not mid-word (a pathe trial's branch ended in "-li").
+    expect(slugify('posix and win32 exports do not behave like their namespaces')).toBe('posix-and-win32-exports-do-not-behave');
+    // One word longer than the limit is cut where it must be.
+    expect(slugify('x'.repeat(50))).toBe('x'.repeat(40));
   });
 
   it('is empty when nothing usable is left', () => {
