@@ -174,17 +174,21 @@ describe('stepCommand: what the reviewer and the PR are told', () => {
         round: 1,
         verdict: 'approve',
         findings: [
-          { file: 'src/a.js', line: 3, severity: 'minor', message: 'Name the\nconstant.', blocking: false },
+          { file: 'src/a.js', line: 3, severity: 'minor', message: 'Name the\nconstant.', blocking: false, suggestion: 'const LIMIT = 3;' },
           { file: '', severity: 'minor', message: 'README could mention the option.', blocking: false },
+          { file: 'src/b.js', severity: 'minor', message: `${'word '.repeat(100)}end`, blocking: false },
         ],
       },
     });
     const cmd = stepCommand(rec, undefined)!;
-    expect((cmd.payload as { context: { reviewRounds: string[] } }).context.reviewRounds).toEqual([
-      'round 1: approve (confidence 0.90, 2 finding(s), 0 blocking): Looks right.\n' +
-        '- `src/a.js:3` [minor] Name the constant.\n' +
-        '- (whole change) [minor] README could mention the option.',
+    const [round] = (cmd.payload as { context: { reviewRounds: string[] } }).context.reviewRounds;
+    expect(round!.split('\n').slice(0, 3)).toEqual([
+      'round 1: approve (confidence 0.90, 2 finding(s), 0 blocking): Looks right.',
+      '- `src/a.js:3` [minor] Name the constant. Suggestion: const LIMIT = 3;',
+      '- (whole change) [minor] README could mention the option.',
     ]);
+    // A long message is cut between words (a pathe trial's PR cut one mid-word).
+    expect(round!.split('\n')[3]).toMatch(/^- `src\/b\.js` \[minor\] (word ){79}word…$/);
   });
 
   it('lists which review rules each round applied and which not, with why', () => {

@@ -39,6 +39,15 @@ export function frPathIn(record: SagaRecord, state: SagaState): string {
 }
 
 const LISTED_FINDINGS = 20;
+const FINDING_TEXT_CHARS = 400;
+
+/** One line of at most `max` characters, cut between words (a trial's PR cut a finding mid-word). */
+function cutAtWord(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  if (line.length <= max) return line;
+  const space = line.lastIndexOf(' ', max - 1);
+  return `${line.slice(0, space > max / 2 ? space : max - 1).replace(/[\s,;:.-]+$/, '')}…`;
+}
 
 /**
  * One line per review round; the last round's findings follow its line, so notes the reviewer
@@ -50,8 +59,8 @@ function reviewRounds(record: SagaRecord): string[] {
     const findings = record.lastReview?.round === r.round ? record.lastReview.findings : [];
     const shown = findings.slice(0, LISTED_FINDINGS).map((f) => {
       const where = f.file ? `\`${f.file}${f.line ? `:${f.line}` : ''}\`` : '(whole change)';
-      const message = f.message.length > 300 ? `${f.message.slice(0, 297)}...` : f.message;
-      return `- ${where} [${f.severity}${f.blocking ? ', blocking' : ''}] ${message.replace(/\s+/g, ' ')}`;
+      const suggestion = f.suggestion?.trim() ? ` Suggestion: ${cutAtWord(f.suggestion, FINDING_TEXT_CHARS)}` : '';
+      return `- ${where} [${f.severity}${f.blocking ? ', blocking' : ''}] ${cutAtWord(f.message, FINDING_TEXT_CHARS)}${suggestion}`;
     });
     if (findings.length > LISTED_FINDINGS) shown.push(`- ... and ${findings.length - LISTED_FINDINGS} more (in the trace)`);
     return [head, ...shown, ...rulesLine(r)].join('\n');
