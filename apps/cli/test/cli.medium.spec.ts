@@ -1,10 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { Messages, type SagaList, type SagaSummary } from '@agency/contracts';
 import { BusConnection, BusPublisher, Clock, ensureStreams } from '@agency/messaging';
 import { LocalStack, seedVault, startNats } from '@agency/stack';
+import { FR_FOLDERS } from '@agency/vault';
 import { expectEventually, freePort, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -186,6 +187,19 @@ describe('agency CLI against a real orchestrator', () => {
     expect(logs.code).toBe(0);
     expect(logs.stdout).toMatch(/^FR-090 was refused at intake \(INVALID\): .*acme\/unknown.*\n {2}file: 10_features\/09_blocked\/FR-090-elsewhere\.md$/m);
     expect(logs.stdout).toContain('fr-refused');
+  });
+
+  it('up --once with no FR planned and none in progress says so and starts nothing (a trial waited 25 s for a stack to stop again)', async () => {
+    const vault = join(dir.path, 'empty-vault');
+    seedVault(join(ROOT, 'examples', 'vault'), vault);
+    rmSync(join(vault, FR_FOLDERS.planned), { recursive: true, force: true });
+    mkdirSync(join(vault, FR_FOLDERS.planned), { recursive: true });
+    const runDir = join(dir.path, 'empty-run');
+    const r = await start(['up', '--once', '--run-dir', runDir], { AGENCY_VAULT: vault }).done;
+    expect(r.stdout).toContain(`nothing to do: no FR in ${join(vault, FR_FOLDERS.planned)} and none in progress`);
+    expect(r.code).toBe(0);
+    expect(existsSync(join(runDir, 'stack.json'))).toBe(false);
+    expect(existsSync(join(runDir, 'nats'))).toBe(false);
   });
 
   it('says which service it cannot reach when the orchestrator is not there', async () => {

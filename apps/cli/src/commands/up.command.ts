@@ -42,6 +42,11 @@ export async function up(options: UpOptions): Promise<number> {
   } else {
     console.log(`vault      ${vaultPath}`);
   }
+  // --once with no FR to take and none under way would start the whole stack (~25 s) to stop it again (pathe trial).
+  if (options.once && frFiles(vaultPath, 'planned') + frFiles(vaultPath, 'inProgress') === 0) {
+    console.log(`nothing to do: no FR in ${join(vaultPath, FR_FOLDERS.planned)} and none in progress; drop FR files there and run again`);
+    return 0;
+  }
   seedLocalForge(root, vaultPath);
   if (!existsSync(join(root, 'dist', 'apps', 'orchestrator', 'src', 'main.js'))) throw new Error('the services are not built: run `npm run build` first');
 
@@ -207,9 +212,13 @@ async function follow(stack: LocalStack, vaultPath: string, runDir: string, opti
   return 130;
 }
 
-function pendingPlanned(vaultPath: string): number {
-  const dir = join(vaultPath, FR_FOLDERS.planned);
+function frFiles(vaultPath: string, folder: keyof typeof FR_FOLDERS): number {
+  const dir = join(vaultPath, FR_FOLDERS[folder]);
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.md')).length : 0;
+}
+
+function pendingPlanned(vaultPath: string): number {
+  return frFiles(vaultPath, 'planned');
 }
 
 /** The FR's file wherever the saga has moved it. */
