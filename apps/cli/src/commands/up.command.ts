@@ -7,6 +7,7 @@ import { FR_FOLDERS, loadAgencyConfig, localForgeRoot, nonScriptedModels } from 
 import { AgencyApi, type SagaSummary } from '../api.client.js';
 import { defaultEvalDir, defaultRunDir, repoRoot } from '../paths.js';
 import { reportLines } from './fr-report.js';
+import { GatewayWatch } from './gateway-watch.js';
 import { modelNotice, sandboxNotice, type SandboxChoice } from './sandbox-notice.js';
 
 /** Where `up` stops waiting for a run: at a gate, done or stopped. */
@@ -177,7 +178,13 @@ async function follow(stack: LocalStack, vaultPath: string, runDir: string, opti
   const reported = new Set<string>();
   const deadline = Date.now() + Number(options.timeout ?? 600) * 1000;
   let quietSince = Date.now();
-  while (!stopping.aborted) {
+  const gateway = new GatewayWatch(async () => (await fetch(`${stack.url('llm-gateway')}/metrics`, { signal: AbortSignal.timeout(2_000) })).text());
+  for (let tick = 0; !stopping.aborted; tick += 1) {
+    // Every 5 s: failing model calls, which otherwise show nowhere while an FR waits.
+    if (tick % 10 === 0) {
+      const failing = await gateway.check();
+      if (failing) console.log(`${new Date().toISOString().slice(11, 19)}  ${failing}`);
+    }
     // Marked as a poll: twice a second, each read was a trace and a log line of the orchestrator's.
     const { sagas } = await api.get<{ sagas: SagaSummary[] }>(api.orchestratorUrl, '/sagas', { poll: true });
     for (const s of sagas) {
