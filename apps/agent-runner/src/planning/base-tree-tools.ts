@@ -51,11 +51,12 @@ export class BaseTreeTools {
       return { ok: false, content: `error: there is no tool "${name}" for planning; use one of: ${[...this.allowed].join(', ')}, or answer with the plan` };
     const read = readToolArgs(name as ToolName, rawArgs);
     if ('refused' in read) return read.refused;
-    const { args } = read;
+    const { args, note } = read;
+    const noted = (content: string): ToolOutcome => ({ ok: true, content: note ? `${note}\n${content}` : content });
     try {
-      if (name === 'list_files') return { ok: true, content: this.list(stringArg(args, 'path', { optional: true })) };
-      if (name === 'read_file') return { ok: true, content: await this.read(args) };
-      return { ok: true, content: await this.search(args) };
+      if (name === 'list_files') return noted(this.list(stringArg(args, 'path', { optional: true })));
+      if (name === 'read_file') return noted(await this.read(args));
+      return noted(await this.search(args));
     } catch (e) {
       if (e instanceof ToolArgumentError || e instanceof UnsafePathError) return { ok: false, content: `error: ${e.message}` };
       throw e;

@@ -104,7 +104,11 @@ describe('CoderTools on a real directory', () => {
     });
     expect(readFileSync(join(root, 'src/a.js'), 'utf8')).toBe('line 1\nLINE TWO\nline 3\n');
     // Other tool families' argument names (Claude Code's old_string/new_string, file_path) are read as ours (pathe trial: a turn).
-    expect(await run('edit_file', { file_path: 'src/a.js', old_string: 'LINE TWO', new_string: 'line 2' })).toMatchObject({ ok: true, changed: ['src/a.js'] });
+    expect(await run('edit_file', { file_path: 'src/a.js', old_string: 'LINE TWO', new_string: 'line 2' })).toEqual({
+      ok: true,
+      content: "[arguments read as edit_file's: file_path -> path, old_string -> old_text, new_string -> new_text]\nedited src/a.js: 1 replacement(s)",
+      changed: ['src/a.js'],
+    });
     expect(await run('read_file', { filepath: 'src/a.js' })).toMatchObject({ ok: true, content: expect.stringContaining('line 2') });
     // Under both names at once it stays an error that names the stray one.
     expect((await run('read_file', { path: 'src/a.js', filepath: 'src/b.js' })).content).toContain('read_file has no argument "filepath"');

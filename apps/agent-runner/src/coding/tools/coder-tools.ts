@@ -101,9 +101,10 @@ export class CoderTools {
       return { ok: false, content: `error: there is no tool "${name}"; use one of: ${[...offered, 'finish'].join(', ')}` };
     const read = readToolArgs(name as ToolName, rawArgs);
     if ('refused' in read) return read.refused;
-    const { args } = read;
+    const { args, note } = read;
     try {
-      return await this.dispatch(name as ToolName, args);
+      const outcome = await this.dispatch(name as ToolName, args);
+      return note ? withAliasNote(note, outcome) : outcome;
     } catch (e) {
       if (e instanceof UnsafePathError && /does not exist|is not an existing file/.test(e.problem))
         return { ok: false, content: `error: ${e.message}${await this.suggest(e.path)}` };

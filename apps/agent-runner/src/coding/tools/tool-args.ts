@@ -74,6 +74,14 @@ function withOurArgumentNames(args: Record<string, unknown>, properties: Record<
   return out;
 }
 
+/** `old_string -> old_text` for each argument withOurArgumentNames would rename: the model is told, so its next call uses our names. */
+export function renamedArguments(tool: ToolDefinition, given: Record<string, unknown>): string[] {
+  const properties = (tool.parameters as ObjectSchema).properties ?? {};
+  const args = withOurArgumentNames(given, properties);
+  const renamed = Object.keys(given).filter((k) => !(k in args));
+  return renamed.map((k) => `${k} -> ${ARGUMENT_SYNONYMS.get(k) ?? k}`);
+}
+
 /**
  * Checks a tool call's arguments against the tool's JSON schema (the flat objects our tools take):
  * an unknown argument is named, with the arguments the tool does take; a missing one or one of the
