@@ -1,11 +1,56 @@
 import { sampleFr } from '@agency/contracts/testing';
 import type { CheckResult } from '../review/review.model.js';
-import { buildReviewPrompt, fence, formatPlan, truncateDiff } from './review-prompt.builder.js';
+import { buildReviewPrompt, fence, formatPlan, numberedDiff, truncateDiff } from './review-prompt.builder.js';
 
 const section = (path: string, lines: number) =>
   [`diff --git a/${path} b/${path}`, `--- a/${path}`, `+++ b/${path}`, `@@ -0,0 +1,${lines} @@`, ...Array.from({ length: lines }, (_, i) => `+line ${i}`)].join(
     '\n',
   ) + '\n';
+
+describe('numberedDiff', () => {
+  it('puts the new file version line number before each context and added line, none before a removed one (a trial reviewer was two lines off)', () => {
+    const diff = [
+      'diff --git a/src/a.js b/src/a.js',
+      'index 1..2 100644',
+      '--- a/src/a.js',
+      '+++ b/src/a.js',
+      '@@ -10,3 +10,4 @@ function a() {',
+      ' keep',
+      '-old',
+      '+new one',
+      '+new two',
+      ' tail',
+      '\\ No newline at end of file',
+      '@@ -40 +41 @@',
+      '-x',
+      '+y',
+      'diff --git a/b.js b/b.js',
+      '--- a/b.js',
+      '+++ b/b.js',
+      '',
+    ].join('\n');
+    expect(numberedDiff(diff).split('\n')).toEqual([
+      'diff --git a/src/a.js b/src/a.js',
+      'index 1..2 100644',
+      '--- a/src/a.js',
+      '+++ b/src/a.js',
+      '@@ -10,3 +10,4 @@ function a() {',
+      '   10  keep',
+      '      -old',
+      '   11 +new one',
+      '   12 +new two',
+      '   13  tail',
+      '      \\ No newline at end of file',
+      '@@ -40 +41 @@',
+      '      -x',
+      '   41 +y',
+      'diff --git a/b.js b/b.js',
+      '--- a/b.js',
+      '+++ b/b.js',
+      '',
+    ]);
+  });
+});
 
 describe('truncateDiff', () => {
   it('leaves a small diff alone', () => {

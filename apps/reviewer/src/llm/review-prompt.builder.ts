@@ -101,6 +101,33 @@ export function truncateDiff(diff: string, maxBytes: number): TruncatedDiff {
   };
 }
 
+const HUNK = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/;
+
+/**
+ * The diff with each line's number in the new file version in front of it (blank for removed
+ * lines): the model is asked for new-file line numbers, and counting them from hunk headers gave
+ * a trial's reviewer lines off by two.
+ */
+export function numberedDiff(diff: string): string {
+  let next: number | undefined;
+  return diff
+    .split('\n')
+    .map((line) => {
+      const hunk = HUNK.exec(line);
+      if (hunk) {
+        next = Number(hunk[1]);
+        return line;
+      }
+      if (line.startsWith('diff --git ')) next = undefined;
+      if (next === undefined || line === '') return line;
+      if (line.startsWith('-')) return `${' '.repeat(6)}${line}`;
+      if (line.startsWith('\\')) return `${' '.repeat(6)}${line}`;
+      if (!line.startsWith('+') && !line.startsWith(' ')) return line;
+      return `${String(next++).padStart(5)} ${line}`;
+    })
+    .join('\n');
+}
+
 function bounded(text: string, max: number, what: string): string {
   if (text.length <= max) return text;
   return `${text.slice(0, max)}\n[${what} truncated: ${max} of ${text.length} characters shown]`;
@@ -195,8 +222,8 @@ export function buildReviewPrompt(input: ReviewPromptInput, limits: PromptLimits
     `# Test result\n\n${testsLine}${input.testOutputTail ? `\n\nThe end of the test output:\n\n${fence(input.testOutputTail)}` : ''}`,
     `# Deterministic checks\n\nThese already ran and their findings are already reported; do not repeat them.\n\n${checksSection(input.checks)}`,
     `# Review rules\n\n${rulesSection(input.rules)}`,
-    `# Diff\n\n${fence(diff.text || '(empty diff)', 'diff')}${diffNote}`,
-    'Answer with the JSON object described in your instructions. Use line numbers of the new file version, and report findings only on lines this diff adds or changes.',
+    `# Diff\n\nEach line starts with its number in the new file version (none for a removed line).\n\n${fence(diff.text ? numberedDiff(diff.text) : '(empty diff)', 'diff')}${diffNote}`,
+    'Answer with the JSON object described in your instructions. Use the line numbers shown (the new file version), and report findings only on lines this diff adds or changes.',
     `Round: ${input.round}`,
   ];
   return { prompt: sections.join('\n\n'), diff };
