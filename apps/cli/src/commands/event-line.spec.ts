@@ -69,6 +69,17 @@ describe('eventLine', () => {
     );
   });
 
+  it('tells a PR opened from the same PR updated (a re-run trial read three "pr-opened" lines for one PR)', () => {
+    const pr = { number: 1, url: 'http://forge/pr/1', branch: 'agency/FR-1-x', headSha: 'a'.repeat(40), draft: false };
+    expect(shown(event(Messages.PrOpened.type, 'open-pr-r1', { ...pr, created: true }))).toBe(
+      `${Messages.PrOpened.type} open-pr-r1 PR #1 opened: http://forge/pr/1`,
+    );
+    expect(shown(event(Messages.PrOpened.type, 'open-pr-r1', { ...pr, created: false }))).toBe(
+      `${Messages.PrOpened.type} open-pr-r1 PR #1 description updated: http://forge/pr/1`,
+    );
+    expect(shown(event(Messages.PrOpened.type, 'open-pr-r1', { ...pr, draft: true, created: true }))).toContain('PR #1 opened as a draft');
+  });
+
   it('keeps one line per event, and the generic details of the other events', () => {
     const line = eventLine(event(Messages.AgentStepFailed.type, 'code-r1', { reason: 'first\nsecond\n\nthird' }));
     expect(line).not.toContain('\n');

@@ -50,8 +50,15 @@ function scoredDetail(p: Record<string, unknown>): string {
   return `score ${num(p.score) ?? '?'}, tier ${typeof p.tier === 'string' ? p.tier : '?'}`;
 }
 
+/** One PR gives several events (opened, then its description updated with the review and the cost): say which. */
+function prDetail(p: Record<string, unknown>): string {
+  const what = p.created === false ? 'description updated' : `opened${p.draft === true ? ' as a draft' : ''}`;
+  return `PR #${num(p.number) ?? '?'} ${what}${typeof p.url === 'string' ? `: ${p.url}` : ''}`;
+}
+
 /** Details for events whose payload has none of the generic fields (summary, reason, url, ...). */
 const DETAIL_BY_TYPE: Record<string, (p: Record<string, unknown>) => string> = {
+  [Messages.PrOpened.type]: prDetail,
   [Messages.LlmUsage.type]: usageDetail,
   [Messages.Tested.type]: testedDetail,
   [Messages.FrScored.type]: scoredDetail,
