@@ -43,8 +43,9 @@ export async function up(options: UpOptions): Promise<number> {
   } else {
     console.log(`vault      ${vaultPath}`);
   }
-  // --once with no FR to take and none under way would start the whole stack (~25 s) to stop it again (pathe trial).
-  if (options.once && frFiles(vaultPath, 'planned') + frFiles(vaultPath, 'inProgress') === 0) {
+  // --once with no FR to take and none under way would start the whole stack (~25 s) to stop it again
+  // (pathe trial); unless an earlier stack of this run directory may have left processes to reap.
+  if (options.once && frFiles(vaultPath, 'planned') + frFiles(vaultPath, 'inProgress') === 0 && !existsSync(join(runDir, 'stack.json'))) {
     console.log(`nothing to do: no FR in ${join(vaultPath, FR_FOLDERS.planned)} and none in progress; drop FR files there and run again`);
     return 0;
   }
