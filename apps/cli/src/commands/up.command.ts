@@ -203,7 +203,7 @@ async function follow(stack: LocalStack, vaultPath: string, runDir: string, opti
       }
     }
     if (options.once) {
-      const planned = pendingPlanned(vaultPath);
+      const planned = frFiles(vaultPath, 'planned');
       const busy = sagas.filter((s) => !settled(s.state));
       if (planned === 0 && busy.length === 0 && Date.now() - quietSince > 1500) {
         const failed = sagas.filter((s) => isStopped(s.state));
@@ -223,10 +223,6 @@ async function follow(stack: LocalStack, vaultPath: string, runDir: string, opti
 function frFiles(vaultPath: string, folder: keyof typeof FR_FOLDERS): number {
   const dir = join(vaultPath, FR_FOLDERS[folder]);
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.md')).length : 0;
-}
-
-function pendingPlanned(vaultPath: string): number {
-  return frFiles(vaultPath, 'planned');
 }
 
 /** The FR's file wherever the saga has moved it. */

@@ -215,8 +215,9 @@ export class CoderTools {
         const diff = await this.ctx.diff(narrowed);
         if (!diff.trim()) {
           // A path that is not there reads otherwise like an unchanged file (pathe trial: "no changes under src/index.js").
-          if (narrowed && !(await this.exists(narrowed)))
-            return { ok: false, content: `error: path "${narrowed}" does not exist${await this.suggest(narrowed)}` };
+          const files = narrowed ? await this.allFiles() : [];
+          if (narrowed && !files.some((f) => f === narrowed || f.startsWith(`${narrowed.replace(/\/$/, '')}/`)))
+            return { ok: false, content: `error: path "${narrowed}" does not exist${didYouMean(narrowed, files)}` };
           return { ok: true, content: narrowed ? `no changes under ${narrowed} in this round yet` : 'no changes in this round yet' };
         }
         return {
@@ -245,11 +246,6 @@ export class CoderTools {
   /** `; did you mean README.md?` for a path that does not exist. */
   private async suggest(path: string): Promise<string> {
     return didYouMean(path, await this.allFiles());
-  }
-
-  /** A file of the worktree, or a directory holding one. */
-  private async exists(path: string): Promise<boolean> {
-    return (await this.allFiles()).some((f) => f === path || f.startsWith(`${path.replace(/\/$/, '')}/`));
   }
 
   /** Where commands ran, as the last session said (for the model's benefit). */

@@ -1,5 +1,5 @@
 import { TOOL_NAMES, TOOL_SCHEMAS, type ToolName } from './tool-schemas.js';
-import { ARGUMENT_SYNONYMS } from './tool-args.js';
+import { withOurArgumentNames } from './tool-args.js';
 import { parseToolArgs } from './tool-text.js';
 
 /**
@@ -51,12 +51,8 @@ function mappedArgs(tool: ToolName, rawArgs: string): Record<string, unknown> | 
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   const schema = TOOL_SCHEMAS[tool].parameters as { properties?: Record<string, unknown>; required?: string[] };
   const properties = schema.properties ?? {};
-  const args: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(parsed)) {
-    const ours = Object.hasOwn(properties, key) ? key : ARGUMENT_SYNONYMS.get(key);
-    if (ours === undefined || !Object.hasOwn(properties, ours) || Object.hasOwn(args, ours)) return undefined;
-    args[ours] = value;
-  }
+  const { args } = withOurArgumentNames(TOOL_SCHEMAS[tool], parsed as Record<string, unknown>);
+  if (!Object.keys(args).every((k) => Object.hasOwn(properties, k))) return undefined;
   return (schema.required ?? []).every((k) => Object.hasOwn(args, k)) ? args : undefined;
 }
 

@@ -46,7 +46,7 @@ function shown(value: unknown): string {
  * Argument names other tool families use for ours (Claude Code's `old_string`/`new_string` and
  * `file_path`, `filepath`...): a pathe trial's coder lost a whole turn to `old_string`.
  */
-export const ARGUMENT_SYNONYMS: ReadonlyMap<string, string> = new Map([
+const ARGUMENT_SYNONYMS: ReadonlyMap<string, string> = new Map([
   ['file_path', 'path'],
   ['filepath', 'path'],
   ['filePath', 'path'],
@@ -64,22 +64,22 @@ export const ARGUMENT_SYNONYMS: ReadonlyMap<string, string> = new Map([
   ['cmd', 'command'],
 ]);
 
-/** The arguments with other families' names put under ours, where the tool has that argument and it was not given under our name too. */
-function withOurArgumentNames(args: Record<string, unknown>, properties: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(args)) {
-    const ours = key in properties ? key : ARGUMENT_SYNONYMS.get(key);
-    out[ours !== undefined && ours in properties && !(ours in args) && !(ours in out) ? ours : key] = value;
-  }
-  return out;
-}
-
-/** `old_string -> old_text` for each argument withOurArgumentNames would rename: the model is told, so its next call uses our names. */
-export function renamedArguments(tool: ToolDefinition, given: Record<string, unknown>): string[] {
+/**
+ * The arguments with other families' names put under ours, where the tool has that argument and
+ * it was not given under our name too (a name left as it was is refused by checkToolArgs), and
+ * what was renamed (`old_string -> old_text`), which the model is told so its next call uses ours.
+ */
+export function withOurArgumentNames(tool: ToolDefinition, given: Record<string, unknown>): { args: Record<string, unknown>; renamed: string[] } {
   const properties = (tool.parameters as ObjectSchema).properties ?? {};
-  const args = withOurArgumentNames(given, properties);
-  const renamed = Object.keys(given).filter((k) => !(k in args));
-  return renamed.map((k) => `${k} -> ${ARGUMENT_SYNONYMS.get(k) ?? k}`);
+  const args: Record<string, unknown> = {};
+  const renamed: string[] = [];
+  for (const [key, value] of Object.entries(given)) {
+    const ours = key in properties ? key : ARGUMENT_SYNONYMS.get(key);
+    const rename = ours !== undefined && ours !== key && ours in properties && !(ours in given) && !(ours in args);
+    args[rename ? ours : key] = value;
+    if (rename) renamed.push(`${key} -> ${ours}`);
+  }
+  return { args, renamed };
 }
 
 /**
@@ -88,11 +88,10 @@ export function renamedArguments(tool: ToolDefinition, given: Record<string, unk
  * wrong type says which. Hand-written rather than a schema library: the schemas are flat, and the
  * point is a message a model acts on at once.
  */
-export function checkToolArgs(tool: ToolDefinition, given: Record<string, unknown>): Record<string, unknown> {
+export function checkToolArgs(tool: ToolDefinition, args: Record<string, unknown>): Record<string, unknown> {
   const schema = tool.parameters as ObjectSchema;
   const properties = schema.properties ?? {};
   const expected = `${tool.name} takes: ${describeParameters(tool)}`;
-  const args = withOurArgumentNames(given, properties);
   const unknown = Object.keys(args).filter((k) => !(k in properties));
   if (unknown.length > 0) {
     const names = unknown.map((k) => `"${k}"`).join(', ');

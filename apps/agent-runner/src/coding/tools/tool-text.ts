@@ -1,6 +1,6 @@
 import { SpanKind, withSpan } from '@agency/telemetry';
 import { jsonrepair } from 'jsonrepair';
-import { checkToolArgs, renamedArguments, ToolArgumentError } from './tool-args.js';
+import { checkToolArgs, ToolArgumentError, withOurArgumentNames } from './tool-args.js';
 import { TOOL_SCHEMAS, type ToolName } from './tool-schemas.js';
 
 /** What one tool call gave: the text the model reads, and what it changed in the repository. */
@@ -210,9 +210,9 @@ export function readToolArgs(name: ToolName, rawArgs: string): { args: Record<st
   try {
     const parsed = parseToolArgs(rawArgs);
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    const args = checkToolArgs(TOOL_SCHEMAS[name], parsed as Record<string, unknown>);
     // Read under our names, and said so: otherwise the model keeps the other family's names (a trial).
-    const renamed = renamedArguments(TOOL_SCHEMAS[name], parsed as Record<string, unknown>);
+    const { args: named, renamed } = withOurArgumentNames(TOOL_SCHEMAS[name], parsed as Record<string, unknown>);
+    const args = checkToolArgs(TOOL_SCHEMAS[name], named);
     return renamed.length > 0 ? { args, note: `[arguments read as ${name}'s: ${renamed.join(', ')}]` } : { args };
   } catch (e) {
     if (e instanceof ToolArgumentError) return { refused: { ok: false, content: `error: ${e.message}` } };
