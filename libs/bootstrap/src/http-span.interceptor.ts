@@ -17,12 +17,6 @@ export function requestTraceIds(req: IncomingMessage): { trace_id: string; span_
   return requestSpans.get(req);
 }
 
-/**
- * A SERVER span for every HTTP API call a service answers (the steering API, webhooks, PR
- * records), named as OpenTelemetry's HTTP semantic conventions say: `{method} {route}` with the
- * route template (`POST /sagas/:frId/approve`), never the concrete path, so names stay few. It
- * joins the caller's trace when the request carries a traceparent (the CLI, the dashboard).
- */
 /** The request's SERVER span, started at `startTime` (a poll's span is made after the fact). */
 function serverSpan(req: FastifyRequest, route: string, parent: Context, startTime?: number): Span {
   return tracer().startSpan(
