@@ -199,6 +199,14 @@ export class AgentRunnerConfig extends ServiceConfig {
   @IsBoolean({ message: 'BASELINE_TESTS must be true or false' })
   BASELINE_TESTS: boolean = true;
 
+  /**
+   * Build the job's environment (worktree, setup, tests at the base) while its plan is written,
+   * instead of when coding starts; the code step waits for it.
+   */
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'ENVIRONMENT_WARMUP must be true or false' })
+  ENVIRONMENT_WARMUP: boolean = true;
+
   /** How often the worktree's total is measured while a command runs. */
   @Type(() => Number)
   @IsInt()

@@ -9,6 +9,7 @@ import { CheckpointHandover } from './coding/checkpoint-handover.js';
 import { CoderService } from './coding/coder.service.js';
 import { EnvironmentCache } from './environment/environment-cache.js';
 import { BaselineTests } from './environment/baseline-tests.js';
+import { EnvironmentWarmup } from './environment/environment-warmup.service.js';
 import { JobEnvironments } from './environment/job-environments.service.js';
 import { RegistryProxies } from './environment/registry-proxy.js';
 import { WorktreeFiles } from './files/worktree-files.js';
@@ -49,6 +50,7 @@ export class AgentRunnerModule {
         TesterService,
         JobEnvironments,
         BaselineTests,
+        EnvironmentWarmup,
         EnvironmentCache,
         RegistryProxies,
         StepRunner,

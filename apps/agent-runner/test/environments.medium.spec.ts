@@ -159,6 +159,53 @@ describe('repository environments', () => {
   });
 
   it(
+    "builds the job's environment while the model plans: the first code round finds it ready, installs nothing and knows the tests at the base",
+    { timeout: 400_000 },
+    async () => {
+      const sagaId = 'saga-env-warm';
+      const jobId = `job-${sagaId}`;
+      const worktree = join(h.workDir.path, 'worktrees', jobId);
+      // The planner answers only once the setup's test runner is in the job's worktree: nothing but the warm-up could put it
+      // there before the plan exists (without it this call fails at its deadline, and the plan with it).
+      let sawEnvironment = false;
+      script.on(sagaId, 'planner', async () => {
+        await vi.waitFor(() => expect(existsSync(join(worktree, 'node_modules', '.bin', 'tiny-test'))).toBe(true), { timeout: 240_000, interval: 100 });
+        sawEnvironment = true;
+        return PLAN_ANSWER;
+      });
+      await h.send(Messages.Plan, {
+        frId: 'FR-004',
+        sagaId,
+        jobId,
+        step: 'plan',
+        attempt: 1,
+        payload: { fr: h.fr('FR-004', 'Warm'), repo, strategy: h.strategy() },
+      });
+      const planned = await h.answer(Messages.Planned, sagaId, 'plan', 1, 300_000);
+      expect(sawEnvironment).toBe(true);
+      const registryBefore = registry.requests.length;
+      const calls = coderRunsTests(sagaId);
+      await h.send(Messages.Code, {
+        frId: 'FR-004',
+        sagaId,
+        jobId,
+        step: 'code-r1',
+        attempt: 1,
+        payload: { fr: h.fr('FR-004', 'Warm'), repo, strategy: h.strategy(), plan: planned.payload.plan, round: 1, findings: [] },
+      });
+      const coded = await h.answer(Messages.Coded, sagaId, 'code-r1', 1, 240_000);
+      expect(coded.payload.filesChanged).toEqual([`NOTES-${sagaId}.md`]);
+      expect(commandResult(calls)).toContain('tiny-test: 1 passed');
+      // The coder's first prompt: what the warm-up did (the cache entry of the first test), and how the tests went at the base.
+      const task = JSON.stringify(calls[0]!.messages);
+      expect(task).toContain('were restored from the cache by its setup');
+      expect(task).toContain('passed at the base');
+      // The code step installed nothing: the registry saw no request after planning.
+      expect(registry.requests.length).toBe(registryBefore);
+    },
+  );
+
+  it(
     'refuses a host the repository does not name, through the proxy and directly; the setup fails with its code and the refusal',
     { timeout: 300_000 },
     async () => {

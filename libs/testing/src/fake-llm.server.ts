@@ -55,8 +55,8 @@ export interface FakeLlm {
   /** Base URL for LLM_GATEWAY_URL (ends in /v1). */
   url: string;
   calls: FakeLlmCall[];
-  /** Decides each answer; the default answers 500, so an unscripted call shows up as a failure. */
-  respond: (call: FakeLlmCall) => FakeLlmReply;
+  /** Decides each answer (it may take its time: a test holds a call until something happened); the default answers 500, so an unscripted call shows up as a failure. */
+  respond: (call: FakeLlmCall) => FakeLlmReply | Promise<FakeLlmReply>;
   close(): Promise<void>;
 }
 
@@ -80,7 +80,7 @@ export async function startFakeLlm(apiKey: string): Promise<FakeLlm> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
         return send(404, { error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } });
@@ -100,7 +100,7 @@ export async function startFakeLlm(apiKey: string): Promise<FakeLlm> {
       res.on('close', () => {
         if (!res.writableFinished) call.abandoned = true;
       });
-      const reply = fake.respond(call);
+      const reply = await fake.respond(call);
       if (typeof reply !== 'string' && 'hang' in reply) return;
       if (typeof reply !== 'string' && 'status' in reply) return send(reply.status, { error: { message: reply.message, type: 'server_error' } });
       const answer: FakeLlmAnswer = typeof reply === 'string' ? { content: reply } : reply;

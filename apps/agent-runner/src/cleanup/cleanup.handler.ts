@@ -4,6 +4,7 @@ import { Messages, type CleanupCommand, type Envelope } from '@agency/contracts'
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { BusPublisher, OnMessage } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
+import { EnvironmentWarmup } from '../environment/environment-warmup.service.js';
 import { WorkspaceService } from '../git/workspace.service.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { JobAborts } from '../steps/job-aborts.js';
@@ -24,6 +25,7 @@ export class CleanupHandler {
     private readonly bus: BusPublisher,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     private readonly aborts: JobAborts,
+    private readonly warmup: EnvironmentWarmup,
   ) {}
 
   @OnMessage(Messages.Cleanup.subject)
@@ -36,6 +38,8 @@ export class CleanupHandler {
       const ended = await this.sandbox.closeJob(jobId);
       if (ended > 0 || aborted) this.logger.info({ jobId, ended, modelCallAborted: aborted }, 'running work of the cancelled job ended');
     }
+    // A warm-up still building the environment (the saga ended at planning) finishes or fails first: it works in the worktree.
+    await this.warmup.settle(jobId);
     const removed = await this.workspaces.remove(jobId);
     if (!env.payload.cancel) this.aborts.forget(jobId);
     this.logger.info({ jobId, removed, reason: env.payload.reason }, removed ? 'worktree removed' : 'no worktree to remove');

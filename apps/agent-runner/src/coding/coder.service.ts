@@ -88,7 +88,7 @@ export class CoderService {
     @Inject(CheckpointHandover) private readonly handover: Pick<CheckpointHandover, 'live' | 'resume'>,
     config: AgentRunnerConfig,
     @Optional() private readonly owner?: WorktreeOwner,
-    @Optional() @Inject(JobEnvironments) private readonly environments?: Pick<JobEnvironments, 'ensure'>,
+    @Optional() @Inject(JobEnvironments) private readonly environments?: Pick<JobEnvironments, 'ensure' | 'describe'>,
     @Optional() @Inject(BaselineTests) private readonly baseline?: Pick<BaselineTests, 'run' | 'known'>,
   ) {
     this.commandTimeoutMs = config.COMMAND_TIMEOUT_SECONDS * 1000;
@@ -139,7 +139,11 @@ export class CoderService {
       : await this.workspaces.openFresh(jobId, cmd.repo, branchName(cmd.fr.id, cmd.fr.title));
     // The repository's setup runs (or is restored) before the coder's first command, on the fresh checkout; `JobEnvironments.describe(jobId)` tells what was installed.
     const limits = cmd.strategy.sandbox ? { limits: cmd.strategy.sandbox } : {};
-    const summary = await this.environments?.ensure(ws, cmd.repo, { jobId, ...limits, progress });
+    // Usually built while the plan was written (EnvironmentWarmup): this finds it `present` at once, and round 1's
+    // prompt says what the warm-up did (installed, or restored from the cache), as when the setup ran here.
+    const made = cmd.round === 1 ? this.environments?.describe(jobId) : undefined;
+    const ensured = await this.environments?.ensure(ws, cmd.repo, { jobId, ...limits, progress });
+    const summary = ensured?.action === 'present' && made && made.action !== 'present' ? made : ensured;
     const roundStart = await this.workspaces.headOf(ws);
     // The tests at the base, before the first round changes anything (not after a failed setup: they say nothing then);
     // a later round repeats what this runner found then (round 2 of a relay trial lost the tools' list).

@@ -90,10 +90,7 @@ export class WorkspaceService {
   /** Fetches the mirror (cloning it the first time) and resolves the base branch to a commit. */
   async baseOf(repo: RepoTargetDto): Promise<{ mirrorDir: string; baseSha: string }> {
     const mirrorDir = this.mirrorDirOf(repo);
-    return this.locks.run(mirrorDir, async () => {
-      await this.syncMirror(repo, mirrorDir);
-      return { mirrorDir, baseSha: await this.resolveBase(mirrorDir, repo) };
-    });
+    return this.locks.run(mirrorDir, async () => ({ mirrorDir, baseSha: await this.fetchBase(repo, mirrorDir) }));
   }
 
   /** Files of a commit with their sizes (blobs only; submodules are left out). */
@@ -107,8 +104,12 @@ export class WorkspaceService {
     return files;
   }
 
-  /** The worktree of a first code round: created from the base on first use, otherwise reset to where the branch started. */
-  async openFresh(jobId: string, repo: RepoTargetDto, branch: string): Promise<JobWorkspace> {
+  /**
+   * The worktree of a first code round: created from the base on first use, otherwise reset to
+   * where the branch started. `baseSha`, when the caller resolved the base moments ago (the
+   * planner did), is used as it is while the mirror has it: no second fetch.
+   */
+  async openFresh(jobId: string, repo: RepoTargetDto, branch: string, baseSha?: string): Promise<JobWorkspace> {
     this.checkBranch(branch);
     const dir = this.worktreeDirOf(jobId);
     const mirrorDir = this.mirrorDirOf(repo);
@@ -121,13 +122,12 @@ export class WorkspaceService {
         return ws;
       }
       await this.discard(jobId, dir, known);
-      await this.syncMirror(repo, mirrorDir);
-      const baseSha = await this.resolveBase(mirrorDir, repo);
-      const record: JobRecord = { jobId, repo: repo.name, mirrorDir, worktreeDir: dir, branch, baseSha, createdAt: new Date().toISOString() };
+      const base = baseSha !== undefined && (await this.hasCommit(mirrorDir, baseSha)) ? baseSha : await this.fetchBase(repo, mirrorDir);
+      const record: JobRecord = { jobId, repo: repo.name, mirrorDir, worktreeDir: dir, branch, baseSha: base, createdAt: new Date().toISOString() };
       this.records.save(record);
-      Object.assign(record, await this.addWorktree(mirrorDir, dir, branch, baseSha));
+      Object.assign(record, await this.addWorktree(mirrorDir, dir, branch, base));
       this.records.save(record);
-      this.logger.info({ jobId, branch, baseSha, dir }, 'worktree created');
+      this.logger.info({ jobId, branch, baseSha: base, dir }, 'worktree created');
       return this.workspaceOf(record);
     });
   }
@@ -361,6 +361,11 @@ export class WorkspaceService {
       if (found.ok) return found.stdout.trim();
     }
     throw new PermanentError(`base "${base}" does not exist in ${repo.name} (${redactCredentials(repo.cloneUrl)})`, 'BASE_NOT_FOUND');
+  }
+
+  private async fetchBase(repo: RepoTargetDto, mirrorDir: string): Promise<string> {
+    await this.syncMirror(repo, mirrorDir);
+    return this.resolveBase(mirrorDir, repo);
   }
 
   private async hasCommit(dir: string, sha: string): Promise<boolean> {

@@ -36,11 +36,13 @@ export class PlannerService {
     @Inject(GitClient) private readonly git: Pick<GitClient, 'runCapped'>,
   ) {}
 
-  async plan(env: Envelope<PlanCommand>, signal?: AbortSignal): Promise<PlannedEvent> {
+  /** `onBase` learns the base commit as soon as it is resolved, before the model is asked (the job's environment starts there). */
+  async plan(env: Envelope<PlanCommand>, signal?: AbortSignal, onBase?: (baseSha: string) => void): Promise<PlannedEvent> {
     const { fr, repo, strategy } = env.payload;
     const agent = this.agents.get('planner');
     // The map comes from the mirror at the base commit: planning needs no worktree.
     const { mirrorDir, baseSha } = await this.workspaces.baseOf(repo);
+    onBase?.(baseSha);
     const files = await this.workspaces.listFiles(mirrorDir, baseSha);
     // For the router's repo_size feature; written while the model plans, and never fails the plan.
     const recorded = this.recordRepoStats(repo.name, files, baseSha);

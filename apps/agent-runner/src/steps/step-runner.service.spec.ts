@@ -81,6 +81,33 @@ describe('StepRunner', () => {
     expect(log).toEqual(['a1 start', 'a1 end', 'a3 start', 'a3 end']);
   });
 
+  it("waits for the job's environment warm-up (started by its plan step) before the next step works, beating meanwhile", async () => {
+    let release!: () => void;
+    const warming = new Promise<void>((r) => (release = r));
+    const settled: string[] = [];
+    const waiting = new StepRunner(
+      bus as unknown as BusPublisher,
+      once as unknown as IdempotencyStore,
+      heartbeats as unknown as HeartbeatService,
+      { isCancelled: async () => false } as unknown as JobCancellations,
+      new JobLocks(),
+      createLogger({ service: 'test', level: 'silent' }),
+      new JobAborts(),
+      { settle: (jobId: string) => (settled.push(jobId), warming) },
+    );
+    let worked = false;
+    const run = waiting.run(env, Messages.Coded, 'coding', async () => {
+      worked = true;
+      return coded;
+    });
+    await vi.waitFor(() => expect(settled).toEqual([env.jobId]));
+    expect(heartbeats.log).toEqual(['start code-r1: coding']);
+    expect(worked).toBe(false);
+    release();
+    await run;
+    expect(worked).toBe(true);
+  });
+
   it('skips a step of a cancelled job without working, and says so', async () => {
     cancelled.add(env.jobId!);
     let worked = false;

@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Messages, type AnyMessageDef, type Envelope, type PayloadOf, type StepFailedEvent } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { BusPublisher, IdempotencyStore } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
+import { EnvironmentWarmup } from '../environment/environment-warmup.service.js';
 import { HeartbeatService } from './heartbeat.service.js';
 import { JobAborts } from './job-aborts.js';
 import { JobCancellations } from './job-cancellations.js';
@@ -29,6 +30,7 @@ export class StepRunner {
     private readonly jobLocks: JobLocks,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     private readonly aborts: JobAborts,
+    @Optional() private readonly warmup?: Pick<EnvironmentWarmup, 'settle'>,
   ) {}
 
   /** `work` may report progress (the heartbeats carry it) and gets the job's abort signal (a cancel ends its model calls at once). */
@@ -51,6 +53,8 @@ export class StepRunner {
       this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {
         const heartbeat = this.heartbeats.start(env, activity);
         try {
+          // The plan step's background work on the job's environment is part of that step: the next one waits for it.
+          await this.warmup?.settle(jobIdOf(env));
           return { ok: true, payload: await work((message) => heartbeat.update(message), this.aborts.signalFor(jobIdOf(env))) };
         } catch (error) {
           const failure = stepFailureOf(error);

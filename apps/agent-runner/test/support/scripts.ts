@@ -36,13 +36,13 @@ export const FIX_ANSWER = JSON.stringify({
 
 /** Answers per saga (x-agency-saga-id) and model alias; anything else is a 500. */
 export class LlmScript {
-  private readonly rules = new Map<string, (call: FakeLlmCall) => FakeLlmReply>();
+  private readonly rules = new Map<string, (call: FakeLlmCall) => FakeLlmReply | Promise<FakeLlmReply>>();
 
-  on(sagaId: string, model: string, reply: FakeLlmReply | ((call: FakeLlmCall) => FakeLlmReply)): void {
+  on(sagaId: string, model: string, reply: FakeLlmReply | ((call: FakeLlmCall) => FakeLlmReply | Promise<FakeLlmReply>)): void {
     this.rules.set(`${sagaId}|${model}`, typeof reply === 'function' ? reply : () => reply);
   }
 
-  respond = (call: FakeLlmCall): FakeLlmReply => {
+  respond = (call: FakeLlmCall): FakeLlmReply | Promise<FakeLlmReply> => {
     const rule = this.rules.get(`${String(call.headers['x-agency-saga-id'])}|${call.model}`);
     return rule ? rule(call) : { status: 500, message: `no scripted answer for ${String(call.headers['x-agency-saga-id'])} ${call.model}` };
   };
