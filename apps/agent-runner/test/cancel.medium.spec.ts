@@ -72,6 +72,46 @@ describe('cancelling a running job', () => {
     expect(await h.events(Messages.Coded, 'cancel')).toEqual([]);
   });
 
+  it("ends a job cancelled while it plans: the model call, the environment's setup running beside it, its container and worktree", async () => {
+    h.llm.respond = () => ({ hang: true });
+    const repo = h.repo({ setupCommand: 'echo setting-up; sleep 600' });
+    await h.send(Messages.Plan, {
+      frId: 'FR-033',
+      sagaId: 'cancel-warm',
+      jobId: 'job-cancel-warm',
+      step: 'plan',
+      attempt: 1,
+      payload: { fr: h.fr('FR-033', 'Cancel me while planning'), repo, strategy: h.strategy() },
+    });
+    const jobContainers = async () =>
+      (await engine.list([`${LABELS.owner}=${h.sandboxOwner}`])).filter((c) => c.names.some((n) => n.includes('job-cancel-warm')));
+    // The setup runs in the job's environment container while the planner's call is still open.
+    await expectEventually(async () => expect((await jobContainers()).map((c) => c.state)).toContain('running'), {
+      timeoutMs: 120_000,
+      message: "the job's setup running in its container during planning",
+    });
+    expect(h.llm.calls.filter((c) => c.headers['x-agency-saga-id'] === 'cancel-warm' && !c.abandoned)).toHaveLength(1);
+    const worktree = join(h.workDir.path, 'worktrees', 'job-cancel-warm');
+    expect(existsSync(worktree)).toBe(true);
+
+    await h.send(Messages.Cleanup, {
+      frId: 'FR-033',
+      sagaId: 'cancel-warm',
+      jobId: 'job-cancel-warm',
+      step: 'cleanup',
+      attempt: 1,
+      payload: { reason: 'saga cancelled', cancel: true },
+    });
+    // Long before the setup's 600 s: the cleanup waited for a warm-up whose setup was killed, not for the setup.
+    const cleaned = await h.answer(Messages.Cleaned, 'cancel-warm', 'cleanup', 1, 120_000);
+    expect(cleaned.payload.removed).toBe(true);
+    const refused = await h.answer(Messages.AgentStepFailed, 'cancel-warm', 'plan', 1, 60_000);
+    expect(refused.payload).toMatchObject({ code: 'JOB_CANCELLED' });
+    await expectEventually(async () => expect(await jobContainers()).toEqual([]), { timeoutMs: 30_000, message: 'the job container gone' });
+    expect(existsSync(worktree)).toBe(false);
+    expect(await h.events(Messages.Planned, 'cancel-warm')).toEqual([]);
+  });
+
   it('ends a job that another replica cancelled: its container and worktree go, and its later steps are refused', async () => {
     h.llm.respond = turns([tools(['write_file', { path: 'b.txt', content: 'b\n' }]), tools(['run_command', { command: 'echo started; sleep 600' }])]);
     const plan = await h.artifacts.putJson('FR-032/cancel/plan.json', { summary: 'Write b', steps: [{ title: 'b', files: ['b.txt'], detail: '' }], risks: [] });

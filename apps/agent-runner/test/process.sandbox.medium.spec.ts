@@ -32,6 +32,18 @@ describe('ProcessSandbox with real child processes', () => {
     expect(r.durationMs).toBeGreaterThanOrEqual(0);
   });
 
+  it("kills a cancelled job's command and refuses every later one of that job, not another job's", async () => {
+    const session = await sandbox.open({ workspace: dir.path, jobId: 'job-ended' });
+    const running = session.exec({ command: 'echo started; sleep 600', timeoutMs: 600_000 });
+    await expectEventually(async () => expect(await sandbox.closeJob('job-ended')).toBe(1), { message: 'the command running' });
+    expect((await running).exitCode).not.toBe(0);
+    // Work of the job between two sessions (the warm-up's setup, archive, tests at the base) gets no new command.
+    await expect(session.exec({ command: 'echo again', timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
+    const later = await sandbox.open({ workspace: dir.path, jobId: 'job-ended' });
+    await expect(later.exec({ command: 'echo later', timeoutMs: 10_000 })).rejects.toThrow('job job-ended was cancelled');
+    expect((await sandbox.run({ command: 'echo other', workspace: dir.path, jobId: 'job-other', timeoutMs: 10_000 })).output).toContain('other');
+  });
+
   it('keeps all the output of a program that writes in many small pieces and exits at once (uvu lost its summary)', async () => {
     const writer =
       "for (let i = 0; i < 400; i++) process.stdout.write('line ' + String(i).padStart(3, '0') + ' ' + 'x'.repeat(60) + '\\n'); process.stdout.write('SUMMARY 400 passed\\n'); process.exit(0)";

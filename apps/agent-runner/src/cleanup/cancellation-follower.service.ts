@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import type { AgencyPinoLogger } from '@agency/telemetry';
+import { EnvironmentWarmup } from '../environment/environment-warmup.service.js';
 import { WorkspaceService } from '../git/workspace.service.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { JobAborts } from '../steps/job-aborts.js';
@@ -25,6 +26,7 @@ export class CancellationFollower implements OnApplicationBootstrap, OnApplicati
     private readonly workspaces: WorkspaceService,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     private readonly aborts: JobAborts,
+    private readonly warmup: EnvironmentWarmup,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -55,6 +57,8 @@ export class CancellationFollower implements OnApplicationBootstrap, OnApplicati
     try {
       this.aborts.abort(jobId, reason);
       const ended = await this.sandbox.closeJob(jobId);
+      // A warm-up of the job (its setup killed just now) ends before its worktree goes.
+      await this.warmup.settle(jobId);
       const removed = await this.workspaces.remove(jobId);
       if (ended > 0 || removed) this.logger.info({ jobId, ended, removed, reason }, 'cancelled by another replica: sandbox sessions ended, worktree removed');
     } catch (err) {

@@ -103,6 +103,7 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
   }
 
   async closeJob(jobId: string): Promise<number> {
+    this.markEnded(jobId);
     const children = [...(this.byJob.get(jobId) ?? [])];
     for (const child of children) killGroup(child, 'SIGKILL');
     return children.length;
@@ -133,6 +134,12 @@ export class ProcessSandbox extends Sandbox implements OnApplicationShutdown {
 
   private exec(workspace: string, options: SandboxExecOptions, jobId?: string, user?: SandboxUser): Promise<SandboxResult> {
     if (!(options.timeoutMs > 0)) return Promise.reject(new Error(`sandbox timeout must be positive, got ${options.timeoutMs} ms`));
+    // Checked and registered (byJob) in one synchronous stretch: closeJob either kills the child or this refuses it.
+    try {
+      if (jobId) this.refuseEnded(jobId);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     const started = Date.now();
     const output = new BoundedOutput(options.maxOutputBytes ?? this.defaultMaxOutput);
     const pipe = openOutputPipe();

@@ -85,7 +85,7 @@ export interface SandboxSession {
 /** The sandbox could not be provided (engine, image); `code` names the cause for step-failed events. */
 export class SandboxError extends Error {
   constructor(
-    readonly code: 'SANDBOX_IMAGE_MISSING' | 'SANDBOX_UNAVAILABLE' | 'SANDBOX_BROKEN' | 'SANDBOX_BUSY',
+    readonly code: 'SANDBOX_IMAGE_MISSING' | 'SANDBOX_UNAVAILABLE' | 'SANDBOX_BROKEN' | 'SANDBOX_BUSY' | 'JOB_CANCELLED',
     message: string,
     /** Worth trying again later (the engine hiccuped), as opposed to a configuration problem. */
     readonly retryable = true,
@@ -95,6 +95,9 @@ export class SandboxError extends Error {
   }
 }
 
+/** Ended jobs remembered (a job id is never reused; this only bounds the memory). */
+const ENDED_KEPT = 1000;
+
 /**
  * Where agent commands run: a hardened container per job (DockerSandbox) or, where no engine
  * exists, a plain child process on the host (ProcessSandbox, not an isolation boundary).
@@ -103,6 +106,8 @@ export class SandboxError extends Error {
 export abstract class Sandbox {
   /** Which backend this is, for logs and health. */
   abstract readonly kind: 'docker' | 'process';
+  /** Jobs closeJob ended (the newest ENDED_KEPT): a session that opens for one afterwards is refused. */
+  private readonly ended = new Set<string>();
 
   abstract open(options: SandboxOpenOptions): Promise<SandboxSession>;
 
@@ -114,6 +119,21 @@ export abstract class Sandbox {
 
   /** Ends everything running for a job (a cancelled job): its commands die, its container goes. Returns how many sessions ended. */
   abstract closeJob(jobId: string): Promise<number>;
+
+  /**
+   * Marks the job ended before its sessions are killed, so one that was opening meanwhile (work
+   * between two sessions, like the warm-up's setup, archive and tests at the base) is refused by
+   * `refuseEnded` once it exists, instead of running on for its full time.
+   */
+  protected markEnded(jobId: string): void {
+    this.ended.add(jobId);
+    if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.values().next().value!);
+  }
+
+  /** Throws for a job closeJob ended; a backend calls it once its new session is registered (after that, closeJob finds it). */
+  protected refuseEnded(jobId: string): void {
+    if (this.ended.has(jobId)) throw new SandboxError('JOB_CANCELLED', `job ${jobId} was cancelled: its sandbox is closed`, false);
+  }
 
   /** One command in a session of its own. */
   async run(options: SandboxRunOptions): Promise<SandboxResult> {

@@ -2,6 +2,7 @@ import { APIError } from 'openai';
 import type { StepFailedEvent } from '@agency/contracts';
 import { isBudgetExhausted, LlmAnswerError, LlmCancelledError, LlmTimeoutError } from '@agency/llm-client';
 import { UnsafePathError, WorkspaceTamperedError } from '../files/path-guard.js';
+import { SandboxError } from '../sandbox/sandbox.js';
 
 /** A handled failure of a step that the saga decides about (published as step-failed, never thrown to the transport). */
 export class StepFailure extends Error {
@@ -36,6 +37,7 @@ export function stepFailureOf(error: unknown): StepFailedEvent | undefined {
   }
   if (error instanceof LlmTimeoutError) return failed('LLM_TIMEOUT', error.message, true);
   if (error instanceof LlmCancelledError) return failed('JOB_CANCELLED', error.message);
+  if (error instanceof SandboxError && error.code === 'JOB_CANCELLED') return failed('JOB_CANCELLED', error.message);
   if (error instanceof UnsafePathError) return failed('UNSAFE_PATH', error.message);
   // A sandboxed command swapped or moved the job's worktree: trying again cannot help, and nothing on the host was touched.
   if (error instanceof WorkspaceTamperedError) return failed(error.code, error.message);

@@ -142,6 +142,7 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
   }
 
   async closeJob(jobId: string): Promise<number> {
+    this.markEnded(jobId);
     const mine = [...this.sessions].filter((s) => s.jobId === jobId);
     // Killed first: close() waits for the running command, which the kill ends at once.
     await Promise.all(mine.map((s) => s.abort()));
@@ -180,6 +181,12 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
     });
     tracedSession(session, options.phase ?? 'agent');
     this.sessions.add(session);
+    try {
+      this.refuseEnded(options.jobId);
+    } catch (e) {
+      await session.close();
+      throw e;
+    }
     this.logger.debug({ jobId: options.jobId, container: held.container.name, image, warm: !!warm }, 'sandbox session opened');
     return session;
   }
