@@ -179,6 +179,36 @@ describe('the coder tool loop over the OpenAI wire format, with real git and a D
     expect(git(worktree, 'show', 'HEAD:src/greet.js')).toContain('export function greet(name = "you") {');
   });
 
+  it("applies a two-file patch without diff lines whose first hunk header over-counts its lines (git's --recount read the next file's header into it)", async () => {
+    const readme = readFileSync(join(h.forge.freshClone('readme-for-patch'), 'README.md'), 'utf8').split('\n');
+    const patch = [
+      '--- a/src/greet.js',
+      '+++ b/src/greet.js',
+      // 3 old and 4 new lines, said to be 3 and 6.
+      '@@ -1,3 +1,6 @@',
+      ' /** Returns a friendly greeting for `name`. */',
+      '-export function greet(name) {',
+      '+/** The name used when none is given. */',
+      '+export function greet(name = "you") {',
+      '   return `Hello, ${name}!`;',
+      '--- a/README.md',
+      '+++ b/README.md',
+      '@@ -1,2 +1,3 @@',
+      ` ${readme[0]}`,
+      '+Greets `you` when no name is given.',
+      ` ${readme[1]}`,
+      '',
+    ].join('\n');
+    script.on('recount', 'coder', turns([tools(['apply_patch', { patch }]), tools(['finish', { summary: 'Default name.' }])]));
+    await code('recount');
+    const coded = (await h.answer(Messages.Coded, 'recount', 'code-r1', 1, 40_000)).payload;
+    expect(toolResults('recount')[0]).toBe('applied the patch to src/greet.js, README.md');
+    expect(coded.filesChanged).toEqual(['README.md', 'src/greet.js']);
+    const worktree = join(h.workDir.path, 'worktrees', 'job-recount');
+    expect(git(worktree, 'show', 'HEAD:src/greet.js')).toContain('/** The name used when none is given. */\nexport function greet(name = "you") {');
+    expect(git(worktree, 'show', 'HEAD:README.md').split('\n').slice(0, 2)).toEqual([readme[0], 'Greets `you` when no name is given.']);
+  });
+
   it('commits what a command changes in tracked files (a formatter), and only reports the new files it makes', async () => {
     script.on(
       'format',

@@ -79,13 +79,15 @@ export class WorktreeGit {
    * (and one with none before to its start), which models write often (seen in a relay trial),
    * and only relaxes that when it may drop context (`-C1`, and `-C0` when every hunk removes a
    * line, so the removed lines still have to match and no pure insertion can land anywhere).
-   * `reducedContext` says a second try was needed; the first refusal is what is thrown.
+   * `reducedContext` says a second try was needed; the first refusal is what is thrown. No
+   * `--recount`: the caller gives hunk headers with true counts (`withRecountedHunks`), and git's
+   * own recount reads on through the next file's `--- a/x` line.
    */
   async applyPatch(job: JobWorkspace, patch: string, strip: 0 | 1, options: { everyHunkRemoves?: boolean } = {}): Promise<{ reducedContext: boolean }> {
     mkdirSync(this.tmpDir, { recursive: true });
     const file = join(this.tmpDir, `${randomUUID()}.patch`);
     await writeFile(file, patch.endsWith('\n') ? patch : `${patch}\n`, 'utf8');
-    const apply = (extra: string[]) => this.git.runInTree(job, ['apply', '--recount', '--whitespace=nowarn', ...extra, `-p${strip}`, file]);
+    const apply = (extra: string[]) => this.git.runInTree(job, ['apply', '--whitespace=nowarn', ...extra, `-p${strip}`, file]);
     try {
       return await this.locks.run(job.mirrorDir, async () => {
         try {

@@ -66,6 +66,7 @@ describe('StepRunner', () => {
       new JobLocks(),
       createLogger({ service: 'test', level: 'silent' }),
       new JobAborts(),
+      { settle: async () => undefined },
     );
   });
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Messages, type AnyMessageDef, type Envelope, type PayloadOf, type StepFailedEvent } from '@agency/contracts';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { BusPublisher, IdempotencyStore } from '@agency/messaging';
@@ -30,7 +30,9 @@ export class StepRunner {
     private readonly jobLocks: JobLocks,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     private readonly aborts: JobAborts,
-    @Optional() private readonly warmup?: Pick<EnvironmentWarmup, 'settle'>,
+    // Named by class: a Pick type gives Nest nothing to inject by (an @Optional one then stayed undefined, and a
+    // code step ran into the warm-up's sandbox session in a replay).
+    @Inject(EnvironmentWarmup) private readonly warmup: Pick<EnvironmentWarmup, 'settle'>,
   ) {}
 
   /** `work` may report progress (the heartbeats carry it) and gets the job's abort signal (a cancel ends its model calls at once). */
@@ -54,7 +56,7 @@ export class StepRunner {
         const heartbeat = this.heartbeats.start(env, activity);
         try {
           // The plan step's background work on the job's environment is part of that step: the next one waits for it.
-          await this.warmup?.settle(jobIdOf(env));
+          await this.warmup.settle(jobIdOf(env));
           return { ok: true, payload: await work((message) => heartbeat.update(message), this.aborts.signalFor(jobIdOf(env))) };
         } catch (error) {
           const failure = stepFailureOf(error);

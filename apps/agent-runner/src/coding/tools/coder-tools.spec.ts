@@ -110,6 +110,10 @@ describe('CoderTools on a real directory', () => {
       changed: ['src/a.js'],
     });
     expect(await run('read_file', { filepath: 'src/a.js' })).toMatchObject({ ok: true, content: expect.stringContaining('line 2') });
+    expect((await run('read_file', { path: 'src/a.js', startLine: 2, end: 2 })).content).toBe(
+      "[arguments read as read_file's: startLine -> start_line, end -> end_line]\n" +
+        (await run('read_file', { path: 'src/a.js', start_line: 2, end_line: 2 })).content,
+    );
     // Under both names at once it stays an error that names the stray one.
     expect((await run('read_file', { path: 'src/a.js', filepath: 'src/b.js' })).content).toContain('read_file has no argument "filepath"');
     await run('edit_file', { path: 'src/a.js', old_text: 'line 2', new_text: 'LINE TWO' });
@@ -193,6 +197,19 @@ describe('CoderTools on a real directory', () => {
     expect(commands[0]!.env?.GIT_DIR).toMatch(/git-is-not-available-in-the-sandbox/);
     await run('run_command', { command: 'npm test', timeout_seconds: 100_000 });
     expect(commands[1]!.timeoutMs).toBe(60_000);
+    // Other names for the limit are read as timeout_seconds, milliseconds as whole seconds (rou3 trial: a turn lost to `timeout`).
+    expect(await run('run_command', { command: 'npm test', timeout: 7 })).toMatchObject({
+      ok: true,
+      content: "[arguments read as run_command's: timeout -> timeout_seconds]\nexit code 0, 1.5 s\nok\n",
+    });
+    expect(commands[2]!.timeoutMs).toBe(7000);
+    expect((await run('run_command', { command: 'npm test', timeout_ms: 2500 })).content).toMatch(
+      /^\[arguments read as run_command's: timeout_ms -> timeout_seconds \(in seconds\)\]/,
+    );
+    expect(commands[3]!.timeoutMs).toBe(3000);
+    // A name that could change what the call does is still refused, not dropped.
+    expect((await run('run_command', { command: 'npm test', cwd: 'src' })).content).toContain('run_command has no argument "cwd"');
+    commands.length = 0;
     result = { exitCode: 137, timedOut: true, output: '' };
     expect((await run('run_command', { command: 'sleep 1000' })).content).toBe('killed at the time limit of 60 s, 1.5 s\n(no output)');
     result = { exitCode: 137, oomKilled: true };

@@ -3,7 +3,7 @@ import { checkRelativePath, resolveInside, UnsafePathError } from '../../files/p
 import type { JobWorkspace } from '../../git/workspace.service.js';
 import type { WorktreeGit } from '../../git/worktree-git.js';
 import type { SandboxSession } from '../../sandbox/sandbox.js';
-import { firstMismatch, hunksOf } from './patch-hunks.js';
+import { firstMismatch, hunksOf, withRecountedHunks } from './patch-hunks.js';
 import { patchPaths } from './patch-paths.js';
 import { ToolArgumentError } from './tool-args.js';
 import { aliasedCall, withAliasNote } from './tool-aliases.js';
@@ -52,9 +52,11 @@ class PatchRefusedError extends Error {}
 
 /**
  * git apply's complaint without the runner's own paths (the patch sits in a temporary file), the
- * first line of the patch that differs from the file when one does, and what usually fixes it.
+ * first line of the patch that differs from the file when one does, and what usually fixes it
+ * (the form of the patch when no line differs).
  */
-export function patchFailure(message: string, mismatch?: string): string {
+export function patchFailure(message: string, checked?: { mismatch?: string }): string {
+  const mismatch = checked?.mismatch;
   const cleaned = message
     .replace(/^git .*? failed: /, '')
     .replace(/\/[^\s:'"]*\/tmp\/[0-9a-f-]+\.patch/g, 'the patch')
@@ -62,6 +64,9 @@ export function patchFailure(message: string, mismatch?: string): string {
     .replace(/^error: /gm, '')
     .trim()
     .replace(/\.?\n+/g, '; ');
+  // Nothing differs (hunk headers' counts are the agency's own): telling the model to re-read the file sends it looking for nothing.
+  if (checked && !mismatch)
+    return `the patch did not apply: ${cleaned}. Every hunk's context and removed lines are in the file as written, so check the patch's form: a \`--- a/<path>\` and \`+++ b/<path>\` pair before each file's hunks, the hunks of a file in file order, each line of a hunk starting with a space, - or +; or use edit_file for a small change.`;
   const where = mismatch ? ` Where it differs: ${mismatch}.` : '';
   return `the patch did not apply: ${cleaned}.${where} Each hunk's context and removed lines must match the file exactly, whitespace and blank lines included: read_file the region again (the line numbers it shows are not part of the file), or use edit_file for a small change.`;
 }
@@ -161,7 +166,8 @@ export class CoderTools {
         return { ok: true, content: `edited ${path}: ${replacements} replacement(s)`, changed: [path] };
       }
       case 'apply_patch': {
-        const patch = stringArg(args, 'patch', { max: TOOL_LIMITS.patchChars });
+        // Hunk headers' line counts are the model's weakest part: git gets counts taken from the hunks themselves.
+        const patch = withRecountedHunks(stringArg(args, 'patch', { max: TOOL_LIMITS.patchChars }));
         const { strip, paths } = patchPaths(patch);
         // Checked before git sees the patch: the same rules as every other file tool.
         const checked = paths.map((p) => {
@@ -174,10 +180,11 @@ export class CoderTools {
         try {
           applied = await this.ctx.git.applyPatch(this.ctx.ws, patch, strip, { everyHunkRemoves: hunks.length > 0 && hunks.every((h) => h.removes > 0) });
         } catch (e) {
-          const where = await firstMismatch(hunks, (p) => this.ctx.files.readForModel(root, p, TOOL_LIMITS.contentChars).catch(() => undefined)).catch(
+          const checked = await firstMismatch(hunks, (p) => this.ctx.files.readForModel(root, p, TOOL_LIMITS.contentChars).catch(() => undefined)).then(
+            (mismatch) => ({ ...(mismatch ? { mismatch } : {}) }),
             () => undefined,
           );
-          throw new PatchRefusedError(patchFailure((e as Error).message, where));
+          throw new PatchRefusedError(patchFailure((e as Error).message, checked));
         }
         this.ctx.adopt?.(checked);
         const loose =

@@ -58,7 +58,7 @@ export async function firstMismatch(hunks: readonly PatchHunk[], read: (path: st
   for (const hunk of hunks) {
     if (!files.has(hunk.path)) files.set(hunk.path, (await read(hunk.path))?.split('\n'));
     const lines = files.get(hunk.path);
-    if (!lines) continue;
+    if (!lines) return `hunk ${hunk.number} of ${hunk.path}: there is no such file to change (a new file's patch has \`--- /dev/null\`)`;
     const want = hunk.oldLines;
     let best = { at: -1, matched: 0 };
     for (let i = 0; i < lines.length; i += 1) {
@@ -83,4 +83,73 @@ export async function firstMismatch(hunks: readonly PatchHunk[], read: (path: st
     return `${where}: its first ${best.matched} line(s) match the file from line ${best.at + 1}, then the patch has ${shown(patchLine)} where the file has ${fileLine === undefined ? 'its end' : `${shown(fileLine)} (line ${best.at + best.matched + 1})`}${ws}`;
   }
   return undefined;
+}
+
+const HUNK_HEADER = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)$/;
+
+/** Whether line i starts what comes after a hunk: another hunk, a `diff` line, or a file header (`--- x` then `+++ y`). */
+function endsHunk(lines: readonly string[], i: number): boolean {
+  const line = lines[i]!;
+  return line.startsWith('@@') || line.startsWith('diff ') || (line.startsWith('--- ') && !!lines[i + 1]?.startsWith('+++ '));
+}
+
+/**
+ * The patch with every hunk header's line counts taken from the hunk's own lines. Models
+ * miscount them both ways (a relay trial: `@@ -3,7 +3,11 @@` for 9 new lines), and git's
+ * `--recount` only helps within a file: it counts on through the next file's `--- a/x` header as
+ * a removed line, so a multi-file patch without `diff --git` lines was refused as a whole. A
+ * hunk ends where `hunksOf` ends it; blank lines at its end count only when the header's own
+ * counts say so (else they are a separator and are dropped). A header whose counts are right,
+ * and one without line numbers, is left as it is.
+ */
+export function withRecountedHunks(patch: string): string {
+  const lines = patch.split('\n');
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const m = HUNK_HEADER.exec(lines[i]!.replace(/\r$/, ''));
+    if (!m) {
+      out.push(lines[i]!);
+      i += 1;
+      continue;
+    }
+    let end = i + 1;
+    while (end < lines.length && !endsHunk(lines, end)) end += 1;
+    const body = lines.slice(i + 1, end);
+    // The split's last element after a final newline is not a line of the hunk.
+    const last = end === lines.length && body[body.length - 1] === '' ? body.pop() : undefined;
+    let kept = body.length;
+    while (kept > 0 && body[kept - 1]!.replace(/\r$/, '') === '') kept -= 1;
+    const full = countLines(body);
+    const claimed = countsOf(lines[i]!);
+    const used = full.old === claimed.old && full.new === claimed.new ? body : body.slice(0, kept);
+    const counts = countLines(used);
+    const right = counts.old === claimed.old && counts.new === claimed.new;
+    out.push(right ? lines[i]! : `@@ -${m[1]},${counts.old} +${m[2]},${counts.new} @@${m[3]}`, ...used);
+    if (last !== undefined) out.push(last);
+    i = end;
+  }
+  return out.join('\n');
+}
+
+/** The counts a header claims (absent counts mean 1). */
+function countsOf(header: string): { old: number; new: number } {
+  const m = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(header);
+  return { old: m?.[1] === undefined ? 1 : Number(m[1]), new: m?.[2] === undefined ? 1 : Number(m[2]) };
+}
+
+/** Old and new line counts of a hunk's body, as git reads them (a bare empty line is context; `\ No newline` counts for neither). */
+function countLines(body: readonly string[]): { old: number; new: number } {
+  let old = 0;
+  let added = 0;
+  for (const line of body) {
+    const c = line.replace(/\r$/, '')[0];
+    if (c === '+') added += 1;
+    else if (c === '-') old += 1;
+    else if (c === ' ' || c === undefined) {
+      old += 1;
+      added += 1;
+    }
+  }
+  return { old, new: added };
 }

@@ -44,7 +44,9 @@ function shown(value: unknown): string {
 
 /**
  * Argument names other tool families use for ours (Claude Code's `old_string`/`new_string` and
- * `file_path`, `filepath`...): a pathe trial's coder lost a whole turn to `old_string`.
+ * `file_path`, `filepath`...): a pathe trial's coder lost a whole turn to `old_string`. Only
+ * names with one meaning: an unknown argument that could change what a call does (`append`,
+ * `cwd`) is still refused rather than dropped.
  */
 const ARGUMENT_SYNONYMS: ReadonlyMap<string, string> = new Map([
   ['file_path', 'path'],
@@ -62,7 +64,35 @@ const ARGUMENT_SYNONYMS: ReadonlyMap<string, string> = new Map([
   ['file_text', 'content'],
   ['contents', 'content'],
   ['cmd', 'command'],
+  // run_command's limit: a rou3 trial's coder lost a turn to `timeout`.
+  ['timeout', 'timeout_seconds'],
+  ['timeout_sec', 'timeout_seconds'],
+  ['timeout_secs', 'timeout_seconds'],
+  ['timeout_s', 'timeout_seconds'],
+  ['timeoutSeconds', 'timeout_seconds'],
+  ['timeout_ms', 'timeout_seconds'],
+  ['timeoutMs', 'timeout_seconds'],
+  ['startLine', 'start_line'],
+  ['start', 'start_line'],
+  ['line_start', 'start_line'],
+  ['from_line', 'start_line'],
+  ['endLine', 'end_line'],
+  ['end', 'end_line'],
+  ['line_end', 'end_line'],
+  ['to_line', 'end_line'],
+  ['query', 'pattern'],
+  ['is_regex', 'regex'],
+  ['isRegex', 'regex'],
 ]);
+
+/** Synonyms whose value is in another unit: milliseconds become whole seconds (rounded up). */
+const MILLISECONDS = new Set(['timeout_ms', 'timeoutMs']);
+
+function converted(key: string, value: unknown): unknown {
+  if (!MILLISECONDS.has(key)) return value;
+  const ms = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.ceil(ms / 1000) : value;
+}
 
 /**
  * The arguments with other families' names put under ours, where the tool has that argument and
@@ -76,8 +106,8 @@ export function withOurArgumentNames(tool: ToolDefinition, given: Record<string,
   for (const [key, value] of Object.entries(given)) {
     const ours = key in properties ? key : ARGUMENT_SYNONYMS.get(key);
     const rename = ours !== undefined && ours !== key && ours in properties && !(ours in given) && !(ours in args);
-    args[rename ? ours : key] = value;
-    if (rename) renamed.push(`${key} -> ${ours}`);
+    args[rename ? ours : key] = rename ? converted(key, value) : value;
+    if (rename) renamed.push(MILLISECONDS.has(key) ? `${key} -> ${ours} (in seconds)` : `${key} -> ${ours}`);
   }
   return { args, renamed };
 }

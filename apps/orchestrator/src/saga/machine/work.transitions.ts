@@ -39,8 +39,10 @@ export function onCoded(t: Transition, e: EventOf<'coded'>): Decision {
       { log: `round ${r.round}: ${why}; opening a draft PR with the ${p.commits} commit(s) handed in`, reason: why },
     );
   }
+  // The counts are the branch's since its base (what the PR holds), not this round's alone: said so after round 1 (a trial read them as the round's).
+  const counted = `${p.commits} commit(s), ${p.filesChanged.length} file(s)`;
   return t.to('testing', testStep(r.round), work, {
-    log: `round ${r.round}: ${p.commits} commit(s), ${p.filesChanged.length} file(s): ${briefSummary(p.summary)}`,
+    log: `round ${r.round}: ${r.round > 1 ? `the branch now has ${counted}` : counted}: ${briefSummary(p.summary)}`,
   });
 }
 
