@@ -240,6 +240,36 @@ describe('agency CLI against a real orchestrator', () => {
     expect(empty.stderr).toContain('holds no event store');
   });
 
+  it("logs leaves out a heartbeat that repeats its step's last one, the last event included (relay trial rou3)", async () => {
+    const runDir = join(dir.path, 'heartbeat-run');
+    const own = await startNats(join(runDir, 'nats'));
+    const bus = await BusConnection.connect({ servers: own.url, name: 'offline-logs-test' });
+    await ensureStreams(bus.jsm);
+    const publisher = new BusPublisher(bus, new Clock());
+    const ids = { frId: 'FR-009', sagaId: 'FR-009-r1', jobId: 'job-FR-009', step: 'code-r1', attempt: 1 };
+    const texts = ['step 2/30: asking coder', 'step 2/30: asking coder', 'step 3/30: run_command', 'step 3/30: run_command'];
+    // Each beat its own Nats-Msg-Id, as the agent-runner's (the stream would drop them as duplicates).
+    for (const [i, message] of texts.entries()) await publisher.publish(Messages.AgentHeartbeat, { ...ids, payload: { message } }, { msgId: `hb-${i}` });
+    await bus.close();
+    await own.stop();
+
+    // A repeat as the stream's last event: the reader still ends.
+    const r = await start(['logs', 'FR-009'], { AGENCY_RUN_DIR: runDir, AGENCY_ORCHESTRATOR_URL: '' }).done;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.replace(/^\d\d:\d\d:\d\d {2}/, '').replace(/ +/g, ' ')),
+    ).toEqual([
+      '== run FR-009-r1',
+      `${Messages.AgentHeartbeat.type} code-r1 step 2/30: asking coder`,
+      `${Messages.AgentHeartbeat.type} code-r1 step 3/30: run_command`,
+    ]);
+  });
+
   it("logs of a stopped stack leaves no nats-server behind when its reader goes away early (`| head`: a trial found one left on the run's store)", async () => {
     const runDir = join(dir.path, 'piped-run');
     // More than a pipe holds (64 KiB), so the CLI is still writing when the reader closes.

@@ -13,4 +13,5 @@ export * from './messages/orchestrator.messages.js';
 export * from './messages/common.messages.js';
 export * from './api.js';
 export * from './saga-rules.js';
+export * from './round-label.js';
 export * from './dashboard-api.js';

@@ -545,4 +545,14 @@ describe('roundCommitMessage', () => {
     expect(m.body.startsWith('Guarded hasOwnProperty against shadowing.')).toBe(true);
     expect(m.body).toContain('Agency-Saga: FR-131-r1\nAgency-Step: code-r2');
   });
+
+  it("drops the summary's own round label from a fix round's subject, which says the round itself (relay trial rou3)", () => {
+    for (const label of ['Round 2: ', 'Round 2 - ', 'round 2 — ', 'R2: ']) {
+      const m = roundCommitMessage({ ...base, summary: `${label}the fallback considers the last segment.\n\nDetails.`, frTitle: 'Last segment', round: 2 });
+      expect(m.subject).toBe('FR-131: the fallback considers the last segment. (round 2)');
+      // The body is the coder's summary as it wrote it.
+      expect(m.body.startsWith(`${label}the fallback`)).toBe(true);
+    }
+    expect(commitSubject('FR-9', 'Round 3: Fixed it.', 3)).toBe('FR-9: Fixed it. (round 3)');
+  });
 });

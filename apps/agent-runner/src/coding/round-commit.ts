@@ -1,4 +1,4 @@
-import type { CoderStopCode } from '@agency/contracts';
+import { withoutRoundLabel, type CoderStopCode } from '@agency/contracts';
 
 const SUBJECT_MAX = 72;
 
@@ -21,7 +21,8 @@ function clip(text: string, max: number): string {
 
 /** `FR-001: Added farewell() (round 1)`: one line, whatever the model's summary looks like. */
 export function commitSubject(frId: string, summary: string, round: number): string {
-  const line = firstLine(summary) || 'changes';
+  // The subject says the round itself: a summary's own "Round 2:" would say it twice.
+  const line = firstLine(withoutRoundLabel(summary)) || 'changes';
   return `${frId}: ${clip(line, 100)} (round ${round})`;
 }
 
@@ -48,7 +49,8 @@ export interface RoundCommitInput {
  * why the work is unfinished when it is, then the agency's trailers.
  */
 export function roundCommitMessage(input: RoundCommitInput): { subject: string; body: string } {
-  const what = input.round === 1 ? input.frTitle.trim() : firstLine(input.summary) || `address the review of round ${input.round - 1}`;
+  // A fix round's subject ends "(round N)": the summary's own "Round 2:" would say it twice (relay trial rou3).
+  const what = input.round === 1 ? input.frTitle.trim() : firstLine(withoutRoundLabel(input.summary)) || `address the review of round ${input.round - 1}`;
   const unfinished = input.stopped ? ` (unfinished: ${STOP_WORDS[input.stopped.code]})` : input.round > 1 ? ` (round ${input.round})` : '';
   const shortWhat = clip(what, Math.max(20, SUBJECT_MAX - input.frId.length - 2 - unfinished.length));
   const subject = `${input.frId}: ${shortWhat}${unfinished}`;

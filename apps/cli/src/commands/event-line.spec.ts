@@ -1,5 +1,5 @@
 import { Messages } from '@agency/contracts';
-import { eventLine, type LoggedEvent } from './event-line.js';
+import { eventLine, HeartbeatRepeats, type LoggedEvent } from './event-line.js';
 
 const at = '2026-12-03T17:07:20.123Z';
 const event = (type: string, step: string, payload: Record<string, unknown>, attempt = 1): LoggedEvent => ({ type, step, attempt, occurredAt: at, payload });
@@ -87,5 +87,40 @@ describe('eventLine', () => {
     expect(shown(event('orchestrator.state-changed', 'code-r1', { from: 'planning', to: 'coding' }))).toBe(
       'orchestrator.state-changed code-r1 planning -> coding',
     );
+  });
+});
+
+describe('HeartbeatRepeats', () => {
+  const beat = (message: string, step = 'code-r1', attempt = 1, sagaId = 'FR-1-r1') => ({
+    ...event(Messages.AgentHeartbeat.type, step, { message }, attempt),
+    sagaId,
+  });
+
+  it('leaves out a heartbeat that says what the last one of its step said (relay trial rou3: a third of the lines)', () => {
+    const h = new HeartbeatRepeats();
+    const said = [
+      beat('coding FR-1, round 1: step 2/30: asking coder'),
+      beat('coding FR-1, round 1: step 2/30: asking coder'),
+      { ...event(Messages.LlmUsage.type, 'code-r1', usage), sagaId: 'FR-1-r1' },
+      beat('coding FR-1, round 1: step 2/30: asking coder'),
+      beat('coding FR-1, round 1: step 3/30: run_command'),
+      beat('coding FR-1, round 1: step 2/30: asking coder'),
+    ].map((e) => !h.repeats(e));
+    expect(said).toEqual([true, false, true, false, true, true]);
+  });
+
+  it('keeps the first heartbeat of another step, attempt or run, even with the same text', () => {
+    const h = new HeartbeatRepeats();
+    expect(h.repeats(beat('running tests'))).toBe(false);
+    expect(h.repeats(beat('running tests', 'test-r1'))).toBe(false);
+    expect(h.repeats(beat('running tests', 'code-r1', 2))).toBe(false);
+    expect(h.repeats(beat('running tests', 'code-r1', 1, 'FR-1-r2'))).toBe(false);
+    expect(h.repeats(beat('running tests'))).toBe(true);
+  });
+
+  it('never leaves out another event, however alike', () => {
+    const h = new HeartbeatRepeats();
+    const failed = event(Messages.AgentStepFailed.type, 'code-r1', { reason: 'x' });
+    expect([h.repeats(failed), h.repeats(failed)]).toEqual([false, false]);
   });
 });

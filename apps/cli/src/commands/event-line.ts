@@ -81,3 +81,21 @@ export function eventLine(env: LoggedEvent): string {
   // One event, one line: a coder's summary keeps its newlines in the event.
   return `${env.occurredAt.slice(11, 19)}  ${env.type.padEnd(30)} ${env.step}${env.attempt > 1 ? `#${env.attempt}` : ''}  ${String(detail).replace(/\s+/g, ' ').slice(0, DETAIL_MAX_CHARS)}`;
 }
+
+/**
+ * Whether a heartbeat says again what the last heartbeat of its run, step and attempt said: beats
+ * come every few seconds while one model call runs, so `agency logs` was one third repeats of
+ * "step 2/30: asking coder" (relay trial rou3). Other events are never repeats.
+ */
+export class HeartbeatRepeats {
+  private readonly said = new Map<string, string>();
+
+  repeats(env: LoggedEvent & { sagaId?: string }): boolean {
+    if (env.type !== Messages.AgentHeartbeat.type) return false;
+    const key = `${env.sagaId ?? ''}|${env.step}|${env.attempt}`;
+    const text = String(env.payload.message ?? '');
+    if (this.said.get(key) === text) return true;
+    this.said.set(key, text);
+    return false;
+  }
+}

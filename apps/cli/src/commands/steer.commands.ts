@@ -7,7 +7,7 @@ import { BusConnection } from '@agency/messaging';
 import { startNats } from '@agency/stack';
 import { AgencyApi, cliBusOptions, runningStack, type SagaSummary } from '../api.client.js';
 import { defaultRunDir } from '../paths.js';
-import { eventLine, type LoggedEvent } from './event-line.js';
+import { eventLine, HeartbeatRepeats, type LoggedEvent } from './event-line.js';
 
 const who = () => process.env.AGENCY_USER ?? userInfo().username;
 
@@ -123,19 +123,24 @@ export async function offlineLogs(frId: string, follow: boolean, runDir = defaul
   }
 }
 
-/** Prints the stream's events whose header matches, oldest first; with `byRun`, a line before each run's first. Returns how many. */
+/**
+ * Prints the stream's events whose header matches, oldest first, but a heartbeat that repeats its
+ * step's last one; with `byRun`, a line before each run's first. Returns how many it printed.
+ */
 async function printEvents(bus: BusConnection, scope: { header: string; value: string }, follow: boolean, byRun = false): Promise<number> {
   const consumer = await bus.js.consumers.get(STREAMS.events.name, { deliver_policy: DeliverPolicy.All });
   const info = await consumer.info(true);
   let remaining = info.num_pending;
   let shown = 0;
   let run: string | undefined;
+  const heartbeats = new HeartbeatRepeats();
   if (remaining === 0 && !follow) return 0;
   const messages = await consumer.consume();
   for await (const m of messages) {
     remaining -= 1;
-    if (m.headers?.get(scope.header) === scope.value) {
-      const env = m.json<LoggedEvent & { sagaId: string }>();
+    const env = m.headers?.get(scope.header) === scope.value ? m.json<LoggedEvent & { sagaId: string }>() : undefined;
+    // A heartbeat that says again what the step's last one said is left out (no `continue`: the end check below must run).
+    if (env && !heartbeats.repeats(env)) {
       if (byRun && env.sagaId !== run) console.log(`== run ${(run = env.sagaId)}`);
       console.log(eventLine(env));
       shown += 1;

@@ -123,6 +123,11 @@ describe('saga state machine: the happy path', () => {
     expect(brief).toMatch(/^Add flatCase and trainCase utilities with many words .*words \(more in the PR\)$/);
   });
 
+  it('drops the summary\'s own round label from the FR log line, which starts "round N:" itself', () => {
+    expect(briefSummary('Round 2: the fallback considers the last segment.')).toBe('the fallback considers the last segment.');
+    expect(briefSummary('R2 - Kept empty values\n\n- src/a.ts')).toBe('Kept empty values (more in the PR)');
+  });
+
   it('never says "0/0 passed" for test output no parser understood', () => {
     const d = decide(
       record('testing', 'test-r1', { round: 1 }),

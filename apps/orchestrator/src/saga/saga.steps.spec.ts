@@ -222,4 +222,16 @@ describe('stepCommand: what the reviewer and the PR are told', () => {
     )!;
     expect((cmd.payload as { context: { changeSummary: string } }).context.changeSummary).toContain('Round 1: Added filterQuery()');
   });
+
+  it('drops a round label the coder wrote itself where the PR labels the round (relay trial rou3: "Round 2 (after review): Round 2: ...")', () => {
+    const rounds = [
+      { round: 1, summary: 'R1: Added filterQuery().' },
+      { round: 2, summary: 'Round 2: the end-of-path fallback considers the last named segment.' },
+    ];
+    expect(changeSummary({ roundSummaries: rounds })).toBe(
+      'Round 1: Added filterQuery().\n\nRound 2 (after review): the end-of-path fallback considers the last named segment.',
+    );
+    // One round is shown without a label of the agency's, so the coder's words stay whole.
+    expect(changeSummary({ roundSummaries: rounds.slice(1) })).toBe('Round 2: the end-of-path fallback considers the last named segment.');
+  });
 });

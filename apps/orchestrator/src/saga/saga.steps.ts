@@ -1,4 +1,4 @@
-import { Messages, type AnyMessageDef, type PayloadOf, type SagaState } from '@agency/contracts';
+import { Messages, withoutRoundLabel, type AnyMessageDef, type PayloadOf, type SagaState } from '@agency/contracts';
 import { FR_FOLDERS, type FrFolder } from '@agency/vault';
 import { totalCostUsd, type ReviewRound, type SagaRecord } from './saga.model.js';
 import { testSummary } from './test-summary.js';
@@ -195,5 +195,6 @@ export function changeSummary(record: Pick<SagaRecord, 'roundSummaries' | 'coder
   const rounds = (record.roundSummaries ?? []).filter((s) => s.summary.trim());
   if (rounds.length === 0) return record.coderSummary?.trim() || undefined;
   if (rounds.length === 1) return rounds[0]!.summary.trim();
-  return rounds.map((s) => `Round ${s.round}${s.round > 1 ? ' (after review)' : ''}: ${s.summary.trim()}`).join('\n\n');
+  // Each round is labelled here, so a summary's own "Round 2:" is dropped (it read "Round 2 (after review): Round 2: ...").
+  return rounds.map((s) => `Round ${s.round}${s.round > 1 ? ' (after review)' : ''}: ${withoutRoundLabel(s.summary).trim()}`).join('\n\n');
 }

@@ -35,8 +35,13 @@ describe('parseReviewAnswer', () => {
 
   it.each([
     ['not an object', [], '(answer): must be a JSON object (got [])'],
-    ['bad verdict', { ...valid(), verdict: 'lgtm' }, 'verdict: must be one of approve, request-changes, reject (got "lgtm")'],
-    ['confidence out of range', { ...valid(), confidence: 1.5 }, 'confidence: must be a number from 0 to 1 (got 1.5)'],
+    ['bad verdict', { ...valid(), verdict: 'maybe' }, 'verdict: must be one of approve, request-changes, reject (got "maybe")'],
+    ['verdict with no clear reading', { ...valid(), verdict: 'COMMENTED' }, 'verdict: must be one of approve, request-changes, reject (got "COMMENTED")'],
+    ['verdict not a word', { ...valid(), verdict: true }, 'verdict: must be one of approve, request-changes, reject (got true)'],
+    ['confidence out of range', { ...valid(), confidence: 150 }, 'confidence: must be a number from 0 to 1 (got 150)'],
+    ['negative confidence', { ...valid(), confidence: -0.5 }, 'confidence: must be a number from 0 to 1 (got -0.5)'],
+    ['percentage over 100', { ...valid(), confidence: '120%' }, 'confidence: must be a number from 0 to 1 (got "120%")'],
+    ['negative percentage', { ...valid(), confidence: '-5%' }, 'confidence: must be a number from 0 to 1 (got "-5%")'],
     ['confidence as a string', { ...valid(), confidence: '0.9' }, 'confidence: must be a number from 0 to 1 (got "0.9")'],
     ['missing summary', { ...valid(), summary: undefined }, 'summary: must be a string (got undefined)'],
     ['empty summary', { ...valid(), summary: '  ' }, 'summary: must not be empty'],
@@ -107,6 +112,54 @@ describe('parseReviewAnswer', () => {
     ]);
     const changes = parseReviewAnswer({ ...valid(), verdict: 'request-changes', findings: [finding('medium')] });
     expect(changes.findings[0]!.severity).toBe('major');
+  });
+
+  it.each([
+    ['approve', 'approve'],
+    ['Approve', 'approve'],
+    ['REQUEST_CHANGES', 'request-changes'],
+    ['request_changes', 'request-changes'],
+    ['request changes', 'request-changes'],
+    ['changes_requested', 'request-changes'],
+    ['changes-requested', 'request-changes'],
+    ['Needs Changes', 'request-changes'],
+    ['revise', 'request-changes'],
+    ['approved', 'approve'],
+    ['APPROVED', 'approve'],
+    ['LGTM', 'approve'],
+    ['accept', 'approve'],
+    ['rejected', 'reject'],
+    ['decline', 'reject'],
+  ])('takes the verdict %j as %s instead of spending a repair turn (relay trial rou3)', (word, expected) => {
+    const answer = { ...valid(), verdict: word, findings: [{ ...valid().findings[0], severity: 'medium' }] };
+    const review = parseReviewAnswer(answer);
+    expect(review.verdict).toBe(expected);
+    // The severity words read the verdict as mapped: "medium" in an approval is minor.
+    expect(review.findings[0]!.severity).toBe(expected === 'approve' ? 'minor' : 'major');
+  });
+
+  it('keeps the verdict word the model gave in the summary when it was read as another', () => {
+    expect(parseReviewAnswer({ ...valid(), verdict: 'changes_requested' }).summary).toBe('Fine. (verdict given as "changes_requested")');
+    expect(parseReviewAnswer({ ...valid(), verdict: ' LGTM ' }).summary).toBe('Fine. (verdict given as "LGTM")');
+    // Only the case differs: nothing to trace.
+    expect(parseReviewAnswer({ ...valid(), verdict: 'Approve' }).summary).toBe('Fine.');
+  });
+
+  it.each([
+    [90, 0.9],
+    [100, 1],
+    [55.5, 0.555],
+    ['90%', 0.9],
+    [' 85 % ', 0.85],
+    ['0%', 0],
+    ['100%', 1],
+    [1, 1],
+    [0.75, 0.75],
+    [0, 0],
+  ])('reads the confidence %j as %s (a percentage cost a repair turn in relay trial rou3)', (given, expected) => {
+    expect(parseReviewAnswer({ ...valid(), confidence: given }).confidence).toBeCloseTo(expected, 10);
+    const [f] = parseReviewAnswer({ ...valid(), findings: [{ ...valid().findings[0], confidence: given }] }).findings;
+    expect(f!.confidence).toBeCloseTo(expected, 10);
   });
 
   it('bounds sizes', () => {

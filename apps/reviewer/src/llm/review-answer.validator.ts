@@ -37,10 +37,15 @@ function text(value: unknown, field: string, opts: { min: number; max: number })
   return value;
 }
 
+/**
+ * A confidence from 0 to 1. A percentage has one reading and is taken as one: a number above 1 and
+ * at most 100, or a string "90%" (a relay trial's reviewer paid a repair turn for `90`).
+ */
 function unit(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
-    throw new ReviewAnswerError(field, `must be a number from 0 to 1 (got ${shown(value)})`);
-  return value;
+  const percent = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value) : null;
+  const n = percent ? Number(percent[1]) / 100 : typeof value === 'number' && value > 1 && value <= 100 ? value / 100 : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 1) throw new ReviewAnswerError(field, `must be a number from 0 to 1 (got ${shown(value)})`);
+  return n;
 }
 
 /** The severities the prompt offers; `info` is accepted too but not advertised. */
@@ -123,6 +128,46 @@ function finding(value: unknown, at: string, verdict: Verdict): ModelFinding {
   return out;
 }
 
+/**
+ * Verdicts in other vocabularies (GitHub's review states, a reviewer's slang), after case and `_`
+ * or spaces became `-`: a relay trial's `changes_requested` cost a repair turn. Words with no clear
+ * reading (`comment`, `maybe`) are still refused.
+ */
+const VERDICT_SYNONYMS: Readonly<Record<string, Verdict>> = {
+  approved: 'approve',
+  approves: 'approve',
+  approval: 'approve',
+  accept: 'approve',
+  accepted: 'approve',
+  lgtm: 'approve',
+  'changes-requested': 'request-changes',
+  'request-change': 'request-changes',
+  'requested-changes': 'request-changes',
+  'requests-changes': 'request-changes',
+  'needs-changes': 'request-changes',
+  'needs-work': 'request-changes',
+  'changes-needed': 'request-changes',
+  revise: 'request-changes',
+  rejected: 'reject',
+  rejects: 'reject',
+  decline: 'reject',
+  declined: 'reject',
+};
+
+function verdictOf(value: unknown): Verdict {
+  const word =
+    typeof value === 'string'
+      ? value
+          .trim()
+          .toLowerCase()
+          .replace(/[\s_]+/g, '-')
+      : undefined;
+  if (word !== undefined && VERDICTS.includes(word as Verdict)) return word as Verdict;
+  const mapped = word !== undefined ? VERDICT_SYNONYMS[word] : undefined;
+  if (mapped) return mapped;
+  throw new ReviewAnswerError('verdict', `must be one of ${VERDICTS.join(', ')} (got ${shown(value)})`);
+}
+
 /** The review's JSON shape, as a repair turn repeats it. */
 export const REVIEW_SHAPE =
   '{"verdict": "approve" | "request-changes" | "reject", "confidence": 0.0-1.0, "summary": "...", "findings": [{"file": "...", "line": 1, "severity": "minor" | "major" | "critical", "message": "...", "suggestion": "..."}]}';
@@ -134,13 +179,15 @@ export const REVIEW_SHAPE =
 export function parseReviewAnswer(value: unknown): ModelReview {
   if (!isObject(value)) throw new ReviewAnswerError('(answer)', `must be a JSON object (got ${shown(value)})`);
   noUnknownKeys(value, TOP_KEYS, '');
-  if (!VERDICTS.includes(value.verdict as Verdict))
-    throw new ReviewAnswerError('verdict', `must be one of ${VERDICTS.join(', ')} (got ${shown(value.verdict)})`);
+  const verdict = verdictOf(value.verdict);
   const confidence = unit(value.confidence, 'confidence');
   const summary = text(value.summary, 'summary', { min: 1, max: 10_000 });
   if (!Array.isArray(value.findings)) throw new ReviewAnswerError('findings', `must be a list (got ${shown(value.findings)})`);
   if (value.findings.length > MAX_MODEL_FINDINGS)
     throw new ReviewAnswerError('findings', `must hold at most ${MAX_MODEL_FINDINGS} findings (got ${value.findings.length})`);
-  const findings = value.findings.map((f, i) => finding(f, `findings[${i}]`, value.verdict as Verdict));
-  return { verdict: value.verdict as Verdict, confidence, summary, findings };
+  const findings = value.findings.map((f, i) => finding(f, `findings[${i}]`, verdict));
+  // A word read as another verdict keeps a trace of what the model said, as a severity's does.
+  const said = typeof value.verdict === 'string' ? value.verdict.trim() : '';
+  const note = said.toLowerCase() !== verdict ? ` (verdict given as "${said.slice(0, 30)}")` : '';
+  return { verdict, confidence, summary: `${summary}${note}`, findings };
 }

@@ -1,4 +1,4 @@
-import type { CoderStopDto, ReviewFindingDto } from '@agency/contracts';
+import { withoutRoundLabel, type CoderStopDto, type ReviewFindingDto } from '@agency/contracts';
 import type { SagaRecord } from '../saga.model.js';
 import { testVerdict } from '../test-summary.js';
 import { codeStep, openPrStep, reviewStep, testStep, type Decision, type EventOf, type Transition } from './decision.js';
@@ -81,9 +81,11 @@ const BRIEF_CHARS = 200;
  * The coder's summary in one log line: its first line, cut at a word (a relay trial's was 1,083
  * characters of bullets on one line). The whole text is in the PR's "What changed".
  */
-export function briefSummary(summary: string): string {
-  const first = summary.trim().split('\n')[0]!.trim();
-  if (first.length <= BRIEF_CHARS && first.length === summary.trim().length) return first;
+export function briefSummary(given: string): string {
+  // The log line starts "round N:" itself; the summary's own round label would say it twice.
+  const summary = withoutRoundLabel(given).trim();
+  const first = summary.split('\n')[0]!.trim();
+  if (first.length <= BRIEF_CHARS && first.length === summary.length) return first;
   const cut =
     first.length <= BRIEF_CHARS ? first : first.slice(0, first.lastIndexOf(' ', BRIEF_CHARS) > 100 ? first.lastIndexOf(' ', BRIEF_CHARS) : BRIEF_CHARS);
   return `${cut.replace(/[\s,;:.-]+$/, '')} (more in the PR)`;
