@@ -42,6 +42,8 @@ describe('parseReviewAnswer', () => {
     ['negative confidence', { ...valid(), confidence: -0.5 }, 'confidence: must be a number from 0 to 1 (got -0.5)'],
     ['percentage over 100', { ...valid(), confidence: '120%' }, 'confidence: must be a number from 0 to 1 (got "120%")'],
     ['negative percentage', { ...valid(), confidence: '-5%' }, 'confidence: must be a number from 0 to 1 (got "-5%")'],
+    ['a number with no one reading as a percentage', { ...valid(), confidence: 1.5 }, 'confidence: must be a number from 0 to 1 (got 1.5)'],
+    ['a score of 10 or less', { ...valid(), confidence: 8 }, 'confidence: must be a number from 0 to 1 (got 8)'],
     ['confidence as a string', { ...valid(), confidence: '0.9' }, 'confidence: must be a number from 0 to 1 (got "0.9")'],
     ['missing summary', { ...valid(), summary: undefined }, 'summary: must be a string (got undefined)'],
     ['empty summary', { ...valid(), summary: '  ' }, 'summary: must not be empty'],
@@ -148,7 +150,8 @@ describe('parseReviewAnswer', () => {
   it.each([
     [90, 0.9],
     [100, 1],
-    [55.5, 0.555],
+    [10, 0.1],
+    ['55.5%', 0.555],
     ['90%', 0.9],
     [' 85 % ', 0.85],
     ['0%', 0],

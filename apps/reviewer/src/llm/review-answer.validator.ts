@@ -38,12 +38,13 @@ function text(value: unknown, field: string, opts: { min: number; max: number })
 }
 
 /**
- * A confidence from 0 to 1. A percentage has one reading and is taken as one: a number above 1 and
- * at most 100, or a string "90%" (a relay trial's reviewer paid a repair turn for `90`).
+ * A confidence from 0 to 1. A percentage has one reading and is taken as one: a whole number from
+ * 10 to 100, or a string "90%" (a relay trial's reviewer paid a repair turn for `90`).
  */
 function unit(value: unknown, field: string): number {
   const percent = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value) : null;
-  const n = percent ? Number(percent[1]) / 100 : typeof value === 'number' && value > 1 && value <= 100 ? value / 100 : value;
+  // Whole numbers only: 1.5 or 8 (of 10) have no one reading as a percentage, and stay refused.
+  const n = percent ? Number(percent[1]) / 100 : typeof value === 'number' && Number.isInteger(value) && value >= 10 && value <= 100 ? value / 100 : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 1) throw new ReviewAnswerError(field, `must be a number from 0 to 1 (got ${shown(value)})`);
   return n;
 }
