@@ -1,7 +1,7 @@
 // What the gateway benchmarks share: free ports, child processes that are stopped at the end,
 // the benchmark's agency.yaml and gateway environment, autocannon runs and /proc readings.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 
@@ -100,6 +100,23 @@ export function cannon(target, body, seconds, connections = CONNECTIONS) {
 export function cpuUs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** CPU µs per thread name and user/system (/proc/<pid>/task/<tid>: the main thread is `MainThread`, libuv's pool `libuv-worker`, V8's helpers `V8Worker`...). */
+export function threadCpuUs(pid) {
+  const byName = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName[`${name} user`] = (byName[`${name} user`] ?? 0) + Number(fields[11]) * 10_000;
+      byName[`${name} sys`] = (byName[`${name} sys`] ?? 0) + Number(fields[12]) * 10_000;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return byName;
 }
 
 export function memory(pid) {
