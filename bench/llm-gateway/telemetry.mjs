@@ -85,7 +85,9 @@ async function main() {
         `${mode} ${t.name}: ${run.rps.toFixed(0)} req/s, gateway ${run.gatewayUs.toFixed(0)} µs/req (${Object.entries(run.threadsUs)
           .filter(([, us]) => us >= 0.5)
           .map(([k, us]) => `${k} ${us.toFixed(1)}`)
-          .join(', ')}), nats-server ${run.natsUs.toFixed(0)} µs/req and ${run.natsMsgs.toFixed(2)} messages (${run.natsBytes.toFixed(0)} bytes) in per request, load ${run.load.toFixed(1)}, failed ${run.failed}`,
+          .join(
+            ', ',
+          )}), nats-server ${run.natsUs.toFixed(0)} µs/req and ${run.natsMsgs.toFixed(2)} messages (${run.natsBytes.toFixed(0)} bytes) in per request, load ${run.load.toFixed(1)}, failed ${run.failed}`,
       );
     }
   }
