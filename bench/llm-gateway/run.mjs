@@ -18,7 +18,8 @@
 // run on the same Node version, printed in the header.
 //
 // What it measures, for each target (direct = client -> mock, ours, ours with telemetry, portkey;
-// for JSON also ours with stream_upstream: false, asking the vendor for JSON as Portkey does)
+// for JSON also ours with stream_upstream: false, asking the vendor for JSON as Portkey does;
+// and floor, a bare Node proxy that does only what every gateway must: floor-proxy.mjs)
 // and mode (json, sse):
 // - latency at 1 connection: sequential requests on a keep-alive connection, timed with
 //   process.hrtime; median and p99. "Added" latency = the gateway's minus direct's.
@@ -161,7 +162,8 @@ async function main() {
   if (pin) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
   console.error('building...');
   execFileSync(process.execPath, ['tools/build.mjs', '--quiet'], { cwd: root, stdio: 'inherit' });
-  const [natsPort, mockPort, oursPort, telePort, portkeyPort, portkeySsePort] = await Promise.all([
+  const [natsPort, mockPort, oursPort, telePort, portkeyPort, portkeySsePort, floorPort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -200,6 +202,16 @@ async function main() {
     1,
   );
 
+  const floor = start('floor proxy', process.execPath, ['bench/llm-gateway/floor-proxy.mjs', String(floorPort), String(mockPort)], {}, 1);
+  const floorTarget = {
+    name: 'floor',
+    label: 'floor (bare Node proxy)',
+    port: floorPort,
+    path: '/v1/chat/completions',
+    headers: {},
+    model: 'bench-model',
+    pid: floor.child.pid,
+  };
   const portkeyHeaders = { authorization: 'Bearer sk-bench', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `http://127.0.0.1:${mockPort}/v1` };
   const direct = { name: 'direct', port: mockPort, path: '/v1/chat/completions', headers: {}, model: 'bench-model' };
   const oursTarget = {
@@ -228,6 +240,7 @@ async function main() {
       // Like for like with Portkey, which asks the vendor for plain JSON: our default asks for a
       // stream even for a JSON answer (stream_upstream, so a first-byte limit never cuts a long one).
       { ...oursTarget, name: 'ours-plain', label: 'ours (stream_upstream: false)', model: 'bench-plain' },
+      floorTarget,
     ],
     sse: [
       direct,
@@ -242,6 +255,7 @@ async function main() {
         model: 'bench-model',
         pid: portkeySse.child.pid,
       },
+      floorTarget,
     ],
   };
   const bodyFor = (t, stream) => requestBody(t.model, stream);
