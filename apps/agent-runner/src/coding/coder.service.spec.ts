@@ -550,9 +550,15 @@ describe('roundCommitMessage', () => {
     for (const label of ['Round 2: ', 'Round 2 - ', 'round 2 — ', 'R2: ']) {
       const m = roundCommitMessage({ ...base, summary: `${label}the fallback considers the last segment.\n\nDetails.`, frTitle: 'Last segment', round: 2 });
       expect(m.subject).toBe('FR-131: the fallback considers the last segment. (round 2)');
-      // The body is the coder's summary as it wrote it.
-      expect(m.body.startsWith(`${label}the fallback`)).toBe(true);
+      // The body is the coder's summary without the label, once.
+      expect(m.body.startsWith('the fallback considers the last segment.\n\nDetails.')).toBe(true);
     }
+    // A long first line cut in the subject is not said twice in the body (rou3 re-run).
+    const long = 'The end-of-path fallback now considers a method-less wildcard route before a named one, in find.ts';
+    const cut = roundCommitMessage({ ...base, summary: `Round 2: ${long}\n\nDetails.`, frTitle: 'Last segment', round: 2 });
+    expect(cut.subject.endsWith('… (round 2)')).toBe(true);
+    expect(cut.body.split(long)).toHaveLength(2);
+    expect(cut.body.startsWith(long)).toBe(true);
     expect(commitSubject('FR-9', 'Round 3: Fixed it.', 3)).toBe('FR-9: Fixed it. (round 3)');
   });
 });

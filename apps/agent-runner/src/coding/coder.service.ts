@@ -250,6 +250,7 @@ export class CoderService {
       git: this.worktreeGit,
       sandbox,
       commandTimeoutMs: this.commandTimeoutMs,
+      workdir: this.sandbox.workdirFor(ws.dir),
       allowed: new Set(agent.tools),
       adopt: (paths) =>
         this.owner?.adopt(

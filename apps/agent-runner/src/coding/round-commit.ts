@@ -54,8 +54,10 @@ export function roundCommitMessage(input: RoundCommitInput): { subject: string; 
   const unfinished = input.stopped ? ` (unfinished: ${STOP_WORDS[input.stopped.code]})` : input.round > 1 ? ` (round ${input.round})` : '';
   const shortWhat = clip(what, Math.max(20, SUBJECT_MAX - input.frId.length - 2 - unfinished.length));
   const subject = `${input.frId}: ${shortWhat}${unfinished}`;
-  // What the subject had to cut is said whole at the top of the body.
-  const parts = [...(shortWhat !== what ? [what] : []), input.summary.trim() || '(the coder gave no summary)'];
+  // What the subject had to cut is said whole at the top of the body, unless the body's summary starts with it (a fix round's: rou3 re-run).
+  const summary = (input.round > 1 ? withoutRoundLabel(input.summary) : input.summary).trim();
+  const cut = shortWhat !== what && !summary.startsWith(what);
+  const parts = [...(cut ? [what] : []), summary || '(the coder gave no summary)'];
   if (input.stopped) parts.push(`Unfinished: ${input.stopped.reason}. The commits are the work so far.`);
   parts.push(`Agency-Saga: ${input.sagaId}\nAgency-Step: ${input.step}`);
   return { subject, body: parts.join('\n\n') };

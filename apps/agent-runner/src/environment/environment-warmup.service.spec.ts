@@ -42,6 +42,7 @@ function rig(config: Partial<AgentRunnerConfig> = {}) {
     {
       ensure: async (w, r, o: EnsureOptions) => {
         log.push(`ensure ${w.dir} ${r.name} ${o.jobId} ${JSON.stringify(o.limits)}`);
+        o.progress?.('environment: the setup (npm ci)');
         return setup.promise;
       },
     },
@@ -61,12 +62,16 @@ const ok: EnvironmentSummary = { action: 'setup', ok: true, durationMs: 5, cache
 describe('EnvironmentWarmup', () => {
   it("makes the job's worktree at the plan's base, runs the setup and the tests at the base, and settles when they are done", async () => {
     const r = rig();
-    r.warmup.start('job-1', cmd, BASE, new AbortController().signal);
+    const said: string[] = [];
+    r.warmup.start('job-1', cmd, BASE, new AbortController().signal, (m) => said.push(m));
+    expect(r.warmup.activity('job-1')).toBe('environment: making the worktree');
     let settled = false;
     const settling = r.warmup.settle('job-1').then(() => (settled = true));
     await vi.waitFor(() => expect(r.log).toHaveLength(2));
-    // The setup has not answered: the next step still waits.
+    // The setup has not answered: the next step still waits, and can say what for; the plan step's heartbeats said it too.
     expect(settled).toBe(false);
+    expect(r.warmup.activity('job-1')).toBe('environment: the setup (npm ci)');
+    expect(said).toEqual(['environment: the setup (npm ci)']);
     r.setup.resolve(ok);
     await settling;
     expect(r.log).toEqual([
@@ -74,8 +79,9 @@ describe('EnvironmentWarmup', () => {
       'ensure /w/worktrees/job-1 acme/lib job-1 {"memoryMb":1024}',
       'baseline /w/worktrees/job-1 job-1 aborted=false',
     ]);
-    // Nothing runs any more: settling again is immediate.
+    // Nothing runs any more: settling again is immediate, and there is nothing to wait for.
     await r.warmup.settle('job-1');
+    expect(r.warmup.activity('job-1')).toBeUndefined();
   });
 
   it('starts once per job while one runs, and not at all when ENVIRONMENT_WARMUP is false or the job is already cancelled', async () => {

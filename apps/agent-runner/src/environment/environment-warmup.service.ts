@@ -22,6 +22,8 @@ import { JobEnvironments } from './job-environments.service.js';
 @Injectable()
 export class EnvironmentWarmup {
   private readonly running = new Map<string, Promise<void>>();
+  /** What each running warm-up is doing now (its last progress message), for the step that waits for it. */
+  private readonly doing = new Map<string, string>();
 
   constructor(
     private readonly config: AgentRunnerConfig,
@@ -32,14 +34,28 @@ export class EnvironmentWarmup {
   ) {}
 
   /** Starts the job's environment at the plan's base unless it is off (ENVIRONMENT_WARMUP=false) or already on its way. */
-  start(jobId: string, cmd: PlanCommand, baseSha: string, signal: AbortSignal): void {
+  start(jobId: string, cmd: PlanCommand, baseSha: string, signal: AbortSignal, progress?: (message: string) => void): void {
     if (!this.config.ENVIRONMENT_WARMUP || this.running.has(jobId) || signal.aborted) return;
-    const task = this.warm(jobId, cmd, baseSha, signal)
+    // Said where the operator looks (the plan step's heartbeats while it plans), not only in the runner's log (rou3 re-run).
+    const report = (message: string) => {
+      this.doing.set(jobId, message);
+      this.logger.debug({ jobId }, `warm-up: ${message}`);
+      progress?.(message);
+    };
+    const task = this.warm(jobId, cmd, baseSha, signal, report)
       .catch((e: unknown) => {
         this.logger.warn({ jobId, err: e instanceof Error ? e.message : String(e) }, 'environment warm-up failed; the code step builds the environment itself');
       })
-      .finally(() => this.running.delete(jobId));
+      .finally(() => {
+        this.running.delete(jobId);
+        this.doing.delete(jobId);
+      });
     this.running.set(jobId, task);
+  }
+
+  /** What the job's warm-up is doing, while one runs. */
+  activity(jobId: string): string | undefined {
+    return this.running.has(jobId) ? (this.doing.get(jobId) ?? 'environment: making the worktree') : undefined;
   }
 
   /** Resolves once nothing of the job's warm-up runs any more (at once when none does). */
@@ -47,13 +63,12 @@ export class EnvironmentWarmup {
     await this.running.get(jobId);
   }
 
-  private async warm(jobId: string, cmd: PlanCommand, baseSha: string, signal: AbortSignal): Promise<void> {
+  private async warm(jobId: string, cmd: PlanCommand, baseSha: string, signal: AbortSignal, progress: (message: string) => void): Promise<void> {
     const started = Date.now();
     await withSpan('environment warm-up', { attributes: { 'agency.job_id': jobId, 'agency.repo': cmd.repo.name } }, async (span) => {
       const ws = await this.workspaces.openFresh(jobId, cmd.repo, branchName(cmd.fr.id, cmd.fr.title), baseSha);
       if (signal.aborted) return;
       const limits = cmd.strategy.sandbox ? { limits: cmd.strategy.sandbox } : {};
-      const progress = (message: string) => this.logger.debug({ jobId }, `warm-up: ${message}`);
       const summary = await this.environments.ensure(ws, cmd.repo, { jobId, ...limits, progress });
       span.setAttribute('agency.environment.action', summary.action);
       // The tests at the base say nothing after a failed setup (the code step does not run them then either).

@@ -17,9 +17,9 @@ export class PlanHandler {
 
   @OnMessage(Messages.Plan.subject)
   async plan(@Payload() env: Envelope<PlanCommand>): Promise<void> {
-    await this.steps.run(env, Messages.Planned, `planning ${env.frId}`, (_progress, signal) =>
+    await this.steps.run(env, Messages.Planned, `planning ${env.frId}`, (progress, signal) =>
       // The job's environment needs nothing from the plan: it is built at the plan's base while the model plans.
-      this.planner.plan(env, signal, (baseSha) => this.warmup.start(jobIdOf(env), env.payload, baseSha, signal)),
+      this.planner.plan(env, signal, (baseSha) => this.warmup.start(jobIdOf(env), env.payload, baseSha, signal, progress)),
     );
   }
 }

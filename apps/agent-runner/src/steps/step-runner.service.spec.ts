@@ -66,7 +66,7 @@ describe('StepRunner', () => {
       new JobLocks(),
       createLogger({ service: 'test', level: 'silent' }),
       new JobAborts(),
-      { settle: async () => undefined },
+      { settle: async () => undefined, activity: () => undefined },
     );
   });
 
@@ -94,7 +94,7 @@ describe('StepRunner', () => {
       new JobLocks(),
       createLogger({ service: 'test', level: 'silent' }),
       new JobAborts(),
-      { settle: (jobId: string) => (settled.push(jobId), warming) },
+      { settle: (jobId: string) => (settled.push(jobId), warming), activity: () => 'environment: npm ci' },
     );
     let worked = false;
     const run = waiting.run(env, Messages.Coded, 'coding', async () => {
@@ -102,7 +102,7 @@ describe('StepRunner', () => {
       return coded;
     });
     await vi.waitFor(() => expect(settled).toEqual([env.jobId]));
-    expect(heartbeats.log).toEqual(['start code-r1: coding']);
+    expect(heartbeats.log).toEqual(['start code-r1: coding', "update: waiting for the job's environment, built since planning (environment: npm ci)"]);
     expect(worked).toBe(false);
     release();
     await run;

@@ -32,7 +32,7 @@ export class StepRunner {
     private readonly aborts: JobAborts,
     // Named by class: a Pick type gives Nest nothing to inject by (an @Optional one then stayed undefined, and a
     // code step ran into the warm-up's sandbox session in a replay).
-    @Inject(EnvironmentWarmup) private readonly warmup: Pick<EnvironmentWarmup, 'settle'>,
+    @Inject(EnvironmentWarmup) private readonly warmup: Pick<EnvironmentWarmup, 'settle' | 'activity'>,
   ) {}
 
   /** `work` may report progress (the heartbeats carry it) and gets the job's abort signal (a cancel ends its model calls at once). */
@@ -55,7 +55,9 @@ export class StepRunner {
       this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {
         const heartbeat = this.heartbeats.start(env, activity);
         try {
-          // The plan step's background work on the job's environment is part of that step: the next one waits for it.
+          // The plan step's background work on the job's environment is part of that step: the next one waits for it, and says so.
+          const building = this.warmup.activity(jobIdOf(env));
+          if (building) heartbeat.update(`waiting for the job's environment, built since planning (${building})`);
           await this.warmup.settle(jobIdOf(env));
           return { ok: true, payload: await work((message) => heartbeat.update(message), this.aborts.signalFor(jobIdOf(env))) };
         } catch (error) {

@@ -143,6 +143,9 @@ describe('parseReviewAnswer', () => {
   it('keeps the verdict word the model gave in the summary when it was read as another', () => {
     expect(parseReviewAnswer({ ...valid(), verdict: 'changes_requested' }).summary).toBe('Fine. (verdict given as "changes_requested")');
     expect(parseReviewAnswer({ ...valid(), verdict: ' LGTM ' }).summary).toBe('Fine. (verdict given as "LGTM")');
+    // A confidence read as a percentage is said too; one given as 0-1 is not.
+    expect(parseReviewAnswer({ ...valid(), verdict: 'approved', confidence: 90 }).summary).toBe('Fine. (verdict given as "approved"; confidence given as 90)');
+    expect(parseReviewAnswer({ ...valid(), confidence: '85%' }).summary).toBe('Fine. (confidence given as "85%")');
     // Only the case differs: nothing to trace.
     expect(parseReviewAnswer({ ...valid(), verdict: 'Approve' }).summary).toBe('Fine.');
   });

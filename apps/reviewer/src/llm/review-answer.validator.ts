@@ -189,6 +189,10 @@ export function parseReviewAnswer(value: unknown): ModelReview {
   const findings = value.findings.map((f, i) => finding(f, `findings[${i}]`, verdict));
   // A word read as another verdict keeps a trace of what the model said, as a severity's does.
   const said = typeof value.verdict === 'string' ? value.verdict.trim() : '';
-  const note = said.toLowerCase() !== verdict ? ` (verdict given as "${said.slice(0, 30)}")` : '';
-  return { verdict, confidence, summary: `${summary}${note}`, findings };
+  const notes = [
+    ...(said.toLowerCase() !== verdict ? [`verdict given as "${said.slice(0, 30)}"`] : []),
+    // So is a confidence read as a percentage (rou3 re-run: nothing said that 90 became 0.90).
+    ...(typeof value.confidence !== 'number' || value.confidence > 1 ? [`confidence given as ${shown(value.confidence)}`] : []),
+  ];
+  return { verdict, confidence, summary: notes.length > 0 ? `${summary} (${notes.join('; ')})` : summary, findings };
 }

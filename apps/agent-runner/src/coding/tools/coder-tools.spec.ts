@@ -30,6 +30,7 @@ describe('CoderTools on a real directory', () => {
         close: async () => undefined,
       }),
       commandTimeoutMs: 60_000,
+      workdir: '/workspace/repo',
       allowed: new Set(allowed),
       diff: async (path) => (path?.startsWith('docs') ? '' : `diff --git a/src/a.js b/src/a.js\n-line 1\n+line one\n${path ? `(only ${path})` : ''}`),
     });
@@ -110,6 +111,11 @@ describe('CoderTools on a real directory', () => {
       changed: ['src/a.js'],
     });
     expect(await run('read_file', { filepath: 'src/a.js' })).toMatchObject({ ok: true, content: expect.stringContaining('line 2') });
+    // The path as the sandbox sees it (the prompt names /workspace/repo) is the repository's; any other absolute path is not (rou3 re-run: a turn).
+    expect((await run('show_changes', { path: '/workspace/repo/src/a.js' })).content).toMatch(
+      /^\[path read relative to the repository: \/workspace\/repo\/src\/a\.js -> src\/a\.js\]\ndiff --git/,
+    );
+    expect((await run('read_file', { path: '/workspace/repository/src/a.js' })).content).toContain('is absolute');
     expect((await run('read_file', { path: 'src/a.js', startLine: 2, end: 2 })).content).toBe(
       "[arguments read as read_file's: startLine -> start_line, end -> end_line]\n" +
         (await run('read_file', { path: 'src/a.js', start_line: 2, end_line: 2 })).content,

@@ -37,6 +37,8 @@ export interface CoderToolsContext {
   /** The job's sandbox, opened on the first command. */
   sandbox: () => Promise<SandboxSession>;
   commandTimeoutMs: number;
+  /** Where the sandbox's commands run (the prompt names it): a path under it is read as repository-relative. */
+  workdir?: string;
   /** Tool names this agent may use (finish is always allowed). */
   allowed: ReadonlySet<string>;
   /** After the runner (as root) changed files: hand them to the worktree's owner. */
@@ -106,7 +108,9 @@ export class CoderTools {
       return { ok: false, content: `error: there is no tool "${name}"; use one of: ${[...offered, 'finish'].join(', ')}` };
     const read = readToolArgs(name as ToolName, rawArgs);
     if ('refused' in read) return read.refused;
-    const { args, note } = read;
+    const { args, note: renamed } = read;
+    const inWorkdir = this.relativeToWorkdir(args);
+    const note = [renamed, inWorkdir].filter(Boolean).join('\n');
     try {
       const outcome = await this.dispatch(name as ToolName, args);
       return note ? withAliasNote(note, outcome) : outcome;
@@ -257,6 +261,19 @@ export class CoderTools {
 
   /** Where commands ran, as the last session said (for the model's benefit). */
   workdir?: string;
+
+  /**
+   * A `path` given as the sandbox sees it (`/workspace/repo/src/x.ts`, the directory the prompt
+   * names) is the repository-relative path: read so, with a note (a rou3 trial's coder lost a
+   * turn to show_changes refusing it as absolute). Any other absolute path is still refused.
+   */
+  private relativeToWorkdir(args: Record<string, unknown>): string | undefined {
+    const workdir = (this.ctx.workdir ?? this.workdir)?.replace(/\/+$/, '');
+    const path = args.path;
+    if (!workdir || typeof path !== 'string' || !path.startsWith(`${workdir}/`)) return undefined;
+    args.path = path.slice(workdir.length + 1);
+    return `[path read relative to the repository: ${path} -> ${String(args.path)}]`;
+  }
 
   /** A file with numbered lines (readFileView). */
   private async readFile(root: string, args: Record<string, unknown>): Promise<string> {
