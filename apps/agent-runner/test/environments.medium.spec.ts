@@ -205,6 +205,30 @@ describe('repository environments', () => {
     },
   );
 
+  it('tells a failure the base already had from a new one: the test step marks failures that all failed at the base', { timeout: 400_000 }, async () => {
+    const sagaId = 'saga-env-basefail';
+    // The setup leaves a test that fails at the base (setup output stays in the worktree, out of git): the base is red before any change.
+    const red = h.repo({
+      setupCommand: `printf '%s\\n' "import test from 'node:test';" "test('fails at the base', () => { throw new Error('red before any change'); });" > base-fail.test.mjs`,
+      testCommand: 'node --test',
+    });
+    const calls = coderRunsTests(sagaId);
+    const plan = await h.artifacts.putJson(`FR-005/${sagaId}/plan.json`, JSON.parse(PLAN_ANSWER) as unknown);
+    const ids = (step: string) => ({ frId: 'FR-005', sagaId, jobId: `job-${sagaId}`, step, attempt: 1 });
+    await h.send(Messages.Code, {
+      ...ids('code-r1'),
+      payload: { fr: h.fr('FR-005', 'Red base'), repo: red, strategy: h.strategy(), plan, round: 1, findings: [] },
+    });
+    const coded = await h.answer(Messages.Coded, sagaId, 'code-r1', 1, 240_000);
+    // The coder was told the base was red, by the test's name.
+    expect(JSON.stringify(calls[0]!.messages)).toContain('already failed at the base');
+    await h.send(Messages.Test, { ...ids('test-r1'), payload: { repo: red, workspace: coded.payload.workspace, round: 1 } });
+    const tested = (await h.answer(Messages.Tested, sagaId, 'test-r1', 1, 120_000)).payload;
+    expect(tested.passed).toBe(false);
+    expect(tested.counts.failed).toBe(1);
+    expect(tested.failedAtBase).toEqual({ count: 1, names: ['fails at the base'] });
+  });
+
   it(
     'refuses a host the repository does not name, through the proxy and directly; the setup fails with its code and the refusal',
     { timeout: 300_000 },

@@ -273,6 +273,23 @@ export class TestCountsDto {
   skipped!: number;
 }
 
+/**
+ * A failed test run whose every failure is a test that already failed at the job's base, before
+ * any change (by name): the change did not cause them (a relay trial on commander.js: tests that
+ * failed at the base blocked every round while the coder was told they were not its to fix).
+ */
+export class BaseFailuresDto {
+  @IsInt()
+  @Min(1)
+  count!: number;
+
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(300, { each: true })
+  names!: string[];
+}
+
 export class WorkspaceRefDto {
   @IsString()
   @MaxLength(300)

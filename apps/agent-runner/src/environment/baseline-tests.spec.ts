@@ -69,6 +69,14 @@ describe('BaselineTests', () => {
     const text = baselineText(b);
     expect(text).toMatch(/^Before any change, the tests \(`npm test`\) already failed at the base \(exit code 1\): those failures are not yours to fix/);
     expect(text).toContain('SyntaxError: Cannot use import statement outside a module');
+    // No runner named the failures: nothing to tell a later failure apart by.
+    expect(b.failing).toBeUndefined();
+  });
+
+  it('keeps the names of the tests that failed at the base when the runner named every failure (the test step compares them)', async () => {
+    const out =
+      '✔ a (1.1ms)\n✖ b (2.2ms)\n  AssertionError\nℹ tests 2\nℹ suites 0\nℹ pass 1\nℹ fail 1\nℹ cancelled 0\nℹ skipped 0\nℹ todo 0\nℹ duration_ms 15.2\n';
+    expect((await rig(out, 1).baseline.run(ws, repo, { jobId: 'job-1', progress }))!.failing).toEqual(['b']);
   });
 
   it('lists what the setup installed in node_modules/.bin, so the model does not npx a tool that is not there (seen in a relay trial: 71 s)', async () => {

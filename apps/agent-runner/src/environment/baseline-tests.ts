@@ -4,7 +4,7 @@ import { AgentRunnerConfig } from '../agent-runner.config.js';
 import { WorkspaceService, type JobWorkspace } from '../git/workspace.service.js';
 import { Sandbox, type SandboxLimitOverrides, type SandboxSession } from '../sandbox/sandbox.js';
 import { StepFailure } from '../steps/step-failure.js';
-import { parseTestOutput, type TestOutputFormat } from '../testing/test-output.parser.js';
+import { parseTestOutput, type ParsedTestOutput, type TestOutputFormat } from '../testing/test-output.parser.js';
 
 /** The repository's tests as they stand at the job's base, before any change. */
 export interface BaselineResult {
@@ -19,6 +19,15 @@ export interface BaselineResult {
   durationMs: number;
   /** What the setup put in node_modules/.bin (absent: no such directory), so the model knows which tools exist offline. */
   tools?: string[];
+  /** The tests that failed, by name, when the runner named every failure (the test step tells a failure the base already had from a new one). */
+  failing?: string[];
+}
+
+/** The names of a run's failed tests when the runner named every one of them, else undefined (nothing can be told apart then). */
+export function namedFailures(parsed: ParsedTestOutput): string[] | undefined {
+  if (parsed.format === 'unparsed' || parsed.counts.failed === 0) return undefined;
+  const names = parsed.tests.filter((t) => t.status === 'failed').map((t) => t.name);
+  return names.length === parsed.counts.failed ? names : undefined;
 }
 
 const TAIL_CHARS = 1500;
@@ -86,6 +95,7 @@ export class BaselineTests {
     await this.workspaces.discardChanges(ws);
     const parsed = parseTestOutput(result.output);
     const passed = result.exitCode === 0 && !result.timedOut;
+    const failing = passed || result.timedOut ? undefined : namedFailures(parsed);
     const baseline: BaselineResult = {
       command,
       passed,
@@ -96,6 +106,7 @@ export class BaselineTests {
       tail: passed ? '' : result.output.slice(-TAIL_CHARS),
       durationMs: result.durationMs,
       ...(tools ? { tools } : {}),
+      ...(failing ? { failing } : {}),
     };
     this.cache.set(key, baseline);
     if (this.cache.size > CACHED) this.cache.delete(this.cache.keys().next().value!);

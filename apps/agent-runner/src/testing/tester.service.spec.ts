@@ -5,7 +5,9 @@ import type { AgentRunnerConfig } from '../agent-runner.config.js';
 import type { EnvironmentSummary } from '../environment/job-environments.service.js';
 import type { JobWorkspace } from '../git/workspace.service.js';
 import type { Sandbox, SandboxExecOptions, SandboxOpenOptions, SandboxResult } from '../sandbox/sandbox.js';
-import { tail, TesterService } from './tester.service.js';
+import type { BaselineResult } from '../environment/baseline-tests.js';
+import type { ParsedTestOutput } from './test-output.parser.js';
+import { onlyBaseFailures, tail, TesterService } from './tester.service.js';
 
 const NODE_PASS = '✔ greet says hello (0.4ms)\nℹ tests 2\nℹ suites 0\nℹ pass 2\nℹ fail 0\nℹ cancelled 0\nℹ skipped 0\nℹ todo 0\n';
 const NODE_FAIL = 'not ok 1 - farewell\n# tests 2\n# pass 1\n# fail 1\n# skipped 0\n';
@@ -242,5 +244,25 @@ describe('tail', () => {
     const tested = await tester.test(testEnv({ testReport: 'junit.xml' }));
     expect(tested).toMatchObject({ passed: true, format: 'node', counts: { total: 2, passed: 2 } });
     expect(reports[0]!.value).toMatchObject({ resultsFrom: 'output' });
+  });
+});
+
+describe('onlyBaseFailures', () => {
+  const parsed = (failed: string[], named = failed.length): ParsedTestOutput => ({
+    format: 'jest',
+    counts: { total: 10, passed: 10 - failed.length, failed: failed.length, skipped: 0 },
+    tests: failed.slice(0, named).map((name) => ({ name, status: 'failed' as const })),
+  });
+  const base = { failing: ['colour: FORCE_COLOR', 'colour: CLICOLOR_FORCE'] } as BaselineResult;
+
+  it('names the failures when every one of them failed at the base, by name', () => {
+    expect(onlyBaseFailures(parsed(['colour: FORCE_COLOR']), base)).toEqual({ count: 1, names: ['colour: FORCE_COLOR'] });
+  });
+
+  it('says nothing when a failure is new, when the runner did not name every failure, or when the base is not known here', () => {
+    expect(onlyBaseFailures(parsed(['colour: FORCE_COLOR', 'new one']), base)).toBeUndefined();
+    expect(onlyBaseFailures(parsed(['colour: FORCE_COLOR', 'colour: CLICOLOR_FORCE'], 1), base)).toBeUndefined();
+    expect(onlyBaseFailures(parsed(['colour: FORCE_COLOR']), undefined)).toBeUndefined();
+    expect(onlyBaseFailures(parsed(['colour: FORCE_COLOR']), {} as BaselineResult)).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { LINT_OUTPUT_MAX_CHARS, type Envelope, type LintResultDto, type TestCommand, type TestedEvent } from '@agency/contracts';
 import { ArtifactStore, Clock } from '@agency/messaging';
 import { AgentRunnerConfig } from '../agent-runner.config.js';
+import { BaselineTests, namedFailures, type BaselineResult } from '../environment/baseline-tests.js';
 import { JobEnvironments, type EnvironmentSummary } from '../environment/job-environments.service.js';
 import { WorkspaceService } from '../git/workspace.service.js';
 import { Sandbox, type SandboxResult } from '../sandbox/sandbox.js';
@@ -75,6 +76,7 @@ export class TesterService {
     private readonly clock: Clock,
     @Inject(JobEnvironments) private readonly environments: Pick<JobEnvironments, 'ensure'>,
     @Inject(WorktreeFiles) private readonly files: Pick<WorktreeFiles, 'readText'>,
+    @Optional() @Inject(BaselineTests) private readonly baseline?: Pick<BaselineTests, 'known'>,
   ) {
     this.timeoutMs = config.TEST_TIMEOUT_SECONDS * 1000;
     this.lintTimeoutMs = (config.LINT_TIMEOUT_SECONDS ?? 300) * 1000;
@@ -119,6 +121,7 @@ export class TesterService {
       last.phase === 'test' ? await this.readResults(ws.dir, repo.testReport, last.result.output) : { ...parseTestOutput(''), source: 'output' as const };
     const passed = last.phase === 'test' && last.result.exitCode === 0 && !last.result.timedOut;
     const timedOut = last.result.timedOut;
+    const failedAtBase = passed || timedOut || last.phase !== 'test' ? undefined : onlyBaseFailures(parsed, this.baseline?.known(ws, repo));
     const timeoutSeconds = Math.round(this.timeoutMs / 1000);
     const outputTail = tail(last.result.output, REPORT_TAIL_CHARS);
     const report = {
@@ -150,6 +153,7 @@ export class TesterService {
       outputTail,
       environment,
       ...(lint ? { lint } : {}),
+      ...(failedAtBase ? { failedAtBase } : {}),
     };
     const ref = await this.artifacts.putJson(ArtifactKeys.testReport(env, round), report);
     const failing = parsed.tests.filter((t) => t.status === 'failed').map((t) => t.name);
@@ -169,6 +173,7 @@ export class TesterService {
       headSha: workspace.headSha,
       failureExcerpt,
       ...(lint ? { lint } : {}),
+      ...(failedAtBase ? { failedAtBase } : {}),
     };
   }
 
@@ -184,6 +189,19 @@ export class TesterService {
     }
     return { ...parseTestOutput(output), source: 'output' };
   }
+}
+
+/**
+ * The run's failures when every one of them (by name) already failed at the job's base, as this
+ * runner's tests at the base found (BaselineTests); undefined when any is new, when a runner did
+ * not name every failure, or when the base's result is not known here (a restarted runner): the
+ * failure then counts as the change's, as before.
+ */
+export function onlyBaseFailures(parsed: ParsedTestOutput, base: BaselineResult | undefined): { count: number; names: string[] } | undefined {
+  const failing = namedFailures(parsed);
+  if (!failing || !base?.failing) return undefined;
+  const before = new Set(base.failing);
+  return failing.every((name) => before.has(name)) ? { count: failing.length, names: failing.slice(0, 50).map((n) => n.slice(0, 300)) } : undefined;
 }
 
 /** A word for sh -c: single-quoted, any single quote closed and escaped. */

@@ -1,5 +1,6 @@
 import type {
   ArtifactRefDto,
+  BaseFailuresDto,
   CoderStopCode,
   FrSnapshotDto,
   LintResultDto,
@@ -94,6 +95,8 @@ export interface SagaRecord {
     report: ArtifactRefDto;
     failureExcerpt: string;
     lint?: LintResultDto;
+    /** Every failure already failed at the job's base (the runner's tests at the base said so). */
+    failedAtBase?: BaseFailuresDto;
   };
   reviews: ReviewRound[];
   lastFindings: ReviewFindingDto[];

@@ -135,6 +135,7 @@ function reviewPayload(record: SagaRecord): PayloadOf<typeof Messages.Review> {
       format: tests.format ?? 'unparsed',
       report: tests.report,
       ...(tests.lint ? { lint: tests.lint } : {}),
+      ...(tests.failedAtBase ? { failedAtBase: tests.failedAtBase } : {}),
     },
     ...(record.coderSummary ? { coderSummary: record.coderSummary.slice(0, 5000) } : {}),
     ...(earlier ? { earlier: { round: earlier.round, verdict: earlier.verdict, findings: earlier.findings.slice(0, 200) } } : {}),

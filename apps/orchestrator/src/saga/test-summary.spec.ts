@@ -1,4 +1,4 @@
-import { lintSummary, testSummary, type TestOutcome } from './test-summary.js';
+import { lintSummary, testSummary, testVerdict, type TestOutcome } from './test-summary.js';
 
 const outcome = (patch: Partial<TestOutcome> = {}): TestOutcome => ({
   round: 2,
@@ -23,6 +23,16 @@ describe('testSummary', () => {
     expect(testSummary(outcome({ format: 'unparsed', lint: { ...lint, exitCode: 1 } }))).toBe(
       'passed: exit code 0, output not in a known format (no test counts) (round 2)\nlint: `npx oxlint . && npx oxfmt --check` failed (exit code 1)',
     );
+  });
+
+  it('says the failing tests already failed at the base, in the PR and the FR log (commander.js trial: nothing said so)', () => {
+    const red = outcome({ passed: false, counts: { total: 8, passed: 6, failed: 2, skipped: 0 }, failedAtBase: { count: 2, names: ['a', 'b'] } });
+    expect(testSummary(red)).toBe(
+      'failed: 6 passed, 2 failed, 0 skipped of 8 (round 2)\nthe 2 failing test(s) already failed at the base, before any change: a; b',
+    );
+    expect(testVerdict(red)).toBe('failed (6/8 passed; the 2 failing test(s) already failed at the base, before any change)');
+    const many = outcome({ passed: false, failedAtBase: { count: 7, names: ['1', '2', '3', '4', '5', '6', '7'] } });
+    expect(testSummary(many)).toContain('before any change: 1; 2; 3; 4; 5; and 2 more');
   });
 
   it('says a configured lint did not run when the test step brought no result of it', () => {

@@ -1,4 +1,4 @@
-import type { LintResultDto, TestCountsDto, TestOutputFormat } from '@agency/contracts';
+import type { BaseFailuresDto, LintResultDto, TestCountsDto, TestOutputFormat } from '@agency/contracts';
 
 export interface TestOutcome {
   round: number;
@@ -8,6 +8,7 @@ export interface TestOutcome {
   exitCode?: number;
   timedOut?: boolean;
   lint?: LintResultDto;
+  failedAtBase?: BaseFailuresDto;
 }
 
 /** An output no parser understood has counts that mean nothing: say what is known (the exit code), never "0/0". */
@@ -20,7 +21,7 @@ export function testVerdict(t: TestOutcome): string {
   const verdict = t.timedOut ? 'timed out' : t.passed ? 'passed' : 'failed';
   return unparsed(t)
     ? `${verdict} (exit code ${t.exitCode ?? 'unknown'}; output not in a known format, no test counts)`
-    : `${verdict} (${t.counts.passed}/${t.counts.total} passed)`;
+    : `${verdict} (${t.counts.passed}/${t.counts.total} passed${t.failedAtBase ? `; the ${t.failedAtBase.count} failing test(s) already failed at the base, before any change` : ''})`;
 }
 
 /**
@@ -40,6 +41,15 @@ export function testSummary(t: TestOutcome | undefined, lintCommand?: string): s
   const tests = unparsed(t)
     ? `${verdict}: exit code ${t.exitCode ?? 'unknown'}, output not in a known format (no test counts) (round ${t.round})`
     : `${verdict}: ${t.counts.passed} passed, ${t.counts.failed} failed, ${t.counts.skipped} skipped of ${t.counts.total} (round ${t.round})`;
+  // The PR's reader learns the failures are not the change's (commander.js trial: nothing said so).
+  const atBase = t.failedAtBase
+    ? `\nthe ${t.failedAtBase.count} failing test(s) already failed at the base, before any change: ${baseNames(t.failedAtBase)}`
+    : '';
   const lint = lintSummary(t.lint, lintCommand);
-  return lint ? `${tests}\n${lint}` : tests;
+  return lint ? `${tests}${atBase}\n${lint}` : `${tests}${atBase}`;
+}
+
+function baseNames(f: BaseFailuresDto): string {
+  const shown = f.names.slice(0, 5).join('; ');
+  return f.count > 5 ? `${shown}; and ${f.count - 5} more` : shown;
 }

@@ -17,6 +17,17 @@ describe('checkTests', () => {
     expect(result.findings[0]!.message).toContain(report.key);
   });
 
+  it('notes, without blocking, failures that all failed at the base before any change; blocks as before when any is new', () => {
+    const counts = { total: 5, passed: 3, failed: 2, skipped: 0 };
+    const failedAtBase = { count: 2, names: ['colour: FORCE_COLOR', 'colour: CLICOLOR_FORCE'] };
+    const noted = checkTests({ passed: false, counts, format: 'jest' as const, report, failedAtBase });
+    expect(noted).toMatchObject({ passed: true, findings: [{ severity: 'minor', blocking: false }] });
+    expect(noted.findings[0]!.message).toContain('only tests that already failed at the base, before any change: colour: FORCE_COLOR; colour: CLICOLOR_FORCE');
+    // A third failure the base did not have: the count no longer matches, and the run blocks.
+    const worse = checkTests({ passed: false, counts: { ...counts, failed: 3, passed: 2 }, format: 'jest' as const, report, failedAtBase });
+    expect(worse.findings[0]).toMatchObject({ severity: 'critical', blocking: true });
+  });
+
   it('does not trust a passed flag that contradicts the counts', () => {
     expect(checkTests({ passed: true, counts: { total: 3, passed: 2, failed: 1, skipped: 0 }, format: 'node' as const, report }).passed).toBe(false);
   });

@@ -6,7 +6,13 @@ function checkFinding(check: string, f: Omit<Finding, 'source' | 'check' | 'conf
   return { ...f, source: 'check', check, confidence: 1 };
 }
 
-/** Tests must have passed; a failed run blocks the review whatever the model thinks. */
+/**
+ * Tests must have passed; a failed run blocks the review whatever the model thinks, unless every
+ * failure already failed at the job's base (named by the runner, checked by the test step): those
+ * are a note, and the model reviews the change (a commander.js relay trial lost a round to four
+ * tests the sandbox could not pass at the base either, while the coder was told they were not its
+ * to fix).
+ */
 export function checkTests(tests: TestResultDto): CheckResult {
   const { passed, counts, report } = tests;
   // An output no parser understood has no counts: only the exit code speaks, and "no test" cannot be concluded.
@@ -14,6 +20,24 @@ export function checkTests(tests: TestResultDto): CheckResult {
   const tally = unparsed
     ? 'no runner summary was recognised in the output, so the counts are unknown'
     : `${counts.passed}/${counts.total} passed, ${counts.failed} failed, ${counts.skipped} skipped`;
+  const atBase = tests.failedAtBase;
+  if (!passed && !unparsed && atBase && atBase.count === counts.failed) {
+    const names = atBase.names.slice(0, 10).join('; ');
+    return {
+      id: 'tests',
+      passed: true,
+      detail: `${tally}; every failing test already failed at the base`,
+      findings: [
+        checkFinding('tests', {
+          file: '',
+          severity: 'minor',
+          message: `The tests failed (${tally}), but only tests that already failed at the base, before any change: ${names}${atBase.count > 10 ? `; and ${atBase.count - 10} more` : ''}.`,
+          suggestion: 'Nothing for this change to do unless the feature request is about them; the test report is artifact ' + report.key + '.',
+          blocking: false,
+        }),
+      ],
+    };
+  }
   if (!passed || (!unparsed && counts.failed > 0)) {
     return {
       id: 'tests',

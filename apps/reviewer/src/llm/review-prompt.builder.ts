@@ -207,7 +207,10 @@ export function buildReviewPrompt(input: ReviewPromptInput, limits: PromptLimits
   const diffNote = diff.truncated
     ? `\n[diff truncated: ${diff.shownBytes} of ${diff.totalBytes} bytes shown${diff.partialFile ? `; ${diff.partialFile} cut part-way` : ''}${diff.omittedFiles.length ? `; files not shown: ${diff.omittedFiles.join(', ')}` : ''}. Do not report findings on parts you did not see.]`
     : '';
-  const testsLine = `Passed: ${tests.passed ? 'yes' : 'no'} (${tests.format === 'unparsed' ? 'judged by the exit code: the output matched no known test runner, so there are no counts' : `${c.passed}/${c.total} passed, ${c.failed} failed, ${c.skipped} skipped`}). Report artifact: ${tests.report.key}.`;
+  const atBase = tests.failedAtBase
+    ? ` Every failing test already failed at the base, before any change, so the change did not cause it: ${tests.failedAtBase.names.slice(0, 10).join('; ')}${tests.failedAtBase.count > 10 ? `; and ${tests.failedAtBase.count - 10} more` : ''}.`
+    : '';
+  const testsLine = `Passed: ${tests.passed ? 'yes' : 'no'} (${tests.format === 'unparsed' ? 'judged by the exit code: the output matched no known test runner, so there are no counts' : `${c.passed}/${c.total} passed, ${c.failed} failed, ${c.skipped} skipped`}).${atBase} Report artifact: ${tests.report.key}.`;
   const sections = [
     ...(instructions.length > 0 ? [instructionsText(instructions)] : []),
     `# Feature request ${fr.id}: ${fr.title}`,

@@ -19,6 +19,7 @@ import {
 } from 'class-validator';
 import {
   ArtifactRefDto,
+  BaseFailuresDto,
   FrSnapshotDto,
   RepoTargetDto,
   ReviewFindingDto,
@@ -273,6 +274,12 @@ export class TestedEvent {
   @ValidateNested()
   @Type(() => LintResultDto)
   lint?: LintResultDto;
+
+  /** Set when the run failed and every failure is a test that already failed at the job's base. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => BaseFailuresDto)
+  failedAtBase?: BaseFailuresDto;
 }
 
 /** agency.evt.agent-runner.cleaned.v1 */

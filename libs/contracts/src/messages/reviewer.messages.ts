@@ -5,6 +5,7 @@ import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, Is
 import { LintResultDto } from './agent-runner.messages.js';
 import {
   ArtifactRefDto,
+  BaseFailuresDto,
   FrSnapshotDto,
   RepoTargetDto,
   ReviewFindingDto,
@@ -38,6 +39,12 @@ export class TestResultDto {
   @ValidateNested()
   @Type(() => LintResultDto)
   lint?: LintResultDto;
+
+  /** Every failure already failed at the job's base (TestedEvent.failedAtBase): not the change's doing. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => BaseFailuresDto)
+  failedAtBase?: BaseFailuresDto;
 }
 
 /** An earlier review round, so a later round's reviewer knows what it asked for and can check it was done. */

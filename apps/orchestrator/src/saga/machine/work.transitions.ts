@@ -60,6 +60,7 @@ export function onTested(t: Transition, e: EventOf<'tested'>): Decision {
     report: p.report,
     failureExcerpt: p.failureExcerpt,
     ...(p.lint ? { lint: p.lint } : {}),
+    ...(p.failedAtBase ? { failedAtBase: p.failedAtBase } : {}),
   };
   return t.to(
     'reviewing',
