@@ -38,8 +38,14 @@ describe('dashboard in headless Chromium', () => {
     const file = join(SHOTS, `${name}.png`);
     await checkedShot(page, file, name);
     for (const [badge, background] of badges) {
-      // The badge's own pixels: mostly its state's background, behind its text.
-      const [top] = await pngColours(page, await badge.screenshot());
+      // The badge's own pixels: mostly its state's background, behind its text. The page is live: an event
+      // that arrives meanwhile (a cancelled job's cleanup) redraws it, and a badge drawn again is shot again.
+      const png = await expectEventually(() => badge.screenshot({ timeout: 5_000 }), {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        message: `a screenshot of ${name}'s badge`,
+      });
+      const [top] = await pngColours(page, png);
       expect(near(top![0], background), `${name}: badge "${await badge.textContent()}" is ${top![0]}, expected ${background}`).toBe(true);
     }
     return file;
