@@ -112,18 +112,14 @@ describe('ProcessSandbox with real child processes', () => {
       expect(r.output).not.toContain('NATS_URL');
       expect(r.output).toContain('EXTRA=yes');
       expect(r.output).toContain('CI=true');
+      // No colour switch of the sandbox's own: a repository's colour tests see what its CI sees (commander.js trial).
+      expect(r.output).not.toMatch(/^(NO_COLOR|FORCE_COLOR)=/m);
       expect(r.output).toMatch(/^PATH=/m);
     } finally {
       delete process.env.LLM_GATEWAY_API_KEY;
       delete process.env.NATS_URL;
     }
-    expect(Object.keys(sandboxEnv({}, { PATH: '/bin', SECRET_TOKEN: 'x', HOME: '/h' })).sort()).toEqual([
-      'CI',
-      'HOME',
-      'NO_COLOR',
-      'PATH',
-      'npm_config_offline',
-    ]);
+    expect(Object.keys(sandboxEnv({}, { PATH: '/bin', SECRET_TOKEN: 'x', HOME: '/h' })).sort()).toEqual(['CI', 'HOME', 'PATH', 'npm_config_offline']);
   });
 
   it('refuses a workspace that does not exist, naming it', async () => {

@@ -39,4 +39,10 @@ describe('BoundedOutput', () => {
   it('refuses a silly bound', () => {
     expect(() => new BoundedOutput(3)).toThrow('maxBytes');
   });
+
+  it('gives the output without colours or cursor moves (picocolors colours under CI=true, and the sandbox sets no NO_COLOR)', () => {
+    const out = new BoundedOutput(1000);
+    out.append(Buffer.from('\x1b[32m✓\x1b[39m test/a.test.ts \x1b[2m(3 tests)\x1b[22m\n\x1b]8;;https://x\x07link\x1b]8;;\x07\n'));
+    expect(out.toString()).toBe('✓ test/a.test.ts (3 tests)\nlink\n');
+  });
 });

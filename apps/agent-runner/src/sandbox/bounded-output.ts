@@ -1,3 +1,15 @@
+// eslint-disable-next-line no-control-regex -- escape sequences are exactly what is removed
+const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
+
+/**
+ * Text without terminal colours and cursor moves. The sandbox no longer sets NO_COLOR (it broke
+ * the colour tests of a library in a relay trial, commander.js), so a runner that colours under
+ * CI=true (picocolors does) writes escapes that no reader of a result wants.
+ */
+export function withoutAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
 /**
  * Keeps a command's output within a byte bound: the first quarter and the last three quarters of
  * the bound, with a marker where the middle was dropped. The end matters most (test summaries,
@@ -60,10 +72,11 @@ export class BoundedOutput {
     return this.total > this.head.length + this.tailBytes;
   }
 
+  /** The kept output as text, its colours removed (the bound counts the bytes as written). */
   toString(): string {
     const tail = Buffer.concat(this.tail).toString('utf8');
-    if (!this.truncated) return this.head.toString('utf8') + tail;
+    if (!this.truncated) return withoutAnsi(this.head.toString('utf8') + tail);
     const dropped = this.total - this.head.length - this.tailBytes;
-    return `${this.head.toString('utf8')}\n[... ${dropped} bytes of output omitted ...]\n${tail}`;
+    return withoutAnsi(`${this.head.toString('utf8')}\n[... ${dropped} bytes of output omitted ...]\n${tail}`);
   }
 }

@@ -27,8 +27,8 @@ export function sandboxEnv(extra: Record<string, string> = {}, from: NodeJS.Proc
     const v = from[k];
     if (v !== undefined) env[k] = v;
   }
-  // Plain output for the parsers; CI makes test runners non-interactive; npm offline but in the setup (SANDBOX_ENV says why).
-  return { ...env, CI: 'true', NO_COLOR: '1', npm_config_offline: 'true', ...extra };
+  // CI makes test runners non-interactive; no NO_COLOR (SANDBOX_ENV says why); npm offline but in the setup.
+  return { ...env, CI: 'true', npm_config_offline: 'true', ...extra };
 }
 
 function signalExitCode(signal: NodeJS.Signals): number {

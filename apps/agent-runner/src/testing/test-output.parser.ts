@@ -1,3 +1,4 @@
+import { withoutAnsi } from '../sandbox/bounded-output.js';
 import { parseAva, parseUvu } from './parsers/ava-uvu.parser.js';
 import { parseCargo, parseGo } from './parsers/go-cargo.parser.js';
 import { parseJest } from './parsers/jest.parser.js';
@@ -11,9 +12,6 @@ import { parseVitest } from './parsers/vitest.parser.js';
 
 export type { ParsedTestOutput, TestCase, TestOutputFormat, TestStatus } from './parsers/parse-kit.js';
 export { parseJunitXml } from './parsers/junit-xml.parser.js';
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
 
 /**
  * In order of preference when two read the same summary lines (node:test's TAP is also TAP): the
@@ -40,7 +38,7 @@ export const MAX_LINE_CHARS = 2000;
 
 /** Colours, cursor moves and carriage returns out, so that lines read as a log shows them; over-long lines cut. */
 export function normaliseOutput(output: string): string {
-  const text = output.replace(ANSI, '').replace(/\r\n/g, '\n').replace(/\r/g, '\n');
+  const text = withoutAnsi(output).replace(/\r\n/g, '\n').replace(/\r/g, '\n');
   return text.replace(new RegExp(`^(.{${MAX_LINE_CHARS}}).+$`, 'gm'), '$1');
 }
 

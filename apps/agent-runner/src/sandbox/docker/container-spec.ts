@@ -26,8 +26,8 @@ export const SANDBOX_ENV: Readonly<Record<string, string>> = {
   HOME: '/tmp',
   TMPDIR: '/tmp',
   CI: 'true',
-  // NO_COLOR only: with FORCE_COLOR too, node warns on every run that one overrides the other.
-  NO_COLOR: '1',
+  // No NO_COLOR (nor FORCE_COLOR): a repository's own colour tests must see the environment its CI
+  // has (commander.js: 4 tests failed under NO_COLOR=1); results are read without colours instead.
   LANG: 'C.UTF-8',
   npm_config_cache: '/tmp/.npm',
   npm_config_update_notifier: 'false',
