@@ -46,6 +46,14 @@ describe('contextPaths', () => {
     expect(contextPaths(plan, [finding], tree, 2).map((c) => c.path)).toEqual(['src/greet.js', 'README.md']);
   });
 
+  it('offers no file to imitate for a whole-change finding, which names none (relay trial commander.js: .editorconfig)', () => {
+    const rootTree = [{ path: '.editorconfig', size: 20 }, ...tree];
+    const whole = { file: '', severity: 'critical' as const, message: 'The tests failed', blocking: true };
+    const spaces = { ...whole, file: ' ' };
+    expect(contextPaths(plan, [whole, spaces], rootTree)).toEqual(contextPaths(plan, [], rootTree));
+    expect(contextPaths({ ...plan, steps: [] }, [whole], rootTree)).toEqual([]);
+  });
+
   it('adds the files the planner read after those the plan and findings name (a trial planner read a file the plan did not list)', () => {
     expect(contextPaths(plan, [], tree, undefined, ['README.md', 'src/greet.js', 'gone.js']).map((c) => c.path)).toEqual([
       'src/greet.js',

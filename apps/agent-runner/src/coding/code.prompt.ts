@@ -100,7 +100,10 @@ export function contextPaths(
 ): Array<{ path: string; purpose: 'change' | 'imitate' }> {
   const existing = new Set(tree.map((f) => f.path));
   // What the plan and the findings name, then what the planner read (it read them for a reason: a trial's coder read one again).
-  const wanted = [...plan.steps.flatMap((s) => s.files), ...findings.map((f) => f.file), ...plannerRead].map((p) => p.replace(/^\.\//, ''));
+  // A whole-change finding names no file (`""`): read as a file to create, it offered a root file to imitate (a trial's .editorconfig).
+  const wanted = [...plan.steps.flatMap((s) => s.files), ...findings.map((f) => f.file), ...plannerRead]
+    .map((p) => p.trim().replace(/^\.\//, ''))
+    .filter((p) => p !== '' && p !== '.');
   const out: Array<{ path: string; purpose: 'change' | 'imitate' }> = [];
   const add = (p: string, purpose: 'change' | 'imitate') => {
     if (existing.has(p) && !out.some((o) => o.path === p) && out.length < max) out.push({ path: p, purpose });

@@ -49,6 +49,24 @@ describe('BaseTreeTools', () => {
     expect(part.content).toBe('src/index.ts (lines 449-450 of 450)\n449\texport const v449 = 449;\n450\texport const v450 = 450;');
   });
 
+  it("reads lines written into the path, and Claude Code's offset/limit, as the range, with a note (relay trial commander.js)", async () => {
+    const part = (await tools.run('read_file', '{"path": "src/index.ts", "start_line": 449, "end_line": 450}')).content;
+    expect(await tools.run('read_file', '{"path": "src/index.ts:449-450"}')).toEqual({
+      ok: true,
+      content: `[path "src/index.ts:449-450" read as path "src/index.ts" with start_line 449, end_line 450]\n${part}`,
+    });
+    expect((await tools.run('read_file', '{"path": "src/index.ts#L449-L450"}')).content).toBe(
+      `[path "src/index.ts#L449-L450" read as path "src/index.ts" with start_line 449, end_line 450]\n${part}`,
+    );
+    expect((await tools.run('read_file', '{"path": "src/index.ts:449"}')).content).toBe(
+      `[path "src/index.ts:449" read as path "src/index.ts" with start_line 449]\n${part}`,
+    );
+    expect((await tools.run('read_file', '{"path": "src/gone.ts:4"}')).content).toBe('error: path "src/gone.ts:4" does not exist');
+    expect((await tools.run('read_file', '{"path": "src/index.ts", "offset": 449, "limit": 2}')).content).toBe(
+      `[arguments read as read_file's: offset 449, limit 2 -> start_line 449, end_line 450]\n${part}`,
+    );
+  });
+
   it('says what is wrong with a path, and suggests the file meant', async () => {
     expect(await tools.run('read_file', '{"path": "greet.ts"}')).toEqual({
       ok: false,

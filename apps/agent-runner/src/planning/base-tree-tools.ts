@@ -2,7 +2,7 @@ import { TOOL_LIMITS } from '../coding/tools/coder-tools.js';
 import { aliasedCall, withAliasNote } from '../coding/tools/tool-aliases.js';
 import { ToolArgumentError } from '../coding/tools/tool-args.js';
 import type { ToolName } from '../coding/tools/tool-schemas.js';
-import { didYouMean, inToolSpan, intArg, readFileView, readToolArgs, stringArg, type ToolOutcome } from '../coding/tools/tool-text.js';
+import { didYouMean, inToolSpan, intArg, rangeInPath, readFileView, readToolArgs, stringArg, type ToolOutcome } from '../coding/tools/tool-text.js';
 import { checkRelativePath, UnsafePathError } from '../files/path-guard.js';
 import { GitCommandError, type GitClient } from '../git/git.client.js';
 import type { TreeFile } from '../git/workspace.service.js';
@@ -73,7 +73,10 @@ export class BaseTreeTools {
   }
 
   private async read(args: Record<string, unknown>): Promise<string> {
-    const path = checkRelativePath(stringArg(args, 'path'));
+    const asked = checkRelativePath(stringArg(args, 'path'));
+    // Lines written into the path (`lib/help.js:60-80`) are read as the range, with a note, as the coder's read_file does.
+    const ranged = this.paths.has(asked) ? undefined : rangeInPath(asked, args);
+    const path = ranged && this.paths.has(ranged.path) ? ranged.path : asked;
     if (!this.paths.has(path)) {
       if ([...this.dirs()].includes(path)) throw new UnsafePathError(path, 'is a directory; use list_files');
       throw new UnsafePathError(path, `does not exist${didYouMean(path, [...this.paths])}`);
@@ -81,6 +84,8 @@ export class BaseTreeTools {
     const shown = await this.git.runCapped(this.mirrorDir, ['show', `${this.sha}:${path}`], TOOL_LIMITS.readBytes + 1);
     if (shown.truncated) throw new UnsafePathError(path, `is more than the ${TOOL_LIMITS.readBytes} bytes a read may return; search it instead`);
     if (shown.stdout.includes('\0')) throw new UnsafePathError(path, 'is a binary file');
+    if (path !== asked && ranged)
+      return `${ranged.note}\n${readFileView(path, shown.stdout, { start: ranged.start, ...(ranged.end !== undefined ? { end: ranged.end } : {}) }, TOOL_LIMITS.readLines)}`;
     return readFileView(path, shown.stdout, { start: intArg(args, 'start_line'), end: intArg(args, 'end_line') }, TOOL_LIMITS.readLines);
   }
 

@@ -58,15 +58,49 @@ describe('parsePlan', () => {
     });
   });
 
+  it('reads files given as a string as a list of paths, and a risk given as a string as one risk, saying so', () => {
+    expect(
+      parsePlan({
+        summary: 'x',
+        steps: [
+          { title: 'a', files: 'lib/option.js', detail: '' },
+          { title: 'b', files: 'lib/a.js, lib/b.js  tests/c.test.js', detail: '' },
+          { title: 'c', files: ' ', detail: '' },
+        ],
+        risks: 'Breaks callers, maybe',
+      }),
+    ).toEqual({
+      summary: 'x',
+      steps: [
+        { title: 'a', files: ['lib/option.js'], detail: '' },
+        { title: 'b', files: ['lib/a.js', 'lib/b.js', 'tests/c.test.js'], detail: '' },
+        { title: 'c', files: [], detail: '' },
+      ],
+      risks: ['Breaks callers, maybe'],
+      readAs: [
+        'steps[0].files given as a string "lib/option.js"',
+        'steps[1].files given as a string "lib/a.js, lib/b.js  tests/c.test.js"',
+        'steps[2].files given as a string " "',
+        'risks given as a string "Breaks callers, maybe"',
+      ],
+    });
+    expect(parsePlan({ summary: 'x', steps: [{ title: 't' }], risks: '' })).toEqual({
+      summary: 'x',
+      steps: [{ title: 't', files: [], detail: '' }],
+      risks: [],
+      readAs: ['risks given as a string ""'],
+    });
+  });
+
   it.each([
     [[], 'the answer must be a JSON object'],
     [{ steps: good.steps }, 'summary must be a string'],
     [{ summary: '  ', steps: good.steps }, 'summary must not be empty'],
     [{ summary: 'x', steps: [] }, 'steps must have at least 1 item'],
     [{ summary: 'x', steps: [{ files: [] }] }, 'steps[0].title must be a string'],
-    [{ summary: 'x', steps: [{ title: 't', files: 'src/a.js' }] }, 'steps[0].files must be an array'],
+    [{ summary: 'x', steps: [{ title: 't', files: 3 }] }, 'steps[0].files must be an array'],
     [{ summary: 'x', steps: [{ title: 't', files: [3] }] }, 'steps[0].files[0] must be a string'],
-    [{ summary: 'x', steps: good.steps, risks: 'none' }, 'risks must be an array'],
+    [{ summary: 'x', steps: good.steps, risks: { a: 1 } }, 'risks must be an array'],
   ])('refuses %j: %s', (value, message) => {
     expect(() => parsePlan(value)).toThrow(message);
   });

@@ -164,6 +164,43 @@ describe('PlannerService', () => {
     });
   });
 
+  it("keeps what was read in another shape in the plan's meta, not in the plan", async () => {
+    const stored: unknown[] = [];
+    const llm = {
+      async chatJson<T>(_request: ChatRequest, parse: (v: unknown) => T) {
+        const value = parse({ ...plan, steps: [{ title: 'Add', files: 'src/farewell.js', detail: 'd' }] });
+        return { value, result: { content: '', model: 'scripted/planner', inputTokens: 1, outputTokens: 1 }, repaired: false, repairs: 0, fixes: [] };
+      },
+      chatTools: notCalled,
+    };
+    const workspaces = { baseOf: async () => ({ mirrorDir: '/m.git', baseSha: 'c'.repeat(40) }), listFiles: async () => [] };
+    const artifacts = {
+      async putJson(key: string, value: unknown) {
+        stored.push(value);
+        return { key, size: 10, sha256: 'a'.repeat(64), contentType: 'application/json' };
+      },
+    };
+    const service = new PlannerService(
+      { get: () => planner },
+      llm,
+      workspaces,
+      artifacts,
+      new Clock(),
+      new FakeRepoStats(),
+      fakeLogger(),
+      { read: async () => [] },
+      noGit,
+    );
+
+    await service.plan(sampleEnvelope('Plan'));
+
+    expect(stored[0]).toMatchObject({
+      steps: [{ title: 'Add', files: ['src/farewell.js'], detail: 'd' }],
+      meta: { answerReadAs: ['steps[0].files given as a string "src/farewell.js"'] },
+    });
+    expect(stored[0]).not.toHaveProperty('readAs');
+  });
+
   it('records the repository size it listed at the base commit, for the router', async () => {
     const { service, repoStats, logger } = fixtures();
 

@@ -65,7 +65,9 @@ export class PlannerService {
             ctx,
           })
         : await this.llm.chatJson(request, parsePlan, ctx, { repairTurns: agent.repairTurns, shape: PLAN_SHAPE });
-    const { value: plan, result, fixes } = answered;
+    // What was read in another shape than asked goes in the meta, beside the JSON fixes, not in the plan the coder reads.
+    const { value: read, result, fixes } = answered;
+    const { readAs, ...plan } = read;
     const explored = 'explored' in answered ? { turns: answered.turns, explored: answered.explored, readFiles: answered.readFiles } : {};
     const meta = {
       frId: fr.id,
@@ -76,6 +78,7 @@ export class PlannerService {
       model: result.model,
       createdAt: this.clock.now().toISOString(),
       ...(fixes.length > 0 ? { answerFixes: fixes } : {}),
+      ...(readAs ? { answerReadAs: readAs } : {}),
       ...explored,
     };
     const ref = await this.artifacts.putJson(ArtifactKeys.plan(env), { ...plan, ...(instructions.length > 0 ? { instructions } : {}), meta });

@@ -34,6 +34,27 @@ describe('parseReviewAnswer', () => {
   });
 
   it.each([
+    ['tests/command.configureOutput.test.js:347', undefined, 'tests/command.configureOutput.test.js', 347],
+    ['src/a.js:12-20', undefined, 'src/a.js', 12],
+    ['src/a.js#L12', undefined, 'src/a.js', 12],
+    ['src/a.js#L12-L20', null, 'src/a.js', 12],
+    // A line given beside it stays the finding's.
+    ['src/a.js:12', 30, 'src/a.js', 30],
+  ])('reads a file given as %j (line %j) as the path and its line (relay trial commander.js)', (file, line, path, expected) => {
+    const [f] = parseReviewAnswer({ ...valid(), findings: [{ file, line, severity: 'minor', message: 'Trim the name.' }] }).findings;
+    expect(f).toEqual({ file: path, line: expected, severity: 'minor', message: 'Trim the name.' });
+  });
+
+  it('keeps a file with no line written into it as it is', () => {
+    for (const file of ['src/a.js', 'src/a:b.js', 'src/a.js:0', ':12', 'docs/v1.2.md'])
+      expect(parseReviewAnswer({ ...valid(), findings: [{ file, severity: 'minor', message: 'm' }] }).findings[0]).toEqual({
+        file,
+        severity: 'minor',
+        message: 'm',
+      });
+  });
+
+  it.each([
     ['not an object', [], '(answer): must be a JSON object (got [])'],
     ['bad verdict', { ...valid(), verdict: 'maybe' }, 'verdict: must be one of approve, request-changes, reject (got "maybe")'],
     ['verdict with no clear reading', { ...valid(), verdict: 'COMMENTED' }, 'verdict: must be one of approve, request-changes, reject (got "COMMENTED")'],

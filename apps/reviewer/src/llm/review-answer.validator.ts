@@ -108,11 +108,28 @@ function lineOf(value: unknown, field: string): number | undefined {
   throw new ReviewAnswerError(field, `must be a line number (an integer from 1) or absent (got ${shown(value)})`);
 }
 
+const LINE_IN_PATH = /^(.+?)(?::(\d+)(?:-\d+)?|#L(\d+)(?:-L?\d+)?)$/;
+
+/**
+ * A finding's file with its line written into it (`tests/a.test.js:347`, `a.js:12-20`, `a.js#L12`;
+ * a relay trial's reviewer): kept whole, the path matched no file of the diff, and without a line
+ * it read as a file the change misses, which a major finding blocks on. The path is the part before
+ * the line, and the line is the finding's when it gives none. No note in the message, unlike a
+ * severity's: nothing the model meant is lost, and a path in two messages made them read as one point.
+ */
+function lineInPath(file: string): { file: string; line: number } | undefined {
+  const m = LINE_IN_PATH.exec(file.trim());
+  const line = m ? Number(m[2] ?? m[3]) : 0;
+  return m && line > 0 ? { file: m[1]!, line } : undefined;
+}
+
 function finding(value: unknown, at: string, verdict: Verdict): ModelFinding {
   if (!isObject(value)) throw new ReviewAnswerError(at, `must be an object (got ${shown(value)})`);
   noUnknownKeys(value, FINDING_KEYS, at);
   // An empty file means the finding is about the change as a whole.
-  const file = text(value.file, `${at}.file`, { min: 0, max: 1000 });
+  const written = text(value.file, `${at}.file`, { min: 0, max: 1000 });
+  const split = lineInPath(written);
+  const file = split ? split.file : written;
   const given = severity(value.severity, `${at}.severity`, verdict);
   const said = typeof value.severity === 'string' ? value.severity.trim() : '';
   // A word read as another severity keeps a trace of what the model said (a trial's "medium" became minor silently).
@@ -122,7 +139,7 @@ function finding(value: unknown, at: string, verdict: Verdict): ModelFinding {
     severity: given,
     message: `${text(value.message, `${at}.message`, { min: 1, max: 5000 })}${note}`,
   };
-  const line = lineOf(value.line, `${at}.line`);
+  const line = lineOf(value.line, `${at}.line`) ?? split?.line;
   if (line !== undefined) out.line = line;
   if (value.suggestion !== undefined && value.suggestion !== null) out.suggestion = text(value.suggestion, `${at}.suggestion`, { min: 0, max: 5000 });
   if (value.confidence !== undefined && value.confidence !== null) out.confidence = unit(value.confidence, `${at}.confidence`);

@@ -181,4 +181,48 @@ describe('buildReviewPrompt, what a later round and a real repository add', () =
     // The criteria are listed once, not again in the description.
     expect(prompt.match(/works/g)).toHaveLength(1);
   });
+
+  describe('the previous round', () => {
+    const earlier = {
+      round: 1,
+      verdict: 'request-changes' as const,
+      findings: [{ file: '', severity: 'critical' as const, message: 'The tests failed: 1210/1214 passed', blocking: true }],
+    };
+    const input = {
+      fr: sampleFr(),
+      plan,
+      diff: section('src/index.ts', 1),
+      tests,
+      checks: [],
+      rules: [],
+      round: 2,
+      coderSummary: 'Isolated the colour tests.',
+      earlier,
+    };
+    const sectionOf = (prompt: string) => prompt.slice(prompt.indexOf('# The previous'), prompt.indexOf('# Test result'));
+
+    it("is framed as a model's review when one made it, as it always was", () => {
+      expect(sectionOf(buildReviewPrompt(input).prompt)).toBe(
+        '# The previous review (round 1: request-changes)\n\nIts findings, which this round was meant to address:\n\n- (whole change) [critical, blocking] The tests failed: 1210/1214 passed\n\nCheck each against the diff: do not report again what was fixed; report what is still wrong, saying it was raised before.\n\n',
+      );
+    });
+
+    it('says the checks alone blocked it, and that this is the first model review, when no model reviewed before (relay trial commander.js)', () => {
+      expect(sectionOf(buildReviewPrompt({ ...input, earlierByChecks: { first: true } }).prompt)).toBe(
+        "# The previous round (round 1: request-changes, by the deterministic checks alone)\n\nNo model reviewed round 1: its deterministic checks blocked it, so the model was not asked. This is the first model review of the change: review all of it (the diff is the whole change since the base), not only what this round changed, which is all the coder's summary above describes.\n\nThe checks' findings, which this round was meant to address:\n\n- (whole change) [critical, blocking] The tests failed: 1210/1214 passed\n\nCheck each against the diff and the test result: do not report again what was fixed; report what is still wrong, saying it was raised before.\n\n",
+      );
+      const { coderSummary: _, ...unsummarised } = input;
+      expect(buildReviewPrompt({ ...unsummarised, earlierByChecks: { first: true } }).prompt).toContain('not only what this round changed.\n\n');
+    });
+
+    it('names the last round a model reviewed, when one did', () => {
+      const r3 = { ...input, round: 3, earlier: { ...earlier, round: 2 } };
+      expect(buildReviewPrompt({ ...r3, earlierByChecks: { first: false, lastModelRound: 1 } }).prompt).toContain(
+        "No model reviewed round 2: its deterministic checks blocked it, so the model was not asked. The last model review was round 1's; the diff is the whole change since the base.\n\n",
+      );
+      expect(buildReviewPrompt({ ...r3, earlierByChecks: { first: false } }).prompt).toContain(
+        'so the model was not asked. The diff is the whole change since the base.\n\n',
+      );
+    });
+  });
 });

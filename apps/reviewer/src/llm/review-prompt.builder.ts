@@ -23,6 +23,12 @@ export interface ReviewPromptInput {
   coderSummary?: string;
   /** The previous round's verdict and findings, in a fix round. */
   earlier?: EarlierReviewDto;
+  /**
+   * Set when no model reviewed the previous round (its deterministic checks blocked it, so the
+   * model was not asked): whether a model reviewed any round before (`first: false` when a round's
+   * report could not tell) and the latest that one was. Absent, the previous review was a model's.
+   */
+  earlierByChecks?: EarlierByChecks;
   /** The end of the test output, when the counts cannot tell (an output in no known format). */
   testOutputTail?: string;
 }
@@ -156,14 +162,37 @@ export function planParts(raw: string): { plan: { text: string; lang: string }; 
   return { plan: { text: lines.join('\n'), lang: '' }, instructions };
 }
 
-function earlierSection(earlier: EarlierReviewDto | undefined): string {
+/** What the rounds before say of the previous review when no model made it (ReviewPromptInput.earlierByChecks). */
+export interface EarlierByChecks {
+  /** No model has reviewed the change before this call. */
+  first: boolean;
+  /** The latest round a model reviewed, when one did. */
+  lastModelRound?: number;
+}
+
+function earlierSection(earlier: EarlierReviewDto | undefined, byChecks: EarlierByChecks | undefined, coderSummary: boolean): string {
   if (!earlier) return '';
   const findings = earlier.findings.length
     ? earlier.findings
         .map((f) => `- ${f.file || '(whole change)'}${f.line !== undefined ? `:${f.line}` : ''} [${f.severity}${f.blocking ? ', blocking' : ''}] ${f.message}`)
         .join('\n')
     : '- (none)';
+  if (byChecks) return checksOnlySection(earlier, byChecks, findings, coderSummary);
   return `# The previous review (round ${earlier.round}: ${earlier.verdict})\n\nIts findings, which this round was meant to address:\n\n${findings}\n\nCheck each against the diff: do not report again what was fixed; report what is still wrong, saying it was raised before.`;
+}
+
+/**
+ * The previous round as it was: blocked by the deterministic checks, with no model review (a
+ * relay trial's second-round reviewer, the first model to read the feature, was told it was
+ * re-checking a review, and reviewed the round's test fix rather than the feature).
+ */
+function checksOnlySection(earlier: EarlierReviewDto, byChecks: EarlierByChecks, findings: string, coderSummary: boolean): string {
+  const before = byChecks.first
+    ? `This is the first model review of the change: review all of it (the diff is the whole change since the base), not only what this round changed${coderSummary ? ", which is all the coder's summary above describes" : ''}.`
+    : byChecks.lastModelRound !== undefined
+      ? `The last model review was round ${byChecks.lastModelRound}'s; the diff is the whole change since the base.`
+      : 'The diff is the whole change since the base.';
+  return `# The previous round (round ${earlier.round}: ${earlier.verdict}, by the deterministic checks alone)\n\nNo model reviewed round ${earlier.round}: its deterministic checks blocked it, so the model was not asked. ${before}\n\nThe checks' findings, which this round was meant to address:\n\n${findings}\n\nCheck each against the diff and the test result: do not report again what was fixed; report what is still wrong, saying it was raised before.`;
 }
 
 /** Pretty-prints a JSON plan; anything else is shown as stored. */
@@ -221,7 +250,7 @@ export function buildReviewPrompt(input: ReviewPromptInput, limits: PromptLimits
     ...(input.coderSummary
       ? [`# What the coder says it did\n\n${bounded(input.coderSummary.trim(), 5000, 'summary')}\n\nCheck it against the diff; it is a claim, not evidence.`]
       : []),
-    ...(input.earlier ? [earlierSection(input.earlier)] : []),
+    ...(input.earlier ? [earlierSection(input.earlier, input.earlierByChecks, Boolean(input.coderSummary))] : []),
     `# Test result\n\n${testsLine}${input.testOutputTail ? `\n\nThe end of the test output:\n\n${fence(input.testOutputTail)}` : ''}`,
     `# Deterministic checks\n\nThese already ran and their findings are already reported; do not repeat them.\n\n${checksSection(input.checks)}`,
     `# Review rules\n\n${rulesSection(input.rules)}`,

@@ -1,4 +1,5 @@
 import { parseUnifiedDiff } from '../diff/unified-diff.parser.js';
+import { parseReviewAnswer } from '../llm/review-answer.validator.js';
 import { filterFindings, MAX_EVENT_FINDINGS, messagesOverlap, modelFindings, onChangedLine } from './finding.filter.js';
 import type { Finding } from './review.model.js';
 
@@ -113,6 +114,23 @@ describe('filterFindings', () => {
     expect(kept.map((f) => [f.file, f.blocking, f.note])).toEqual([
       ['History.md', true, undefined],
       ['docs/x.md', false, undefined],
+    ]);
+  });
+
+  it('reads a file with its line written into it as that file and line, not as a file the change misses (relay trial commander.js)', () => {
+    const answer = parseReviewAnswer({
+      verdict: 'approve',
+      confidence: 0.8,
+      summary: 'Fine.',
+      findings: [
+        { file: 'src/a.js:1', severity: 'major', message: 'An unchanged line.' },
+        { file: 'src/a.js#L3', severity: 'major', message: 'A changed line.' },
+      ],
+    });
+    const { kept } = filterFindings([], modelFindings(answer), diff, options);
+    expect(kept.map((f) => [f.file, f.line, f.blocking])).toEqual([
+      ['src/a.js', 3, true],
+      ['src/a.js', 1, false],
     ]);
   });
 

@@ -28,6 +28,12 @@ class MemoryArtifacts extends ArtifactStore {
     if (!data) throw new PermanentError(`artifact ${ref.key} does not exist`, 'ARTIFACT_MISSING');
     return data;
   }
+  override async find(key: string): Promise<{ ref: ArtifactRefDto; data: Uint8Array } | undefined> {
+    const data = this.objects.get(key);
+    return data
+      ? { ref: { key, size: data.byteLength, sha256: createHash('sha256').update(data).digest('hex'), contentType: 'application/json' }, data }
+      : undefined;
+  }
   report(key: string): ReviewReport {
     return JSON.parse(new TextDecoder().decode(this.objects.get(key))) as ReviewReport;
   }
@@ -281,6 +287,30 @@ describe('ReviewService', () => {
     const stored = artifacts.report(report.key);
     expect(stored.model.rawAnswer).toBe('{"verdict": "ok"}');
     expect(stored.outcome).toEqual({ kind: 'failed', failure: outcome.failure });
+  });
+
+  it("tells the first model to review the change that the previous round was the checks' alone (relay trial commander.js)", async () => {
+    const llm = new ScriptedLlm([APPROVE, APPROVE]);
+    // Round 1: a check blocks, the model is not asked.
+    const r1 = await service(llm).review(await command(TOKEN_DIFF));
+    expect(llm.requests).toHaveLength(0);
+    const earlier = { round: 1, verdict: 'request-changes' as const, findings: r1.outcome.kind === 'reviewed' ? r1.outcome.event.findings : [] };
+    await service(llm).review(await command(CLEAN_DIFF, { round: 2, earlier, coderSummary: 'Moved the token to the environment.' }));
+    const r2 = String(llm.requests[0]!.messages[1]!.content);
+    expect(r2).toContain('# The previous round (round 1: request-changes, by the deterministic checks alone)\n\nNo model reviewed round 1');
+    expect(r2).toContain('This is the first model review of the change');
+    expect(r2).not.toContain('# The previous review');
+
+    // Round 3 after the model's review of round 2 (its report stored above): the prompt says what it always said.
+    expect(artifacts.report('FR-7/saga-7/review-r2.json').model.parsed).toBeDefined();
+    await service(llm).review(await command(CLEAN_DIFF, { round: 3, earlier: { ...earlier, round: 2 } }));
+    expect(String(llm.requests[1]!.messages[1]!.content)).toContain('# The previous review (round 2: request-changes)\n\nIts findings');
+  });
+
+  it('frames the previous round as a model review when its report cannot be read', async () => {
+    const llm = new ScriptedLlm([APPROVE]);
+    await service(llm).review(await command(CLEAN_DIFF, { round: 2, earlier: { round: 1, verdict: 'request-changes', findings: [] } }));
+    expect(String(llm.requests[0]!.messages[1]!.content)).toContain('# The previous review (round 1: request-changes)');
   });
 
   it('records why an answer was refused and asked again, in the stored report', async () => {

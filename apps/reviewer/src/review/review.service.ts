@@ -11,7 +11,7 @@ import { changedPaths, DiffParseError, parseUnifiedDiff, type ParsedDiff } from 
 import { LintCheck } from '../lint/lint.check.js';
 import { classifyLlmFailure, type LlmFailure } from '../llm/llm-failure.js';
 import { parseReviewAnswer, REVIEW_SHAPE } from '../llm/review-answer.validator.js';
-import { buildReviewPrompt, DEFAULT_PROMPT_LIMITS } from '../llm/review-prompt.builder.js';
+import { buildReviewPrompt, DEFAULT_PROMPT_LIMITS, type EarlierByChecks } from '../llm/review-prompt.builder.js';
 import { ReviewerConfig } from '../reviewer.config.js';
 import { selectRules } from '../vault/rule.selector.js';
 import { ReviewerVaultRepository } from '../vault/reviewer-vault.repository.js';
@@ -88,6 +88,7 @@ export class ReviewService {
     } else {
       const redacted = redactSecrets(diffText);
       const testOutputTail = cmd.tests.format === 'unparsed' ? await this.testOutputTail(cmd.tests.report) : undefined;
+      const earlierByChecks = cmd.earlier ? await this.earlierByChecks(env.frId, env.sagaId, cmd.earlier.round) : undefined;
       const { prompt, diff: promptDiff } = buildReviewPrompt(
         {
           fr: cmd.fr,
@@ -99,6 +100,7 @@ export class ReviewService {
           round: cmd.round,
           ...(cmd.coderSummary ? { coderSummary: cmd.coderSummary } : {}),
           ...(cmd.earlier ? { earlier: cmd.earlier } : {}),
+          ...(earlierByChecks ? { earlierByChecks } : {}),
           ...(testOutputTail ? { testOutputTail: redactSecrets(testOutputTail).text } : {}),
         },
         { ...DEFAULT_PROMPT_LIMITS, diffBytes: this.config.MAX_PROMPT_DIFF_BYTES },
@@ -252,6 +254,32 @@ export class ReviewService {
       return typeof report.outputTail === 'string' && report.outputTail.trim() ? report.outputTail.slice(-3000) : undefined;
     } catch (err) {
       this.logger.warn({ err, report: ref.key }, 'test report not readable; reviewing without the test output');
+      return undefined;
+    }
+  }
+
+  /**
+   * Whether the previous round's review was the deterministic checks' alone (the model not asked),
+   * read from this saga's earlier reports, and then whether a model reviewed any round before it.
+   * Undefined when a model reviewed the previous round or its report cannot be read: the prompt
+   * then says what it always said.
+   */
+  private async earlierByChecks(frId: string, sagaId: string, round: number): Promise<EarlierByChecks | undefined> {
+    try {
+      const models = async (r: number): Promise<ReviewReport['model'] | undefined> => {
+        const found = await this.artifacts.find(reportKey(frId, sagaId, r));
+        return found ? (JSON.parse(new TextDecoder().decode(found.data)) as Partial<ReviewReport>).model : undefined;
+      };
+      if ((await models(round))?.skipped === undefined) return undefined;
+      for (let r = round - 1; r >= 1; r -= 1) {
+        const model = await models(r);
+        if (model?.parsed !== undefined) return { first: false, lastModelRound: r };
+        // A round whose report says nothing either way: no claim that this is the first model review.
+        if (model?.skipped === undefined) return { first: false };
+      }
+      return { first: true };
+    } catch (err) {
+      this.logger.warn({ err, round }, "earlier review report not readable; the prompt frames the earlier round as a model's review");
       return undefined;
     }
   }

@@ -79,6 +79,62 @@ describe('CoderTools on a real directory', () => {
     );
   });
 
+  it("reads Claude Code's offset/limit as a line range, and says what it read (relay trial commander.js)", async () => {
+    const lines23 = (await run('read_file', { path: 'src/a.js', start_line: 2, end_line: 3 })).content;
+    expect((await run('read_file', { path: 'src/a.js', offset: 2, limit: 2 })).content).toBe(
+      `[arguments read as read_file's: offset 2, limit 2 -> start_line 2, end_line 3]\n${lines23}`,
+    );
+    // An offset of 0 (counted from 0) is the first line; numbers as text are read too; either may come alone.
+    expect((await run('read_file', { file_path: 'src/a.js', offset: '0', limit: '1' })).content).toBe(
+      "[arguments read as read_file's: file_path -> path, offset 0, limit 1 -> start_line 1, end_line 1]\nsrc/a.js (lines 1-1 of 3)\n1\tline 1",
+    );
+    expect((await run('read_file', { path: 'src/a.js', offset: 3 })).content).toBe(
+      "[arguments read as read_file's: offset 3 -> start_line 3]\nsrc/a.js (lines 3-3 of 3)\n3\tline 3",
+    );
+    expect((await run('read_file', { path: 'src/a.js', limit: 1 })).content).toMatch(
+      /^\[arguments read as read_file's: limit 1 -> end_line 1\]\nsrc\/a\.js \(lines 1-1 of 3\)/,
+    );
+    // Beside our own names, or not a whole number: refused, still saying which names were read as ours.
+    expect(await run('read_file', { file_path: 'src/a.js', offset: 2, end_line: 3 })).toEqual({
+      ok: false,
+      content:
+        '[arguments read as read_file\'s: file_path -> path]\nerror: read_file has no argument "offset". read_file takes: path (string, required), start_line (integer), end_line (integer)',
+    });
+    expect((await run('read_file', { path: 'src/a.js', offset: 1, limit: 'all' })).content).toBe(
+      'error: read_file has no arguments "offset", "limit". read_file takes: path (string, required), start_line (integer), end_line (integer)',
+    );
+    // Claude Code's own tool name (Read) with its arguments: the range is said, as the tool ran with what the model did not send.
+    expect((await run('Read', { file_path: 'src/a.js', offset: 2, limit: 1 })).content).toBe(
+      "[ran as read_file; the tool is called read_file]\n[arguments read as read_file's: offset 2, limit 1 -> start_line 2, end_line 2]\nsrc/a.js (lines 2-2 of 3)\n2\tline 2",
+    );
+  });
+
+  it("refuses search's include (a glob, where path is one file or directory), saying which names were read as ours", async () => {
+    expect(await run('search', { query: 'line', include: 'src' })).toEqual({
+      ok: false,
+      content:
+        '[arguments read as search\'s: query -> pattern]\nerror: search has no argument "include". search takes: pattern (string, required), regex (boolean), path (string)',
+    });
+  });
+
+  it('reads lines written into the path (a.js:2-3, a.js:2, a.js#L2-L3) as the range, with a note (relay trial commander.js)', async () => {
+    const lines23 = (await run('read_file', { path: 'src/a.js', start_line: 2, end_line: 3 })).content;
+    expect(await run('read_file', { path: 'src/a.js:2-3' })).toEqual({
+      ok: true,
+      content: `[path "src/a.js:2-3" read as path "src/a.js" with start_line 2, end_line 3]\n${lines23}`,
+    });
+    expect((await run('read_file', { path: 'src/a.js#L2-L3' })).content).toBe(
+      `[path "src/a.js#L2-L3" read as path "src/a.js" with start_line 2, end_line 3]\n${lines23}`,
+    );
+    expect((await run('read_file', { path: 'src/a.js:2' })).content).toBe(`[path "src/a.js:2" read as path "src/a.js" with start_line 2]\n${lines23}`);
+    // A file of that very name is read as it is; a range beside start_line/end_line, or of a file that does not exist, is not read so.
+    writeFileSync(join(root, 'src', 'b.js:1'), 'colon\n');
+    expect((await run('read_file', { path: 'src/b.js:1' })).content).toBe('src/b.js:1 (1 line)\n1\tcolon');
+    expect((await run('read_file', { path: 'src/a.js:2-3', start_line: 1 })).content).toBe('error: path "src/a.js:2-3" does not exist; did you mean src/a.js?');
+    expect((await run('read_file', { path: 'src/c.js:2' })).content).toBe('error: path "src/c.js:2" does not exist');
+    expect((await run('read_file', { path: 'src/a.js:3-2' })).content).toBe('error: path "src/a.js:3-2" does not exist; did you mean src/a.js?');
+  });
+
   it('reads a long file in pages, saying how to read on', async () => {
     writeFileSync(join(root, 'big.js'), Array.from({ length: 1000 }, (_, i) => `const v${i + 1} = ${i + 1};`).join('\n'));
     const first = (await run('read_file', { path: 'big.js' })).content;

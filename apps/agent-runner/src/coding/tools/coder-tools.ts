@@ -8,7 +8,7 @@ import { patchPaths } from './patch-paths.js';
 import { ToolArgumentError } from './tool-args.js';
 import { aliasedCall, withAliasNote } from './tool-aliases.js';
 import { TOOL_SCHEMAS, type ToolName } from './tool-schemas.js';
-import { didYouMean, inToolSpan, intArg, readFileView, readToolArgs, stringArg, type ToolOutcome } from './tool-text.js';
+import { didYouMean, inToolSpan, intArg, rangeInPath, readFileView, readToolArgs, stringArg, type ToolOutcome } from './tool-text.js';
 
 export type { ToolOutcome } from './tool-text.js';
 
@@ -275,10 +275,20 @@ export class CoderTools {
     return `[path read relative to the repository: ${path} -> ${String(args.path)}]`;
   }
 
-  /** A file with numbered lines (readFileView). */
+  /** A file with numbered lines (readFileView); a path that does not exist with lines written into it (`a.js:60-80`) reads them, with a note. */
   private async readFile(root: string, args: Record<string, unknown>): Promise<string> {
     const path = checkRelativePath(stringArg(args, 'path'));
-    const text = await this.ctx.files.readForModel(root, path, TOOL_LIMITS.readBytes);
+    let text: string;
+    try {
+      text = await this.ctx.files.readForModel(root, path, TOOL_LIMITS.readBytes);
+    } catch (e) {
+      const ranged = e instanceof UnsafePathError && /does not exist|is not an existing file/.test(e.problem) ? rangeInPath(path, args) : undefined;
+      if (!ranged) throw e;
+      // When the file without the range does not exist either, the model hears about the path it wrote.
+      const found = await this.ctx.files.readForModel(root, ranged.path, TOOL_LIMITS.readBytes).catch(() => undefined);
+      if (found === undefined) throw e;
+      return `${ranged.note}\n${readFileView(ranged.path, found, { start: ranged.start, ...(ranged.end !== undefined ? { end: ranged.end } : {}) }, TOOL_LIMITS.readLines)}`;
+    }
     return readFileView(path, text, { start: intArg(args, 'start_line'), end: intArg(args, 'end_line') }, TOOL_LIMITS.readLines);
   }
 }

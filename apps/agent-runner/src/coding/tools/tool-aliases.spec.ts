@@ -39,10 +39,18 @@ describe('aliasedCall', () => {
     expect(aliasedCall('cat', '{"path": "a"}', PLANNER)?.tool).toBe('read_file');
   });
 
+  it("reads Claude Code's Read offset and limit as a line range, and says so beside the tool's name", () => {
+    expect(aliasedCall('read', '{"file_path": "a", "offset": 1, "limit": 10}', CODER)).toEqual({
+      tool: 'read_file',
+      rawArgs: '{"path":"a","start_line":1,"end_line":10}',
+      note: "[ran as read_file; the tool is called read_file]\n[arguments read as read_file's: offset 1, limit 10 -> start_line 1, end_line 10]",
+    });
+  });
+
   it('leaves the call alone when an argument does not map unambiguously, or the name is ours or no tool', () => {
-    // Claude Code's Read takes an offset and a limit, its Bash a restart.
+    // Claude Code's Bash takes a restart (its Read's offset and limit are read as a line range, below).
     expect(aliasedCall('bash', '{"command": "ls", "restart": true}', CODER)).toBeUndefined();
-    expect(aliasedCall('read', '{"file_path": "a", "offset": 1, "limit": 10}', CODER)).toBeUndefined();
+    expect(aliasedCall('read', '{"file_path": "a", "offset": 1, "limit": "all"}', CODER)).toBeUndefined();
     expect(aliasedCall('cat', '{"path": "a", "file_path": "b"}', CODER)).toBeUndefined();
     expect(aliasedCall('bash', '{"script": "ls"}', CODER)).toBeUndefined();
     expect(aliasedCall('bash', '{}', CODER)).toBeUndefined();

@@ -40,8 +40,11 @@ export interface AliasedCall {
   note: string;
 }
 
-/** The call's arguments under the tool's own names, or undefined unless every one maps to exactly one of them and none it needs is missing. */
-function mappedArgs(tool: ToolName, rawArgs: string): Record<string, unknown> | undefined {
+/**
+ * The call's arguments under the tool's own names, with the renames whose values changed (Read's
+ * offset and limit), or undefined unless every one maps to exactly one of them and none it needs is missing.
+ */
+function mappedArgs(tool: ToolName, rawArgs: string): { args: Record<string, unknown>; converted: string[] } | undefined {
   let parsed: unknown;
   try {
     parsed = parseToolArgs(rawArgs);
@@ -51,9 +54,9 @@ function mappedArgs(tool: ToolName, rawArgs: string): Record<string, unknown> | 
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   const schema = TOOL_SCHEMAS[tool].parameters as { properties?: Record<string, unknown>; required?: string[] };
   const properties = schema.properties ?? {};
-  const { args } = withOurArgumentNames(TOOL_SCHEMAS[tool], parsed as Record<string, unknown>);
+  const { args, converted } = withOurArgumentNames(TOOL_SCHEMAS[tool], parsed as Record<string, unknown>);
   if (!Object.keys(args).every((k) => Object.hasOwn(properties, k))) return undefined;
-  return (schema.required ?? []).every((k) => Object.hasOwn(args, k)) ? args : undefined;
+  return (schema.required ?? []).every((k) => Object.hasOwn(args, k)) ? { args, converted } : undefined;
 }
 
 /**
@@ -65,9 +68,11 @@ export function aliasedCall(name: string, rawArgs: string, offered: ReadonlySet<
   const lower = name.trim().toLowerCase();
   const tool = (TOOL_NAMES as readonly string[]).includes(lower) ? (lower as ToolName) : ALIASES.get(lower);
   if (tool === undefined || tool === name || !offered.has(tool)) return undefined;
-  const args = mappedArgs(tool, rawArgs);
-  if (!args) return undefined;
-  return { tool, rawArgs: JSON.stringify(args), note: `[ran as ${tool}; the tool is called ${tool}]` };
+  const mapped = mappedArgs(tool, rawArgs);
+  if (!mapped) return undefined;
+  // A value read in another unit or as a range (Read's offset and limit) is said, as the tool ran with what the model did not send.
+  const converted = mapped.converted.length > 0 ? `\n[arguments read as ${tool}'s: ${mapped.converted.join(', ')}]` : '';
+  return { tool, rawArgs: JSON.stringify(mapped.args), note: `[ran as ${tool}; the tool is called ${tool}]${converted}` };
 }
 
 /** The outcome of an aliased call, with the note as its first line. */

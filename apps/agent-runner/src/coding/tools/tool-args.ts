@@ -80,6 +80,8 @@ const ARGUMENT_SYNONYMS: ReadonlyMap<string, string> = new Map([
   ['end', 'end_line'],
   ['line_end', 'end_line'],
   ['to_line', 'end_line'],
+  // search's `include` (opencode's grep, ripgrep's --glob) is left out: a file-name glob (`*.ts`), where
+  // our `path` is one literal file or directory; read as a path, a glob would find nothing and say so.
   ['query', 'pattern'],
   ['is_regex', 'regex'],
   ['isRegex', 'regex'],
@@ -88,28 +90,75 @@ const ARGUMENT_SYNONYMS: ReadonlyMap<string, string> = new Map([
 /** Synonyms whose value is in another unit: milliseconds become whole seconds (rounded up). */
 const MILLISECONDS = new Set(['timeout_ms', 'timeoutMs']);
 
-function converted(key: string, value: unknown): unknown {
+function inOurUnit(key: string, value: unknown): unknown {
   if (!MILLISECONDS.has(key)) return value;
   const ms = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
   return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.ceil(ms / 1000) : value;
+}
+
+/** A whole number from `min`, given as a number or as digits; anything else is undefined. */
+function wholeFrom(value: unknown, min: number): number | undefined {
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= min ? n : undefined;
+}
+
+/**
+ * Claude Code's Read takes `offset` (the line to start from) and `limit` (how many lines): the
+ * lines start_line = offset to end_line = offset + limit - 1 (a relay trial's planner lost both
+ * of its first reads to them). Two names make one range, so they are read together, only where
+ * the tool takes start_line and end_line and neither is given, and only as whole numbers; an
+ * offset of 0 (a reader counting from 0) is line 1. Anything else is left for checkToolArgs to refuse.
+ */
+function lineWindow(properties: Record<string, PropertySchema>, args: Record<string, unknown>): string | undefined {
+  if (!('offset' in args || 'limit' in args) || !('start_line' in properties && 'end_line' in properties)) return undefined;
+  if ('start_line' in args || 'end_line' in args) return undefined;
+  const offset = 'offset' in args ? wholeFrom(args.offset, 0) : undefined;
+  const limit = 'limit' in args ? wholeFrom(args.limit, 1) : undefined;
+  if (('offset' in args && offset === undefined) || ('limit' in args && limit === undefined)) return undefined;
+  const start = Math.max(offset ?? 1, 1);
+  delete args.offset;
+  delete args.limit;
+  const given = [...(offset !== undefined ? [`offset ${offset}`] : []), ...(limit !== undefined ? [`limit ${limit}`] : [])];
+  const read: string[] = [];
+  if (offset !== undefined) {
+    args.start_line = start;
+    read.push(`start_line ${start}`);
+  }
+  if (limit !== undefined) {
+    args.end_line = start + limit - 1;
+    read.push(`end_line ${start + limit - 1}`);
+  }
+  return `${given.join(', ')} -> ${read.join(', ')}`;
 }
 
 /**
  * The arguments with other families' names put under ours, where the tool has that argument and
  * it was not given under our name too (a name left as it was is refused by checkToolArgs), and
  * what was renamed (`old_string -> old_text`), which the model is told so its next call uses ours.
+ * `converted` is the part of `renamed` whose values changed too (milliseconds, offset and limit):
+ * a call run under another tool name says those, as its value is not what the model sent.
  */
-export function withOurArgumentNames(tool: ToolDefinition, given: Record<string, unknown>): { args: Record<string, unknown>; renamed: string[] } {
+export function withOurArgumentNames(
+  tool: ToolDefinition,
+  given: Record<string, unknown>,
+): { args: Record<string, unknown>; renamed: string[]; converted: string[] } {
   const properties = (tool.parameters as ObjectSchema).properties ?? {};
   const args: Record<string, unknown> = {};
   const renamed: string[] = [];
+  const converted: string[] = [];
   for (const [key, value] of Object.entries(given)) {
     const ours = key in properties ? key : ARGUMENT_SYNONYMS.get(key);
     const rename = ours !== undefined && ours !== key && ours in properties && !(ours in given) && !(ours in args);
-    args[rename ? ours : key] = rename ? converted(key, value) : value;
+    args[rename ? ours : key] = rename ? inOurUnit(key, value) : value;
     if (rename) renamed.push(MILLISECONDS.has(key) ? `${key} -> ${ours} (in seconds)` : `${key} -> ${ours}`);
+    if (rename && MILLISECONDS.has(key)) converted.push(renamed.at(-1)!);
   }
-  return { args, renamed };
+  const window = lineWindow(properties, args);
+  if (window) {
+    renamed.push(window);
+    converted.push(window);
+  }
+  return { args, renamed, converted };
 }
 
 /**

@@ -75,6 +75,35 @@ export function readFileView(path: string, text: string, range: { start?: number
   return `${header}\n${numberLines(lines.slice(start - 1, end), start)}${more}`;
 }
 
+/** A read_file path with the lines written into it, as read: the file and the range, and the line the model is told. */
+export interface RangeInPath {
+  path: string;
+  start: number;
+  end?: number;
+  note: string;
+}
+
+const RANGE_SUFFIX = /^(.+?)(?::(\d+)(?:-(\d+))?|#L(\d+)(?:-L?(\d+))?)$/;
+
+/**
+ * The lines written into a read_file path as editors and reviews write them (`lib/help.js:60-80`,
+ * `lib/help.js:60`, `lib/help.js#L60-L80`; a relay trial's coder was told "did you mean
+ * lib/help.js?"), when neither start_line nor end_line was given: `:60` reads from line 60 on.
+ * The caller reads it only when the path as written does not exist and this one does.
+ */
+export function rangeInPath(path: string, args: Record<string, unknown>): RangeInPath | undefined {
+  if (args.start_line !== undefined || args.end_line !== undefined) return undefined;
+  const m = RANGE_SUFFIX.exec(path);
+  if (!m) return undefined;
+  const start = Number(m[2] ?? m[4]);
+  const last = m[3] ?? m[5];
+  const end = last === undefined ? undefined : Number(last);
+  if (start < 1 || (end !== undefined && end < start)) return undefined;
+  const file = m[1]!;
+  const lines = `start_line ${start}${end !== undefined ? `, end_line ${end}` : ''}`;
+  return { path: file, start, ...(end !== undefined ? { end } : {}), note: `[path "${path}" read as path "${file}" with ${lines}]` };
+}
+
 /** Levenshtein distance with adjacent transpositions (`utlis` is one step from `utils`), giving up past `limit`. */
 export function editDistance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) > limit) return limit + 1;
@@ -207,15 +236,18 @@ export function inToolSpan(call: { asked: string; ran?: string }, work: () => Pr
 
 /** A call's arguments read (sloppy JSON mended) and checked against the tool's schema, or the refusal the model reads. */
 export function readToolArgs(name: ToolName, rawArgs: string): { args: Record<string, unknown>; note?: string } | { refused: ToolOutcome } {
+  let note: string | undefined;
   try {
     const parsed = parseToolArgs(rawArgs);
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
     // Read under our names, and said so: otherwise the model keeps the other family's names (a trial).
     const { args: named, renamed } = withOurArgumentNames(TOOL_SCHEMAS[name], parsed as Record<string, unknown>);
+    if (renamed.length > 0) note = `[arguments read as ${name}'s: ${renamed.join(', ')}]`;
     const args = checkToolArgs(TOOL_SCHEMAS[name], named);
-    return renamed.length > 0 ? { args, note: `[arguments read as ${name}'s: ${renamed.join(', ')}]` } : { args };
+    return note ? { args, note } : { args };
   } catch (e) {
-    if (e instanceof ToolArgumentError) return { refused: { ok: false, content: `error: ${e.message}` } };
+    // A refused call still says which names were read as ours (a trial's search lost `query -> pattern` with its refusal).
+    if (e instanceof ToolArgumentError) return { refused: { ok: false, content: `${note ? `${note}\n` : ''}error: ${e.message}` } };
     return { refused: { ok: false, content: `error: the arguments of ${name} are not a JSON object (${(e as Error).message})` } };
   }
 }
