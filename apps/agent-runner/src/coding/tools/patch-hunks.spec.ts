@@ -86,6 +86,9 @@ describe('withRecountedHunks', () => {
     );
     // A removed line that reads "-- x" is not a file header unless "+++ " follows it.
     expect(withRecountedHunks('@@ -1,9 +1,9 @@\n--- comment\n+++ other\n')).toBe('@@ -1,0 +1,0 @@\n--- comment\n+++ other\n');
+    // ...and a hunk whose counts git can read it by stays as written, even with such lines in it (a SQL comment changed).
+    const sql = '--- a/q.sql\n+++ b/q.sql\n@@ -1,2 +1,2 @@\n--- old comment\n+++ new comment\n select 1;\n';
+    expect(withRecountedHunks(sql)).toBe(sql);
   });
 
   it('counts a bare empty line as context, drops blank separator lines the header does not count, keeps ones it does, and ignores "\\ No newline"', () => {

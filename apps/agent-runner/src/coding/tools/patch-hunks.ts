@@ -113,6 +113,13 @@ export function withRecountedHunks(patch: string): string {
       i += 1;
       continue;
     }
+    // A header whose counts git can read the hunk by, as it stands, is left alone with its lines: what applied before applies now.
+    const fits = claimedEnd(lines, i + 1, countsOf(lines[i]!));
+    if (fits !== undefined) {
+      out.push(...lines.slice(i, fits));
+      i = fits;
+      continue;
+    }
     let end = i + 1;
     while (end < lines.length && !endsHunk(lines, end)) end += 1;
     const body = lines.slice(i + 1, end);
@@ -130,6 +137,33 @@ export function withRecountedHunks(patch: string): string {
     i = end;
   }
   return out.join('\n');
+}
+
+/**
+ * Where the hunk starting at `start` ends when read as git reads it, by its header's counts: the
+ * index after its last line, when exactly those lines are hunk lines and what follows is the end,
+ * another hunk or file, or a `diff` line; undefined when the counts do not fit the patch.
+ */
+function claimedEnd(lines: readonly string[], start: number, claimed: { old: number; new: number }): number | undefined {
+  // The split's last element after a final newline is not a line of the patch.
+  const limit = lines[lines.length - 1] === '' ? lines.length - 1 : lines.length;
+  let old = 0;
+  let added = 0;
+  let j = start;
+  while (old < claimed.old || added < claimed.new) {
+    if (j >= limit) return undefined;
+    const c = lines[j]!.replace(/\r$/, '')[0];
+    if (c === '+') added += 1;
+    else if (c === '-') old += 1;
+    else if (c === ' ' || c === undefined) {
+      old += 1;
+      added += 1;
+    } else if (c !== '\\') return undefined;
+    j += 1;
+    if (old > claimed.old || added > claimed.new) return undefined;
+  }
+  while (j < limit && lines[j]!.startsWith('\\')) j += 1;
+  return j === limit || endsHunk(lines, j) ? j : undefined;
 }
 
 /** The counts a header claims (absent counts mean 1). */
