@@ -84,8 +84,7 @@ export class BaseTreeTools {
     const shown = await this.git.runCapped(this.mirrorDir, ['show', `${this.sha}:${path}`], TOOL_LIMITS.readBytes + 1);
     if (shown.truncated) throw new UnsafePathError(path, `is more than the ${TOOL_LIMITS.readBytes} bytes a read may return; search it instead`);
     if (shown.stdout.includes('\0')) throw new UnsafePathError(path, 'is a binary file');
-    if (path !== asked && ranged)
-      return `${ranged.note}\n${readFileView(path, shown.stdout, { start: ranged.start, ...(ranged.end !== undefined ? { end: ranged.end } : {}) }, TOOL_LIMITS.readLines)}`;
+    if (path !== asked && ranged) return `${ranged.note}\n${readFileView(path, shown.stdout, ranged.range, TOOL_LIMITS.readLines)}`;
     return readFileView(path, shown.stdout, { start: intArg(args, 'start_line'), end: intArg(args, 'end_line') }, TOOL_LIMITS.readLines);
   }
 

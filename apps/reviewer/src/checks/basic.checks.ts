@@ -1,9 +1,14 @@
-import type { TestResultDto } from '@agency/contracts';
+import type { BaseFailuresDto, TestResultDto } from '@agency/contracts';
 import type { ParsedDiff } from '../diff/unified-diff.parser.js';
 import type { CheckResult, Finding } from '../review/review.model.js';
 
 function checkFinding(check: string, f: Omit<Finding, 'source' | 'check' | 'confidence'>): Finding {
   return { ...f, source: 'check', check, confidence: 1 };
+}
+
+/** The tests that failed at the base, as the check and the model's prompt name them: the first ten, then how many more. */
+export function baseFailureNames(f: BaseFailuresDto): string {
+  return `${f.names.slice(0, 10).join('; ')}${f.count > 10 ? `; and ${f.count - 10} more` : ''}`;
 }
 
 /**
@@ -22,7 +27,6 @@ export function checkTests(tests: TestResultDto): CheckResult {
     : `${counts.passed}/${counts.total} passed, ${counts.failed} failed, ${counts.skipped} skipped`;
   const atBase = tests.failedAtBase;
   if (!passed && !unparsed && atBase && atBase.count === counts.failed) {
-    const names = atBase.names.slice(0, 10).join('; ');
     return {
       id: 'tests',
       passed: true,
@@ -31,7 +35,7 @@ export function checkTests(tests: TestResultDto): CheckResult {
         checkFinding('tests', {
           file: '',
           severity: 'minor',
-          message: `The tests failed (${tally}), but only tests that already failed at the base, before any change: ${names}${atBase.count > 10 ? `; and ${atBase.count - 10} more` : ''}.`,
+          message: `The tests failed (${tally}), but only tests that already failed at the base, before any change: ${baseFailureNames(atBase)}.`,
           suggestion: 'Nothing for this change to do unless the feature request is about them; the test report is artifact ' + report.key + '.',
           blocking: false,
         }),

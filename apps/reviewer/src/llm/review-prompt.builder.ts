@@ -1,6 +1,7 @@
 import type { EarlierReviewDto, FrSnapshotDto, TestResultDto } from '@agency/contracts';
 import { bodyForPrompt, listItem, type ReviewRule } from '@agency/vault';
 import type { CheckResult } from '../review/review.model.js';
+import { baseFailureNames } from '../checks/basic.checks.js';
 
 export interface PromptLimits {
   diffBytes: number;
@@ -237,7 +238,7 @@ export function buildReviewPrompt(input: ReviewPromptInput, limits: PromptLimits
     ? `\n[diff truncated: ${diff.shownBytes} of ${diff.totalBytes} bytes shown${diff.partialFile ? `; ${diff.partialFile} cut part-way` : ''}${diff.omittedFiles.length ? `; files not shown: ${diff.omittedFiles.join(', ')}` : ''}. Do not report findings on parts you did not see.]`
     : '';
   const atBase = tests.failedAtBase
-    ? ` Every failing test already failed at the base, before any change, so the change did not cause it: ${tests.failedAtBase.names.slice(0, 10).join('; ')}${tests.failedAtBase.count > 10 ? `; and ${tests.failedAtBase.count - 10} more` : ''}.`
+    ? ` Every failing test already failed at the base, before any change, so the change did not cause it: ${baseFailureNames(tests.failedAtBase)}.`
     : '';
   const testsLine = `Passed: ${tests.passed ? 'yes' : 'no'} (${tests.format === 'unparsed' ? 'judged by the exit code: the output matched no known test runner, so there are no counts' : `${c.passed}/${c.total} passed, ${c.failed} failed, ${c.skipped} skipped`}).${atBase} Report artifact: ${tests.report.key}.`;
   const sections = [

@@ -287,7 +287,7 @@ export class CoderTools {
       // When the file without the range does not exist either, the model hears about the path it wrote.
       const found = await this.ctx.files.readForModel(root, ranged.path, TOOL_LIMITS.readBytes).catch(() => undefined);
       if (found === undefined) throw e;
-      return `${ranged.note}\n${readFileView(ranged.path, found, { start: ranged.start, ...(ranged.end !== undefined ? { end: ranged.end } : {}) }, TOOL_LIMITS.readLines)}`;
+      return `${ranged.note}\n${readFileView(ranged.path, found, ranged.range, TOOL_LIMITS.readLines)}`;
     }
     return readFileView(path, text, { start: intArg(args, 'start_line'), end: intArg(args, 'end_line') }, TOOL_LIMITS.readLines);
   }

@@ -78,8 +78,8 @@ export function readFileView(path: string, text: string, range: { start?: number
 /** A read_file path with the lines written into it, as read: the file and the range, and the line the model is told. */
 export interface RangeInPath {
   path: string;
-  start: number;
-  end?: number;
+  /** As readFileView takes it. */
+  range: { start: number; end?: number };
   note: string;
 }
 
@@ -101,7 +101,7 @@ export function rangeInPath(path: string, args: Record<string, unknown>): RangeI
   if (start < 1 || (end !== undefined && end < start)) return undefined;
   const file = m[1]!;
   const lines = `start_line ${start}${end !== undefined ? `, end_line ${end}` : ''}`;
-  return { path: file, start, ...(end !== undefined ? { end } : {}), note: `[path "${path}" read as path "${file}" with ${lines}]` };
+  return { path: file, range: { start, ...(end !== undefined ? { end } : {}) }, note: `[path "${path}" read as path "${file}" with ${lines}]` };
 }
 
 /** Levenshtein distance with adjacent transpositions (`utlis` is one step from `utils`), giving up past `limit`. */
