@@ -31,7 +31,7 @@ describe('registry against a real nats-server: slots, priority, pause', () => {
    */
   const twoPasses = async () => {
     const lease = await KvStore.open<{ expiresAt: number }>(bus, BUCKETS.leases, { history: 1 });
-    const revision = async () => (await lease.get('registry-dispatcher'))?.revision ?? 0;
+    const revision = async () => (await lease.get('registry.dispatcher'))?.revision ?? 0;
     const from = await revision();
     await expectEventually(async () => expect(await revision()).toBeGreaterThanOrEqual(from + 2));
   };

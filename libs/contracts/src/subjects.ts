@@ -34,6 +34,22 @@ export const BUCKETS = {
 } as const;
 
 /**
+ * Buckets several services write. Each service has its own key space in them, `<service>.<rest>`
+ * (`ownedKey`), and its NATS user may write, delete and read only there: a compromised reviewer
+ * cannot forge or erase the agent-runner's once-keys, nor the registry the orchestrator's lease
+ * (libs/messaging/src/bus-permissions.ts). Keys of the shape before (one token, e.g.
+ * `agent-runner_FR-1-r1_plan_1`) are read, never written, while they can still exist (see docs/architecture.md).
+ */
+export const SHARED_BUCKETS = [BUCKETS.once, BUCKETS.leases] as const;
+export type SharedBucket = (typeof SHARED_BUCKETS)[number];
+
+/** A key in `owner`'s space of a shared bucket; `rest` may hold dots (more tokens) but must not be empty. */
+export function ownedKey(owner: ServiceName, rest: string): string {
+  if (rest === '' || rest.startsWith('.') || rest.endsWith('.') || rest.includes('..')) throw new Error(`KV key "${rest}" of ${owner}: empty token`);
+  return `${owner}.${rest}`;
+}
+
+/**
  * The value under `repoStatsKey(repo)` in BUCKETS.repos: written by the agent-runner each time a
  * plan lists the repository's files at its base commit, read by the router when it scores an FR.
  */

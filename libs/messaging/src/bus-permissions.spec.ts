@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUCKETS, Messages, SERVICE_NAMES, type AnyMessageDef, type MessageName } from '@agency/contracts';
+import { BUCKETS, Messages, SERVICE_NAMES, SHARED_BUCKETS, type AnyMessageDef, type MessageName } from '@agency/contracts';
 import { BUS_ROLES, BUS_USERS, busPermissions, commandOwners, inboxPrefixFor, mayPublish, subjectMatches, type BusUser } from './bus-permissions.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -70,12 +70,66 @@ describe('the bus permission table', () => {
       const role = BUS_ROLES[user];
       for (const b of kvBuckets) {
         const access = (role.kv as Record<string, string> | undefined)?.[b];
-        expect(mayPublish(user, `$KV.${b}.some.key`), `${user} writes ${b}`).toBe(access === 'write');
-        expect(mayPublish(user, `$JS.API.DIRECT.GET.KV_${b}.$KV.${b}.some.key`), `${user} reads ${b}`).toBe(access !== undefined);
+        // In a shared bucket a user's keys start with its name.
+        const key = (SHARED_BUCKETS as readonly string[]).includes(b) ? `${user}.some.key` : 'some.key';
+        expect(mayPublish(user, `$KV.${b}.${key}`), `${user} writes ${b}`).toBe(access === 'write');
+        expect(mayPublish(user, `$JS.API.DIRECT.GET.KV_${b}.$KV.${b}.${key}`), `${user} reads ${b}`).toBe(access !== undefined);
+        // Nobody changes a bucket's limits: one writer could expire every other writer's keys.
+        expect(mayPublish(user, `$JS.API.STREAM.UPDATE.KV_${b}`), `${user} updates ${b}`).toBe(false);
       }
       expect(mayPublish(user, '$O.agency-artifacts.C.abc'), `${user} writes artifacts`).toBe(role.artifacts === 'write');
       expect(mayPublish(user, '$JS.API.STREAM.MSG.GET.OBJ_agency-artifacts'), `${user} reads artifacts`).toBe(role.artifacts !== undefined);
     }
+  });
+
+  it('makes every bucket that several principals write a shared one, with a key space per writer', () => {
+    const kvBuckets = Object.values(BUCKETS).filter((b) => b !== BUCKETS.artifacts);
+    const writers = (b: string) => BUS_USERS.filter((u) => (BUS_ROLES[u].kv as Record<string, string> | undefined)?.[b] === 'write');
+    expect(kvBuckets.filter((b) => writers(b).length > 1).sort()).toEqual([...SHARED_BUCKETS].sort());
+  });
+
+  describe.each(SHARED_BUCKETS)('in the shared bucket %s', (b) => {
+    const writers = BUS_USERS.filter((u) => (BUS_ROLES[u].kv as Record<string, string> | undefined)?.[b] === 'write');
+    const pairs = writers.flatMap((a) => writers.filter((o) => o !== a).map((o) => [a, o] as const));
+    const stream = `KV_${b}`;
+
+    it.each(writers)('%s writes, deletes, purges, reads and watches its own keys', (user) => {
+      // A KV put, delete and per-key purge are all publishes to the key's subject.
+      expect(mayPublish(user, `$KV.${b}.${user}.x`)).toBe(true);
+      expect(mayPublish(user, `$KV.${b}.${user}.cancelled.job-1`)).toBe(true);
+      expect(mayPublish(user, `$JS.API.DIRECT.GET.${stream}.$KV.${b}.${user}.x`)).toBe(true);
+      expect(mayPublish(user, `$JS.API.CONSUMER.CREATE.${stream}.oc_1.$KV.${b}.${user}.cancelled.>`)).toBe(true);
+      expect(mayPublish(user, `$JS.API.STREAM.INFO.${stream}`)).toBe(true);
+      expect(mayPublish(user, `$JS.API.STREAM.CREATE.${stream}`)).toBe(true);
+    });
+
+    it.each(pairs)("%s cannot write, delete, purge, read or watch %s's keys", (user, other) => {
+      expect(mayPublish(user, `$KV.${b}.${other}.x`)).toBe(false);
+      expect(mayPublish(user, `$JS.API.DIRECT.GET.${stream}.$KV.${b}.${other}.x`)).toBe(false);
+      expect(mayPublish(user, `$JS.API.CONSUMER.CREATE.${stream}.oc_1.$KV.${b}.${other}.>`)).toBe(false);
+    });
+
+    it.each(writers)('%s has no way around the key in the subject: no payload-addressed read, consumer or bucket-wide change', (user) => {
+      for (const subject of [
+        `$JS.API.STREAM.MSG.GET.${stream}`,
+        `$JS.API.DIRECT.GET.${stream}`,
+        `$JS.API.CONSUMER.CREATE.${stream}`,
+        `$JS.API.CONSUMER.CREATE.${stream}.oc_1`,
+        `$JS.API.CONSUMER.CREATE.${stream}.oc_1.$KV.${b}.>`,
+        `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.d`,
+        `$JS.API.STREAM.UPDATE.${stream}`,
+        `$JS.API.STREAM.PURGE.${stream}`,
+        `$JS.API.STREAM.MSG.DELETE.${stream}`,
+        `$JS.API.STREAM.DELETE.${stream}`,
+        `$KV.${b}.x`,
+      ])
+        expect(mayPublish(user, subject), subject).toBe(false);
+    });
+
+    it.each(writers)('%s may read, never write, a key of the shape before the key spaces (one token)', (user) => {
+      expect(mayPublish(user, `$JS.API.DIRECT.GET.${stream}.$KV.${b}.${user}_FR-1-r1_plan_1`)).toBe(true);
+      expect(mayPublish(user, `$KV.${b}.${user}_FR-1-r1_plan_1`)).toBe(false);
+    });
   });
 
   it('never lets anyone delete or purge the agency streams or buckets, or subscribe outside its own inbox', () => {

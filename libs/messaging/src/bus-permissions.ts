@@ -1,4 +1,14 @@
-import { BUCKETS, COMMAND_PREFIX, DEAD_LETTER_PREFIX, EVENT_PREFIX, Messages, SERVICE_NAMES, STREAMS, type ServiceName } from '@agency/contracts';
+import {
+  BUCKETS,
+  COMMAND_PREFIX,
+  DEAD_LETTER_PREFIX,
+  EVENT_PREFIX,
+  Messages,
+  SERVICE_NAMES,
+  SHARED_BUCKETS,
+  STREAMS,
+  type ServiceName,
+} from '@agency/contracts';
 
 /**
  * Who may do what on the bus: one NATS user per service, plus the CLI and the dashboard, each
@@ -15,6 +25,7 @@ export type BusUser = (typeof BUS_USERS)[number];
 export const BUS_ADMIN_USER = 'admin';
 
 export type BucketName = (typeof BUCKETS)[keyof typeof BUCKETS];
+export type KvBucketName = Exclude<BucketName, typeof BUCKETS.artifacts>;
 export type Access = 'read' | 'write';
 
 export interface BusRole {
@@ -24,8 +35,11 @@ export interface BusRole {
   handlesEvents?: boolean;
   /** Reads the audit log (AGENCY_EVT) through ephemeral ordered consumers. */
   readsEvents?: boolean;
-  /** KV buckets it opens (reading creates a missing bucket too: services start in any order). */
-  kv?: Partial<Record<Exclude<BucketName, typeof BUCKETS.artifacts>, Access>>;
+  /**
+   * KV buckets it opens (reading creates a missing bucket too: services start in any order). In a
+   * shared bucket (SHARED_BUCKETS) the access is to its own key space `<user>.>` only.
+   */
+  kv?: Partial<Record<KvBucketName, Access>>;
   /** The artifact object store. */
   artifacts?: Access;
 }
@@ -117,8 +131,8 @@ function othersDurable(stream: string, name: string): string[] {
   ];
 }
 
-/** Reading (and, since services start in any order, creating) the stream behind a bucket; writing too. */
-function bucket(stream: string, subjects: string, access: Access): string[] {
+/** The object store's stream: read (and, since services start in any order, create); writers replace objects. */
+function objectStore(stream: string, subjects: string, access: Access): string[] {
   const read = [
     `${API}.STREAM.INFO.${stream}`,
     `${API}.STREAM.CREATE.${stream}`,
@@ -128,8 +142,40 @@ function bucket(stream: string, subjects: string, access: Access): string[] {
     ...ephemeral(stream),
   ];
   // An object replaced under the same name has its old chunks purged.
-  const write = [`${API}.STREAM.UPDATE.${stream}`, subjects, ...(stream.startsWith('OBJ_') ? [`${API}.STREAM.PURGE.${stream}`] : [])];
+  const write = [`${API}.STREAM.UPDATE.${stream}`, subjects, `${API}.STREAM.PURGE.${stream}`];
   return access === 'write' ? [...read, ...write] : read;
+}
+
+/**
+ * A KV bucket: open it (creating it when missing: services start in any order), read, watch and
+ * write keys. Never STREAM.UPDATE: the KV client does not need it, and limits changed by one
+ * writer (max age, history) would erase every other writer's keys. In a shared bucket
+ * (SHARED_BUCKETS) all of it is narrowed to the user's own key space `$KV.<bucket>.<user>.>`:
+ * reads go by direct get with the key in the subject (nats.js appends it so that permissions
+ * apply), watches by consumers whose filter is in the subject; the payload-addressed reads
+ * (STREAM.MSG.GET, a bare DIRECT.GET, a consumer without a filter) are not allowed. Keys of the
+ * shape before the key spaces (one token, no owner) may still be read, never written: see
+ * docs/architecture.md, "KV key spaces".
+ */
+function kvBucket(name: KvBucketName, user: BusUser, access: Access): string[] {
+  const stream = `KV_${name}`;
+  const open = [`${API}.STREAM.INFO.${stream}`, `${API}.STREAM.CREATE.${stream}`];
+  if (!(SHARED_BUCKETS as readonly string[]).includes(name)) {
+    const read = [...open, `${API}.STREAM.MSG.GET.${stream}`, `${API}.DIRECT.GET.${stream}`, `${API}.DIRECT.GET.${stream}.>`, ...ephemeral(stream)];
+    return access === 'write' ? [...read, `$KV.${name}.>`] : read;
+  }
+  const own = `$KV.${name}.${user}.>`;
+  const read = [
+    ...open,
+    `${API}.DIRECT.GET.${stream}.${own}`,
+    `${API}.DIRECT.GET.${stream}.$KV.${name}.*`,
+    `${API}.CONSUMER.CREATE.${stream}.*.${own}`,
+    `${API}.CONSUMER.INFO.${stream}.*`,
+    `${API}.CONSUMER.MSG.NEXT.${stream}.*`,
+    `${API}.CONSUMER.DELETE.${stream}.*`,
+    `$JS.FC.${stream}.>`,
+  ];
+  return access === 'write' ? [...read, own] : read;
 }
 
 /** Creating the agency's three streams, or bringing their limits up to date (every service does at boot). */
@@ -162,8 +208,8 @@ export function busPermissions(user: BusUser): BusPermissions {
     add([`${API}.STREAM.INFO.${EVT}`, ...ephemeral(EVT)]);
     for (const owner of BUS_USERS.filter((u) => u !== user && BUS_ROLES[u].handlesEvents)) add(othersDurable(EVT, `${owner}-evt`), deny);
   }
-  for (const [name, access] of Object.entries(role.kv ?? {}) as Array<[BucketName, Access]>) add(bucket(`KV_${name}`, `$KV.${name}.>`, access));
-  if (role.artifacts) add(bucket(`OBJ_${BUCKETS.artifacts}`, `$O.${BUCKETS.artifacts}.>`, role.artifacts));
+  for (const [name, access] of Object.entries(role.kv ?? {}) as Array<[KvBucketName, Access]>) add(kvBucket(name, user, access));
+  if (role.artifacts) add(objectStore(`OBJ_${BUCKETS.artifacts}`, `$O.${BUCKETS.artifacts}.>`, role.artifacts));
 
   return { publish: { allow: [...allow].sort(), deny: [...deny].sort() }, subscribe: { allow: [`${inboxPrefixFor(user)}.>`] } };
 }

@@ -52,7 +52,7 @@ export class MessagingModule {
         { provide: BusConnectionCloser, useFactory: (bus: BusConnection) => new BusConnectionCloser(bus), inject: [BusConnection] },
         { provide: BusPublisher, useFactory: (bus: BusConnection, clock: Clock) => new BusPublisher(bus, clock), inject: [BusConnection, Clock] },
         { provide: ArtifactStore, useFactory: (bus: BusConnection) => new ArtifactStore(bus), inject: [BusConnection] },
-        { provide: IdempotencyStore, useFactory: (bus: BusConnection) => new IdempotencyStore(bus), inject: [BusConnection] },
+        { provide: IdempotencyStore, useFactory: (bus: BusConnection) => new IdempotencyStore(bus, options.service), inject: [BusConnection] },
         { provide: JetStreamClient, useFactory: (bus: BusConnection, p: BusPublisher) => new JetStreamClient(bus, p), inject: [BusConnection, BusPublisher] },
       ],
       exports: [MESSAGING_OPTIONS, Clock, BusConnection, BusPublisher, ArtifactStore, IdempotencyStore, JetStreamClient],

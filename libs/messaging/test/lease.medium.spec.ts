@@ -29,10 +29,10 @@ describe('Lease against a real nats-server: one holder, failover when it lapses'
   /** Two (or more) replicas contending for a lease of their own, so tests do not share state. */
   const replicas = (...holders: string[]) => {
     names += 1;
-    return holders.map((h) => new Lease(bus, clock, `test-lease-${names}`, h, TTL));
+    return holders.map((h) => new Lease(bus, clock, 'registry', `test-lease-${names}`, h, TTL));
   };
-  const holderOf = async (name: string) =>
-    (await (await KvStore.open<{ holder: string; expiresAt: number }>(bus, BUCKETS.leases, { history: 1 })).get(name))?.value;
+  const leases = () => KvStore.open<{ holder: string; expiresAt: number }>(bus, BUCKETS.leases, { history: 1 });
+  const holderOf = async (lease: Lease) => (await (await leases()).get(lease.key))?.value;
 
   beforeAll(async () => {
     nats = await startNatsServer();
@@ -53,7 +53,7 @@ describe('Lease against a real nats-server: one holder, failover when it lapses'
     const got = await Promise.all([a!.acquire(), b!.acquire()]);
     expect(got.filter(Boolean)).toHaveLength(1);
     const winner = got[0] ? 'a' : 'b';
-    expect(await holderOf(a!.name)).toEqual({ holder: winner, expiresAt: clock.nowMs() + TTL });
+    expect(await holderOf(a!)).toEqual({ holder: winner, expiresAt: clock.nowMs() + TTL });
   });
 
   it('keeps the lease with a holder that renews, however long past the first TTL', async () => {
@@ -67,7 +67,7 @@ describe('Lease against a real nats-server: one holder, failover when it lapses'
       // Past the expiry of every renewal but the last one: still a's.
       expect(await b!.acquire()).toBe(false);
     }
-    expect(await holderOf(a!.name)).toMatchObject({ holder: 'a' });
+    expect(await holderOf(a!)).toMatchObject({ holder: 'a' });
   });
 
   it('passes to the standby once the holder stops renewing and the TTL has run out, not before', async () => {
@@ -78,7 +78,7 @@ describe('Lease against a real nats-server: one holder, failover when it lapses'
     clock.advance(1);
     // expiresAt is exclusive: at exactly the expiry the lease is free.
     expect(await b!.acquire()).toBe(true);
-    expect(await holderOf(a!.name)).toEqual({ holder: 'b', expiresAt: clock.nowMs() + TTL });
+    expect(await holderOf(a!)).toEqual({ holder: 'b', expiresAt: clock.nowMs() + TTL });
     // The old holder coming back finds it taken and does not steal it back.
     expect(await a!.acquire()).toBe(false);
     expect(await b!.acquire()).toBe(true);
@@ -90,7 +90,7 @@ describe('Lease against a real nats-server: one holder, failover when it lapses'
     clock.advance(TTL + 1);
     const got = await Promise.all([b!.acquire(), c!.acquire()]);
     expect(got.filter(Boolean)).toHaveLength(1);
-    expect((await holderOf(a!.name))?.holder).toBe(got[0] ? 'b' : 'c');
+    expect((await holderOf(a!))?.holder).toBe(got[0] ? 'b' : 'c');
   });
 
   it('hands the lease over at once when the holder releases it', async () => {
@@ -107,15 +107,33 @@ describe('Lease against a real nats-server: one holder, failover when it lapses'
     const [a, b] = replicas('a', 'b');
     expect(await a!.acquire()).toBe(true);
     await b!.release();
-    expect(await holderOf(a!.name)).toEqual({ holder: 'a', expiresAt: clock.nowMs() + TTL });
+    expect(await holderOf(a!)).toEqual({ holder: 'a', expiresAt: clock.nowMs() + TTL });
     expect(await b!.acquire()).toBe(false);
+  });
+
+  it("lives in its owner's key space, and defers to a holder of the version before (`<owner>-<name>`) until that one lapses", async () => {
+    const [a, b] = replicas('a', 'b');
+    expect(a!.key).toBe(`registry.${a!.name}`);
+    // An old replica renewing the lease where the version before kept it.
+    const old = await leases();
+    await old.put(a!.legacyKey, { holder: 'old', expiresAt: clock.nowMs() + TTL });
+    expect(await a!.acquire()).toBe(false);
+    expect(await b!.acquire()).toBe(false);
+    expect(await holderOf(a!)).toBeUndefined();
+    // The old replica stopped renewing: the lease passes to the new key space.
+    clock.advance(TTL);
+    expect(await a!.acquire()).toBe(true);
+    expect(await holderOf(a!)).toEqual({ holder: 'a', expiresAt: clock.nowMs() + TTL });
+    // An old record of this very holder (upgraded in place) does not lock it out.
+    await old.put(a!.legacyKey, { holder: 'a', expiresAt: clock.nowMs() + TTL });
+    expect(await a!.acquire()).toBe(true);
   });
 
   it('fails over on the real clock: the standby polls and takes over after the holder goes quiet', async () => {
     const ttl = 1_500;
     const name = `test-lease-real-${Date.now()}`;
-    const a = new Lease(bus, new Clock(), name, 'a', ttl);
-    const b = new Lease(bus, new Clock(), name, 'b', ttl);
+    const a = new Lease(bus, new Clock(), 'registry', name, 'a', ttl);
+    const b = new Lease(bus, new Clock(), 'registry', name, 'b', ttl);
     expect(await a.acquire()).toBe(true);
     const firstTtlEnds = Date.now() + ttl;
     // a renews as a service would, well inside the TTL, while b keeps asking.

@@ -141,15 +141,15 @@ describe('the bus with a user per service (nats-server 2.9)', () => {
     const once = await KvStore.open<{ n: number }>(runner, BUCKETS.once, { ttl: 60_000, history: 1 });
     const seen: string[] = [];
     const stop = await once.watchPuts(
-      'job.>',
+      'agent-runner.job.>',
       (k) => seen.push(k),
       () => undefined,
     );
-    const rev = await once.create('job.a', { n: 1 });
-    await once.update('job.a', { n: 2 }, rev!);
-    expect((await once.get('job.a'))?.value).toEqual({ n: 2 });
-    expect(await once.keys()).toContain('job.a');
-    await expectEventually(() => expect(seen).toContain('job.a'));
+    const rev = await once.create('agent-runner.job.a', { n: 1 });
+    await once.update('agent-runner.job.a', { n: 2 }, rev!);
+    expect((await once.get('agent-runner.job.a'))?.value).toEqual({ n: 2 });
+    expect(await once.keys()).toContain('agent-runner.job.a');
+    await expectEventually(() => expect(seen).toContain('agent-runner.job.a'));
     stop();
     const artifacts = new ArtifactStore(runner);
     await artifacts.put('FR-1/x.txt', 'first', 'text/plain');

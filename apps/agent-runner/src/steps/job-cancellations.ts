@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BUCKETS } from '@agency/contracts';
+import { BUCKETS, ownedKey } from '@agency/contracts';
 import { BusConnection, KvStore, RetryingLazy } from '@agency/messaging';
 
 interface Cancelled {
@@ -9,7 +9,8 @@ interface Cancelled {
   jobId?: string;
 }
 
-const PREFIX = 'agent-runner.cancelled.';
+// In the runner's own key space of the shared bucket (the only part its NATS user may write).
+const PREFIX = `${ownedKey('agent-runner', 'cancelled')}.`;
 
 /**
  * Jobs that were stopped. Kept in KV (`agency-once`, with its TTL) so every runner replica, and

@@ -128,7 +128,7 @@ describe('StepRunner', () => {
     });
     expect(outcome).toEqual({ ok: true, payload: coded });
     expect(heartbeats.log).toEqual(['start code-r1: coding', 'work', 'stop']);
-    expect([...once.recorded.keys()]).toEqual(['agent-runner:saga-1:code-r1:2']);
+    expect([...once.recorded.keys()]).toEqual(['saga-1:code-r1:2']);
     expect(bus.sent).toEqual([{ type: 'agent-runner.coded', payload: coded }]);
   });
 

@@ -49,7 +49,7 @@ export class StepRunner {
       await this.bus.reply(env, Messages.AgentStepFailed, failure);
       return { ok: false, failure };
     }
-    const key = `agent-runner:${env.sagaId}:${env.step}:${env.attempt}`;
+    const key = `${env.sagaId}:${env.step}:${env.attempt}`;
     // One step of a job at a time: a re-driven attempt must not reset the worktree under the one still running.
     const { result, replayed } = await this.jobLocks.run(jobIdOf(env), () =>
       this.once.once<StepOutcome<PayloadOf<D>>>(key, async () => {

@@ -26,7 +26,7 @@ export class MergePrHandler {
     let merged: PrMergedEvent;
     try {
       const { number, method } = env.payload;
-      ({ result: merged } = await this.once.once(`git-service.merge:${env.sagaId}:${env.step}:${env.attempt}`, async () => {
+      ({ result: merged } = await this.once.once(`merge:${env.sagaId}:${env.step}:${env.attempt}`, async () => {
         const { pr } = await this.prs.merge(repoOfTarget(env.payload.repo), number, method, { allowDraft: false });
         if (!pr.mergeSha) throw new Error(`PR #${pr.number} is recorded as merged without a merge sha`);
         return { number: pr.number, url: pr.url, mergeSha: pr.mergeSha };

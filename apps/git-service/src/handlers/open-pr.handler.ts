@@ -22,9 +22,7 @@ export class OpenPrHandler {
     let opened: PrOpenedEvent;
     try {
       const origin = { frId: env.frId, sagaId: env.sagaId, ...(env.jobId ? { jobId: env.jobId } : {}) };
-      ({ result: opened } = await this.once.once(`git-service.open-pr:${env.sagaId}:${env.step}:${env.attempt}`, () =>
-        this.prs.openOrUpdate(env.payload, origin),
-      ));
+      ({ result: opened } = await this.once.once(`open-pr:${env.sagaId}:${env.step}:${env.attempt}`, () => this.prs.openOrUpdate(env.payload, origin)));
     } catch (e) {
       return reportStepFailure(this.bus, env, e, this.logger);
     }

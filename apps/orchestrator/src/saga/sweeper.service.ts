@@ -61,7 +61,7 @@ export class SweeperService implements OnApplicationShutdown {
     @Optional() private readonly metrics?: Metrics,
   ) {
     const ttl = Math.max(3 * config.SWEEP_INTERVAL_MS, 5000);
-    this.lease = new Lease(bus, clock, 'orchestrator-sweeper', config.INSTANCE_ID ?? `${hostname()}-${process.pid}`, ttl);
+    this.lease = new Lease(bus, clock, 'orchestrator', 'sweeper', config.INSTANCE_ID ?? `${hostname()}-${process.pid}`, ttl);
   }
 
   start(): void {

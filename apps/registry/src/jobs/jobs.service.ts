@@ -34,7 +34,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {
     const holder = config.INSTANCE_ID ?? `${hostname()}-${process.pid}`;
-    this.lease = new Lease(connection, clock, 'registry-dispatcher', holder, Math.max(3 * config.DISPATCH_INTERVAL_MS, 5000));
+    this.lease = new Lease(connection, clock, 'registry', 'dispatcher', holder, Math.max(3 * config.DISPATCH_INTERVAL_MS, 5000));
   }
 
   onApplicationBootstrap(): void {

@@ -18,7 +18,7 @@ export class ReviewHandler {
     // A redelivered command (say the reply failed) answers from the stored report instead of
     // paying for a second model call; a re-driven step has a new attempt and reviews again.
     const run: { outcome?: ReviewOutcome } = {};
-    const { result: report } = await this.once.once(`reviewer:${env.sagaId}:${env.step}:${env.attempt}`, async () => {
+    const { result: report } = await this.once.once(`${env.sagaId}:${env.step}:${env.attempt}`, async () => {
       const done = await this.reviews.review(env);
       run.outcome = done.outcome;
       return done.report;
