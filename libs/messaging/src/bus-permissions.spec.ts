@@ -191,6 +191,15 @@ describe('the table against the code of each app', () => {
     if (used.has(BUCKETS.artifacts)) expect(role.artifacts === 'write', `${user} writes artifacts`).toBe(/artifacts\.put(Json)?\(/.test(text));
   });
 
+  it.each(BUS_USERS)('%s: keys it names in a shared bucket are in its own key space', (user) => {
+    const text = code[user];
+    // Leases and once-keys get the owner from their constructor; a store it opens itself, from ownedKey.
+    for (const m of text.matchAll(/new Lease\([^,]+,[^,]+,\s*'([^']+)'/g)) expect(m[1], `${user} names a lease of`).toBe(user);
+    for (const m of text.matchAll(/ownedKey\(\s*'([^']+)'/g)) expect(m[1], `${user} names a key of`).toBe(user);
+    const opensShared = SHARED_BUCKETS.some((b) => new RegExp(`BUCKETS\\.${Object.entries(BUCKETS).find(([, v]) => v === b)![0]}\\b`).test(text));
+    if (opensShared) expect(text, `${user} opens a shared bucket: its keys come from ownedKey`).toMatch(new RegExp(`ownedKey\\(\\s*'${user}'`));
+  });
+
   it('the services that handle events and read the audit log are the ones whose code does', () => {
     for (const user of BUS_USERS) {
       const text = code[user];

@@ -6,7 +6,6 @@ import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Payload } from '@nestjs/microservices';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { errors } from '@nats-io/transport-node';
 import { BUCKETS, Messages, STREAMS, type Envelope, type ScoreFrCommand } from '@agency/contracts';
 import { sampleEnvelope } from '@agency/contracts/testing';
 import {
@@ -26,6 +25,7 @@ import { createLogger } from '@agency/telemetry';
 import { expectEventually, freePort, tempDir, type TempDir } from '@agency/testing';
 import { generateNatsCredentials, natsPasswordEnv, renderNatsAuthorization, type NatsCredentials, type NatsPrincipal } from '../src/nats-auth.js';
 import { startNats, type NatsProcess } from '../src/nats-process.js';
+import { expectRefused as refused } from './support/refused.js';
 
 // nats-server 2.9 with the agency's generated users and permissions: each service can do what its
 // code does (the transport's durable consumer, its events, dead letters, its buckets) and the
@@ -58,19 +58,6 @@ describe('the bus with a user per service (nats-server 2.9)', () => {
     open.push(bus);
     return bus;
   };
-  /** The server's refusal: nats.js rejects the request whose subject it refused. */
-  const refused = async (p: Promise<unknown>, subject: string) => {
-    const e = await p.then(
-      () => undefined,
-      (err: unknown) => err as Error,
-    );
-    expect(e, `publishing to ${subject} must be refused`).toBeInstanceOf(Error);
-    const cause = e instanceof errors.PermissionViolationError ? e : (e!.cause as Error | undefined);
-    expect(cause).toBeInstanceOf(errors.PermissionViolationError);
-    expect((cause as InstanceType<typeof errors.PermissionViolationError>).operation).toBe('publish');
-    expect(cause!.message).toBe(`Permissions Violation for Publish to "${subject}"`);
-  };
-
   beforeAll(async () => {
     dir = tempDir('agency-bus-auth-');
     creds = generateNatsCredentials();
