@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUCKETS, SHARED_BUCKETS, ownedKey, type ServiceName } from '@agency/contracts';
-import { BUS_ROLES, BUS_USERS, BusConnection, Clock, IdempotencyStore, KvStore, Lease, type Access, type KvBucketName } from '@agency/messaging';
+import { BUS_ROLES, BUS_USERS, BusConnection, Clock, IdempotencyStore, KvStore, Lease, ONCE_TTL_MS, type Access, type KvBucketName } from '@agency/messaging';
 import { expectEventually, tempDir, type TempDir } from '@agency/testing';
 import { generateNatsCredentials, natsPasswordEnv, renderNatsAuthorization, type NatsCredentials, type NatsPrincipal } from '../src/nats-auth.js';
 import { startNats, type NatsProcess } from '../src/nats-process.js';
@@ -27,7 +27,7 @@ describe('KV key spaces per service in shared buckets (nats-server 2.9)', () => 
     open.push(bus);
     return bus;
   };
-  const once = (bus: BusConnection) => KvStore.open<Entry>(bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 });
+  const once = (bus: BusConnection) => KvStore.open<Entry>(bus, BUCKETS.once, { ttl: ONCE_TTL_MS, history: 1 });
   const leases = (bus: BusConnection) => KvStore.open<Entry>(bus, BUCKETS.leases, { history: 1 });
 
   beforeAll(async () => {
@@ -100,7 +100,7 @@ describe('KV key spaces per service in shared buckets (nats-server 2.9)', () => 
         const bus = await as(user);
         const shared = (SHARED_BUCKETS as readonly string[]).includes(bucket);
         const key = shared ? ownedKey(user as ServiceName, 'use.k') : 'use.k';
-        const store = await KvStore.open<Entry>(bus, bucket, bucket === BUCKETS.once ? { ttl: 7 * 24 * 3600_000, history: 1 } : { history: 1 });
+        const store = await KvStore.open<Entry>(bus, bucket, bucket === BUCKETS.once ? { ttl: ONCE_TTL_MS, history: 1 } : { history: 1 });
         if (access === 'read') {
           expect(await store.get(key), `${user} reads ${bucket}`).toBeUndefined();
           continue;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BUCKETS, ownedKey } from '@agency/contracts';
-import { BusConnection, KvStore, RetryingLazy } from '@agency/messaging';
+import { BusConnection, KvStore, ONCE_TTL_MS, RetryingLazy } from '@agency/messaging';
 
 interface Cancelled {
   reason: string;
@@ -22,7 +22,7 @@ export class JobCancellations {
   private readonly known = new Set<string>();
 
   constructor(bus: BusConnection) {
-    this.store = KvStore.lazy<Cancelled>(bus, BUCKETS.once, { ttl: 7 * 24 * 3600_000, history: 1 });
+    this.store = KvStore.lazy<Cancelled>(bus, BUCKETS.once, { ttl: ONCE_TTL_MS, history: 1 });
   }
 
   private open(): Promise<KvStore<Cancelled>> {
