@@ -133,13 +133,13 @@ tiers:
 llm:
   providers:
     mock: { type: openai-compatible, base_url: "http://127.0.0.1:${mockPort}/v1" }
-    mockplain: { type: openai-compatible, base_url: "http://127.0.0.1:${mockPort}/v1", stream_upstream: false }
+    mockstream: { type: openai-compatible, base_url: "http://127.0.0.1:${mockPort}/v1", stream_upstream: true }
   models:
     bench: [mock/bench-model]
-    bench-plain: [mockplain/bench-model]
+    bench-stream: [mockstream/bench-model]
   prices:
     mock/bench-model: { input_per_mtok: 1.0, output_per_mtok: 2.0 }
-    mockplain/bench-model: { input_per_mtok: 1.0, output_per_mtok: 2.0 }
+    mockstream/bench-model: { input_per_mtok: 1.0, output_per_mtok: 2.0 }
 `;
 
 /** A gateway with telemetry off (no span export); add AGENCY_TRACE_FILE to export spans. */

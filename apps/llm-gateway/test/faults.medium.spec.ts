@@ -16,7 +16,7 @@ function llm(flaky: string, backup: string, deadPort: number): string {
     flaky: { type: openai, base_url: "${flaky}/v1", api_key_env: TEST_OPENAI_UPSTREAM_KEY, timeout_ms: 300 }
     stall: { type: openai, base_url: "${flaky}/v1", api_key_env: TEST_OPENAI_UPSTREAM_KEY, timeout_ms: 300 }
     plain: { type: openai, base_url: "${flaky}/v1", api_key_env: TEST_OPENAI_UPSTREAM_KEY, stream_upstream: false }
-    backup: { type: anthropic, base_url: "${backup}", api_key_env: TEST_ANTHROPIC_UPSTREAM_KEY }
+    backup: { type: anthropic, base_url: "${backup}", api_key_env: TEST_ANTHROPIC_UPSTREAM_KEY, stream_upstream: true }
     dead: { type: openai-compatible, base_url: "http://127.0.0.1:${deadPort}/v1" }
   models:
     main: [flaky/gpt-4.1, backup/claude-x]

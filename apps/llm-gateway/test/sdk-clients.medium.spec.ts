@@ -166,8 +166,7 @@ describe('official SDKs as clients of the gateway, against local vendor upstream
         tools: [{ type: 'function', function: { name: 'read_file', description: 'Reads a file of the repository', parameters: READ_FILE_TOOL.schema } }],
         parallel_tool_calls: false,
         tool_choice: 'auto',
-        stream: true,
-        stream_options: { include_usage: true },
+        // 500 tokens come whole within the first-byte timeout: asked as JSON (stream_upstream: auto).
       });
 
       const second = await anthropic.messages.create({

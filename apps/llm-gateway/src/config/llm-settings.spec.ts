@@ -167,6 +167,12 @@ describe('parseLlmSettings', () => {
       'llm.providers.oa.max_concurrency: must be a whole number of calls from 1 to 100000, got 1.5',
       'llm.providers.oa.headers.Authorization: is set by the gateway itself and cannot be configured',
     ]);
+    expect(problems(VALID.replace('{ type: openai }', '{ type: openai, stream_upstream: always }'))).toEqual([
+      'llm.providers.oa.stream_upstream: must be true, false or auto, got "always"',
+    ]);
+    expect(parseLlmSettings(parse(VALID.replace('{ type: openai }', '{ type: openai, stream_upstream: auto }')), DIR).providers.get('oa')).toMatchObject({
+      streamUpstream: 'auto',
+    });
   });
 
   it('reads record and replay providers; a record provider wraps an HTTP provider', () => {

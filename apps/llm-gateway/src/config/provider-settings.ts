@@ -23,8 +23,12 @@ export interface HttpProviderLimits {
   defaultMaxTokens?: number;
   /** Extra request headers (e.g. OpenRouter's HTTP-Referer and X-Title). */
   headers?: Record<string, string>;
-  /** false: a non-streaming call is sent without stream (for a server that cannot stream); default true. */
-  streamUpstream?: boolean;
+  /**
+   * Whether a non-streaming call is asked of the vendor as a stream (and assembled): true always,
+   * false never (a server that cannot stream), 'auto' (the default) when its answer may outlast the
+   * first-byte timeout (streamsUpstream in http.provider.ts).
+   */
+  streamUpstream?: boolean | 'auto';
 }
 
 export type HttpProviderSettings =
@@ -98,7 +102,11 @@ function parseLimits(p: Problems, path: string, raw: Record<string, unknown>): H
     (out as Record<string, number>)[rule.field] = v;
   }
   if (raw.stream_upstream !== undefined) {
-    if (typeof raw.stream_upstream !== 'boolean') p.add(childPath(path, 'stream_upstream'), `must be true or false, got ${kindOf(raw.stream_upstream)}`);
+    if (typeof raw.stream_upstream !== 'boolean' && raw.stream_upstream !== 'auto')
+      p.add(
+        childPath(path, 'stream_upstream'),
+        `must be true, false or auto, got ${typeof raw.stream_upstream === 'string' ? `"${raw.stream_upstream}"` : kindOf(raw.stream_upstream)}`,
+      );
     else out.streamUpstream = raw.stream_upstream;
   }
   if (raw.headers !== undefined) {

@@ -1,7 +1,7 @@
 import type { LlmChatRequest, LlmStreamEvent } from '../llm-provider.js';
 import { AnthropicWire } from '../wire/anthropic.wire.js';
 import { OpenAiWire } from '../wire/openai.wire.js';
-import { DEFAULT_TIMEOUTS, HttpProvider } from './http.provider.js';
+import { DEFAULT_TIMEOUTS, HttpProvider, SLOWEST_TOKENS_PER_SECOND, streamsUpstream } from './http.provider.js';
 import { TransportError, type UpstreamRequest, type UpstreamResponse } from './http.transport.js';
 
 /** Plays the network: answers each send with the next scripted response (bytes in chunks) or failure. */
@@ -78,6 +78,42 @@ describe('HttpProvider', () => {
     transport.next.push({ chunks: [completion] });
     expect(await plain.chat(call)).toMatchObject({ content: 'hello' });
     expect(JSON.parse(transport.sent[1]!.body!)).toEqual({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] });
+  });
+
+  it('asks for a stream only when the answer may outlast the first-byte timeout (stream_upstream: auto)', () => {
+    expect(DEFAULT_TIMEOUTS.streamUpstream).toBe('auto');
+    const bound = 60 * SLOWEST_TOKENS_PER_SECOND;
+    expect(streamsUpstream('auto', undefined, 60_000)).toBe(true);
+    expect(streamsUpstream('auto', bound + 1, 60_000)).toBe(true);
+    expect(streamsUpstream('auto', bound, 60_000)).toBe(false);
+    expect(streamsUpstream('auto', 256, 60_000)).toBe(false);
+    // A deadline that leaves less time makes a shorter answer worth streaming.
+    expect(streamsUpstream('auto', 256, 10_000)).toBe(true);
+    expect(streamsUpstream(true, 1, 60_000)).toBe(true);
+    expect(streamsUpstream(false, undefined, 60_000)).toBe(false);
+  });
+
+  it('asks a short answer as JSON, and still reads a stream sent instead (auto)', async () => {
+    const auto = new HttpProvider('oa', new OpenAiWire('oa', 'https://api.example.com/v1/', {}, 'max_completion_tokens'), transport, {
+      ...DEFAULT_TIMEOUTS,
+      timeoutMs: 60_000,
+    });
+    transport.next.push({ chunks: [completion] });
+    expect(await auto.chat({ ...call, maxTokens: 256 })).toMatchObject({ content: 'hello' });
+    expect(JSON.parse(transport.sent[0]!.body!)).toEqual({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 256 });
+    // The call's deadline leaves 5 s: 256 tokens may not come whole by then, so it streams.
+    transport.next.push({ chunks: [completion] });
+    await auto.chat({ ...call, maxTokens: 256 }, undefined, { firstByteTimeoutMs: 5_000 });
+    expect(JSON.parse(transport.sent[1]!.body!)).toMatchObject({ stream: true });
+    // A server (or a cassette) that streams a JSON request's answer is read all the same.
+    const chunks = sse({ id: 'c', choices: [{ delta: { content: 'hi there' }, finish_reason: 'stop' }] });
+    transport.next.push({ headers: { 'content-type': 'text/event-stream' }, chunks: [...chunks, 'data: [DONE]\n\n'] });
+    expect(await auto.chat({ ...call, maxTokens: 16 })).toMatchObject({ content: 'hi there', finishReason: 'stop' });
+    // Bad JSON to a JSON request says what was wrong, not that a stream was asked for.
+    transport.next.push({ chunks: ['{"choices": ['] });
+    const said = await auto.chat({ ...call, maxTokens: 16 }).catch((e: Error) => e.message);
+    expect(said).toMatch(/is not JSON/);
+    expect(said).not.toMatch(/asked for a stream/);
   });
 
   it('answers a non-streaming call from the streamed answer, assembled', async () => {

@@ -22,11 +22,31 @@ export interface HttpProviderTimeouts {
   /**
    * Answer a non-streaming call from a streamed answer, assembled: the first-byte timeout then
    * bounds only the wait for the answer to start, and a long answer still coming is never cut.
+   * 'auto': only for an answer that may outlast the first-byte timeout (streamsUpstream).
    */
-  streamUpstream: boolean;
+  streamUpstream: boolean | 'auto';
 }
 
-export const DEFAULT_TIMEOUTS: HttpProviderTimeouts = { timeoutMs: 60_000, idleTimeoutMs: 120_000, maxBodyBytes: 32 * 1024 * 1024, streamUpstream: true };
+export const DEFAULT_TIMEOUTS: HttpProviderTimeouts = { timeoutMs: 60_000, idleTimeoutMs: 120_000, maxBodyBytes: 32 * 1024 * 1024, streamUpstream: 'auto' };
+
+/**
+ * The slowest output a vendor is assumed to keep up, in tokens per second: an answer bounded to
+ * fewer tokens than the first-byte timeout allows at this pace comes whole before that timeout.
+ */
+export const SLOWEST_TOKENS_PER_SECOND = 16;
+
+/**
+ * Whether a non-streaming call is asked of the vendor as a stream. A stream costs the gateway a
+ * JSON parse per piece (a fifth of its CPU for a short answer, bench/results/llm-gateway.md), and
+ * is needed only when the whole answer may take longer than the first-byte timeout: a call with
+ * no output bound, or a bound the vendor may not reach within `firstByteMs` at
+ * SLOWEST_TOKENS_PER_SECOND. (A call without max_tokens that a wire fills in, Anthropic's default
+ * 4096, is streamed.)
+ */
+export function streamsUpstream(setting: boolean | 'auto', maxTokens: number | undefined, firstByteMs: number): boolean {
+  if (setting !== 'auto') return setting;
+  return maxTokens === undefined || maxTokens > (firstByteMs / 1000) * SLOWEST_TOKENS_PER_SECOND;
+}
 /** An error body is only quoted: no need to read much of it. */
 const ERROR_BODY_BYTES = 64 * 1024;
 
@@ -80,10 +100,11 @@ export class HttpProvider implements LlmProvider {
   }
 
   async chat(request: LlmChatRequest, signal?: AbortSignal, limits: LlmCallLimits = {}): Promise<LlmChatResponse> {
-    if (!this.timeouts.streamUpstream)
-      return this.json(this.wire.request(request, false), signal, limits, (body, response) => stamped(this.wire.response(body, request), response), request);
-    const response = await this.sendWire(this.wire.request(request, true), request, signal, limits);
-    if (!isEventStream(response)) return this.onePiece(response, request);
+    const stream = streamsUpstream(this.timeouts.streamUpstream, request.maxTokens, this.firstByteTimeoutMs(limits));
+    const response = await this.sendWire(this.wire.request(request, stream), request, signal, limits);
+    // A JSON answer to a stream request is accepted (some compatible servers ignore stream), and
+    // a stream to a JSON request too (a cassette recorded with another setting).
+    if (!isEventStream(response)) return this.onePiece(response, request, stream);
     // Only the whole answer is wanted: the events are read as they come (a broken stream still
     // fails at once), without handing each piece through an async generator.
     const reader = this.wire.streamReader(request);
@@ -98,7 +119,7 @@ export class HttpProvider implements LlmProvider {
     const response = await this.sendWire(this.wire.request(request, true), request, signal, limits);
     if (!isEventStream(response)) {
       // Some compatible servers ignore stream: true and answer in one piece: accept that.
-      yield* piecesOf(await this.onePiece(response, request));
+      yield* piecesOf(await this.onePiece(response, request, true));
       return;
     }
     const reader = this.wire.streamReader(request);
@@ -151,16 +172,22 @@ export class HttpProvider implements LlmProvider {
     }
   }
 
-  /** A stream request answered in one piece (JSON), as the whole answer. */
-  private async onePiece(response: UpstreamResponse, request: LlmChatRequest): Promise<LlmChatResponse> {
+  /** An answer in one piece (JSON), as the whole answer; `askedStream`: it came to a stream request. */
+  private async onePiece(response: UpstreamResponse, request: LlmChatRequest, askedStream: boolean): Promise<LlmChatResponse> {
     const body = await this.whole(response);
     try {
       return stamped(this.wire.response(body, request), response);
     } catch (e) {
+      if (!(e instanceof WireError)) throw e;
       const contentType = response.headers['content-type'] ?? '';
-      if (e instanceof WireError) throw malformedError(this.name, `asked for a stream, got ${contentType || 'no content type'}: ${e.message}`);
-      throw e;
+      throw malformedError(this.name, askedStream ? `asked for a stream, got ${contentType || 'no content type'}: ${e.message}` : e.message);
     }
+  }
+
+  /** The first-byte timeout of a call: the provider's, or less when the call's deadline leaves less. */
+  private firstByteTimeoutMs(limits: LlmCallLimits): number {
+    const cut = limits.firstByteTimeoutMs;
+    return cut !== undefined && cut < this.timeouts.timeoutMs ? cut : this.timeouts.timeoutMs;
   }
 
   private async sendWire(
@@ -170,8 +197,8 @@ export class HttpProvider implements LlmProvider {
     limits: LlmCallLimits,
   ): Promise<UpstreamResponse> {
     // The call's deadline may leave less than the provider's own first-byte timeout.
-    const cut = limits.firstByteTimeoutMs !== undefined && limits.firstByteTimeoutMs < this.timeouts.timeoutMs;
-    const timeoutMs = cut ? limits.firstByteTimeoutMs! : this.timeouts.timeoutMs;
+    const timeoutMs = this.firstByteTimeoutMs(limits);
+    const cut = timeoutMs < this.timeouts.timeoutMs;
     let response: UpstreamResponse;
     try {
       const tags = {
