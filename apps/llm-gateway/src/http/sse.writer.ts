@@ -35,6 +35,11 @@ export class SseWriter {
     this.write(`event: ${name}\ndata: ${JSON.stringify(value)}\n\n`);
   }
 
+  /** An event already written out (`data: ...` and its blank line), for pieces made ahead. */
+  raw(text: string): void {
+    this.write(text);
+  }
+
   done(): void {
     this.write('data: [DONE]\n\n');
     this.end();

@@ -23,6 +23,14 @@ export class FakeSse {
   event(name: string, value: object): void {
     this.events.push([name, value as Record<string, unknown>]);
   }
+  /** An event written out ahead: recorded like one given as an object, after checking it is byte for byte what event() would write. */
+  raw(text: string): void {
+    const m = /^event: (\S+)\ndata: (.*)\n\n$/s.exec(text);
+    if (!m) throw new Error(`not one server-sent event: ${JSON.stringify(text)}`);
+    const value = JSON.parse(m[2]!) as Record<string, unknown>;
+    if (text !== `event: ${m[1]}\ndata: ${JSON.stringify(value)}\n\n`) throw new Error(`written otherwise than JSON.stringify would: ${text}`);
+    this.events.push([m[1]!, value]);
+  }
   end(): void {
     this.ended = true;
   }

@@ -36,6 +36,7 @@ describe('Anthropic responses', () => {
     w.start(OUTCOME, { inputTokens: 100, cachedInputTokens: 60, outputTokens: 0 });
     w.piece({ kind: 'text', text: 'Read' });
     w.piece({ kind: 'text', text: 'ing.' });
+    w.piece({ kind: 'text', text: ' "quoted"\n✓ 😀\u2028' });
     w.piece({ kind: 'tool-call-start', index: 0, id: 'call_1', name: 'read' });
     w.piece({ kind: 'tool-call-args', index: 0, arguments: '{"path":' });
     w.piece({ kind: 'tool-call-args', index: 0, arguments: '"a"}' });
@@ -44,6 +45,7 @@ describe('Anthropic responses', () => {
       'message_start',
       'ping',
       'content_block_start 0',
+      'content_block_delta 0',
       'content_block_delta 0',
       'content_block_delta 0',
       'content_block_stop 0',
@@ -55,8 +57,9 @@ describe('Anthropic responses', () => {
       'message_stop',
     ]);
     expect(sse.events[0]![1]).toMatchObject({ message: { id: 'msg_abc', usage: { input_tokens: 40, cache_read_input_tokens: 60, output_tokens: 0 } } });
-    expect(sse.events[6]![1]).toEqual({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'call_1', name: 'read', input: {} } });
-    expect(sse.events[10]![1]).toEqual({
+    expect(sse.events[5]![1]).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: ' "quoted"\n✓ 😀\u2028' } });
+    expect(sse.events[7]![1]).toEqual({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'call_1', name: 'read', input: {} } });
+    expect(sse.events[11]![1]).toEqual({
       type: 'message_delta',
       delta: { stop_reason: 'tool_use', stop_sequence: null },
       usage: { input_tokens: 30, output_tokens: 5, cache_creation_input_tokens: 10, cache_read_input_tokens: 60 },

@@ -96,7 +96,10 @@ export class AnthropicStreamWriter {
   piece(event: LlmStreamPiece): void {
     if (event.kind === 'text') {
       if (this.current !== 'text') this.startBlock('text', { type: 'text', text: '' });
-      this.sse.event('content_block_delta', { type: 'content_block_delta', index: this.block, delta: { type: 'text_delta', text: event.text } });
+      // Written out (only the text differs): the same bytes as the event's object, stringified.
+      this.sse.raw(
+        `event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.block},"delta":{"type":"text_delta","text":${JSON.stringify(event.text)}}}\n\n`,
+      );
     } else if (event.kind === 'tool-call-start') {
       this.startBlock(event.index, { type: 'tool_use', id: event.id, name: event.name, input: {} });
       this.blockOfTool.set(event.index, this.block);

@@ -9,7 +9,7 @@ import { chatCallFrom } from '../chat-call.js';
 import { sendJson, type Exchange } from '../raw-exchange.js';
 import { SseWriter } from '../sse.writer.js';
 import { parseChatRequest } from './openai-request.parser.js';
-import { finishChunk, pieceChunk, roleChunk, toCompletion, usageChunk } from './openai-response.mapper.js';
+import { finishChunk, pieceChunk, roleChunk, textPieceEvents, toCompletion, usageChunk } from './openai-response.mapper.js';
 
 /**
  * OpenAI's `POST /v1/chat/completions`, plain JSON or (stream: true) server-sent events. Served by
@@ -34,14 +34,16 @@ export class ChatCompletionsHandler {
     }
     const sse = new SseWriter(res);
     let meta: CompletionMeta | undefined;
+    let textEvent: ((text: string) => string) | undefined;
     try {
       const outcome = await this.chat.stream(call, {
         open: (m) => {
           meta = m;
+          textEvent = textPieceEvents(m);
           sse.open();
           sse.data(roleChunk(m));
         },
-        piece: (event) => sse.data(pieceChunk(meta!, event)),
+        piece: (event) => (event.kind === 'text' ? sse.raw(textEvent!(event.text)) : sse.data(pieceChunk(meta!, event))),
       });
       sse.data(finishChunk(outcome));
       if (parsed.includeUsage) sse.data(usageChunk(outcome));

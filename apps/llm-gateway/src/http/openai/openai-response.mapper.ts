@@ -68,6 +68,20 @@ export function pieceChunk(meta: CompletionMeta, event: LlmStreamPiece): ChatCom
   return chunk(meta, { tool_calls: [{ index: event.index, function: { arguments: event.arguments } }] });
 }
 
+/**
+ * The server-sent event of each text piece of one answer, written out: only the text differs from
+ * piece to piece, and building a chunk object per piece and stringifying it cost the gateway about
+ * 20 times more (a dozen pieces per short answer). The same bytes as
+ * `data: ${JSON.stringify(pieceChunk(meta, piece))}\n\n` (spec).
+ */
+export function textPieceEvents(meta: CompletionMeta): (text: string) => string {
+  const head =
+    `data: {"id":${JSON.stringify(openAiId(meta))},"object":"chat.completion.chunk","created":${JSON.stringify(meta.created)},` +
+    `"model":${JSON.stringify(meta.ref)},"choices":[{"index":0,"delta":{"content":`;
+  const tail = '},"logprobs":null,"finish_reason":null}]}\n\n';
+  return (text) => head + JSON.stringify(text) + tail;
+}
+
 export function finishChunk(o: ChatOutcome): ChatCompletionChunk {
   return chunk(o, {}, o.response.finishReason);
 }
