@@ -12,6 +12,9 @@ const root = join(import.meta.dirname, '..', '..', '..');
 const k8s = join(root, 'deploy', 'k8s');
 const SERVICES = ['orchestrator', 'router', 'registry', 'agent-runner', 'reviewer', 'git-service', 'llm-gateway', 'dashboard'] as const;
 
+/** What a stopping gateway needs after its shutdown wait: close HTTP and the bus, write the spool. */
+const SHUTDOWN_AFTER_WAIT_MS = 10_000;
+
 type Obj = Record<string, unknown>;
 interface Container {
   name: string;
@@ -41,6 +44,7 @@ interface PodSpec {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
   volumes?: ({ name: string } & Obj)[];
   automountServiceAccountToken?: boolean;
+  terminationGracePeriodSeconds?: number;
 }
 
 const workloads = (objs: K8sObject[]) => objs.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind));
@@ -303,6 +307,21 @@ describe('the services', () => {
           ).toContain(mount!.name);
         }
       }
+    }
+  });
+
+  it("give the gateway's shutdown wait for unsent spend most of its grace period, with time left to close before the kill", () => {
+    for (const overlay of overlays) {
+      const objs = get(overlay);
+      const waitMs = Number(configMap(objs, 'llm-gateway-config').data?.SHUTDOWN_FLUSH_MS);
+      // Kubernetes' default when the pod does not say.
+      const graceMs = (podOf(find(objs, 'StatefulSet', 'llm-gateway')).terminationGracePeriodSeconds ?? 30) * 1000;
+      // Longer than the 5 s default, so a rollout during an outage of a minute or so spools nothing...
+      expect(waitMs, `${overlay}: llm-gateway SHUTDOWN_FLUSH_MS`).toBeGreaterThanOrEqual(60_000);
+      // ...and short enough that HTTP and the bus close (and the spool is written) before SIGKILL.
+      expect(waitMs + SHUTDOWN_AFTER_WAIT_MS, `${overlay}: SHUTDOWN_FLUSH_MS + ${SHUTDOWN_AFTER_WAIT_MS} ms within the grace period`).toBeLessThanOrEqual(
+        graceMs,
+      );
     }
   });
 });

@@ -50,4 +50,19 @@ describe('LlmGatewayConfig', () => {
     expect(e.message).toContain('(value hidden)');
     expect(e.message).not.toContain(SECRET);
   });
+
+  it('waits 5 s at shutdown unless SHUTDOWN_FLUSH_MS says otherwise, and names a bad value', () => {
+    const env = { VAULT_PATH: '/vault', GATEWAY_API_KEYS: `agents:${SECRET}` };
+    expect(load(env).SHUTDOWN_FLUSH_MS).toBe(5_000);
+    expect(load({ ...env, SHUTDOWN_FLUSH_MS: '100000' }).SHUTDOWN_FLUSH_MS).toBe(100_000);
+    expect(load({ ...env, SHUTDOWN_FLUSH_MS: '0' }).SHUTDOWN_FLUSH_MS).toBe(0);
+    // Not a number fails the range checks too; one of the problems says what is expected.
+    expect(failure({ ...env, SHUTDOWN_FLUSH_MS: '100s' }).problems).toContain(
+      'SHUTDOWN_FLUSH_MS: SHUTDOWN_FLUSH_MS must be a whole number of milliseconds (got "100s")',
+    );
+    expect(failure({ ...env, SHUTDOWN_FLUSH_MS: '-1' }).problems).toEqual(['SHUTDOWN_FLUSH_MS: SHUTDOWN_FLUSH_MS must not be negative (got "-1")']);
+    expect(failure({ ...env, SHUTDOWN_FLUSH_MS: '7200000' }).problems).toEqual([
+      'SHUTDOWN_FLUSH_MS: SHUTDOWN_FLUSH_MS must be at most 3600000 (an hour) (got "7200000")',
+    ]);
+  });
 });

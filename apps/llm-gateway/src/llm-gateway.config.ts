@@ -1,5 +1,5 @@
-import { Transform } from 'class-transformer';
-import { IsIn, IsOptional, IsString, Matches, MinLength, registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
 import { ServiceConfig } from '@agency/config';
 import { ApiKeySet } from './auth/api-key-set.js';
 
@@ -56,6 +56,18 @@ export class LlmGatewayConfig extends ServiceConfig {
   @IsString()
   @MinLength(1)
   WORK_DIR?: string;
+
+  /**
+   * Milliseconds a shutdown waits for spend and usage events the bus has not taken yet (a NATS
+   * outage), retrying them throughout, before keeping what is left in WORK_DIR. Keep it below the
+   * time the process is given to stop (Kubernetes: terminationGracePeriodSeconds), or the kill
+   * comes first and what is unwritten is lost. 0 spools at once.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'SHUTDOWN_FLUSH_MS must be a whole number of milliseconds' })
+  @Min(0, { message: 'SHUTDOWN_FLUSH_MS must not be negative' })
+  @Max(3_600_000, { message: 'SHUTDOWN_FLUSH_MS must be at most 3600000 (an hour)' })
+  SHUTDOWN_FLUSH_MS: number = 5_000;
 
   /**
    * "true" adds the prompt and the answer to each call's log line (and logs every call at info).

@@ -1,11 +1,13 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { Messages, STREAMS, type Envelope, type LlmUsageEvent } from '@agency/contracts';
 import { runService, type RunningService } from '@agency/bootstrap';
 import { BusConnection, KvStore } from '@agency/messaging';
 import { expectEventually, freePort, readStream, startNatsServer, tempDir, type NatsServerHandle, type TempDir } from '@agency/testing';
+import { SPEND_SPOOL } from '../src/budget/budget-ledger.js';
 import { BUDGET_BUCKET, type SpendRecord } from '../src/budget/spend.store.js';
+import { USAGE_SPOOL } from '../src/chat/usage.publisher.js';
 import { LLM_GATEWAY_SERVICE } from '../src/llm-gateway.service.js';
 import { TEST_SCRIPT } from './gateway-fixture.js';
 
@@ -20,6 +22,8 @@ const LLM = `llm:
 `;
 const BACK_WITHIN_MS = 45_000;
 const TEST_MS = 150_000;
+/** The shutdown wait of the test whose outage ends during it (0 makes that test fail: spooled, not stored). */
+const SHUTDOWN_WAIT_MS = 60_000;
 
 /**
  * Spend and usage events across a NATS outage (issue 15): nats-server is killed between calls
@@ -47,7 +51,7 @@ describe('spend and usage events when nats-server goes away', () => {
     dir?.remove();
   });
 
-  async function boot(): Promise<{ openai: OpenAI; service: RunningService }> {
+  async function boot(env: Record<string, string> = {}): Promise<{ openai: OpenAI; service: RunningService }> {
     const port = await freePort();
     const service = await runService(LLM_GATEWAY_SERVICE, {
       NATS_URL: nats.url,
@@ -57,6 +61,7 @@ describe('spend and usage events when nats-server goes away', () => {
       WORK_DIR: join(dir.path, 'work'),
       GATEWAY_API_KEYS: `tools:${KEY}`,
       LOG_LEVEL: process.env.OUTAGE_LOG ?? 'fatal',
+      ...env,
     });
     running.push(service);
     return { openai: new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: KEY, maxRetries: 0 }), service };
@@ -162,6 +167,38 @@ describe('spend and usage events when nats-server goes away', () => {
         { timeoutMs: BACK_WITHIN_MS, message: 'the spooled usage events' },
       );
       expect(events.reduce((sum, u) => sum + u.costUsd, 0)).toBeCloseTo(after.spentUsd, 9);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'stores spend and usage events at shutdown when the server comes back during the shutdown wait, spooling nothing',
+    async () => {
+      const work = join(dir.path, 'work-wait');
+      mkdirSync(work);
+      const { openai, service } = await boot({ WORK_DIR: work, SHUTDOWN_FLUSH_MS: String(SHUTDOWN_WAIT_MS) });
+      await ask(openai, 'FR-33');
+      await expectEventually(async () => expect((await stored('FR-33'))?.calls).toBe(1));
+      await nats.stop('SIGKILL');
+      await ask(openai, 'FR-33');
+      await ask(openai, 'FR-33');
+      // A failed write spools what is unwritten: the outage was seen before the shutdown.
+      await expectEventually(() => expect(existsSync(join(work, SPEND_SPOOL))).toBe(true), { message: 'a failed spend write' });
+
+      // The shutdown begins while the server is down; it comes back during the wait.
+      const closing = service.close();
+      running.splice(running.indexOf(service), 1);
+      await nats.restart();
+      await closing;
+
+      // Stored by the closing process itself before it returned: nothing is left for a next start.
+      const after = await stored('FR-33');
+      expect(after?.calls).toBe(3);
+      const events = await usageEvents('FR-33');
+      expect(events).toHaveLength(3);
+      expect(events.reduce((sum, u) => sum + u.costUsd, 0)).toBeCloseTo(after!.spentUsd, 9);
+      expect(existsSync(join(work, SPEND_SPOOL)), SPEND_SPOOL).toBe(false);
+      expect(existsSync(join(work, USAGE_SPOOL)), USAGE_SPOOL).toBe(false);
     },
     TEST_MS,
   );

@@ -67,7 +67,8 @@ describe('BudgetLedger', () => {
   let clock: FakeClock;
   let ledger: BudgetLedger;
   let workDir: string;
-  const ledgerOn = (s: FakeStore) => new BudgetLedger(s as unknown as SpendStore, clock, silent, new SpoolFiles({ WORK_DIR: workDir }));
+  const ledgerOn = (s: FakeStore, shutdownFlushMs = 5_000) =>
+    new BudgetLedger(s as unknown as SpendStore, clock, silent, new SpoolFiles({ WORK_DIR: workDir }), { SHUTDOWN_FLUSH_MS: shutdownFlushMs });
 
   beforeEach(() => {
     store = new FakeStore();
@@ -159,12 +160,12 @@ describe('BudgetLedger', () => {
   });
 
   it('keeps unwritten spend in WORK_DIR at shutdown, and the next start writes it once', async () => {
+    ledger = ledgerOn(store, 50);
     store.failing = true;
     ledger.charge('fr.FR-1', 0.25);
     ledger.charge('fr.FR-2', 1);
     await vi.waitFor(() => expect(store.writes.length).toBeGreaterThanOrEqual(2));
     ledger.charge('fr.FR-1', 0.5);
-    ledger.shutdownFlushMs = 50;
     await ledger.beforeApplicationShutdown();
     const spooled = JSON.parse(readFileSync(join(workDir, SPEND_SPOOL), 'utf8')) as { batches: Array<{ key: string; usd: number }> };
     expect(spooled.batches.map((b) => [b.key, b.usd])).toEqual([

@@ -4,6 +4,7 @@ import { Clock } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { IdleSignal } from '../common/idle-signal.js';
 import { SpoolFiles, type SpoolFile } from '../common/spool-file.js';
+import { LlmGatewayConfig } from '../llm-gateway.config.js';
 import { SpendStore, type SpendBatch, type StoredSpend } from './spend.store.js';
 
 /** How long a spend read from KV is trusted: other replicas' spend shows up within this. */
@@ -11,8 +12,6 @@ export const SPEND_CACHE_MS = 1_000;
 /** A failed write is tried again after this, doubling up to RETRY_MAX_MS, until it lands. */
 export const RETRY_MIN_MS = 200;
 export const RETRY_MAX_MS = 5_000;
-/** How long a shutdown waits for unwritten spend before spooling it to WORK_DIR. */
-export const SHUTDOWN_FLUSH_MS = 5_000;
 export const SPEND_SPOOL = 'unwritten-spend.json';
 /**
  * New charges wait this long before their write starts, so a busy replica writes each key a few
@@ -67,16 +66,18 @@ export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown {
   private closing = false;
   /** A flush is waiting: batches are written back to back instead of WRITE_DELAY_MS apart. */
   private flushing = 0;
-  /** How long a shutdown waits for writes before spooling (tests shorten it). */
-  shutdownFlushMs = SHUTDOWN_FLUSH_MS;
+  /** How long a shutdown waits for writes (retrying them) before spooling. */
+  private readonly shutdownFlushMs: number;
 
   constructor(
     private readonly store: SpendStore,
     private readonly clock: Clock,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     spools: SpoolFiles,
+    @Inject(LlmGatewayConfig) config: Pick<LlmGatewayConfig, 'SHUTDOWN_FLUSH_MS'>,
   ) {
     this.writer = clock.uuid();
+    this.shutdownFlushMs = config.SHUTDOWN_FLUSH_MS;
     this.spool = spools.file<SpoolContent>(SPEND_SPOOL);
   }
 
@@ -244,6 +245,9 @@ export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Runs before the bus connection closes: spend already charged reaches KV, or the spool. */
   async beforeApplicationShutdown(): Promise<void> {
+    // Writes keep being tried during the wait, so a bus that comes back within it gets everything.
+    if (this.outage)
+      this.logger.warn({ unwrittenKeys: this.keys.size, waitMs: this.shutdownFlushMs }, 'stopping: waiting for the budget bucket (SHUTDOWN_FLUSH_MS)');
     if (await this.flush(this.shutdownFlushMs)) return;
     this.closing = true;
     for (const t of this.timers) clearTimeout(t);

@@ -45,7 +45,10 @@ describe('UsagePublisher', () => {
   let workDir: string;
   let metrics: GatewayMetrics;
   let registry: Metrics;
-  const outboxOn = (b: FakeBus) => new UsagePublisher(b as unknown as BusPublisher, new Clock(), metrics, silent, new SpoolFiles({ WORK_DIR: workDir }));
+  const outboxOn = (b: FakeBus, shutdownFlushMs = 5_000) =>
+    new UsagePublisher(b as unknown as BusPublisher, new Clock(), metrics, silent, new SpoolFiles({ WORK_DIR: workDir }), {
+      SHUTDOWN_FLUSH_MS: shutdownFlushMs,
+    });
   const costs = () => [...bus.stored.values()].map((e) => e.payload.costUsd).sort((a, b) => a - b);
 
   beforeEach(() => {
@@ -100,8 +103,7 @@ describe('UsagePublisher', () => {
   });
 
   it('keeps what the bus did not take at shutdown in WORK_DIR, and the next start publishes it', async () => {
-    const outbox = outboxOn(bus);
-    outbox.shutdownWaitMs = 50;
+    const outbox = outboxOn(bus, 50);
     bus.down = true;
     outbox.publish({ frId: 'FR-1' }, payload(1));
     outbox.publish({ frId: 'FR-1' }, payload(2));

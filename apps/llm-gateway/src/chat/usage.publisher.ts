@@ -5,6 +5,7 @@ import { BusPublisher, Clock, type BatchItem } from '@agency/messaging';
 import { context as otelContext, type AgencyPinoLogger } from '@agency/telemetry';
 import { IdleSignal } from '../common/idle-signal.js';
 import { SpoolFiles, type SpoolFile } from '../common/spool-file.js';
+import { LlmGatewayConfig } from '../llm-gateway.config.js';
 import type { LlmCallContext } from '../providers/llm-provider.js';
 import { GatewayMetrics } from './gateway.metrics.js';
 import { UsageWindow, type CallUsage } from './usage-coalescing.js';
@@ -17,7 +18,6 @@ export const USAGE_QUEUE_LIMIT = 20_000;
 export const USAGE_BATCH = 256;
 export const USAGE_RETRY_MIN_MS = 200;
 export const USAGE_RETRY_MAX_MS = 5_000;
-export const USAGE_SHUTDOWN_MS = 5_000;
 export const USAGE_SPOOL = 'unpublished-usage.json';
 /** Events are published this long after the first of a batch was queued: a few batches a second, not one per call. */
 export const USAGE_FLUSH_MS = 100;
@@ -59,8 +59,8 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
   private readonly spool: SpoolFile<{ events: Array<{ envelope: Envelope<LlmUsageEvent>; msgId: string }> }> | undefined;
   /** Calls dropped since the last log line about it. */
   private dropped = 0;
-  /** How long a shutdown waits for the bus before spooling (tests shorten it). */
-  shutdownWaitMs = USAGE_SHUTDOWN_MS;
+  /** How long a shutdown waits for the bus (publishing again) before spooling. */
+  private readonly shutdownWaitMs: number;
 
   constructor(
     private readonly bus: BusPublisher,
@@ -68,8 +68,10 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
     private readonly metrics: GatewayMetrics,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     spools: SpoolFiles,
+    @Inject(LlmGatewayConfig) config: Pick<LlmGatewayConfig, 'SHUTDOWN_FLUSH_MS'>,
   ) {
     this.spool = spools.file(USAGE_SPOOL);
+    this.shutdownWaitMs = config.SHUTDOWN_FLUSH_MS;
   }
 
   async onModuleInit(): Promise<void> {
@@ -203,6 +205,9 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Before the bus closes: the outbox is published, or kept in WORK_DIR. */
   async beforeApplicationShutdown(): Promise<void> {
+    // The outbox keeps publishing during the wait, so a bus that comes back within it takes everything.
+    if (this.failures > 0)
+      this.logger.warn({ queued: this.queue.length, waitMs: this.shutdownWaitMs }, 'stopping: waiting for the bus to take usage events (SHUTDOWN_FLUSH_MS)');
     if (await this.flush(this.shutdownWaitMs)) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
