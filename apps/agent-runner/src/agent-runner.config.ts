@@ -193,8 +193,9 @@ export class AgentRunnerConfig extends ServiceConfig {
 
   /**
    * How SANDBOX_WORKTREE_MB is enforced: `auto` (default) gives each job's worktree its own
-   * loop-mounted ext4 of that size when the runner can mount one (root, loop devices, mkfs.ext4)
-   * and measures it otherwise; `loop` requires the file system (boot fails without it); `off`
+   * loop-mounted ext4 of that size when the runner can mount one (root, loop devices, mkfs.ext4;
+   * otherwise through the engine when a trial mount at boot reaches the runner) and measures it
+   * otherwise; `loop` requires the file system (boot fails without it); `off`
    * always measures.
    */
   @IsIn(['auto', 'loop', 'off'], { message: 'SANDBOX_WORKTREE_FS must be auto, loop or off' })

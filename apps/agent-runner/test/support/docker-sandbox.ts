@@ -79,7 +79,7 @@ export async function startSandboxRig(patch: Partial<AgentRunnerConfig> = {}): P
   const config = sandboxConfig(work.path, patch);
   const logger = createLogger({ service: 'test', level: 'silent' });
   const reaper = new ContainerReaper(engine, logger);
-  const disks = new JobDisks(config);
+  const disks = new JobDisks(config, engine);
   const sandbox = new DockerSandbox(
     config,
     engine,

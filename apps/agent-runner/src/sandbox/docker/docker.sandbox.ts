@@ -76,6 +76,7 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
 
   /** Orphans of an earlier life go first, then worktrees stranded in slots come back, then the pool warms up. */
   async onModuleInit(): Promise<void> {
+    await this.jobDisks.init();
     this.logger.info(
       {
         diskPerFileMb: this.config.SANDBOX_DISK_MB,
