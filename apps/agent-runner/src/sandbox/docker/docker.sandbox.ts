@@ -93,9 +93,8 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
       this.logger.warn({ worktree, reason }, 'worktree of a crashed run not moved back from its slot'),
     );
     if (moved.length > 0) this.logger.info({ worktrees: moved }, 'worktrees moved back from the slots of a crashed run');
-    // A worktree on its own file system never uses a warm container (it cannot move into a slot): no pool to keep.
-    if (this.config.SANDBOX_POOL_SIZE > 0 && !this.jobDisks.enforced)
-      for (const image of this.images.allImages()) this.poolFor(image, this.owners.expectedUser()).fill();
+    // Kept with a file system per job too: a worktree made before (a plain directory) still moves into a warm slot.
+    if (this.config.SANDBOX_POOL_SIZE > 0) for (const image of this.images.allImages()) this.poolFor(image, this.owners.expectedUser()).fill();
   }
 
   async onApplicationShutdown(): Promise<void> {
