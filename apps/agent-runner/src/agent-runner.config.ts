@@ -180,16 +180,26 @@ export class AgentRunnerConfig extends ServiceConfig {
   SANDBOX_DISK_MB: number = 4096;
 
   /**
-   * The most a job's worktree may hold as a whole (0: no limit). The runner measures it (du) while
-   * each command runs, every SANDBOX_DISK_CHECK_MS, and stops the command past it: the step fails
-   * with SANDBOX_DISK_LIMIT. Bounded within what a command writes in one interval; no kernel
-   * quota covers a bind-mounted host directory here (README, Disk limit).
+   * The most a job's worktree may hold as a whole (0: no limit); past it the step fails
+   * with SANDBOX_DISK_LIMIT. With SANDBOX_WORKTREE_FS the kernel enforces it instead (a write
+   * past it fails with ENOSPC); otherwise the runner measures it (du) while each command runs,
+   * every SANDBOX_DISK_CHECK_MS, and stops the command past it (README, Disk limit).
    */
   @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(1_048_576)
   SANDBOX_WORKTREE_MB: number = 10_240;
+
+  /**
+   * How SANDBOX_WORKTREE_MB is enforced: `auto` (default) gives each job's worktree its own
+   * loop-mounted ext4 of that size when the runner can mount one (root, loop devices, mkfs.ext4;
+   * otherwise through the engine when a trial mount at boot reaches the runner) and measures it
+   * otherwise; `loop` requires the file system (boot fails without it); `off`
+   * always measures.
+   */
+  @IsIn(['auto', 'loop', 'off'], { message: 'SANDBOX_WORKTREE_FS must be auto, loop or off' })
+  SANDBOX_WORKTREE_FS: 'auto' | 'loop' | 'off' = 'auto';
 
   /**
    * Run the test command once at the job's base, after the setup and before the coder's first

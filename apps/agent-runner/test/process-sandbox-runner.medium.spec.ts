@@ -16,6 +16,7 @@ import {
   type TempDir,
 } from '@agency/testing';
 import { makeGreeterForge, VAULT_PATH, type GreeterForge } from './support/greeter-forge.js';
+import { releaseJobDisks } from './support/job-disks.js';
 import { processesMatching } from './support/processes.js';
 import { LlmScript, tools, turns } from './support/scripts.js';
 import { buildRunner, chownTreeTo, NODE, ROOT, RUNNER_MAIN, spawnRunner, type SpawnedRunner } from './support/spawned-runner.js';
@@ -166,6 +167,7 @@ describe.each([
     await llm?.close();
     await nats?.dispose();
     forge?.root.remove();
+    if (work) await releaseJobDisks(join(work.path, 'work'));
     work?.remove();
   });
 

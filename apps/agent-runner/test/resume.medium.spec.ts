@@ -16,6 +16,7 @@ import {
   type TempDir,
 } from '@agency/testing';
 import { git, makeGreeterForge, VAULT_PATH, type GreeterForge } from './support/greeter-forge.js';
+import { releaseJobDisks } from './support/job-disks.js';
 import { RunnerHarness } from './support/runner-harness.js';
 import { tools, turns } from './support/scripts.js';
 import { buildRunner, spawnRunner, type SpawnedRunner } from './support/spawned-runner.js';
@@ -124,6 +125,7 @@ describe('a coder step redelivered after its runner was killed mid-step', () => 
     await llm?.close();
     await nats?.dispose();
     forge?.root.remove();
+    if (work) await releaseJobDisks(work.path);
     work?.remove();
   });
 
@@ -262,8 +264,10 @@ describe('a coder step redelivered after its runner was killed mid-step', () => 
       ]);
     } finally {
       for (const r of runners) await r.stop();
-      diskA.remove();
-      diskB.remove();
+      for (const disk of [diskA, diskB]) {
+        await releaseJobDisks(disk.path);
+        disk.remove();
+      }
     }
   });
 });

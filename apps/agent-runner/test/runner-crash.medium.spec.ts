@@ -57,6 +57,8 @@ describe('a runner killed with SIGKILL mid-job', () => {
       BUS_ACK_WAIT_SECONDS: '6',
       BUS_MAX_DELIVER: '5',
       COMMAND_TIMEOUT_SECONDS: '900',
+      // The slot path (the worktree renamed into a warm container's slot, moved back after a crash), as a runner that cannot mount has it.
+      SANDBOX_WORKTREE_FS: 'off',
     });
     children.push(runner.child);
     return runner;

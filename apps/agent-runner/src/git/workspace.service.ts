@@ -15,6 +15,7 @@ import { GIT_IDENTITY, GitClient, redactCredentials } from './git.client.js';
 import { JobRecordRepository, type JobRecord } from './job-record.repository.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { MirrorSource } from './mirror-source.js';
+import { JobDisks } from '../sandbox/docker/job-disks.js';
 
 /**
  * What one round may hand over, whatever an agent committed: the bundle is read into memory and
@@ -70,6 +71,7 @@ export class WorkspaceService {
     private readonly artifacts: ArtifactStore,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     @Optional() source?: MirrorSource,
+    @Optional() private readonly disks?: JobDisks,
   ) {
     this.source = source ?? new MirrorSource(config, git);
     // Absolute: git runs commands from the mirror's directory, where a relative path would mean something else.
@@ -252,6 +254,7 @@ export class WorkspaceService {
     const present = () => lstatSync(dir, { throwIfNoEntry: false }) !== undefined;
     if (!known) {
       const existed = present();
+      await this.disks?.release(dir);
       removeTree(dir);
       return existed;
     }
@@ -403,6 +406,8 @@ export class WorkspaceService {
   /** Adds a locked worktree and returns its git directory inside the mirror and its identity. */
   private async addWorktree(mirrorDir: string, dir: string, branch: string, sha: string): Promise<Pick<JobRecord, 'gitDir' | 'worktree'>> {
     mkdirSync(dirname(dir), { recursive: true });
+    // The job's own file system, when the kernel bounds the worktree: git creates the worktree in it.
+    await this.disks?.mountAt(dir);
     await this.git.run(mirrorDir, ['worktree', 'prune']);
     await this.git.run(mirrorDir, ['worktree', 'add', '--lock', '--force', '-B', branch, dir, sha]);
     // Read once, right after git wrote it and before any sandbox ran in the worktree.
@@ -497,6 +502,8 @@ export class WorkspaceService {
       const removed = await this.git.attempt(mirrorDir, ['worktree', 'remove', '--force', '--force', dir]);
       if (!removed.ok) this.logger.warn({ jobId, dir, err: removed.error }, 'git could not remove the worktree; deleting the directory');
     }
+    // The job's file system goes whole (unmounted, its image removed), then the empty mount point.
+    await this.disks?.release(dir);
     removeTree(dir);
     if (mirrorThere && known?.gitDir && isInside(join(mirrorDir, 'worktrees'), known.gitDir)) rmSync(known.gitDir, { recursive: true, force: true });
     if (mirrorThere) await this.git.run(mirrorDir, ['worktree', 'prune']);

@@ -7,6 +7,8 @@ import { ContainerReaper } from './docker/container-reaper.js';
 import { DockerEngine } from './docker/docker.engine.js';
 import { DockerSandbox } from './docker/docker.sandbox.js';
 import { SlotDirectories } from './docker/slot-directories.js';
+import { JobDisks } from './docker/job-disks.js';
+import { DiskUsage } from './docker/worktree-disk-watch.js';
 import { WorktreeOwner } from './worktree-owner.js';
 import { nonScriptedModels } from '@agency/vault';
 import { probeIsolation, type IsolationMode } from './process-isolation.js';
@@ -15,7 +17,7 @@ import { Sandbox } from './sandbox.js';
 import { SandboxImages } from './sandbox-images.js';
 
 /** What the sandbox needs besides the config and logger; provided next to `sandboxProvider`. */
-export const SANDBOX_PROVIDERS = [DockerEngine, SlotDirectories, SandboxImages, WorktreeOwner, ContainerReaper];
+export const SANDBOX_PROVIDERS = [DockerEngine, SlotDirectories, SandboxImages, WorktreeOwner, ContainerReaper, JobDisks];
 
 /**
  * Why the vault's models forbid host processes, or undefined when they allow them: every alias
@@ -61,7 +63,7 @@ function processSandbox(config: AgentRunnerConfig, owners: WorktreeOwner, logger
  */
 export const sandboxProvider: Provider = {
   provide: Sandbox,
-  inject: [AgentRunnerConfig, DockerEngine, SlotDirectories, SandboxImages, WorktreeOwner, ContainerReaper, SERVICE_LOGGER],
+  inject: [AgentRunnerConfig, DockerEngine, SlotDirectories, SandboxImages, WorktreeOwner, ContainerReaper, SERVICE_LOGGER, JobDisks],
   useFactory: async (
     config: AgentRunnerConfig,
     engine: DockerEngine,
@@ -70,6 +72,7 @@ export const sandboxProvider: Provider = {
     owners: WorktreeOwner,
     reaper: ContainerReaper,
     logger: AgencyPinoLogger,
+    disks: JobDisks,
   ): Promise<Sandbox> => {
     if (config.SANDBOX === 'process') return processSandbox(config, owners, logger);
     if (!(await engine.ping())) {
@@ -77,6 +80,6 @@ export const sandboxProvider: Provider = {
         'SANDBOX=docker (the default) but no Docker engine answers (DOCKER_HOST or /var/run/docker.sock); start one (scripts/docker/ensure-engine.sh), or set SANDBOX=process to run commands on the host without isolation',
       );
     }
-    return new DockerSandbox(config, engine, slots, images, owners, reaper, logger);
+    return new DockerSandbox(config, engine, slots, images, owners, reaper, logger, new DiskUsage(), disks);
   },
 };

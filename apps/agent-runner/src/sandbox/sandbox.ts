@@ -61,6 +61,8 @@ export interface SandboxResult {
   oomKilled?: boolean;
   /** A write went past the sandbox's disk limit (the per-file cap) and failed. */
   diskLimitHit?: boolean;
+  /** A write found no space left (ENOSPC): the worktree's own file system or /tmp is full. */
+  diskFull?: boolean;
   durationMs: number;
   /** stdout and stderr interleaved, cut in the middle when longer than the bound. */
   output: string;

@@ -8,6 +8,8 @@ import { ContainerReaper } from '../../src/sandbox/docker/container-reaper.js';
 import { LABELS } from '../../src/sandbox/docker/container-spec.js';
 import { DockerEngine } from '../../src/sandbox/docker/docker.engine.js';
 import { DockerSandbox } from '../../src/sandbox/docker/docker.sandbox.js';
+import { JobDisks } from '../../src/sandbox/docker/job-disks.js';
+import { DiskUsage } from '../../src/sandbox/docker/worktree-disk-watch.js';
 import { SlotDirectories } from '../../src/sandbox/docker/slot-directories.js';
 import { SandboxImages } from '../../src/sandbox/sandbox-images.js';
 import { WorktreeOwner } from '../../src/sandbox/worktree-owner.js';
@@ -46,6 +48,8 @@ export function sandboxConfig(workDir: string, patch: Partial<AgentRunnerConfig>
     SANDBOX_TMP_MB: 64,
     SANDBOX_DISK_MB: 1024,
     SANDBOX_WORKTREE_MB: 10_240,
+    // The rig's workspaces are plain directories: the slot path, the worktree measured. A test wanting a file system per job says `loop`.
+    SANDBOX_WORKTREE_FS: 'off',
     SANDBOX_DISK_CHECK_MS: 2000,
     SANDBOX_NETWORK: 'none',
     SANDBOX_UID: 1000,
@@ -60,6 +64,8 @@ export interface SandboxRig {
   engine: DockerEngine;
   sandbox: DockerSandbox;
   reaper: ContainerReaper;
+  /** The job file systems (SANDBOX_WORKTREE_FS); the rig's own workspaces are plain directories unless a test mounts one. */
+  disks: JobDisks;
   /** A directory under WORK_DIR/worktrees with a file in it, as a worktree would be. */
   workspace(jobId: string, files?: Record<string, string>): string;
   /** Sandbox containers of this rig's owner that exist right now. */
@@ -73,7 +79,18 @@ export async function startSandboxRig(patch: Partial<AgentRunnerConfig> = {}): P
   const config = sandboxConfig(work.path, patch);
   const logger = createLogger({ service: 'test', level: 'silent' });
   const reaper = new ContainerReaper(engine, logger);
-  const sandbox = new DockerSandbox(config, engine, new SlotDirectories(config), new SandboxImages(config), new WorktreeOwner(config), reaper, logger);
+  const disks = new JobDisks(config, engine);
+  const sandbox = new DockerSandbox(
+    config,
+    engine,
+    new SlotDirectories(config),
+    new SandboxImages(config),
+    new WorktreeOwner(config),
+    reaper,
+    logger,
+    new DiskUsage(),
+    disks,
+  );
   await sandbox.onModuleInit();
   return {
     work,
@@ -81,6 +98,7 @@ export async function startSandboxRig(patch: Partial<AgentRunnerConfig> = {}): P
     engine,
     sandbox,
     reaper,
+    disks,
     workspace: (jobId, files = { 'README.md': `job ${jobId}\n` }) => {
       const dir = join(work.path, 'worktrees', jobId);
       mkdirSync(dir, { recursive: true });
@@ -93,6 +111,7 @@ export async function startSandboxRig(patch: Partial<AgentRunnerConfig> = {}): P
     containers: async () => (await engine.list([`${LABELS.owner}=${config.SANDBOX_OWNER}`])).map((c) => c.names[0] ?? c.id),
     dispose: async () => {
       await sandbox.onApplicationShutdown();
+      await disks.releaseAll();
       work.remove();
     },
   };

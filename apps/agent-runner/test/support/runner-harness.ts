@@ -19,6 +19,7 @@ import { expectEventually, readStream, startFakeLlm, startNatsServer, tempDir, t
 import { AGENT_RUNNER_SECRETS, AgentRunnerConfig } from '../../src/agent-runner.config.js';
 import { AgentRunnerModule } from '../../src/agent-runner.module.js';
 import { makeGreeterForge, VAULT_PATH, type GreeterForge } from './greeter-forge.js';
+import { releaseJobDisks } from './job-disks.js';
 
 export const API_KEY = 'test-gateway-key';
 
@@ -84,7 +85,11 @@ export class RunnerHarness {
     await this.llm?.close();
     await this.nats?.dispose();
     this.forge?.root.remove();
-    for (const d of this.workDirs) d.remove();
+    // Job file systems (SANDBOX_WORKTREE_FS) outlive the runner, as worktrees do: unmounted before the directory goes.
+    for (const d of this.workDirs) {
+      await releaseJobDisks(d.path);
+      d.remove();
+    }
   }
 
   repo(patch: Partial<RepoTargetDto> = {}): RepoTargetDto {

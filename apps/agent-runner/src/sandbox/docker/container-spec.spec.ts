@@ -11,6 +11,11 @@ const input = {
 };
 
 describe('containerSpec', () => {
+  it('binds a worktree on its own file system at /workspace/repo, the slot read-only around it', () => {
+    const spec = containerSpec({ ...input, worktreeHostDir: '/work/worktrees/job-1' });
+    expect(spec.HostConfig?.Binds).toEqual(['/work/sandbox/slots/abc:/workspace:ro', '/work/worktrees/job-1:/workspace/repo:rw']);
+  });
+
   it('hardens the container: no network, read-only root, tmpfs /tmp, no capabilities, no new privileges, init, limits', () => {
     const spec = containerSpec(input);
     expect(spec).toMatchObject({

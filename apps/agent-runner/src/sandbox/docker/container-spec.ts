@@ -64,6 +64,12 @@ export interface ContainerSpecInput {
   name: string;
   /** The slot directory as the Docker engine sees it. */
   slotHostDir: string;
+  /**
+   * The job's worktree as the engine sees it, when it is its own file system (a mount point, so
+   * it cannot move into the slot): bound at /workspace/repo, the slot then read-only, so every
+   * byte a command writes outside /tmp lands on that bounded file system.
+   */
+  worktreeHostDir?: string;
   user: { uid: number; gid: number };
   limits: SandboxLimits;
   labels: Record<string, string>;
@@ -112,7 +118,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     NetworkDisabled: false,
     StopTimeout: 1,
     HostConfig: {
-      Binds: [`${input.slotHostDir}:${SLOT_MOUNT}:rw`, ...(input.extraBinds ?? []).map((b) => `${b.hostPath}:${b.target}:${b.readOnly ? 'ro' : 'rw'}`)],
+      Binds: [...workspaceBinds(input), ...(input.extraBinds ?? []).map((b) => `${b.hostPath}:${b.target}:${b.readOnly ? 'ro' : 'rw'}`)],
       NetworkMode: input.limits.network,
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${input.limits.tmpMb}m,mode=1777` },
@@ -131,6 +137,12 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       RestartPolicy: { Name: 'no' },
     },
   };
+}
+
+/** The slot at /workspace, and the worktree at /workspace/repo when it is bound on its own. */
+function workspaceBinds(input: ContainerSpecInput): string[] {
+  if (!input.worktreeHostDir) return [`${input.slotHostDir}:${SLOT_MOUNT}:rw`];
+  return [`${input.slotHostDir}:${SLOT_MOUNT}:ro`, `${input.worktreeHostDir}:${SANDBOX_WORKDIR}:rw`];
 }
 
 /** The image label naming the command server's unreadable node (deploy/images/sandbox.Dockerfile). */

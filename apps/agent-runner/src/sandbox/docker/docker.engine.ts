@@ -99,6 +99,26 @@ export class DockerEngine {
     }
   }
 
+  /**
+   * Runs a container to its end and removes it: its exit code and its output (stdout and stderr,
+   * the last 64 KB). Killed at `timeoutMs` (exit code 137).
+   */
+  async runToEnd(options: Docker.ContainerCreateOptions, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    const attached = await this.createAttached({ ...options, OpenStdin: false, AttachStdin: false });
+    let output = '';
+    const keep = (d: Buffer) => (output = (output + d.toString('utf8')).slice(-65_536));
+    attached.stdout.on('data', keep);
+    attached.stderr.on('data', keep);
+    const timer = setTimeout(() => void this.kill(attached.id).catch(() => undefined), timeoutMs);
+    try {
+      const ended = (await this.docker.getContainer(attached.id).wait()) as { StatusCode: number };
+      return { exitCode: ended.StatusCode, output };
+    } finally {
+      clearTimeout(timer);
+      await this.remove(attached.id);
+    }
+  }
+
   /** SIGKILL to the container; a container already gone is fine. */
   async kill(id: string): Promise<void> {
     try {

@@ -1,52 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { AgentRunnerConfig, sandboxOwnerOf } from '../../agent-runner.config.js';
-import { Sandbox, SandboxError, type SandboxExecOptions, type SandboxOpenOptions, type SandboxResult, type SandboxSession } from '../sandbox.js';
+import { Sandbox, SandboxError, type SandboxOpenOptions, type SandboxSession } from '../sandbox.js';
 import { SandboxImages } from '../sandbox-images.js';
 import { ContainerReaper } from './container-reaper.js';
 import {
   containerName,
   LABELS,
+  REPO_DIR,
   SANDBOX_WORKDIR,
   SERVER_NODE_LABEL,
   serverNodeOf,
-  SLOT_MOUNT,
   type ContainerSpecInput,
   type SandboxLimits,
 } from './container-spec.js';
-import { StepFailure } from '../../steps/step-failure.js';
 import { DockerEngine } from './docker.engine.js';
 import { SandboxContainer } from './sandbox-container.js';
-import { SlotDirectories, type Slot } from './slot-directories.js';
+import { SlotDirectories } from './slot-directories.js';
+import { DockerSession, SlottedContainer } from './docker-session.js';
+import { JobDisks } from './job-disks.js';
+import { describeWorktreeBound } from './worktree-bound.js';
 import { WarmPool } from './warm-pool.js';
 import { tracedSession } from '../sandbox-spans.js';
-import { DiskUsage, WorktreeDiskWatch } from './worktree-disk-watch.js';
+import { DiskUsage } from './worktree-disk-watch.js';
 import { WorktreeOwner, type SandboxUser } from '../worktree-owner.js';
-
-/** A container with the slot it mounts: the unit the pool keeps and a session holds. */
-class SlottedContainer {
-  constructor(
-    readonly container: SandboxContainer,
-    readonly slot: Slot,
-    private readonly slots: SlotDirectories,
-  ) {}
-  get isGone(): boolean {
-    return this.container.isGone;
-  }
-  onGone(listener: (e: Error) => void): void {
-    this.container.onGone(listener);
-  }
-  async shutdown(): Promise<void> {
-    try {
-      await this.container.shutdown();
-    } finally {
-      this.slots.discard(this.slot);
-    }
-  }
-}
 
 /**
  * The Docker backend: a hardened container per job session (see container-spec.ts), taken from
@@ -77,6 +58,7 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
     private readonly reaper: ContainerReaper,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     private readonly disk: DiskUsage = new DiskUsage(),
+    private readonly jobDisks: JobDisks = new JobDisks(config),
   ) {
     super();
     this.owner = sandboxOwnerOf(config);
@@ -94,15 +76,24 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
 
   /** Orphans of an earlier life go first, then worktrees stranded in slots come back, then the pool warms up. */
   async onModuleInit(): Promise<void> {
+    await this.jobDisks.init();
     this.logger.info(
-      { diskPerFileMb: this.config.SANDBOX_DISK_MB, tmpMb: this.config.SANDBOX_TMP_MB, worktreeMb: this.config.SANDBOX_WORKTREE_MB },
-      `sandbox disk limit: every file a command writes (the worktree included) stops at ${this.config.SANDBOX_DISK_MB} MB (ulimit fsize, enforced by the kernel; the step fails with SANDBOX_DISK_LIMIT), /tmp at ${this.config.SANDBOX_TMP_MB} MB (tmpfs); the worktree's total ${this.config.SANDBOX_WORKTREE_MB > 0 ? `at ${this.config.SANDBOX_WORKTREE_MB} MB, measured every ${this.config.SANDBOX_DISK_CHECK_MS} ms while a command runs (SANDBOX_WORKTREE_MB; the runner stops the command, no kernel quota here)` : 'is not capped (SANDBOX_WORKTREE_MB=0)'}`,
+      {
+        diskPerFileMb: this.config.SANDBOX_DISK_MB,
+        tmpMb: this.config.SANDBOX_TMP_MB,
+        worktreeMb: this.config.SANDBOX_WORKTREE_MB,
+        worktreeBound: this.jobDisks.bound.kind,
+      },
+      `sandbox disk limit: every file a command writes (the worktree included) stops at ${this.config.SANDBOX_DISK_MB} MB (ulimit fsize, enforced by the kernel; the step fails with SANDBOX_DISK_LIMIT), /tmp at ${this.config.SANDBOX_TMP_MB} MB (tmpfs); ${describeWorktreeBound(this.jobDisks.bound, this.config.SANDBOX_DISK_CHECK_MS)}`,
     );
     await this.reaper.reap(this.owner);
+    const reaped = await this.jobDisks.reap();
+    if (reaped.length > 0) this.logger.info({ reaped }, 'job file systems of an earlier run reaped (unmounted or images removed)');
     const moved = this.slots.recover(this.worktreesDir, (worktree, reason) =>
       this.logger.warn({ worktree, reason }, 'worktree of a crashed run not moved back from its slot'),
     );
     if (moved.length > 0) this.logger.info({ worktrees: moved }, 'worktrees moved back from the slots of a crashed run');
+    // Kept with a file system per job too: a worktree made before (a plain directory) still moves into a warm slot.
     if (this.config.SANDBOX_POOL_SIZE > 0) for (const image of this.images.allImages()) this.poolFor(image, this.owners.expectedUser()).fill();
   }
 
@@ -158,23 +149,31 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
     const user = this.owners.prepare(options.workspace);
     const limits = this.limitsFor(options);
     const binds = (options.mounts ?? []).map((m) => ({ hostPath: this.enginePathOf(m.hostPath), target: m.target, readOnly: m.readOnly }));
+    // A worktree on its own file system is a mount point: it cannot move into a warm container's slot, so it is bound where it is.
+    const ownFs = this.jobDisks.isMounted(options.workspace);
+    if (ownFs && [...this.sessions].some((s) => s.workspace === options.workspace))
+      throw new SandboxError('SANDBOX_BUSY', `workspace ${options.workspace} is already in a sandbox (another step of the same job is running)`);
+    const worktreeHostDir = ownFs ? this.enginePathOf(options.workspace) : undefined;
     // Warm containers have the default limits and no extra mounts: anything else starts its own.
-    const poolable = this.config.SANDBOX_POOL_SIZE > 0 && sameLimits(limits, this.limits) && binds.length === 0;
+    const poolable = this.config.SANDBOX_POOL_SIZE > 0 && sameLimits(limits, this.limits) && binds.length === 0 && !ownFs;
     const warm = poolable ? this.poolFor(image, user).take() : undefined;
-    const held = warm ?? (await this.startContainer(image, user, options.jobId, limits, binds));
+    const held = warm ?? (await this.startContainer(image, user, options.jobId, limits, binds, worktreeHostDir));
     try {
-      this.slots.moveIn(held.slot, options.workspace);
+      if (!ownFs) this.slots.moveIn(held.slot, options.workspace);
     } catch (e) {
       void held.shutdown().catch(() => undefined);
       throw e;
     }
     if (warm) void warm.container.rename(this.nameFor(options.jobId));
     const session = new DockerSession(options.jobId, options.workspace, held, {
-      replace: () => this.startContainer(image, user, options.jobId, limits, binds),
+      replace: () => this.startContainer(image, user, options.jobId, limits, binds, worktreeHostDir),
       slots: this.slots,
       defaultMaxOutput: this.config.TEST_OUTPUT_MAX_BYTES,
       diskMb: this.config.SANDBOX_DISK_MB,
-      ...(this.config.SANDBOX_WORKTREE_MB > 0
+      tmpMb: this.config.SANDBOX_TMP_MB,
+      // The kernel bounds a worktree on its own file system; any other is measured.
+      ...(ownFs ? { ownFileSystemMb: this.config.SANDBOX_WORKTREE_MB } : {}),
+      ...(!ownFs && this.config.SANDBOX_WORKTREE_MB > 0
         ? { worktree: { usage: this.disk, limitMb: this.config.SANDBOX_WORKTREE_MB, intervalMs: this.config.SANDBOX_DISK_CHECK_MS } }
         : {}),
       closed: (s) => this.sessions.delete(s),
@@ -246,9 +245,12 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
     purpose: string,
     limits: SandboxLimits = this.limits,
     extraBinds: ContainerSpecInput['extraBinds'] = [],
+    worktreeHostDir?: string,
   ): Promise<SlottedContainer> {
     const slot = this.slots.create();
     try {
+      // The worktree's mount point inside the read-only slot.
+      if (worktreeHostDir) mkdirSync(join(slot.dir, REPO_DIR));
       const serverNode = await this.serverNodeFor(image);
       const container = await SandboxContainer.start(this.engine, {
         image,
@@ -260,6 +262,7 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
         limits,
         labels: { [LABELS.sandbox]: 'true', [LABELS.owner]: this.owner, [LABELS.incarnation]: this.incarnation, [LABELS.slot]: slot.id },
         extraBinds,
+        ...(worktreeHostDir ? { worktreeHostDir } : {}),
       });
       return new SlottedContainer(container, slot, this.slots);
     } catch (e) {
@@ -271,135 +274,4 @@ export class DockerSandbox extends Sandbox implements OnModuleInit, OnApplicatio
 
 function sameLimits(a: SandboxLimits, b: SandboxLimits): boolean {
   return a.diskMb === b.diskMb && a.memoryMb === b.memoryMb && a.cpus === b.cpus && a.pids === b.pids && a.tmpMb === b.tmpMb && a.network === b.network;
-}
-
-interface SessionDeps {
-  replace: () => Promise<SlottedContainer>;
-  slots: SlotDirectories;
-  defaultMaxOutput: number;
-  diskMb?: number;
-  /** The worktree's total (SANDBOX_WORKTREE_MB), measured while each command runs. */
-  worktree?: { usage: DiskUsage; limitMb: number; intervalMs: number };
-  closed: (session: DockerSession) => void;
-}
-
-/** A job's hold on a container; a container that died (a command killed its server) is replaced before the next command. */
-class DockerSession implements SandboxSession {
-  readonly workdir = SANDBOX_WORKDIR;
-  private closedPromise?: Promise<void>;
-  private queue: Promise<unknown> = Promise.resolve();
-  private aborted = false;
-  /** The worktree's size when the last command ended: a command may not grow it past the limit, or past this when already over. */
-  private lastKb = 0;
-
-  constructor(
-    readonly jobId: string,
-    private readonly workspace: string,
-    private held: SlottedContainer,
-    private readonly deps: SessionDeps,
-  ) {}
-
-  exec(options: SandboxExecOptions): Promise<SandboxResult> {
-    const run = this.queue.then(() => this.execNow(options));
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async execNow(options: SandboxExecOptions): Promise<SandboxResult> {
-    if (this.closedPromise || this.aborted) throw new SandboxError('SANDBOX_BROKEN', `the sandbox session of job ${this.jobId} is closed`, false);
-    if (this.held.isGone) await this.replaceContainer();
-    const held = this.held;
-    const limit = this.deps.worktree;
-    // Past the worktree's limit the container is killed: the command ends, the next one gets a fresh container.
-    const watch =
-      limit &&
-      new WorktreeDiskWatch(
-        limit.usage,
-        held.slot.dir,
-        Math.max(limit.limitMb * 1024, this.lastKb),
-        limit.intervalMs,
-        () => void held.container.kill(),
-      ).start();
-    let result: SandboxResult | undefined;
-    let error: unknown;
-    try {
-      result = await held.container.exec(options, this.deps.defaultMaxOutput);
-    } catch (e) {
-      error = e;
-    }
-    const reading = await watch?.stop();
-    if (reading) this.lastKb = reading.kb;
-    if (limit && reading?.over) throw this.worktreeLimitFailure(options.command, limit.limitMb, reading.kb, result?.output ?? '');
-    if (error !== undefined || !result) throw error;
-    if (result.diskLimitHit) throw await this.diskLimitFailure(options.command, result.output);
-    return result;
-  }
-
-  private worktreeLimitFailure(command: string, limitMb: number, kb: number, output: string): StepFailure {
-    const tail = output.length > 2000 ? `…${output.slice(-2000)}` : output;
-    return new StepFailure(
-      'SANDBOX_DISK_LIMIT',
-      `a command in the sandbox of job ${this.jobId} made the worktree hold ${(kb / 1024).toFixed(1)} MB, past its limit of ${limitMb} MB (SANDBOX_WORKTREE_MB); the command was stopped (\`${command.slice(0, 200)}\`).\n${tail}`,
-      false,
-    );
-  }
-
-  /** The step fails when a command hits the disk limit; the message says how much the sandbox holds (measured inside it). */
-  private async diskLimitFailure(command: string, output: string): Promise<StepFailure> {
-    let usage = '';
-    try {
-      const du = await this.held.container.exec({ command: `du -sk ${SLOT_MOUNT} /tmp 2>/dev/null`, timeoutMs: 30_000 }, 4096);
-      const kb = [...du.output.matchAll(/^(\d+)\s+(\S+)$/gm)].map((m) => `${m[2]}: ${(Number(m[1]) / 1024).toFixed(1)} MB`);
-      if (kb.length > 0) usage = ` The sandbox now holds ${kb.join(', ')}.`;
-    } catch {
-      // The measure is for the message only.
-    }
-    const cap = this.deps.diskMb ? `${this.deps.diskMb} MB (SANDBOX_DISK_MB)` : 'the disk limit';
-    const tail = output.length > 2000 ? `…${output.slice(-2000)}` : output;
-    return new StepFailure(
-      'SANDBOX_DISK_LIMIT',
-      `a command in the sandbox of job ${this.jobId} hit the disk limit: a file may grow to at most ${cap}, and a write past it failed (\`${command.slice(0, 200)}\`).${usage}\n${tail}`,
-      false,
-    );
-  }
-
-  private async replaceContainer(): Promise<void> {
-    const old = this.held;
-    const next = await this.deps.replace();
-    await old.container.shutdown().catch(() => undefined);
-    try {
-      this.deps.slots.moveOut(old.slot, this.workspace);
-    } catch (e) {
-      // A tampered slot: the new container is not needed; this session is over.
-      this.aborted = true;
-      await next.shutdown().catch(() => undefined);
-      throw e;
-    } finally {
-      this.deps.slots.discard(old.slot);
-    }
-    this.deps.slots.moveIn(next.slot, this.workspace);
-    this.held = next;
-  }
-
-  /** Ends the running command now and refuses the next ones (a cancelled job). */
-  async abort(): Promise<void> {
-    this.aborted = true;
-    await this.held.container.kill();
-  }
-
-  close(): Promise<void> {
-    this.closedPromise ??= this.queue.then(async () => {
-      try {
-        await this.held.container.shutdown();
-      } finally {
-        try {
-          this.deps.slots.moveOut(this.held.slot, this.workspace);
-        } finally {
-          this.deps.slots.discard(this.held.slot);
-          this.deps.closed(this);
-        }
-      }
-    });
-    return this.closedPromise;
-  }
 }

@@ -1,4 +1,4 @@
-import { endedByOom, hitFileSizeLimit } from './sandbox-container.js';
+import { endedByOom, hitFileSizeLimit, hitFullDisk } from './sandbox-container.js';
 
 describe('endedByOom', () => {
   it("trusts Docker's container-wide flag only while no earlier command of the container was an OOM kill", () => {
@@ -18,5 +18,17 @@ describe('hitFileSizeLimit', () => {
     expect(hitFileSizeLimit(1, undefined, 'Error: EFBIG: file too large, write\n')).toBe(true);
     expect(hitFileSizeLimit(0, undefined, 'a test named "File size limit exceeded" passed\n')).toBe(false);
     expect(hitFileSizeLimit(1, undefined, 'EFBIGGER is not the code\n')).toBe(false);
+  });
+});
+
+describe('hitFullDisk', () => {
+  it('is a failed command that met ENOSPC, as dd, shells or node print it', () => {
+    expect(hitFullDisk(1, "dd: error writing '/workspace/repo/f': No space left on device\n")).toBe(true);
+    expect(hitFullDisk(1, 'Error: ENOSPC: no space left on device, write\n')).toBe(true);
+  });
+
+  it('is not a command that succeeded, nor a word that only contains the code', () => {
+    expect(hitFullDisk(0, 'a test named "No space left on device" passed\n')).toBe(false);
+    expect(hitFullDisk(1, 'ENOSPCX is not the code\n')).toBe(false);
   });
 });

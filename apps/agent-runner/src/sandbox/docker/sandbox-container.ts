@@ -28,6 +28,11 @@ export function hitFileSizeLimit(exitCode: number, signal: string | undefined, o
   return exitCode !== 0 && /File size limit exceeded|\bEFBIG\b/.test(output);
 }
 
+/** What a write past a full file system looks like (the worktree's own, or the /tmp tmpfs): ENOSPC, as tools print it, in a failed command. */
+export function hitFullDisk(exitCode: number, output: string): boolean {
+  return exitCode !== 0 && /No space left on device|\bENOSPC\b/.test(output);
+}
+
 function signalNumber(signal: string): number {
   return (constants.signals as Record<string, number | undefined>)[signal] ?? 0;
 }
@@ -137,6 +142,7 @@ export class SandboxContainer {
         timedOut: exit.timedOut,
         ...(exit.oom ? { oomKilled: true } : {}),
         ...(hitFileSizeLimit(exitCode, signal, text) ? { diskLimitHit: true } : {}),
+        ...(hitFullDisk(exitCode, text) ? { diskFull: true } : {}),
         durationMs: Date.now() - started,
         output: text,
         outputBytes: output.totalBytes,
