@@ -121,6 +121,9 @@ describe('the worktree total, enforced by the kernel (a file system per job)', (
       timeoutMs: 30_000,
     });
     expect(again.output).toBe('ok\n');
+    // ENOSPC printed by a failing command with room left (a repository's own test, say) is that command's failure, not the limit.
+    const printed = await fill.exec({ command: "echo 'Error: ENOSPC: no space left on device, write'; exit 1", timeoutMs: 30_000 });
+    expect(printed).toMatchObject({ exitCode: 1, output: 'Error: ENOSPC: no space left on device, write\n' });
     const next = await workspaces.openFresh('jd-next', repo, 'agency/next');
     const session = await rig.sandbox.open({ workspace: next.dir, jobId: 'jd-next' });
     try {

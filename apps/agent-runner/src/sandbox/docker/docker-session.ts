@@ -92,21 +92,30 @@ export class DockerSession implements SandboxSession {
     if (limit && reading?.over) throw this.worktreeLimitFailure(options.command, limit.limitMb, reading.kb, result?.output ?? '');
     if (error !== undefined || !result) throw error;
     if (result.diskLimitHit) throw await this.diskLimitFailure(options.command, result.output);
-    if (result.diskFull) throw await this.diskFullFailure(options.command, result.output);
+    if (result.diskFull) {
+      // ENOSPC in a failed command's output is a full disk only when df agrees: a repository's own
+      // tests may print it (a file-system library's), and that is a failing test, not a step failure.
+      const failure = await this.diskFullFailure(options.command, result.output);
+      if (failure) throw failure;
+    }
     return result;
   }
 
-  /** The step fails when a write found no space: the message names the bounds and what each holds now (measured inside the sandbox). */
-  private async diskFullFailure(command: string, output: string): Promise<StepFailure> {
-    let usage = '';
+  /**
+   * The step fails when a write found no space and the worktree or /tmp is full now (df, inside
+   * the sandbox): the message names the bounds and what each holds. Undefined when neither is
+   * full (a command that printed ENOSPC for another reason, or freed its space before it ended).
+   */
+  private async diskFullFailure(command: string, output: string): Promise<StepFailure | undefined> {
+    let rows: DfRow[];
     try {
       const df = await this.held.container.exec({ command: `df -Pk ${SANDBOX_WORKDIR} /tmp 2>/dev/null`, timeoutMs: 30_000 }, 4096);
-      const rows = [...df.output.matchAll(/^\S+\s+(\d+)\s+(\d+)\s+\d+\s+\S+\s+(\S+)$/gm)];
-      const said = rows.map((m) => `${m[3]}: ${(Number(m[2]) / 1024).toFixed(1)} of ${(Number(m[1]) / 1024).toFixed(1)} MB used`);
-      if (said.length > 0) usage = ` Now ${said.join(', ')}.`;
+      rows = parseDf(df.output);
     } catch {
-      // The measure is for the message only.
+      return undefined;
     }
+    if (!rows.some(isFull)) return undefined;
+    const usage = ` Now ${rows.map((r) => `${r.mount}: ${(r.usedKb / 1024).toFixed(1)} of ${(r.sizeKb / 1024).toFixed(1)} MB used`).join(', ')}.`;
     const worktree = this.deps.ownFileSystemMb
       ? `the worktree holds at most ${this.deps.ownFileSystemMb} MB (SANDBOX_WORKTREE_MB, its own file system: the kernel refuses a write past it)`
       : 'the worktree has no file system of its own';
@@ -191,4 +200,26 @@ export class DockerSession implements SandboxSession {
     });
     return this.closedPromise;
   }
+}
+
+/** One file system as `df -Pk` lists it. */
+export interface DfRow {
+  sizeKb: number;
+  usedKb: number;
+  availableKb: number;
+  mount: string;
+}
+
+export function parseDf(output: string): DfRow[] {
+  return [...output.matchAll(/^\S+\s+(\d+)\s+(\d+)\s+(\d+)\s+\S+\s+(\S+)$/gm)].map((m) => ({
+    sizeKb: Number(m[1]),
+    usedKb: Number(m[2]),
+    availableKb: Number(m[3]),
+    mount: m[4]!,
+  }));
+}
+
+/** Full: less than 1 MB or 2 % left, what a write that found no space leaves (metadata and rounding keep a little free). */
+export function isFull(row: DfRow): boolean {
+  return row.availableKb < Math.max(1024, row.sizeKb * 0.02);
 }
