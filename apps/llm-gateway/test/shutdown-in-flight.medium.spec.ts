@@ -25,40 +25,61 @@ describe('a call in flight when the gateway stops', () => {
   let openAiUp: Upstream;
   let anthropicUp: Upstream;
   let dir: TempDir;
-  let gw: Gateway;
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
+  const gateways: Gateway[] = [];
+  /** Ends the hold of the essay the vendor is writing. */
+  let release: () => void = () => undefined;
+  let released = Promise.resolve();
+  const ESSAY = 'Write a long essay.';
 
   beforeAll(async () => {
-    openAiUp = await startOpenAiUpstream((_r, n) =>
-      n === 0 ? { kind: 'held', until: released, content: 'the long answer', inputTokens: 1_000, outputTokens: 500 } : { kind: 'answer', content: 'ok' },
+    openAiUp = await startOpenAiUpstream((r) =>
+      JSON.stringify(r.body.messages).includes(ESSAY)
+        ? { kind: 'held', until: released, content: 'the long answer', inputTokens: 1_000, outputTokens: 500 }
+        : { kind: 'answer', content: 'ok' },
     );
     anthropicUp = await startAnthropicUpstream(() => ({ kind: 'answer', content: 'ok' }));
     dir = tempDir('llm-shutdown-');
-    mkdirSync(join(dir.path, 'work'));
-    gw = await startGateway(vendorLlm(openAiUp.url, anthropicUp.url), {
-      dir,
-      env: { SHUTDOWN_FLUSH_MS: String(SHUTDOWN_WAIT_MS), WORK_DIR: join(dir.path, 'work') },
-    });
+  });
+
+  beforeEach(() => {
+    openAiUp.requests.length = 0;
+    released = new Promise<void>((resolve) => (release = resolve));
   });
 
   afterAll(async () => {
     release();
-    await gw?.close();
+    for (const gw of gateways) await gw.close();
     await openAiUp?.close();
     await anthropicUp?.close();
     dir?.remove();
   });
 
-  async function stored(frId: string): Promise<SpendRecord | undefined> {
+  async function boot(shutdownFlushMs: number, work: string): Promise<Gateway> {
+    mkdirSync(join(dir.path, work));
+    const gw = await startGateway(vendorLlm(openAiUp.url, anthropicUp.url), {
+      dir,
+      env: { SHUTDOWN_FLUSH_MS: String(shutdownFlushMs), WORK_DIR: join(dir.path, work) },
+    });
+    gateways.push(gw);
+    return gw;
+  }
+
+  const essay = (gw: Gateway) =>
+    gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: ESSAY }] }, { headers: { 'x-agency-fr-id': FR } });
+  const hi = (gw: Gateway) =>
+    gw
+      .openai()
+      .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((x: unknown) => x) as Promise<InstanceType<typeof OpenAI.APIError>>;
+
+  async function stored(gw: Gateway, frId: string): Promise<SpendRecord | undefined> {
     const kv = await KvStore.open<SpendRecord>(gw.bus, BUDGET_BUCKET);
     return (await kv.get(`fr.${frId}`))?.value;
   }
 
   it('refuses new calls with a 503 in the client format, and close() returns with the held call charged and published', async () => {
-    const held = gw
-      .openai()
-      .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'Write a long essay.' }] }, { headers: { 'x-agency-fr-id': FR } });
+    const gw = await boot(SHUTDOWN_WAIT_MS, 'work');
+    const held = essay(gw);
     await expectEventually(() => expect(openAiUp.requests).toHaveLength(1), { message: 'the vendor holding the call' });
 
     let closed = false;
@@ -67,10 +88,7 @@ describe('a call in flight when the gateway stops', () => {
     // A call sent once the stop began is refused (one sent just before it is still served).
     const openAiRefusal = await expectEventually(
       async () => {
-        const e = (await gw
-          .openai()
-          .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] })
-          .catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+        const e = await hi(gw);
         expect(e).toBeInstanceOf(OpenAI.APIError);
         return e;
       },
@@ -80,6 +98,7 @@ describe('a call in flight when the gateway stops', () => {
     expect(openAiRefusal.error).toMatchObject({ type: 'server_error', code: 'shutting_down' });
     expect(openAiRefusal.message).toContain('shutting down');
     expect(openAiRefusal.headers?.get('retry-after')).toBe('1');
+    expect(openAiRefusal.headers?.get('connection')).toBe('close');
 
     const anthropicRefusal = (await gw
       .anthropic()
@@ -92,7 +111,7 @@ describe('a call in flight when the gateway stops', () => {
     expect(anthropicUp.requests).toEqual([]);
 
     // The stop waits for the held call: nothing of it is charged yet, and close() has not returned.
-    expect(await stored(FR)).toBeUndefined();
+    expect(await stored(gw, FR)).toBeUndefined();
     expect(closed).toBe(false);
 
     release();
@@ -101,7 +120,7 @@ describe('a call in flight when the gateway stops', () => {
     await closing;
 
     // Stored by the stopping gateway itself before close() returned; nothing left for a next start.
-    const spend = await stored(FR);
+    const spend = await stored(gw, FR);
     expect(spend?.calls).toBe(1);
     expect(spend!.spentUsd).toBeCloseTo((1_000 * 2 + 500 * 8) / 1e6, 9);
     const events = await gw.usageEvents(FR);
@@ -109,5 +128,21 @@ describe('a call in flight when the gateway stops', () => {
     expect(events[0]!.payload.costUsd).toBeCloseTo(spend!.spentUsd, 9);
     expect(existsSync(join(dir.path, 'work', SPEND_SPOOL)), SPEND_SPOOL).toBe(false);
     expect(existsSync(join(dir.path, 'work', USAGE_SPOOL)), USAGE_SPOOL).toBe(false);
+  }, 60_000);
+
+  it('answers a call that outlasts its share of the wait, and the stop ends with it (its kept-alive connection does not hold the close)', async () => {
+    // 400 ms: the calls' share ends 300 ms into the stop, long before the essay.
+    const gw = await boot(400, 'work-short');
+    const held = essay(gw);
+    await expectEventually(() => expect(openAiUp.requests).toHaveLength(1), { message: 'the vendor holding the call' });
+    const closing = gw.stop();
+    // The flush is over and the HTTP server closes (it refuses connections): only the held call keeps it open.
+    await expectEventually(async () => expect((await hi(gw)).status).toBeUndefined(), { timeoutMs: 10_000, message: 'the HTTP server closing' });
+
+    release();
+    expect((await held).choices[0]!.message.content).toBe('the long answer');
+    // Far below the server's keep-alive timeout (72 s), which a kept-alive connection would make the close wait for.
+    const outcome = await Promise.race([closing.then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 10_000, 'still closing')).then(String)]);
+    expect(outcome).toBe('closed');
   }, 60_000);
 });

@@ -20,7 +20,9 @@ describe('InFlightCalls', () => {
     expect(calls.admit()).toBe(Admission.Serve);
     calls.ended();
     expect(calls.count).toBe(1);
+    expect(calls.stopping).toBe(false);
     calls.onModuleDestroy();
+    expect(calls.stopping).toBe(true);
     expect(calls.admit()).toBe(Admission.RefuseShuttingDown);
     expect(calls.count).toBe(1);
   });

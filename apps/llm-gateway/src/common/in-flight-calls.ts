@@ -60,6 +60,11 @@ export class InFlightCalls implements OnModuleDestroy {
     return this.running;
   }
 
+  /** The shutdown began: calls are refused. */
+  get stopping(): boolean {
+    return this.plan !== undefined;
+  }
+
   /** Serve counts the call until ended() is called; a refused call is not counted. */
   admit(): Admission {
     if (this.plan) return Admission.RefuseShuttingDown;

@@ -88,7 +88,10 @@ export class ApiRoutes implements OnModuleInit {
     // may still be sending after its handler returned: the call ends when both did.
     let parts = 2;
     const ended = () => {
-      if (--parts === 0) this.calls.ended();
+      if (--parts > 0) return;
+      this.calls.ended();
+      // The server's close waits for every open connection: a kept-alive one would hold the shutdown until it times out.
+      if (this.calls.stopping) req.socket.end();
     };
     res.once('close', ended);
     void this.serve(handler, req, res).finally(ended);
