@@ -10,6 +10,7 @@ import { TokenCountService } from './chat/token-count.service.js';
 import { GatewayMetrics } from './chat/gateway.metrics.js';
 import { UsagePublisher } from './chat/usage.publisher.js';
 import { Environment } from './common/environment.js';
+import { InFlightCalls } from './common/in-flight-calls.js';
 import { Random } from './common/random.js';
 import { SpoolFiles } from './common/spool-file.js';
 import { LlmConfigSource } from './config/llm-config.source.js';
@@ -42,6 +43,7 @@ export class LlmGatewayModule {
         { provide: Environment, useValue: new Environment() },
         ApiKeyGuard,
         ApiRoutes,
+        InFlightCalls,
         ChatCompletionsHandler,
         MessagesHandler,
         ResponsesHandler,

@@ -26,6 +26,8 @@ export interface Gateway {
   openai(options?: { apiKey?: string }): OpenAI;
   anthropic(options?: { apiKey?: string }): Anthropic;
   usageEvents(frId: string): Promise<Envelope<LlmUsageEvent>[]>;
+  /** Closes the gateway only (as a rollout stops it): NATS and the test's bus connection stay up. */
+  stop(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,8 @@ export interface GatewayOptions {
   /** An already running NATS (e.g. to restart the gateway on the same bus). */
   nats?: NatsServerHandle;
   dir?: TempDir;
+  /** More variables for the gateway (e.g. SHUTDOWN_FLUSH_MS, WORK_DIR). */
+  env?: Record<string, string>;
 }
 
 /** Boots the real gateway (runService) on a fresh vault whose llm section is `llm`, with its own NATS. */
@@ -52,7 +56,10 @@ export async function startGateway(llm: string, options: GatewayOptions = {}): P
     VAULT_PATH: vault,
     GATEWAY_API_KEYS: [`agents:${GATEWAY_KEY}`, ...(options.extraKeys ?? [])].join(','),
     LOG_LEVEL: 'fatal',
+    ...options.env,
   });
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= service.close());
   const bus = await BusConnection.connect({ servers: nats.url, name: 'gateway-test' });
   const origin = `http://127.0.0.1:${port}`;
   return {
@@ -67,9 +74,10 @@ export async function startGateway(llm: string, options: GatewayOptions = {}): P
       const all = await readStream(bus.js, STREAMS.events.name, Messages.LlmUsage.subject);
       return all.map((m) => JSON.parse(m.text) as Envelope<LlmUsageEvent>).filter((e) => e.frId === frId);
     },
+    stop,
     close: async () => {
       await bus.close();
-      await service.close();
+      await stop();
       if (!options.nats) await nats.dispose();
       if (!options.dir) dir.remove();
     },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Clock } from '@agency/messaging';
 import { createLogger } from '@agency/telemetry';
+import { InFlightCalls } from '../common/in-flight-calls.js';
 import { SpoolFiles } from '../common/spool-file.js';
 import { BudgetLedger, SPEND_CACHE_MS, SPEND_SPOOL, WRITE_DELAY_MS } from './budget-ledger.js';
 import type { SpendBatch, SpendStore, StoredSpend } from './spend.store.js';
@@ -67,8 +68,8 @@ describe('BudgetLedger', () => {
   let clock: FakeClock;
   let ledger: BudgetLedger;
   let workDir: string;
-  const ledgerOn = (s: FakeStore, shutdownFlushMs = 5_000) =>
-    new BudgetLedger(s as unknown as SpendStore, clock, silent, new SpoolFiles({ WORK_DIR: workDir }), { SHUTDOWN_FLUSH_MS: shutdownFlushMs });
+  const ledgerOn = (s: FakeStore, shutdownFlushMs = 5_000, calls = new InFlightCalls(clock, silent, { SHUTDOWN_FLUSH_MS: shutdownFlushMs })) =>
+    new BudgetLedger(s as unknown as SpendStore, clock, silent, new SpoolFiles({ WORK_DIR: workDir }), calls);
 
   beforeEach(() => {
     store = new FakeStore();
@@ -157,6 +158,23 @@ describe('BudgetLedger', () => {
     expect(store.values.get('key.tools.total')?.spentUsd).toBe(2.5);
     clock.ms += SPEND_CACHE_MS;
     expect(await ledger.spent('key.tools.total')).toBe(2.5);
+  });
+
+  it('at shutdown, waits for the calls in flight and writes what they charge as they end before it returns', async () => {
+    const calls = new InFlightCalls(clock, silent, { SHUTDOWN_FLUSH_MS: 60_000 });
+    ledger = ledgerOn(store, 60_000, calls);
+    calls.admit();
+    calls.onModuleDestroy();
+    let returned = false;
+    const stopping = ledger.beforeApplicationShutdown().then(() => (returned = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(returned).toBe(false);
+    // The call ends: it charges, then its response is done.
+    ledger.charge('fr.FR-7', 0.25);
+    calls.ended();
+    await stopping;
+    expect(store.record('fr.FR-7').spentUsd).toBe(0.25);
+    expect(existsSync(join(workDir, SPEND_SPOOL))).toBe(false);
   });
 
   it('keeps unwritten spend in WORK_DIR at shutdown, and the next start writes it once', async () => {

@@ -3,8 +3,8 @@ import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { Clock } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
 import { IdleSignal } from '../common/idle-signal.js';
+import { InFlightCalls } from '../common/in-flight-calls.js';
 import { SpoolFiles, type SpoolFile } from '../common/spool-file.js';
-import { LlmGatewayConfig } from '../llm-gateway.config.js';
 import { SpendStore, type SpendBatch, type StoredSpend } from './spend.store.js';
 
 /** How long a spend read from KV is trusted: other replicas' spend shows up within this. */
@@ -66,18 +66,15 @@ export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown {
   private closing = false;
   /** A flush is waiting: batches are written back to back instead of WRITE_DELAY_MS apart. */
   private flushing = 0;
-  /** How long a shutdown waits for writes (retrying them) before spooling. */
-  private readonly shutdownFlushMs: number;
 
   constructor(
     private readonly store: SpendStore,
     private readonly clock: Clock,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     spools: SpoolFiles,
-    @Inject(LlmGatewayConfig) config: Pick<LlmGatewayConfig, 'SHUTDOWN_FLUSH_MS'>,
+    @Inject(InFlightCalls) private readonly calls: Pick<InFlightCalls, 'flushWindowMs'>,
   ) {
     this.writer = clock.uuid();
-    this.shutdownFlushMs = config.SHUTDOWN_FLUSH_MS;
     this.spool = spools.file<SpoolContent>(SPEND_SPOOL);
   }
 
@@ -243,12 +240,15 @@ export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown {
     return this.keys.size === 0;
   }
 
-  /** Runs before the bus connection closes: spend already charged reaches KV, or the spool. */
+  /**
+   * Runs before the bus connection closes: once the calls in flight ended (they charge as they
+   * end), spend charged reaches KV, or the spool, within what is left of SHUTDOWN_FLUSH_MS.
+   */
   async beforeApplicationShutdown(): Promise<void> {
+    const waitMs = await this.calls.flushWindowMs();
     // Writes keep being tried during the wait, so a bus that comes back within it gets everything.
-    if (this.outage)
-      this.logger.warn({ unwrittenKeys: this.keys.size, waitMs: this.shutdownFlushMs }, 'stopping: waiting for the budget bucket (SHUTDOWN_FLUSH_MS)');
-    if (await this.flush(this.shutdownFlushMs)) return;
+    if (this.outage) this.logger.warn({ unwrittenKeys: this.keys.size, waitMs }, 'stopping: waiting for the budget bucket (SHUTDOWN_FLUSH_MS)');
+    if (await this.flush(waitMs)) return;
     this.closing = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();

@@ -5,6 +5,7 @@ import type { Envelope, LlmUsageEvent } from '@agency/contracts';
 import { Metrics } from '@agency/bootstrap';
 import { Clock, type BusPublisher } from '@agency/messaging';
 import { createLogger } from '@agency/telemetry';
+import { InFlightCalls } from '../common/in-flight-calls.js';
 import { SpoolFiles } from '../common/spool-file.js';
 import { GatewayMetrics } from './gateway.metrics.js';
 import { USAGE_FOLD_ABOVE } from './usage-coalescing.js';
@@ -45,10 +46,8 @@ describe('UsagePublisher', () => {
   let workDir: string;
   let metrics: GatewayMetrics;
   let registry: Metrics;
-  const outboxOn = (b: FakeBus, shutdownFlushMs = 5_000) =>
-    new UsagePublisher(b as unknown as BusPublisher, new Clock(), metrics, silent, new SpoolFiles({ WORK_DIR: workDir }), {
-      SHUTDOWN_FLUSH_MS: shutdownFlushMs,
-    });
+  const outboxOn = (b: FakeBus, shutdownFlushMs = 5_000, calls = new InFlightCalls(new Clock(), silent, { SHUTDOWN_FLUSH_MS: shutdownFlushMs })) =>
+    new UsagePublisher(b as unknown as BusPublisher, new Clock(), metrics, silent, new SpoolFiles({ WORK_DIR: workDir }), calls);
   const costs = () => [...bus.stored.values()].map((e) => e.payload.costUsd).sort((a, b) => a - b);
 
   beforeEach(() => {
@@ -100,6 +99,22 @@ describe('UsagePublisher', () => {
     expect(await outbox.flush()).toBe(true);
     expect(costs()).toEqual([(USAGE_FOLD_ABOVE + 1) * 1, (USAGE_FOLD_ABOVE + 1) * 2]);
     expect(await registry.registry.getSingleMetricAsString('llm_gateway_usage_publish_failures_total')).toMatch(/ ([2-9]|\d\d+)$/m);
+  });
+
+  it('at shutdown, waits for the calls in flight and publishes the events of those that end before it returns', async () => {
+    const calls = new InFlightCalls(new Clock(), silent, { SHUTDOWN_FLUSH_MS: 60_000 });
+    const outbox = outboxOn(bus, 60_000, calls);
+    calls.admit();
+    calls.onModuleDestroy();
+    let returned = false;
+    const stopping = outbox.beforeApplicationShutdown().then(() => (returned = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(returned).toBe(false);
+    outbox.publish({ frId: 'FR-7' }, payload(0.25));
+    calls.ended();
+    await stopping;
+    expect(costs()).toEqual([0.25]);
+    expect(existsSync(join(workDir, USAGE_SPOOL))).toBe(false);
   });
 
   it('keeps what the bus did not take at shutdown in WORK_DIR, and the next start publishes it', async () => {

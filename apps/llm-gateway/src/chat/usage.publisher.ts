@@ -4,8 +4,8 @@ import { Messages, type Envelope, type LlmUsageEvent } from '@agency/contracts';
 import { BusPublisher, Clock, type BatchItem } from '@agency/messaging';
 import { context as otelContext, type AgencyPinoLogger } from '@agency/telemetry';
 import { IdleSignal } from '../common/idle-signal.js';
+import { InFlightCalls } from '../common/in-flight-calls.js';
 import { SpoolFiles, type SpoolFile } from '../common/spool-file.js';
-import { LlmGatewayConfig } from '../llm-gateway.config.js';
 import type { LlmCallContext } from '../providers/llm-provider.js';
 import { GatewayMetrics } from './gateway.metrics.js';
 import { UsageWindow, type CallUsage } from './usage-coalescing.js';
@@ -59,8 +59,6 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
   private readonly spool: SpoolFile<{ events: Array<{ envelope: Envelope<LlmUsageEvent>; msgId: string }> }> | undefined;
   /** Calls dropped since the last log line about it. */
   private dropped = 0;
-  /** How long a shutdown waits for the bus (publishing again) before spooling. */
-  private readonly shutdownWaitMs: number;
 
   constructor(
     private readonly bus: BusPublisher,
@@ -68,10 +66,9 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
     private readonly metrics: GatewayMetrics,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
     spools: SpoolFiles,
-    @Inject(LlmGatewayConfig) config: Pick<LlmGatewayConfig, 'SHUTDOWN_FLUSH_MS'>,
+    @Inject(InFlightCalls) private readonly calls: Pick<InFlightCalls, 'flushWindowMs'>,
   ) {
     this.spool = spools.file(USAGE_SPOOL);
-    this.shutdownWaitMs = config.SHUTDOWN_FLUSH_MS;
   }
 
   async onModuleInit(): Promise<void> {
@@ -203,12 +200,12 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
     return this.window.size === 0 && this.queue.length === 0 && this.sending.length === 0;
   }
 
-  /** Before the bus closes: the outbox is published, or kept in WORK_DIR. */
+  /** Before the bus closes, once the calls in flight ended: the outbox is published, or kept in WORK_DIR. */
   async beforeApplicationShutdown(): Promise<void> {
+    const waitMs = await this.calls.flushWindowMs();
     // The outbox keeps publishing during the wait, so a bus that comes back within it takes everything.
-    if (this.failures > 0)
-      this.logger.warn({ queued: this.queue.length, waitMs: this.shutdownWaitMs }, 'stopping: waiting for the bus to take usage events (SHUTDOWN_FLUSH_MS)');
-    if (await this.flush(this.shutdownWaitMs)) return;
+    if (this.failures > 0) this.logger.warn({ queued: this.queue.length, waitMs }, 'stopping: waiting for the bus to take usage events (SHUTDOWN_FLUSH_MS)');
+    if (await this.flush(waitMs)) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.flushTimer);

@@ -3,8 +3,10 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import type { AgencyPinoLogger } from '@agency/telemetry';
+import { Admission, InFlightCalls } from '../common/in-flight-calls.js';
 import { CountTokensHandler } from './anthropic/count-tokens.handler.js';
 import { MessagesHandler } from './anthropic/messages.handler.js';
+import { ApiError } from './api-error.js';
 import { errorBodyFor, toApiError } from './api-exception.filter.js';
 import { GATEWAY_BODY_LIMIT_BYTES } from './limits.js';
 import { ChatCompletionsHandler } from './openai/chat-completions.handler.js';
@@ -14,6 +16,17 @@ import { readJsonBody, sendJson, type Exchange } from './raw-exchange.js';
 
 interface ChatHandler {
   handle(exchange: Exchange): Promise<void>;
+}
+
+/** Seconds a client refused at shutdown waits before trying again (by then another replica, or this one restarted, answers). */
+export const SHUTDOWN_RETRY_AFTER_S = 1;
+
+/** The answer to a call that arrives while the gateway stops; `connection: close` so a kept-alive client reconnects (to another replica). */
+export function shuttingDownError(): ApiError {
+  return new ApiError(503, 'The gateway is shutting down and takes no new calls; send the call again.', 'server_error', 'shutting_down', null, {
+    'retry-after': String(SHUTDOWN_RETRY_AFTER_S),
+    connection: 'close',
+  });
 }
 
 function pathOf(url: string | undefined): string {
@@ -26,7 +39,9 @@ function pathOf(url: string | undefined): string {
  * Fastify: Fastify's lifecycle plus the hooks Nest adds to every route cost more per request
  * than the gateway's own work. Everything else (models, health, metrics, unknown routes) goes on
  * to Fastify and Nest as before. Errors are answered like ApiExceptionFilter answers them
- * (toApiError, in the route's format), including 413, 415 and malformed JSON.
+ * (toApiError, in the route's format), including 413, 415 and malformed JSON. Each call is counted
+ * in InFlightCalls until both its handler and its response are done, so a shutdown waits for it;
+ * once the shutdown began, a new call gets shuttingDownError().
  */
 @Injectable()
 export class ApiRoutes implements OnModuleInit {
@@ -39,6 +54,7 @@ export class ApiRoutes implements OnModuleInit {
     responses: ResponsesHandler,
     embeddings: EmbeddingsHandler,
     countTokens: CountTokensHandler,
+    private readonly calls: InFlightCalls,
     @Inject(SERVICE_LOGGER) private readonly logger: AgencyPinoLogger,
   ) {
     this.routes = new Map<string, ChatHandler>([
@@ -56,9 +72,29 @@ export class ApiRoutes implements OnModuleInit {
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const handler = req.method === 'POST' ? this.routes.get(pathOf(req.url)) : undefined;
-      if (handler) void this.serve(handler, req, res);
+      if (handler) this.admit(handler, req, res);
       else for (const listener of framework) listener.call(server, req, res);
     });
+  }
+
+  private admit(handler: ChatHandler, req: IncomingMessage, res: ServerResponse): void {
+    if (this.calls.admit() === Admission.RefuseShuttingDown) {
+      req.resume();
+      const error = shuttingDownError();
+      sendJson(res, error.getStatus(), errorBodyFor(req.url ?? '', error, req.headers), error.headers);
+      return;
+    }
+    // A handler may still charge after its response closed (a client that left), and a response
+    // may still be sending after its handler returned: the call ends when both did.
+    let parts = 2;
+    const ended = () => {
+      if (--parts > 0) return;
+      this.calls.ended();
+      // The server's close waits for every open connection: a kept-alive one would hold the shutdown until it times out.
+      if (this.calls.stopping) req.socket.end();
+    };
+    res.once('close', ended);
+    void this.serve(handler, req, res).finally(ended);
   }
 
   private async serve(handler: ChatHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -22,6 +22,8 @@ export type Behaviour =
   | { kind: 'malformed' }
   /** Accepts the request and never answers. */
   | { kind: 'hang' }
+  /** Holds the answer until `until` resolves (a long generation the test ends), then answers like 'answer'. */
+  | ({ kind: 'held'; until: Promise<void> } & Answer)
   /**
    * A model generating slowly but steadily: streamed, one event every `everyMs`; not streamed,
    * the whole body once all of it is generated (as a vendor does).
@@ -115,7 +117,8 @@ export async function startUpstream(wire: WireWriter, script: Script, options: U
     const invalid = wire.validate(request);
     if (invalid) return void res.writeHead(400, { 'content-type': 'application/json' }).end(wire.error(400, invalid));
     const scripted = upstream.script(request, n);
-    const answers = scripted.kind === 'answer' || scripted.kind === 'slow' || scripted.kind === 'cut' || scripted.kind === 'truncate';
+    const answers =
+      scripted.kind === 'answer' || scripted.kind === 'held' || scripted.kind === 'slow' || scripted.kind === 'cut' || scripted.kind === 'truncate';
     const b: Behaviour = options.promptCache && answers ? { ...wire.promptCache(request, cache), ...scripted } : scripted;
     const stream = request.body.stream === true;
     switch (b.kind) {
@@ -136,12 +139,12 @@ export async function startUpstream(wire: WireWriter, script: Script, options: U
         if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end(wire.body(b, request));
         return;
       }
+      case 'held':
+        await b.until;
+        if (res.destroyed) return;
+        return answer(res, b, request, stream);
       case 'answer':
-        if (!stream) {
-          res.writeHead(200, { 'content-type': 'application/json' }).end(wire.body(b, request));
-          return;
-        }
-        return writeEvents(res, wire.events(b, request));
+        return answer(res, b, request, stream);
       case 'cut':
       case 'truncate': {
         const events = wire.events(b, request).slice(0, b.afterEvents);
@@ -161,6 +164,14 @@ export async function startUpstream(wire: WireWriter, script: Script, options: U
         return;
       }
     }
+  }
+
+  function answer(res: ServerResponse, a: Answer, request: ReceivedRequest, stream: boolean): void | Promise<void> {
+    if (!stream) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(wire.body(a, request));
+      return;
+    }
+    return writeEvents(res, wire.events(a, request));
   }
 
   async function writeEvents(res: ServerResponse, events: string[], everyMs = 0): Promise<void> {
