@@ -22,6 +22,11 @@ export function probeMountAbility(): Omit<MountAbility, 'engine'> {
   };
 }
 
+/** This process's uid:gid: the owner a new job file system's root is given (git creates the worktree in it). */
+function processOwner(): string {
+  return `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+}
+
 /** A mount of this mount namespace: where, and from what. */
 interface MountEntry {
   target: string;
@@ -98,10 +103,6 @@ export class JobDisks {
     return this.decided;
   }
 
-  get enforced(): boolean {
-    return this.decided.kind === WorktreeBoundKind.FileSystem;
-  }
-
   /** Decides the bound once: with a trial mount through the engine when the runner cannot mount itself. */
   init(): Promise<WorktreeBound> {
     this.initialized ??= (async () => {
@@ -135,7 +136,7 @@ export class JobDisks {
     mkdirSync(this.imagesDir, { recursive: true, mode: 0o700 });
     const image = this.imageOf(dir);
     try {
-      await this.mounter.run(['make', image, String(bound.limitMb), resolve(dir), `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`]);
+      await this.mounter.run(['make', image, String(bound.limitMb), resolve(dir), processOwner()]);
       if (!this.isMounted(dir)) throw new Error(`the job file system was mounted at ${dir} but this process does not see it (mount propagation)`);
     } catch (e) {
       await this.release(dir).catch(() => undefined);
@@ -209,7 +210,7 @@ export class JobDisks {
     const dir = join(dirname(this.imagesDir), 'disk-trial');
     const image = join(dirname(this.imagesDir), 'disk-trial.img');
     try {
-      await this.mounter!.run(['make', image, String(TRIAL_MB), dir, `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`]);
+      await this.mounter!.run(['make', image, String(TRIAL_MB), dir, processOwner()]);
       const seen = mounts().some((m) => m.target === resolve(dir));
       await this.mounter!.run(['unmount', dir]);
       if (!seen) return { ok: false, why: 'the runner does not see what the engine mounts: WORK_DIR needs shared mount propagation between the two' };
