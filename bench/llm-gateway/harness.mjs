@@ -1,7 +1,7 @@
 // What the gateway benchmarks share: free ports, child processes that are stopped at the end,
 // the benchmark's agency.yaml and gateway environment, autocannon runs and /proc readings.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 
@@ -32,6 +32,8 @@ export function start(name, command, argv, { root, env = {}, cpu, pin = false } 
   const child = spawn(command, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output = (output + d).slice(-4000)));
+  // BENCH_CHILD_LOG=<dir>: each child's whole stdout in <dir>/<name>.log (--trace-gc output, say).
+  if (process.env.BENCH_CHILD_LOG) child.stdout.pipe(createWriteStream(`${process.env.BENCH_CHILD_LOG}/${name.replace(/[^a-z0-9]+/gi, '_')}.log`));
   child.stderr.on('data', (d) => (output = (output + d).slice(-4000)));
   child.on('exit', (code, signal) => {
     if (!child.stopping) console.error(`${name} exited (${code ?? signal}): ${output}`);
@@ -100,6 +102,12 @@ export function cannon(target, body, seconds, connections = CONNECTIONS) {
 export function cpuUs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** Minor page faults of a process so far (the kernel zeroing fresh pages: system time a heap's growth costs). */
+export function minorFaults(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[7]);
 }
 
 /** CPU µs per thread name and user/system (/proc/<pid>/task/<tid>: the main thread is `MainThread`, libuv's pool `libuv-worker`, V8's helpers `V8Worker`...). */

@@ -10,10 +10,25 @@
 //   node bench/llm-gateway/telemetry.mjs [--mode json|sse] [--rounds 2] [--seconds 10]
 //   node bench/llm-gateway/telemetry.mjs --cpu-prof /tmp/prof   # V8 CPU profiles of both gateways
 //   node bench/llm-gateway/telemetry.mjs --on usage|spans        # "on" with only one of the two (default both)
+//   BENCH_NODE_FLAGS=--trace-gc BENCH_CHILD_LOG=/tmp/logs node bench/llm-gateway/telemetry.mjs  # node flags for both gateways; their stdout to files
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { bodyFor, cannon, cpuUs, FR_HEADERS, freePort, GATEWAY_KEY, gatewayEnv, runBenchmark, start, threadCpuUs, vault, waitFor } from './harness.mjs';
+import {
+  bodyFor,
+  cannon,
+  cpuUs,
+  FR_HEADERS,
+  freePort,
+  GATEWAY_KEY,
+  gatewayEnv,
+  minorFaults,
+  runBenchmark,
+  start,
+  threadCpuUs,
+  vault,
+  waitFor,
+} from './harness.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const args = process.argv.slice(2);
@@ -37,7 +52,8 @@ async function main() {
   const vaultPath = join(work, 'vault');
   mkdirSync(join(vaultPath, '40_config'), { recursive: true });
   writeFileSync(join(vaultPath, '40_config', 'agency.yaml'), vault(mockPort));
-  const node = (name) => (profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : []);
+  const extraFlags = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [];
+  const node = (name) => [...extraFlags, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [])];
   const gateway = (name, port, env) =>
     start(`gateway (${name})`, process.execPath, [...node(name), 'dist/apps/llm-gateway/src/main.js'], {
       root,
@@ -64,7 +80,7 @@ async function main() {
       await cannon(t, body, round === 0 ? 3 : 1);
       const load = loadavg()[0];
       const v0 = await varz();
-      const before = { gw: cpuUs(t.pid), nats: cpuUs(nats.child.pid), threads: threadCpuUs(t.pid) };
+      const before = { faults: minorFaults(t.pid), gw: cpuUs(t.pid), nats: cpuUs(nats.child.pid), threads: threadCpuUs(t.pid) };
       const r = await cannon(t, body, seconds);
       const n = r.requests.total;
       const threadsAfter = threadCpuUs(t.pid);
@@ -73,6 +89,7 @@ async function main() {
         rps: n / seconds,
         gatewayUs: (cpuUs(t.pid) - before.gw) / n,
         natsUs: (cpuUs(nats.child.pid) - before.nats) / n,
+        faults: (minorFaults(t.pid) - before.faults) / n,
         natsMsgs: (v1.in_msgs - v0.in_msgs) / n,
         natsBytes: (v1.in_bytes - v0.in_bytes) / n,
         failed: r.non2xx + r.errors + r.timeouts,
@@ -87,7 +104,7 @@ async function main() {
           .map(([k, us]) => `${k} ${us.toFixed(1)}`)
           .join(
             ', ',
-          )}), nats-server ${run.natsUs.toFixed(0)} µs/req and ${run.natsMsgs.toFixed(2)} messages (${run.natsBytes.toFixed(0)} bytes) in per request, load ${run.load.toFixed(1)}, failed ${run.failed}`,
+          )}), ${run.faults.toFixed(2)} page faults/req, nats-server ${run.natsUs.toFixed(0)} µs/req and ${run.natsMsgs.toFixed(2)} messages (${run.natsBytes.toFixed(0)} bytes) in per request, load ${run.load.toFixed(1)}, failed ${run.failed}`,
       );
     }
   }

@@ -42,13 +42,30 @@ describe('readJsonBody', () => {
 });
 
 describe('sendJson', () => {
-  it('writes status, headers and body at once', () => {
+  it('sets status and headers at once and writes the body in one end() at the end of the turn', async () => {
     const calls: unknown[] = [];
     const res = { writeHead: (...a: unknown[]) => calls.push(['head', ...a]), end: (t: string) => calls.push(['end', t]) } as unknown as ServerResponse;
     sendJson(res, 429, { error: 'é' }, { 'retry-after': '2' });
+    expect(calls).toEqual([['head', 429, { 'retry-after': '2', 'content-type': 'application/json; charset=utf-8', 'content-length': 14 }]]);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toEqual([
       ['head', 429, { 'retry-after': '2', 'content-type': 'application/json; charset=utf-8', 'content-length': 14 }],
       ['end', '{"error":"é"}'],
     ]);
+  });
+
+  it('does not write to a response that was destroyed or ended before the end of the turn', async () => {
+    const ends: string[] = [];
+    const make = (state: { destroyed?: boolean; writableEnded?: boolean }) =>
+      ({ ...state, writeHead: () => undefined, end: (t: string) => ends.push(t) }) as unknown as ServerResponse;
+    const gone = make({});
+    sendJson(gone, 200, { a: 1 });
+    Object.assign(gone, { destroyed: true });
+    const ended = make({});
+    sendJson(ended, 200, { b: 2 });
+    Object.assign(ended, { writableEnded: true });
+    sendJson(make({}), 200, { c: 3 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ends).toEqual(['{"c":3}']);
   });
 });

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { socketWrites } from '../common/socket-writes.js';
 import { ApiError } from './api-error.js';
 
 /** One HTTP request on a chat route, as the handlers see it: no framework in between. */
@@ -60,9 +61,11 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<
   });
 }
 
-/** Answers with a JSON body in one write. */
+/** Answers with a JSON body in one write, made with the turn's other writes (socketWrites). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+  socketWrites.defer(() => {
+    if (!res.destroyed && !res.writableEnded) res.end(text);
+  });
 }

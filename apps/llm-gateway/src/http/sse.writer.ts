@@ -1,15 +1,22 @@
 import type { ServerResponse } from 'node:http';
+import { socketWrites } from '../common/socket-writes.js';
 
 /**
  * Server-sent events on a response: OpenAI's `data: <json>` lines (ending with `data: [DONE]`)
  * and Anthropic's `event: <name>` + `data: <json>` pairs. Writes after the client went away are
- * dropped. Events written in the
- * same tick (a vendor's burst) leave in one socket write, at the end of the tick, which delays
- * nothing. (Corking the response instead loses data when it ends inside the tick.)
+ * dropped. Events written in the same turn of the event loop (a vendor's burst) leave in one
+ * socket write at the end of the turn, with the other calls' writes (socketWrites), which delays
+ * nothing. (Corking the response instead loses data when it ends inside the turn.)
  */
 export class SseWriter {
   private opened = false;
+  private ending = false;
   private pending: string[] = [];
+  private readonly flush = (): void => {
+    const text = this.take();
+    const raw = this.res;
+    if (text && !raw.destroyed && !raw.writableEnded) raw.write(text);
+  };
 
   constructor(private readonly res: ServerResponse) {}
 
@@ -45,22 +52,22 @@ export class SseWriter {
     this.end();
   }
 
+  /** Ends the response after what was written, at the end of the turn. */
   end(): void {
-    const raw = this.res;
-    if (raw.destroyed || raw.writableEnded) return;
-    const rest = this.take();
-    if (rest) raw.end(rest);
-    else raw.end();
+    if (this.ending) return;
+    this.ending = true;
+    socketWrites.defer(() => {
+      const raw = this.res;
+      if (raw.destroyed || raw.writableEnded) return;
+      const rest = this.take();
+      if (rest) raw.end(rest);
+      else raw.end();
+    });
   }
 
   private write(text: string): void {
-    if (this.pending.push(text) === 1) process.nextTick(() => this.flush());
-  }
-
-  private flush(): void {
-    const text = this.take();
-    const raw = this.res;
-    if (text && !raw.destroyed && !raw.writableEnded) raw.write(text);
+    if (this.ending) return;
+    if (this.pending.push(text) === 1) socketWrites.defer(this.flush);
   }
 
   private take(): string {

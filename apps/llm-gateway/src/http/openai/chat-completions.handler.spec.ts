@@ -86,6 +86,9 @@ describe('ChatCompletionsHandler', () => {
     res = new FakeResponse();
   });
 
+  /** Answers are written at the end of the event loop's turn (socketWrites). */
+  const turnEnds = () => new Promise((resolve) => setImmediate(resolve));
+
   /** The events written, however they were batched into writes. */
   const events = () =>
     res.written
@@ -97,6 +100,8 @@ describe('ChatCompletionsHandler', () => {
   it('answers a plain request with a chat.completion', async () => {
     await handler.handle(exchange({ model: 'planner', messages: [{ role: 'user', content: 'hi' }] }, { 'x-agency-fr-id': 'FR-1' }));
     expect(res.head?.status).toBe(200);
+    expect(res.written).toEqual([]);
+    await turnEnds();
     expect(JSON.parse(res.written.join(''))).toMatchObject({
       object: 'chat.completion',
       model: 'scripted/planner',
@@ -109,6 +114,7 @@ describe('ChatCompletionsHandler', () => {
 
   it('streams role, pieces, finish, usage and [DONE]', async () => {
     await handler.handle(exchange({ model: 'planner', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } }));
+    await turnEnds();
     expect(res.head).toMatchObject({ status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' } });
     const e = events();
     expect(e.at(-1)).toBe('[DONE]');
@@ -128,6 +134,7 @@ describe('ChatCompletionsHandler', () => {
   it('sends a failure after the stream opened as an OpenAI error event, without [DONE]', async () => {
     chat.breakAfterFirst = true;
     await handler.handle(exchange({ model: 'planner', messages: [{ role: 'user', content: 'hi' }], stream: true }));
+    await turnEnds();
     const e = events();
     expect(JSON.parse(e.at(-1)!)).toEqual({ error: { message: 'upstream reset', type: 'server_error', param: null, code: 'upstream_reset' } });
     expect(e).not.toContain('[DONE]');

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { socketWrites } from '../../common/socket-writes.js';
 import type { CallTags } from '../cassette/conversation.js';
 
 /** One call to a vendor, already in the vendor's wire format. */
@@ -231,7 +232,10 @@ export class HttpTransport implements OnApplicationShutdown {
           ),
         );
       });
-      req.end(request.body);
+      // Sent with the turn's other writes (socketWrites); a call failed or cancelled meanwhile is not sent.
+      socketWrites.defer(() => {
+        if (!req.destroyed) req.end(request.body);
+      });
     });
   }
 

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// A/B of gateway builds (and the floor proxy) at 32 connections, alternated A B B A ... for
+// --rounds, printing requests/s and CPU µs per request of each. For comparing a change against
+// the build before it on the same machine in the same minutes.
+//   node bench/llm-gateway/ab.mjs --a dist [--b /tmp/dist-before] [--floor] [--mode json|sse] [--rounds 2] [--seconds 8]
+// A build is a copy of dist/ (tools/build.mjs output) inside the repository (e.g. `cp -r dist dist-before`
+// before the change; dist-* is ignored by git), so its packages resolve from the repository's node_modules.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { bodyFor, cannon, cpuUs, freePort, GATEWAY_KEY, gatewayEnv, minorFaults, runBenchmark, start, vault, waitFor } from './harness.mjs';
+
+const root = resolve(import.meta.dirname, '../..');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const mode = opt('--mode', 'json');
+const rounds = Number(opt('--rounds', '2'));
+const seconds = Number(opt('--seconds', '8'));
+const builds = [
+  ['A', opt('--a', 'dist')],
+  ['B', opt('--b', undefined)],
+].filter(([, d]) => d);
+const work = mkdtempSync(join(tmpdir(), 'llm-gateway-ab-'));
+
+async function main() {
+  const natsPort = await freePort();
+  const mockPort = await freePort();
+  start('nats-server', process.env.NATS_SERVER_BIN ?? 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', join(work, 'js')], { root });
+  start('mock', process.execPath, ['bench/llm-gateway/mock-upstream.mjs', String(mockPort)], { root });
+  const vaultPath = join(work, 'vault');
+  mkdirSync(join(vaultPath, '40_config'), { recursive: true });
+  writeFileSync(join(vaultPath, '40_config', 'agency.yaml'), vault(mockPort));
+  const targets = [];
+  for (const [name, dir] of builds) {
+    const port = await freePort();
+    const g = start(`gateway ${name}`, process.execPath, [join(resolve(root, dir), 'apps/llm-gateway/src/main.js')], {
+      root,
+      env: gatewayEnv({ natsPort, port, vaultPath }),
+    });
+    targets.push({ name, port, path: '/v1/chat/completions', headers: { authorization: `Bearer ${GATEWAY_KEY}` }, pid: g.child.pid });
+  }
+  if (args.includes('--floor')) {
+    const port = await freePort();
+    const f = start('floor', process.execPath, ['bench/llm-gateway/floor-proxy.mjs', String(port), String(mockPort)], { root });
+    targets.push({ name: 'floor', port, path: '/v1/chat/completions', headers: {}, pid: f.child.pid });
+  }
+  const body = bodyFor('bench', mode === 'sse');
+  for (const t of targets) {
+    await waitFor(
+      () =>
+        fetch(`http://127.0.0.1:${t.port}${t.path}`, { method: 'POST', headers: { ...t.headers, 'content-type': 'application/json' }, body }).then((r) => r.ok),
+      t.name,
+    );
+  }
+  const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < rounds; round += 1) {
+    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+      await cannon(t, body, round === 0 ? 3 : 1);
+      const before = { cpu: cpuUs(t.pid), faults: minorFaults(t.pid), load: loadavg()[0] };
+      const r = await cannon(t, body, seconds);
+      const n = r.requests.total;
+      const run = {
+        rps: n / seconds,
+        us: (cpuUs(t.pid) - before.cpu) / n,
+        faults: (minorFaults(t.pid) - before.faults) / n,
+        load: (before.load + loadavg()[0]) / 2,
+        failed: r.non2xx + r.errors + r.timeouts,
+      };
+      runs[t.name].push(run);
+      console.error(
+        `${mode} ${t.name}: ${run.rps.toFixed(0)} req/s, ${run.us.toFixed(1)} µs/req, ${run.faults.toFixed(2)} faults/req, load ${run.load.toFixed(1)}, failed ${run.failed}`,
+      );
+    }
+  }
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const [name, rs] of Object.entries(runs))
+    console.log(`${mode} ${name}: ${mean(rs.map((r) => r.rps)).toFixed(0)} req/s, ${mean(rs.map((r) => r.us)).toFixed(1)} µs/req`);
+}
+
+await runBenchmark(main, () => rmSync(work, { recursive: true, force: true }));
