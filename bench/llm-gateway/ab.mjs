@@ -2,9 +2,11 @@
 // A/B of gateway builds (and the floor proxy) at 32 connections, alternated A B B A ... for
 // --rounds, printing requests/s and CPU µs per request of each. For comparing a change against
 // the build before it on the same machine in the same minutes.
-//   node bench/llm-gateway/ab.mjs --a dist [--b /tmp/dist-before] [--floor] [--mode json|sse] [--rounds 2] [--seconds 8]
+//   node bench/llm-gateway/ab.mjs --a dist [--b dist-before] [--floor] [--mode json|sse] [--rounds 2] [--seconds 8]
+//   ... --latency   # instead: median and p99 ms of 4000 sequential calls on one keep-alive connection (after 1000)
 // A build is a copy of dist/ (tools/build.mjs output) inside the repository (e.g. `cp -r dist dist-before`
 // before the change; dist-* is ignored by git), so its packages resolve from the repository's node_modules.
+import http from 'node:http';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,6 +54,7 @@ async function main() {
       t.name,
     );
   }
+  if (args.includes('--latency')) return latencies(targets, body);
   const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let round = 0; round < rounds; round += 1) {
     for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
@@ -75,6 +78,36 @@ async function main() {
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   for (const [name, rs] of Object.entries(runs))
     console.log(`${mode} ${name}: ${mean(rs.map((r) => r.rps)).toFixed(0)} req/s, ${mean(rs.map((r) => r.us)).toFixed(1)} µs/req`);
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const post = (t, body) =>
+  new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: t.port, path: t.path, method: 'POST', agent, headers: { ...t.headers, 'content-type': 'application/json' } },
+      (r) => {
+        r.on('data', () => {});
+        r.on('end', () => (r.statusCode === 200 ? resolve() : reject(new Error(`${t.name} answered ${r.statusCode}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+
+async function latencies(targets, body) {
+  for (let round = 0; round < rounds; round += 1) {
+    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+      for (let i = 0; i < 1000; i += 1) await post(t, body);
+      const ms = [];
+      for (let i = 0; i < 4000; i += 1) {
+        const start = process.hrtime.bigint();
+        await post(t, body);
+        ms.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      ms.sort((a, b) => a - b);
+      console.log(`${mode} ${t.name}: median ${ms[2000].toFixed(3)} ms, p99 ${ms[3960].toFixed(3)} ms at 1 connection, load ${loadavg()[0].toFixed(1)}`);
+    }
+  }
 }
 
 await runBenchmark(main, () => rmSync(work, { recursive: true, force: true }));
