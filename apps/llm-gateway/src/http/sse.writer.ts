@@ -13,6 +13,8 @@ export class SseWriter {
   private ending = false;
   private pending: string[] = [];
   private readonly flush = (): void => {
+    // The end, later in the same burst, sends the rest with the response's last chunk: one write.
+    if (this.ending) return;
     const text = this.take();
     const raw = this.res;
     if (text && !raw.destroyed && !raw.writableEnded) raw.write(text);

@@ -42,6 +42,7 @@ class FakeChat {
 class FakeResponse {
   head?: { status: number; headers: Record<string, string | number> };
   written: string[] = [];
+  writeCalls = 0;
   ended = false;
   destroyed = false;
   writableEnded = false;
@@ -56,6 +57,7 @@ class FakeResponse {
     return this;
   }
   write(text: string): boolean {
+    this.writeCalls += 1;
     this.written.push(text);
     return true;
   }
@@ -129,6 +131,8 @@ describe('ChatCompletionsHandler', () => {
     expect(chunks[3].choices[0].finish_reason).toBe('stop');
     expect(chunks[4].usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 3 });
     expect(res.ended).toBe(true);
+    // A stream made within one turn leaves in the response's end(): one socket write.
+    expect(res.writeCalls).toBe(0);
   });
 
   it('sends a failure after the stream opened as an OpenAI error event, without [DONE]', async () => {
