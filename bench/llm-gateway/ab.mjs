@@ -2,7 +2,9 @@
 // A/B of gateway builds (and the floor proxy) at 32 connections, alternated A B B A ... for
 // --rounds, printing requests/s and CPU µs per request of each. For comparing a change against
 // the build before it on the same machine in the same minutes.
-//   node bench/llm-gateway/ab.mjs --a dist [--b dist-before] [--floor] [--mode json|sse] [--rounds 2] [--seconds 8]
+//   node bench/llm-gateway/ab.mjs --a dist [--b dist-before] [--c dist-other] [--floor] [--mode json|sse] [--rounds 2] [--seconds 8]
+//   ... --spans --fr  # both builds export spans to a file / every call is FR-tagged (telemetry on)
+//   ... --env-B 'WORK_DIR={work}/b'   # variables for one build only
 //   ... --latency   # instead: median and p99 ms of 4000 sequential calls on one keep-alive connection (after 1000)
 // A build is a copy of dist/ (tools/build.mjs output) inside the repository (e.g. `cp -r dist dist-before`
 // before the change; dist-* is ignored by git), so its packages resolve from the repository's node_modules.
@@ -10,7 +12,21 @@ import http from 'node:http';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { bodyFor, cannon, cpuUs, freePort, GATEWAY_KEY, gatewayEnv, minorFaults, runBenchmark, start, vault, waitFor } from './harness.mjs';
+import {
+  bodyFor,
+  cannon,
+  cpuUs,
+  FR_HEADERS,
+  freePort,
+  GATEWAY_KEY,
+  gatewayEnv,
+  minorFaults,
+  runBenchmark,
+  start,
+  threadCpuUs,
+  vault,
+  waitFor,
+} from './harness.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const args = process.argv.slice(2);
@@ -21,6 +37,7 @@ const seconds = Number(opt('--seconds', '8'));
 const builds = [
   ['A', opt('--a', 'dist')],
   ['B', opt('--b', undefined)],
+  ['C', opt('--c', undefined)],
 ].filter(([, d]) => d);
 const work = mkdtempSync(join(tmpdir(), 'llm-gateway-ab-'));
 
@@ -35,11 +52,20 @@ async function main() {
   const targets = [];
   for (const [name, dir] of builds) {
     const port = await freePort();
-    const g = start(`gateway ${name}`, process.execPath, [join(resolve(root, dir), 'apps/llm-gateway/src/main.js')], {
+    const telemetry = args.includes('--spans') ? { AGENCY_TRACE_FILE: join(work, `spans-${name}.jsonl`), WORK_DIR: join(work, `work-${name}`) } : {};
+    // --env-A 'KEY=value,KEY2=value': variables for one build ({work}: this run's temporary folder).
+    const own = (opt(`--env-${name}`, '') ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1).replace('{work}', work)]);
+    // --flags-A '--max-semi-space-size=32': node flags for one build.
+    const flags = (opt(`--flags-${name}`, '') ?? '').split(' ').filter(Boolean);
+    const g = start(`gateway ${name}`, process.execPath, [...flags, join(resolve(root, dir), 'apps/llm-gateway/src/main.js')], {
       root,
-      env: gatewayEnv({ natsPort, port, vaultPath }),
+      env: { ...gatewayEnv({ natsPort, port, vaultPath }), ...telemetry, ...Object.fromEntries(own) },
     });
-    targets.push({ name, port, path: '/v1/chat/completions', headers: { authorization: `Bearer ${GATEWAY_KEY}` }, pid: g.child.pid });
+    const headers = { authorization: `Bearer ${GATEWAY_KEY}`, ...(args.includes('--fr') ? FR_HEADERS : {}) };
+    targets.push({ name, port, path: '/v1/chat/completions', headers, pid: g.child.pid });
   }
   if (args.includes('--floor')) {
     const port = await freePort();
@@ -99,13 +125,23 @@ async function latencies(targets, body) {
     for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
       for (let i = 0; i < 1000; i += 1) await post(t, body);
       const ms = [];
+      const cpuBefore = cpuUs(t.pid);
+      const threadsBefore = threadCpuUs(t.pid);
       for (let i = 0; i < 4000; i += 1) {
         const start = process.hrtime.bigint();
         await post(t, body);
         ms.push(Number(process.hrtime.bigint() - start) / 1e6);
       }
+      const cpu = (cpuUs(t.pid) - cpuBefore) / 4000;
+      const threads = Object.entries(threadCpuUs(t.pid))
+        .map(([k, v]) => [k, (v - (threadsBefore[k] ?? 0)) / 4000])
+        .filter(([, us]) => us >= 1)
+        .map(([k, us]) => `${k} ${us.toFixed(0)}`)
+        .join(', ');
       ms.sort((a, b) => a - b);
-      console.log(`${mode} ${t.name}: median ${ms[2000].toFixed(3)} ms, p99 ${ms[3960].toFixed(3)} ms at 1 connection, load ${loadavg()[0].toFixed(1)}`);
+      console.log(
+        `${mode} ${t.name}: median ${ms[2000].toFixed(3)} ms, p99 ${ms[3960].toFixed(3)} ms at 1 connection, ${cpu.toFixed(0)} µs CPU per call (${threads}), load ${loadavg()[0].toFixed(1)}`,
+      );
     }
   }
 }
