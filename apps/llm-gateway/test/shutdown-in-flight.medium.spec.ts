@@ -15,6 +15,7 @@ import type { Upstream } from './upstreams/upstream-server.js';
 /** Far above what the test needs: the held call ends because the test releases it, not because the wait ran out. */
 const SHUTDOWN_WAIT_MS = 60_000;
 const FR = 'FR-951';
+const LATE_FR = 'FR-952';
 
 /**
  * Issue 15 item 5: a call still running when the gateway stops (a rollout) is charged and its
@@ -55,7 +56,7 @@ describe('a call in flight when the gateway stops', () => {
   });
 
   async function boot(shutdownFlushMs: number, work: string): Promise<Gateway> {
-    mkdirSync(join(dir.path, work));
+    mkdirSync(join(dir.path, work), { recursive: true });
     const gw = await startGateway(vendorLlm(openAiUp.url, anthropicUp.url), {
       dir,
       env: { SHUTDOWN_FLUSH_MS: String(shutdownFlushMs), WORK_DIR: join(dir.path, work) },
@@ -64,8 +65,8 @@ describe('a call in flight when the gateway stops', () => {
     return gw;
   }
 
-  const essay = (gw: Gateway) =>
-    gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: ESSAY }] }, { headers: { 'x-agency-fr-id': FR } });
+  const essay = (gw: Gateway, frId = FR) =>
+    gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: ESSAY }] }, { headers: { 'x-agency-fr-id': frId } });
   const hi = (gw: Gateway) =>
     gw
       .openai()
@@ -133,7 +134,7 @@ describe('a call in flight when the gateway stops', () => {
   it('answers a call that outlasts its share of the wait, and the stop ends with it (its kept-alive connection does not hold the close)', async () => {
     // 400 ms: the calls' share ends 300 ms into the stop, long before the essay.
     const gw = await boot(400, 'work-short');
-    const held = essay(gw);
+    const held = essay(gw, LATE_FR);
     await expectEventually(() => expect(openAiUp.requests).toHaveLength(1), { message: 'the vendor holding the call' });
     const closing = gw.stop();
     // The flush is over and the HTTP server closes (it refuses connections): only the held call keeps it open.
@@ -144,5 +145,23 @@ describe('a call in flight when the gateway stops', () => {
     // Far below the server's keep-alive timeout (72 s), which a kept-alive connection would make the close wait for.
     const outcome = await Promise.race([closing.then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 10_000, 'still closing')).then(String)]);
     expect(outcome).toBe('closed');
+
+    // Its charge came after the flush: written before the bus closed, or kept in WORK_DIR and
+    // written by the next start; counted once either way.
+    const next = await boot(60_000, 'work-short');
+    await expectEventually(async () => expect((await stored(next, LATE_FR))?.calls).toBe(1), { message: "the late call's spend in the budget bucket" });
+    expect((await stored(next, LATE_FR))!.spentUsd).toBeCloseTo((1_000 * 2 + 500 * 8) / 1e6, 9);
+    await expectEventually(() => expect(existsSync(join(dir.path, 'work-short', SPEND_SPOOL)), SPEND_SPOOL).toBe(false));
+    // Its usage event too: published by the stopping gateway or by the next start, stored once (same Nats-Msg-Id).
+    await expectEventually(() => expect(existsSync(join(dir.path, 'work-short', USAGE_SPOOL)), USAGE_SPOOL).toBe(false));
+    const events = await expectEventually(
+      async () => {
+        const found = await next.usageEvents(LATE_FR);
+        expect(found).toHaveLength(1);
+        return found;
+      },
+      { message: "the late call's usage event" },
+    );
+    expect(events[0]!.payload).toMatchObject({ alias: 'gpt', status: 'ok', outputTokens: 500 });
   }, 60_000);
 });

@@ -202,4 +202,40 @@ describe('BudgetLedger', () => {
     expect(store.values.get('fr.FR-2')?.spentUsd).toBe(1);
     expect(existsSync(join(workDir, SPEND_SPOOL))).toBe(false);
   });
+
+  it('keeps the charge of a call that outlasted the shutdown wait in WORK_DIR, and the next start writes it once', async () => {
+    const calls = new InFlightCalls(new Clock(), silent, { SHUTDOWN_FLUSH_MS: 40 });
+    ledger = ledgerOn(store, 40, calls);
+    calls.admit();
+    calls.onModuleDestroy();
+    await ledger.beforeApplicationShutdown();
+    // The flush is over; the bus closes before the late call's charge could be written.
+    store.failing = true;
+    ledger.charge('fr.FR-9', 0.4);
+    calls.ended();
+    await ledger.onApplicationShutdown();
+    const spooled = JSON.parse(readFileSync(join(workDir, SPEND_SPOOL), 'utf8')) as { batches: Array<{ key: string; usd: number }> };
+    expect(spooled.batches.map((b) => [b.key, b.usd])).toEqual([['fr.FR-9', 0.4]]);
+
+    store.failing = false;
+    const next = ledgerOn(store);
+    await next.onModuleInit();
+    expect(await next.flush()).toBe(true);
+    expect(store.values.get('fr.FR-9')?.spentUsd).toBe(0.4);
+    expect(existsSync(join(workDir, SPEND_SPOOL))).toBe(false);
+  });
+
+  it('leaves no spool when a late charge is written before the process ends', async () => {
+    const calls = new InFlightCalls(new Clock(), silent, { SHUTDOWN_FLUSH_MS: 40 });
+    ledger = ledgerOn(store, 40, calls);
+    calls.admit();
+    calls.onModuleDestroy();
+    await ledger.beforeApplicationShutdown();
+    ledger.charge('fr.FR-10', 0.2);
+    calls.ended();
+    await vi.waitFor(() => expect(store.record('fr.FR-10').spentUsd).toBe(0.2));
+    await ledger.flush();
+    await ledger.onApplicationShutdown();
+    expect(existsSync(join(workDir, SPEND_SPOOL))).toBe(false);
+  });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { Clock } from '@agency/messaging';
 import type { AgencyPinoLogger } from '@agency/telemetry';
@@ -49,7 +49,7 @@ interface SpoolContent {
  * next start.
  */
 @Injectable()
-export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown {
+export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly writer: string;
   private seq = 0;
   private readonly cache = new Map<string, { stored: StoredSpend; readAt: number }>();
@@ -64,6 +64,9 @@ export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown {
   private spoolAgain = false;
   private spoolPending = false;
   private closing = false;
+  /** The shutdown's flush is over: a charge now (a call that outlasted the wait) goes to the spool at once. */
+  private flushed = false;
+  private stopped = false;
   /** A flush is waiting: batches are written back to back instead of WRITE_DELAY_MS apart. */
   private flushing = 0;
 
@@ -122,6 +125,8 @@ export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown {
       last.calls += 1;
     } else state.queue.push({ writer: this.writer, seq: ++this.seq, usd, calls: 1, sent: false });
     if (!state.busy) this.scheduleWrites();
+    // The bus may close before a write could land; the next start writes it (once) if it did not.
+    if (this.flushed) this.saveSpool();
   }
 
   private scheduleWrites(): void {
@@ -207,7 +212,7 @@ export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Writes the unwritten batches to the spool (or removes it when there are none); one write at a time. */
   private saveSpool(): void {
-    if (!this.spool) return;
+    if (!this.spool || this.stopped) return;
     this.spoolPending = true;
     if (this.spoolAgain) return;
     this.spoolAgain = true;
@@ -245,6 +250,28 @@ export class BudgetLedger implements OnModuleInit, BeforeApplicationShutdown {
    * end), spend charged reaches KV, or the spool, within what is left of SHUTDOWN_FLUSH_MS.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    try {
+      await this.flushAtShutdown();
+    } finally {
+      this.flushed = true;
+    }
+  }
+
+  /**
+   * After the HTTP server closed (every call ended, the late ones too): what they charged after
+   * the flush is in the spool, unless its write landed meanwhile.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.spoolWrite;
+    // Stopped: a write answered later (or failing on the closed bus) changes nothing on disk.
+    this.stopped = true;
+    this.closing = true;
+    clearTimeout(this.writeTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private async flushAtShutdown(): Promise<void> {
     const waitMs = await this.calls.flushWindowMs();
     // Writes keep being tried during the wait, so a bus that comes back within it gets everything.
     if (this.outage) this.logger.warn({ unwrittenKeys: this.keys.size, waitMs }, 'stopping: waiting for the budget bucket (SHUTDOWN_FLUSH_MS)');

@@ -131,4 +131,38 @@ describe('UsagePublisher', () => {
     expect(costs()).toEqual([1, 2]);
     expect(existsSync(join(workDir, USAGE_SPOOL))).toBe(false);
   });
+
+  it('keeps the event of a call that outlasted the shutdown wait in WORK_DIR, with what the shutdown kept', async () => {
+    const calls = new InFlightCalls(new Clock(), silent, { SHUTDOWN_FLUSH_MS: 40 });
+    const outbox = outboxOn(bus, 40, calls);
+    bus.down = true;
+    outbox.publish({ frId: 'FR-1' }, payload(1));
+    calls.admit();
+    calls.onModuleDestroy();
+    await outbox.beforeApplicationShutdown();
+    // The flush is over (the bus did not take FR-1's event); the late call ends now.
+    outbox.publish({ frId: 'FR-2' }, payload(2));
+    calls.ended();
+    await outbox.onApplicationShutdown();
+    bus.down = false;
+    const next = outboxOn(bus);
+    await next.onModuleInit();
+    expect(await next.flush()).toBe(true);
+    expect(costs()).toEqual([1, 2]);
+    expect(existsSync(join(workDir, USAGE_SPOOL))).toBe(false);
+  });
+
+  it('publishes the event of a late call while the bus is up, and leaves no spool once it is taken', async () => {
+    const calls = new InFlightCalls(new Clock(), silent, { SHUTDOWN_FLUSH_MS: 40 });
+    const outbox = outboxOn(bus, 40, calls);
+    calls.admit();
+    calls.onModuleDestroy();
+    await outbox.beforeApplicationShutdown();
+    outbox.publish({ frId: 'FR-3' }, payload(3));
+    calls.ended();
+    await vi.waitFor(() => expect(costs()).toEqual([3]));
+    await vi.waitFor(() => expect(existsSync(join(workDir, USAGE_SPOOL))).toBe(false));
+    await outbox.onApplicationShutdown();
+    expect(existsSync(join(workDir, USAGE_SPOOL))).toBe(false);
+  });
 });

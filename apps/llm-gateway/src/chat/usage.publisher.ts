@@ -1,4 +1,4 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { SERVICE_LOGGER } from '@agency/bootstrap';
 import { Messages, type Envelope, type LlmUsageEvent } from '@agency/contracts';
 import { BusPublisher, Clock, type BatchItem } from '@agency/messaging';
@@ -24,6 +24,7 @@ export const USAGE_FLUSH_MS = 100;
 
 /** The first call's trace context goes with the event, so the event links to that call's span. */
 type QueuedUsage = BatchItem<LlmUsageEvent>;
+type SpooledUsage = { envelope: Envelope<LlmUsageEvent>; msgId: string };
 
 /**
  * The `llm-gateway.usage` events of the calls that name an FR, kept off the hot path: a call
@@ -40,7 +41,7 @@ type QueuedUsage = BatchItem<LlmUsageEvent>;
  * every event of a step but the first.
  */
 @Injectable()
-export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
+export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   /** Calls of this flush, grouped (and folded when many) as they come. */
   private readonly window = new UsageWindow();
   /** Events made, in order, not yet taken by the bus: never folded again (a retry must send the same event). */
@@ -56,9 +57,15 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
   /** Shut down: what is left was spooled, nothing is sent any more. */
   private closed = false;
   private readonly idle = new IdleSignal();
-  private readonly spool: SpoolFile<{ events: Array<{ envelope: Envelope<LlmUsageEvent>; msgId: string }> }> | undefined;
+  private readonly spool: SpoolFile<{ events: SpooledUsage[] }> | undefined;
   /** Calls dropped since the last log line about it. */
   private dropped = 0;
+  /** The shutdown's flush is over: the events of calls ending now (they outlasted the wait) are spooled at once. */
+  private flushed = false;
+  /** What the shutdown spooled; late events are added to it. */
+  private spooled: SpooledUsage[] = [];
+  private spoolWrite: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     private readonly bus: BusPublisher,
@@ -100,6 +107,24 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
     }
     if (!this.window.add(usage, room)) this.droppedOne();
     this.schedule();
+    if (this.flushed) this.keepLate();
+  }
+
+  /**
+   * After the shutdown's flush: what is not yet published (with what the shutdown spooled) is
+   * kept in WORK_DIR, as the bus may close before it could be; published after all, a copy is
+   * harmless (same Nats-Msg-Id). Writes of the file follow one another.
+   */
+  private keepLate(): void {
+    const spool = this.spool;
+    if (!spool || this.stopped) return;
+    this.seal();
+    const events = [...this.spooled, ...this.sending, ...this.queue].map(({ envelope, msgId }) => ({ envelope, msgId }));
+    this.spoolWrite = this.spoolWrite
+      .then(() => (events.length ? spool.save({ events }) : spool.clear()))
+      .catch((e: unknown) =>
+        this.logger.error({ err: e, file: spool.path }, 'usage events of a call that outlasted the shutdown wait could not be kept in WORK_DIR'),
+      );
   }
 
   private droppedOne(): void {
@@ -173,7 +198,9 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
       break;
     }
     this.draining = false;
-    if (this.queue.length > 0) return;
+    if (this.flushed) this.keepLate();
+    // Failed events wait for their retry timer (schedule() leaves them); events keepLate() sealed are scheduled.
+    if (this.queue.length > 0) return this.schedule();
     // Calls that ended while this batch was sent go in the next one.
     if (this.window.size > 0) return this.schedule();
     if (this.spoolLoaded) {
@@ -202,6 +229,23 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Before the bus closes, once the calls in flight ended: the outbox is published, or kept in WORK_DIR. */
   async beforeApplicationShutdown(): Promise<void> {
+    try {
+      await this.flushAtShutdown();
+    } finally {
+      this.flushed = true;
+    }
+  }
+
+  /** After the HTTP server closed (every call ended, the late ones too): late events are on disk. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.spoolWrite;
+    this.stopped = true;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.flushTimer);
+  }
+
+  private async flushAtShutdown(): Promise<void> {
     const waitMs = await this.calls.flushWindowMs();
     // The outbox keeps publishing during the wait, so a bus that comes back within it takes everything.
     if (this.failures > 0) this.logger.warn({ queued: this.queue.length, waitMs }, 'stopping: waiting for the bus to take usage events (SHUTDOWN_FLUSH_MS)');
@@ -218,6 +262,7 @@ export class UsagePublisher implements OnModuleInit, BeforeApplicationShutdown {
       return;
     }
     await this.spool.save({ events });
+    this.spooled = events;
     this.logger.warn({ events: events.length, file: this.spool.path }, 'usage events not yet published are kept for the next start');
   }
 }

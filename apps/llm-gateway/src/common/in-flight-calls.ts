@@ -105,7 +105,7 @@ export class InFlightCalls implements OnModuleDestroy {
     if (this.running > 0)
       this.logger.error(
         { calls: this.running, of: started },
-        'calls still running at the end of the shutdown wait (SHUTDOWN_FLUSH_MS): what they charge after the flush is lost',
+        'calls still running at the end of the shutdown wait (SHUTDOWN_FLUSH_MS): what they charge after the flush is kept in WORK_DIR for the next start (lost without it)',
       );
   }
 }
