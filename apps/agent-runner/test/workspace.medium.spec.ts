@@ -97,6 +97,22 @@ describe('WorkspaceService with real git', () => {
     expect((await service.openFresh('job-a', repo, 'agency/FR-1-a')).baseSha).toBe(first.baseSha);
   });
 
+  it('makes a worktree again whose making a kill cut short (its directory there, git never ran in it)', async () => {
+    const ws = await service.openFresh('job-cut', repo, 'agency/FR-7-cut');
+    // What a kill between making the directory (a job file system's mount point) and `git worktree
+    // add` leaves: the record saved without its git dir, and an empty directory.
+    const records = new JobRecordRepository({ WORK_DIR: work.path } as AgentRunnerConfig);
+    const { gitDir: _gitDir, worktree: _worktree, ...early } = records.get('job-cut')!;
+    records.save(early);
+    git(ws.mirrorDir, 'worktree', 'remove', '--force', '--force', ws.dir);
+    mkdirSync(ws.dir);
+
+    const again = await service.openFresh('job-cut', repo, 'agency/FR-7-cut');
+    expect(git(again.dir, 'rev-parse', 'HEAD')).toBe(ws.baseSha);
+    expect(readFileSync(join(again.dir, 'src/greet.js'), 'utf8')).toContain('Hello');
+    expect(records.get('job-cut')?.gitDir).toBeDefined();
+  });
+
   it('reopening a job resets it to where its branch started, dropping a crashed attempt', async () => {
     const ws = await service.openFresh('job-r', repo, 'agency/FR-9-retry');
     writeFileSync(join(ws.dir, 'half-written.js'), 'x');

@@ -117,7 +117,7 @@ export class WorkspaceService {
     const mirrorDir = this.mirrorDirOf(repo);
     return this.locks.run(mirrorDir, async () => {
       const known = this.records.get(jobId);
-      if (known && known.mirrorDir === mirrorDir && known.branch === branch && this.isHome(dir)) {
+      if (known && known.mirrorDir === mirrorDir && known.branch === branch && this.isWorktree(known, dir)) {
         this.pin(known);
         const ws = this.workspaceOf(known);
         await this.checkoutAt(ws, branch, known.baseSha);
@@ -160,7 +160,7 @@ export class WorkspaceService {
         baseSha: ws.baseSha,
         createdAt: known?.createdAt ?? new Date().toISOString(),
       };
-      if (known && known.mirrorDir === mirrorDir && known.branch === ws.branch && this.isHome(dir)) {
+      if (known && known.mirrorDir === mirrorDir && known.branch === ws.branch && this.isWorktree(known, dir)) {
         if (known.gitDir) record.gitDir = known.gitDir;
         this.pin(record);
         await this.checkoutAt(this.workspaceOf(record), ws.branch, ws.headSha);
@@ -427,6 +427,15 @@ export class WorkspaceService {
     if (info?.isSymbolicLink())
       throw new Error(`the worktree ${dir} is still in a sandbox slot (a session of an earlier run, not moved back yet); trying the step again later`);
     return info?.isDirectory() === true;
+  }
+
+  /**
+   * The job's worktree is there and was made: a record saved before `git worktree add` finished
+   * (a kill right after the directory, or the job's file system, was made) names no git dir, and
+   * a directory without git's `.git` file is then only a mount point to make the worktree in again.
+   */
+  private isWorktree(known: JobRecord, dir: string): boolean {
+    return this.isHome(dir) && (known.gitDir !== undefined || existsSync(join(dir, '.git')));
   }
 
   /**
